@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "forecastd",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "forecastd", targets: ["forecastd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries reached through pkg-config: libpq (libpq-dev) and OpenBLAS (libopenblas-dev).
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // PostgreSQL over libpq: connections, typed rows, transactions, COPY, streaming, LISTEN/NOTIFY.
+        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        // Recurrent networks in Float32: cells, losses, optimisers, TBPTT, serialisation.
+        .target(name: "NeuralNet", dependencies: ["CBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        // From raw rows to forecasts: grids, features, the model, backtests, metrics.
+        .target(name: "Forecasting", dependencies: ["NeuralNet"]),
+        // The service: configuration, migrations, storage, jobs and scheduling.
+        .target(name: "ForecastService", dependencies: [
+            "PostgresClient", "Forecasting", "NeuralNet",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "forecastd", dependencies: [
+            "ForecastService", "NeuralNet", "PostgresClient",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
+        .testTarget(name: "ForecastingTests", dependencies: ["Forecasting"]),
+        .testTarget(name: "ForecastServiceTests", dependencies: ["ForecastService", "PostgresClient"]),
+    ]
+)

@@ -1,0 +1,6 @@
+import XCTest
+@testable import ForecastService
+
+final class ForecastServiceSmokeTests: XCTestCase {
+    func testModuleLoads() {}
+}

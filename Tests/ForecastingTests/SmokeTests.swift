@@ -1,0 +1,6 @@
+import XCTest
+@testable import Forecasting
+
+final class ForecastingSmokeTests: XCTestCase {
+    func testModuleLoads() {}
+}

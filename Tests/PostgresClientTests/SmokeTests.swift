@@ -1,0 +1,6 @@
+import XCTest
+@testable import PostgresClient
+
+final class PostgresClientSmokeTests: XCTestCase {
+    func testModuleLoads() {}
+}
