@@ -3,7 +3,7 @@
 # Safe to run again: it does nothing when everything is present.
 set -euo pipefail
 
-packages=(pkg-config libpq-dev libopenblas-dev postgresql postgresql-contrib python3)
+packages=(pkg-config libpq-dev libopenblas-dev postgresql postgresql-contrib python3 tzdata)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

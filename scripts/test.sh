@@ -28,7 +28,10 @@ export FORECASTD_TEST_ADMIN_URL="$(pg_url postgres)"
 export FORECASTD_TEST_PG_RESTART="$tmp/pg-restart"
 export FORECASTD_TEST_PSQL="$PG_BIN/psql"
 
+# FORECASTD_SCRATCH picks another build folder (.build-NAME), so parallel work does not share one.
+scratch=()
+[ -n "${FORECASTD_SCRATCH:-}" ] && scratch=(--scratch-path "$FORECASTD_SCRATCH")
 echo "==> building"
-swift build --build-tests
+swift build "${scratch[@]}" --build-tests
 echo "==> testing against $FORECASTD_TEST_DATABASE_URL"
-swift test --skip-build "$@"
+swift test "${scratch[@]}" --skip-build "$@"

@@ -7,7 +7,7 @@ struct Forecastd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forecastd",
         abstract: "Forecasts time series stored in PostgreSQL with recurrent networks.",
-        subcommands: [Version.self]
+        subcommands: [Version.self, Bench.self]
     )
 }
 

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+/// `forecastd bench ...`: throughput measurements on this machine, printed for benchmarks/RESULTS.md.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure throughput on this machine.",
+        subcommands: []
+    )
+}
