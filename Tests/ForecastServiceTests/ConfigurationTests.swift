@@ -1,0 +1,277 @@
+import XCTest
+@testable import ForecastService
+
+final class ConfigurationTests: XCTestCase {
+    let minimalJob = """
+        [[jobs]]
+        name = "temps"
+        frequency = "1h"
+        horizon = 24
+        [jobs.source]
+        table = "public.weather"
+        time_column = "ts"
+        value_column = "temp"
+        """
+
+    func testMinimalJobGetsSpecDefaults() throws {
+        let config = try Configuration.parse(minimalJob)
+        XCTAssertEqual(config.database.schema, "forecastd")
+        XCTAssertEqual(config.daemon.concurrency, 2)
+        XCTAssertEqual(config.daemon.metricsListen, "127.0.0.1:9464")
+        let job = try XCTUnwrap(config.jobs.first)
+        XCTAssertEqual(job.aggregation, .mean)
+        XCTAssertEqual(job.maxGap, 3)
+        XCTAssertEqual(job.timezone, "UTC")
+        XCTAssertNil(job.season)
+        XCTAssertEqual(job.trainWindow, 365 * 86_400)
+        XCTAssertEqual(job.trainEvery, 86_400)
+        XCTAssertEqual(job.predictEvery, 3600)
+        XCTAssertEqual(job.backtestWindows, 3)
+        XCTAssertEqual(job.fallback, .seasonalNaive)
+        XCTAssertEqual(job.source.origin, .table("public.weather"))
+        XCTAssertNil(job.source.seriesColumn)
+        XCTAssertEqual(job.model.cell, .lstm)
+        XCTAssertEqual(job.model.quantiles, [0.1, 0.5, 0.9])
+        XCTAssertEqual(job.model.scope, .series)
+        XCTAssertEqual(job.model.clipNorm, 1.0)
+        XCTAssertEqual(job.model.seed, 1)
+    }
+
+    func testExampleConfigurationFileIsValidAndDocumentsTheDefaults() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../config/forecastd.toml").standardized.path
+        let config = try Configuration.load(path: path)
+        let job = try XCTUnwrap(config.job(named: "nyc_temperature"))
+        let defaults = try XCTUnwrap(Configuration.parse(minimalJob).jobs.first)
+        XCTAssertEqual(job.aggregation, defaults.aggregation)
+        XCTAssertEqual(job.maxGap, defaults.maxGap)
+        XCTAssertEqual(job.trainWindow, defaults.trainWindow)
+        XCTAssertEqual(job.trainEvery, defaults.trainEvery)
+        XCTAssertEqual(job.predictEvery, defaults.predictEvery)
+        XCTAssertEqual(job.backtestWindows, defaults.backtestWindows)
+        XCTAssertEqual(job.fallback, defaults.fallback)
+        XCTAssertEqual(job.model, defaults.model)
+        XCTAssertEqual(config.daemon, DaemonSettings())
+        XCTAssertEqual(config.database.schema, DatabaseSettings().schema)
+    }
+
+    func testEveryKeyOfTheSpecExampleParses() throws {
+        let config = try Configuration.parse("""
+            [database]
+            url = "postgresql:///metrics?host=/run/postgresql"
+            schema = "forecastd"
+            [daemon]
+            concurrency = 2
+            metrics_listen = "127.0.0.1:9464"
+            [[jobs]]
+            name = "nyc_temperature"
+            frequency = "1h"
+            horizon = 24
+            aggregation = "mean"
+            max_gap = 3
+            timezone = "UTC"
+            season = 24
+            train_window = "365d"
+            train_every = "24h"
+            predict_every = "1h"
+            backtest_windows = 3
+            fallback = "seasonal_naive"
+            [jobs.source]
+            table = "public.weather"
+            series_column = "station"
+            time_column = "ts"
+            value_column = "temp"
+            [jobs.model]
+            cell = "lstm"
+            hidden_size = 64
+            layers = 2
+            context = 168
+            tbptt = 48
+            batch_size = 32
+            epochs = 50
+            learning_rate = 0.003
+            clip_norm = 1.0
+            quantiles = [0.1, 0.5, 0.9]
+            scope = "series"
+            seed = 1
+            """)
+        let model = try XCTUnwrap(config.jobs.first?.model)
+        XCTAssertEqual(model.hiddenSize, 64)
+        XCTAssertEqual(model.tbpttK1, 48)
+        XCTAssertEqual(model.tbpttK2, 48)
+        XCTAssertEqual(model.learningRate, 0.003)
+        XCTAssertEqual(config.jobs.first?.season, 24)
+        XCTAssertEqual(config.jobs.first?.source.seriesColumn, "station")
+    }
+
+    func testSeveralJobsEachWithTheirOwnSubtables() throws {
+        let config = try Configuration.parse(minimalJob + "\n" + minimalJob.replacingOccurrences(of: "\"temps\"", with: "\"other\"")
+            + "\n[jobs.model]\ncell = \"gru\"\n")
+        XCTAssertEqual(config.jobs.map(\.name), ["temps", "other"])
+        XCTAssertEqual(config.jobs.map(\.model.cell), [.lstm, .gru])
+    }
+
+    // MARK: errors name the key and the line
+
+    func assertError(_ text: String, line: Int?, key: String?, contains fragment: String,
+                     file: StaticString = #filePath, lineNumber: UInt = #line) {
+        XCTAssertThrowsError(try Configuration.parse(text), file: file, line: lineNumber) { error in
+            guard let error = error as? ConfigurationError else {
+                return XCTFail("expected a ConfigurationError, got \(error)", file: file, line: lineNumber)
+            }
+            XCTAssertEqual(error.line, line, "line of \(error)", file: file, line: lineNumber)
+            XCTAssertEqual(error.key, key, "key of \(error)", file: file, line: lineNumber)
+            XCTAssertTrue(error.description.contains(fragment), "\(error) should mention \(fragment)", file: file, line: lineNumber)
+        }
+    }
+
+    func testUnknownKeysAreNamedWithTheirLine() {
+        assertError(minimalJob + "\nhiden_size = 3", line: 9, key: "jobs[0].source.hiden_size", contains: "unknown key")
+        assertError("[database]\nurl = \"\"\nschemaa = \"x\"", line: 3, key: "database.schemaa", contains: "unknown key")
+        assertError("[deamon]\nconcurrency = 2", line: 1, key: "deamon", contains: "unknown key")
+        assertError(minimalJob.replacingOccurrences(of: "horizon = 24", with: "horizon = 24\nhorizn = 3"),
+                    line: 5, key: "jobs[0].horizn", contains: "unknown key")
+    }
+
+    func testWrongTypesAreNamedWithTheirLine() {
+        assertError(minimalJob.replacingOccurrences(of: "horizon = 24", with: "horizon = \"24\""),
+                    line: 4, key: "jobs[0].horizon", contains: "expected an integer, found a string")
+        assertError("[daemon]\nconcurrency = 2.5", line: 2, key: "daemon.concurrency", contains: "expected an integer, found a float")
+        assertError(minimalJob + "\n[jobs.model]\nquantiles = [0.1, \"median\", 0.9]", line: 10, key: "jobs[0].model.quantiles", contains: "found a string")
+        assertError(minimalJob + "\n[jobs.model]\ncell = \"transformer\"", line: 10, key: "jobs[0].model.cell", contains: "\"lstm\"")
+        assertError("database = 3", line: 1, key: "database", contains: "expected a table")
+    }
+
+    func testBadValuesAreNamed() {
+        assertError(minimalJob.replacingOccurrences(of: "\"1h\"", with: "\"1 hour\""), line: 3, key: "jobs[0].frequency", contains: "not a frequency")
+        assertError(minimalJob.replacingOccurrences(of: "horizon = 24", with: "horizon = 0"), line: 4, key: "jobs[0].horizon", contains: "between")
+        assertError(minimalJob + "\ntimezone = \"Mars/Olympus\"", line: 9, key: "jobs[0].source.timezone", contains: "unknown key")
+        assertError(minimalJob.replacingOccurrences(of: "horizon = 24", with: "horizon = 24\ntimezone = \"Mars/Olympus\""),
+                    line: 5, key: "jobs[0].timezone", contains: "not a known time zone")
+        assertError(minimalJob.replacingOccurrences(of: "horizon = 24", with: "horizon = 24\ntrain_every = \"daily\""),
+                    line: 5, key: "jobs[0].train_every", contains: "not a duration")
+        assertError(minimalJob + "\n[jobs.model]\nquantiles = [0.1, 0.9]", line: 10, key: "jobs[0].model.quantiles", contains: "0.5")
+        assertError(minimalJob + "\n[jobs.model]\ntbptt_k1 = 10\ntbptt_k2 = 5", line: 11, key: "jobs[0].model.tbptt_k2", contains: "at least")
+        assertError("[daemon]\nmetrics_listen = \"9464\"", line: 2, key: "daemon.metrics_listen", contains: "HOST:PORT")
+        assertError("[database]\nschema = \"x; DROP TABLE y\"", line: 2, key: "database.schema", contains: "plain identifier")
+    }
+
+    func testMissingRequiredKeysAreNamed() {
+        assertError(minimalJob.replacingOccurrences(of: "horizon = 24\n", with: ""), line: 1, key: "jobs[0].horizon", contains: "is required")
+        assertError(minimalJob.replacingOccurrences(of: "value_column = \"temp\"", with: ""), line: 5, key: "jobs[0].source.value_column", contains: "is required")
+        assertError("[[jobs]]\nname = \"a\"\nfrequency = \"1h\"\nhorizon = 3", line: 1, key: "jobs[0].source", contains: "is required")
+        assertError(minimalJob.replacingOccurrences(of: "table = \"public.weather\"", with: "query = \"SELECT 1\""),
+                    line: 6, key: "jobs[0].source.query", contains: "$1 and $2")
+    }
+
+    func testDuplicateJobNamesAreRefused() {
+        assertError(minimalJob + "\n" + minimalJob, line: 10, key: "jobs[1].name", contains: "already named")
+    }
+
+    func testSyntaxErrorsGiveTheLine() {
+        assertError("[database]\nurl = \"unterminated\n", line: 2, key: nil, contains: "unterminated string")
+        assertError("[database]\nurl = postgres://x\n", line: 2, key: nil, contains: "needs quotes")
+        assertError("a = 1\na = 2", line: 2, key: nil, contains: "defined twice")
+        assertError("[database]\n[database]", line: 2, key: nil, contains: "defined twice")
+    }
+
+    func testMissingFileIsAClearError() {
+        XCTAssertThrowsError(try Configuration.load(path: "/nonexistent/forecastd.toml")) { error in
+            XCTAssertEqual((error as? ConfigurationError)?.description, "/nonexistent/forecastd.toml: the configuration file does not exist")
+        }
+    }
+
+    func testPathResolutionPrefersFlagThenEnvironment() {
+        XCTAssertEqual(Configuration.resolvePath(explicit: "/a.toml", environment: ["FORECASTD_CONFIG": "/b.toml"]), "/a.toml")
+        XCTAssertEqual(Configuration.resolvePath(explicit: nil, environment: ["FORECASTD_CONFIG": "/b.toml"]), "/b.toml")
+        XCTAssertEqual(Configuration.resolvePath(explicit: nil, environment: [:]), "/etc/forecastd/forecastd.toml")
+    }
+}
+
+final class TOMLParserTests: XCTestCase {
+    func testValuesOfEveryKind() throws {
+        let doc = try TOMLParser.parse(#"""
+            # comment
+            s = "a\tb\u00e9\"q\"" # trailing comment
+            lit = 'C:\path'
+            ml = """
+            one
+            two"""
+            i = 1_000
+            neg = -7
+            hex = 0xff
+            f = 6.02e23
+            pinf = +inf
+            b = true
+            arr = [ 1, 2,
+                    3, ] # multi-line with trailing comma
+            inline = { x = 1, y.z = "w" }
+            "quoted key" = 1
+            dotted.key = 2
+            """#)
+        XCTAssertEqual(doc["s"]?.value, .string("a\tbé\"q\""))
+        XCTAssertEqual(doc["lit"]?.value, .string(#"C:\path"#))
+        XCTAssertEqual(doc["ml"]?.value, .string("one\ntwo"))
+        XCTAssertEqual(doc["i"]?.value, .integer(1000))
+        XCTAssertEqual(doc["neg"]?.value, .integer(-7))
+        XCTAssertEqual(doc["hex"]?.value, .integer(255))
+        XCTAssertEqual(doc["f"]?.value, .float(6.02e23))
+        XCTAssertEqual(doc["pinf"]?.value, .float(.infinity))
+        XCTAssertEqual(doc["b"]?.value, .boolean(true))
+        XCTAssertEqual(doc["b"]?.line, 12)
+        guard case .array(let items)? = doc["arr"]?.value else { return XCTFail("arr") }
+        XCTAssertEqual(items.map(\.value), [.integer(1), .integer(2), .integer(3)])
+        XCTAssertEqual(items.last?.line, 14)
+        guard case .table(let inline)? = doc["inline"]?.value, case .table(let y)? = inline["y"]?.value else { return XCTFail("inline") }
+        XCTAssertEqual(inline["x"]?.value, .integer(1))
+        XCTAssertEqual(y["z"]?.value, .string("w"))
+        XCTAssertEqual(doc["quoted key"]?.value, .integer(1))
+        guard case .table(let dotted)? = doc["dotted"]?.value else { return XCTFail("dotted") }
+        XCTAssertEqual(dotted["key"]?.value, .integer(2))
+        XCTAssertEqual(doc.keys.first, "s")
+    }
+
+    func testArraysOfTablesWithSubtables() throws {
+        let doc = try TOMLParser.parse("""
+            [[jobs]]
+            name = "a"
+            [jobs.model]
+            cell = "gru"
+            [[jobs]]
+            name = "b"
+            [jobs.model]
+            cell = "rnn"
+            """)
+        guard case .array(let jobs)? = doc["jobs"]?.value else { return XCTFail("jobs") }
+        XCTAssertEqual(jobs.count, 2)
+        XCTAssertEqual(jobs.map(\.line), [1, 5])
+        guard case .table(let second) = jobs[1].value, case .table(let model)? = second["model"]?.value else { return XCTFail("second") }
+        XCTAssertEqual(model["cell"]?.value, .string("rnn"))
+        XCTAssertEqual(model["cell"]?.line, 8)
+    }
+
+    func testMalformedInputIsRefusedWithTheLine() {
+        for (text, line) in [("a = [1, 2", 1), ("a = 1 b = 2", 1), ("\n\na = 01", 3), ("a = 2024-01-01", 1), ("a = \"\\q\"", 1),
+                             ("[a]\nb = 1\n[a.b]", 3), ("a = { b = 1", 1), ("= 3", 1)] {
+            XCTAssertThrowsError(try TOMLParser.parse(text), text) { error in
+                XCTAssertEqual((error as? TOMLSyntaxError)?.line, line, "\(text): \(error)")
+            }
+        }
+    }
+}
+
+final class DurationTextTests: XCTestCase {
+    func testParsesUnitsAndSums() throws {
+        XCTAssertEqual(try DurationText.parse("90s"), 90)
+        XCTAssertEqual(try DurationText.parse("15m"), 900)
+        XCTAssertEqual(try DurationText.parse("24h"), 86_400)
+        XCTAssertEqual(try DurationText.parse("365d"), 31_536_000)
+        XCTAssertEqual(try DurationText.parse("2w"), 1_209_600)
+        XCTAssertEqual(try DurationText.parse("1h30m"), 5400)
+        for bad in ["", "h", "10", "1x", "1.5h", "-1h", "0s", "1h 30m"] {
+            XCTAssertThrowsError(try DurationText.parse(bad), bad)
+        }
+        XCTAssertEqual(DurationText.format(5400), "1h30m")
+        XCTAssertEqual(try DurationText.parse(DurationText.format(694_861)), 694_861)
+    }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import ForecastService
-
-final class ForecastServiceSmokeTests: XCTestCase {
-    func testModuleLoads() {}
-}
