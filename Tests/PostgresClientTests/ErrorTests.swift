@@ -1,0 +1,93 @@
+import Foundation
+import XCTest
+@testable import PostgresClient
+
+final class ErrorTests: XCTestCase {
+    func testUniqueViolationCarriesSQLStateAndDetail() async throws {
+        let db = try await TestDatabase.connect()
+        let table = TestDatabase.uniqueTableName("unique")
+        try await db.execute("CREATE TEMP TABLE \(table) (id int PRIMARY KEY)")
+        try await db.execute("INSERT INTO \(table) VALUES ($1)", 1)
+        await XCTAssertThrowsErrorAsync(try await db.execute("INSERT INTO \(table) VALUES ($1)", 1)) { error in
+            guard let error = error as? PostgresError else { return XCTFail("\(error)") }
+            XCTAssertEqual(error.kind, .server)
+            XCTAssertEqual(error.sqlState, "23505")
+            XCTAssertTrue(error.message.contains("duplicate key"), error.message)
+            XCTAssertEqual(error.detail, "Key (id)=(1) already exists.")
+            XCTAssertEqual(error.constraint, "\(table)_pkey")
+            XCTAssertEqual(error.table, table)
+        }
+        do { let value = await db.isConnected; XCTAssertTrue(value) }
+    }
+
+    func testSyntaxErrorCarriesSQLState() async throws {
+        let db = try await TestDatabase.connect()
+        await XCTAssertThrowsErrorAsync(try await db.query("SELEC 1")) { error in
+            guard let error = error as? PostgresError else { return XCTFail("\(error)") }
+            XCTAssertEqual(error.kind, .server)
+            XCTAssertEqual(error.sqlState, "42601")
+            XCTAssertTrue(error.message.contains("syntax error"), error.message)
+            XCTAssertTrue(error.description.contains("42601"))
+        }
+        await XCTAssertThrowsErrorAsync(try await db.query("SELECT 1/0")) { error in
+            XCTAssertEqual((error as? PostgresError)?.sqlState, "22012")
+        }
+        await XCTAssertThrowsErrorAsync(try await db.query("SELECT * FROM no_table WHERE x = $1", "a")) { error in
+            let error = error as? PostgresError
+            XCTAssertEqual(error?.sqlState, "42P01")
+            XCTAssertNotNil(error?.message)
+        }
+        do { let value = try await db.query("SELECT 1")[0].decode(0, as: Int.self); XCTAssertEqual(value, 1) }
+    }
+
+    func testClosedConnectionIsAUsageError() async throws {
+        let db = try await TestDatabase.connect()
+        await db.close()
+        do { let value = await db.isConnected; XCTAssertFalse(value) }
+        await XCTAssertThrowsErrorAsync(try await db.query("SELECT 1")) { error in
+            XCTAssertEqual((error as? PostgresError)?.kind, .usage)
+        }
+        try await db.reconnect()
+        do { let value = try await db.query("SELECT 1")[0].decode(0, as: Int.self); XCTAssertEqual(value, 1) }
+    }
+
+    func testUnreachableServerFailsFastWithAConnectionError() async throws {
+        _ = try TestDatabase.url()
+        let start = ContinuousClock.now
+        // A TEST-NET-1 address (RFC 5737): never routed, so only connect_timeout ends the attempt.
+        await XCTAssertThrowsErrorAsync(try await PostgresConnection.connect("host=192.0.2.1 port=5432 dbname=x connect_timeout=2")) { error in
+            guard let error = error as? PostgresError else { return XCTFail("\(error)") }
+            XCTAssertEqual(error.kind, .connectionFailed)
+            XCTAssertFalse(error.message.isEmpty)
+        }
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(6))
+    }
+
+    func testWrongDatabaseIsAConnectionError() async throws {
+        let url = try TestDatabase.url()
+        let wrong = url.replacingOccurrences(of: "/forecastd_test", with: "/no_such_database_here")
+        await XCTAssertThrowsErrorAsync(try await PostgresConnection.connect(wrong)) { error in
+            let error = error as? PostgresError
+            XCTAssertEqual(error?.kind, .connectionFailed)
+            XCTAssertTrue(error?.message.contains("no_such_database_here") ?? false, "\(String(describing: error))")
+        }
+    }
+
+    func testRedactedConnectionInfoNeverContainsThePassword() {
+        let secret = "s3cr3t-p4ss"
+        for conninfo in [
+            "host=db.example.com user=forecastd password=\(secret) dbname=metrics",
+            "host=db password='\(secret)' sslmode=require",
+            "postgresql://forecastd:\(secret)@db.example.com:5433/metrics?sslmode=require",
+            "postgresql://db.example.com/metrics?user=u&password=\(secret)",
+        ] {
+            let redacted = PostgresConnectionInfo.redacted(conninfo)
+            XCTAssertFalse(redacted.contains(secret), redacted)
+            XCTAssertTrue(redacted.contains("password=********"), redacted)
+            XCTAssertTrue(redacted.contains("db"), redacted)
+        }
+        XCTAssertEqual(PostgresConnectionInfo.redacted("dbname='my db' host=/tmp"), "dbname='my db' host=/tmp")
+        let unparsable = PostgresConnectionInfo.redacted("password=\(secret) 'unterminated")
+        XCTAssertFalse(unparsable.contains(secret), unparsable)
+    }
+}

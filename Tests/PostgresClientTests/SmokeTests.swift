@@ -1,6 +1,0 @@
-import XCTest
-@testable import PostgresClient
-
-final class PostgresClientSmokeTests: XCTestCase {
-    func testModuleLoads() {}
-}
