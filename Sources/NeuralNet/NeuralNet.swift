@@ -1,9 +1,55 @@
 /// NeuralNet owns the recurrent networks: Elman RNN, LSTM and GRU cells with their forward
 /// and backward passes side by side over explicit Float32 buffers, the dense head, losses,
 /// optimisers, truncated BPTT training and the binary model format.
+///
+/// Layout conventions used throughout the module (all row-major, Float32):
+/// - sequences are time-major: `[T × B × features]`, row `t * B + b`;
+/// - a layer's weights are `W_ih [in × G·H]`, `W_hh [H × G·H]`, bias `[G·H]` (GRU: two biases,
+///   because its candidate gate multiplies the recurrent bias by the reset gate), with the gate
+///   blocks in PyTorch's order (LSTM i, f, g, o; GRU r, z, n);
+/// - all parameters of a network live in one flat buffer, so optimisers, clipping and the model
+///   format treat them as one vector.
 import CBLAS
 
 public enum BLAS {
     /// OpenBLAS's description of its build (version, kernel, threading).
     public static var configuration: String { String(cString: openblas_get_config()) }
+
+    /// Threads OpenBLAS may use inside one product. The trainer shards a batch across threads
+    /// itself and sets this to 1, because splitting the small per-step products costs more than
+    /// it saves (see benchmarks/RESULTS.md).
+    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+}
+
+/// `C = alpha * op(A) * op(B) + beta * C`, row-major. Empty products still honour `beta`.
+@inline(__always)
+func gemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
+          _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+          _ b: UnsafePointer<Float>, _ ldb: Int,
+          _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+        return
+    }
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Adds the column sums of `a [rows × cols]` to `out [cols]` (bias gradients).
+@inline(__always)
+func addColumnSums(_ a: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows {
+        let row = a + r * cols
+        for j in 0..<cols { out[j] += row[j] }
+    }
+}
+
+/// A zero-filled Float buffer owned by whoever allocates it (workspaces free theirs in deinit).
+@inline(__always)
+func allocateFloats(_ n: Int) -> UnsafeMutablePointer<Float> {
+    let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+    p.initialize(repeating: 0, count: max(n, 1))
+    return p
 }

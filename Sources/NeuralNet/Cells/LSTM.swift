@@ -1,0 +1,73 @@
+/// LSTM cell (PyTorch gate order i, f, g, o):
+///   i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o),  a = x W_ih + h_{t-1} W_hh + b
+///   c_t = f ⊙ c_{t-1} + i ⊙ g,   h_t = o ⊙ tanh(c_t)
+
+enum LSTMCell {
+    static func forward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers) {
+        let hs = buf.hidden, gw = buf.gates
+        // The whole chunk's input projection in one product; the bias is added in the fused loop.
+        gemm(false, false, t * b, gw, buf.inSize, 1, x, buf.inSize, w.wih, gw, 0, buf.a, gw)
+        let bias = w.bih
+        for s in 0..<t {
+            let at = buf.a + s * b * gw
+            gemm(false, false, b, gw, hs, 1, buf.h + s * b * hs, hs, w.whh, gw, 1, at, gw)
+            for r in 0..<b {
+                let row = at + r * gw
+                let cp = buf.c + (s * b + r) * hs, cn = cp + b * hs
+                let hn = buf.h + ((s + 1) * b + r) * hs
+                let tcp = buf.tc + (s * b + r) * hs
+                var j = 0
+                while j < hs {
+                    let n = min(8, hs - j)
+                    let i = vsigmoid(ld(row + j, n) + ld(bias + j, n))
+                    let f = vsigmoid(ld(row + hs + j, n) + ld(bias + hs + j, n))
+                    let g = vtanh(ld(row + 2 * hs + j, n) + ld(bias + 2 * hs + j, n))
+                    let o = vsigmoid(ld(row + 3 * hs + j, n) + ld(bias + 3 * hs + j, n))
+                    let c = f * ld(cp + j, n) + i * g
+                    let tcv = vtanh(c)
+                    st(i, row + j, n); st(f, row + hs + j, n); st(g, row + 2 * hs + j, n); st(o, row + 3 * hs + j, n)
+                    st(c, cn + j, n); st(tcv, tcp + j, n); st(o * tcv, hn + j, n)
+                    j += 8
+                }
+            }
+        }
+    }
+
+    /// `buf.dh` holds dL/dh_t from above; on return `buf.dg` holds dL/da for the chunk and the
+    /// layer's gradients are written (not accumulated) to `g`. Gradient reaching the carried-in
+    /// state is dropped: that is the truncation.
+    static func backward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights,
+                         g: LayerGradients, buf: LayerBuffers) {
+        let hs = buf.hidden, gw = buf.gates
+        buf.dc.update(repeating: 0, count: b * hs)
+        for s in stride(from: t - 1, through: 0, by: -1) {
+            let at = buf.a + s * b * gw, dgt = buf.dg + s * b * gw
+            for r in 0..<b {
+                let row = at + r * gw, drow = dgt + r * gw
+                let cp = buf.c + (s * b + r) * hs
+                let tcp = buf.tc + (s * b + r) * hs
+                let dhp = buf.dh + (s * b + r) * hs
+                let dcp = buf.dc + r * hs
+                var j = 0
+                while j < hs {
+                    let n = min(8, hs - j)
+                    let i = ld(row + j, n), f = ld(row + hs + j, n)
+                    let gg = ld(row + 2 * hs + j, n), o = ld(row + 3 * hs + j, n)
+                    let tcv = ld(tcp + j, n), dhv = ld(dhp + j, n)
+                    let dc = ld(dcp + j, n) + dhv * o * (1 - tcv * tcv)
+                    let dO = dhv * tcv
+                    st(dc * i * (1 - gg * gg), drow + 2 * hs + j, n)
+                    st(dc * gg * i * (1 - i), drow + j, n)
+                    st(dc * ld(cp + j, n) * f * (1 - f), drow + hs + j, n)
+                    st(dO * o * (1 - o), drow + 3 * hs + j, n)
+                    st(dc * f, dcp + j, n)
+                    j += 8
+                }
+            }
+            if s > 0 {
+                gemm(false, true, b, hs, gw, 1, dgt, gw, w.whh, gw, 1, buf.dh + (s - 1) * b * hs, hs)
+            }
+        }
+        chunkWeightGradients(steps: t, batch: b, x: x, w: w, g: g, buf: buf, dgRecurrent: buf.dg)
+    }
+}

@@ -1,0 +1,90 @@
+/// Losses over many outputs per step, with a mask per output value: a 0 drops the value from
+/// both the sum and the count (its target may then be NaN, e.g. a missing observation); other
+/// mask values weight it. The loss is the weighted mean over the counted values.
+
+public enum Loss: Sendable, Equatable, Codable {
+    /// Mean squared error, (y − t)².
+    case mse
+    /// Pinball (quantile) loss ρ_q(t − y) = max(q(t − y), (q − 1)(t − y)). Output `j` is scored
+    /// at quantile `quantiles[j % quantiles.count]`: outputs are horizon-major, quantile fastest.
+    case pinball(quantiles: [Float])
+
+    public func validate(outputSize: Int) throws {
+        if case .pinball(let qs) = self {
+            guard !qs.isEmpty, outputSize % qs.count == 0 else {
+                throw NetworkError.shapeMismatch("outputSize \(outputSize) is not a multiple of \(qs.count) quantiles")
+            }
+            guard qs.allSatisfy({ $0 > 0 && $0 < 1 }) else {
+                throw NetworkError.invalidConfiguration("quantiles must lie in (0, 1)")
+            }
+        }
+    }
+
+    /// Sum of the (weighted) element losses over `rows × outputs` values; when `dy` is given it
+    /// receives `scale × d(sum)/dy` (masked entries get 0).
+    func sum(y: UnsafePointer<Float>, target: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
+             rows: Int, outputs: Int, dy: UnsafeMutablePointer<Float>?, scale: Float) -> Double {
+        var total = 0.0
+        switch self {
+        case .mse:
+            for r in 0..<rows {
+                var rowSum: Float = 0
+                let o = r * outputs
+                for j in 0..<outputs {
+                    let m: Float = mask.map { $0[o + j] } ?? 1
+                    if m == 0 { dy?[o + j] = 0; continue }
+                    let d = y[o + j] - target[o + j]
+                    rowSum += m * d * d
+                    dy?[o + j] = 2 * m * d * scale
+                }
+                total += Double(rowSum)
+            }
+        case .pinball(let qs):
+            let nq = qs.count
+            for r in 0..<rows {
+                var rowSum: Float = 0
+                let o = r * outputs
+                for j in 0..<outputs {
+                    let m: Float = mask.map { $0[o + j] } ?? 1
+                    if m == 0 { dy?[o + j] = 0; continue }
+                    let q = qs[j % nq]
+                    let u = target[o + j] - y[o + j]
+                    if u >= 0 {
+                        rowSum += m * q * u
+                        dy?[o + j] = -m * q * scale
+                    } else {
+                        rowSum += m * (q - 1) * u
+                        dy?[o + j] = m * (1 - q) * scale
+                    }
+                    if u.isNaN { rowSum = .nan }
+                }
+                total += Double(rowSum)
+            }
+        }
+        return total
+    }
+
+    /// The weighted mean loss of `outputs` against `targets` (equal shapes, any layout).
+    public func value(outputs: [Float], targets: [Float], mask: [Float]? = nil) -> Double {
+        precondition(outputs.count == targets.count && (mask == nil || mask!.count == outputs.count))
+        let width: Int
+        if case .pinball(let qs) = self { width = qs.count } else { width = 1 }
+        let n = mask.map { m in m.reduce(0.0) { $0 + Double($1) } } ?? Double(outputs.count)
+        guard n > 0 else { return 0 }
+        return outputs.withUnsafeBufferPointer { yp in
+            targets.withUnsafeBufferPointer { tp in
+                let s: Double
+                if let mask {
+                    s = mask.withUnsafeBufferPointer { mp in
+                        sum(y: yp.baseAddress!, target: tp.baseAddress!, mask: mp.baseAddress!,
+                            rows: outputs.count / width, outputs: width, dy: nil, scale: 1)
+                    }
+                } else {
+                    s = sum(y: yp.baseAddress!, target: tp.baseAddress!, mask: nil,
+                            rows: outputs.count / width, outputs: width, dy: nil, scale: 1)
+                }
+                return s / n
+            }
+        }
+    }
+}

@@ -1,0 +1,280 @@
+/// The stacked recurrent network with its dense head: owns the flat parameter and gradient
+/// vectors, initialises them, and runs forward/backward over a window held in a workspace.
+
+public final class RecurrentNetwork {
+    public let config: NetworkConfig
+    let layout: ParameterLayout
+    public var parameterCount: Int { layout.count }
+    let params: UnsafeMutablePointer<Float>
+    let grads: UnsafeMutablePointer<Float>
+    /// Reused by `forward(inputs:steps:state:)` so inference does not allocate per call.
+    private var inferenceWorkspace: Workspace?
+    /// Used by `lossAndGradient`, reused while the window shape stays the same.
+    private var gradientWorkspace: Workspace?
+
+    /// A freshly initialised network: Xavier/Glorot-uniform input and head weights, orthogonal
+    /// recurrent blocks (one per gate), zero biases except the LSTM forget gate at 1.
+    public init(config: NetworkConfig, seed: UInt64) throws {
+        try config.validate()
+        self.config = config
+        layout = ParameterLayout(config)
+        params = allocateFloats(layout.count)
+        grads = allocateFloats(layout.count)
+        var rng = SeededGenerator(seed: seed)
+        let h = config.hiddenSize, g = config.cell.gates
+        for (l, lay) in layout.layers.enumerated() {
+            _ = l
+            let limit = Float((6.0 / Double(lay.inSize + h)).squareRoot())
+            for i in 0..<(lay.inSize * g * h) { params[lay.wih + i] = (2 * rng.nextFloat() - 1) * limit }
+            for gate in 0..<g {
+                let q = orthogonalMatrix(h, &rng)
+                for r in 0..<h { for c in 0..<h { params[lay.whh + r * g * h + gate * h + c] = Float(q[r * h + c]) } }
+            }
+            if config.cell == .lstm { for j in h..<(2 * h) { params[lay.bih + j] = 1 } }
+        }
+        let limit = Float((6.0 / Double(h + config.outputSize)).squareRoot())
+        for i in 0..<(h * config.outputSize) { params[layout.headW + i] = (2 * rng.nextFloat() - 1) * limit }
+    }
+
+    /// A network with the given parameter vector (from a model blob).
+    public init(config: NetworkConfig, parameters: [Float]) throws {
+        try config.validate()
+        let layout = ParameterLayout(config)
+        guard parameters.count == layout.count else {
+            throw NetworkError.shapeMismatch("\(parameters.count) parameters given, the architecture has \(layout.count)")
+        }
+        self.config = config
+        self.layout = layout
+        params = allocateFloats(layout.count)
+        grads = allocateFloats(layout.count)
+        parameters.withUnsafeBufferPointer { params.update(from: $0.baseAddress!, count: layout.count) }
+    }
+
+    deinit {
+        params.deallocate()
+        grads.deallocate()
+    }
+
+    /// A deep copy (weights only).
+    public func copy() -> RecurrentNetwork { try! RecurrentNetwork(config: config, parameters: parameters) }
+
+    /// The flat parameter vector (a copy); setting it requires the same count.
+    public var parameters: [Float] {
+        get { Array(UnsafeBufferPointer(start: params, count: layout.count)) }
+        set {
+            precondition(newValue.count == layout.count, "parameter count mismatch")
+            newValue.withUnsafeBufferPointer { params.update(from: $0.baseAddress!, count: layout.count) }
+        }
+    }
+
+    /// The gradient of the last `lossAndGradient` or training update (after clipping).
+    public var gradients: [Float] { Array(UnsafeBufferPointer(start: grads, count: layout.count)) }
+
+    /// Where each tensor sits in `parameters` / `gradients`.
+    public var tensors: [ParameterTensor] { layout.tensors }
+
+    public func withParameters<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeMutableBufferPointer(start: params, count: layout.count))
+    }
+
+    public func withGradients<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeMutableBufferPointer(start: grads, count: layout.count))
+    }
+
+    // MARK: - Window forward / backward over a workspace (one shard)
+
+    /// Runs all layers and the head over `steps` rows of `ws` (inputs in `ws.x`, carried state in
+    /// slot 0 of each layer's h/c). Dropout is applied when the workspace was built for it.
+    func forward(_ ws: Workspace, steps t: Int, dropoutSeed: UInt64, rowOffset: Int) {
+        let b = ws.batch, hs = config.hiddenSize
+        var input = UnsafePointer(ws.x)
+        for (l, buf) in ws.layers.enumerated() {
+            let w = layout.layers[l].weights(params)
+            switch config.cell {
+            case .lstm: LSTMCell.forward(steps: t, batch: b, x: input, w: w, buf: buf)
+            case .gru: GRUCell.forward(steps: t, batch: b, x: input, w: w, buf: buf)
+            case .rnn: ElmanCell.forward(steps: t, batch: b, x: input, w: w, buf: buf)
+            }
+            if let out = buf.out, let mask = buf.dropMask {
+                fillDropoutMask(mask, layer: l, steps: t, batch: b, seed: dropoutSeed, rowOffset: rowOffset)
+                let h1 = buf.h + b * hs
+                for i in 0..<(t * b * hs) { out[i] = h1[i] * mask[i] }
+            }
+            input = UnsafePointer(buf.output)
+        }
+        DenseHead.forward(rows: t * b, inSize: hs, outSize: config.outputSize, x: input,
+                          w: params + layout.headW, bias: params + layout.headB, y: ws.y)
+    }
+
+    /// Backpropagates `ws.dy` through the head and every layer; writes the gradient to `ws.grad`.
+    func backward(_ ws: Workspace, steps t: Int) {
+        let b = ws.batch, hs = config.hiddenSize
+        let top = ws.layers[ws.layers.count - 1]
+        DenseHead.backward(rows: t * b, inSize: hs, outSize: config.outputSize, x: top.output,
+                           w: params + layout.headW, dy: ws.dy, dw: ws.grad + layout.headW,
+                           db: ws.grad + layout.headB, dx: top.dh)
+        for l in stride(from: ws.layers.count - 1, through: 0, by: -1) {
+            let buf = ws.layers[l]
+            let x = l == 0 ? UnsafePointer(ws.x) : UnsafePointer(ws.layers[l - 1].output)
+            let w = layout.layers[l].weights(params), g = layout.layers[l].gradients(ws.grad)
+            switch config.cell {
+            case .lstm: LSTMCell.backward(steps: t, batch: b, x: x, w: w, g: g, buf: buf)
+            case .gru: GRUCell.backward(steps: t, batch: b, x: x, w: w, g: g, buf: buf)
+            case .rnn: ElmanCell.backward(steps: t, batch: b, x: x, w: w, g: g, buf: buf)
+            }
+            if l > 0, let dx = buf.dx, let mask = ws.layers[l - 1].dropMask {
+                let below = ws.layers[l - 1].dh
+                for i in 0..<(t * b * hs) { below[i] = dx[i] * mask[i] }
+            }
+        }
+    }
+
+    /// Inverted-dropout multipliers from a counter-based hash of (seed, layer, step, global row,
+    /// unit): the mask does not depend on how the batch is split across threads.
+    private func fillDropoutMask(_ mask: UnsafeMutablePointer<Float>, layer: Int, steps t: Int, batch b: Int,
+                                 seed: UInt64, rowOffset: Int) {
+        let hs = config.hiddenSize, p = config.dropout
+        let keep = 1 / (1 - p)
+        let threshold = UInt64(Double(p) * 16_777_216.0)
+        let base = seed ^ (UInt64(layer) &* 0xD6E8_FEB8_6659_FD93)
+        for s in 0..<t {
+            for r in 0..<b {
+                let rowKey = base ^ (UInt64(s) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(rowOffset + r) &* 0xC2B2_AE3D_27D4_EB4F)
+                let m = mask + (s * b + r) * hs
+                for j in 0..<hs {
+                    let u = mix64(rowKey &+ UInt64(j)) >> 40
+                    m[j] = u < threshold ? 0 : keep
+                }
+            }
+        }
+    }
+
+    func loadState(_ state: RecurrentState, into ws: Workspace, rowOffset: Int) {
+        let n = ws.batch * config.hiddenSize, o = rowOffset * config.hiddenSize
+        for (l, buf) in ws.layers.enumerated() {
+            state.hidden[l].withUnsafeBufferPointer { buf.h.update(from: $0.baseAddress! + o, count: n) }
+            if config.cell == .lstm {
+                state.cell[l].withUnsafeBufferPointer { buf.c.update(from: $0.baseAddress! + o, count: n) }
+            }
+        }
+    }
+
+    /// Copies the state after `step` steps of the window (0 = the carried-in state) to `state`.
+    func storeState(from ws: Workspace, step: Int, into state: inout RecurrentState, rowOffset: Int) {
+        let n = ws.batch * config.hiddenSize, o = rowOffset * config.hiddenSize
+        for (l, buf) in ws.layers.enumerated() {
+            state.hidden[l].withUnsafeMutableBufferPointer { ($0.baseAddress! + o).update(from: buf.h + step * n, count: n) }
+            if config.cell == .lstm {
+                state.cell[l].withUnsafeMutableBufferPointer { ($0.baseAddress! + o).update(from: buf.c + step * n, count: n) }
+            }
+        }
+    }
+
+    // MARK: - Inference
+
+    /// Runs the network over `steps` time steps of `inputs` (`[steps × state.batch × inputSize]`,
+    /// time-major) from `state`, leaves the final state in `state` and returns the head's outputs
+    /// `[steps × batch × outputSize]`. No dropout. Memory is bounded by an internal chunk length.
+    public func forward(inputs: [Float], steps: Int, state: inout RecurrentState) throws -> [Float] {
+        let b = state.batch, inSize = config.inputSize, outSize = config.outputSize
+        guard state.matches(config) else { throw NetworkError.shapeMismatch("state does not fit the network") }
+        guard steps >= 0, inputs.count == steps * b * inSize else {
+            throw NetworkError.shapeMismatch("inputs have \(inputs.count) values, expected \(steps) × \(b) × \(inSize)")
+        }
+        var outputs = [Float](repeating: 0, count: steps * b * outSize)
+        if steps == 0 { return outputs }
+        let chunk = min(steps, 256)
+        let ws: Workspace
+        if let w = inferenceWorkspace, w.batch == b, w.steps >= chunk { ws = w } else {
+            ws = Workspace(config: config, steps: chunk, batch: b, dropout: false)
+            inferenceWorkspace = ws
+        }
+        loadState(state, into: ws, rowOffset: 0)
+        var start = 0
+        inputs.withUnsafeBufferPointer { xp in
+            outputs.withUnsafeMutableBufferPointer { yp in
+                while start < steps {
+                    let t = min(chunk, steps - start)
+                    ws.x.update(from: xp.baseAddress! + start * b * inSize, count: t * b * inSize)
+                    forward(ws, steps: t, dropoutSeed: 0, rowOffset: 0)
+                    (yp.baseAddress! + start * b * outSize).update(from: ws.y, count: t * b * outSize)
+                    // Carry: the last step's state becomes slot 0 for the next chunk.
+                    for buf in ws.layers {
+                        let n = b * config.hiddenSize
+                        buf.h.update(from: buf.h + t * n, count: n)
+                        if config.cell == .lstm { buf.c.update(from: buf.c + t * n, count: n) }
+                    }
+                    start += t
+                }
+            }
+        }
+        storeState(from: ws, step: 0, into: &state, rowOffset: 0)
+        return outputs
+    }
+
+    /// One time step for every sequence of the batch: `inputs` is `[state.batch × inputSize]`.
+    public func predict(inputs: [Float], state: inout RecurrentState) throws -> [Float] {
+        try forward(inputs: inputs, steps: 1, state: &state)
+    }
+
+    // MARK: - Gradient of one window
+
+    /// The mean loss over steps `lossFromStep..<steps` of one window started from `state` (zero
+    /// state when nil), with its gradient left in `gradients`. Inputs, targets and mask are
+    /// time-major. Gradients do not flow into the given state (it is detached), as in TBPTT.
+    /// `dropoutSeed` fixes the dropout masks (dropout is off when it is nil).
+    @discardableResult
+    public func lossAndGradient(inputs: [Float], targets: [Float], mask: [Float]? = nil, steps: Int, batch: Int,
+                                state: RecurrentState? = nil, loss: Loss, lossFromStep: Int = 0,
+                                dropoutSeed: UInt64? = nil) throws -> Double {
+        let n = steps * batch
+        guard steps >= 1, batch >= 1, inputs.count == n * config.inputSize, targets.count == n * config.outputSize,
+              mask == nil || mask!.count == n * config.outputSize, (0..<steps).contains(lossFromStep)
+        else { throw NetworkError.shapeMismatch("window arrays do not match steps × batch × sizes") }
+        try loss.validate(outputSize: config.outputSize)
+        let useDropout = dropoutSeed != nil && config.dropout > 0
+        let ws: Workspace
+        if let w = gradientWorkspace, w.steps == steps, w.batch == batch,
+           (w.layers.first?.dropMask != nil || config.layers == 1) == (useDropout || config.layers == 1) {
+            ws = w
+        } else {
+            ws = Workspace(config: config, steps: steps, batch: batch, dropout: useDropout)
+            gradientWorkspace = ws
+        }
+        let initial = state ?? RecurrentState(config: config, batch: batch)
+        guard initial.batch == batch, initial.matches(config) else { throw NetworkError.shapeMismatch("state does not fit") }
+        loadState(initial, into: ws, rowOffset: 0)
+        inputs.withUnsafeBufferPointer { ws.x.update(from: $0.baseAddress!, count: $0.count) }
+        targets.withUnsafeBufferPointer { ws.target.update(from: $0.baseAddress!, count: $0.count) }
+        if let mask { mask.withUnsafeBufferPointer { ws.mask.update(from: $0.baseAddress!, count: $0.count) } }
+        forward(ws, steps: steps, dropoutSeed: dropoutSeed ?? 0, rowOffset: 0)
+        let o = config.outputSize, skip = lossFromStep * batch * o
+        let count: Double
+        if let mask { count = mask[skip...].reduce(0.0) { $0 + Double($1) } } else { count = Double(n * o - skip) }
+        let scale = count > 0 ? Float(1 / count) : 0
+        ws.dy.update(repeating: 0, count: skip)
+        let sum = loss.sum(y: ws.y + skip, target: ws.target + skip, mask: mask == nil ? nil : UnsafePointer(ws.mask + skip),
+                           rows: n - lossFromStep * batch, outputs: o, dy: ws.dy + skip, scale: scale)
+        backward(ws, steps: steps)
+        grads.update(from: ws.grad, count: layout.count)
+        return count > 0 ? sum / count : 0
+    }
+}
+
+/// Q of the QR factorisation of an n×n Gaussian matrix (modified Gram-Schmidt in Double),
+/// row-major; a uniformly random orthogonal matrix.
+func orthogonalMatrix(_ n: Int, _ rng: inout SeededGenerator) -> [Double] {
+    var a = (0..<(n * n)).map { _ in rng.nextGaussian() }
+    for j in 0..<n {
+        for k in 0..<j {
+            var dot = 0.0
+            for i in 0..<n { dot += a[i * n + j] * a[i * n + k] }
+            for i in 0..<n { a[i * n + j] -= dot * a[i * n + k] }
+        }
+        var norm = 0.0
+        for i in 0..<n { norm += a[i * n + j] * a[i * n + j] }
+        norm = norm.squareRoot()
+        for i in 0..<n { a[i * n + j] /= norm }
+    }
+    return a
+}

@@ -1,0 +1,98 @@
+/// Preallocated buffers for one shard of a batch over a window of at most `steps` time steps.
+/// Allocated once per (trainer, shard) and reused for every chunk, so the hot loop never
+/// allocates; each thread owns one workspace, so shards never share writable memory.
+
+final class LayerBuffers {
+    let steps: Int, batch: Int, hidden: Int, gates: Int, inSize: Int
+    /// Hidden states, `(steps + 1) × batch × hidden`; slot 0 is the state carried in.
+    let h: UnsafeMutablePointer<Float>
+    /// LSTM memory cells, same shape as `h`.
+    let c: UnsafeMutablePointer<Float>
+    /// LSTM tanh(c_t), kept from the forward pass, `steps × batch × hidden`.
+    let tc: UnsafeMutablePointer<Float>
+    /// Gate activations (after their nonlinearities), `steps × batch × gates·hidden`.
+    let a: UnsafeMutablePointer<Float>
+    /// GRU: the recurrent pre-activations `h W_hh + b_hh` (only the n block is used backward).
+    let gh: UnsafeMutablePointer<Float>
+    /// Gradient w.r.t. gate pre-activations (GRU: of the input-side pre-activations).
+    let dg: UnsafeMutablePointer<Float>
+    /// GRU: gradient w.r.t. the recurrent-side pre-activations.
+    let dgh: UnsafeMutablePointer<Float>
+    /// Gradient w.r.t. this layer's outputs h_1...h_T; the backward pass adds the recurrent part in place.
+    let dh: UnsafeMutablePointer<Float>
+    /// LSTM: dL/dc carried from step t+1 to t.
+    let dc: UnsafeMutablePointer<Float>
+    /// Output after dropout, fed to the next layer (nil when there is no dropout after this layer).
+    let out: UnsafeMutablePointer<Float>?
+    /// Dropout multipliers (0 or 1/(1-p)).
+    let dropMask: UnsafeMutablePointer<Float>?
+    /// Gradient w.r.t. this layer's input (nil for layer 0, whose input is data). Without
+    /// dropout below, this is the lower layer's `dh`, so nothing is copied between layers.
+    let dx: UnsafeMutablePointer<Float>?
+    private let ownsDx: Bool
+
+    init(cell: CellKind, steps: Int, batch: Int, hidden: Int, inSize: Int, dropoutAfter: Bool, needsDx: Bool, dxAlias: UnsafeMutablePointer<Float>?) {
+        self.steps = steps; self.batch = batch; self.hidden = hidden; self.inSize = inSize
+        gates = cell.gates * hidden
+        let n = steps * batch
+        h = allocateFloats((steps + 1) * batch * hidden)
+        c = allocateFloats(cell == .lstm ? (steps + 1) * batch * hidden : 1)
+        tc = allocateFloats(cell == .lstm ? n * hidden : 1)
+        a = allocateFloats(n * gates)
+        gh = allocateFloats(cell == .gru ? n * gates : 1)
+        dg = allocateFloats(n * gates)
+        dgh = allocateFloats(cell == .gru ? n * gates : 1)
+        dh = allocateFloats(n * hidden)
+        dc = allocateFloats(batch * hidden)
+        out = dropoutAfter ? allocateFloats(n * hidden) : nil
+        dropMask = dropoutAfter ? allocateFloats(n * hidden) : nil
+        ownsDx = needsDx && dxAlias == nil
+        dx = needsDx ? (dxAlias ?? allocateFloats(n * inSize)) : nil
+    }
+
+    deinit {
+        for p in [h, c, tc, a, gh, dg, dgh, dh, dc] { p.deallocate() }
+        out?.deallocate(); dropMask?.deallocate()
+        if ownsDx { dx?.deallocate() }
+    }
+
+    /// What the next layer reads: the dropped-out copy if any, else h_1...h_T.
+    var output: UnsafeMutablePointer<Float> { out ?? (h + batch * hidden) }
+}
+
+final class Workspace {
+    let steps: Int, batch: Int
+    let config: NetworkConfig
+    let x: UnsafeMutablePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let dy: UnsafeMutablePointer<Float>
+    let target: UnsafeMutablePointer<Float>
+    let mask: UnsafeMutablePointer<Float>
+    let grad: UnsafeMutablePointer<Float>
+    let gradCount: Int
+    let layers: [LayerBuffers]
+
+    init(config: NetworkConfig, steps: Int, batch: Int, dropout: Bool) {
+        self.config = config; self.steps = steps; self.batch = batch
+        let n = steps * batch
+        x = allocateFloats(n * config.inputSize)
+        y = allocateFloats(n * config.outputSize)
+        dy = allocateFloats(n * config.outputSize)
+        target = allocateFloats(n * config.outputSize)
+        mask = allocateFloats(n * config.outputSize)
+        gradCount = ParameterLayout(config).count
+        grad = allocateFloats(gradCount)
+        var built: [LayerBuffers] = []
+        for l in 0..<config.layers {
+            let below = built.last
+            built.append(LayerBuffers(cell: config.cell, steps: steps, batch: batch, hidden: config.hiddenSize,
+                                      inSize: l == 0 ? config.inputSize : config.hiddenSize,
+                                      dropoutAfter: dropout && config.dropout > 0 && l < config.layers - 1,
+                                      needsDx: l > 0,
+                                      dxAlias: below.flatMap { $0.dropMask == nil ? $0.dh : nil }))
+        }
+        layers = built
+    }
+
+    deinit { for p in [x, y, dy, target, mask, grad] { p.deallocate() } }
+}

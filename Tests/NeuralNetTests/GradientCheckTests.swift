@@ -1,0 +1,86 @@
+import XCTest
+@testable import NeuralNet
+
+final class GradientCheckTests: XCTestCase {
+    func testEveryCellMSEWithMask() throws {
+        for cell in CellKind.allCases {
+            // hidden 5 exercises the partial SIMD lanes, hidden 9 a full block plus a tail.
+            for hidden in [5, 9] {
+                try assertGradientMatchesFiniteDifferences(
+                    NetworkConfig(cell: cell, inputSize: 3, hiddenSize: hidden, outputSize: 4))
+            }
+        }
+    }
+
+    func testEveryCellWithoutMask() throws {
+        for cell in CellKind.allCases {
+            try assertGradientMatchesFiniteDifferences(
+                NetworkConfig(cell: cell, inputSize: 2, hiddenSize: 4, outputSize: 3), masked: false, seed: 3)
+        }
+    }
+
+    func testPinballLossWithMask() throws {
+        for cell in CellKind.allCases {
+            try assertGradientMatchesFiniteDifferences(
+                NetworkConfig(cell: cell, inputSize: 3, hiddenSize: 6, outputSize: 6),
+                loss: .pinball(quantiles: [0.1, 0.5, 0.9]), seed: 11)
+        }
+    }
+
+    func testStackedLayers() throws {
+        for cell in CellKind.allCases {
+            try assertGradientMatchesFiniteDifferences(
+                NetworkConfig(cell: cell, inputSize: 3, hiddenSize: 5, layers: 3, outputSize: 2), steps: 4, batch: 2)
+        }
+    }
+
+    func testStackedLayersWithDropout() throws {
+        for cell in CellKind.allCases {
+            try assertGradientMatchesFiniteDifferences(
+                NetworkConfig(cell: cell, inputSize: 3, hiddenSize: 6, layers: 2, outputSize: 2, dropout: 0.3),
+                steps: 4, batch: 2, dropoutSeed: 42)
+        }
+    }
+
+    func testLossOnLaterStepsOnly() throws {
+        // TBPTT windows with k2 > k1 score only their last k1 steps.
+        try assertGradientMatchesFiniteDifferences(
+            NetworkConfig(cell: .lstm, inputSize: 2, hiddenSize: 4, layers: 2, outputSize: 3),
+            steps: 6, batch: 2, lossFromStep: 3)
+    }
+
+    func testFastMathAccuracy() {
+        var worstTanh: Float = 0, worstSig: Float = 0, worstExp: Float = 0
+        var x: Float = -12
+        while x <= 12 {
+            let t = Float(Foundation.tanh(Double(x)))
+            worstTanh = max(worstTanh, abs(FastMath.tanh(x) - t) / max(abs(t), 1e-30))
+            let s = Float(1 / (1 + Foundation.exp(-Double(x))))
+            worstSig = max(worstSig, abs(FastMath.sigmoid(x) - s) / s)
+            let e = Float(Foundation.exp(Double(x)))
+            worstExp = max(worstExp, abs(FastMath.exp(x) - e) / e)
+            x += 0.000_37
+        }
+        XCTAssertLessThan(worstTanh, 1e-6)
+        XCTAssertLessThan(worstSig, 1e-6)
+        XCTAssertLessThan(worstExp, 1e-6)
+        XCTAssertEqual(FastMath.tanh(0), 0)
+        XCTAssertEqual(FastMath.tanh(50), 1)
+        XCTAssertEqual(FastMath.tanh(-50), -1)
+        XCTAssertEqual(FastMath.sigmoid(-200), 0, accuracy: 1e-30)
+    }
+
+    func testTrainingForwardAgreesWithInference() throws {
+        for cell in CellKind.allCases {
+            let config = NetworkConfig(cell: cell, inputSize: 3, hiddenSize: 7, layers: 2, outputSize: 3)
+            let net = try RecurrentNetwork(config: config, seed: 5)
+            let d = WindowData(config: config, steps: 6, batch: 2, masked: false, seed: 9)
+            let l = try net.lossAndGradient(inputs: d.inputs, targets: d.targets, steps: 6, batch: 2, state: d.state, loss: .mse)
+            var s = d.state
+            let y = try net.forward(inputs: d.inputs, steps: 6, state: &s)
+            XCTAssertEqual(l, Loss.mse.value(outputs: y, targets: d.targets), accuracy: 1e-9 + 1e-6 * l)
+        }
+    }
+}
+
+import Foundation

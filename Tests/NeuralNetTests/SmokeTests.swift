@@ -1,6 +1,0 @@
-import XCTest
-@testable import NeuralNet
-
-final class NeuralNetSmokeTests: XCTestCase {
-    func testModuleLoads() {}
-}
