@@ -1,0 +1,29 @@
+import ArgumentParser
+import ForecastService
+import PostgresClient
+
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate the configuration, connect, and check each job's source without writing.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let configuration = try options.load()
+        print("configuration \(configuration.path ?? ""): valid, \(configuration.jobs.count) job(s)")
+        let connection = try await Database.connect(configuration.database)
+        let server = await connection.serverVersion
+        print("database: connected (\(connection.redactedConnectionInfo.isEmpty ? "libpq defaults" : connection.redactedConnectionInfo), server \(server / 10000).\(server % 100))")
+        var problems: [SourceCheck.Problem] = []
+        for job in configuration.jobs {
+            let found = try await SourceCheck.check(job, on: connection)
+            print("job \(job.name): " + (found.isEmpty ? "source ok" : "\(found.count) problem(s)"))
+            problems += found
+        }
+        await connection.close()
+        guard problems.isEmpty else {
+            throw ConfigurationError(file: configuration.path, message: problems.map(\.description).joined(separator: "\n"))
+        }
+    }
+}
