@@ -2,10 +2,20 @@
 # The first Quick start command: installs what is missing, builds forecastd, starts a private
 # PostgreSQL in .forecastd-demo/ of the checkout, loads the bundled NYC weather data, and runs
 # forecastd's main job on it once. Run it again at any time: it reuses what is already there.
+# The demo server keeps running afterwards so you can query it; `scripts/quickstart.sh --stop`
+# stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 source scripts/lib/pg.sh
+demo="$root/.forecastd-demo"
+
+if [ "${1:-}" = "--stop" ]; then
+    pg_attach "$demo/pg"
+    pg_stop
+    echo "stopped the demo PostgreSQL in $demo/pg"
+    exit 0
+fi
 
 step() { echo "==> $*"; }
 
@@ -13,19 +23,31 @@ step "checking Debian packages"
 scripts/install-deps.sh
 
 step "building forecastd (release; the first build takes a few minutes)"
-swift build -c release --product forecastd 2>&1 | grep -E "^(Build|error|warning: unre)|Compiling|Linking" | sed -u 's/^/    /' | awk 'NR%20==1 || /Build|error|Linking/' || true
+log="$(mktemp)"
+swift build -c release --product forecastd >"$log" 2>&1 &
+build_pid=$!
+# Progress while it builds: one line per module compiled.
+tail -n +1 -f --pid="$build_pid" "$log" | grep --line-buffered -E "Compiling|Linking|Build" | sed -u 's/^/    /' || true
+if ! wait "$build_pid"; then
+    echo "error: the build failed:" >&2
+    grep -E "error:" "$log" >&2 || tail -20 "$log" >&2
+    exit 1
+fi
+rm -f "$log"
 bin="$(swift build -c release --show-bin-path)/forecastd"
 [ -x "$bin" ] || { echo "error: the build did not produce $bin" >&2; exit 1; }
 
-demo="$root/.forecastd-demo"
 step "starting a private PostgreSQL in $demo/pg"
+# A server left from an earlier run is restarted, since its port was chosen then.
+pg_attach "$demo/pg"
+pg_stop
 pg_start "$demo/pg"
-trap pg_stop EXIT
 pg_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'forecastd_demo'" | grep -q 1 \
     || pg_psql -d postgres -c "CREATE DATABASE forecastd_demo"
 
 step "loading the bundled NYC weather data (examples/data/weather_nyc_2013.csv)"
 pg_psql -d forecastd_demo <<SQL
+SET client_min_messages TO warning;
 CREATE TABLE IF NOT EXISTS public.weather (
     station text NOT NULL, ts timestamptz NOT NULL, temp double precision, dewp double precision,
     humid double precision, wind_speed double precision, pressure double precision,
@@ -36,8 +58,19 @@ SQL
 echo "    $(pg_psql -d forecastd_demo -tAc "SELECT count(*) FROM public.weather") rows in public.weather"
 
 config="$demo/forecastd.toml"
-sed "s|@DATABASE_URL@|$(pg_url forecastd_demo)|" examples/demo.toml >"$config"
+url="$(pg_url forecastd_demo)"
+template="$(cat examples/demo.toml)"
+# The quoted replacement keeps bash from reading the URL's '&' as "the matched text".
+printf '%s\n' "${template//@DATABASE_URL@/"$url"}" >"$config"
 export FORECASTD_CONFIG="$config"
 
-step "forecastd version"
-"$bin" version
+step "forecastd migrate (creates the forecastd schema and its tables)"
+"$bin" migrate
+
+step "forecastd check-config (validates $config and checks the job's source)"
+"$bin" check-config
+
+echo
+echo "Next: the tables live in schema forecastd of database forecastd_demo:"
+echo "    $PG_BIN/psql '$(pg_url forecastd_demo)' -c '\\dt forecastd.*'"
+echo "The demo PostgreSQL keeps running; stop it with: scripts/quickstart.sh --stop"

@@ -5,7 +5,8 @@
 #                  listening on 127.0.0.1 at a free port, and exports PG_DIR, PG_PORT, PG_SOCKET,
 #                  PG_USER (the server's superuser role), PG_BIN and PG_RUN (prefix that runs a
 #                  command as the server's OS user).
-# pg_stop       -> stops the server started by pg_start.
+# pg_attach DIR -> sets PG_DIR, PG_BIN and PG_RUN for the server folder DIR (started or not).
+# pg_stop       -> stops the server of the attached folder, if it runs.
 
 pg_find_bin() {
     local dir
@@ -21,20 +22,25 @@ pg_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-pg_start() {
+# PostgreSQL refuses to run as root: as root, the server runs as this unprivileged OS user.
+PG_OS_USER="forecastd-pg"
+
+pg_attach() {
     PG_DIR="$1"
     PG_BIN="$(pg_find_bin)"
     PG_USER="forecastd"
     PG_RUN=()
-    local os_user
+    [ "$(id -u)" -eq 0 ] && PG_RUN=(runuser -u "$PG_OS_USER" --)
+    return 0
+}
+
+pg_start() {
+    pg_attach "$1"
     if [ "$(id -u)" -eq 0 ]; then
-        # PostgreSQL refuses to run as root: run it as an unprivileged OS user.
-        os_user="forecastd-pg"
-        id "$os_user" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$os_user"
-        PG_RUN=(runuser -u "$os_user" --)
+        id "$PG_OS_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$PG_OS_USER"
     fi
     mkdir -p "$PG_DIR"
-    [ -n "${os_user:-}" ] && chown "$os_user" "$PG_DIR"
+    [ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$PG_DIR"
     chmod 700 "$PG_DIR"
     if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
         "${PG_RUN[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U "$PG_USER" --auth=trust -E UTF8 --no-locale >"$PG_DIR/initdb.log" 2>&1 \
