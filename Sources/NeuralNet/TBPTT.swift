@@ -1,0 +1,253 @@
+/// Truncated backpropagation through time, TBPTT(k1, k2), over batchified sequences.
+///
+/// The data are B parallel segments, time-major `[T × B × features]` (PyTorch's
+/// word_language_model "batchify"). Every update advances the forward pass by k1 steps and
+/// backpropagates through the last k2 ≥ k1 steps: the window `[end − k2, end)` is run forward
+/// from the state stored at its start (detached), and only its last k1 steps are scored, so each
+/// target counts once. With k1 = k2 this is the common stateful-chunk loop and nothing is
+/// recomputed. Memory is `k2 × B × hidden` per layer, whatever T is.
+///
+/// Parallelism: the batch is cut into `threads` shards that run forward and backward on their
+/// own workspaces at once (the segments are independent); their gradients are then summed in
+/// shard order, so a fixed thread count gives bit-identical results.
+import Dispatch
+
+public enum TrainingError: Error, Equatable, CustomStringConvertible {
+    case nonFiniteLoss(update: Int, loss: Double)
+    case nonFiniteGradient(update: Int)
+    case shapeMismatch(String)
+
+    public var description: String {
+        switch self {
+        case .nonFiniteLoss(let u, let l): return "loss became \(l) at update \(u); training stopped"
+        case .nonFiniteGradient(let u): return "gradient became non-finite at update \(u); training stopped"
+        case .shapeMismatch(let s): return "training data shape mismatch: \(s)"
+        }
+    }
+}
+
+/// B parallel segments of T steps, time-major: `inputs [T × B × inputSize]`,
+/// `targets [T × B × outputSize]`, `mask` (optional) shaped like `targets`.
+public struct SequenceBatch: Sendable {
+    public let steps: Int, batch: Int, inputSize: Int, outputSize: Int
+    public var inputs: [Float]
+    public var targets: [Float]
+    public var mask: [Float]?
+
+    public init(steps: Int, batch: Int, inputSize: Int, outputSize: Int,
+                inputs: [Float], targets: [Float], mask: [Float]? = nil) throws {
+        guard steps >= 1, batch >= 1, inputs.count == steps * batch * inputSize,
+              targets.count == steps * batch * outputSize, mask.map({ $0.count == targets.count }) ?? true else {
+            throw TrainingError.shapeMismatch("expected inputs \(steps)×\(batch)×\(inputSize), targets and mask \(steps)×\(batch)×\(outputSize); got \(inputs.count), \(targets.count), \(mask?.count ?? 0)")
+        }
+        self.steps = steps; self.batch = batch; self.inputSize = inputSize; self.outputSize = outputSize
+        self.inputs = inputs; self.targets = targets; self.mask = mask
+    }
+
+    /// Cuts one long sequence (`[length × features]`, step-major) into `batch` consecutive
+    /// segments of `length / batch` steps (the remainder is dropped) laid side by side.
+    public static func batchify(length: Int, batch: Int, inputSize: Int, outputSize: Int,
+                                inputs: [Float], targets: [Float], mask: [Float]? = nil) throws -> SequenceBatch {
+        let t = length / max(batch, 1)
+        guard t >= 1, inputs.count == length * inputSize, targets.count == length * outputSize,
+              mask.map({ $0.count == targets.count }) ?? true else {
+            throw TrainingError.shapeMismatch("cannot batchify \(length) steps into \(batch) segments")
+        }
+        func arrange(_ a: [Float], _ w: Int) -> [Float] {
+            var out = [Float](repeating: 0, count: t * batch * w)
+            for s in 0..<t { for b in 0..<batch { for k in 0..<w { out[(s * batch + b) * w + k] = a[(b * t + s) * w + k] } } }
+            return out
+        }
+        return try SequenceBatch(steps: t, batch: batch, inputSize: inputSize, outputSize: outputSize,
+                                 inputs: arrange(inputs, inputSize), targets: arrange(targets, outputSize),
+                                 mask: mask.map { arrange($0, outputSize) })
+    }
+}
+
+public struct TrainingStats: Sendable, Equatable {
+    /// Mean loss over every counted target of the epoch (before the updates they caused).
+    public var loss: Double
+    /// Mean and largest global gradient norm before clipping.
+    public var gradNorm: Float
+    public var maxGradNorm: Float
+    public var updates: Int
+    /// The learning rate of the last update.
+    public var learningRate: Float
+}
+
+/// Lets a shard closure capture the trainer's raw buffers; each shard writes only its own
+/// workspace and its own rows of the carried state.
+private struct SendableBox<T>: @unchecked Sendable { let value: T }
+
+public final class TBPTTTrainer {
+    public let network: RecurrentNetwork
+    public let loss: Loss
+    public let optimizer: any Optimizer
+    public var schedule: LearningRateSchedule
+    public let k1: Int, k2: Int, batch: Int, threads: Int
+    /// Global-norm clipping threshold (nil: no clipping).
+    public var clipNorm: Float?
+    /// Seeds the dropout masks (combined with the update number).
+    public let seed: UInt64
+    public let baseLearningRate: Float
+    public private(set) var updates = 0
+
+    private let shardRows: [Range<Int>]
+    private let workspaces: [Workspace]
+    private let carryH: [UnsafeMutablePointer<Float>]
+    private let carryC: [UnsafeMutablePointer<Float>]
+
+    public init(network: RecurrentNetwork, loss: Loss = .mse, optimizer: any Optimizer, k1: Int, k2: Int? = nil,
+                batch: Int, clipNorm: Float? = 1.0, schedule: LearningRateSchedule = .constant,
+                threads: Int = 1, seed: UInt64 = 0) throws {
+        let k2 = k2 ?? k1
+        guard k1 >= 1, k2 >= k1 else { throw NetworkError.invalidConfiguration("TBPTT needs 1 ≤ k1 ≤ k2 (k1 \(k1), k2 \(k2))") }
+        guard batch >= 1 else { throw NetworkError.invalidConfiguration("batch must be ≥ 1") }
+        try loss.validate(outputSize: network.config.outputSize)
+        self.network = network; self.loss = loss; self.optimizer = optimizer
+        self.k1 = k1; self.k2 = k2; self.batch = batch
+        self.clipNorm = clipNorm; self.schedule = schedule; self.seed = seed
+        baseLearningRate = optimizer.learningRate
+        let shards = max(1, min(threads, batch))
+        self.threads = shards
+        var rows: [Range<Int>] = []
+        var start = 0
+        for s in 0..<shards {
+            let n = batch / shards + (s < batch % shards ? 1 : 0)
+            rows.append(start..<(start + n)); start += n
+        }
+        shardRows = rows
+        workspaces = rows.map { Workspace(config: network.config, steps: k2, batch: $0.count, dropout: network.config.dropout > 0) }
+        let n = batch * network.config.hiddenSize
+        carryH = (0..<network.config.layers).map { _ in allocateFloats(n) }
+        carryC = network.config.cell == .lstm ? (0..<network.config.layers).map { _ in allocateFloats(n) } : []
+    }
+
+    deinit {
+        carryH.forEach { $0.deallocate() }
+        carryC.forEach { $0.deallocate() }
+    }
+
+    /// The state carried between chunks (and between epochs when `resetState` is false).
+    public var state: RecurrentState {
+        get {
+            let n = batch * network.config.hiddenSize
+            return RecurrentState(batch: batch,
+                                  hidden: carryH.map { Array(UnsafeBufferPointer(start: $0, count: n)) },
+                                  cell: carryC.map { Array(UnsafeBufferPointer(start: $0, count: n)) })
+        }
+        set {
+            precondition(newValue.batch == batch && newValue.matches(network.config), "state does not fit the trainer")
+            for (l, p) in carryH.enumerated() { newValue.hidden[l].withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: $0.count) } }
+            for (l, p) in carryC.enumerated() { newValue.cell[l].withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: $0.count) } }
+        }
+    }
+
+    public func resetState() {
+        let n = batch * network.config.hiddenSize
+        carryH.forEach { $0.update(repeating: 0, count: n) }
+        carryC.forEach { $0.update(repeating: 0, count: n) }
+    }
+
+    /// One pass over `data` in TBPTT updates. Throws (before touching the weights) when the loss
+    /// or the gradient stops being finite.
+    @discardableResult
+    public func trainEpoch(_ data: SequenceBatch, resetState reset: Bool = true) throws -> TrainingStats {
+        let c = network.config
+        guard data.batch == batch, data.inputSize == c.inputSize, data.outputSize == c.outputSize else {
+            throw TrainingError.shapeMismatch("data is \(data.batch) segments × \(data.inputSize) in × \(data.outputSize) out; trainer wants \(batch) × \(c.inputSize) × \(c.outputSize)")
+        }
+        if reset { resetState() }
+        var lossSum = 0.0, lossCount = 0.0
+        var normSum: Float = 0, normMax: Float = 0, n = 0
+        var carryPos = 0, end = 0
+        while end < data.steps {
+            let newEnd = min(end + k1, data.steps)
+            let nextEnd = min(newEnd + k1, data.steps)
+            // The next window starts k2 steps before its end; after the last update the state at
+            // the end of the data is kept, so a following call continues from there.
+            let nextCarry = newEnd == data.steps ? newEnd : max(carryPos, min(newEnd, nextEnd - k2))
+            let (s, c) = try update(data, windowStart: carryPos, lossStart: end, end: newEnd, carryTo: nextCarry)
+            lossSum += s.sum; lossCount += s.count
+            normSum += c; normMax = max(normMax, c); n += 1
+            carryPos = nextCarry
+            end = newEnd
+        }
+        return TrainingStats(loss: lossCount > 0 ? lossSum / lossCount : 0, gradNorm: n > 0 ? normSum / Float(n) : 0,
+                             maxGradNorm: normMax, updates: n, learningRate: optimizer.learningRate)
+    }
+
+    /// Forward over `[windowStart, end)`, loss on `[lossStart, end)`, backward, clip, step.
+    /// Returns the loss sum/count and the pre-clip gradient norm.
+    private func update(_ data: SequenceBatch, windowStart: Int, lossStart: Int, end: Int,
+                        carryTo: Int) throws -> ((sum: Double, count: Double), Float) {
+        let cfg = network.config
+        let tw = end - windowStart, skip = lossStart - windowStart
+        let bAll = batch, ins = cfg.inputSize, outs = cfg.outputSize, hs = cfg.hiddenSize
+        var count = Double((end - lossStart) * bAll * outs)
+        if let mask = data.mask {
+            count = mask.withUnsafeBufferPointer { m in
+                var total = 0.0
+                for i in (lossStart * bAll * outs)..<(end * bAll * outs) { total += Double(m[i]) }
+                return total
+            }
+        }
+        let scale: Float = count > 0 ? Float(1 / count) : 0
+        let dropoutSeed = mix64(seed ^ (UInt64(updates) &* 0x9E37_79B9_7F4A_7C15))
+        var shardLoss = [Double](repeating: 0, count: workspaces.count)
+        let net = network, lossFn = loss, cell = cfg.cell, k = carryTo - windowStart
+        data.inputs.withUnsafeBufferPointer { xb in
+        data.targets.withUnsafeBufferPointer { tb in
+        (data.mask ?? []).withUnsafeBufferPointer { mb in
+        shardLoss.withUnsafeMutableBufferPointer { lb in
+            let box = SendableBox(value: (xb.baseAddress!, tb.baseAddress!, data.mask == nil ? nil : mb.baseAddress!,
+                                          lb.baseAddress!, workspaces, shardRows, carryH, carryC, net))
+            let work: @Sendable (Int) -> Void = { shard in
+                let (x, t, m, lossOut, wss, rowsList, ch, cc, net) = box.value
+                let ws = wss[shard], rows = rowsList[shard], b = rows.count, r0 = rows.lowerBound
+                for s in 0..<tw {
+                    let g = (windowStart + s) * bAll + r0
+                    (ws.x + s * b * ins).update(from: x + g * ins, count: b * ins)
+                    if s >= skip {
+                        (ws.target + s * b * outs).update(from: t + g * outs, count: b * outs)
+                        if let m { (ws.mask + s * b * outs).update(from: m + g * outs, count: b * outs) }
+                    }
+                }
+                for (l, buf) in ws.layers.enumerated() {
+                    buf.h.update(from: ch[l] + r0 * hs, count: b * hs)
+                    if cell == .lstm { buf.c.update(from: cc[l] + r0 * hs, count: b * hs) }
+                }
+                net.forward(ws, steps: tw, dropoutSeed: dropoutSeed, rowOffset: r0)
+                let o = skip * b * outs
+                ws.dy.update(repeating: 0, count: o)
+                lossOut[shard] = lossFn.sum(y: ws.y + o, target: ws.target + o, mask: m == nil ? nil : UnsafePointer(ws.mask + o),
+                                            rows: (tw - skip) * b, outputs: outs, dy: ws.dy + o, scale: scale)
+                net.backward(ws, steps: tw)
+                for (l, buf) in ws.layers.enumerated() {
+                    (ch[l] + r0 * hs).update(from: buf.h + k * b * hs, count: b * hs)
+                    if cell == .lstm { (cc[l] + r0 * hs).update(from: buf.c + k * b * hs, count: b * hs) }
+                }
+            }
+            if workspaces.count == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workspaces.count, execute: work) }
+        }}}}
+        let sum = shardLoss.reduce(0, +)
+        guard sum.isFinite else { throw TrainingError.nonFiniteLoss(update: updates, loss: sum / max(count, 1)) }
+
+        // Sum the shards' gradients in a fixed order, then clip by the global norm.
+        let g = network.grads, p = network.parameterCount
+        g.update(from: workspaces[0].grad, count: p)
+        for ws in workspaces.dropFirst() { for i in 0..<p { g[i] += ws.grad[i] } }
+        var sq = 0.0
+        for i in 0..<p { sq += Double(g[i]) * Double(g[i]) }
+        let norm = Float(sq.squareRoot())
+        guard norm.isFinite else { throw TrainingError.nonFiniteGradient(update: updates) }
+        if let clip = clipNorm, norm > clip {
+            let f = clip / (norm + 1e-6)
+            for i in 0..<p { g[i] *= f }
+        }
+        optimizer.learningRate = baseLearningRate * schedule.factor(at: updates)
+        optimizer.update(parameters: network.params, gradients: g, count: p)
+        updates += 1
+        return ((sum, count), norm)
+    }
+}
