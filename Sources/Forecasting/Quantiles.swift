@@ -1,0 +1,122 @@
+/// Quantile levels and the helpers that keep quantile forecasts coherent.
+public enum Quantiles {
+    /// Checks a job's `quantiles`: at least one level, each strictly between 0 and 1,
+    /// strictly increasing.
+    public static func validate(_ levels: [Double]) throws(QuantileLevelsError) {
+        guard !levels.isEmpty else { throw QuantileLevelsError(levels: levels, reason: "at least one level is needed") }
+        for level in levels where !(level > 0 && level < 1) {
+            throw QuantileLevelsError(levels: levels, reason: "\(level) is not strictly between 0 and 1")
+        }
+        for (a, b) in zip(levels, levels.dropFirst()) where !(a < b) {
+            throw QuantileLevelsError(levels: levels, reason: "levels must be strictly increasing (\(a) then \(b))")
+        }
+    }
+
+    /// The nominal coverage of the outermost levels, e.g. 0.8 for [0.1, 0.5, 0.9]; `nil`
+    /// with a single level.
+    public static func confidenceLevel(_ levels: [Double]) -> Double? {
+        guard let lowest = levels.first, let highest = levels.last, highest > lowest else { return nil }
+        return highest - lowest
+    }
+
+    /// Monotone rearrangement: sorts the quantile values of every step, so that a higher
+    /// level never forecasts less than a lower one. Sorting is the rearrangement of
+    /// Chernozhukov et al.: it never increases the pinball loss. `values` holds
+    /// `levelsPerStep` values per step, step after step. NaN values go last.
+    public static func sortEachStep(_ values: inout [Double], levelsPerStep: Int) {
+        precondition(levelsPerStep > 0 && values.count % levelsPerStep == 0, "a whole number of steps is needed")
+        guard levelsPerStep > 1 else { return }
+        var start = 0
+        while start < values.count {
+            values[start..<(start + levelsPerStep)].sort { a, b in
+                a.isNaN ? false : (b.isNaN ? true : a < b)
+            }
+            start += levelsPerStep
+        }
+    }
+
+    /// The median of one step's quantile values: the value at level 0.5, or linear
+    /// interpolation between the levels around 0.5, or the nearest level when all lie on
+    /// one side.
+    public static func median(levels: [Double], values: some Collection<Double>) -> Double {
+        precondition(levels.count == values.count && !levels.isEmpty, "one value per level")
+        let values = Array(values)
+        if let exact = levels.firstIndex(of: 0.5) { return values[exact] }
+        guard let above = levels.firstIndex(where: { $0 > 0.5 }) else { return values[values.count - 1] }
+        guard above > 0 else { return values[0] }
+        let below = above - 1
+        let fraction = (0.5 - levels[below]) / (levels[above] - levels[below])
+        return values[below] + (values[above] - values[below]) * fraction
+    }
+
+    /// The empirical `level` quantile of finite values (linear interpolation between order
+    /// statistics, "type 7"); NaN when there are none.
+    public static func quantile(of values: some Sequence<Double>, level: Double) -> Double {
+        var sorted = values.filter { $0.isFinite }
+        guard !sorted.isEmpty else { return .nan }
+        sorted.sort()
+        return sortedQuantile(sorted, level)
+    }
+
+    /// As `quantile(of:level:)` for values already sorted, all finite, at least one.
+    static func sortedQuantile(_ sorted: [Double], _ level: Double) -> Double {
+        let position = level * Double(sorted.count - 1)
+        let lower = Int(position.rounded(.down))
+        let upper = Swift.min(lower + 1, sorted.count - 1)
+        let fraction = position - Double(lower)
+        if fraction == 0 { return sorted[lower] }
+        return sorted[lower] + (sorted[upper] - sorted[lower]) * fraction
+    }
+}
+
+public struct QuantileLevelsError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let levels: [Double]
+    public let reason: String
+    public var description: String { "invalid quantiles \(levels): \(reason)" }
+}
+
+/// A forecast of `horizon` steps at several quantile levels, kept in order per step.
+public struct QuantileForecast: Sendable, Equatable {
+    public let levels: [Double]
+    /// `levels.count` values per step, step after step; sorted within each step.
+    public let values: [Double]
+    /// The point forecast per step: the median of the quantiles unless given explicitly
+    /// (the seasonal-naive baseline keeps its own value as the point).
+    public let point: [Double]
+
+    /// Sorts each step's values (monotone rearrangement) and derives the point forecast
+    /// from the median when `point` is `nil`.
+    public init(levels: [Double], values: [Double], point: [Double]? = nil) {
+        precondition(!levels.isEmpty && values.count % levels.count == 0, "levels.count values per step")
+        var ordered = values
+        Quantiles.sortEachStep(&ordered, levelsPerStep: levels.count)
+        let horizon = values.count / levels.count
+        self.levels = levels
+        self.values = ordered
+        if let point {
+            precondition(point.count == horizon, "one point forecast per step")
+            self.point = point
+        } else {
+            self.point = (0..<horizon).map { step in
+                Quantiles.median(levels: levels, values: ordered[(step * levels.count)..<((step + 1) * levels.count)])
+            }
+        }
+    }
+
+    public var horizon: Int { point.count }
+
+    /// The values of all levels at `step` (0-based).
+    public func quantiles(atStep step: Int) -> ArraySlice<Double> {
+        values[(step * levels.count)..<((step + 1) * levels.count)]
+    }
+
+    public func value(atStep step: Int, level index: Int) -> Double {
+        values[step * levels.count + index]
+    }
+
+    /// The lowest level's values: the lower bound of the published interval.
+    public var lower: [Double] { (0..<horizon).map { value(atStep: $0, level: 0) } }
+    /// The highest level's values: the upper bound of the published interval.
+    public var upper: [Double] { (0..<horizon).map { value(atStep: $0, level: levels.count - 1) } }
+    public var confidenceLevel: Double? { Quantiles.confidenceLevel(levels) }
+}

@@ -1,0 +1,114 @@
+import Foundation
+
+/// How several points that fall into one step become one value. Missing values (NULL, NaN,
+/// ±inf) never take part.
+public enum Aggregation: String, Sendable, Hashable, Codable, CaseIterable {
+    case mean, sum, min, max
+    /// The value with the latest timestamp in the step; among rows with the same timestamp,
+    /// the one read last.
+    case last
+}
+
+/// What a step of a regular series holds.
+public enum StepState: UInt8, Sendable, Hashable, Codable {
+    /// At least one row with a usable value fell into the step.
+    case observed
+    /// No row, but the step lies in an interior gap of at most `maxGap` steps and was filled
+    /// linearly between its neighbours.
+    case interpolated
+    /// No value: a longer gap, or a leading/trailing step of a fixed extent. Masked in the
+    /// loss and flagged in the input, never invented.
+    case missing
+}
+
+/// A run of consecutive steps without observations.
+public struct Gap: Sendable, Hashable, Codable {
+    /// The step (offset in the series) where the gap begins.
+    public let start: Int
+    public let length: Int
+    /// True when the gap was filled by interpolation.
+    public let interpolated: Bool
+}
+
+/// Where the rows of one series went.
+public struct RowCounts: Sendable, Hashable, Codable {
+    /// Every row read for the series.
+    public var read = 0
+    /// Rows with a NULL, NaN or infinite value.
+    public var missingValue = 0
+    /// Rows whose time is not on the grid: weekends for business days, or absurd instants.
+    public var offGrid = 0
+    /// Rows outside a fixed extent.
+    public var outsideExtent = 0
+
+    public init() {}
+
+    /// Rows that did not reach the grid.
+    public var dropped: Int { missingValue + offGrid + outsideExtent }
+}
+
+/// One series on its job's grid: step `i` is bucket `firstBucket + i` of `grid`.
+public struct RegularSeries: Sendable, Equatable {
+    public let key: String
+    public let grid: TimeGrid
+    /// Grid index of step 0.
+    public let firstBucket: Int
+    /// One value per step; NaN where the step is `.missing`.
+    public internal(set) var values: [Double]
+    public internal(set) var states: [StepState]
+    public let rows: RowCounts
+
+    public init(key: String, grid: TimeGrid, firstBucket: Int, values: [Double], states: [StepState],
+                rows: RowCounts = RowCounts()) {
+        precondition(values.count == states.count, "one state per value")
+        self.key = key
+        self.grid = grid
+        self.firstBucket = firstBucket
+        self.values = values
+        self.states = states
+        self.rows = rows
+    }
+
+    public var frequency: Frequency { grid.frequency }
+    public var count: Int { values.count }
+    /// Grid index one past the last step: where a forecast made now begins.
+    public var endBucket: Int { firstBucket + values.count }
+
+    /// The first instant of step 0.
+    public var start: Date { grid.start(ofBucket: firstBucket) }
+
+    /// The first instant of step `step`; steps beyond the end give forecast target times.
+    public func date(ofStep step: Int) -> Date { grid.start(ofBucket: firstBucket + step) }
+
+    /// The step that holds `date`, or `nil` when it is off the grid (it may lie outside the
+    /// series' range: the result is then negative or ≥ count).
+    public func step(of date: Date) -> Int? { grid.index(of: date).map { $0 - firstBucket } }
+
+    public var observedCount: Int { states.lazy.filter { $0 == .observed }.count }
+    public var interpolatedCount: Int { states.lazy.filter { $0 == .interpolated }.count }
+    public var missingCount: Int { states.lazy.filter { $0 == .missing }.count }
+
+    /// True where the step holds a real observation (the network's missing-value flag).
+    public var observedMask: [Bool] { states.map { $0 == .observed } }
+
+    /// The values with interpolated steps blanked to NaN: what accuracy metrics score.
+    public var observedValues: [Double] {
+        zip(values, states).map { $0.1 == .observed ? $0.0 : .nan }
+    }
+
+    /// The last step with a real observation: the origin of a forecast.
+    public var lastObservedStep: Int? { states.lastIndex(of: .observed) }
+
+    /// Runs of steps without observations, in order.
+    public var gaps: [Gap] {
+        var result: [Gap] = []
+        var step = 0
+        while step < states.count {
+            guard states[step] != .observed else { step += 1; continue }
+            let start = step
+            while step < states.count, states[step] != .observed { step += 1 }
+            result.append(Gap(start: start, length: step - start, interpolated: states[start] == .interpolated))
+        }
+        return result
+    }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import Forecasting
-
-final class ForecastingSmokeTests: XCTestCase {
-    func testModuleLoads() {}
-}

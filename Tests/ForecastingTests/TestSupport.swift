@@ -1,0 +1,41 @@
+import Foundation
+import XCTest
+@testable import Forecasting
+
+/// An instant from calendar fields in `zone` (UTC by default).
+func instant(_ year: Int, _ month: Int, _ day: Int, _ hour: Int = 0, _ minute: Int = 0, _ second: Int = 0,
+             in zone: String = "UTC") -> Date {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: zone)!
+    let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+    return calendar.date(from: components)!
+}
+
+func grid(_ frequency: String, _ zone: String = "UTC") -> TimeGrid {
+    try! TimeGrid(frequency: frequency, timeZone: zone)
+}
+
+func row(_ key: String, _ time: Date, _ value: Double?) -> SourceRow {
+    SourceRow(key: key, time: time, value: value)
+}
+
+/// Compares with NaN equal to NaN.
+func assertValues(_ actual: [Double], _ expected: [Double], accuracy: Double = 1e-12,
+                  file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(actual.count, expected.count, "count", file: file, line: line)
+    for (index, (a, e)) in zip(actual, expected).enumerated() {
+        if e.isNaN {
+            XCTAssertTrue(a.isNaN, "[\(index)]: \(a) is not NaN", file: file, line: line)
+        } else {
+            XCTAssertEqual(a, e, accuracy: accuracy, "[\(index)]", file: file, line: line)
+        }
+    }
+}
+
+extension Array where Element == SeriesOutcome {
+    subscript(key key: String) -> SeriesOutcome? { first { $0.key == key } }
+}
+
+/// The repository root, found from this file (also when the test folder is a symlink).
+let repositoryRoot: URL = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
