@@ -1,0 +1,236 @@
+import Foundation
+import NeuralNet
+
+/// One epoch of training, as `training_history` records it.
+public struct EpochRecord: Sendable, Equatable, Codable {
+    public var epoch: Int
+    public var trainLoss: Double
+    /// Pinball loss on the held-back tail, in scaled units; NaN when there is no tail.
+    public var validationLoss: Double
+    public var gradNorm: Double
+    public var learningRate: Double
+    public var seconds: Double
+}
+
+public enum ForecasterError: Error, Sendable, Equatable, CustomStringConvertible {
+    case noSeries
+    case seriesTooShort(key: String, needed: Int, got: Int)
+    case diverged(String)
+    case mismatchedSeries(String)
+
+    public var description: String {
+        switch self {
+        case .noSeries: return "no series to train on"
+        case .seriesTooShort(let key, let needed, let got): return "series \"\(key)\" has \(got) steps; training needs at least \(needed)"
+        case .diverged(let why): return "training diverged: \(why)"
+        case .mismatchedSeries(let why): return why
+        }
+    }
+}
+
+/// A trained network with what it needs to forecast: the settings, the grid (for calendar
+/// features) and the scaler of every series it was trained on.
+public final class TrainedForecaster: @unchecked Sendable {
+    public let settings: ForecasterSettings
+    public let grid: TimeGrid
+    public let network: RecurrentNetwork
+    public let scalers: [String: RobustScaler]
+    public let history: [EpochRecord]
+    /// The epoch whose weights were kept (1-based; 0 when the first validation never improved).
+    public let bestEpoch: Int
+    let features: FeatureLayout
+
+    init(settings: ForecasterSettings, grid: TimeGrid, network: RecurrentNetwork, scalers: [String: RobustScaler],
+         history: [EpochRecord], bestEpoch: Int) {
+        self.settings = settings
+        self.grid = grid
+        self.network = network
+        self.scalers = scalers
+        self.history = history
+        self.bestEpoch = bestEpoch
+        features = FeatureLayout(grid: grid)
+    }
+}
+
+/// Trains the multi-horizon quantile forecaster: the network reads a series step by step and
+/// at every step emits every quantile of the whole horizon ("forking sequences"), so one pass
+/// trains on every forecast origin. Training runs TBPTT over stateful segments with pinball
+/// loss; the last `holdout` steps of every series are held back, scored after each epoch, and
+/// the weights of the best epoch are kept.
+public enum RecurrentForecaster {
+    /// The least length a series needs: warm-up, a horizon of targets, and the holdout.
+    public static func minimumLength(_ settings: ForecasterSettings) -> Int {
+        settings.context + 2 * settings.horizon + settings.holdout
+    }
+
+    public static func train(series: [RegularSeries], settings: ForecasterSettings, threads: Int = 1,
+                             progress: ((EpochRecord) -> Void)? = nil) throws -> TrainedForecaster {
+        guard let grid = series.first?.grid else { throw ForecasterError.noSeries }
+        guard series.allSatisfy({ $0.grid == grid }) else { throw ForecasterError.mismatchedSeries("all series of one model share one grid") }
+        let needed = minimumLength(settings)
+        var prepared: [PreparedSeries] = []
+        var scalers: [String: RobustScaler] = [:]
+        for s in series {
+            guard s.count >= needed else { throw ForecasterError.seriesTooShort(key: s.key, needed: needed, got: s.count) }
+            let trainEnd = s.count - settings.holdout
+            guard let scaler = RobustScaler(fitting: s.values[..<trainEnd].filter(\.isFinite)) else {
+                throw ForecasterError.seriesTooShort(key: s.key, needed: needed, got: 0)
+            }
+            scalers[s.key] = scaler
+            prepared.append(PreparedSeries(key: s.key, firstBucket: s.firstBucket, scaler: scaler,
+                                           scaled: s.values.map { $0.isFinite ? scaler.transform($0) : .nan }, trainEnd: trainEnd))
+        }
+
+        let layout = FeatureLayout(grid: grid)
+        let config = NetworkConfig(cell: settings.cell, inputSize: layout.inputSize, hiddenSize: settings.hiddenSize,
+                                   layers: settings.layers, outputSize: settings.outputSize, dropout: settings.dropout)
+        let network = try RecurrentNetwork(config: config, seed: settings.seed)
+        let segments = trainingSegments(prepared, settings: settings)
+        let batch = max(1, min(settings.batchSize, segments.count))
+        let trainer = try TBPTTTrainer(network: network, loss: .pinball(quantiles: settings.quantiles.map { Float($0) }),
+                                       optimizer: Adam(learningRate: settings.learningRate),
+                                       k1: settings.tbpttK1, k2: settings.tbpttK2, batch: batch,
+                                       clipNorm: settings.clipNorm, threads: threads, seed: settings.seed)
+        var generator = SplitMix64(seed: settings.seed)
+        var history: [EpochRecord] = []
+        var best = (loss: Double.infinity, epoch: 0, parameters: network.parameters)
+        var sinceBest = 0
+        for epoch in 1...settings.epochs {
+            let started = Date()
+            // Cosine decay to a tenth over the epochs: large steps early, fine ones at the end.
+            let progressFraction = Double(epoch - 1) / Double(max(settings.epochs - 1, 1))
+            trainer.optimizer.learningRate = settings.learningRate * Float(0.55 + 0.45 * cos(Double.pi * progressFraction))
+            var order = Array(segments.indices)
+            order.shuffle(using: &generator)
+            var lossSum = 0.0, normSum = 0.0, groups = 0
+            for start in stride(from: 0, to: order.count, by: batch) {
+                let group = order[start..<min(start + batch, order.count)].map { segments[$0] }
+                let data = try batchOf(group, batch: batch, prepared: prepared, layout: layout, settings: settings)
+                do {
+                    let stats = try trainer.trainEpoch(data, resetState: true)
+                    lossSum += stats.loss
+                    normSum += Double(stats.gradNorm)
+                    groups += 1
+                } catch let error as TrainingError {
+                    throw ForecasterError.diverged(error.description)
+                }
+            }
+            let validation = validationLoss(network: network, prepared: prepared, layout: layout, settings: settings)
+            let record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(groups, 1)), validationLoss: validation,
+                                     gradNorm: normSum / Double(max(groups, 1)), learningRate: Double(trainer.optimizer.learningRate),
+                                     seconds: Date().timeIntervalSince(started))
+            history.append(record)
+            progress?(record)
+            guard record.trainLoss.isFinite else { throw ForecasterError.diverged("training loss is \(record.trainLoss) at epoch \(epoch)") }
+            let score = validation.isNaN ? record.trainLoss : validation
+            if score < best.loss {
+                best = (score, epoch, network.parameters)
+                sinceBest = 0
+            } else {
+                sinceBest += 1
+                if sinceBest >= settings.patience { break }
+            }
+        }
+        let restored = try RecurrentNetwork(config: config, parameters: best.parameters)
+        return TrainedForecaster(settings: settings, grid: grid, network: restored, scalers: scalers, history: history, bestEpoch: best.epoch)
+    }
+
+    /// A stretch of one series that trains as one row of a batch: `[start, end)`, with targets
+    /// counted from `scoredFrom` (the steps before it warm the state up).
+    struct Segment {
+        let series: Int
+        let start: Int
+        let scoredFrom: Int
+        let end: Int
+    }
+
+    /// Cuts the training part of every series into segments, about `batchSize` of them in all
+    /// for a single long series, one per series when there are many; each segment starts
+    /// `context` steps early so that its scored steps see a warmed-up state.
+    static func trainingSegments(_ prepared: [PreparedSeries], settings: ForecasterSettings) -> [Segment] {
+        let total = prepared.reduce(0) { $0 + $1.trainEnd }
+        let longest = prepared.map(\.trainEnd).max() ?? 0
+        let length = min(longest, max(settings.context + 4 * settings.tbpttK1, (total + settings.batchSize - 1) / settings.batchSize))
+        var segments: [Segment] = []
+        for (index, s) in prepared.enumerated() {
+            var scoredFrom = min(settings.context, s.trainEnd)
+            while scoredFrom < s.trainEnd - settings.horizon {
+                let end = min(s.trainEnd, scoredFrom + length)
+                segments.append(Segment(series: index, start: max(0, scoredFrom - settings.context), scoredFrom: scoredFrom, end: end))
+                scoredFrom = end
+            }
+        }
+        return segments
+    }
+
+    /// Lays `group` side by side (time-major), padding short rows and missing rows with masked steps.
+    static func batchOf(_ group: [Segment], batch: Int, prepared: [PreparedSeries], layout: FeatureLayout,
+                        settings: ForecasterSettings) throws -> SequenceBatch {
+        let steps = group.map { $0.end - $0.start }.max() ?? 1
+        let inputSize = layout.inputSize, outputSize = settings.outputSize, q = settings.quantiles.count
+        var inputs = [Float](repeating: 0, count: steps * batch * inputSize)
+        var targets = [Float](repeating: 0, count: steps * batch * outputSize)
+        var mask = [Float](repeating: 0, count: steps * batch * outputSize)
+        for (row, segment) in group.enumerated() {
+            let s = prepared[segment.series]
+            layout.fillInputs(&inputs, scaled: s.scaled, firstBucket: s.firstBucket, steps: segment.start..<segment.end,
+                              offset: row * inputSize, stride: batch * inputSize)
+            for t in segment.scoredFrom..<segment.end {
+                let base = ((t - segment.start) * batch + row) * outputSize
+                for h in 0..<settings.horizon {
+                    let target = t + 1 + h
+                    guard target < s.trainEnd else { break }
+                    let v = s.scaled[target]
+                    guard v.isFinite else { continue }
+                    for k in 0..<q {
+                        targets[base + h * q + k] = Float(v)
+                        mask[base + h * q + k] = 1
+                    }
+                }
+            }
+        }
+        return try SequenceBatch(steps: steps, batch: batch, inputSize: inputSize, outputSize: outputSize,
+                                 inputs: inputs, targets: targets, mask: mask)
+    }
+
+    /// Mean pinball loss, in scaled units, of the forecasts made from every origin of the
+    /// held-back tail whose whole horizon lies inside it.
+    static func validationLoss(network: RecurrentNetwork, prepared: [PreparedSeries], layout: FeatureLayout,
+                               settings: ForecasterSettings) -> Double {
+        var sum = 0.0, count = 0.0
+        let q = settings.quantiles.count
+        for s in prepared {
+            let origins = (s.trainEnd - 1)..<(s.scaled.count - settings.horizon)
+            guard !origins.isEmpty else { continue }
+            var state = RecurrentState(config: network.config, batch: 1)
+            let inputs = layout.inputs(scaled: s.scaled, firstBucket: s.firstBucket, steps: 0..<origins.upperBound)
+            guard let outputs = try? network.forward(inputs: inputs, steps: origins.upperBound, state: &state) else { continue }
+            for t in origins {
+                let base = t * settings.outputSize
+                for h in 0..<settings.horizon {
+                    let actual = s.scaled[t + 1 + h]
+                    guard actual.isFinite else { continue }
+                    for (k, level) in settings.quantiles.enumerated() {
+                        let diff = actual - Double(outputs[base + h * q + k])
+                        sum += max(level * diff, (level - 1) * diff)
+                        count += 1
+                    }
+                }
+            }
+        }
+        return count > 0 ? sum / count : .nan
+    }
+}
+
+/// A small seeded generator for shuffling segments reproducibly.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
