@@ -27,16 +27,17 @@ public struct SeasonalNaive: Sendable, Hashable {
         return pointForecast(history: Array(history), horizon: season).allSatisfy { $0.isFinite }
     }
 
-    /// Step `h` (1-based) after the end of `history` takes the latest finite value at the same
-    /// phase of the season: index n + h − k·season for the smallest k ≥ ⌈h / season⌉ that
-    /// holds one. NaN when the history has none (shorter than a season, or all missing).
+    /// Step `h` (1-based; index n − 1 + h) after the end of `history` takes the latest finite
+    /// value at the same phase of the season: index n − 1 + h − k·season for the smallest
+    /// k ≥ ⌈h / season⌉ that holds one. NaN when the history has none (shorter than a season,
+    /// or all missing at that phase).
     public func pointForecast(history: some RandomAccessCollection<Double>, horizon: Int) -> [Double] {
         let values = Array(history)
         let n = values.count
         return (0..<max(horizon, 0)).map { step in
             let lead = step + 1
             let seasonsBack = (lead + season - 1) / season
-            var index = n + lead - seasonsBack * season
+            var index = n - 1 + lead - seasonsBack * season
             while index >= 0 {
                 if index < n, values[index].isFinite { return values[index] }
                 index -= season

@@ -120,6 +120,19 @@ public struct Frequency: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 }
 
+extension Frequency {
+    /// Encoded as its text, e.g. `"15m"`, and validated when decoded.
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        try self.init(parsing: text)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
 public struct FrequencyError: Error, Sendable, Equatable, CustomStringConvertible {
     public let input: String
     public let reason: String

@@ -7,9 +7,10 @@
 /// move. Fitted on the training part only, so nothing of the validation or backtest windows
 /// leaks into the inputs.
 ///
-/// When the IQR is zero (a mostly constant series), the scale falls back to the median
-/// absolute deviation, then the mean absolute deviation, and for a truly constant series to
-/// |median| (or 1 for a zero series), so scaling never divides by zero.
+/// When the IQR is zero (more than half of the values are equal, so the median absolute
+/// deviation is zero as well), the scale falls back to the mean absolute deviation from the
+/// median, and for a truly constant series to |median| (or 1 for a zero series), so scaling
+/// never divides by zero.
 public struct RobustScaler: Sendable, Hashable, Codable {
     public let center: Double
     public let scale: Double
@@ -17,8 +18,6 @@ public struct RobustScaler: Sendable, Hashable, Codable {
     /// IQR of the standard normal distribution: dividing by it makes the scale comparable
     /// to a standard deviation.
     static let normalIQR = 1.3489795003921634
-    /// Median absolute deviation of the standard normal distribution, inverted.
-    static let normalMADFactor = 1.482602218505602
     /// Mean absolute deviation of the standard normal distribution, inverted (√(π/2)).
     static let normalMeanADFactor = 1.2533141373155003
 
@@ -39,12 +38,8 @@ public struct RobustScaler: Sendable, Hashable, Codable {
         let negligible = abs(median) * 1e-12
         var scale = (Quantiles.sortedQuantile(sorted, 0.75) - Quantiles.sortedQuantile(sorted, 0.25)) / Self.normalIQR
         if !(scale > negligible) {
-            var deviations = sorted.map { abs($0 - median) }
-            deviations.sort()
-            scale = Quantiles.sortedQuantile(deviations, 0.5) * Self.normalMADFactor
-            if !(scale > negligible) {
-                scale = deviations.reduce(0, +) / Double(deviations.count) * Self.normalMeanADFactor
-            }
+            let deviations = sorted.lazy.map { abs($0 - median) }.reduce(0, +)
+            scale = deviations / Double(sorted.count) * Self.normalMeanADFactor
         }
         if !(scale > negligible) || !scale.isFinite {
             scale = median == 0 ? 1 : abs(median)
