@@ -88,7 +88,8 @@ public struct Frequency: Sendable, Hashable, Codable, CustomStringConvertible {
     /// - `s`, `m`, `h`: the day, then the hour, then the minute. The lag is the smallest number
     ///   of steps spanning a whole number of cycles (cycle / gcd(cycle, step)), so `1h` → 24,
     ///   `30m` → 48, `15m` → 96, `5m` → 288, `1m` → 60 (a day would be 1,440 steps),
-    ///   `1s` → 60, `5h` → 24 (five days, same hour of day).
+    ///   `1s` → 60, `5h` → 24 (five days, same hour of day). Whole days (`24h`, `48h`) follow
+    ///   the rule of `d`.
     /// - `d`: the week (`1d` → 7, `2d` → 7); multiples of 7 days behave as weeks.
     /// - `w`: 52 weeks to a year (`1w` → 52, `2w` → 26, `4w` → 13).
     /// - `mo`: 12 months (`1mo` → 12, `3mo` → 4).
@@ -103,6 +104,9 @@ public struct Frequency: Sendable, Hashable, Codable, CustomStringConvertible {
         switch unit {
         case .second, .minute, .hour:
             let step = fixedStepSeconds!
+            if step % 86_400 == 0 {
+                return Frequency(.day, multiplier: step / 86_400).defaultSeasonLength
+            }
             for cycle in [86_400, 3_600, 60] {
                 if let steps = lag(cycle: cycle, step: step) { return steps }
             }

@@ -72,6 +72,14 @@ public enum SeriesOutcome: Sendable, Equatable {
         if case .skipped(let skipped) = self { return skipped.reason }
         return nil
     }
+
+    /// The series when the seasonal-naive fallback can forecast it although it was skipped
+    /// (constant, or too short for the network but at least a season long); `nil` for a
+    /// ready series or one without a usable last season.
+    public func fallbackSeries(season: Int) -> RegularSeries? {
+        guard case .skipped(let skipped) = self, let series = skipped.series else { return nil }
+        return SeasonalNaive(season: season).canForecast(history: series.values) ? series : nil
+    }
 }
 
 /// The job settings that shape a series.
@@ -115,7 +123,7 @@ public struct SeriesSettings: Sendable, Hashable {
 /// and appending to one buffer per series would touch a different buffer for every row.
 /// Nothing is sorted by time; each row goes straight to its bucket, so the work is linear
 /// in the number of rows.
-public struct SeriesBuilder {
+public struct SeriesBuilder: Sendable {
     public let settings: SeriesSettings
 
     private var keys: [String] = []

@@ -55,6 +55,38 @@ public struct TimeGrid: Sendable, Hashable {
         index(of: date).map { start(ofBucket: $0 + steps) }
     }
 
+    /// The buckets that lie entirely within [start, end): what a read of that time range
+    /// fills completely. A bucket cut by either end is left out, so that a partly read step
+    /// (the current hour, say) never looks like a drop in a `sum`. `nil` when none fits.
+    public func completeBuckets(from start: Date, until end: Date) -> ClosedRange<Int>? {
+        guard start < end else { return nil }
+        var clock = LocalClock(timeZone: timeZone)
+        let from = start.timeIntervalSince1970, until = end.timeIntervalSince1970
+        guard var first = bucket(near: from, forward: true, clock: &clock),
+              var last = bucket(near: until, forward: false, clock: &clock) else { return nil }
+        if startUnixSeconds(ofBucket: first, clock: &clock) < from { first += 1 }
+        while last >= first, endUnixSeconds(ofBucket: last, clock: &clock) > until { last -= 1 }
+        return first <= last ? first...last : nil
+    }
+
+    /// The bucket holding `t`, or for an instant off a business-day grid, the first bucket
+    /// after it (`forward`) or the last one before it.
+    private func bucket(near t: Double, forward: Bool, clock: inout LocalClock) -> Int? {
+        if let bucket = index(ofUnixSeconds: t, clock: &clock) { return bucket }
+        guard frequency.unit == .businessDay, t.isFinite, abs(t) < TimeGrid.instantLimit else { return nil }
+        var day = clock.localDay(ofUnixSeconds: t)
+        while CivilDate.businessDay(ofDay: day) == nil { day += forward ? 1 : -1 }
+        return floorDiv(CivilDate.businessDay(ofDay: day)!, frequency.multiplier)
+    }
+
+    /// Where bucket `index` ends: the next bucket's start, except that a business-day bucket
+    /// ends at midnight after its last weekday, not on Monday.
+    func endUnixSeconds(ofBucket index: Int, clock: inout LocalClock) -> Double {
+        guard frequency.unit == .businessDay else { return startUnixSeconds(ofBucket: index + 1, clock: &clock) }
+        let lastDay = CivilDate.day(ofBusinessDay: (index + 1) * frequency.multiplier - 1)
+        return clock.unixSecondsOfLocalMidnight(day: lastDay + 1)
+    }
+
     // MARK: - Internals shared with the series builder and the calendar features
 
     /// Instants beyond this many seconds from 1970 are rejected (about ±100,000 years) so

@@ -32,7 +32,7 @@ final class FrequencyTests: XCTestCase {
 
     func testDefaultSeasonLengths() throws {
         let expected: [String: Int] = [
-            "1h": 24, "2h": 12, "3h": 8, "5h": 24, "7h": 24, "24h": 1, "30m": 48, "15m": 96, "5m": 288,
+            "1h": 24, "2h": 12, "3h": 8, "5h": 24, "7h": 24, "24h": 7, "168h": 52, "30m": 48, "15m": 96, "5m": 288,
             "10m": 144, "1m": 60, "2m": 30, "1s": 60, "15s": 240, "1d": 7, "2d": 7, "7d": 52, "14d": 26,
             "1w": 52, "2w": 26, "4w": 13, "52w": 1, "1mo": 12, "3mo": 4, "6mo": 2, "12mo": 1,
             "1b": 5, "5b": 1,

@@ -205,6 +205,12 @@ final class SeriesBuilderTests: XCTestCase {
         }
         XCTAssertEqual(value, 0.1, accuracy: 1e-15)
         XCTAssertEqual(outcomes[key: "constant"]?.series?.count, 10)
+        // The fallback serves what has a season of history, and nothing that has not.
+        XCTAssertEqual(outcomes[key: "constant"]?.fallbackSeries(season: 4)?.count, 10)
+        XCTAssertEqual(outcomes[key: "short"]?.fallbackSeries(season: 3)?.values, [0, 1, 2])
+        XCTAssertNil(outcomes[key: "short"]?.fallbackSeries(season: 4))
+        XCTAssertNil(outcomes[key: "missing"]?.fallbackSeries(season: 1))
+        XCTAssertNil(outcomes[key: "good"]?.fallbackSeries(season: 1))  // ready: the network's
 
         settings.grid = grid("1b")
         let business = SeriesBuilder.build(rows, settings: settings)

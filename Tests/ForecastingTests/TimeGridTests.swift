@@ -153,3 +153,30 @@ struct SplitMix: RandomNumberGenerator {
         return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
     }
 }
+
+final class CompleteBucketTests: XCTestCase {
+    func testOnlyWholeBucketsOfAReadAreKept() {
+        let hourly = grid("1h")
+        let first = hourly.index(of: instant(2013, 1, 1, 6))!
+        XCTAssertEqual(hourly.completeBuckets(from: instant(2013, 1, 1, 6), until: instant(2013, 1, 1, 9)), first...(first + 2))
+        XCTAssertEqual(hourly.completeBuckets(from: instant(2013, 1, 1, 5, 30), until: instant(2013, 1, 1, 9, 59)), first...(first + 2))
+        XCTAssertNil(hourly.completeBuckets(from: instant(2013, 1, 1, 5, 30), until: instant(2013, 1, 1, 6, 59)))
+        XCTAssertNil(hourly.completeBuckets(from: instant(2013, 1, 1, 9), until: instant(2013, 1, 1, 6)))
+        let monthly = grid("1mo", "America/New_York")
+        let range = monthly.completeBuckets(from: instant(2013, 1, 1, in: "America/New_York"), until: instant(2013, 12, 20))!
+        XCTAssertEqual(range.count, 11)
+        XCTAssertEqual(monthly.start(ofBucket: range.upperBound), instant(2013, 11, 1, in: "America/New_York"))
+    }
+
+    func testBusinessDayReadsMayStartAndEndOnWeekends() {
+        let business = grid("1b")
+        // Saturday 5 January to Saturday 12 January: Monday 7 to Friday 11.
+        let range = business.completeBuckets(from: instant(2013, 1, 5, 12), until: instant(2013, 1, 12, 12))!
+        XCTAssertEqual(range.count, 5)
+        XCTAssertEqual(business.start(ofBucket: range.lowerBound), instant(2013, 1, 7))
+        XCTAssertEqual(business.start(ofBucket: range.upperBound), instant(2013, 1, 11))
+        // Up to Friday noon: Friday is not complete.
+        XCTAssertEqual(business.completeBuckets(from: instant(2013, 1, 7), until: instant(2013, 1, 11, 12))?.count, 4)
+        XCTAssertNil(business.completeBuckets(from: instant(2013, 1, 5), until: instant(2013, 1, 7)))
+    }
+}
