@@ -6,12 +6,19 @@
 typealias V8 = SIMD8<Float>
 
 @inline(__always)
+func vmin(_ a: V8, _ b: V8) -> V8 { a.replacing(with: b, where: b .< a) }
+@inline(__always)
+func vmax(_ a: V8, _ b: V8) -> V8 { a.replacing(with: b, where: b .> a) }
+
+@inline(__always)
 func vexp(_ x: V8) -> V8 {
     // Clamp so that 2^n stays a normal float; exp(-87) ~ 1.6e-38 is indistinguishable from 0 here.
-    let xc = x.clamped(lowerBound: V8(repeating: -87.0), upperBound: V8(repeating: 88.0))
-    // n = round(x / ln 2) by the 1.5 * 2^23 trick: plain adds, no SSE4.1 rounding instruction.
+    let xc = vmax(vmin(x, V8(repeating: 88.0)), V8(repeating: -87.0))
+    // n = round(x / ln 2) by adding 1.5 * 2^23: the sum's low mantissa bits then hold n, so
+    // neither a rounding instruction nor a float-to-int conversion is needed.
     let magic = V8(repeating: 12_582_912.0)
-    let n = (xc * 1.442_695_04 + magic) - magic
+    let shifted = xc * 1.442_695_04 + magic
+    let n = shifted - magic
     var r = xc - n * 0.693_359_375
     r = r - n * (-2.121_944_4e-4)
     var p = V8(repeating: 1.987_569_15e-4)
@@ -22,7 +29,8 @@ func vexp(_ x: V8) -> V8 {
     p = p * r + 5.000_000_12e-1
     let r2 = r * r
     let y = p * r2 + r + 1
-    let bits = (SIMD8<Int32>(n) &+ 127) &<< 23
+    let ni = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let bits = (ni &+ 127) &<< 23
     return y * unsafeBitCast(bits, to: V8.self)
 }
 
@@ -33,7 +41,7 @@ func vsigmoid(_ x: V8) -> V8 { 1 / (1 + vexp(-x)) }
 func vtanh(_ x: V8) -> V8 {
     let ax = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: V8.self)
     // Large |x|: 1 - 2 / (exp(2|x|) + 1), with the sign put back; saturates cleanly.
-    let e = vexp(2 * ax.clamped(lowerBound: V8(repeating: 0), upperBound: V8(repeating: 10)))
+    let e = vexp(2 * vmin(ax, V8(repeating: 10)))
     var big = 1 - 2 / (e + 1)
     big.replace(with: -big, where: x .< 0)
     // Small |x|: odd polynomial, which keeps relative accuracy where 1 - 2/(e+1) would cancel.
@@ -62,12 +70,13 @@ func storePartial(_ v: V8, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
 
 @inline(__always)
 func load8(_ p: UnsafePointer<Float>) -> V8 {
-    UnsafeRawPointer(p).loadUnaligned(as: V8.self)
+    // Eight scalar loads, which LLVM merges into one unaligned vector load.
+    V8(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7])
 }
 
 @inline(__always)
 func store8(_ v: V8, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V8.self)
+    p[0] = v[0]; p[1] = v[1]; p[2] = v[2]; p[3] = v[3]; p[4] = v[4]; p[5] = v[5]; p[6] = v[6]; p[7] = v[7]
 }
 
 /// Runs `body(j, lanes)` over `0..<n` in blocks of 8, where the last block may be partial;

@@ -1,0 +1,76 @@
+/// Throughput measurements behind `forecastd bench rnn` and `forecastd bench sgemm`: the same
+/// work as ../shared/bench/torch_rnn_train_bench.py (random data, stateful TBPTT chunks, MSE on
+/// a dense head, Adam, global-norm clipping at 1.0), timed after a warm-up.
+import Dispatch
+
+public enum Benchmark {
+    public struct RNNResult: Sendable {
+        public var cell: CellKind
+        public var hidden: Int, batch: Int, threads: Int, blasThreads: Int, tbptt: Int, chunks: Int
+        public var inputs: Int, outputs: Int
+        public var seconds: Double
+        /// Sequence steps × batch trained per second.
+        public var stepsPerSecond: Double
+        /// Matrix-product work per second (the FLOPs of every product in forward and backward).
+        public var gflops: Double
+    }
+
+    /// Matrix-product FLOPs of one training step of one sequence (forward + backward).
+    public static func flopsPerStep(cell: CellKind, inputs: Int, hidden: Int, outputs: Int, layers: Int = 1) -> Double {
+        let g = Double(cell.gates * hidden), h = Double(hidden)
+        var f = 0.0
+        for l in 0..<layers {
+            let ins = Double(l == 0 ? inputs : hidden)
+            f += 2 * (ins + h) * g          // forward: input and recurrent products
+            f += 2 * h * g * 2              // backward: dh_prev and dW_hh
+            f += 2 * ins * g * (l == 0 ? 1 : 2)   // dW_ih (and dX above the first layer)
+        }
+        f += 2 * h * Double(outputs) * 3    // head forward, dW, dH
+        return f
+    }
+
+    public static func trainRNN(cell: CellKind, hidden: Int, batch: Int, tbptt k: Int, inputs: Int, outputs: Int,
+                                threads: Int, blasThreads: Int = 1, chunks: Int = 40, warmupChunks: Int = 3,
+                                seed: UInt64 = 0) throws -> RNNResult {
+        BLAS.setThreads(blasThreads)
+        let config = NetworkConfig(cell: cell, inputSize: inputs, hiddenSize: hidden, outputSize: outputs)
+        let net = try RecurrentNetwork(config: config, seed: seed)
+        let trainer = try TBPTTTrainer(network: net, loss: .mse, optimizer: Adam(learningRate: 1e-3), k1: k,
+                                       batch: batch, clipNorm: 1.0, threads: threads, seed: seed)
+        var rng = SeededGenerator(seed: seed &+ 1)
+        func data(_ steps: Int) throws -> SequenceBatch {
+            try SequenceBatch(steps: steps, batch: batch, inputSize: inputs, outputSize: outputs,
+                              inputs: (0..<(steps * batch * inputs)).map { _ in Float(rng.nextGaussian()) },
+                              targets: (0..<(steps * batch * outputs)).map { _ in Float(rng.nextGaussian()) })
+        }
+        let timed = try data(k * chunks)
+        try trainer.trainEpoch(data(k * warmupChunks))
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try trainer.trainEpoch(timed)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        let steps = Double(batch * k * chunks)
+        let rate = steps / seconds
+        return RNNResult(cell: cell, hidden: hidden, batch: batch, threads: trainer.threads, blasThreads: blasThreads,
+                         tbptt: k, chunks: chunks, inputs: inputs, outputs: outputs, seconds: seconds,
+                         stepsPerSecond: rate,
+                         gflops: rate * flopsPerStep(cell: cell, inputs: inputs, hidden: hidden, outputs: outputs) / 1e9)
+    }
+
+    /// GFLOP/s of `cblas_sgemm` on `size × size` matrices: the best of `repeats` runs, with
+    /// OpenBLAS using `threads` threads.
+    public static func sgemmPeak(size n: Int = 2048, threads: Int, repeats: Int = 5) -> Double {
+        BLAS.setThreads(threads)
+        let a = allocateFloats(n * n), b = allocateFloats(n * n), c = allocateFloats(n * n)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        var rng = SeededGenerator(seed: 1)
+        for i in 0..<(n * n) { a[i] = rng.nextFloat(); b[i] = rng.nextFloat() }
+        gemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            gemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
+    }
+}

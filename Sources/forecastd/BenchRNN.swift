@@ -1,0 +1,81 @@
+import ArgumentParser
+import NeuralNet
+
+/// `forecastd bench rnn`: training throughput of one recurrent layer on random data, the same
+/// work as ../shared/bench/torch_rnn_train_bench.py, so the two can be compared in one run.
+struct BenchRNN: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rnn",
+        abstract: "Measure RNN training throughput (stateful TBPTT chunks, MSE, Adam, clip 1.0)."
+    )
+
+    @Option(help: "Cell: lstm, gru or rnn.") var cell: String = "lstm"
+    @Option(help: "Hidden units.") var hidden: Int = 64
+    @Option(help: "Parallel segments per batch.") var batch: Int = 32
+    @Option(help: "TBPTT chunk length k (k1 = k2).") var tbptt: Int = 64
+    @Option(help: "Input features.") var inputs: Int = 5
+    @Option(help: "Dense head outputs (horizon × quantiles).") var outputs: Int = 72
+    @Option(help: "Threads: the batch is split into this many shards trained at once.") var threads: Int = 2
+    @Option(name: .customLong("blas-threads"), help: "OpenBLAS threads inside each product.") var blasThreads: Int = 1
+    @Option(help: "Timed chunks (after 3 warm-up chunks).") var chunks: Int = 40
+    @Option(name: .customLong("peak-size"), help: "Also measure the sgemm peak at this square size (0: skip).") var peakSize: Int = 0
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard CellKind(rawValue: cell) != nil else { throw ValidationError("--cell must be lstm, gru or rnn") }
+        for (name, v) in [("hidden", hidden), ("batch", batch), ("tbptt", tbptt), ("inputs", inputs),
+                          ("outputs", outputs), ("threads", threads), ("blas-threads", blasThreads), ("chunks", chunks)] where v < 1 {
+            throw ValidationError("--\(name) must be at least 1")
+        }
+    }
+
+    func run() throws {
+        let r = try Benchmark.trainRNN(cell: CellKind(rawValue: cell)!, hidden: hidden, batch: batch, tbptt: tbptt,
+                                       inputs: inputs, outputs: outputs, threads: threads, blasThreads: blasThreads,
+                                       chunks: chunks)
+        var fields: [(String, String)] = [
+            ("cell", "\"\(r.cell.rawValue)\""), ("hidden", "\(r.hidden)"), ("batch", "\(r.batch)"),
+            ("threads", "\(threads)"), ("shards", "\(r.threads)"), ("blas_threads", "\(r.blasThreads)"),
+            ("tbptt", "\(r.tbptt)"), ("inputs", "\(r.inputs)"), ("outputs", "\(r.outputs)"), ("chunks", "\(r.chunks)"),
+            ("seconds", fmt(r.seconds, 4)), ("steps_per_s", "\(Int(r.stepsPerSecond.rounded()))"),
+            ("gflops", fmt(r.gflops, 2)),
+            ("flops_per_step", "\(Int(Benchmark.flopsPerStep(cell: r.cell, inputs: inputs, hidden: hidden, outputs: outputs)))"),
+        ]
+        if peakSize > 0 {
+            let peak = Benchmark.sgemmPeak(size: peakSize, threads: threads * blasThreads)
+            fields += [("sgemm_peak_gflops", fmt(peak, 1)), ("fraction_of_peak", fmt(r.gflops / peak, 3))]
+        }
+        if json {
+            print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+        } else {
+            for (k, v) in fields { print("\(k): \(v)") }
+        }
+    }
+}
+
+/// `forecastd bench sgemm`: the machine's single-precision matrix-product peak through OpenBLAS.
+struct BenchSgemm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sgemm",
+        abstract: "Measure OpenBLAS sgemm GFLOP/s on large square matrices."
+    )
+
+    @Option(help: "Matrix size n (n × n times n × n).") var size: Int = 2048
+    @Option(help: "OpenBLAS threads; repeat for several.") var threads: [Int] = [1, 2]
+    @Flag(help: "Print JSON lines.") var json = false
+
+    func run() {
+        for t in threads {
+            let g = Benchmark.sgemmPeak(size: size, threads: t)
+            if json { print("{\"bench\": \"sgemm\", \"size\": \(size), \"threads\": \(t), \"gflops\": \(fmt(g, 1))}") }
+            else { print("sgemm \(size)×\(size), \(t) thread(s): \(fmt(g, 1)) GFLOP/s") }
+        }
+    }
+}
+
+private func fmt(_ v: Double, _ digits: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let r = (v * scale).rounded() / scale
+    return "\(r)"
+}
