@@ -1,0 +1,169 @@
+import Foundation
+import PostgresClient
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public enum RunKind: String, Sendable, CaseIterable {
+    case train, predict, backtest
+}
+
+public enum RunStatus: String, Sendable, CaseIterable {
+    case running, succeeded, failed, partial
+}
+
+/// A row of `runs`.
+public struct RunRecord: Sendable, Equatable {
+    public var runID: Int64
+    public var job: String
+    public var kind: RunKind
+    public var status: RunStatus
+    public var startedAt: Date
+    public var finishedAt: Date?
+    public var seriesTotal: Int
+    public var seriesFailed: Int
+    public var pointsRead: Int64
+    public var rowsWritten: Int64
+    public var error: String?
+    public var host: String?
+    public var pid: Int32?
+}
+
+public enum RunLogError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unknownRun(Int64)
+    /// `finish` takes only final statuses; `running` is what `start` writes.
+    case notFinal(RunStatus)
+
+    public var description: String {
+        switch self {
+        case .unknownRun(let id): return "no run with run_id \(id)"
+        case .notFinal(let status): return "a run cannot finish with status \(status.rawValue)"
+        }
+    }
+}
+
+/// The `runs` table: what ops dashboards read to see what forecastd did and whether it failed.
+///
+/// `start` belongs in its own short transaction (or none), so the run shows as `running` while
+/// it works. Counters can be added by each unit of work inside that unit's transaction
+/// (`addCounts`), so they only count what was committed; `finish` closes the run.
+public struct RunLog: Sendable {
+    public var schema: String
+    let names: StoreNames
+
+    public init(schema: String) {
+        self.schema = schema
+        names = StoreNames(schema: schema)
+    }
+
+    public init(_ settings: DatabaseSettings) { self.init(schema: settings.schema) }
+
+    /// This machine's name as runs record it, so a restarted daemon can find its own leftovers.
+    public static var currentHost: String { ProcessInfo.processInfo.hostName }
+    public static var currentPID: Int32 { ProcessInfo.processInfo.processIdentifier }
+
+    /// Records a run as `running` and returns its `run_id`.
+    public func start(job: String, kind: RunKind, host: String = RunLog.currentHost, pid: Int32 = RunLog.currentPID,
+                      on db: isolated PostgresConnection) throws -> Int64 {
+        try db.query("""
+            INSERT INTO \(names.runs) (job, kind, status, host, pid) VALUES ($1, $2, 'running', $3, $4)
+            RETURNING run_id
+            """, job, kind.rawValue, host, pid)[0].decode(0, as: Int64.self)
+    }
+
+    /// Adds to a run's counters. Meant for a unit's own transaction, so a unit that rolls back
+    /// leaves the counters as they were.
+    public func addCounts(runID: Int64, seriesTotal: Int = 0, seriesFailed: Int = 0, pointsRead: Int64 = 0, rowsWritten: Int64 = 0,
+                          on db: isolated PostgresConnection) throws {
+        let updated = try db.execute("""
+            UPDATE \(names.runs)
+            SET series_total = series_total + $2, series_failed = series_failed + $3,
+                points_read = points_read + $4, rows_written = rows_written + $5
+            WHERE run_id = $1
+            """, runID, seriesTotal, seriesFailed, pointsRead, rowsWritten)
+        if updated == 0 { throw RunLogError.unknownRun(runID) }
+    }
+
+    /// Closes a run. A nil counter keeps what `addCounts` accumulated; a value replaces it.
+    /// A run that `abandon`/`failStale` already closed is overwritten: the process was alive
+    /// after all, and its own account is the true one.
+    public func finish(runID: Int64, status: RunStatus, seriesTotal: Int? = nil, seriesFailed: Int? = nil,
+                       pointsRead: Int64? = nil, rowsWritten: Int64? = nil, error: String? = nil,
+                       on db: isolated PostgresConnection) throws {
+        guard status != .running else { throw RunLogError.notFinal(status) }
+        let updated = try db.execute("""
+            UPDATE \(names.runs)
+            SET status = $2, finished_at = clock_timestamp(),
+                series_total = coalesce($3, series_total), series_failed = coalesce($4, series_failed),
+                points_read = coalesce($5, points_read), rows_written = coalesce($6, rows_written),
+                error = $7
+            WHERE run_id = $1
+            """, runID, status.rawValue, seriesTotal, seriesFailed, pointsRead, rowsWritten, error)
+        if updated == 0 { throw RunLogError.unknownRun(runID) }
+    }
+
+    /// Fails the runs a given process left `running` (it crashed, or was killed before it could
+    /// finish them). Returns how many were closed.
+    @discardableResult
+    public func abandon(host: String, pid: Int32, on db: isolated PostgresConnection) throws -> Int {
+        try db.execute("""
+            UPDATE \(names.runs)
+            SET status = 'failed', finished_at = clock_timestamp(),
+                error = coalesce(error || '; ', '') || 'abandoned: the process (host ' || $1 || ', pid ' || $2::text || ') ended without finishing the run'
+            WHERE status = 'running' AND host = $1 AND pid = $2
+            """, host, pid)
+    }
+
+    /// Fails the `running` runs of this host whose process no longer exists: what a daemon does
+    /// at start-up, when several forecastd processes (daemon, one-off `train`) may share a host.
+    @discardableResult
+    public func abandonDeadProcesses(host: String = RunLog.currentHost, isAlive: (Int32) -> Bool = RunLog.processIsAlive,
+                                     on db: isolated PostgresConnection) throws -> Int {
+        let pids = try db.query("SELECT DISTINCT pid FROM \(names.runs) WHERE status = 'running' AND host = $1 AND pid IS NOT NULL", host)
+            .map { try $0.decode(0, as: Int32.self) }
+        var closed = 0
+        for pid in pids where !isAlive(pid) {
+            closed += try abandon(host: host, pid: pid, on: db)
+        }
+        return closed
+    }
+
+    /// Fails every run still `running` after `olderThan` seconds, whatever host it came from: the
+    /// catch-all for hosts that never come back. Pick a limit well above the longest real run.
+    @discardableResult
+    public func failStale(olderThan seconds: TimeInterval, on db: isolated PostgresConnection) throws -> Int {
+        try db.execute("""
+            UPDATE \(names.runs)
+            SET status = 'failed', finished_at = clock_timestamp(),
+                error = coalesce(error || '; ', '') || 'abandoned: still running after ' || $1::text
+                        || ' seconds (host ' || coalesce(host, '?') || ', pid ' || coalesce(pid::text, '?') || '); its process is presumed dead'
+            WHERE status = 'running' AND started_at < clock_timestamp() - make_interval(secs => $2)
+            """, String(Int(seconds.rounded())), seconds)
+    }
+
+    public func run(id runID: Int64, on db: isolated PostgresConnection) throws -> RunRecord? {
+        try db.query("""
+            SELECT run_id, job, kind, status, started_at, finished_at, series_total, series_failed,
+                   points_read, rows_written, error, host, pid
+            FROM \(names.runs) WHERE run_id = $1
+            """, runID).first.map { row in
+            RunRecord(runID: try row.decode(0), job: try row.decode(1),
+                      kind: RunKind(rawValue: try row.decode(2)) ?? .train,
+                      status: RunStatus(rawValue: try row.decode(3)) ?? .failed,
+                      startedAt: try row.decode(4), finishedAt: try row.decode(5),
+                      seriesTotal: try row.decode(6), seriesFailed: try row.decode(7),
+                      pointsRead: try row.decode(8), rowsWritten: try row.decode(9),
+                      error: try row.decode(10), host: try row.decode(11), pid: try row.decode(12))
+        }
+    }
+
+    /// kill(pid, 0): ESRCH means gone; EPERM means it exists under another user.
+    public static func processIsAlive(_ pid: Int32) -> Bool {
+        guard pid > 0 else { return false }
+        if kill(pid, 0) == 0 { return true }
+        return errno == EPERM
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import PostgresClient
+
+/// One observation of a job's source. Named apart from `Forecasting.SourceRow` (key, time,
+/// value), which is what the series builder consumes, so the two modules' types never shadow
+/// each other inside ForecastService.
+public struct SourcePoint: Sendable, Hashable {
+    public var series: String
+    public var time: Date
+    /// nil for SQL NULL; NaN and infinities arrive as they are stored.
+    public var value: Double?
+
+    public init(series: String, time: Date, value: Double?) {
+        self.series = series
+        self.time = time
+        self.value = value
+    }
+}
+
+public enum SourceError: Error, Sendable, CustomStringConvertible {
+    /// The source query itself failed on the server (missing table, permission, bad SQL...).
+    case queryFailed(job: String, underlying: PostgresError)
+    /// A row came back that cannot be read, e.g. a text value column.
+    case unreadableRow(job: String, underlying: PostgresError)
+
+    public var job: String {
+        switch self {
+        case .queryFailed(let job, _), .unreadableRow(let job, _): return job
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .queryFailed(let job, let error):
+            return "job \"\(job)\": the source query failed: \(error.sqlState.map { "[\($0)] " } ?? "")\(error.message)"
+        case .unreadableRow(let job, let error):
+            return "job \"\(job)\": a source row cannot be read: \(error.message)"
+        }
+    }
+}
+
+/// How many rows a read delivered, and how many it had to drop.
+public struct SourceReadSummary: Sendable, Equatable {
+    public var rows = 0
+    /// Rows with a NULL series key or a NULL time: they belong to no series or no step.
+    public var skipped = 0
+}
+
+/// Reads a job's source rows for a time range, one row at a time.
+///
+/// Rows stream in libpq's single-row mode, so a long history is held once (by whoever the
+/// closure hands it to), never also as a whole result set. The job's SQL is wrapped in an
+/// outer SELECT that picks the configured columns by name and casts the series key to text
+/// on the server: any key type works, and the key is PostgreSQL's own text form, so users can
+/// join `predictions.series` back to their table with `station::text`.
+public struct SourceReader: Sendable {
+    public var job: JobSettings
+
+    public init(job: JobSettings) { self.job = job }
+
+    /// The statement that runs; `$1` and `$2` are the range bounds.
+    public var sql: String { Self.sql(for: job) }
+
+    static func sql(for job: JobSettings) -> String {
+        let source = SourceQuery(job.source)
+        var inner = Substring(source.sql)
+        // A trailing ';' is harmless on its own but breaks the subquery.
+        while let last = inner.last, last == ";" || last.isWhitespace { inner.removeLast() }
+        let time = "s." + quoteIdentifier(source.timeColumn, qualified: false)
+        let value = "s." + quoteIdentifier(source.valueColumn, qualified: false)
+        let series = source.seriesColumn.map { "(s." + quoteIdentifier($0, qualified: false) + ")::text" } ?? "NULL::text"
+        // The newline before ')' keeps a trailing '-- comment' in a user's query from eating it.
+        return "SELECT \(series), \(time), \(value) FROM (\n\(inner)\n) AS s"
+    }
+
+    /// Reads rows with `from <= time < to` and hands each to `body`; returns what was delivered.
+    ///
+    /// A `timestamp` (without time zone) column is read as UTC. PostgreSQL compares it with the
+    /// timestamptz bounds in the session's TimeZone, so the session is put on UTC for the read
+    /// and set back afterwards; otherwise a server in another zone would shift the range.
+    ///
+    /// Errors from `body` pass through unchanged; errors of the query are `SourceError`s naming
+    /// the job.
+    @discardableResult
+    public func read(from: Date, to: Date, on db: isolated PostgresConnection,
+                     _ body: (SourcePoint) throws -> Void) throws -> SourceReadSummary {
+        let jobName = job.name
+        let hasSeries = job.source.seriesColumn != nil
+        let sql = self.sql
+        let zone = try db.query("SELECT current_setting('TimeZone')")[0].decode(0, as: String.self)
+        let switchZone = zone != "UTC"
+        if switchZone { try db.execute("SELECT set_config('TimeZone', 'UTC', false)") }
+        // In a caller's transaction that the failure aborted this fails too, but then the
+        // rollback undoes the SET as well.
+        defer { if switchZone { _ = try? db.execute("SELECT set_config('TimeZone', $1, false)", zone) } }
+
+        var summary = SourceReadSummary()
+        do {
+            try db.stream(sql, from, to) { row in
+                let point: SourcePoint?
+                do {
+                    point = try Self.point(row, hasSeries: hasSeries, jobName: jobName)
+                } catch let error as PostgresError {
+                    throw SourceError.unreadableRow(job: jobName, underlying: error)
+                }
+                guard let point else {
+                    summary.skipped += 1
+                    return
+                }
+                do {
+                    try body(point)
+                } catch {
+                    throw CallerError(error: error)
+                }
+                summary.rows += 1
+            }
+        } catch let error as CallerError {
+            throw error.error
+        } catch let error as PostgresError {
+            throw SourceError.queryFailed(job: jobName, underlying: error)
+        }
+        return summary
+    }
+
+    static func point(_ row: PostgresRow, hasSeries: Bool, jobName: String) throws -> SourcePoint? {
+        let series: String
+        if hasSeries {
+            guard let key = try row.decode(0, as: String?.self) else { return nil }
+            series = key
+        } else {
+            series = jobName
+        }
+        guard let time = try row.decode(1, as: Date?.self) else { return nil }
+        return SourcePoint(series: series, time: time, value: try row.decode(2, as: Double?.self))
+    }
+
+    /// Carries an error of the caller's closure past the catch clauses that label query errors.
+    private struct CallerError: Error {
+        var error: any Error
+    }
+}

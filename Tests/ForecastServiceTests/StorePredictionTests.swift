@@ -1,0 +1,139 @@
+import Foundation
+import PostgresClient
+import XCTest
+@testable import ForecastService
+
+final class StorePredictionTests: StoreTestCase {
+    func forecast(series: String, model: Int64, origin: Date, horizon: Int, base: Double = 0) -> [PredictionRow] {
+        (1...horizon).map { step in
+            PredictionRow(job: "j", series: series, modelID: model, issuedAt: origin, targetTs: origin + Double(step) * 3600,
+                          step: step, forecastValue: base + Double(step), lowerBound: base, upperBound: base + 10, confidenceLevel: 0.8)
+        }
+    }
+
+    func makeModel(series: String?) async throws -> Int64 {
+        try await ModelStore(schema: schema).insert(NewModel(job: "j", series: series, cell: .lstm, status: .active), on: db)
+    }
+
+    func testRewritingAnOriginReplacesItAndLatestForecastsShowsTheNewestOrigin() async throws {
+        let writer = PredictionWriter(schema: schema)
+        let model = try await makeModel(series: "a")
+        let o1 = Self.t0, o2 = Self.t0 + 3600
+        let firstBatch = forecast(series: "a", model: model, origin: o1, horizon: 4) + forecast(series: "b", model: model, origin: o1, horizon: 4)
+        let secondBatch = forecast(series: "a", model: model, origin: o2, horizon: 4, base: 100)
+        let awaited1 = try await db.transaction { tx in try writer.write(firstBatch, on: tx) }
+        XCTAssertEqual(awaited1, 8)
+        let awaited2 = try await db.transaction { tx in try writer.write(secondBatch, on: tx) }
+        XCTAssertEqual(awaited2, 4)
+
+        // A retried unit writes origin o2 again, with a shorter horizon and other values.
+        let retried = forecast(series: "a", model: model, origin: o2, horizon: 3, base: 200)
+        let awaited3 = try await db.transaction { tx in try writer.write(retried, on: tx) }
+        XCTAssertEqual(awaited3, 3)
+        let awaited4 = try await count("SELECT count(*) FROM \(table("predictions")) WHERE series = 'a' AND issued_at = $1", o2)
+        XCTAssertEqual(awaited4, 3,
+                       "the earlier rows of the origin are gone, step 4 included")
+        let awaited5 = try await count("SELECT count(*) FROM \(table("predictions"))")
+        XCTAssertEqual(awaited5, 4 + 4 + 3)
+
+        let latest = try await db.query("""
+            SELECT series, issued_at, step, forecast_value FROM \(table("latest_forecasts")) WHERE job = 'j' ORDER BY series, step
+            """)
+        let rows = try latest.map { (try $0.decode(0, as: String.self), try $0.decode(1, as: Date.self), try $0.decode(2, as: Int.self), try $0.decode(3, as: Double.self)) }
+        XCTAssertEqual(rows.filter { $0.0 == "a" }.map(\.1), [o2, o2, o2], "only the newest origin of series a")
+        XCTAssertEqual(rows.filter { $0.0 == "a" }.map(\.3), [201, 202, 203])
+        XCTAssertEqual(rows.filter { $0.0 == "b" }.map(\.1), [o1, o1, o1, o1], "series b's newest origin is still o1")
+        let awaited6 = try await PredictionWriter(schema: schema).write([], on: db)
+        XCTAssertEqual(awaited6, 0)
+    }
+
+    func testNaNAndNullBoundsAndAwkwardSeriesNames() async throws {
+        let writer = PredictionWriter(schema: schema)
+        let model = try await makeModel(series: nil)
+        let rows = [
+            PredictionRow(job: "j", series: "tab\there\\back\nline", modelID: model, issuedAt: Self.t0, targetTs: Self.t0 + 60, step: 1,
+                          forecastValue: 1.5, lowerBound: .nan, upperBound: .infinity, confidenceLevel: 0.8),
+            PredictionRow(job: "j", series: "ünïcode", modelID: model, issuedAt: Self.t0, targetTs: Self.t0 + 60, step: 1,
+                          forecastValue: -0.25, lowerBound: nil, upperBound: nil, confidenceLevel: nil),
+            PredictionRow(job: "j", series: "ünïcode", modelID: model, issuedAt: Self.t0, targetTs: Self.t0 + 120.000001, step: 2,
+                          forecastValue: .nan),
+        ]
+        let awaited7 = try await db.transaction { tx in try writer.write(rows, on: tx) }
+        XCTAssertEqual(awaited7, 3)
+        let stored = try await db.query("""
+            SELECT series, target_ts, forecast_value, lower_bound, upper_bound, confidence_level, created_at
+            FROM \(table("predictions")) ORDER BY series, step
+            """)
+        XCTAssertEqual(try stored.map { try $0.decode(0, as: String.self) }, ["tab\there\\back\nline", "ünïcode", "ünïcode"])
+        XCTAssertTrue(try stored[0].decode(3, as: Double?.self)!.isNaN, "NaN bound stored as NaN")
+        XCTAssertEqual(try stored[0].decode(4, as: Double?.self), .infinity)
+        XCTAssertEqual(try stored[0].decode(5, as: Double?.self), 0.8)
+        XCTAssertNil(try stored[1].decode(3, as: Double?.self))
+        XCTAssertNil(try stored[1].decode(4, as: Double?.self))
+        XCTAssertNil(try stored[1].decode(5, as: Double?.self))
+        XCTAssertEqual(try stored[1].decode(2, as: Double.self), -0.25)
+        XCTAssertEqual(try stored[2].decode(1, as: Date.self).timeIntervalSince(Self.t0), 120.000001, accuracy: 1e-7)
+        XCTAssertTrue(try stored[2].decode(2, as: Double.self).isNaN)
+    }
+
+    func testAFailingCopyLeavesTheOriginAsItWas() async throws {
+        let writer = PredictionWriter(schema: schema)
+        let model = try await makeModel(series: "a")
+        let good = forecast(series: "a", model: model, origin: Self.t0, horizon: 2)
+        try await db.transaction { tx in _ = try writer.write(good, on: tx) }
+        // step 0 breaks the CHECK constraint mid-COPY; the delete before it must roll back too.
+        var bad = forecast(series: "a", model: model, origin: Self.t0, horizon: 2, base: 50)
+        bad[1].step = 0
+        let badRows = bad
+        do {
+            try await db.transaction { tx in _ = try writer.write(badRows, on: tx) }
+            XCTFail("expected a check violation")
+        } catch let error as PostgresError {
+            XCTAssertEqual(error.sqlState, "23514")
+        }
+        let awaited8 = try await count("SELECT count(*) FROM \(table("predictions")) WHERE forecast_value < 50")
+        XCTAssertEqual(awaited8, 2)
+    }
+
+    func testMetricsUpsertWithNaNAndHistory() async throws {
+        let writer = MetricsWriter(schema: schema)
+        let model = try await makeModel(series: "a")
+        let metrics = [
+            ModelMetricRow(modelID: model, split: .validation, metric: "mae", value: 1.5),
+            ModelMetricRow(modelID: model, split: .validation, metric: "mape", value: .nan),
+            ModelMetricRow(modelID: model, split: .backtest, metric: "mae", value: 2),
+            ModelMetricRow(modelID: model, split: .backtest, metric: "skill", value: nil),
+            ModelMetricRow(modelID: model, split: .backtest, metric: "mae", value: 2.5),  // the last one for a key wins
+        ]
+        let awaited9 = try await db.transaction { tx in try writer.write(metrics: metrics, on: tx) }
+        XCTAssertEqual(awaited9, 4)
+        // backtest again later: overwrites, adds, and leaves the rest.
+        try await writer.write(metrics: [ModelMetricRow(modelID: model, split: .backtest, metric: "mae", value: 3),
+                                         ModelMetricRow(modelID: model, split: .backtest, metric: "rmse", value: 4)], on: db)
+        let stored = try await db.query("SELECT split, metric, value FROM \(table("model_metrics")) ORDER BY split, metric")
+        let values = try Dictionary(uniqueKeysWithValues: stored.map {
+            ("\(try $0.decode(0, as: String.self)).\(try $0.decode(1, as: String.self))", try $0.decode(2, as: Double?.self))
+        })
+        XCTAssertEqual(values.count, 5)
+        XCTAssertEqual(values["validation.mae"], 1.5)
+        XCTAssertTrue(values["validation.mape"]!!.isNaN)
+        XCTAssertEqual(values["backtest.mae"], 3)
+        XCTAssertEqual(values["backtest.rmse"], 4)
+        XCTAssertEqual(values["backtest.skill"], .some(nil))
+
+        let history = (1...50).map { TrainingHistoryRow(modelID: model, epoch: $0, trainLoss: 1 / Double($0), validationLoss: $0 == 50 ? .nan : 2 / Double($0),
+                                                        gradNorm: 0.5, learningRate: 0.003, seconds: 0.01) }
+        let awaited10 = try await db.transaction { tx in try writer.write(history: history, on: tx) }
+        XCTAssertEqual(awaited10, 50)
+        let awaited11 = try await count("SELECT count(*) FROM \(table("training_history")) WHERE validation_loss = 'NaN'")
+        XCTAssertEqual(awaited11, 1)
+        // A retried unit writing the tail again replaces it.
+        let awaited12 = try await writer.write(history: [TrainingHistoryRow(modelID: model, epoch: 50, trainLoss: 9)], on: db)
+        XCTAssertEqual(awaited12, 1)
+        let awaited13 = try await count("SELECT count(*) FROM \(table("training_history"))")
+        XCTAssertEqual(awaited13, 50)
+        let last = try await db.query("SELECT train_loss, validation_loss FROM \(table("training_history")) WHERE epoch = 50")[0]
+        XCTAssertEqual(try last.decode(0, as: Double.self), 9)
+        XCTAssertNil(try last.decode(1, as: Double?.self))
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import PostgresClient
+import XCTest
+@testable import ForecastService
+
+/// A freshly migrated schema of its own per test, dropped afterwards.
+class StoreTestCase: XCTestCase {
+    var schema = ""
+    var db: PostgresConnection!
+
+    override func setUp() async throws {
+        _ = try TestDatabase.url()
+        schema = TestDatabase.uniqueSchema("store")
+        db = try await TestDatabase.connect()
+        let files = try MigrationFile.load(directory: MigrationFile.defaultDirectory(environment: [:]))
+        try await Migrator(schema: schema, files: files).migrate(on: db)
+    }
+
+    override func tearDown() async throws {
+        await db?.close()
+        db = nil
+        if !schema.isEmpty { try await TestDatabase.dropSchema(schema) }
+    }
+
+    func table(_ name: String) -> String { quoteIdentifier(schema) + "." + quoteIdentifier(name) }
+
+    func count(_ sql: String, _ parameters: any PostgresEncodable...) async throws -> Int {
+        try await db.query(sql, parameters: parameters)[0].decode(0, as: Int.self)
+    }
+
+    static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+}
+
+final class StoreRunLogTests: StoreTestCase {
+    func testStartFinishAndCounters() async throws {
+        let runs = RunLog(schema: schema)
+        let id = try await runs.start(job: "j", kind: .train, host: "h1", pid: 42, on: db)
+        var record = try await runs.run(id: id, on: db)
+        XCTAssertEqual(record?.status, .running)
+        XCTAssertEqual(record?.kind, .train)
+        XCTAssertEqual(record?.host, "h1")
+        XCTAssertEqual(record?.pid, 42)
+        XCTAssertNil(record?.finishedAt)
+
+        try await db.transaction { tx in try runs.addCounts(runID: id, seriesTotal: 1, pointsRead: 100, rowsWritten: 24, on: tx) }
+        try await db.transaction { tx in try runs.addCounts(runID: id, seriesTotal: 1, seriesFailed: 1, pointsRead: 50, on: tx) }
+        try await runs.finish(runID: id, status: .partial, error: "series b: too short", on: db)
+        record = try await runs.run(id: id, on: db)
+        XCTAssertEqual(record?.status, .partial)
+        XCTAssertEqual(record?.seriesTotal, 2)
+        XCTAssertEqual(record?.seriesFailed, 1)
+        XCTAssertEqual(record?.pointsRead, 150)
+        XCTAssertEqual(record?.rowsWritten, 24)
+        XCTAssertEqual(record?.error, "series b: too short")
+        XCTAssertNotNil(record?.finishedAt)
+
+        // Explicit totals replace the accumulated ones.
+        try await runs.finish(runID: id, status: .succeeded, seriesTotal: 3, seriesFailed: 0, pointsRead: 7, rowsWritten: 8, on: db)
+        record = try await runs.run(id: id, on: db)
+        XCTAssertEqual([record?.seriesTotal, record?.seriesFailed], [3, 0])
+        XCTAssertEqual([record?.pointsRead, record?.rowsWritten], [7, 8])
+        XCTAssertNil(record?.error)
+
+        do {
+            try await runs.finish(runID: id + 1000, status: .failed, on: db)
+            XCTFail("unknown run")
+        } catch RunLogError.unknownRun(let missing) {
+            XCTAssertEqual(missing, id + 1000)
+        }
+        do {
+            try await runs.finish(runID: id, status: .running, on: db)
+            XCTFail("running is not final")
+        } catch RunLogError.notFinal {}
+    }
+
+    func testAbandonAndFailStale() async throws {
+        let runs = RunLog(schema: schema)
+        let dead = try await runs.start(job: "j", kind: .predict, host: "h1", pid: 100, on: db)
+        let alive = try await runs.start(job: "j", kind: .predict, host: "h1", pid: 200, on: db)
+        let otherHost = try await runs.start(job: "j", kind: .backtest, host: "h2", pid: 100, on: db)
+        let done = try await runs.start(job: "j", kind: .train, host: "h1", pid: 100, on: db)
+        try await runs.finish(runID: done, status: .succeeded, on: db)
+
+        let closed = try await db.withConnection { db in
+            try runs.abandonDeadProcesses(host: "h1", isAlive: { $0 == 200 }, on: db)
+        }
+        XCTAssertEqual(closed, 1)
+        let deadRecord = try await runs.run(id: dead, on: db)
+        XCTAssertEqual(deadRecord?.status, .failed)
+        XCTAssertTrue(deadRecord?.error?.contains("abandoned") == true && deadRecord?.error?.contains("pid 100") == true,
+                      deadRecord?.error ?? "")
+        XCTAssertNotNil(deadRecord?.finishedAt)
+        let aliveStatus = try await runs.run(id: alive, on: db)?.status
+        let otherStatus = try await runs.run(id: otherHost, on: db)?.status
+        let doneStatus = try await runs.run(id: done, on: db)?.status
+        XCTAssertEqual(aliveStatus, .running)
+        XCTAssertEqual(otherStatus, .running, "another host's runs are not this host's business")
+        XCTAssertEqual(doneStatus, .succeeded)
+
+        let awaited1 = try await runs.failStale(olderThan: 3600, on: db)
+        XCTAssertEqual(awaited1, 0, "nothing is an hour old")
+        try await db.execute("UPDATE \(table("runs")) SET started_at = now() - interval '2 hours' WHERE run_id = $1", otherHost)
+        let awaited2 = try await runs.failStale(olderThan: 3600, on: db)
+        XCTAssertEqual(awaited2, 1)
+        let stale = try await runs.run(id: otherHost, on: db)
+        XCTAssertEqual(stale?.status, .failed)
+        XCTAssertTrue(stale?.error?.contains("host h2") == true, stale?.error ?? "")
+
+        let awaited3 = try await runs.abandon(host: "h1", pid: 200, on: db)
+        XCTAssertEqual(awaited3, 1)
+        XCTAssertFalse(RunLog.processIsAlive(Int32.max))
+        XCTAssertTrue(RunLog.processIsAlive(RunLog.currentPID))
+    }
+}
