@@ -166,13 +166,19 @@ public struct SeriesBuilder: Sendable {
     }
 
     public mutating func add(key: String, time: Date, value: Double?) {
+        add(key: key, unixSeconds: time.timeIntervalSince1970, value: value)
+    }
+
+    /// The same with the time as seconds since 1970-01-01 UTC, as a reader that decodes
+    /// timestamps itself has them.
+    public mutating func add(key: String, unixSeconds time: Double, value: Double?) {
         let group = group(for: key)
         guard let value, value.isFinite else {
             missingValueRows[Int(group)] += 1
             return
         }
         rowGroups.append(group)
-        rowTimes.append(time.timeIntervalSince1970)
+        rowTimes.append(time)
         rowValues.append(value)
     }
 
