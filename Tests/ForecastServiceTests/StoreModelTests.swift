@@ -164,6 +164,29 @@ final class StoreModelTests: StoreTestCase {
     }
 }
 
+extension StoreModelTests {
+    /// The same without a surrounding transaction: `insert` makes its own, so the advisory
+    /// lock still covers the statement that picks the version.
+    func testConcurrentAutocommitInsertsNeverShareAVersion() async throws {
+        let store = ModelStore(schema: schema)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<2 {
+                group.addTask {
+                    let connection = try await TestDatabase.connect()
+                    for _ in 0..<20 {
+                        try await store.insert(NewModel(job: "race", series: nil, cell: .rnn, status: .active), on: connection)
+                    }
+                    await connection.close()
+                }
+            }
+            try await group.waitForAll()
+        }
+        let versions = try await store.versions(job: "race", series: nil, on: db)
+        XCTAssertEqual(versions.map(\.version), Array(1...40))
+        XCTAssertEqual(versions.filter { $0.status == .active }.count, 1)
+    }
+}
+
 extension Array {
     func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
         var result: [T] = []

@@ -108,20 +108,32 @@ final class StoreUnitOfWorkTests: StoreTestCase {
         let store = ModelStore(schema: schema)
         let committed = try await store.insert(NewModel(job: "j", series: "a", cell: .lstm, status: .active), on: db)
         let reader = try await TestDatabase.connect()
-        // A publication left open on `db`: insert and activate without committing yet.
-        let pending = try await db.withConnection { db -> Int64 in
-            try db.execute("BEGIN")
-            let id = try store.insert(NewModel(job: "j", series: "a", cell: .rnn), on: db)
-            try store.activate(modelID: id, on: db)
-            return id
+        // The publisher stops after activating, before its commit, on a lock the reader holds.
+        let gate: Int64 = 917_000_001
+        try await reader.execute("SELECT pg_advisory_lock($1)", gate)
+        let publisher = db!
+        let publication = Task {
+            try await publisher.transaction { tx -> Int64 in
+                let id = try store.insert(NewModel(job: "j", series: "a", cell: .rnn), on: tx)
+                try store.activate(modelID: id, on: tx)
+                try tx.execute("SELECT pg_advisory_xact_lock($1)", gate)
+                return id
+            }
         }
-        let awaited10 = try await store.active(job: "j", series: "a", on: reader)?.modelID
-        XCTAssertEqual(awaited10, committed)
-        try await db.execute("ROLLBACK")
-        let awaited11 = try await store.active(job: "j", series: "a", on: reader)?.modelID
-        XCTAssertEqual(awaited11, committed)
-        let awaited12 = try await store.model(id: pending, on: reader)
-        XCTAssertNil(awaited12, "the rolled-back model is gone")
+        var waiting = 0
+        for _ in 0..<500 where waiting == 0 {
+            waiting = try await reader.query("""
+                SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted
+                """, gate)[0].decode(0, as: Int.self)
+            if waiting == 0 { try await Task.sleep(nanoseconds: 10_000_000) }
+        }
+        XCTAssertEqual(waiting, 1, "the publisher reached the gate")
+        let during = try await store.active(job: "j", series: "a", on: reader)?.modelID
+        XCTAssertEqual(during, committed, "an uncommitted activation is invisible, and the old model is still there")
+        try await reader.execute("SELECT pg_advisory_unlock($1)", gate)
+        let published = try await publication.value
+        let after = try await store.active(job: "j", series: "a", on: reader)?.modelID
+        XCTAssertEqual(after, published)
         await reader.close()
     }
 }

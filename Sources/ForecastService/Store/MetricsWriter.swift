@@ -46,7 +46,8 @@ public struct TrainingHistoryRow: Sendable, Equatable {
 /// Writes `model_metrics` and `training_history`, on the caller's transaction.
 ///
 /// Both writes replace what they overlap rather than failing on the primary key: `backtest JOB`
-/// scores an existing model again, and a retried unit may write the same epochs twice.
+/// scores an existing model again, and a retried unit may write the same epochs twice. Each call
+/// is atomic on its own too (a savepoint inside the caller's transaction).
 public struct MetricsWriter: Sendable {
     public var schema: String
     let names: StoreNames
@@ -66,6 +67,12 @@ public struct MetricsWriter: Sendable {
     /// upsert costs less than a COPY into a staging table would.
     @discardableResult
     public func write(metrics: [ModelMetricRow], on db: isolated PostgresConnection) throws -> Int {
+        guard !metrics.isEmpty else { return 0 }
+        let writer = self
+        return try db.transaction { tx in try writer.upsert(metrics, on: tx) }
+    }
+
+    private func upsert(_ metrics: [ModelMetricRow], on db: isolated PostgresConnection) throws -> Int {
         // ON CONFLICT DO UPDATE may not touch one row twice in a statement.
         var latest: [MetricKey: Int] = [:]
         for (index, row) in metrics.enumerated() {
@@ -98,6 +105,11 @@ public struct MetricsWriter: Sendable {
     @discardableResult
     public func write(history: [TrainingHistoryRow], on db: isolated PostgresConnection) throws -> Int {
         guard !history.isEmpty else { return 0 }
+        let writer = self
+        return try db.transaction { tx in try writer.replace(history, on: tx) }
+    }
+
+    private func replace(_ history: [TrainingHistoryRow], on db: isolated PostgresConnection) throws -> Int {
         var ranges: [Int64: ClosedRange<Int>] = [:]
         for row in history {
             let range = ranges[row.modelID]

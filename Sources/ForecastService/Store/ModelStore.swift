@@ -89,6 +89,9 @@ public enum ModelStoreError: Error, Sendable, Equatable, CustomStringConvertible
 /// Every writing function runs on the caller's transaction (`isolated PostgresConnection`
 /// inside `transaction { tx in ... }`): a new model, its metrics and its forecasts become
 /// visible together, and the previous active model is retired only if all of it commits.
+/// Each one is also atomic on its own (a savepoint inside the caller's transaction, its own
+/// transaction outside one), because an advisory lock taken in autocommit mode would be gone
+/// before the statement it is meant to protect.
 ///
 /// Versions and activation are serialised per (job, series) with a transaction-level advisory
 /// lock, taken before the statements that read `max(version)` or the current active model.
@@ -113,6 +116,11 @@ public struct ModelStore: Sendable {
         if model.status == .rejected, (model.reason ?? "").isEmpty {
             throw ModelStoreError.rejectionWithoutReason(job: model.job, series: model.series)
         }
+        let store = self
+        return try db.transaction { tx in try store.insertLocked(model, on: tx) }
+    }
+
+    private func insertLocked(_ model: NewModel, on db: isolated PostgresConnection) throws -> Int64 {
         try lock(job: model.job, series: model.series, on: db)
         if model.status == .active {
             try retireActive(job: model.job, series: model.series, except: nil, on: db)
@@ -141,6 +149,11 @@ public struct ModelStore: Sendable {
     /// Makes the model the active one of its (job, series), retiring the one active before.
     /// Activating the model that is already active changes nothing.
     public func activate(modelID: Int64, on db: isolated PostgresConnection) throws {
+        let store = self
+        try db.transaction { tx in try store.activateLocked(modelID: modelID, on: tx) }
+    }
+
+    private func activateLocked(modelID: Int64, on db: isolated PostgresConnection) throws {
         guard let row = try db.query("SELECT job, series, status FROM \(names.models) WHERE model_id = $1", modelID).first else {
             throw ModelStoreError.unknownModel(modelID)
         }

@@ -51,10 +51,16 @@ public struct PredictionWriter: Sendable {
 
     public init(_ settings: DatabaseSettings) { self.init(schema: settings.schema) }
 
-    /// Returns the number of rows stored.
+    /// Returns the number of rows stored. Atomic on its own as well (a savepoint inside the
+    /// caller's transaction), so a failed COPY never leaves an origin deleted.
     @discardableResult
     public func write(_ rows: [PredictionRow], on db: isolated PostgresConnection) throws -> Int {
         guard !rows.isEmpty else { return 0 }
+        let writer = self
+        return try db.transaction { tx in try writer.replace(rows, on: tx) }
+    }
+
+    private func replace(_ rows: [PredictionRow], on db: isolated PostgresConnection) throws -> Int {
         var origins = Set<Origin>()
         for row in rows where origins.insert(Origin(job: row.job, series: row.series, issuedAt: row.issuedAt)).inserted {
             // The primary key (job, series, issued_at, target_ts) serves this delete.
