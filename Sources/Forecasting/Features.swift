@@ -1,31 +1,46 @@
 import NeuralNet
 
-/// The network's input at each step: the scaled value (0 where missing), a missing flag, and
-/// the calendar features of the step's bucket. Targets at step t are the next `horizon`
-/// scaled values, repeated once per quantile (outputs are horizon-major, quantile fastest).
+/// The network's input at each step t, in the series' scaled units:
+/// - the level `r_t`: the latest observed value at or before t (carried over gaps);
+/// - a missing flag for step t;
+/// - the last `lags` values relative to the level, `s_{t−k} − r_t` for k = 1…lags (0 where missing):
+///   a season of them puts the seasonal-naive forecast one linear map away, which a recurrent
+///   state alone would have to memorise;
+/// - the calendar features of the step's bucket.
+/// Targets are residuals on a base forecast (the level, or the value a season earlier; see
+/// `ForecastBase`): `s_{t+h} − base(t, h)`, once per quantile (outputs horizon-major, quantile
+/// fastest), and a forecast is the base plus the output. Working relative to recent values
+/// makes the network indifferent to where a trending series has wandered since training.
 public struct FeatureLayout: Sendable, Equatable {
     public let calendar: CalendarFeatures
-    public var inputSize: Int { 2 + calendar.count }
+    public let lags: Int
+    public var inputSize: Int { 2 + lags + calendar.count }
 
-    public init(grid: TimeGrid) {
+    public init(grid: TimeGrid, lags: Int) {
         calendar = CalendarFeatures(grid: grid)
+        self.lags = lags
     }
 
-    /// Inputs of steps `steps` of a series, step-major, written at `offset` with `stride` floats between steps.
-    func fillInputs(_ buffer: inout [Float], scaled: [Double], firstBucket: Int, steps: Range<Int>, offset: Int, stride: Int) {
-        calendar.fill(&buffer, buckets: (firstBucket + steps.lowerBound)..<(firstBucket + steps.upperBound), offset: offset + 2, stride: stride)
+    /// Inputs of `steps` of a series, written at `offset` with `stride` floats between steps.
+    func fillInputs(_ buffer: inout [Float], series s: PreparedSeries, steps: Range<Int>, offset: Int, stride: Int) {
+        calendar.fill(&buffer, buckets: (s.firstBucket + steps.lowerBound)..<(s.firstBucket + steps.upperBound),
+                      offset: offset + 2 + lags, stride: stride)
         var position = offset
         for t in steps {
-            let v = scaled[t]
-            buffer[position] = v.isFinite ? Float(v) : 0
-            buffer[position + 1] = v.isFinite ? 0 : 1
+            let level = s.level[t]
+            buffer[position] = Float(level)
+            buffer[position + 1] = s.scaled[t].isFinite ? 0 : 1
+            for k in 1...max(lags, 1) where lags > 0 {
+                let v = t - k >= 0 ? s.scaled[t - k] : .nan
+                buffer[position + 1 + k] = v.isFinite ? Float(v - level) : 0
+            }
             position += stride
         }
     }
 
-    public func inputs(scaled: [Double], firstBucket: Int, steps: Range<Int>) -> [Float] {
+    func inputs(series: PreparedSeries, steps: Range<Int>) -> [Float] {
         var buffer = [Float](repeating: 0, count: steps.count * inputSize)
-        fillInputs(&buffer, scaled: scaled, firstBucket: firstBucket, steps: steps, offset: 0, stride: inputSize)
+        fillInputs(&buffer, series: series, steps: steps, offset: 0, stride: inputSize)
         return buffer
     }
 }
@@ -37,6 +52,47 @@ struct PreparedSeries {
     let scaler: RobustScaler
     /// Scaled values, NaN where missing.
     let scaled: [Double]
+    /// The latest observed scaled value at or before each step (0 before the first).
+    let level: [Double]
     /// Steps `0..<trainEnd` provide targets for training.
     let trainEnd: Int
+
+    init(_ series: RegularSeries, scaler: RobustScaler, trainEnd: Int) {
+        key = series.key
+        firstBucket = series.firstBucket
+        self.scaler = scaler
+        scaled = series.values.map { $0.isFinite ? scaler.transform($0) : .nan }
+        var last = 0.0
+        level = scaled.map { v in
+            if v.isFinite { last = v }
+            return last
+        }
+        self.trainEnd = trainEnd
+    }
+
+    /// The base of the forecast made at step t for step t + h (h ≥ 1), in scaled units.
+    func base(_ kind: ForecastBase, at t: Int, ahead h: Int, season: Int) -> Double {
+        switch kind {
+        case .level:
+            return level[t]
+        case .seasonal:
+            let back = season * ((h + season - 1) / season)
+            let index = t + h - back
+            return index >= 0 ? level[index] : level[t]
+        }
+    }
+
+    /// Mean absolute error of a base over the training part: how the base is chosen.
+    func trainingError(of kind: ForecastBase, horizon: Int, season: Int) -> Double {
+        var sum = 0.0, count = 0.0
+        for t in 0..<max(trainEnd - horizon, 0) {
+            for h in 1...horizon {
+                let actual = scaled[t + h]
+                guard actual.isFinite else { continue }
+                sum += abs(actual - base(kind, at: t, ahead: h, season: season))
+                count += 1
+            }
+        }
+        return count > 0 ? sum / count : .infinity
+    }
 }

@@ -12,6 +12,8 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
     /// Steps each training segment reads before its outputs count in the loss (a warm-up
     /// from the zero state), and the least history a series needs.
     public var context: Int
+    /// Past values fed at every step, relative to the level (a season of them by default).
+    public var lags: Int
     public var tbpttK1: Int
     public var tbpttK2: Int
     public var batchSize: Int
@@ -21,8 +23,21 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
     public var learningRate: Float
     public var clipNorm: Float
     public var seed: UInt64
-    /// Trailing steps held back from training: validation for early stopping and the backtest windows.
+    /// The least number of trailing steps held back from training: the backtest windows.
     public var holdout: Int
+    /// Season length of the data; longer series hold back up to `validationSeasons` of them
+    /// (at most a fifth of the series) so that early stopping does not follow the noise of a
+    /// few days.
+    public var season: Int
+    public var validationSeasons: Int
+    /// What the network's outputs are added to. nil: chosen at training, whichever of the two
+    /// baselines is more accurate on the training data.
+    public var base: ForecastBase?
+
+    /// Trailing steps of a series of `length` steps that training does not see.
+    public func heldBack(length: Int) -> Int {
+        max(holdout, min(length / 5, validationSeasons * season))
+    }
 
     /// Defaults chosen for hourly, half-hourly, daily and monthly data alike: a season or a
     /// few of warm-up, truncation about two seasons long, and a small network, since most
@@ -33,10 +48,19 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
         let tbptt = min(max(cycle, 24), 96)
         return ForecasterSettings(
             cell: .lstm, hiddenSize: 32, layers: 1, dropout: 0, horizon: horizon, quantiles: [0.1, 0.5, 0.9],
-            context: context, tbpttK1: tbptt, tbpttK2: tbptt, batchSize: 16, epochs: 40, patience: 6,
+            context: context, lags: min(cycle, 168), tbpttK1: tbptt, tbpttK2: tbptt, batchSize: 16, epochs: 60, patience: 8,
             learningRate: 0.005, clipNorm: 1.0, seed: 1,
-            holdout: max(backtestWindows, 1) * horizon)
+            holdout: max(backtestWindows, 1) * horizon, season: cycle, validationSeasons: 14, base: nil)
     }
 
     public var outputSize: Int { horizon * quantiles.count }
+}
+
+/// The forecast the network corrects: its outputs are residuals on top of it, so an untrained
+/// network already forecasts like this baseline and training only has to learn what it misses.
+public enum ForecastBase: String, Sendable, Codable, Equatable {
+    /// The latest observed value (naive).
+    case level
+    /// The value one season before the target (seasonal naive).
+    case seasonal
 }

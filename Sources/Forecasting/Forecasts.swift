@@ -20,18 +20,22 @@ extension TrainedForecaster {
         scalers[series.key] ?? RobustScaler(fitting: series.values.filter(\.isFinite))
     }
 
+    func prepare(_ series: RegularSeries) throws -> PreparedSeries {
+        guard let scaler = scaler(for: series) else { throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: 0) }
+        return PreparedSeries(series, scaler: scaler, trainEnd: series.count)
+    }
+
     /// Reads `series` from its first step, or from `state` on, and returns where it stands.
     public func read(_ series: RegularSeries, from state: SeriesState? = nil) throws -> SeriesState {
-        guard let scaler = scaler(for: series) else { throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: 0) }
+        let prepared = try prepare(series)
         var recurrent = state?.recurrent ?? RecurrentState(config: network.config, batch: 1)
         let startStep = state.map { $0.nextBucket - series.firstBucket } ?? 0
         guard (0...series.count).contains(startStep) else {
             throw ForecasterError.mismatchedSeries("the saved state of \"\(series.key)\" does not lie within the series")
         }
         guard startStep < series.count else { return state! }
-        let scaled = series.values.map { $0.isFinite ? scaler.transform($0) : Double.nan }
         let steps = startStep..<series.count
-        let inputs = features.inputs(scaled: scaled, firstBucket: series.firstBucket, steps: steps)
+        let inputs = features.inputs(series: prepared, steps: steps)
         let outputs = try network.forward(inputs: inputs, steps: steps.count, state: &recurrent)
         return SeriesState(key: series.key, nextBucket: series.endBucket, recurrent: recurrent,
                            lastOutputs: Array(outputs.suffix(settings.outputSize)))
@@ -41,13 +45,17 @@ extension TrainedForecaster {
     /// in order and in the series' own units, with the state after the last step.
     public func forecast(_ series: RegularSeries, from state: SeriesState? = nil) throws -> (QuantileForecast, SeriesState) {
         let after = try read(series, from: state)
-        guard let scaler = scaler(for: series) else { throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: 0) }
-        return (quantileForecast(outputs: after.lastOutputs[...], scaler: scaler), after)
+        let prepared = try prepare(series)
+        return (quantileForecast(outputs: after.lastOutputs[...], at: series.count - 1, of: prepared), after)
     }
 
-    /// The network's scaled outputs, unscaled and put in order.
-    func quantileForecast(outputs: ArraySlice<Float>, scaler: RobustScaler) -> QuantileForecast {
-        var values = outputs.map { scaler.inverse(Double($0)) }
+    /// The network's outputs at step t (residuals on the base, in scaled units), back in the
+    /// series' units and in order.
+    func quantileForecast(outputs: ArraySlice<Float>, at t: Int, of series: PreparedSeries) -> QuantileForecast {
+        let q = settings.quantiles.count, base = settings.base ?? .level
+        var values = outputs.enumerated().map { index, output in
+            series.scaler.inverse(series.base(base, at: t, ahead: index / q + 1, season: settings.season) + Double(output))
+        }
         Quantiles.sortEachStep(&values, levelsPerStep: settings.quantiles.count)
         return QuantileForecast(levels: settings.quantiles, values: values)
     }
@@ -56,16 +64,15 @@ extension TrainedForecaster {
     /// horizons of `series`. The network reads the series once; the forecast of each origin is
     /// its output after the step before it, so no window sees its own future.
     public func backtest(_ series: RegularSeries, windows: Int, season: Int) throws -> BacktestResult {
-        guard let scaler = scaler(for: series) else { throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: 0) }
-        let scaled = series.values.map { $0.isFinite ? scaler.transform($0) : Double.nan }
+        let prepared = try prepare(series)
         var recurrent = RecurrentState(config: network.config, batch: 1)
-        let inputs = features.inputs(scaled: scaled, firstBucket: series.firstBucket, steps: 0..<series.count)
+        let inputs = features.inputs(series: prepared, steps: 0..<series.count)
         let outputs = try network.forward(inputs: inputs, steps: series.count, state: &recurrent)
         let o = settings.outputSize
         let plan = Backtest(horizon: settings.horizon, windows: windows, season: season, levels: settings.quantiles)
         return plan.run(series: series) { window in
             let base = (window.origin - 1) * o
-            return quantileForecast(outputs: outputs[base..<(base + o)], scaler: scaler)
+            return quantileForecast(outputs: outputs[base..<(base + o)], at: window.origin - 1, of: prepared)
         }
     }
 }

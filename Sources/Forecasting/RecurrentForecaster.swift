@@ -48,14 +48,14 @@ public final class TrainedForecaster: @unchecked Sendable {
         self.scalers = scalers
         self.history = history
         self.bestEpoch = bestEpoch
-        features = FeatureLayout(grid: grid)
+        features = FeatureLayout(grid: grid, lags: settings.lags)
     }
 }
 
 /// Trains the multi-horizon quantile forecaster: the network reads a series step by step and
 /// at every step emits every quantile of the whole horizon ("forking sequences"), so one pass
 /// trains on every forecast origin. Training runs TBPTT over stateful segments with pinball
-/// loss; the last `holdout` steps of every series are held back, scored after each epoch, and
+/// loss; the last steps of every series (`heldBack`) are held back, scored after each epoch, and
 /// the weights of the best epoch are kept.
 public enum RecurrentForecaster {
     /// The least length a series needs: warm-up, a horizon of targets, and the holdout.
@@ -72,16 +72,20 @@ public enum RecurrentForecaster {
         var scalers: [String: RobustScaler] = [:]
         for s in series {
             guard s.count >= needed else { throw ForecasterError.seriesTooShort(key: s.key, needed: needed, got: s.count) }
-            let trainEnd = s.count - settings.holdout
+            let trainEnd = s.count - settings.heldBack(length: s.count)
             guard let scaler = RobustScaler(fitting: s.values[..<trainEnd].filter(\.isFinite)) else {
                 throw ForecasterError.seriesTooShort(key: s.key, needed: needed, got: 0)
             }
             scalers[s.key] = scaler
-            prepared.append(PreparedSeries(key: s.key, firstBucket: s.firstBucket, scaler: scaler,
-                                           scaled: s.values.map { $0.isFinite ? scaler.transform($0) : .nan }, trainEnd: trainEnd))
+            prepared.append(PreparedSeries(s, scaler: scaler, trainEnd: trainEnd))
         }
 
-        let layout = FeatureLayout(grid: grid)
+        var settings = settings
+        if settings.base == nil {
+            let error = { (kind: ForecastBase) in prepared.reduce(0.0) { $0 + $1.trainingError(of: kind, horizon: settings.horizon, season: settings.season) } }
+            settings.base = error(.seasonal) < error(.level) ? .seasonal : .level
+        }
+        let layout = FeatureLayout(grid: grid, lags: settings.lags)
         let config = NetworkConfig(cell: settings.cell, inputSize: layout.inputSize, hiddenSize: settings.hiddenSize,
                                    layers: settings.layers, outputSize: settings.outputSize, dropout: settings.dropout)
         let network = try RecurrentNetwork(config: config, seed: settings.seed)
@@ -173,7 +177,7 @@ public enum RecurrentForecaster {
         var mask = [Float](repeating: 0, count: steps * batch * outputSize)
         for (row, segment) in group.enumerated() {
             let s = prepared[segment.series]
-            layout.fillInputs(&inputs, scaled: s.scaled, firstBucket: s.firstBucket, steps: segment.start..<segment.end,
+            layout.fillInputs(&inputs, series: s, steps: segment.start..<segment.end,
                               offset: row * inputSize, stride: batch * inputSize)
             for t in segment.scoredFrom..<segment.end {
                 let base = ((t - segment.start) * batch + row) * outputSize
@@ -182,8 +186,9 @@ public enum RecurrentForecaster {
                     guard target < s.trainEnd else { break }
                     let v = s.scaled[target]
                     guard v.isFinite else { continue }
+                    let residual = Float(v - s.base(settings.base!, at: t, ahead: h + 1, season: settings.season))
                     for k in 0..<q {
-                        targets[base + h * q + k] = Float(v)
+                        targets[base + h * q + k] = residual
                         mask[base + h * q + k] = 1
                     }
                 }
@@ -203,12 +208,12 @@ public enum RecurrentForecaster {
             let origins = (s.trainEnd - 1)..<(s.scaled.count - settings.horizon)
             guard !origins.isEmpty else { continue }
             var state = RecurrentState(config: network.config, batch: 1)
-            let inputs = layout.inputs(scaled: s.scaled, firstBucket: s.firstBucket, steps: 0..<origins.upperBound)
+            let inputs = layout.inputs(series: s, steps: 0..<origins.upperBound)
             guard let outputs = try? network.forward(inputs: inputs, steps: origins.upperBound, state: &state) else { continue }
             for t in origins {
                 let base = t * settings.outputSize
                 for h in 0..<settings.horizon {
-                    let actual = s.scaled[t + 1 + h]
+                    let actual = s.scaled[t + 1 + h] - s.base(settings.base!, at: t, ahead: h + 1, season: settings.season)
                     guard actual.isFinite else { continue }
                     for (k, level) in settings.quantiles.enumerated() {
                         let diff = actual - Double(outputs[base + h * q + k])

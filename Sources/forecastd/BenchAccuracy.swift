@@ -1,0 +1,107 @@
+import ArgumentParser
+import Forecasting
+import Foundation
+
+/// `forecastd bench accuracy`: a quick in-memory accuracy check on a CSV file, for choosing
+/// defaults. Each rolling origin trains a fresh model on the data before it only, then its
+/// median forecast is scored by MASE beside seasonal naive. The benchmark of record goes
+/// through PostgreSQL (benchmarks/accuracy/); this one skips the database to iterate fast.
+struct BenchAccuracy: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "accuracy",
+        abstract: "Rolling-origin accuracy of the default forecaster on a CSV file (no database).")
+
+    @Option(help: "CSV file with a header row.") var csv: String
+    @Option(help: "Time column.") var timeColumn: String
+    @Option(help: "Value column.") var valueColumn: String
+    @Option(help: "Series column (optional).") var seriesColumn: String?
+    @Option(help: "Keep only this series.") var series: String?
+    @Option(help: "Frequency, e.g. 1h.") var frequency: String
+    @Option(help: "Horizon in steps.") var horizon: Int
+    @Option(help: "Rolling origins.") var origins: Int = 5
+    @Option(help: "Keep only the last N steps of each series.") var last: Int?
+    @Option(help: "Cell: lstm, gru or rnn.") var cell: String?
+    @Option(help: "Hidden size.") var hidden: Int?
+    @Option(help: "Epochs.") var epochs: Int?
+    @Option(help: "Learning rate.") var learningRate: Float?
+    @Option(help: "Context (warm-up) steps.") var context: Int?
+    @Option(help: "Batch size.") var batch: Int?
+    @Option(help: "TBPTT length.") var tbptt: Int?
+    @Option(help: "Layers.") var layers: Int?
+    @Flag(help: "Print each epoch.") var verbose = false
+
+    func run() throws {
+        let grid = try TimeGrid(frequency: frequency)
+        let text = try String(contentsOfFile: csv, encoding: .utf8)
+        var lines = text.split(whereSeparator: \.isNewline)
+        let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard let ti = header.firstIndex(of: timeColumn), let vi = header.firstIndex(of: valueColumn) else {
+            throw ValidationError("columns \(timeColumn)/\(valueColumn) not in \(header)")
+        }
+        let si = seriesColumn.flatMap { header.firstIndex(of: $0) }
+        let iso = ISO8601DateFormatter()
+        let day = ISO8601DateFormatter()
+        day.formatOptions = [.withFullDate]
+        var rows: [SourceRow] = []
+        for line in lines {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let key = si.map { f[$0] } ?? "series"
+            if let series, key != series { continue }
+            guard let time = iso.date(from: f[ti]) ?? day.date(from: f[ti]) else { throw ValidationError("bad time \(f[ti])") }
+            rows.append(SourceRow(key: key, time: time, value: Double(f[vi])))
+        }
+        let season = grid.frequency.defaultSeasonLength
+        for outcome in SeriesBuilder.build(rows, settings: SeriesSettings(grid: grid)) {
+            guard var full = outcome.series else { print("\(outcome.key): skipped \(outcome.skipReason!)"); continue }
+            if let last, full.count > last { full = full.suffix(last) }
+            var modelAbs = 0.0, baseAbs = 0.0, naiveAbs = 0.0, scaleSum = 0.0, covered = 0.0, counted = 0.0
+            var seconds = 0.0
+            for k in (1...origins).reversed() {
+                let origin = full.count - k * horizon
+                let history = full.prefix(origin)
+                var settings = ForecasterSettings.defaults(frequency: grid.frequency, horizon: horizon, season: season, backtestWindows: 3)
+                if let cell { settings.cell = .init(rawValue: cell)! }
+                if let hidden { settings.hiddenSize = hidden }
+                if let epochs { settings.epochs = epochs }
+                if let learningRate { settings.learningRate = learningRate }
+                if let context { settings.context = context }
+                if let batch { settings.batchSize = batch }
+                if let tbptt { settings.tbpttK1 = tbptt; settings.tbpttK2 = tbptt }
+                if let layers { settings.layers = layers }
+                let started = Date()
+                let model = try RecurrentForecaster.train(series: [history], settings: settings) { record in
+                    if verbose { print(String(format: "  epoch %d train %.4f val %.4f %.2fs", record.epoch, record.trainLoss, record.validationLoss, record.seconds)) }
+                }
+                seconds += Date().timeIntervalSince(started)
+                let forecast = try model.forecast(history).0
+                let actual = Array(full.values[origin..<(origin + horizon)])
+                let snaive = SeasonalNaive(season: season).pointForecast(history: history.values, horizon: horizon)
+                let naive = SeasonalNaive.naive.pointForecast(history: history.values, horizon: horizon)
+                let scale = Metrics.seasonalNaiveScale(training: history.values, season: season)
+                for h in 0..<horizon where actual[h].isFinite {
+                    modelAbs += abs(forecast.point[h] - actual[h]) / scale
+                    baseAbs += abs(snaive[h] - actual[h]) / scale
+                    naiveAbs += abs(naive[h] - actual[h]) / scale
+                    if forecast.lower[h] <= actual[h] && actual[h] <= forecast.upper[h] { covered += 1 }
+                    counted += 1
+                }
+                scaleSum += scale
+                if verbose { print("  origin \(origin): best epoch \(model.bestEpoch)/\(model.history.count)") }
+            }
+            print(String(format: "%@: MASE model %.3f  seasonal naive %.3f  naive %.3f  coverage %.2f  train %.1fs/origin",
+                         full.key, modelAbs / counted, baseAbs / counted, naiveAbs / counted, covered / counted, seconds / Double(origins)))
+        }
+    }
+}
+
+extension RegularSeries {
+    /// The last `n` steps as a series of their own.
+    func suffix(_ n: Int) -> RegularSeries {
+        RegularSeries(key: key, grid: grid, firstBucket: firstBucket + count - n, values: Array(values.suffix(n)),
+                      states: Array(states.suffix(n)), rows: rows)
+    }
+
+    func prefix(_ n: Int) -> RegularSeries {
+        RegularSeries(key: key, grid: grid, firstBucket: firstBucket, values: Array(values.prefix(n)),
+                      states: Array(states.prefix(n)), rows: rows)
+    }
+}
