@@ -21,7 +21,7 @@ CHUNKS=${CHUNKS:-40}
     echo "PyTorch not importable with $TORCH_PYTHON; create a venv outside the repo and pip install torch" >&2; exit 1; }
 [ -f "$TORCH_BENCH" ] || { echo "missing $TORCH_BENCH" >&2; exit 1; }
 
-swift build -c release --scratch-path "$SCRATCH" --product forecastd >&2
+[ "${SKIP_BUILD:-0}" = 1 ] || swift build -c release --scratch-path "$SCRATCH" --product forecastd >&2
 FD="$SCRATCH/release/forecastd"
 
 LOG=$(mktemp)

@@ -14,6 +14,14 @@ final class LayerBuffers {
     let a: UnsafeMutablePointer<Float>
     /// GRU: the recurrent pre-activations `h W_hh + b_hh` (only the n block is used backward).
     let gh: UnsafeMutablePointer<Float>
+    /// LSTM and Elman: rows `[x_t | h_{t-1}]`, `steps × batch × (inSize + hidden)`, so one product
+    /// with the stacked `[W_ih; W_hh]` (adjacent in the parameter vector) gives each step's gates,
+    /// and one product gives both weight gradients. OpenBLAS is slow on the thin K = inSize
+    /// products this replaces.
+    let xh: UnsafeMutablePointer<Float>
+    /// W_hhᵀ `[gates·hidden × hidden]`, refreshed each backward pass, so the per-step product
+    /// dG W_hhᵀ is a plain NN product (faster in OpenBLAS than NT at these shapes).
+    let whhT: UnsafeMutablePointer<Float>
     /// Gradient w.r.t. gate pre-activations (GRU: of the input-side pre-activations).
     let dg: UnsafeMutablePointer<Float>
     /// GRU: gradient w.r.t. the recurrent-side pre-activations.
@@ -39,6 +47,8 @@ final class LayerBuffers {
         c = allocateFloats(cell == .lstm ? (steps + 1) * batch * hidden : 1)
         tc = allocateFloats(cell == .lstm ? n * hidden : 1)
         a = allocateFloats(n * gates)
+        xh = allocateFloats(cell == .gru ? 1 : n * (inSize + hidden))
+        whhT = allocateFloats(gates * hidden)
         gh = allocateFloats(cell == .gru ? n * gates : 1)
         dg = allocateFloats(n * gates)
         dgh = allocateFloats(cell == .gru ? n * gates : 1)
@@ -51,7 +61,7 @@ final class LayerBuffers {
     }
 
     deinit {
-        for p in [h, c, tc, a, gh, dg, dgh, dh, dc] { p.deallocate() }
+        for p in [h, c, tc, a, xh, whhT, gh, dg, dgh, dh, dc] { p.deallocate() }
         out?.deallocate(); dropMask?.deallocate()
         if ownsDx { dx?.deallocate() }
     }

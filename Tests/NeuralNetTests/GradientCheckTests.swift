@@ -19,6 +19,15 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    /// Hidden sizes from `transposedRecurrentMinHidden` up take the transposed-W_hh path backward.
+    func testWideHiddenPath() throws {
+        XCTAssertLessThanOrEqual(transposedRecurrentMinHidden, 48)
+        for cell in CellKind.allCases {
+            try assertGradientMatchesFiniteDifferences(
+                NetworkConfig(cell: cell, inputSize: 2, hiddenSize: 48, outputSize: 2), steps: 4, batch: 2, stride: 53)
+        }
+    }
+
     func testPinballLossWithMask() throws {
         for cell in CellKind.allCases {
             try assertGradientMatchesFiniteDifferences(

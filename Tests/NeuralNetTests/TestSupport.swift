@@ -33,7 +33,7 @@ struct WindowData {
 /// quotient is good to ~1e-4 absolute, plus an O(eps²) truncation term.
 func assertGradientMatchesFiniteDifferences(
     _ config: NetworkConfig, loss: Loss = .mse, steps: Int = 5, batch: Int = 3, masked: Bool = true,
-    lossFromStep: Int = 0, dropoutSeed: UInt64? = nil, seed: UInt64 = 7,
+    lossFromStep: Int = 0, dropoutSeed: UInt64? = nil, seed: UInt64 = 7, stride step: Int = 1,
     file: StaticString = #filePath, line: UInt = #line
 ) throws {
     let net = try RecurrentNetwork(config: config, seed: seed)
@@ -49,7 +49,7 @@ func assertGradientMatchesFiniteDifferences(
     let eps: Float = 4e-3
     var worst = 0.0, failures = 0
     var num2 = 0.0, diff2 = 0.0
-    for i in p.indices {
+    for i in Swift.stride(from: 0, to: p.count, by: step) {
         let saved = p[i]
         p[i] = saved + eps; net.parameters = p
         let lp = try lossAt()

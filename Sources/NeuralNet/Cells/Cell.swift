@@ -38,3 +38,48 @@ func chunkWeightGradients(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w
     addColumnSums(buf.dg, rows: n, cols: gw, into: g.bih)
     if let dx = buf.dx { gemm(false, true, n, ins, gw, 1, buf.dg, gw, w.wih, gw, 0, dx, ins) }
 }
+
+/// Fills the `x_t` half of every `[x_t | h_{t-1}]` row and the `h_{-1}` half of step 0 (the
+/// carried state); the forward loop writes each later `h_{t-1}` half as it computes it.
+@inline(__always)
+func fillStackedInputs(steps t: Int, batch b: Int, x: UnsafePointer<Float>, buf: LayerBuffers) {
+    let ins = buf.inSize, kx = ins + buf.hidden
+    for r in 0..<(t * b) { (buf.xh + r * kx).update(from: x + r * ins, count: ins) }
+    for r in 0..<b { (buf.xh + r * kx + ins).update(from: buf.h + r * buf.hidden, count: buf.hidden) }
+}
+
+/// Gradients of the stacked cells (LSTM, Elman): `[dW_ih; dW_hh] = [X | H_prev]ᵀ dG` in one
+/// product (the two tensors are adjacent in the gradient vector), the bias, and dX.
+@inline(__always)
+func stackedWeightGradients(steps t: Int, batch b: Int, w: LayerWeights, g: LayerGradients, buf: LayerBuffers) {
+    let n = t * b, gw = buf.gates, ins = buf.inSize, kx = ins + buf.hidden
+    gemm(true, false, kx, gw, n, 1, buf.xh, kx, buf.dg, gw, 0, g.wih, gw)
+    g.bih.update(repeating: 0, count: gw)
+    addColumnSums(buf.dg, rows: n, cols: gw, into: g.bih)
+    if let dx = buf.dx { gemm(false, true, n, ins, gw, 1, buf.dg, gw, w.wih, gw, 0, dx, ins) }
+}
+
+/// dh_{t-1} += dG_t W_hhᵀ, through the transposed copy when the hidden size makes NN faster.
+@inline(__always)
+func recurrentBackward(batch b: Int, dgt: UnsafePointer<Float>, gradientWidth gw: Int, w: LayerWeights,
+                       buf: LayerBuffers, into dhPrev: UnsafeMutablePointer<Float>) {
+    let hs = buf.hidden
+    if hs >= transposedRecurrentMinHidden {
+        gemm(false, false, b, hs, gw, 1, dgt, gw, buf.whhT, hs, 1, dhPrev, hs)
+    } else {
+        gemm(false, true, b, hs, gw, 1, dgt, gw, w.whh, gw, 1, dhPrev, hs)
+    }
+}
+
+/// Below this hidden size OpenBLAS's NT small-matrix path beats packing a transposed copy.
+let transposedRecurrentMinHidden = 48
+
+@inline(__always)
+func refreshTransposedRecurrent(w: LayerWeights, buf: LayerBuffers) {
+    let hs = buf.hidden, gw = buf.gates
+    guard hs >= transposedRecurrentMinHidden else { return }
+    for r in 0..<hs {
+        let row = w.whh + r * gw
+        for c in 0..<gw { buf.whhT[c * hs + r] = row[c] }
+    }
+}

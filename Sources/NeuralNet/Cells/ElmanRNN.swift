@@ -2,18 +2,21 @@
 
 enum ElmanCell {
     static func forward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers) {
-        let hs = buf.hidden
-        gemm(false, false, t * b, hs, buf.inSize, 1, x, buf.inSize, w.wih, hs, 0, buf.a, hs)
+        let hs = buf.hidden, ins = buf.inSize, kx = ins + hs
+        fillStackedInputs(steps: t, batch: b, x: x, buf: buf)
         for s in 0..<t {
             let at = buf.a + s * b * hs
-            gemm(false, false, b, hs, hs, 1, buf.h + s * b * hs, hs, w.whh, hs, 1, at, hs)
+            gemm(false, false, b, hs, kx, 1, buf.xh + s * b * kx, kx, w.wih, hs, 0, at, hs)
             let hn = buf.h + (s + 1) * b * hs
+            let nextRows: UnsafeMutablePointer<Float>? = s + 1 < t ? buf.xh + (s + 1) * b * kx + ins : nil
             for q in 0..<b {
                 let row = at + q * hs, out = hn + q * hs
                 var j = 0
                 while j < hs {
                     let n = min(8, hs - j)
-                    st(vtanh(ld(row + j, n) + ld(w.bih + j, n)), out + j, n)
+                    let hv = vtanh(ld(row + j, n) + ld(w.bih + j, n))
+                    st(hv, out + j, n)
+                    if let nextRows { st(hv, nextRows + q * kx + j, n) }
                     j += 8
                 }
             }
@@ -23,6 +26,7 @@ enum ElmanCell {
     static func backward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights,
                          g: LayerGradients, buf: LayerBuffers) {
         let hs = buf.hidden
+        refreshTransposedRecurrent(w: w, buf: buf)
         for s in stride(from: t - 1, through: 0, by: -1) {
             let dgt = buf.dg + s * b * hs
             let hcur = buf.h + (s + 1) * b * hs, dht = buf.dh + s * b * hs
@@ -35,9 +39,9 @@ enum ElmanCell {
                 k += 8
             }
             if s > 0 {
-                gemm(false, true, b, hs, hs, 1, dgt, hs, w.whh, hs, 1, buf.dh + (s - 1) * b * hs, hs)
+                recurrentBackward(batch: b, dgt: dgt, gradientWidth: hs, w: w, buf: buf, into: buf.dh + (s - 1) * b * hs)
             }
         }
-        chunkWeightGradients(steps: t, batch: b, x: x, w: w, g: g, buf: buf, dgRecurrent: buf.dg)
+        stackedWeightGradients(steps: t, batch: b, w: w, g: g, buf: buf)
     }
 }

@@ -34,6 +34,7 @@ enum GRUCell {
     static func backward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights,
                          g: LayerGradients, buf: LayerBuffers) {
         let hs = buf.hidden, gw = buf.gates
+        refreshTransposedRecurrent(w: w, buf: buf)
         for s in stride(from: t - 1, through: 0, by: -1) {
             let at = buf.a + s * b * gw, ght = buf.gh + s * b * gw
             let dgt = buf.dg + s * b * gw, dght = buf.dgh + s * b * gw
@@ -58,7 +59,7 @@ enum GRUCell {
                 }
             }
             if s > 0 {
-                gemm(false, true, b, hs, gw, 1, dght, gw, w.whh, gw, 1, buf.dh + (s - 1) * b * hs, hs)
+                recurrentBackward(batch: b, dgt: dght, gradientWidth: gw, w: w, buf: buf, into: buf.dh + (s - 1) * b * hs)
             }
         }
         chunkWeightGradients(steps: t, batch: b, x: x, w: w, g: g, buf: buf, dgRecurrent: buf.dgh)

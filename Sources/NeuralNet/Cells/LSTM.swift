@@ -4,13 +4,14 @@
 
 enum LSTMCell {
     static func forward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers) {
-        let hs = buf.hidden, gw = buf.gates
-        // The whole chunk's input projection in one product; the bias is added in the fused loop.
-        gemm(false, false, t * b, gw, buf.inSize, 1, x, buf.inSize, w.wih, gw, 0, buf.a, gw)
+        let hs = buf.hidden, gw = buf.gates, ins = buf.inSize, kx = ins + hs
+        fillStackedInputs(steps: t, batch: b, x: x, buf: buf)
         let bias = w.bih
         for s in 0..<t {
             let at = buf.a + s * b * gw
-            gemm(false, false, b, gw, hs, 1, buf.h + s * b * hs, hs, w.whh, gw, 1, at, gw)
+            // a_t = [x_t | h_{t-1}] [W_ih; W_hh]; the bias is added in the fused loop.
+            gemm(false, false, b, gw, kx, 1, buf.xh + s * b * kx, kx, w.wih, gw, 0, at, gw)
+            let nextRows: UnsafeMutablePointer<Float>? = s + 1 < t ? buf.xh + (s + 1) * b * kx + ins : nil
             for r in 0..<b {
                 let row = at + r * gw
                 let cp = buf.c + (s * b + r) * hs, cn = cp + b * hs
@@ -26,7 +27,9 @@ enum LSTMCell {
                     let c = f * ld(cp + j, n) + i * g
                     let tcv = vtanh(c)
                     st(i, row + j, n); st(f, row + hs + j, n); st(g, row + 2 * hs + j, n); st(o, row + 3 * hs + j, n)
-                    st(c, cn + j, n); st(tcv, tcp + j, n); st(o * tcv, hn + j, n)
+                    let hv = o * tcv
+                    st(c, cn + j, n); st(tcv, tcp + j, n); st(hv, hn + j, n)
+                    if let nextRows { st(hv, nextRows + r * kx + j, n) }
                     j += 8
                 }
             }
@@ -40,6 +43,7 @@ enum LSTMCell {
                          g: LayerGradients, buf: LayerBuffers) {
         let hs = buf.hidden, gw = buf.gates
         buf.dc.update(repeating: 0, count: b * hs)
+        refreshTransposedRecurrent(w: w, buf: buf)
         for s in stride(from: t - 1, through: 0, by: -1) {
             let at = buf.a + s * b * gw, dgt = buf.dg + s * b * gw
             for r in 0..<b {
@@ -65,9 +69,9 @@ enum LSTMCell {
                 }
             }
             if s > 0 {
-                gemm(false, true, b, hs, gw, 1, dgt, gw, w.whh, gw, 1, buf.dh + (s - 1) * b * hs, hs)
+                recurrentBackward(batch: b, dgt: dgt, gradientWidth: gw, w: w, buf: buf, into: buf.dh + (s - 1) * b * hs)
             }
         }
-        chunkWeightGradients(steps: t, batch: b, x: x, w: w, g: g, buf: buf, dgRecurrent: buf.dg)
+        stackedWeightGradients(steps: t, batch: b, w: w, g: g, buf: buf)
     }
 }
