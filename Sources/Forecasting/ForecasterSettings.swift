@@ -33,6 +33,8 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
     /// What the network's outputs are added to. nil: chosen at training, whichever of the two
     /// baselines is more accurate on the training data.
     public var base: ForecastBase?
+    /// Fitted on the held-back tail after training; nil before.
+    public var calibration: Calibration?
 
     /// Trailing steps of a series of `length` steps that training does not see.
     public func heldBack(length: Int) -> Int {
@@ -50,7 +52,7 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
             cell: .lstm, hiddenSize: 32, layers: 1, dropout: 0, horizon: horizon, quantiles: [0.1, 0.5, 0.9],
             context: context, lags: min(cycle, 168), tbpttK1: tbptt, tbpttK2: tbptt, batchSize: 16, epochs: 60, patience: 8,
             learningRate: 0.005, clipNorm: 1.0, seed: 1,
-            holdout: max(backtestWindows, 1) * horizon, season: cycle, validationSeasons: 14, base: nil)
+            holdout: max(backtestWindows, 1) * horizon, season: cycle, validationSeasons: 14, base: nil, calibration: nil)
     }
 
     public var outputSize: Int { horizon * quantiles.count }
@@ -63,4 +65,46 @@ public enum ForecastBase: String, Sendable, Codable, Equatable {
     case level
     /// The value one season before the target (seasonal naive).
     case seasonal
+}
+
+/// Two numbers fitted on forecasts the network made for the held-back tail, which it never
+/// trained on: how much of its median correction to trust (0 falls back to the base forecast,
+/// 1 keeps it whole), and how far to stretch the spread of the outer quantiles around the
+/// median so that the interval covers what it claims. Quantile losses fitted on training
+/// data are overconfident out of sample; this is the cheap, honest repair (in the manner of
+/// conformalized quantile regression).
+public struct Calibration: Sendable, Codable, Equatable {
+    public var residualGain: Double
+    public var intervalScale: Double
+
+    public static let identity = Calibration(residualGain: 1, intervalScale: 1)
+
+    /// The forecast values of one step from the base and the network's residuals at every quantile.
+    func apply(base: Double, residuals: ArraySlice<Float>, medianIndex: Int) -> [Double] {
+        let median = Double(residuals[residuals.startIndex + medianIndex])
+        let centre = base + residualGain * median
+        return residuals.map { centre + intervalScale * (Double($0) - median) }
+    }
+
+    /// Fits both numbers to (base, residuals, actual) samples of the tail.
+    static func fit(samples: [(base: Double, residuals: ArraySlice<Float>, actual: Double)], quantiles: [Double]) -> Calibration {
+        guard samples.count >= 10, let medianIndex = quantiles.firstIndex(of: 0.5) else { return .identity }
+        let gains = stride(from: 0.0, through: 1.0, by: 0.1)
+        let gain = gains.min { a, b in
+            let error = { (g: Double) in samples.reduce(0.0) { $0 + abs($1.actual - ($1.base + g * Double($1.residuals[$1.residuals.startIndex + medianIndex]))) } }
+            return error(a) < error(b)
+        } ?? 1
+        guard quantiles.count >= 2, let nominal = Quantiles.confidenceLevel(quantiles) else {
+            return Calibration(residualGain: gain, intervalScale: 1)
+        }
+        for scale in stride(from: 0.5, through: 4.0, by: 0.1) {
+            let candidate = Calibration(residualGain: gain, intervalScale: scale)
+            let covered = samples.filter { sample in
+                let values = candidate.apply(base: sample.base, residuals: sample.residuals, medianIndex: medianIndex)
+                return values.min()! <= sample.actual && sample.actual <= values.max()!
+            }.count
+            if Double(covered) >= nominal * Double(samples.count) { return candidate }
+        }
+        return Calibration(residualGain: gain, intervalScale: 4)
+    }
 }

@@ -53,8 +53,14 @@ extension TrainedForecaster {
     /// series' units and in order.
     func quantileForecast(outputs: ArraySlice<Float>, at t: Int, of series: PreparedSeries) -> QuantileForecast {
         let q = settings.quantiles.count, base = settings.base ?? .level
-        var values = outputs.enumerated().map { index, output in
-            series.scaler.inverse(series.base(base, at: t, ahead: index / q + 1, season: settings.season) + Double(output))
+        let calibration = settings.calibration ?? .identity
+        let medianIndex = settings.quantiles.firstIndex(of: 0.5) ?? q / 2
+        var values: [Double] = []
+        values.reserveCapacity(outputs.count)
+        for h in 0..<settings.horizon {
+            let start = outputs.startIndex + h * q
+            let stepBase = series.base(base, at: t, ahead: h + 1, season: settings.season)
+            values += calibration.apply(base: stepBase, residuals: outputs[start..<(start + q)], medianIndex: medianIndex).map(series.scaler.inverse)
         }
         Quantiles.sortEachStep(&values, levelsPerStep: settings.quantiles.count)
         return QuantileForecast(levels: settings.quantiles, values: values)

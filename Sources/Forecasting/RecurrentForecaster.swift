@@ -95,15 +95,20 @@ public enum RecurrentForecaster {
                                        optimizer: Adam(learningRate: settings.learningRate),
                                        k1: settings.tbpttK1, k2: settings.tbpttK2, batch: batch,
                                        clipNorm: settings.clipNorm, threads: threads, seed: settings.seed)
+        // Warm up briefly, then cosine decay to a tenth over the planned updates.
+        let updatesPerEpoch = stride(from: 0, to: segments.count, by: batch).reduce(0) { total, start in
+            let longest = segments[start..<min(start + batch, segments.count)].map { $0.end - $0.start }.max() ?? 0
+            return total + (longest + settings.tbpttK1 - 1) / settings.tbpttK1
+        }
+        let plannedUpdates = max(1, updatesPerEpoch * settings.epochs)
+        trainer.schedule = LearningRateSchedule(warmupSteps: min(50, plannedUpdates / 20),
+                                                decay: .cosine(totalSteps: plannedUpdates, minimumFactor: 0.1))
         var generator = SplitMix64(seed: settings.seed)
         var history: [EpochRecord] = []
         var best = (loss: Double.infinity, epoch: 0, parameters: network.parameters)
         var sinceBest = 0
         for epoch in 1...settings.epochs {
             let started = Date()
-            // Cosine decay to a tenth over the epochs: large steps early, fine ones at the end.
-            let progressFraction = Double(epoch - 1) / Double(max(settings.epochs - 1, 1))
-            trainer.optimizer.learningRate = settings.learningRate * Float(0.55 + 0.45 * cos(Double.pi * progressFraction))
             var order = Array(segments.indices)
             order.shuffle(using: &generator)
             var lossSum = 0.0, normSum = 0.0, groups = 0
@@ -136,6 +141,7 @@ public enum RecurrentForecaster {
             }
         }
         let restored = try RecurrentNetwork(config: config, parameters: best.parameters)
+        settings.calibration = calibrate(network: restored, prepared: prepared, layout: layout, settings: settings)
         return TrainedForecaster(settings: settings, grid: grid, network: restored, scalers: scalers, history: history, bestEpoch: best.epoch)
     }
 
@@ -196,6 +202,29 @@ public enum RecurrentForecaster {
         }
         return try SequenceBatch(steps: steps, batch: batch, inputSize: inputSize, outputSize: outputSize,
                                  inputs: inputs, targets: targets, mask: mask)
+    }
+
+    /// Fits the calibration on the forecasts made from every origin of the held-back tail.
+    static func calibrate(network: RecurrentNetwork, prepared: [PreparedSeries], layout: FeatureLayout,
+                          settings: ForecasterSettings) -> Calibration {
+        var samples: [(base: Double, residuals: ArraySlice<Float>, actual: Double)] = []
+        let o = settings.outputSize, q = settings.quantiles.count
+        for s in prepared {
+            let origins = (s.trainEnd - 1)..<(s.scaled.count - settings.horizon)
+            guard !origins.isEmpty else { continue }
+            var state = RecurrentState(config: network.config, batch: 1)
+            let inputs = layout.inputs(series: s, steps: 0..<origins.upperBound)
+            guard let outputs = try? network.forward(inputs: inputs, steps: origins.upperBound, state: &state) else { continue }
+            for t in origins {
+                for h in 0..<settings.horizon {
+                    let actual = s.scaled[t + 1 + h]
+                    guard actual.isFinite else { continue }
+                    let start = t * o + h * q
+                    samples.append((s.base(settings.base!, at: t, ahead: h + 1, season: settings.season), outputs[start..<(start + q)], actual))
+                }
+            }
+        }
+        return Calibration.fit(samples: samples, quantiles: settings.quantiles)
     }
 
     /// Mean pinball loss, in scaled units, of the forecasts made from every origin of the

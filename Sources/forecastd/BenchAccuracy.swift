@@ -77,6 +77,11 @@ struct BenchAccuracy: ParsableCommand {
                 let snaive = SeasonalNaive(season: season).pointForecast(history: history.values, horizon: horizon)
                 let naive = SeasonalNaive.naive.pointForecast(history: history.values, horizon: horizon)
                 let scale = Metrics.seasonalNaiveScale(training: history.values, season: season)
+                if verbose {
+                    let m = (0..<horizon).map { abs(forecast.point[$0] - actual[$0]) }.reduce(0, +) / Double(horizon) / scale
+                    let b = (0..<horizon).map { abs(snaive[$0] - actual[$0]) }.reduce(0, +) / Double(horizon) / scale
+                    print(String(format: "  origin %d: model %.3f seasonal naive %.3f", origin, m, b))
+                }
                 for h in 0..<horizon where actual[h].isFinite {
                     modelAbs += abs(forecast.point[h] - actual[h]) / scale
                     baseAbs += abs(snaive[h] - actual[h]) / scale
@@ -85,7 +90,7 @@ struct BenchAccuracy: ParsableCommand {
                     counted += 1
                 }
                 scaleSum += scale
-                if verbose { print("  origin \(origin): best epoch \(model.bestEpoch)/\(model.history.count)") }
+                if verbose { print("  origin \(origin): base \(model.settings.base!), best epoch \(model.bestEpoch)/\(model.history.count)") }
             }
             print(String(format: "%@: MASE model %.3f  seasonal naive %.3f  naive %.3f  coverage %.2f  train %.1fs/origin",
                          full.key, modelAbs / counted, baseAbs / counted, naiveAbs / counted, covered / counted, seconds / Double(origins)))
