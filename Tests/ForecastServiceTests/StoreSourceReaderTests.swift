@@ -66,7 +66,7 @@ final class StoreSourceReaderTests: StoreTestCase {
         XCTAssertTrue(values["n"]![0]!.isNaN, "numeric NaN comes through as Double.nan")
     }
 
-    func testTimestampAndDateColumnsReadAsUTCWhateverTheSessionZone() async throws {
+    func testTimestampAndDateColumnsAreLocalTimesOfTheJobZoneWhateverTheSessionZone() async throws {
         let ts = table("local_ts")
         let d = table("daily")
         try await db.executeScript("""
@@ -78,9 +78,13 @@ final class StoreSourceReaderTests: StoreTestCase {
             """)
         let (points, _) = try await readAll(job("solo", table: "\(schema).local_ts", series: nil), from: from, to: from + 86_400)
         XCTAssertEqual(points, [SourcePoint(series: "solo", time: from, value: 1), SourcePoint(series: "solo", time: from + 23 * 3600, value: 2)],
-                       "a job without series_column has one series named after the job; timestamps are UTC")
+                       "a job without series_column has one series named after the job; its zone is UTC by default")
         let (days, _) = try await readAll(job("daily", table: "\(schema).daily", series: nil, time: "day"), from: from, to: from + 2 * 86_400)
         XCTAssertEqual(days.map(\.time), [from, from + 86_400])
+        var newYork = job("daily", table: "\(schema).daily", series: nil, time: "day")
+        newYork.timezone = "America/New_York"
+        let (localDays, _) = try await readAll(newYork, from: from, to: from + 2 * 86_400)
+        XCTAssertEqual(localDays.map(\.time), [from + 5 * 3600, from + 29 * 3600], "a date is midnight in the job's zone (UTC−5 in January)")
         let zone = try await db.query("SHOW TimeZone")[0].decode(0, as: String.self)
         XCTAssertEqual(zone, "America/New_York", "the session's zone is restored")
     }

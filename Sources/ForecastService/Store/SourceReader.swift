@@ -66,7 +66,7 @@ public struct SourceReader: Sendable {
         var inner = Substring(source.sql)
         // A trailing ';' is harmless on its own but breaks the subquery.
         while let last = inner.last, last == ";" || last.isWhitespace { inner.removeLast() }
-        let time = "s." + quoteIdentifier(source.timeColumn, qualified: false)
+        let time = "(s." + quoteIdentifier(source.timeColumn, qualified: false) + ")::timestamptz"
         let value = "s." + quoteIdentifier(source.valueColumn, qualified: false)
         let series = source.seriesColumn.map { "(s." + quoteIdentifier($0, qualified: false) + ")::text" } ?? "NULL::text"
         // The newline before ')' keeps a trailing '-- comment' in a user's query from eating it.
@@ -75,9 +75,8 @@ public struct SourceReader: Sendable {
 
     /// Reads rows with `from <= time < to` and hands each to `body`; returns what was delivered.
     ///
-    /// A `timestamp` (without time zone) column is read as UTC. PostgreSQL compares it with the
-    /// timestamptz bounds in the session's TimeZone, so the session is put on UTC for the read
-    /// and set back afterwards; otherwise a server in another zone would shift the range.
+    /// A `timestamp` (without time zone) or `date` column is read as local time of the job's
+    /// zone: the session is put on that zone for the read and set back afterwards.
     ///
     /// Errors from `body` pass through unchanged; errors of the query are `SourceError`s naming
     /// the job.
@@ -87,9 +86,13 @@ public struct SourceReader: Sendable {
         let jobName = job.name
         let hasSeries = job.source.seriesColumn != nil
         let sql = self.sql
+        // `date` and `timestamp` columns hold local times of the job's zone: with the session in
+        // that zone, PostgreSQL compares them with the bounds and converts them to instants
+        // (`::timestamptz` below) as the job means them.
         let zone = try db.query("SELECT current_setting('TimeZone')")[0].decode(0, as: String.self)
-        let switchZone = zone != "UTC"
-        if switchZone { try db.execute("SELECT set_config('TimeZone', 'UTC', false)") }
+        let jobZone = job.timezone
+        let switchZone = zone != jobZone
+        if switchZone { try db.execute("SELECT set_config('TimeZone', $1, false)", jobZone) }
         // In a caller's transaction that the failure aborted this fails too, but then the
         // rollback undoes the SET as well.
         defer { if switchZone { _ = try? db.execute("SELECT set_config('TimeZone', $1, false)", zone) } }
