@@ -1,31 +1,39 @@
 import CLibPQ
 import Foundation
 
-/// Writes rows for `COPY ... FROM STDIN` in PostgreSQL's text format, handing them to libpq in
-/// large chunks.
+/// Writes rows for `COPY ... FROM STDIN`, handing them to libpq in large chunks.
 ///
-/// Append the fields of a row in column order, then call `endRow()`. Text is escaped (`\\`,
-/// `\t`, `\n`, `\r`), NULL is written as `\N`, floating point specials as `NaN`, `Infinity`,
-/// `-Infinity`, and timestamps in ISO form with an explicit UTC offset, so the server's
-/// DateStyle and TimeZone do not matter.
+/// Append the fields of a row in column order, then call `endRow()`.
+///
+/// In text format (`copyIn(_:_:)`), text is escaped (`\\`, `\t`, `\n`, `\r`), NULL is
+/// written as `\N`, floating point specials as `NaN`, `Infinity`, `-Infinity`, and timestamps in
+/// ISO form with an explicit UTC offset, so the server's DateStyle and TimeZone do not matter.
+/// In binary format (`copyIn(into:columns:_:)`), each value is encoded for its column's type,
+/// which the writer knows; the server then parses nothing, which makes bulk loads faster.
 public struct CopyWriter: ~Copyable {
     /// Bytes handed to libpq per PQputCopyData call: large enough that the call overhead
     /// vanishes, small enough to stay in cache.
     static let chunkSize = 256 * 1024
 
     private let connection: OpaquePointer
-    private let buffer: UnsafeMutablePointer<UInt8>
+    let buffer: UnsafeMutablePointer<UInt8>
     private let capacity: Int
-    private var count = 0
-    private var fieldsInRow = 0
+    var count = 0
+    var fieldsInRow = 0
+    /// The columns' type OIDs in binary format; nil in text format.
+    let binaryColumns: [UInt32]?
+    let columnNames: [String]
     /// Rows completed with `endRow()`.
-    public private(set) var rowCount = 0
+    public internal(set) var rowCount = 0
 
-    init(connection: OpaquePointer) {
+    init(connection: OpaquePointer, binaryColumns: [UInt32]? = nil, columnNames: [String] = []) {
         self.connection = connection
+        self.binaryColumns = binaryColumns
+        self.columnNames = columnNames
         // Room for a whole chunk plus one field of the largest fixed-size form (a timestamp).
         capacity = Self.chunkSize + 64
         buffer = .allocate(capacity: capacity)
+        if binaryColumns != nil { putBinaryHeader() }
     }
 
     deinit { buffer.deallocate() }
@@ -33,6 +41,7 @@ public struct CopyWriter: ~Copyable {
     // MARK: - Fields
 
     public mutating func appendNull() throws {
+        if binaryColumns != nil { return try appendBinaryNull() }
         separate()
         put(ASCII.backslash)
         put(ASCII.capitalN)
@@ -42,6 +51,7 @@ public struct CopyWriter: ~Copyable {
     public mutating func append(_ value: Int) throws { try append(Int64(value)) }
 
     public mutating func append(_ value: Int64) throws {
+        if binaryColumns != nil { return try appendBinary(value) }
         separate()
         try reserve(20)
         if value < 0 { put(ASCII.minus) }
@@ -63,6 +73,7 @@ public struct CopyWriter: ~Copyable {
     }
 
     public mutating func append(_ value: Double) throws {
+        if binaryColumns != nil { return try appendBinary(value) }
         separate()
         if value.isNaN {
             try putASCII("NaN")
@@ -75,6 +86,7 @@ public struct CopyWriter: ~Copyable {
     }
 
     public mutating func append(_ value: Float) throws {
+        if binaryColumns != nil { return try appendBinary(Double(value)) }
         separate()
         if value.isNaN {
             try putASCII("NaN")
@@ -86,6 +98,7 @@ public struct CopyWriter: ~Copyable {
     }
 
     public mutating func append(_ value: Bool) throws {
+        if binaryColumns != nil { return try appendBinary(value) }
         separate()
         put(value ? ASCII.t : ASCII.f)
         try flushIfFull()
@@ -94,6 +107,7 @@ public struct CopyWriter: ~Copyable {
     /// A timestamp as `YYYY-MM-DD HH:MM:SS.ffffff+00`, good for timestamptz (and for timestamp
     /// and date columns, which read the UTC wall-clock time).
     public mutating func append(_ value: Date) throws {
+        if binaryColumns != nil { return try appendBinary(value) }
         separate()
         let micros = PostgresEpoch.microseconds(value)
         if micros == Int64.max || micros == Int64.min {
@@ -128,6 +142,7 @@ public struct CopyWriter: ~Copyable {
     }
 
     public mutating func append(_ value: String) throws {
+        if binaryColumns != nil { return try appendBinary(value) }
         separate()
         var value = value
         try value.withUTF8 { bytes in try putEscaped(bytes) }
@@ -135,6 +150,7 @@ public struct CopyWriter: ~Copyable {
 
     /// bytea in hex form (`\\x0aff`: the backslash itself escaped for COPY).
     public mutating func append(_ value: [UInt8]) throws {
+        if binaryColumns != nil { return try appendBinary(value) }
         separate()
         try putASCII("\\\\x")
         for byte in value {
@@ -165,6 +181,7 @@ public struct CopyWriter: ~Copyable {
     }
 
     public mutating func endRow() throws {
+        if binaryColumns != nil { return try endBinaryRow() }
         put(ASCII.newline)
         fieldsInRow = 0
         rowCount += 1
@@ -172,6 +189,18 @@ public struct CopyWriter: ~Copyable {
     }
 
     // MARK: - Buffer
+
+    /// Sends the rest: what is buffered and, in binary format, the trailer.
+    mutating func finish() throws {
+        if binaryColumns != nil {
+            guard fieldsInRow == 0 else {
+                throw PostgresError(.usage, "the last row has \(fieldsInRow) fields but endRow() was not called")
+            }
+            try reserve(2)
+            putBigEndian(UInt16(0xFFFF))
+        }
+        try flush()
+    }
 
     /// Sends what is buffered to libpq.
     mutating func flush() throws {
@@ -195,15 +224,15 @@ public struct CopyWriter: ~Copyable {
 
     /// Every field ends with `flushIfFull`, so a field starts below `chunkSize`; the 64 bytes of
     /// slack above it take separators and short fixed-size writes, longer ones reserve first.
-    private mutating func reserve(_ bytes: Int) throws {
+    mutating func reserve(_ bytes: Int) throws {
         if count + bytes > capacity { try flush() }
     }
 
-    private mutating func flushIfFull() throws {
+    mutating func flushIfFull() throws {
         if count >= Self.chunkSize { try flush() }
     }
 
-    private mutating func put(_ byte: UInt8) {
+    mutating func put(_ byte: UInt8) {
         buffer[count] = byte
         count += 1
     }
@@ -248,7 +277,7 @@ public struct CopyWriter: ~Copyable {
         try flushIfFull()
     }
 
-    private mutating func putRaw(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) throws {
+    mutating func putRaw(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) throws {
         var position = start
         while position < end {
             if count >= capacity { try flush() }

@@ -39,7 +39,7 @@ public struct PostgresRow: Sendable {
             throw PostgresError(.usage, "column \(column) out of range: the result has \(columnCount) columns")
         }
         let index = Int32(column)
-        let cell = PostgresCell(result: result, column: column)
+        let cell = PostgresCell(result: result.pointer, column: column)
         if PQgetisnull(result.pointer, row, index) != 0 {
             return try T.decodeNull(cell)
         }
@@ -60,11 +60,13 @@ public struct PostgresRow: Sendable {
 /// Where a value being decoded comes from: its column and type. Used by decoders to check the
 /// type and to name the column in errors.
 public struct PostgresCell {
-    let result: PostgresResult
+    /// The row's result, kept alive by the row for as long as a decoder runs. Not a reference to
+    /// `PostgresResult`, which would cost a retain and a release per decoded value.
+    let result: OpaquePointer
     public let column: Int
 
-    public var type: UInt32 { result.columnType(column) }
-    public var columnName: String { result.columnName(column) }
+    public var type: UInt32 { PQftype(result, Int32(column)) }
+    public var columnName: String { String(cString: PQfname(result, Int32(column))) }
 
     /// A decoding error that names the column, its type and the Swift type wanted.
     public func mismatch<T>(_ swiftType: T.Type, _ reason: String? = nil) -> PostgresError {

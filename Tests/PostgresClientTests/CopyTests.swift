@@ -49,6 +49,112 @@ final class CopyTests: XCTestCase {
         XCTAssertEqual(try row.decode(5, as: Date.self), origin.addingTimeInterval(24 * 3600))
     }
 
+    func testBinaryCopyInOfAMillionPredictionRows() async throws {
+        let db = try await TestDatabase.connect()
+        let table = TestDatabase.uniqueTableName("copy_binary_predictions")
+        try await db.execute("CREATE TABLE \(table) (\(predictionColumns))")
+        let rowCount = 1_000_000
+        let origin = Date(timeIntervalSince1970: 1_700_000_000)
+        let series = (0..<100).map { "station_\($0)" }
+        let targets = (1...24).map { origin.addingTimeInterval(Double($0) * 3600) }
+        let start = ContinuousClock.now
+        let copied = try await db.copyIn(into: "public.\(table)", columns: [
+            "job", "series", "model_id", "issued_at", "target_ts", "step",
+            "forecast_value", "lower_bound", "upper_bound", "confidence_level",
+        ]) { writer in
+            for index in 0..<rowCount {
+                let step = index % 24 + 1
+                let value = Double(index) * 0.001
+                try writer.append("nyc_temperature")
+                try writer.append(series[index / 24 % 100])
+                try writer.append(index / 2400)
+                try writer.append(origin)
+                try writer.append(targets[step - 1])
+                try writer.append(step)
+                try writer.append(value)
+                try writer.append(value - 1.5)
+                try writer.append(value + 1.5)
+                try writer.append(0.8)
+                try writer.endRow()
+            }
+        }
+        print("binary COPY of \(rowCount) rows took \(ContinuousClock.now - start)")
+        XCTAssertEqual(copied, rowCount)
+        let row = try await db.query("""
+            SELECT count(*), count(DISTINCT series), sum(step), max(forecast_value), min(issued_at), max(target_ts)
+            FROM \(table)
+            """)[0]
+        XCTAssertEqual(try row.decode(0, as: Int.self), rowCount)
+        XCTAssertEqual(try row.decode(1, as: Int.self), 100)
+        XCTAssertEqual(try row.decode(2, as: Int.self), rowCount / 24 * (1...24).reduce(0, +) + (0...(rowCount % 24)).reduce(0, +))
+        XCTAssertEqual(try row.decode(3, as: Double.self), Double(rowCount - 1) * 0.001)
+        XCTAssertEqual(try row.decode(4, as: Date.self), origin)
+        XCTAssertEqual(try row.decode(5, as: Date.self), origin.addingTimeInterval(24 * 3600))
+        try await db.execute("DROP TABLE \(table)")
+    }
+
+    func testBinaryCopyInEncodesEachColumnType() async throws {
+        let db = try await TestDatabase.connect()
+        let table = TestDatabase.uniqueTableName("copy_binary_types")
+        try await db.execute("""
+            CREATE TEMP TABLE \(table) (i int2, n int8, m int4, f float8, r float4, b bool, t text, v varchar(10),
+                                       ts timestamptz, tl timestamp, d date, j jsonb, js json, y bytea)
+            """)
+        let columns = ["i", "n", "m", "f", "r", "b", "t", "v", "ts", "tl", "d", "j", "js", "y"]
+        let moment = Date(timeIntervalSince1970: 951_782_400.000001)
+        let copied = try await db.copyIn(into: table, columns: columns) { writer in
+            try writer.appendRow(1, Int64.min, Int32.max, Double.nan, Float.infinity, true, "tab\tnew\nline\\", "v",
+                                 moment, moment, moment, PostgresValue.json(#"{"a":1}"#), PostgresValue.json("[1, 2]"), [UInt8]([0, 255]))
+            try writer.appendRow(2, Int?.none, 7, -Double.infinity, Float(0.1), false, "", String?.none,
+                                 Date?.none, Date?.none, Date?.none, PostgresValue.null, PostgresValue.null, [UInt8]())
+        }
+        XCTAssertEqual(copied, 2)
+        let rows = try await db.query("SELECT * FROM \(table) ORDER BY i")
+        XCTAssertEqual(try rows[0].decode("n", as: Int64.self), .min)
+        XCTAssertEqual(try rows[0].decode("m", as: Int32.self), .max)
+        XCTAssertTrue(try rows[0].decode("f", as: Double.self).isNaN)
+        XCTAssertEqual(try rows[0].decode("r", as: Float.self), .infinity)
+        XCTAssertEqual(try rows[0].decode("b", as: Bool.self), true)
+        XCTAssertEqual(try rows[0].decode("t", as: String.self), "tab\tnew\nline\\")
+        XCTAssertEqual(try rows[0].decode("ts", as: Date.self).timeIntervalSince1970, moment.timeIntervalSince1970, accuracy: 1e-7)
+        XCTAssertEqual(try rows[0].decode("tl", as: Date.self).timeIntervalSince1970, moment.timeIntervalSince1970, accuracy: 1e-7)
+        XCTAssertEqual(try rows[0].decode("d", as: Date.self).timeIntervalSince1970, 951_782_400)
+        XCTAssertEqual(try rows[0].decode("j", as: String.self), #"{"a": 1}"#)
+        XCTAssertEqual(try rows[0].decode("js", as: String.self), "[1, 2]")
+        XCTAssertEqual(try rows[0].decode("y", as: [UInt8].self), [0, 255])
+        XCTAssertNil(try rows[1].decode("n", as: Int?.self))
+        XCTAssertEqual(try rows[1].decode("f", as: Double.self), -.infinity)
+        XCTAssertEqual(try rows[1].decode("r", as: Float.self), 0.1)
+        XCTAssertNil(try rows[1].decode("ts", as: Date?.self))
+        XCTAssertEqual(try rows[1].decode("y", as: [UInt8].self), [])
+    }
+
+    func testBinaryCopyInRejectsValuesThatDoNotFitTheColumn() async throws {
+        let db = try await TestDatabase.connect()
+        let table = TestDatabase.uniqueTableName("copy_binary_mismatch")
+        try await db.execute("CREATE TEMP TABLE \(table) (small int2, label text)")
+        await XCTAssertThrowsErrorAsync(try await db.copyIn(into: table, columns: ["small", "label"]) { writer in
+            try writer.appendRow(1, "ok")
+            try writer.appendRow(70_000, "too big")
+        }) { error in
+            let error = error as? PostgresError
+            XCTAssertEqual(error?.kind, .usage)
+            XCTAssertTrue(error?.message.contains("small") ?? false, "\(String(describing: error))")
+        }
+        await XCTAssertThrowsErrorAsync(try await db.copyIn(into: table, columns: ["small", "label"]) { writer in
+            try writer.appendRow("text into int2", "x")
+        }) { error in XCTAssertEqual((error as? PostgresError)?.kind, .usage) }
+        await XCTAssertThrowsErrorAsync(try await db.copyIn(into: table, columns: ["small", "label"]) { writer in
+            try writer.append(1)
+            try writer.endRow()
+        }) { error in XCTAssertEqual((error as? PostgresError)?.kind, .usage) }
+        await XCTAssertThrowsErrorAsync(try await db.copyIn(into: table, columns: ["small", "nope"]) { _ in }) { error in
+            XCTAssertEqual((error as? PostgresError)?.sqlState, "42703")
+        }
+        let count = try await db.query("SELECT count(*) FROM \(table)")[0].decode(0, as: Int.self)
+        XCTAssertEqual(count, 0)
+    }
+
     func testCopyInEscapesTextAndWritesEveryType() async throws {
         let db = try await TestDatabase.connect()
         let table = TestDatabase.uniqueTableName("copy_types")
