@@ -1,4 +1,5 @@
 import Foundation
+import Forecasting
 
 /// forecastd's configuration file, typed, with the defaults of SPEC.md filled in.
 public struct Configuration: Sendable, Equatable {
@@ -36,7 +37,6 @@ public struct DaemonSettings: Sendable, Equatable {
 public enum LogFormat: String, Sendable, CaseIterable { case text, json }
 public enum LogLevel: String, Sendable, CaseIterable { case trace, debug, info, notice, warning, error, critical }
 
-public enum Aggregation: String, Sendable, CaseIterable { case mean, sum, last, min, max }
 public enum FallbackPolicy: String, Sendable, CaseIterable {
     case seasonalNaive = "seasonal_naive"
     /// Publish nothing from a rejected model; keep the previous active one.
@@ -177,8 +177,10 @@ extension JobSettings {
             throw job.error("name", "may hold letters, digits, '_', '-' and '.', at most 100 characters; found \"\(name)\"")
         }
         let frequency = try job.requiredString("frequency")
-        guard FrequencyText.isValid(frequency) else {
-            throw job.error("frequency", "\"\(frequency)\" is not a frequency; write e.g. \"1h\", \"30m\", \"15s\", \"1d\", \"1w\", \"1mo\" or \"1b\"")
+        do {
+            _ = try Frequency(parsing: frequency)
+        } catch {
+            throw job.error("frequency", "\"\(frequency)\" is not a frequency (\(error.reason))")
         }
         let horizon = try job.requiredInteger("horizon", range: 1...10_000)
         guard var sourceReader = try job.subtable("source") else {
@@ -285,17 +287,5 @@ public struct ListenAddress: Sendable, Equatable {
         guard !host.isEmpty else { return nil }
         self.host = host
         self.port = port
-    }
-}
-
-/// The frequency strings that the configuration accepts: an optional count and a unit.
-enum FrequencyText {
-    static let units: Set<String> = ["s", "m", "h", "d", "w", "mo", "b"]
-
-    static func isValid(_ text: String) -> Bool {
-        let digits = text.prefix { $0.isASCII && $0.isNumber }
-        let unit = String(text.dropFirst(digits.count))
-        if !digits.isEmpty, (Int(digits) ?? 0) < 1 { return false }
-        return units.contains(unit)
     }
 }
