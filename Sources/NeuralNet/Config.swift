@@ -126,6 +126,7 @@ struct ParameterLayout: Sendable {
         }
         for l in 0..<max(c.layers, 0) {
             let inSize = l == 0 ? c.inputSize : c.hiddenSize
+            // w_ih, w_hh, b_ih must stay adjacent: LSTM and Elman use them as one stacked matrix.
             let wih = take("layer\(l).w_ih", inSize, g)
             let whh = take("layer\(l).w_hh", c.hiddenSize, g)
             let bih = take("layer\(l).b_ih", 1, g)

@@ -37,18 +37,19 @@ func gemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
-/// Adds the column sums of `a [rows × cols]` to `out [cols]` (bias gradients), 8 columns at a
-/// time with the partial sums kept in registers.
+/// Adds the column sums of `a [rows × cols]` to `out [cols]` (bias gradients). Row by row, so
+/// the large matrix streams through once while `out` stays in L1.
 @inline(__always)
 func addColumnSums(_ a: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
-    var j = 0
-    while j < cols {
-        let n = min(8, cols - j)
-        var acc = V8()
-        var p = a + j
-        for _ in 0..<rows { acc += ld(p, n); p += cols }
-        st(ld(out + j, n) + acc, out + j, n)
-        j += 8
+    let full = cols & ~7
+    for r in 0..<rows {
+        let row = a + r * cols
+        var j = 0
+        while j < full {
+            store8(load8(out + j) + load8(row + j), out + j)
+            j += 8
+        }
+        while j < cols { out[j] += row[j]; j += 1 }
     }
 }
 

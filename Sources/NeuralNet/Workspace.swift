@@ -14,10 +14,10 @@ final class LayerBuffers {
     let a: UnsafeMutablePointer<Float>
     /// GRU: the recurrent pre-activations `h W_hh + b_hh` (only the n block is used backward).
     let gh: UnsafeMutablePointer<Float>
-    /// LSTM and Elman: rows `[x_t | h_{t-1}]`, `steps × batch × (inSize + hidden)`, so one product
-    /// with the stacked `[W_ih; W_hh]` (adjacent in the parameter vector) gives each step's gates,
-    /// and one product gives both weight gradients. OpenBLAS is slow on the thin K = inSize
-    /// products this replaces.
+    /// LSTM and Elman: rows `[x_t | h_{t-1} | 1]`, `steps × batch × (inSize + hidden + 1)`, so one
+    /// product with the stacked `[W_ih; W_hh; b]` (adjacent in the parameter vector) gives each
+    /// step's gate pre-activations, bias included, and one product gives all three gradients.
+    /// OpenBLAS is slow on the thin K = inSize products and the bias sums this replaces.
     let xh: UnsafeMutablePointer<Float>
     /// W_hhᵀ `[gates·hidden × hidden]`, refreshed each backward pass, so the per-step product
     /// dG W_hhᵀ is a plain NN product (faster in OpenBLAS than NT at these shapes).
@@ -47,7 +47,7 @@ final class LayerBuffers {
         c = allocateFloats(cell == .lstm ? (steps + 1) * batch * hidden : 1)
         tc = allocateFloats(cell == .lstm ? n * hidden : 1)
         a = allocateFloats(n * gates)
-        xh = allocateFloats(cell == .gru ? 1 : n * (inSize + hidden))
+        xh = allocateFloats(cell == .gru ? 1 : n * (inSize + hidden + 1))
         whhT = allocateFloats(gates * hidden)
         gh = allocateFloats(cell == .gru ? n * gates : 1)
         dg = allocateFloats(n * gates)

@@ -39,23 +39,28 @@ func chunkWeightGradients(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w
     if let dx = buf.dx { gemm(false, true, n, ins, gw, 1, buf.dg, gw, w.wih, gw, 0, dx, ins) }
 }
 
-/// Fills the `x_t` half of every `[x_t | h_{t-1}]` row and the `h_{-1}` half of step 0 (the
-/// carried state); the forward loop writes each later `h_{t-1}` half as it computes it.
+/// Width of a stacked row `[x_t | h_{t-1} | 1]`.
+@inline(__always)
+func stackedWidth(_ buf: LayerBuffers) -> Int { buf.inSize + buf.hidden + 1 }
+
+/// Fills the `x_t` and `1` parts of every `[x_t | h_{t-1} | 1]` row and the `h_{-1}` part of step 0
+/// (the carried state); the forward loop writes each later `h_{t-1}` as it computes it.
 @inline(__always)
 func fillStackedInputs(steps t: Int, batch b: Int, x: UnsafePointer<Float>, buf: LayerBuffers) {
-    let ins = buf.inSize, kx = ins + buf.hidden
-    for r in 0..<(t * b) { (buf.xh + r * kx).update(from: x + r * ins, count: ins) }
+    let ins = buf.inSize, kx = stackedWidth(buf)
+    for r in 0..<(t * b) {
+        (buf.xh + r * kx).update(from: x + r * ins, count: ins)
+        buf.xh[r * kx + kx - 1] = 1
+    }
     for r in 0..<b { (buf.xh + r * kx + ins).update(from: buf.h + r * buf.hidden, count: buf.hidden) }
 }
 
-/// Gradients of the stacked cells (LSTM, Elman): `[dW_ih; dW_hh] = [X | H_prev]ᵀ dG` in one
-/// product (the two tensors are adjacent in the gradient vector), the bias, and dX.
+/// Gradients of the stacked cells (LSTM, Elman): `[dW_ih; dW_hh; db] = [X | H_prev | 1]ᵀ dG` in
+/// one product (the three tensors are adjacent in the gradient vector), then dX.
 @inline(__always)
 func stackedWeightGradients(steps t: Int, batch b: Int, w: LayerWeights, g: LayerGradients, buf: LayerBuffers) {
-    let n = t * b, gw = buf.gates, ins = buf.inSize, kx = ins + buf.hidden
+    let n = t * b, gw = buf.gates, ins = buf.inSize, kx = stackedWidth(buf)
     gemm(true, false, kx, gw, n, 1, buf.xh, kx, buf.dg, gw, 0, g.wih, gw)
-    g.bih.update(repeating: 0, count: gw)
-    addColumnSums(buf.dg, rows: n, cols: gw, into: g.bih)
     if let dx = buf.dx { gemm(false, true, n, ins, gw, 1, buf.dg, gw, w.wih, gw, 0, dx, ins) }
 }
 

@@ -2,7 +2,7 @@
 
 enum ElmanCell {
     static func forward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers) {
-        let hs = buf.hidden, ins = buf.inSize, kx = ins + hs
+        let hs = buf.hidden, ins = buf.inSize, kx = stackedWidth(buf)
         fillStackedInputs(steps: t, batch: b, x: x, buf: buf)
         for s in 0..<t {
             let at = buf.a + s * b * hs
@@ -14,7 +14,7 @@ enum ElmanCell {
                 var j = 0
                 while j < hs {
                     let n = min(8, hs - j)
-                    let hv = vtanh(ld(row + j, n) + ld(w.bih + j, n))
+                    let hv = vtanh(ld(row + j, n))
                     st(hv, out + j, n)
                     if let nextRows { st(hv, nextRows + q * kx + j, n) }
                     j += 8

@@ -4,12 +4,11 @@
 
 enum LSTMCell {
     static func forward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers) {
-        let hs = buf.hidden, gw = buf.gates, ins = buf.inSize, kx = ins + hs
+        let hs = buf.hidden, gw = buf.gates, ins = buf.inSize, kx = stackedWidth(buf)
         fillStackedInputs(steps: t, batch: b, x: x, buf: buf)
-        let bias = w.bih
         for s in 0..<t {
             let at = buf.a + s * b * gw
-            // a_t = [x_t | h_{t-1}] [W_ih; W_hh]; the bias is added in the fused loop.
+            // a_t = [x_t | h_{t-1} | 1] [W_ih; W_hh; b]
             gemm(false, false, b, gw, kx, 1, buf.xh + s * b * kx, kx, w.wih, gw, 0, at, gw)
             let nextRows: UnsafeMutablePointer<Float>? = s + 1 < t ? buf.xh + (s + 1) * b * kx + ins : nil
             for r in 0..<b {
@@ -20,10 +19,10 @@ enum LSTMCell {
                 var j = 0
                 while j < hs {
                     let n = min(8, hs - j)
-                    let i = vsigmoid(ld(row + j, n) + ld(bias + j, n))
-                    let f = vsigmoid(ld(row + hs + j, n) + ld(bias + hs + j, n))
-                    let g = vtanh(ld(row + 2 * hs + j, n) + ld(bias + 2 * hs + j, n))
-                    let o = vsigmoid(ld(row + 3 * hs + j, n) + ld(bias + 3 * hs + j, n))
+                    let i = vsigmoid(ld(row + j, n))
+                    let f = vsigmoid(ld(row + hs + j, n))
+                    let g = vtanh(ld(row + 2 * hs + j, n))
+                    let o = vsigmoid(ld(row + 3 * hs + j, n))
                     let c = f * ld(cp + j, n) + i * g
                     let tcv = vtanh(c)
                     st(i, row + j, n); st(f, row + hs + j, n); st(g, row + 2 * hs + j, n); st(o, row + 3 * hs + j, n)
