@@ -1,0 +1,96 @@
+import Foundation
+import NeuralNet
+
+/// The bytes of a trained forecaster as `models.weights` keeps them: a small header that
+/// names the format, a JSON description (settings, grid, per-series scalers), then the
+/// network in NeuralNet's checksummed binary format. Any damage is a thrown error that says
+/// what is wrong, never a crash.
+public enum ModelArchive {
+    static let magic: [UInt8] = Array("FDFC".utf8)
+    public static let version: UInt32 = 1
+
+    struct Header: Codable {
+        var settings: ForecasterSettings
+        var frequency: String
+        var timeZone: String
+        var keys: [String]
+        var centers: [Double]
+        var scales: [Double]
+        var bestEpoch: Int
+    }
+
+    public enum ArchiveError: Error, Sendable, Equatable, CustomStringConvertible {
+        case notAnArchive
+        case unsupportedVersion(UInt32)
+        case truncated
+        case badHeader(String)
+
+        public var description: String {
+            switch self {
+            case .notAnArchive: return "not a forecastd model (bad magic bytes)"
+            case .unsupportedVersion(let v): return "model archive version \(v) is not supported (this build reads \(ModelArchive.version))"
+            case .truncated: return "the model archive is truncated"
+            case .badHeader(let why): return "the model archive's header is damaged: \(why)"
+            }
+        }
+    }
+
+    public static func encode(_ model: TrainedForecaster) throws -> [UInt8] {
+        let keys = model.scalers.keys.sorted()
+        let header = Header(settings: model.settings, frequency: model.grid.frequency.description,
+                            timeZone: model.grid.timeZone.identifier, keys: keys,
+                            centers: keys.map { model.scalers[$0]!.center }, scales: keys.map { model.scalers[$0]!.scale },
+                            bestEpoch: model.bestEpoch)
+        let json = try JSONEncoder().encode(header)
+        var bytes = magic
+        append(version, to: &bytes)
+        append(UInt32(json.count), to: &bytes)
+        bytes += json
+        bytes += ModelFormat.encode(model.network)
+        return bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws -> TrainedForecaster {
+        guard bytes.count >= 12 else { throw bytes.starts(with: magic.prefix(bytes.count)) && !bytes.isEmpty ? ArchiveError.truncated : ArchiveError.notAnArchive }
+        guard Array(bytes[0..<4]) == magic else { throw ArchiveError.notAnArchive }
+        let version = read(bytes, at: 4)
+        guard version == Self.version else { throw ArchiveError.unsupportedVersion(version) }
+        let length = Int(read(bytes, at: 8))
+        guard bytes.count >= 12 + length else { throw ArchiveError.truncated }
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: Data(bytes[12..<(12 + length)]))
+        } catch {
+            throw ArchiveError.badHeader(String(describing: error))
+        }
+        guard header.keys.count == header.centers.count, header.keys.count == header.scales.count,
+              header.centers.allSatisfy(\.isFinite), header.scales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw ArchiveError.badHeader("the scalers are damaged")
+        }
+        let grid: TimeGrid
+        do {
+            grid = try TimeGrid(frequency: header.frequency, timeZone: header.timeZone)
+        } catch {
+            throw ArchiveError.badHeader(String(describing: error))
+        }
+        let (network, _) = try ModelFormat.decode(Array(bytes[(12 + length)...]))
+        var scalers: [String: RobustScaler] = [:]
+        for (i, key) in header.keys.enumerated() {
+            scalers[key] = RobustScaler(center: header.centers[i], scale: header.scales[i])
+        }
+        let expectedInputs = FeatureLayout(grid: grid, lags: header.settings.lags).inputSize
+        guard network.config.inputSize == expectedInputs, network.config.outputSize == header.settings.outputSize else {
+            throw ArchiveError.badHeader("the network's sizes do not match its settings")
+        }
+        return TrainedForecaster(settings: header.settings, grid: grid, network: network, scalers: scalers,
+                                 history: [], bestEpoch: header.bestEpoch)
+    }
+
+    static func append(_ value: UInt32, to bytes: inout [UInt8]) {
+        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+    }
+
+    static func read(_ bytes: [UInt8], at offset: Int) -> UInt32 {
+        (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << UInt32(8 * $1) }
+    }
+}
