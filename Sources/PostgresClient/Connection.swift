@@ -24,7 +24,7 @@ public actor PostgresConnection {
     private init(conninfo: String) {
         self.conninfo = conninfo
         self.redactedConnectionInfo = PostgresConnectionInfo.redacted(conninfo)
-        self.executor = ConnectionThreadExecutor(name: "forecastd-postgres")
+        self.executor = ConnectionThreadExecutor(name: "forecastd-pg")
     }
 
     /// Connects with a libpq connection string (`host=... dbname=...`) or URI

@@ -33,7 +33,7 @@ extension CopyWriter {
 
     private func mismatch(_ type: UInt32, _ swiftType: Any.Type) -> PostgresError {
         let column = fieldsInRow - 1
-        return PostgresError(.usage, "column \(column) \"\(columnNames[column])\" is \(PostgresTypeOID.name(type)): "
+        return PostgresError(.usage, "column \(column) \"\(columnNames[column])\" is \(PostgresTypeOID.typeName(type)): "
                                  + "binary COPY cannot write a \(swiftType) into it (use text COPY or another type)")
     }
 
@@ -66,7 +66,7 @@ extension CopyWriter {
     }
 
     private func outOfRange(_ value: Int64, _ type: UInt32) -> PostgresError {
-        PostgresError(.usage, "\(value) does not fit column \(fieldsInRow - 1) \"\(columnNames[fieldsInRow - 1])\" (\(PostgresTypeOID.name(type)))")
+        PostgresError(.usage, "\(value) does not fit column \(fieldsInRow - 1) \"\(columnNames[fieldsInRow - 1])\" (\(PostgresTypeOID.typeName(type)))")
     }
 
     mutating func appendBinary(_ value: Double) throws {

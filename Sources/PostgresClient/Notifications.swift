@@ -44,7 +44,7 @@ extension PostgresConnection {
             guard socket >= 0 else { throw PostgresError(.connectionLost, PostgresError.connectionMessage(pointer)) }
             var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
             // Rounded up, so the wait never ends before the deadline.
-            let milliseconds = (remaining + .nanoseconds(999_999)) / .milliseconds(1)
+            let milliseconds = (remaining / .milliseconds(1)).rounded(.up)
             let ready = poll(&descriptor, 1, Int32(min(milliseconds, Double(Int32.max))))
             if ready < 0 {
                 if errno == EINTR { continue }

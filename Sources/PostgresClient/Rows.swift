@@ -1,4 +1,5 @@
 import CLibPQ
+import Foundation
 
 /// Owns one libpq result. A PGresult is read-only once libpq hands it over, so rows of it can be
 /// read from any thread; it is freed when the last row referring to it goes away.
@@ -14,9 +15,12 @@ final class PostgresResult: @unchecked Sendable {
     func columnName(_ column: Int) -> String { String(cString: PQfname(pointer, Int32(column))) }
     func columnType(_ column: Int) -> UInt32 { PQftype(pointer, Int32(column)) }
 
+    /// The first column with exactly this name. (PQfnumber would fold unquoted names to lower
+    /// case; results report names as they are, so compare them as they are.)
     func columnIndex(_ name: String) -> Int? {
-        for column in 0..<columnCount where columnName(column) == name { return column }
-        return nil
+        name.withCString { wanted in
+            (0..<Int32(columnCount)).first { strcmp(PQfname(pointer, $0), wanted) == 0 }.map(Int.init)
+        }
     }
 }
 
@@ -70,7 +74,7 @@ public struct PostgresCell {
 
     /// A decoding error that names the column, its type and the Swift type wanted.
     public func mismatch<T>(_ swiftType: T.Type, _ reason: String? = nil) -> PostgresError {
-        var message = "column \(column) \"\(columnName)\" of type \(PostgresTypeOID.name(type)) cannot be decoded as \(swiftType)"
+        var message = "column \(column) \"\(columnName)\" of type \(PostgresTypeOID.typeName(type)) cannot be decoded as \(swiftType)"
         if let reason { message += ": \(reason)" }
         return PostgresError(.decoding, message)
     }

@@ -75,8 +75,8 @@ public enum PostgresTypeOID {
     public static let uuid: UInt32 = 2950
     public static let jsonb: UInt32 = 3802
 
-    static func name(_ oid: UInt32) -> String {
-        switch oid {
+    static func typeName(_ type: UInt32) -> String {
+        switch type {
         case bool: "bool"
         case bytea: "bytea"
         case char: "\"char\""
@@ -99,7 +99,7 @@ public enum PostgresTypeOID {
         case numeric: "numeric"
         case uuid: "uuid"
         case jsonb: "jsonb"
-        default: "type oid \(oid)"
+        default: "type oid \(type)"
         }
     }
 }

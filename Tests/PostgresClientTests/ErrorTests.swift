@@ -63,6 +63,37 @@ final class ErrorTests: XCTestCase {
         XCTAssertLessThan(ContinuousClock.now - start, .seconds(6))
     }
 
+    func testSilentServerFailsAfterConnectTimeout() async throws {
+        _ = try TestDatabase.url()
+        let (socket, port) = try Self.listenWithoutAccepting()
+        defer { close(socket) }
+        let start = ContinuousClock.now
+        // The kernel completes the TCP handshake, but no server ever answers the startup packet:
+        // only connect_timeout (2 s, libpq's minimum) ends the attempt.
+        await XCTAssertThrowsErrorAsync(try await PostgresConnection.connect("host=127.0.0.1 port=\(port) dbname=x connect_timeout=2")) { error in
+            guard let error = error as? PostgresError else { return XCTFail("\(error)") }
+            XCTAssertEqual(error.kind, .connectionFailed)
+            XCTAssertTrue(error.message.contains("timeout"), error.message)
+        }
+        let elapsed = ContinuousClock.now - start
+        XCTAssertGreaterThanOrEqual(elapsed, .milliseconds(1500))
+        XCTAssertLessThan(elapsed, .seconds(5))
+    }
+
+    /// A TCP socket on a free loopback port that listens but never accepts.
+    static func listenWithoutAccepting() throws -> (Int32, UInt16) {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard descriptor >= 0, bound, listen(descriptor, 8) == 0 else { throw XCTSkip("cannot open a loopback socket") }
+        return (descriptor, UInt16(bigEndian: address.sin_port))
+    }
+
     func testWrongDatabaseIsAConnectionError() async throws {
         let url = try TestDatabase.url()
         let wrong = url.replacingOccurrences(of: "/forecastd_test", with: "/no_such_database_here")

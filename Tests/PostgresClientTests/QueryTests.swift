@@ -59,6 +59,11 @@ final class QueryTests: XCTestCase {
         XCTAssertThrowsError(try text.decode(0, as: Bool?.self)) { error in
             XCTAssertEqual((error as? PostgresError)?.kind, .decoding)
         }
+        let number = try await db.query("SELECT 1.5::float8 AS value")[0]
+        XCTAssertThrowsError(try number.decode(0, as: Bool.self)) { error in
+            let message = (error as? PostgresError)?.message ?? ""
+            XCTAssertTrue(message.contains("\"value\"") && message.contains("float8") && message.contains("Bool"), message)
+        }
         XCTAssertThrowsError(try row.decode("missing", as: String?.self))
     }
 
