@@ -54,6 +54,8 @@ CREATE TABLE IF NOT EXISTS public.weather (
     precip double precision, visib double precision);
 TRUNCATE public.weather;
 \copy public.weather FROM '$root/examples/data/weather_nyc_2013.csv' WITH (FORMAT csv, HEADER true)
+-- The readings are from 2013; shift them so the last one is this hour's, as live data would be.
+UPDATE public.weather SET ts = ts + (date_trunc('hour', now()) - (SELECT max(ts) FROM public.weather));
 SQL
 echo "    $(pg_psql -d forecastd_demo -tAc "SELECT count(*) FROM public.weather") rows in public.weather"
 
@@ -70,7 +72,26 @@ step "forecastd migrate (creates the forecastd schema and its tables)"
 step "forecastd check-config (validates $config and checks the job's source)"
 "$bin" check-config
 
+step "forecastd run --once (trains an LSTM per station, backtests it against seasonal naive, writes forecasts)"
+"$bin" run --once
+
+step "the first forecasts (forecastd.latest_forecasts)"
+pg_psql -d forecastd_demo -P footer=off <<SQL
+SELECT series AS station, target_ts, step, round(forecast_value::numeric, 1) AS temp_f,
+       round(lower_bound::numeric, 1) AS lower, round(upper_bound::numeric, 1) AS upper
+FROM forecastd.latest_forecasts WHERE step IN (1, 6, 12, 24) ORDER BY series, step;
+SQL
+step "the models and how they did in the backtest (skill > 0 beats seasonal naive)"
+pg_psql -d forecastd_demo -P footer=off <<SQL
+SELECT m.series AS station, m.cell, m.status, m.epochs, round(m.train_seconds::numeric, 1) AS train_s,
+       round(max(x.value) FILTER (WHERE x.metric = 'mase')::numeric, 3) AS mase,
+       round(max(x.value) FILTER (WHERE x.metric = 'baseline_mase')::numeric, 3) AS baseline_mase,
+       round(max(x.value) FILTER (WHERE x.metric = 'skill')::numeric, 3) AS skill
+FROM forecastd.models m LEFT JOIN forecastd.model_metrics x USING (model_id)
+GROUP BY m.model_id ORDER BY m.series, m.model_id;
+SQL
+
 echo
-echo "Next: the tables live in schema forecastd of database forecastd_demo:"
-echo "    $PG_BIN/psql '$(pg_url forecastd_demo)' -c '\\dt forecastd.*'"
+echo "Next: query the tables yourself (schema forecastd of database forecastd_demo):"
+echo "    $PG_BIN/psql '$(pg_url forecastd_demo)' -c 'SELECT * FROM forecastd.runs'"
 echo "The demo PostgreSQL keeps running; stop it with: scripts/quickstart.sh --stop"

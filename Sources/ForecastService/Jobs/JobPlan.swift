@@ -1,0 +1,48 @@
+import Forecasting
+import Foundation
+
+/// A job's configuration turned into what the engine needs: its grid, season, the rules for
+/// building series, and the forecaster's resolved hyperparameters.
+public struct JobPlan: Sendable {
+    public let job: JobSettings
+    public let grid: TimeGrid
+    public let season: Int
+    public let forecaster: ForecasterSettings
+
+    public init(_ job: JobSettings) throws {
+        self.job = job
+        do {
+            grid = try TimeGrid(frequency: job.frequency, timeZone: job.timezone)
+        } catch {
+            throw ConfigurationError(key: "jobs.\(job.name)", message: "\(error)")
+        }
+        season = job.season ?? grid.frequency.defaultSeasonLength
+        var settings = ForecasterSettings.defaults(frequency: grid.frequency, horizon: job.horizon, season: season,
+                                                   backtestWindows: job.backtestWindows)
+        let model = job.model
+        settings.cell = .init(rawValue: model.cell.rawValue) ?? .lstm
+        if let v = model.hiddenSize { settings.hiddenSize = v }
+        if let v = model.layers { settings.layers = v }
+        if let v = model.context { settings.context = v }
+        if let v = model.tbpttK1 { settings.tbpttK1 = v }
+        if let v = model.tbpttK2 { settings.tbpttK2 = v }
+        if let v = model.batchSize { settings.batchSize = v }
+        if let v = model.epochs { settings.epochs = v }
+        if let v = model.learningRate { settings.learningRate = Float(v) }
+        settings.clipNorm = Float(model.clipNorm)
+        settings.dropout = Float(model.dropout)
+        settings.quantiles = model.quantiles
+        settings.seed = UInt64(model.seed)
+        forecaster = settings
+    }
+
+    public var seriesSettings: SeriesSettings {
+        SeriesSettings(grid: grid, aggregation: job.aggregation, maxGap: job.maxGap,
+                       minimumLength: RecurrentForecaster.minimumLength(forecaster))
+    }
+
+    /// The dates of the `horizon` steps after the last step of `series`.
+    func targetDates(after series: RegularSeries) -> [Date] {
+        (1...job.horizon).map { series.grid.start(ofBucket: series.endBucket - 1 + $0) }
+    }
+}

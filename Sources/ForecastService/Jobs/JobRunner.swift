@@ -1,0 +1,294 @@
+import Forecasting
+import Foundation
+import Logging
+import PostgresClient
+
+/// What one run did, as `runs` records it.
+public struct RunSummary: Sendable, Equatable {
+    public var runID: Int64
+    public var kind: RunKind
+    public var status: RunStatus
+    public var seriesTotal = 0
+    public var seriesFailed = 0
+    public var pointsRead: Int64 = 0
+    public var rowsWritten: Int64 = 0
+    public var errors: [String] = []
+}
+
+/// Runs one job's work against the database: reads the source, trains or predicts unit by
+/// unit, and writes each unit's results in one transaction. A series that fails is recorded
+/// in the run and the others go on.
+public struct JobRunner: Sendable {
+    public let plan: JobPlan
+    public let database: DatabaseSettings
+    public var logger: Logger
+    public var now: @Sendable () -> Date = { Date() }
+
+    public init(job: JobSettings, database: DatabaseSettings, logger: Logger) throws {
+        plan = try JobPlan(job)
+        self.database = database
+        var logger = logger
+        logger[metadataKey: "job"] = "\(job.name)"
+        self.logger = logger
+    }
+
+    var job: JobSettings { plan.job }
+    var runLog: RunLog { RunLog(database) }
+    var models: ModelStore { ModelStore(database) }
+
+    // MARK: reading
+
+    /// Reads the job's rows in [from, to) and lays every series on the grid.
+    func readSeries(from: Date, to: Date, on connection: PostgresConnection) async throws -> (outcomes: [SeriesOutcome], points: Int) {
+        let reader = SourceReader(job: job)
+        let settings = plan.seriesSettings
+        return try await connection.withConnection { db in
+            var builder = SeriesBuilder(settings: settings)
+            let summary = try reader.read(from: from, to: to, on: db) { point in
+                builder.add(key: point.series, time: point.time, value: point.value)
+            }
+            return (builder.finish(), summary.rows)
+        }
+    }
+
+    // MARK: train
+
+    /// Trains every series (or the job's global model), publishes what passes the guards and
+    /// the fallback for the rest. `onlySeries` limits a per-series job to one series.
+    public func train(on connection: PostgresConnection, onlySeries: String? = nil) async throws -> RunSummary {
+        let runLog = self.runLog
+        let jobName = job.name
+        let runID = try await connection.withConnection { db in try runLog.start(job: jobName, kind: .train, on: db) }
+        var summary = RunSummary(runID: runID, kind: .train, status: .running)
+        var logger = self.logger
+        logger[metadataKey: "run"] = "\(runID)"
+        logger.info("training started")
+        let end = now()
+        let outcomes: [SeriesOutcome]
+        do {
+            let read = try await readSeries(from: end.addingTimeInterval(-Double(job.trainWindow)), to: end, on: connection)
+            outcomes = read.outcomes.filter { onlySeries == nil || $0.key == onlySeries }
+            summary.pointsRead = Int64(read.points)
+        } catch let error as SourceError {
+            summary.errors.append(error.description)
+            return try await finish(summary, status: .failed, on: connection, logger: logger)
+        }
+        if outcomes.isEmpty {
+            let window = "the training window (\(DurationText.format(job.trainWindow)) before \(end))"
+            summary.errors.append(onlySeries.map { "series \"\($0)\" has no rows in \(window)" } ?? "the source has no rows in \(window)")
+            return try await finish(summary, status: .failed, on: connection, logger: logger)
+        }
+        let pointsRead = summary.pointsRead
+        try await connection.withConnection { db in
+            try runLog.addCounts(runID: runID, pointsRead: pointsRead, on: db)
+        }
+        let trainer = UnitTrainer(plan: plan)
+        var units: [(keys: [String], work: () -> TrainedUnit)] = []
+        var ready: [RegularSeries] = []
+        for outcome in outcomes {
+            switch outcome {
+            case .ready(let series):
+                if job.model.scope == .global { ready.append(series) } else {
+                    units.append(([series.key], { trainer.train([series], global: false) }))
+                }
+            case .skipped(let skipped):
+                if let series = outcome.fallbackSeries(season: plan.season) {
+                    units.append(([series.key], { trainer.fallback([series], global: false, reason: skipped.reason.description, rejected: nil, points: series.observedCount) }))
+                } else {
+                    summary.seriesTotal += 1
+                    summary.seriesFailed += 1
+                    summary.errors.append("series \"\(skipped.key)\": skipped: \(skipped.reason)")
+                    logger.warning("series skipped", metadata: ["series": "\(skipped.key)", "reason": "\(skipped.reason)"])
+                }
+            }
+        }
+        if !ready.isEmpty {
+            let all = ready
+            units.append((all.map(\.key), { trainer.train(all, global: true) }))
+        }
+        for unit in units {
+            summary.seriesTotal += unit.keys.count
+            let trained = unit.work()
+            do {
+                let written = try await publish(trained, runID: runID, on: connection)
+                summary.rowsWritten += Int64(written)
+                if trained.active == nil {
+                    summary.seriesFailed += unit.keys.count
+                    summary.errors.append("series \(unit.keys.joined(separator: ", ")): no model published: \(trained.rejected?.model.reason ?? "no forecast possible")")
+                }
+                var metadata: Logger.Metadata = [
+                    "series": "\(unit.keys.count == 1 ? unit.keys[0] : "\(unit.keys.count) series")",
+                    "model": "\(trained.active?.model.cell.rawValue ?? "none")",
+                ]
+                if let reason = trained.rejected?.model.reason { metadata["rejected"] = "\(reason)" }
+                logger.info("unit trained", metadata: metadata)
+            } catch {
+                summary.seriesFailed += unit.keys.count
+                summary.errors.append("series \(unit.keys.joined(separator: ", ")): \(error)")
+                logger.error("unit failed", metadata: ["series": "\(unit.keys.joined(separator: ","))", "error": "\(error)"])
+                guard await connection.isConnected else { throw error }
+            }
+        }
+        let status: RunStatus = summary.seriesFailed == 0 ? .succeeded : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)
+        return try await finish(summary, status: status, on: connection, logger: logger)
+    }
+
+    /// Writes one unit in one transaction: the rejected network (if any), the new active model
+    /// (retiring the previous one), metrics, training history, forecasts and the run's counters
+    /// commit together or not at all.
+    func publish(_ unit: TrainedUnit, runID: Int64, on connection: PostgresConnection) async throws -> Int {
+        let models = self.models, metricsWriter = MetricsWriter(database), predictions = PredictionWriter(database)
+        let runLog = self.runLog, jobName = job.name
+        return try await connection.transaction { tx in
+            if let rejected = unit.rejected { _ = try Self.store(rejected, models: models, metrics: metricsWriter, on: tx) }
+            var written = 0
+            if let active = unit.active {
+                let id = try Self.store(active, models: models, metrics: metricsWriter, on: tx)
+                written = try predictions.write(unit.forecasts.flatMap { Self.rows($0, job: jobName, modelID: id) }, on: tx)
+            }
+            try runLog.addCounts(runID: runID, seriesTotal: unit.series.count, rowsWritten: Int64(written), on: tx)
+            return written
+        }
+    }
+
+    static func store(_ version: ModelVersion, models: ModelStore, metrics: MetricsWriter, on tx: isolated PostgresConnection) throws -> Int64 {
+        let id = try models.insert(version.model, on: tx)
+        _ = try metrics.write(metrics: version.metrics.map { ModelMetricRow(modelID: id, split: $0.split, metric: $0.name, value: $0.value) }, on: tx)
+        _ = try metrics.write(history: version.history.map {
+            TrainingHistoryRow(modelID: id, epoch: $0.epoch, trainLoss: $0.trainLoss, validationLoss: $0.validationLoss,
+                               gradNorm: $0.gradNorm, learningRate: $0.learningRate, seconds: $0.seconds)
+        }, on: tx)
+        return id
+    }
+
+    static func rows(_ f: SeriesForecast, job: String, modelID: Int64) -> [PredictionRow] {
+        let lower = f.forecast.lower, upper = f.forecast.upper, hasInterval = f.forecast.levels.count >= 2
+        return f.targets.enumerated().map { i, target in
+            PredictionRow(job: job, series: f.series, modelID: modelID, issuedAt: f.issuedAt, targetTs: target, step: i + 1,
+                          forecastValue: f.forecast.point[i], lowerBound: hasInterval ? lower[i] : nil,
+                          upperBound: hasInterval ? upper[i] : nil, confidenceLevel: f.forecast.confidenceLevel)
+        }
+    }
+
+    func finish(_ summary: RunSummary, status: RunStatus, on connection: PostgresConnection, logger: Logger) async throws -> RunSummary {
+        var summary = summary
+        summary.status = status
+        let error = summary.errors.isEmpty ? nil : String(summary.errors.joined(separator: "\n").prefix(8000))
+        let runLog = self.runLog, final = summary
+        try await connection.withConnection { db in
+            try runLog.finish(runID: final.runID, status: status, seriesTotal: final.seriesTotal, seriesFailed: final.seriesFailed,
+                              pointsRead: final.pointsRead, rowsWritten: final.rowsWritten, error: error, on: db)
+        }
+        let level: Logger.Level = status == .succeeded ? .info : (status == .partial ? .warning : .error)
+        logger.log(level: level, "\(summary.kind.rawValue) run \(status.rawValue)", metadata: [
+            "series": "\(summary.seriesTotal)", "failed": "\(summary.seriesFailed)",
+            "points_read": "\(summary.pointsRead)", "rows_written": "\(summary.rowsWritten)",
+        ])
+        return summary
+    }
+
+    // MARK: schedule
+
+    /// Training is due when the job has no active model, or its last successful training run
+    /// started `train_every` ago or longer.
+    public func trainingIsDue(on connection: PostgresConnection) async throws -> Bool {
+        let quoted = quoteIdentifier(database.schema), jobName = job.name, every = Double(job.trainEvery), now = now()
+        return try await connection.withConnection { db in
+            let row = try db.query("""
+                SELECT (SELECT count(*) FROM \(quoted).models WHERE job = $1 AND status = 'active'),
+                       (SELECT max(started_at) FROM \(quoted).runs WHERE job = $1 AND kind = 'train' AND status IN ('succeeded', 'partial'))
+                """, jobName)[0]
+            guard try row.decode(0, as: Int.self) > 0, let last = try row.decode(1, as: Date?.self) else { return true }
+            return now.timeIntervalSince(last) >= every
+        }
+    }
+
+    // MARK: predict
+
+    /// Forecasts every series that has an active model, from the end of its history, with
+    /// that model; one transaction per model's unit.
+    public func predict(on connection: PostgresConnection) async throws -> RunSummary {
+        let runLog = self.runLog, models = self.models, jobName = job.name
+        let runID = try await connection.withConnection { db in try runLog.start(job: jobName, kind: .predict, on: db) }
+        var summary = RunSummary(runID: runID, kind: .predict, status: .running)
+        var logger = self.logger
+        logger[metadataKey: "run"] = "\(runID)"
+        let active = try await connection.withConnection { db in try models.activeModels(job: jobName, on: db) }
+        guard !active.isEmpty else {
+            summary.errors.append("no active model; train the job first")
+            return try await finish(summary, status: .failed, on: connection, logger: logger)
+        }
+        let end = now()
+        let start = active.compactMap(\.dataStart).min() ?? end.addingTimeInterval(-Double(job.trainWindow))
+        let outcomes: [SeriesOutcome]
+        do {
+            let read = try await readSeries(from: start, to: end, on: connection)
+            outcomes = read.outcomes
+            summary.pointsRead = Int64(read.points)
+        } catch let error as SourceError {
+            summary.errors.append(error.description)
+            return try await finish(summary, status: .failed, on: connection, logger: logger)
+        }
+        let global = active.first { $0.series == nil }
+        let perSeries = Dictionary(active.compactMap { m in m.series.map { ($0, m) } }, uniquingKeysWith: { a, _ in a })
+        var decoded: [Int64: TrainedForecaster] = [:]
+        for outcome in outcomes {
+            guard let full = outcome.series ?? nil else { continue }
+            guard let model = perSeries[full.key] ?? global else { continue }
+            summary.seriesTotal += 1
+            do {
+                let series = full.trimmed(from: model.dataStart)
+                let forecast: QuantileForecast
+                switch model.cell {
+                case .seasonalNaive:
+                    let baseline = SeasonalNaive(season: plan.season)
+                    guard baseline.canForecast(history: series.values) else { throw PredictError.tooShort }
+                    forecast = baseline.forecast(history: series.values, horizon: job.horizon, levels: plan.forecaster.quantiles)
+                default:
+                    if decoded[model.modelID] == nil {
+                        guard let weights = model.weights else { throw PredictError.noWeights }
+                        decoded[model.modelID] = try ModelArchive.decode(weights)
+                    }
+                    forecast = try decoded[model.modelID]!.forecast(series).0
+                }
+                let rows = Self.rows(SeriesForecast(series: series.key, issuedAt: series.date(ofStep: series.count - 1),
+                                                    targets: plan.targetDates(after: series), forecast: forecast),
+                                     job: jobName, modelID: model.modelID)
+                let written = try await connection.transaction { tx in
+                    let n = try PredictionWriter(self.database).write(rows, on: tx)
+                    try runLog.addCounts(runID: runID, seriesTotal: 1, rowsWritten: Int64(n), on: tx)
+                    return n
+                }
+                summary.rowsWritten += Int64(written)
+            } catch {
+                summary.seriesFailed += 1
+                summary.errors.append("series \"\(full.key)\": \(error)")
+                logger.error("predict failed", metadata: ["series": "\(full.key)", "error": "\(error)"])
+                guard await connection.isConnected else { throw error }
+            }
+        }
+        let status: RunStatus = summary.seriesFailed == 0 ? .succeeded : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)
+        return try await finish(summary, status: status, on: connection, logger: logger)
+    }
+
+    enum PredictError: Error, CustomStringConvertible {
+        case tooShort, noWeights
+        var description: String {
+            switch self {
+            case .tooShort: return "the series is shorter than a season"
+            case .noWeights: return "the active model has no weights"
+            }
+        }
+    }
+}
+
+extension RegularSeries {
+    /// The series from the bucket of `date` on (the start of a model's data), so a network
+    /// reads it from the same first step it was trained from.
+    func trimmed(from date: Date?) -> RegularSeries {
+        guard let date, let bucket = grid.index(of: date), bucket > firstBucket, bucket < endBucket else { return self }
+        let drop = bucket - firstBucket
+        return RegularSeries(key: key, grid: grid, firstBucket: bucket, values: Array(values[drop...]),
+                             states: Array(states[drop...]), rows: rows)
+    }
+}

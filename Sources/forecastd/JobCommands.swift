@@ -1,0 +1,89 @@
+import ArgumentParser
+import ForecastService
+import Foundation
+import Logging
+import PostgresClient
+
+/// Shared by the commands that run a job's work now.
+struct JobContext {
+    let configuration: Configuration
+    let connection: PostgresConnection
+    let logger: Logger
+
+    static func open(_ options: ConfigOptions) async throws -> JobContext {
+        let configuration = try options.load()
+        LoggingSetup.bootstrap(configuration.daemon)
+        let connection = try await Database.connect(configuration.database)
+        let status = try await Migrator(schema: configuration.database.schema,
+                                        files: try MigrationFile.load(directory: MigrationFile.defaultDirectory())).status(on: connection)
+        guard status.isCurrent else {
+            throw CommandFailure(message: "the database schema is not current (pending: \(status.pending.joined(separator: ", "))); run `forecastd migrate` first")
+        }
+        return JobContext(configuration: configuration, connection: connection, logger: Logger(label: "forecastd"))
+    }
+
+    func runner(for name: String) throws -> JobRunner {
+        guard let job = configuration.job(named: name) else {
+            let known = configuration.jobs.map(\.name).joined(separator: ", ")
+            throw CommandFailure(message: "no job named \"\(name)\" in \(configuration.path ?? "the configuration") (jobs: \(known))",
+                                 status: ExitStatus.badUsageOrConfiguration)
+        }
+        return try JobRunner(job: job, database: configuration.database, logger: logger)
+    }
+
+    /// Prints a run the way `runs` records it and turns a failed run into exit status 1.
+    func report(_ job: String, _ summary: RunSummary) throws {
+        print("\(job): \(summary.kind.rawValue) run \(summary.runID) \(summary.status.rawValue): \(summary.seriesTotal) series, \(summary.seriesFailed) failed, \(summary.pointsRead) points read, \(summary.rowsWritten) rows written")
+        for error in summary.errors.prefix(20) { print("  \(error)") }
+        if summary.status == .failed { throw CommandFailure(message: "\(job): the \(summary.kind.rawValue) run failed") }
+    }
+}
+
+struct Train: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Train a job's models now (and publish their forecasts).")
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The job's name.") var job: String
+    @Option(help: "Train only this series.") var series: String?
+
+    func run() async throws {
+        let context = try await JobContext.open(options)
+        try context.report(job, try await context.runner(for: job).train(on: context.connection, onlySeries: series))
+    }
+}
+
+struct Predict: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Forecast a job's series now with their active models.")
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The job's name.") var job: String
+
+    func run() async throws {
+        let context = try await JobContext.open(options)
+        try context.report(job, try await context.runner(for: job).predict(on: context.connection))
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run every job: with --once, train where no model is active or training is due, then predict, and exit.")
+    @OptionGroup var options: ConfigOptions
+    @Flag(help: "Run every job once and exit.") var once = false
+
+    func run() async throws {
+        guard once else {
+            throw CommandFailure(message: "the scheduling daemon (run without --once) is not built yet; use `forecastd run --once`")
+        }
+        let context = try await JobContext.open(options)
+        var failed: [String] = []
+        for job in context.configuration.jobs {
+            let runner = try context.runner(for: job.name)
+            let summary: RunSummary
+            if try await runner.trainingIsDue(on: context.connection) {
+                summary = try await runner.train(on: context.connection)
+            } else {
+                summary = try await runner.predict(on: context.connection)
+            }
+            do { try context.report(job.name, summary) } catch { failed.append(job.name) }
+        }
+        guard failed.isEmpty else { throw CommandFailure(message: "failed: \(failed.joined(separator: ", "))") }
+    }
+}
