@@ -1,0 +1,150 @@
+import Foundation
+import Logging
+import PostgresClient
+import XCTest
+@testable import ForecastService
+
+/// Train and predict runs against a real database: what lands in the tables, and how bad
+/// series and a failing source are recorded without stopping the others.
+final class JobRunnerTests: StoreTestCase {
+    /// The first reading, on the hour.
+    let t0 = Date(timeIntervalSince1970: 1_700_002_800)
+    /// The clock of the runs: one hour after the last reading.
+    var now: Date { t0 + 20 * 86_400 }
+
+    /// Hourly readings for 20 days: two seasonal series, one all NaN, one constant, one with
+    /// a single row.
+    func loadReadings() async throws {
+        let readings = table("readings")
+        try await db.executeScript("CREATE TABLE \(readings) (sensor text, ts timestamptz, reading double precision)")
+        let t0 = self.t0
+        _ = try await db.copyIn("COPY \(readings) FROM STDIN") { writer in
+            for hour in 0..<(20 * 24) {
+                let ts = t0 + Double(hour) * 3600
+                let daily = sin(2 * Double.pi * Double(hour) / 24)
+                for (sensor, value) in [("a", 10 + 5 * daily + Double(hour % 7) * 0.1), ("b", 100 - 20 * daily + Double(hour % 5) * 0.3),
+                                        ("nan", Double.nan), ("flat", 3)] {
+                    try writer.append(sensor)
+                    try writer.append(ts)
+                    try writer.append(value)
+                    try writer.endRow()
+                }
+            }
+            try writer.append("single")
+            try writer.append(t0)
+            try writer.append(1.0)
+            try writer.endRow()
+        }
+    }
+
+    func job(_ name: String = "sensors", source: SourceSettings.Origin? = nil, fallback: FallbackPolicy = .seasonalNaive) -> JobSettings {
+        var job = JobSettings(name: name, frequency: "1h", horizon: 6,
+                              source: SourceSettings(origin: source ?? .table("\(schema).readings"), seriesColumn: "sensor",
+                                                     timeColumn: "ts", valueColumn: "reading"))
+        job.trainWindow = 30 * 86_400
+        job.backtestWindows = 2
+        job.fallback = fallback
+        job.model.hiddenSize = 8
+        job.model.epochs = 3
+        job.model.context = 24
+        return job
+    }
+
+    func runner(_ job: JobSettings) throws -> JobRunner {
+        var runner = try JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
+        let now = self.now
+        runner.now = { now }
+        return runner
+    }
+
+    func testTrainPublishesModelsForecastsAndRecordsBadSeries() async throws {
+        try await loadReadings()
+        let summary = try await runner(job()).train(on: db)
+        XCTAssertEqual(summary.status, .partial, "\(summary.errors)")
+        XCTAssertEqual(summary.seriesTotal, 5)
+        XCTAssertEqual(summary.seriesFailed, 2, "the all-NaN and the single-row series fail; \(summary.errors)")
+        XCTAssertTrue(summary.errors.contains { $0.contains("\"nan\"") }, "\(summary.errors)")
+        XCTAssertTrue(summary.errors.contains { $0.contains("\"single\"") }, "\(summary.errors)")
+
+        let active = try await db.query("SELECT series, cell FROM \(table("models")) WHERE status = 'active' ORDER BY series")
+            .map { (try $0.decode(0, as: String.self), try $0.decode(1, as: String.self)) }
+        XCTAssertEqual(active.map(\.0), ["a", "b", "flat"])
+        XCTAssertEqual(active.first { $0.0 == "flat" }?.1, "seasonal_naive", "a constant series is served by the fallback")
+        let run = try await db.query("SELECT status, series_total, series_failed, rows_written, error FROM \(table("runs")) WHERE run_id = $1", summary.runID)[0]
+        XCTAssertEqual(try run.decode(0, as: String.self), "partial")
+        XCTAssertEqual(try run.decode(1, as: Int.self), 5)
+        XCTAssertEqual(try run.decode(2, as: Int.self), 2)
+        XCTAssertEqual(try run.decode(3, as: Int.self), 3 * 6)
+        XCTAssertTrue(try run.decode(4, as: String.self).contains("nan"))
+
+        let forecasts = try await count("SELECT count(*) FROM \(table("latest_forecasts"))")
+        XCTAssertEqual(forecasts, 3 * 6)
+        let ordered = try await count("SELECT count(*) FROM \(table("predictions")) WHERE NOT (lower_bound <= forecast_value AND forecast_value <= upper_bound)")
+        XCTAssertEqual(ordered, 0, "the median lies inside the interval")
+        let origin = try await db.query("SELECT max(issued_at), min(target_ts) FROM \(table("predictions")) WHERE series = 'a'")[0]
+        XCTAssertEqual(try origin.decode(0, as: Date.self), t0 + Double(20 * 24 - 1) * 3600, "issued at the last observed step")
+        XCTAssertEqual(try origin.decode(1, as: Date.self), t0 + Double(20 * 24) * 3600)
+        let metrics = try await count("SELECT count(DISTINCT metric) FROM \(table("model_metrics")) WHERE split = 'backtest'")
+        XCTAssertGreaterThanOrEqual(metrics, 15, "model and baseline metrics and skill")
+    }
+
+    func testPredictReusesTheActiveModelsAndTrainingReplacesThemAtomically() async throws {
+        try await loadReadings()
+        let runner = try runner(job())
+        _ = try await runner.train(on: db)
+        let before = try await db.query("SELECT model_id FROM \(table("models")) WHERE status = 'active' ORDER BY model_id").map { try $0.decode(0, as: Int64.self) }
+        let predicted = try await runner.predict(on: db)
+        XCTAssertEqual(predicted.status, .succeeded, "series without a model are not predicted: \(predicted.errors)")
+        XCTAssertEqual(predicted.seriesTotal, 3)
+        XCTAssertEqual(predicted.rowsWritten, 3 * 6)
+        let usedModels = try await db.query("SELECT DISTINCT model_id FROM \(table("predictions")) ORDER BY 1").map { try $0.decode(0, as: Int64.self) }
+        XCTAssertEqual(usedModels, before, "predict writes with the active models and trains nothing")
+
+        _ = try await runner.train(on: db, onlySeries: "a")
+        let versions = try await db.query("SELECT version, status FROM \(table("models")) WHERE series = 'a' ORDER BY version")
+            .map { (try $0.decode(0, as: Int.self), try $0.decode(1, as: String.self)) }
+        XCTAssertGreaterThan(versions.count, before.count == 3 ? 1 : 0)
+        XCTAssertEqual(versions.filter { $0.1 == "active" }.map(\.0), [versions.map(\.0).max()!], "the newest version is the one active one")
+        XCTAssertEqual(Set(versions.map(\.1)).subtracting(["active", "retired", "rejected"]), [])
+    }
+
+    func testAFailingSourceQueryFailsTheRunWithTheJobNamed() async throws {
+        let broken = job("broken", source: .query("SELECT sensor, ts, reading FROM no_such_table WHERE ts >= $1 AND ts < $2"))
+        let summary = try await runner(broken).train(on: db)
+        XCTAssertEqual(summary.status, .failed)
+        XCTAssertTrue(summary.errors.joined().contains("job \"broken\""), "\(summary.errors)")
+        XCTAssertTrue(summary.errors.joined().contains("no_such_table"), "\(summary.errors)")
+        let status = try await db.query("SELECT status, error FROM \(table("runs")) WHERE run_id = $1", summary.runID)[0]
+        XCTAssertEqual(try status.decode(0, as: String.self), "failed")
+        XCTAssertTrue(try status.decode(1, as: String.self).contains("no_such_table"))
+        let running = try await count("SELECT count(*) FROM \(table("runs")) WHERE status = 'running'")
+        XCTAssertEqual(running, 0)
+    }
+
+    func testPredictWithoutAModelFailsClearly() async throws {
+        try await loadReadings()
+        let summary = try await runner(job()).predict(on: db)
+        XCTAssertEqual(summary.status, .failed)
+        XCTAssertEqual(summary.errors, ["no active model; train the job first"])
+    }
+
+    func testTrainingIsDueWithoutAModelAndAfterTrainEvery() async throws {
+        try await loadReadings()
+        var runner = try runner(job())
+        let due = try await runner.trainingIsDue(on: db)
+        XCTAssertTrue(due)
+        let trained = try await runner.train(on: db)
+        runner.now = { Date() }
+        let dueNow = try await runner.trainingIsDue(on: db)
+        XCTAssertFalse(dueNow, "just trained (\(trained.status))")
+        runner.now = { Date() + 2 * 86_400 }
+        let dueLater = try await runner.trainingIsDue(on: db)
+        XCTAssertTrue(dueLater, "train_every (24h) has passed")
+    }
+}
+
+final class AccuracyGuardTests: XCTestCase {
+    func testAModelThatDoesNotBeatTheBaselineIsRejectedWithTheReason() {
+        XCTAssertEqual(AccuracyPool().rejection, "no backtest window could be scored")
+    }
+}
