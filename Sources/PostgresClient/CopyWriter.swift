@@ -13,7 +13,7 @@ import Foundation
 public struct CopyWriter: ~Copyable {
     /// Bytes handed to libpq per PQputCopyData call: large enough that the call overhead
     /// vanishes, small enough to stay in cache.
-    static let chunkSize = 256 * 1024
+    static let chunkSize = Int(ProcessInfo.processInfo.environment["FD_CHUNK"] ?? "") ?? 256 * 1024
 
     private let connection: OpaquePointer
     let buffer: UnsafeMutablePointer<UInt8>
@@ -192,10 +192,10 @@ public struct CopyWriter: ~Copyable {
 
     /// Sends the rest: what is buffered and, in binary format, the trailer.
     mutating func finish() throws {
+        guard fieldsInRow == 0 else {
+            throw PostgresError(.usage, "the last row has \(fieldsInRow) fields but endRow() was not called")
+        }
         if binaryColumns != nil {
-            guard fieldsInRow == 0 else {
-                throw PostgresError(.usage, "the last row has \(fieldsInRow) fields but endRow() was not called")
-            }
             try reserve(2)
             putBigEndian(UInt16(0xFFFF))
         }
@@ -205,14 +205,10 @@ public struct CopyWriter: ~Copyable {
     /// Sends what is buffered to libpq.
     mutating func flush() throws {
         guard count > 0 else { return }
-        var sent = 0
-        while sent < count {
-            let length = min(count - sent, Int(Int32.max))
-            guard PQputCopyData(connection, UnsafeRawPointer(buffer + sent).assumingMemoryBound(to: CChar.self), Int32(length)) == 1 else {
-                throw PostgresError(PQstatus(connection) == CONNECTION_OK ? .server : .connectionLost,
-                                    PostgresError.connectionMessage(connection))
-            }
-            sent += length
+        let bytes = UnsafeRawPointer(buffer).assumingMemoryBound(to: CChar.self)
+        guard PQputCopyData(connection, bytes, Int32(count)) == 1 else {
+            throw PostgresError(PQstatus(connection) == CONNECTION_OK ? .server : .connectionLost,
+                                PostgresError.connectionMessage(connection))
         }
         count = 0
     }
