@@ -22,13 +22,15 @@ struct JobContext {
         return JobContext(configuration: configuration, connection: connection, logger: Logger(label: "forecastd"))
     }
 
-    func runner(for name: String) throws -> JobRunner {
+    func runner(for name: String, asOf: Date? = nil) throws -> JobRunner {
         guard let job = configuration.job(named: name) else {
             let known = configuration.jobs.map(\.name).joined(separator: ", ")
             throw CommandFailure(message: "no job named \"\(name)\" in \(configuration.path ?? "the configuration") (jobs: \(known))",
                                  status: ExitStatus.badUsageOrConfiguration)
         }
-        return try JobRunner(job: job, database: configuration.database, logger: logger)
+        var runner = try JobRunner(job: job, database: configuration.database, logger: logger)
+        if let asOf { runner.now = { asOf } }
+        return runner
     }
 
     /// Prints a run the way `runs` records it and turns a failed run into exit status 1.
@@ -39,15 +41,36 @@ struct JobContext {
     }
 }
 
+/// `--as-of`: run as if the clock said this time, for backtests on historical data.
+struct AsOfOption: ParsableArguments {
+    @Option(name: .customLong("as-of"), help: "Act as if it were this time (ISO 8601, e.g. 2013-12-01T00:00:00Z): only rows before it are read.")
+    var text: String?
+
+    var date: Date? {
+        get throws {
+            guard let text else { return nil }
+            let withTime = ISO8601DateFormatter()
+            let dateOnly = ISO8601DateFormatter()
+            dateOnly.formatOptions = [.withFullDate]
+            guard let date = withTime.date(from: text) ?? dateOnly.date(from: text) else {
+                throw CommandFailure(message: "--as-of: \"\(text)\" is not an ISO 8601 time such as 2013-12-01T00:00:00Z",
+                                     status: ExitStatus.badUsageOrConfiguration)
+            }
+            return date
+        }
+    }
+}
+
 struct Train: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Train a job's models now (and publish their forecasts).")
     @OptionGroup var options: ConfigOptions
     @Argument(help: "The job's name.") var job: String
     @Option(help: "Train only this series.") var series: String?
+    @OptionGroup var asOf: AsOfOption
 
     func run() async throws {
         let context = try await JobContext.open(options)
-        try context.report(job, try await context.runner(for: job).train(on: context.connection, onlySeries: series))
+        try context.report(job, try await context.runner(for: job, asOf: try asOf.date).train(on: context.connection, onlySeries: series))
     }
 }
 
@@ -55,10 +78,11 @@ struct Predict: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Forecast a job's series now with their active models.")
     @OptionGroup var options: ConfigOptions
     @Argument(help: "The job's name.") var job: String
+    @OptionGroup var asOf: AsOfOption
 
     func run() async throws {
         let context = try await JobContext.open(options)
-        try context.report(job, try await context.runner(for: job).predict(on: context.connection))
+        try context.report(job, try await context.runner(for: job, asOf: try asOf.date).predict(on: context.connection))
     }
 }
 
@@ -67,6 +91,7 @@ struct Run: AsyncParsableCommand {
         abstract: "Run every job: with --once, train where no model is active or training is due, then predict, and exit.")
     @OptionGroup var options: ConfigOptions
     @Flag(help: "Run every job once and exit.") var once = false
+    @OptionGroup var asOf: AsOfOption
 
     func run() async throws {
         guard once else {
@@ -75,7 +100,7 @@ struct Run: AsyncParsableCommand {
         let context = try await JobContext.open(options)
         var failed: [String] = []
         for job in context.configuration.jobs {
-            let runner = try context.runner(for: job.name)
+            let runner = try context.runner(for: job.name, asOf: try asOf.date)
             let summary: RunSummary
             if try await runner.trainingIsDue(on: context.connection) {
                 summary = try await runner.train(on: context.connection)

@@ -23,7 +23,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(job.maxGap, 3)
         XCTAssertEqual(job.timezone, "UTC")
         XCTAssertNil(job.season)
-        XCTAssertEqual(job.trainWindow, 365 * 86_400)
+        XCTAssertNil(job.trainWindow, "follows the frequency")
         XCTAssertEqual(job.trainEvery, 86_400)
         XCTAssertEqual(job.predictEvery, 3600)
         XCTAssertEqual(job.backtestWindows, 3)
@@ -101,6 +101,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(model.tbpttK2, 48)
         XCTAssertEqual(model.learningRate, 0.003)
         XCTAssertEqual(config.jobs.first?.season, 24)
+        XCTAssertEqual(config.jobs.first?.trainWindow, 365 * 86_400)
         XCTAssertEqual(config.jobs.first?.source.seriesColumn, "station")
     }
 

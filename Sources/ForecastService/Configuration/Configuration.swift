@@ -55,7 +55,8 @@ public struct JobSettings: Sendable, Equatable {
     public var timezone: String = "UTC"
     /// nil: follows the frequency.
     public var season: Int?
-    public var trainWindow: Seconds = 365 * 86_400
+    /// History used for training; nil: 365 days or 2,000 steps, whichever reaches further back.
+    public var trainWindow: Seconds?
     public var trainEvery: Seconds = 86_400
     public var predictEvery: Seconds = 3600
     public var backtestWindows: Int = 3
@@ -198,7 +199,7 @@ extension JobSettings {
             timezone = zone
         }
         season = try job.integer("season", range: 1...100_000)
-        trainWindow = try job.duration("train_window") ?? trainWindow
+        trainWindow = try job.duration("train_window")
         trainEvery = try job.duration("train_every") ?? trainEvery
         predictEvery = try job.duration("predict_every") ?? predictEvery
         backtestWindows = try job.integer("backtest_windows", range: 0...1000) ?? backtestWindows

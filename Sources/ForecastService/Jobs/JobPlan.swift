@@ -41,6 +41,18 @@ public struct JobPlan: Sendable {
                        minimumLength: RecurrentForecaster.minimumLength(forecaster))
     }
 
+    /// Steps the default training window reaches back at least: enough seasons for monthly or
+    /// daily data, where 365 days would be a dozen or a few hundred steps.
+    public static let defaultWindowSteps = 2000
+
+    /// Where training data starts for a training run ending at `end`.
+    public func trainingStart(end: Date) -> Date {
+        if let window = job.trainWindow { return end.addingTimeInterval(-Double(window)) }
+        let year = end.addingTimeInterval(-365 * 86_400)
+        guard let last = grid.index(of: end) else { return year }
+        return min(year, grid.start(ofBucket: last - Self.defaultWindowSteps))
+    }
+
     /// The dates of the `horizon` steps after the last step of `series`.
     func targetDates(after series: RegularSeries) -> [Date] {
         (1...job.horizon).map { series.grid.start(ofBucket: series.endBucket - 1 + $0) }

@@ -66,7 +66,7 @@ public struct JobRunner: Sendable {
         let end = now()
         let outcomes: [SeriesOutcome]
         do {
-            let read = try await readSeries(from: end.addingTimeInterval(-Double(job.trainWindow)), to: end, on: connection)
+            let read = try await readSeries(from: plan.trainingStart(end: end), to: end, on: connection)
             outcomes = read.outcomes.filter { onlySeries == nil || $0.key == onlySeries }
             summary.pointsRead = Int64(read.points)
         } catch let error as SourceError {
@@ -74,7 +74,7 @@ public struct JobRunner: Sendable {
             return try await finish(summary, status: .failed, on: connection, logger: logger)
         }
         if outcomes.isEmpty {
-            let window = "the training window (\(DurationText.format(job.trainWindow)) before \(end))"
+            let window = "the training window (\(plan.trainingStart(end: end)) to \(end))"
             summary.errors.append(onlySeries.map { "series \"\($0)\" has no rows in \(window)" } ?? "the source has no rows in \(window)")
             return try await finish(summary, status: .failed, on: connection, logger: logger)
         }
@@ -219,7 +219,7 @@ public struct JobRunner: Sendable {
             return try await finish(summary, status: .failed, on: connection, logger: logger)
         }
         let end = now()
-        let start = active.compactMap(\.dataStart).min() ?? end.addingTimeInterval(-Double(job.trainWindow))
+        let start = active.compactMap(\.dataStart).min() ?? plan.trainingStart(end: end)
         let outcomes: [SeriesOutcome]
         do {
             let read = try await readSeries(from: start, to: end, on: connection)
