@@ -34,4 +34,4 @@ scratch=()
 echo "==> building"
 swift build "${scratch[@]}" --build-tests
 echo "==> testing against $FORECASTD_TEST_DATABASE_URL"
-swift test "${scratch[@]}" --skip-build "$@"
+swift test "${scratch[@]}" --skip-build --disable-swift-testing "$@"
