@@ -248,4 +248,6 @@ struct StoreNames: Sendable {
     var modelMetrics: String { table("model_metrics") }
     var trainingHistory: String { table("training_history") }
     var runs: String { table("runs") }
+    var workQueue: String { table("work_queue") }
+    var jobSchedule: String { table("job_schedule") }
 }
