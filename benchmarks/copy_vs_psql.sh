@@ -64,15 +64,16 @@ load_psql() {  # $1: \copy source clause; prints rows/s
     rate "$rows" "$start" "$end"
 }
 run_forecastd() {  # $1: format; prints the JSON line
-    "$forecastd" bench copy --url "$url" --rows "$rows" --format "$1" --json 2>/dev/null
+    "$forecastd" bench copy --url "$url" --rows "$rows" --format "$1" --vacuum --json 2>/dev/null
 }
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
 for run in $(seq "$runs"); do
     echo "==> run $run of $runs" >&2
-    # psql, text: \copy the generated file into a fresh table, then the table to /dev/null (the
-    # first read after a load, as in forecastd's run, which pays for setting hint bits).
+    # psql, text: \copy the generated file into a fresh table, VACUUM it (so that no read pays
+    # for setting hint bits), then \copy the table to /dev/null.
     psql_write+=("$(load_psql "'$data'")")
+    psql_bench -c "VACUUM psql_copy"
     start="$(now)"; psql_bench -c "\\copy (SELECT * FROM psql_copy) TO '/dev/null'"; end="$(now)"
     psql_read+=("$(rate "$rows" "$start" "$end")")
     [ -f "$tmp/predictions.bin" ] || psql_bench -c "\\copy psql_copy TO '$tmp/predictions.bin' (FORMAT binary)"
@@ -80,8 +81,8 @@ for run in $(seq "$runs"); do
     psql_write_binary+=("$(load_psql "'$tmp/predictions.bin' (FORMAT binary)")")
     psql_bench -c "DROP TABLE psql_copy" -c "CHECKPOINT"
 
-    # forecastd: copyIn into a fresh table (rows built in Swift on the fly), then stream it back
-    # decoding every column, then copyOut; once with binary COPY, once with text COPY.
+    # forecastd: copyIn into a fresh table (rows built in Swift on the fly), VACUUM, then stream
+    # it back decoding every column, then copyOut; once with binary COPY, once with text COPY.
     json="$(run_forecastd binary)"; echo "    forecastd: $json" >&2
     fd_write+=("$(field "$json" write_rows_per_s)")
     fd_read+=("$(field "$json" read_rows_per_s)")

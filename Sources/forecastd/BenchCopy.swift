@@ -16,6 +16,8 @@ struct BenchCopy: AsyncParsableCommand {
     @Option(help: "Table to (re)create; dropped afterwards unless --keep.") var table: String = "forecastd_bench_copy"
     @Option(help: "COPY format of the write: binary (copyIn(into:columns:)) or text (copyIn with a statement).")
     var format: String = "binary"
+    @Flag(help: "VACUUM the table between write and read, so the read does not also set hint bits.")
+    var vacuum = false
     @Flag(help: "Keep the table after the run.") var keep = false
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -39,6 +41,8 @@ struct BenchCopy: AsyncParsableCommand {
                 try BenchmarkPredictions.write(rows: rows, to: &writer)
             }
         let writeSeconds = (ContinuousClock.now - writeStart).seconds
+
+        if vacuum { try await db.execute("VACUUM \(table)") }
 
         let readStart = ContinuousClock.now
         let (read, checksum) = try await db.withConnection { db in
