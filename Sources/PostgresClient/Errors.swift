@@ -55,8 +55,8 @@ extension PostgresError {
     /// The error a failed result reports, or the connection's last error when libpq gave no result.
     init(result: OpaquePointer?, connection: OpaquePointer?) {
         guard let result, let sqlState = Self.field(result, "C") else {
-            let message = result.flatMap { String(cString: PQresultErrorMessage($0)) }.flatMap { $0.isEmpty ? nil : $0 }
-                ?? Self.connectionMessage(connection)
+            let resultMessage = result.map { String(cString: PQresultErrorMessage($0)).trimmingWhitespace() } ?? ""
+            let message = resultMessage.isEmpty ? Self.connectionMessage(connection) : resultMessage
             let lost = connection == nil || PQstatus(connection) != CONNECTION_OK
             self.init(lost ? .connectionLost : .server, message)
             return

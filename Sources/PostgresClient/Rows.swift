@@ -24,7 +24,8 @@ final class PostgresResult: @unchecked Sendable {
     }
 }
 
-/// One row of a result; values are decoded on demand with `decode(_:as:)`.
+/// One row of a result; values are decoded on demand with `decode(_:as:)`. The rows of one
+/// `query` share its libpq result, which lives as long as any of them.
 public struct PostgresRow: Sendable {
     let result: PostgresResult
     let row: Int32
