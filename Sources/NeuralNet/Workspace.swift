@@ -22,6 +22,9 @@ final class LayerBuffers {
     /// W_hhᵀ `[gates·hidden × hidden]`, refreshed each backward pass, so the per-step product
     /// dG W_hhᵀ is a plain NN product (faster in OpenBLAS than NT at these shapes).
     let whhT: UnsafeMutablePointer<Float>
+    /// GRU: `[b_ir + b_hr | b_iz + b_hz | b_in | b_hn]`, refreshed each forward pass, so the fused
+    /// loop loads four bias vectors instead of six.
+    let gruBias: UnsafeMutablePointer<Float>
     /// Gradient w.r.t. gate pre-activations (GRU: of the input-side pre-activations).
     let dg: UnsafeMutablePointer<Float>
     /// GRU: gradient w.r.t. the recurrent-side pre-activations.
@@ -49,6 +52,7 @@ final class LayerBuffers {
         a = allocateFloats(n * gates)
         xh = allocateFloats(cell == .gru ? 1 : n * (inSize + hidden + 1))
         whhT = allocateFloats(gates * hidden)
+        gruBias = allocateFloats(cell == .gru ? 4 * hidden : 1)
         gh = allocateFloats(cell == .gru ? n * gates : 1)
         dg = allocateFloats(n * gates)
         dgh = allocateFloats(cell == .gru ? n * gates : 1)
@@ -61,7 +65,7 @@ final class LayerBuffers {
     }
 
     deinit {
-        for p in [h, c, tc, a, xh, whhT, gh, dg, dgh, dh, dc] { p.deallocate() }
+        for p in [h, c, tc, a, xh, whhT, gruBias, gh, dg, dgh, dh, dc] { p.deallocate() }
         out?.deallocate(); dropMask?.deallocate()
         if ownsDx { dx?.deallocate() }
     }

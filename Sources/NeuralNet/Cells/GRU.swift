@@ -7,7 +7,10 @@ enum GRUCell {
     static func forward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers) {
         let hs = buf.hidden, gw = buf.gates
         gemm(false, false, t * b, gw, buf.inSize, 1, x, buf.inSize, w.wih, gw, 0, buf.a, gw)
-        let bi = w.bih, bh = w.bhh
+        let cb = buf.gruBias
+        for j in 0..<(2 * hs) { cb[j] = w.bih[j] + w.bhh[j] }
+        (cb + 2 * hs).update(from: w.bih + 2 * hs, count: hs)
+        (cb + 3 * hs).update(from: w.bhh + 2 * hs, count: hs)
         for s in 0..<t {
             let at = buf.a + s * b * gw, ght = buf.gh + s * b * gw
             let hprev = buf.h + s * b * hs
@@ -18,10 +21,10 @@ enum GRUCell {
                 var j = 0
                 while j < hs {
                     let n = min(8, hs - j)
-                    let r = vsigmoid(ld(row + j, n) + ld(bi + j, n) + ld(grow + j, n) + ld(bh + j, n))
-                    let z = vsigmoid(ld(row + hs + j, n) + ld(bi + hs + j, n) + ld(grow + hs + j, n) + ld(bh + hs + j, n))
-                    let ghn = ld(grow + 2 * hs + j, n) + ld(bh + 2 * hs + j, n)
-                    let nn = vtanh(ld(row + 2 * hs + j, n) + ld(bi + 2 * hs + j, n) + r * ghn)
+                    let r = vsigmoid(ld(row + j, n) + ld(grow + j, n) + ld(cb + j, n))
+                    let z = vsigmoid(ld(row + hs + j, n) + ld(grow + hs + j, n) + ld(cb + hs + j, n))
+                    let ghn = ld(grow + 2 * hs + j, n) + ld(cb + 3 * hs + j, n)
+                    let nn = vtanh(ld(row + 2 * hs + j, n) + ld(cb + 2 * hs + j, n) + r * ghn)
                     st(r, row + j, n); st(z, row + hs + j, n); st(nn, row + 2 * hs + j, n)
                     st(ghn, grow + 2 * hs + j, n)
                     st(nn + z * (ld(hp + j, n) - nn), hn + j, n)
