@@ -1,18 +1,14 @@
+/// The command line's entry to logging: every command that logs calls this once it has read
+/// the configuration. Formatting and the journald/text/JSON choice live in
+/// ForecastService/Daemon/LogHandlers.swift, so the daemon and its tests share them.
+import Foundation
 import ForecastService
-import Logging
 
-/// Log lines go to standard error, at the configured level.
 enum LoggingSetup {
-    nonisolated(unsafe) static var done = false
-
+    /// Safe to call more than once: only the first call installs handlers (swift-log allows
+    /// one bootstrap per process); later ones apply the level, as a reload would.
     static func bootstrap(_ daemon: DaemonSettings) {
-        guard !done else { return }
-        done = true
-        let level = Logger.Level(rawValue: daemon.logLevel.rawValue) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        ForecastdLogging.bootstrap(format: daemon.logFormat, level: daemon.logLevel,
+                                   environment: ProcessInfo.processInfo.environment)
     }
 }
