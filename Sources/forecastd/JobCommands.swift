@@ -94,9 +94,7 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var asOf: AsOfOption
 
     func run() async throws {
-        guard once else {
-            throw CommandFailure(message: "the scheduling daemon (run without --once) is not built yet; use `forecastd run --once`")
-        }
+        guard once else { return try await runDaemon() }
         let context = try await JobContext.open(options)
         var failed: [String] = []
         for job in context.configuration.jobs {
@@ -110,5 +108,39 @@ struct Run: AsyncParsableCommand {
             do { try context.report(job.name, summary) } catch { failed.append(job.name) }
         }
         guard failed.isEmpty else { throw CommandFailure(message: "failed: \(failed.joined(separator: ", "))") }
+    }
+}
+
+extension Run {
+    /// The daemon: runs until SIGTERM or SIGINT; SIGHUP reloads the configuration.
+    func runDaemon() async throws {
+        let path = Configuration.resolvePath(explicit: options.config)
+        let configuration = try Configuration.load(path: path)
+        LoggingSetup.bootstrap(configuration.daemon)
+        let logger = Logger(label: "forecastd")
+        let daemon = try Daemon(configuration: configuration, configPath: path, notifier: SystemdNotifier(logger: logger), logger: logger)
+        let signals = SignalHandlers(stop: { daemon.requestStop() }, reload: { daemon.reload() })
+        let status = await daemon.run()
+        withExtendedLifetime(signals) {}
+        if status != 0 { throw CommandFailure(message: "the daemon stopped with status \(status)", status: status) }
+    }
+}
+
+/// Delivers SIGTERM/SIGINT and SIGHUP to closures on a dispatch queue rather than in a signal
+/// handler, where almost nothing is safe to do.
+final class SignalHandlers {
+    let sources: [any DispatchSourceSignal]
+
+    init(stop: @escaping @Sendable () -> Void, reload: @escaping @Sendable () -> Void) {
+        let queue = DispatchQueue(label: "forecastd.signals")
+        var sources: [any DispatchSourceSignal] = []
+        for (number, action) in [(SIGTERM, stop), (SIGINT, stop), (SIGHUP, reload)] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler(handler: action)
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = sources
     }
 }

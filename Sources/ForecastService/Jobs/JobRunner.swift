@@ -136,9 +136,10 @@ public struct JobRunner: Sendable {
     /// Writes one unit in one transaction: the rejected network (if any), the new active model
     /// (retiring the previous one), metrics, training history, forecasts and the run's counters
     /// commit together or not at all.
-    func publish(_ unit: TrainedUnit, runID: Int64, on connection: PostgresConnection) async throws -> Int {
+    func publish(_ unit: TrainedUnit, runID: Int64, completing claim: (item: WorkItem, owner: String)? = nil,
+                 on connection: PostgresConnection) async throws -> Int {
         let models = self.models, metricsWriter = MetricsWriter(database), predictions = PredictionWriter(database)
-        let runLog = self.runLog, jobName = job.name
+        let runLog = self.runLog, jobName = job.name, queue = WorkQueue(database)
         return try await connection.transaction { tx in
             if let rejected = unit.rejected { _ = try Self.store(rejected, models: models, metrics: metricsWriter, on: tx) }
             var written = 0
@@ -146,7 +147,9 @@ public struct JobRunner: Sendable {
                 let id = try Self.store(active, models: models, metrics: metricsWriter, on: tx)
                 written = try predictions.write(unit.forecasts.flatMap { Self.rows($0, job: jobName, modelID: id) }, on: tx)
             }
-            try runLog.addCounts(runID: runID, seriesTotal: unit.series.count, rowsWritten: Int64(written), on: tx)
+            try runLog.addCounts(runID: runID, seriesTotal: unit.series.count, seriesFailed: unit.active == nil ? unit.series.count : 0,
+                                 rowsWritten: Int64(written), on: tx)
+            if let claim { try queue.complete(claim.item, owner: claim.owner, on: tx) }
             return written
         }
     }
@@ -208,15 +211,25 @@ public struct JobRunner: Sendable {
     /// Forecasts every series that has an active model, from the end of its history, with
     /// that model; one transaction per model's unit.
     public func predict(on connection: PostgresConnection) async throws -> RunSummary {
-        let runLog = self.runLog, models = self.models, jobName = job.name
+        let runLog = self.runLog, jobName = job.name
         let runID = try await connection.withConnection { db in try runLog.start(job: jobName, kind: .predict, on: db) }
+        let summary = try await predict(runID: runID, on: connection)
+        let status: RunStatus = summary.seriesFailed == 0 && summary.seriesTotal > 0 ? .succeeded
+            : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)
+        return try await finish(summary, status: status, on: connection, logger: logger)
+    }
+
+    /// The work of a predict run whose `runs` row exists; counts go to the row as each series
+    /// is written, the run itself stays open.
+    func predict(runID: Int64, on connection: PostgresConnection) async throws -> RunSummary {
+        let runLog = self.runLog, models = self.models, jobName = job.name
         var summary = RunSummary(runID: runID, kind: .predict, status: .running)
         var logger = self.logger
         logger[metadataKey: "run"] = "\(runID)"
         let active = try await connection.withConnection { db in try models.activeModels(job: jobName, on: db) }
         guard !active.isEmpty else {
             summary.errors.append("no active model; train the job first")
-            return try await finish(summary, status: .failed, on: connection, logger: logger)
+            return summary
         }
         let end = now()
         let start = active.compactMap(\.dataStart).min() ?? plan.trainingStart(end: end)
@@ -227,8 +240,10 @@ public struct JobRunner: Sendable {
             summary.pointsRead = Int64(read.points)
         } catch let error as SourceError {
             summary.errors.append(error.description)
-            return try await finish(summary, status: .failed, on: connection, logger: logger)
+            return summary
         }
+        let pointsRead = summary.pointsRead
+        try await connection.withConnection { db in try runLog.addCounts(runID: runID, pointsRead: pointsRead, on: db) }
         let global = active.first { $0.series == nil }
         let perSeries = Dictionary(active.compactMap { m in m.series.map { ($0, m) } }, uniquingKeysWith: { a, _ in a })
         var decoded: [Int64: TrainedForecaster] = [:]
@@ -265,10 +280,10 @@ public struct JobRunner: Sendable {
                 summary.errors.append("series \"\(full.key)\": \(error)")
                 logger.error("predict failed", metadata: ["series": "\(full.key)", "error": "\(error)"])
                 guard await connection.isConnected else { throw error }
+                try await connection.withConnection { db in try runLog.addCounts(runID: runID, seriesTotal: 1, seriesFailed: 1, on: db) }
             }
         }
-        let status: RunStatus = summary.seriesFailed == 0 ? .succeeded : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)
-        return try await finish(summary, status: status, on: connection, logger: logger)
+        return summary
     }
 
     enum PredictError: Error, CustomStringConvertible {

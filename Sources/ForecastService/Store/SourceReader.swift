@@ -61,6 +61,20 @@ public struct SourceReader: Sendable {
     /// The statement that runs; `$1` and `$2` are the range bounds.
     public var sql: String { Self.sql(for: job) }
 
+    /// The statement that reads one series only: `$3` is the series key (as text).
+    public var oneSeriesSQL: String {
+        guard let column = job.source.seriesColumn else { return sql }
+        return sql + " WHERE (s." + quoteIdentifier(column, qualified: false) + ")::text = $3"
+    }
+
+    /// The statement listing the series keys with rows in [$1, $2); empty for a job without
+    /// a series column, whose one series is named after the job.
+    public var keysSQL: String {
+        guard let column = job.source.seriesColumn else { return "" }
+        return "SELECT DISTINCT k FROM (SELECT (s." + quoteIdentifier(column, qualified: false) + ")::text AS k FROM ("
+            + Self.sql(for: job) + ") AS s) AS keys WHERE k IS NOT NULL ORDER BY k"
+    }
+
     static func sql(for job: JobSettings) -> String {
         let source = SourceQuery(job.source)
         var inner = Substring(source.sql)
@@ -81,11 +95,12 @@ public struct SourceReader: Sendable {
     /// Errors from `body` pass through unchanged; errors of the query are `SourceError`s naming
     /// the job.
     @discardableResult
-    public func read(from: Date, to: Date, on db: isolated PostgresConnection,
+    public func read(from: Date, to: Date, series: String? = nil, on db: isolated PostgresConnection,
                      _ body: (SourcePoint) throws -> Void) throws -> SourceReadSummary {
         let jobName = job.name
         let hasSeries = job.source.seriesColumn != nil
-        let sql = self.sql
+        let oneSeries = series != nil && hasSeries
+        let sql = oneSeries ? oneSeriesSQL : self.sql
         // `date` and `timestamp` columns hold local times of the job's zone: with the session in
         // that zone, PostgreSQL compares them with the bounds and converts them to instants
         // (`::timestamptz` below) as the job means them.
@@ -99,7 +114,9 @@ public struct SourceReader: Sendable {
 
         var summary = SourceReadSummary()
         do {
-            try db.stream(sql, from, to) { row in
+            var parameters: [any PostgresEncodable] = [from, to]
+            if oneSeries, let series { parameters.append(series) }
+            try db.stream(sql, parameters: parameters) { row in
                 let point: SourcePoint?
                 do {
                     point = try Self.point(row, hasSeries: hasSeries, jobName: jobName)
@@ -123,6 +140,16 @@ public struct SourceReader: Sendable {
             throw SourceError.queryFailed(job: jobName, underlying: error)
         }
         return summary
+    }
+
+    /// The series keys with rows in [from, to): the units of a per-series training run.
+    public func seriesKeys(from: Date, to: Date, on db: isolated PostgresConnection) throws -> [String] {
+        guard job.source.seriesColumn != nil else { return [job.name] }
+        do {
+            return try db.query(keysSQL, from, to).compactMap { try $0.decode(0, as: String?.self) }
+        } catch let error as PostgresError {
+            throw SourceError.queryFailed(job: job.name, underlying: error)
+        }
     }
 
     static func point(_ row: PostgresRow, hasSeries: Bool, jobName: String) throws -> SourcePoint? {

@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+import PostgresClient
+
+/// Turns due schedules into queued units. Every daemon ticks every job; the schedule row is
+/// taken with `FOR UPDATE SKIP LOCKED`, so one daemon queues a job's work while the others
+/// pass it by, and the times of the next runs live in the database, so a restart neither
+/// repeats nor skips work.
+public struct Scheduler: Sendable {
+    public let database: DatabaseSettings
+    public let maxAttempts: Int
+
+    public init(database: DatabaseSettings, maxAttempts: Int) {
+        self.database = database
+        self.maxAttempts = maxAttempts
+    }
+
+    var names: StoreNames { StoreNames(schema: database.schema) }
+
+    /// Queues what is due for `runner`'s job at `now`; returns what it queued, for the log.
+    @discardableResult
+    public func tick(_ runner: JobRunner, now: Date, on connection: PostgresConnection) async throws -> String? {
+        let job = runner.job, plan = runner.plan, names = self.names, maxAttempts = self.maxAttempts
+        let runLog = RunLog(database), queue = WorkQueue(database), reader = SourceReader(job: job)
+        return try await connection.transaction { tx -> String? in
+            try tx.execute("INSERT INTO \(names.jobSchedule) (job) VALUES ($1) ON CONFLICT (job) DO NOTHING", job.name)
+            let rows = try tx.query("""
+                SELECT next_train_at <= $2, next_predict_at <= $2 FROM \(names.jobSchedule) WHERE job = $1 FOR UPDATE SKIP LOCKED
+                """, job.name, now)
+            guard let row = rows.first else { return nil }
+            let trainDue = try row.decode(0, as: Bool.self), predictDue = try row.decode(1, as: Bool.self)
+            guard trainDue || predictDue else { return nil }
+            // Work of this job still queued or running: let it finish before queueing more.
+            let pending = try tx.query("SELECT count(*) FROM \(names.workQueue) WHERE job = $1 AND state IN ('available', 'running')", job.name)[0].decode(0, as: Int.self)
+            guard pending == 0 else { return nil }
+            let nextPredict = now.addingTimeInterval(Double(job.predictEvery))
+            if trainDue {
+                let units: [String]
+                if job.model.scope == .global {
+                    units = [""]
+                } else {
+                    do {
+                        units = try reader.seriesKeys(from: plan.trainingStart(end: now), to: now, on: tx)
+                    } catch let error as SourceError {
+                        let runID = try runLog.start(job: job.name, kind: .train, on: tx)
+                        try runLog.finish(runID: runID, status: .failed, error: error.description, on: tx)
+                        try tx.execute("UPDATE \(names.jobSchedule) SET next_train_at = $2, updated_at = now() WHERE job = $1",
+                                       job.name, nextPredict)
+                        return "train failed: \(error)"
+                    }
+                }
+                let runID = try runLog.start(job: job.name, kind: .train, on: tx)
+                if units.isEmpty {
+                    try runLog.finish(runID: runID, status: .failed, error: "the source has no rows in the training window", on: tx)
+                } else {
+                    try queue.enqueue(job: job.name, kind: .train, units: units, runID: runID, maxAttempts: maxAttempts, on: tx)
+                }
+                // Training publishes forecasts too, so the next prediction waits a full interval.
+                try tx.execute("UPDATE \(names.jobSchedule) SET next_train_at = $2, next_predict_at = $3, updated_at = now() WHERE job = $1",
+                               job.name, now.addingTimeInterval(Double(job.trainEvery)), nextPredict)
+                return "train run \(runID): \(units.count) unit(s) queued"
+            }
+            let runID = try runLog.start(job: job.name, kind: .predict, on: tx)
+            try queue.enqueue(job: job.name, kind: .predict, units: [""], runID: runID, maxAttempts: maxAttempts, on: tx)
+            try tx.execute("UPDATE \(names.jobSchedule) SET next_predict_at = $2, updated_at = now() WHERE job = $1", job.name, nextPredict)
+            return "predict run \(runID) queued"
+        }
+    }
+
+    /// Makes a job's training or prediction due now (on-demand work from NOTIFY or the shell).
+    public func makeDue(job: String, action: RunKind, on connection: PostgresConnection) async throws {
+        let names = self.names
+        let column = action == .train ? "next_train_at" : "next_predict_at"
+        try await connection.withConnection { db in
+            try db.execute("""
+                INSERT INTO \(names.jobSchedule) AS s (job) VALUES ($1)
+                ON CONFLICT (job) DO UPDATE SET \(column) = now(), updated_at = now()
+                """, job)
+        }
+    }
+}
