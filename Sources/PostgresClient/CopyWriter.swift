@@ -13,7 +13,7 @@ import Foundation
 public struct CopyWriter: ~Copyable {
     /// Bytes handed to libpq per PQputCopyData call: large enough that the call overhead
     /// vanishes, small enough to stay in cache and to keep the server fed while the next chunk
-    /// is built (64 KiB measured faster than 16 KiB, 256 KiB and 1 MiB; benchmarks/RESULTS.md).
+    /// is built (64 KiB came out ahead of 16 KiB, 256 KiB and 1 MiB; benchmarks/RESULTS.md).
     static let chunkSize = 64 * 1024
 
     private let connection: OpaquePointer
