@@ -3,7 +3,8 @@ import CLibPQ
 extension PostgresConnection {
     /// Runs a `COPY ... FROM STDIN` statement (text format) and feeds it the rows that `write`
     /// appends to the writer. Returns the number of rows the server stored. When `write` throws,
-    /// the COPY is aborted, nothing is stored, and the error is rethrown.
+    /// the COPY is aborted, nothing is stored, and the error is rethrown. While the COPY runs the
+    /// connection takes no other statement, so `write` must not run any.
     ///
     ///     try db.copyIn("COPY predictions (job, step, forecast_value) FROM STDIN") { writer in
     ///         for p in predictions {

@@ -6,7 +6,9 @@ extension PostgresConnection {
     /// query is cancelled on the server and the error is rethrown.
     ///
     /// libpq's single-row mode delivers each row as its own small result while the server keeps
-    /// sending; no transaction or cursor is needed.
+    /// sending; no transaction or cursor is needed. The connection is busy until the last row:
+    /// `body` cannot run other statements on it (they fail with "another command is already in
+    /// progress").
     @discardableResult
     public func stream(_ sql: String, _ parameters: any PostgresEncodable..., body: (PostgresRow) throws -> Void) throws -> Int {
         try stream(sql, parameters: parameters, body: body)
