@@ -20,6 +20,9 @@ public actor PostgresConnection {
     var handle: OpaquePointer?
     var transactionDepth = 0
     var listeningChannels: Set<String> = []
+    /// Set while a stream or COPY owns the session. libpq would run a statement issued from the
+    /// row handler by silently discarding the rest of the stream; this makes it an error instead.
+    var busyWith: String?
 
     private init(conninfo: String) {
         self.conninfo = conninfo
@@ -184,7 +187,17 @@ public actor PostgresConnection {
 
     func connectedHandle() throws -> OpaquePointer {
         guard let handle else { throw PostgresError(.usage, "the connection is closed") }
+        if let busyWith {
+            throw PostgresError(.usage, "the connection is busy with \(busyWith); run other statements after it or on another connection")
+        }
         return handle
+    }
+
+    /// Marks the session as owned by a stream or COPY for the duration of `body`.
+    func whileBusy<T>(with operation: String, _ body: () throws -> T) rethrows -> T {
+        busyWith = operation
+        defer { busyWith = nil }
+        return try body()
     }
 
     /// Executes one statement, asking for binary results.

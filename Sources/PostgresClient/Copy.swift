@@ -36,7 +36,7 @@ extension PostgresConnection {
     private func feedCopy(_ writer: consuming CopyWriter, _ pointer: OpaquePointer,
                           _ write: (inout CopyWriter) throws -> Void) throws -> Int {
         do {
-            try write(&writer)
+            try whileBusy(with: "COPY FROM STDIN") { try write(&writer) }
             try writer.finish()
         } catch {
             // The server discards the whole COPY when the client ends it with an error message.
@@ -62,7 +62,7 @@ extension PostgresConnection {
             if length < 0 { break }  // -1: done, -2: failed; finishCopy reports which.
             defer { PQfreemem(data) }
             do {
-                try body(UnsafeRawBufferPointer(start: data, count: Int(length)))
+                try whileBusy(with: "COPY TO STDOUT") { try body(UnsafeRawBufferPointer(start: data, count: Int(length))) }
             } catch {
                 cancelRunningStatement(pointer)
                 throw error

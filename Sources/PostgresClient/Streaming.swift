@@ -27,6 +27,10 @@ extension PostgresConnection {
             throw PostgresError(.usage, "could not switch to single-row mode")
         }
 
+        return try whileBusy(with: "a streaming read") { try receiveRows(pointer, body) }
+    }
+
+    private func receiveRows(_ pointer: OpaquePointer, _ body: (PostgresRow) throws -> Void) throws -> Int {
         var rows = 0
         var failure: PostgresError?
         while let result = PQgetResult(pointer) {

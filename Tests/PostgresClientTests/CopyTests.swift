@@ -205,6 +205,20 @@ final class CopyTests: XCTestCase {
         XCTAssertEqual(count, 0)
     }
 
+    func testStatementInsideTheWriterIsAUsageErrorAndAbortsTheCopy() async throws {
+        let db = try await TestDatabase.connect()
+        let table = TestDatabase.uniqueTableName("copy_reentrant")
+        try await db.execute("CREATE TEMP TABLE \(table) (x int)")
+        await XCTAssertThrowsErrorAsync(try await db.withConnection { db in
+            try db.copyIn("COPY \(table) FROM STDIN") { writer in
+                try writer.appendRow(1)
+                _ = try db.query("SELECT 1")
+            }
+        }) { error in XCTAssertEqual((error as? PostgresError)?.kind, .usage, "\(error)") }
+        let count = try await db.query("SELECT count(*) FROM \(table)")[0].decode(0, as: Int.self)
+        XCTAssertEqual(count, 0)
+    }
+
     func testServerRejectionOfCopiedDataIsAServerError() async throws {
         let db = try await TestDatabase.connect()
         let table = TestDatabase.uniqueTableName("copy_reject")

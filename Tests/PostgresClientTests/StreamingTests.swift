@@ -60,6 +60,15 @@ final class StreamingTests: XCTestCase {
         XCTAssertEqual(value, 42)
     }
 
+    func testStatementInsideTheRowHandlerFailsAndLeavesTheConnectionUsable() async throws {
+        let db = try await TestDatabase.connect()
+        await XCTAssertThrowsErrorAsync(try await db.withConnection { db in
+            try db.stream("SELECT generate_series(1, 10)") { _ in _ = try db.query("SELECT 1") }
+        }) { error in XCTAssertEqual((error as? PostgresError)?.kind, .usage, "\(error)") }
+        let value = try await db.query("SELECT 5")[0].decode(0, as: Int.self)
+        XCTAssertEqual(value, 5)
+    }
+
     func testStreamReportsServerErrors() async throws {
         let db = try await TestDatabase.connect()
         await XCTAssertThrowsErrorAsync(try await db.withConnection { db in
