@@ -38,25 +38,24 @@ public struct FileDescriptorSink: LogSink {
     public init(fd: Int32 = STDERR_FILENO) { self.fd = fd }
 
     public func write(_ line: String) {
-        var bytes = Array(line.utf8)
+        let bytes = Array(line.utf8)
         Self.lock.withLock {
-            var offset = 0
-            while offset < bytes.count {
-                let n = bytes.withUnsafeMutableBytes { raw in
+            bytes.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
                     #if canImport(Glibc)
-                    Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
                     #else
-                    Darwin.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    let n = Darwin.write(fd, raw.baseAddress! + offset, raw.count - offset)
                     #endif
+                    if n < 0 && errno == EINTR { continue }
+                    // A closed or broken stderr cannot be reported anywhere; the event is
+                    // dropped rather than letting logging take the daemon down.
+                    guard n > 0 else { return }
+                    offset += n
                 }
-                if n < 0 && errno == EINTR { continue }
-                // A closed or broken stderr cannot be reported anywhere; the event is dropped
-                // rather than letting logging take the daemon down.
-                guard n > 0 else { return }
-                offset += n
             }
         }
-        bytes.removeAll()
     }
 }
 
