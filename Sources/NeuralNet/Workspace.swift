@@ -25,9 +25,9 @@ final class LayerBuffers {
     /// GRU: `[b_ir + b_hr | b_iz + b_hz | b_in | b_hn]`, refreshed each forward pass, so the fused
     /// loop loads four bias vectors instead of six.
     let gruBias: UnsafeMutablePointer<Float>
-    /// Gradient w.r.t. gate pre-activations (GRU: of the input-side pre-activations).
+    /// Gradient w.r.t. gate pre-activations (GRU: of the input-side pre-activations); shares `a`.
     let dg: UnsafeMutablePointer<Float>
-    /// GRU: gradient w.r.t. the recurrent-side pre-activations.
+    /// GRU: gradient w.r.t. the recurrent-side pre-activations; shares `gh`.
     let dgh: UnsafeMutablePointer<Float>
     /// Gradient w.r.t. this layer's outputs h_1...h_T; the backward pass adds the recurrent part in place.
     let dh: UnsafeMutablePointer<Float>
@@ -54,8 +54,10 @@ final class LayerBuffers {
         whhT = allocateFloats(gates * hidden)
         gruBias = allocateFloats(cell == .gru ? 4 * hidden : 1)
         gh = allocateFloats(cell == .gru ? n * gates : 1)
-        dg = allocateFloats(n * gates)
-        dgh = allocateFloats(cell == .gru ? n * gates : 1)
+        // The gate gradients overwrite the gate activations they are computed from (each backward
+        // step reads its activations before writing), which halves the chunk's largest buffers.
+        dg = a
+        dgh = gh
         dh = allocateFloats(n * hidden)
         dc = allocateFloats(batch * hidden)
         out = dropoutAfter ? allocateFloats(n * hidden) : nil
@@ -65,7 +67,7 @@ final class LayerBuffers {
     }
 
     deinit {
-        for p in [h, c, tc, a, xh, whhT, gruBias, gh, dg, dgh, dh, dc] { p.deallocate() }
+        for p in [h, c, tc, a, xh, whhT, gruBias, gh, dh, dc] { p.deallocate() }
         out?.deallocate(); dropMask?.deallocate()
         if ownsDx { dx?.deallocate() }
     }
