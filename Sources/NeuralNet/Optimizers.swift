@@ -42,7 +42,23 @@ public final class Adam: Optimizer {
         m.withUnsafeMutableBufferPointer { mb in
             v.withUnsafeMutableBufferPointer { vb in
                 let mp = mb.baseAddress!, vp = vb.baseAddress!
-                for i in 0..<count {
+                // Eight lanes at a time: this pass is serial, after the threads have joined, so it
+                // counts at every size. Lanes and the scalar tail use the same operations, so
+                // results do not depend on where a parameter falls.
+                let decay8 = V8(repeating: decay), step8 = V8(repeating: stepSize)
+                let inv8 = V8(repeating: invSqrtBc2), eps8 = V8(repeating: eps)
+                var i = 0
+                while i + 8 <= count {
+                    let gi = load8(g + i)
+                    let mi = b1 * load8(mp + i) + (1 - b1) * gi
+                    let vi = b2 * load8(vp + i) + (1 - b2) * gi * gi
+                    store8(mi, mp + i); store8(vi, vp + i)
+                    var pi = load8(p + i)
+                    if weightDecay != 0 { pi = pi * decay8 }
+                    store8(pi - step8 * mi / (vi.squareRoot() * inv8 + eps8), p + i)
+                    i += 8
+                }
+                while i < count {
                     let gi = g[i]
                     let mi = b1 * mp[i] + (1 - b1) * gi
                     let vi = b2 * vp[i] + (1 - b2) * gi * gi
@@ -50,6 +66,7 @@ public final class Adam: Optimizer {
                     var pi = p[i]
                     if weightDecay != 0 { pi *= decay }
                     p[i] = pi - stepSize * mi / (vi.squareRoot() * invSqrtBc2 + eps)
+                    i += 1
                 }
             }
         }

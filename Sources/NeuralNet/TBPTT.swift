@@ -236,18 +236,51 @@ public final class TBPTTTrainer {
         // Sum the shards' gradients in a fixed order, then clip by the global norm.
         let g = network.grads, p = network.parameterCount
         g.update(from: workspaces[0].grad, count: p)
-        for ws in workspaces.dropFirst() { for i in 0..<p { g[i] += ws.grad[i] } }
-        var sq = 0.0
-        for i in 0..<p { sq += Double(g[i]) * Double(g[i]) }
-        let norm = Float(sq.squareRoot())
+        for ws in workspaces.dropFirst() { addInPlace(g, ws.grad, count: p) }
+        let norm = Float(sumOfSquares(g, count: p).squareRoot())
         guard norm.isFinite else { throw TrainingError.nonFiniteGradient(update: updates) }
         if let clip = clipNorm, norm > clip {
-            let f = clip / (norm + 1e-6)
-            for i in 0..<p { g[i] *= f }
+            scaleInPlace(g, by: clip / (norm + 1e-6), count: p)
         }
         optimizer.learningRate = baseLearningRate * schedule.factor(at: updates)
         optimizer.update(parameters: network.params, gradients: g, count: p)
         updates += 1
         return ((sum, count), norm)
     }
+}
+
+// Serial passes over the whole gradient (after the shards join), vectorised.
+
+@inline(__always)
+private func addInPlace(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count n: Int) {
+    var i = 0
+    while i + 8 <= n { store8(load8(a + i) + load8(b + i), a + i); i += 8 }
+    while i < n { a[i] += b[i]; i += 1 }
+}
+
+@inline(__always)
+private func scaleInPlace(_ a: UnsafeMutablePointer<Float>, by f: Float, count n: Int) {
+    var i = 0
+    while i + 8 <= n { store8(load8(a + i) * f, a + i); i += 8 }
+    while i < n { a[i] *= f; i += 1 }
+}
+
+/// Σ a², with Float lanes flushed to a Double every 1024 values (no overflow, little rounding).
+@inline(__always)
+private func sumOfSquares(_ a: UnsafePointer<Float>, count n: Int) -> Double {
+    var total = 0.0, i = 0
+    while i < n {
+        let end = min(n, i + 1024)
+        var acc = V8()
+        while i + 8 <= end { let v = load8(a + i); acc += v * v; i += 8 }
+        var rest: Float = 0
+        while i < end { rest += a[i] * a[i]; i += 1 }
+        total += Double(acc.sum()) + Double(rest)
+    }
+    if !total.isFinite {
+        // Squares beyond Float range (|g| > 1.8e19): recount in Double before calling it non-finite.
+        total = 0
+        for j in 0..<n { total += Double(a[j]) * Double(a[j]) }
+    }
+    return total
 }

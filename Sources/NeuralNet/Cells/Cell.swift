@@ -70,9 +70,9 @@ func recurrentBackward(batch b: Int, dgt: UnsafePointer<Float>, gradientWidth gw
                        buf: LayerBuffers, into dhPrev: UnsafeMutablePointer<Float>) {
     let hs = buf.hidden
     if hs >= transposedRecurrentMinHidden {
-        gemm(false, false, b, hs, gw, 1, dgt, gw, buf.whhT, hs, 1, dhPrev, hs)
+        stepGemm(transB: false, b, hs, gw, dgt, gw, buf.whhT, hs, 1, dhPrev, hs)
     } else {
-        gemm(false, true, b, hs, gw, 1, dgt, gw, w.whh, gw, 1, dhPrev, hs)
+        stepGemm(transB: true, b, hs, gw, dgt, gw, w.whh, gw, 1, dhPrev, hs)
     }
 }
 

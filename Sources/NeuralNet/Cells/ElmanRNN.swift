@@ -6,7 +6,7 @@ enum ElmanCell {
         fillStackedInputs(steps: t, batch: b, x: x, buf: buf)
         for s in 0..<t {
             let at = buf.a + s * b * hs
-            gemm(false, false, b, hs, kx, 1, buf.xh + s * b * kx, kx, w.wih, hs, 0, at, hs)
+            stepGemm(transB: false, b, hs, kx, buf.xh + s * b * kx, kx, w.wih, hs, 0, at, hs)
             let hn = buf.h + (s + 1) * b * hs
             let nextRows: UnsafeMutablePointer<Float>? = s + 1 < t ? buf.xh + (s + 1) * b * kx + ins : nil
             for q in 0..<b {

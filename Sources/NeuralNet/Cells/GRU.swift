@@ -14,7 +14,7 @@ enum GRUCell {
         for s in 0..<t {
             let at = buf.a + s * b * gw, ght = buf.gh + s * b * gw
             let hprev = buf.h + s * b * hs
-            gemm(false, false, b, gw, hs, 1, hprev, hs, w.whh, gw, 0, ght, gw)
+            stepGemm(transB: false, b, gw, hs, hprev, hs, w.whh, gw, 0, ght, gw)
             for q in 0..<b {
                 let row = at + q * gw, grow = ght + q * gw
                 let hp = hprev + q * hs, hn = hp + b * hs

@@ -9,7 +9,7 @@ enum LSTMCell {
         for s in 0..<t {
             let at = buf.a + s * b * gw
             // a_t = [x_t | h_{t-1} | 1] [W_ih; W_hh; b]
-            gemm(false, false, b, gw, kx, 1, buf.xh + s * b * kx, kx, w.wih, gw, 0, at, gw)
+            stepGemm(transB: false, b, gw, kx, buf.xh + s * b * kx, kx, w.wih, gw, 0, at, gw)
             let nextRows: UnsafeMutablePointer<Float>? = s + 1 < t ? buf.xh + (s + 1) * b * kx + ins : nil
             for r in 0..<b {
                 let row = at + r * gw
