@@ -28,6 +28,23 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    /// Per-step products above OpenBLAS's small-matrix size are cut into column blocks.
+    func testSplitProductsMatchWholeProducts() {
+        var rng = SeededGenerator(seed: 5)
+        for (m, n, k, transB) in [(64, 512, 134, false), (64, 128, 512, false), (120, 160, 60, true)] {
+            XCTAssertGreaterThan(m * n * k, smallProductLimit)
+            let a = (0..<(m * k)).map { _ in rng.nextFloat() - 0.5 }
+            let b = (0..<(k * n)).map { _ in rng.nextFloat() - 0.5 }
+            var whole = [Float](repeating: 1, count: m * n), split = whole
+            let ldb = transB ? k : n
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                whole.withUnsafeMutableBufferPointer { gemm(false, transB, m, n, k, 1, ap.baseAddress!, k, bp.baseAddress!, ldb, 1, $0.baseAddress!, n) }
+                split.withUnsafeMutableBufferPointer { stepGemm(transB: transB, m, n, k, ap.baseAddress!, k, bp.baseAddress!, ldb, 1, $0.baseAddress!, n) }
+            } }
+            for i in whole.indices { XCTAssertEqual(split[i], whole[i], accuracy: 1e-4) }
+        }
+    }
+
     func testPinballLossWithMask() throws {
         for cell in CellKind.allCases {
             try assertGradientMatchesFiniteDifferences(
