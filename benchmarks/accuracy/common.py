@@ -1,0 +1,240 @@
+"""Shared by accuracy.py and neuralforecast_speed.py: the data sets as loaded into PostgreSQL
+and as scored, rolling origins, forecastd runs and their published forecasts, MASE, and the
+RESULTS.md section writer. Needs only numpy and pandas."""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import time
+
+import numpy as np
+import pandas as pd
+
+DATASETS = os.environ.get("DATASETS", os.path.join(os.path.dirname(__file__), "../../../shared/datasets"))
+DB_URL = os.environ.get("ACC_DB_URL", "")
+PSQL = os.environ.get("ACC_PSQL", "psql")
+FORECASTD = os.environ.get("FORECASTD_BIN", "forecastd")
+TMP = os.environ.get("ACC_TMP", "/tmp")
+
+
+def psql(sql, csv_out=False):
+    """Runs SQL with psql; with csv_out, returns the rows as a list of dicts (header first)."""
+    args = [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", DB_URL]
+    if csv_out:
+        args += ["--csv"]
+    out = subprocess.run(args + ["-c", "SET timezone = 'UTC'", "-c", sql], check=True,
+                         capture_output=True, text=True).stdout
+    if not csv_out:
+        return out
+    return list(csv.DictReader(io.StringIO(out)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Data sets. Each one: the table forecastd reads, the job (required keys only), and the series
+# the peers and the scoring use. The scoring series follow the author's baselines (see
+# RESULTS.md): hourly/half-hourly grids with missing hours interpolated; S&P 500 as its trading
+# days (the rows), airpassengers as its months.
+
+class DataSet:
+    def __init__(self, name, job_toml, horizon, origins, season, scale_season, target, load_sql, series_fn,
+                 peer_season=None):
+        self.name = name
+        self.job_toml = job_toml
+        self.horizon = horizon
+        self.origins = origins
+        self.season = season              # season for SeasonalNaive / AutoETS
+        self.scale_season = scale_season  # season of the in-sample seasonal-naive MASE scale
+        self.target = target              # forecastd must reach MASE <= target
+        self.load_sql = load_sql
+        self.series_fn = series_fn        # () -> {series key: pd.Series indexed by UTC timestamps}
+
+
+def _weather_series():
+    w = pd.read_csv(os.path.join(DATASETS, "weather_nyc_2013.csv"))
+    w["ts"] = pd.to_datetime(w.ts, utc=True)
+    return {s: g.set_index("ts").temp.resample("1h").mean().interpolate()
+            for s, g in w.groupby("station")}
+
+
+def _elec_series():
+    e = pd.read_csv(os.path.join(DATASETS, "elecdemand_vic_2014.csv"))
+    e["ts"] = pd.to_datetime(e.ts, utc=True)
+    return {"elecdemand": e.set_index("ts").demand_gw.resample("30min").mean().interpolate()}
+
+
+def _air_series():
+    a = pd.read_csv(os.path.join(DATASETS, "airpassengers.csv"))
+    a["month"] = pd.to_datetime(a.month, utc=True)
+    return {"airpassengers": a.set_index("month").passengers.astype(float)}
+
+
+def _sp500_rows():
+    s = pd.read_csv(os.path.join(DATASETS, "sp500_daily_1950_2015.csv"))
+    return s.sort_values("date").tail(3000)
+
+
+def _sp500_series():
+    s = _sp500_rows()
+    return {"sp500": pd.Series(s.close.values.astype(float), index=pd.to_datetime(s.date, utc=True))}
+
+
+def _copy(table, path_or_none, columns=None):
+    return f"\\copy {table}{'(' + columns + ')' if columns else ''} FROM '{path_or_none}' WITH (FORMAT csv, HEADER true)"
+
+
+def datasets():
+    d = DATASETS
+    sp_csv = os.path.join(TMP, "sp500_last3000.csv")
+    return [
+        DataSet("weather", """name = "weather"
+frequency = "1h"
+horizon = 24
+[jobs.source]
+table = "public.weather"
+series_column = "station"
+time_column = "ts"
+value_column = "temp"
+""", 24, 5, 24, 24, 0.85,
+            ["CREATE TABLE weather (station text, ts timestamptz, temp double precision, dewp double precision,"
+             " humid double precision, wind_speed double precision, pressure double precision,"
+             " precip double precision, visib double precision)",
+             _copy("weather", os.path.join(d, "weather_nyc_2013.csv"))], _weather_series),
+        DataSet("elecdemand", """name = "elecdemand"
+frequency = "30m"
+horizon = 48
+[jobs.source]
+table = "public.elecdemand"
+time_column = "ts"
+value_column = "demand_gw"
+""", 48, 5, 48, 48, 0.55,
+            ["CREATE TABLE elecdemand (ts timestamptz, demand_gw double precision, workday integer,"
+             " temperature_c double precision)",
+             _copy("elecdemand", os.path.join(d, "elecdemand_vic_2014.csv"))], _elec_series),
+        DataSet("airpassengers", """name = "airpassengers"
+frequency = "1mo"
+horizon = 12
+[jobs.source]
+table = "public.airpassengers"
+time_column = "month"
+value_column = "passengers"
+""", 12, 2, 12, 12, 1.36,
+            ["CREATE TABLE airpassengers (month date, passengers integer)",
+             _copy("airpassengers", os.path.join(d, "airpassengers.csv"))], _air_series),
+        DataSet("sp500", """name = "sp500"
+frequency = "1b"
+horizon = 5
+[jobs.source]
+table = "public.sp500"
+time_column = "date"
+value_column = "close"
+""", 5, 5, 5, 1, 1.85,
+            ["CREATE TABLE sp500 (date date, open double precision, high double precision, low double precision,"
+             " close double precision, volume bigint)",
+             _copy("sp500", sp_csv)], _sp500_series),
+    ]
+
+
+def load(ds):
+    if ds.name == "sp500":
+        _sp500_rows().to_csv(os.path.join(TMP, "sp500_last3000.csv"), index=False)
+    for sql in ds.load_sql:
+        psql(sql)
+    return int(psql(f"SELECT count(*) AS n FROM {ds.name}", csv_out=True)[0]["n"])
+
+
+def write_config(path, sets):
+    with open(path, "w") as f:
+        f.write(f'[database]\nurl = "{DB_URL}"\n')
+        for ds in sets:
+            f.write("\n[[jobs]]\n" + ds.job_toml)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Rolling origins: the last N blocks of one horizon each. The origin time is the first target
+# step; everything before it is history.
+
+def windows(y, horizon, origins):
+    n = len(y)
+    return [n - k * horizon for k in range(origins, 0, -1)]
+
+
+def mase_scale(train, season):
+    train = np.asarray(train, dtype=float)
+    return float(np.mean(np.abs(train[season:] - train[:-season])))
+
+
+def iso(ts):
+    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def forecastd_train(config, job, as_of, series=None):
+    """Runs `forecastd train JOB --as-of T` and returns (wall seconds, stdout)."""
+    cmd = [FORECASTD, "--config", config, "train", job, "--as-of", iso(as_of)]
+    if series:
+        cmd += ["--series", series]
+    started = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return wall, p.stdout.strip()
+
+
+def max_model_id():
+    return int(psql("SELECT coalesce(max(model_id), 0) AS m FROM forecastd.models", csv_out=True)[0]["m"])
+
+
+def models_since(model_id, job):
+    return psql(f"""SELECT model_id, series, cell, status, coalesce(reason, '') AS reason, train_seconds, epochs
+                    FROM forecastd.models WHERE job = '{job}' AND model_id > {model_id} ORDER BY model_id""", csv_out=True)
+
+
+def published(job, series, as_of):
+    """The forecast forecastd published for `series` from the newest origin before `as_of`:
+    {target epoch seconds: (median, lower, upper)}, the model's cell, and issued_at."""
+    rows = psql(f"""SELECT extract(epoch FROM p.target_ts)::bigint AS t, p.forecast_value, p.lower_bound, p.upper_bound,
+                           m.cell, p.issued_at
+                    FROM forecastd.predictions p JOIN forecastd.models m USING (model_id)
+                    WHERE p.job = '{job}' AND p.series = '{series}'
+                      AND p.issued_at = (SELECT max(issued_at) FROM forecastd.predictions
+                                         WHERE job = '{job}' AND series = '{series}' AND issued_at < '{iso(as_of)}')
+                    ORDER BY p.step""", csv_out=True)
+    fc = {int(r["t"]): (float(r["forecast_value"]), float(r["lower_bound"]), float(r["upper_bound"])) for r in rows}
+    cell = rows[0]["cell"] if rows else None
+    issued = rows[0]["issued_at"] if rows else None
+    return fc, cell, issued
+
+
+def epoch(ts):
+    return int(pd.Timestamp(ts).timestamp())
+
+
+# ---------------------------------------------------------------------------------------------
+
+def write_section(path, heading, body):
+    """Replaces the `## heading` section of RESULTS.md (up to the next `## `), or appends it;
+    the rest of the file, which other people write, is left as it is."""
+    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+    lines = text.split("\n")
+    start = next((i for i, l in enumerate(lines) if l.strip() == f"## {heading}"), None)
+    new = [f"## {heading}", ""] + body.rstrip("\n").split("\n") + [""]
+    if start is None:
+        while lines and lines[-1] == "":
+            lines.pop()
+        lines += [""] + new
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        lines[start:end] = new
+    out = "\n".join(lines)
+    if not out.endswith("\n"):
+        out += "\n"
+    with open(path, "w") as f:
+        f.write(out)
+
+
+def dump(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=1, default=float)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Forecast accuracy benchmark (issue 4): forecastd with the defaults beside statsforecast's
+# SeasonalNaive, Naive and AutoETS over rolling origins on ../shared/datasets, each data set in a
+# throwaway PostgreSQL. Writes the "## Forecast accuracy" section of benchmarks/RESULTS.md and
+# benchmarks/accuracy/results.json. Not part of CI.
+#
+#   benchmarks/accuracy/run.sh                  # all four data sets
+#   benchmarks/accuracy/run.sh weather sp500    # some of them (RESULTS.md is left alone then)
+#
+# Environment: VENV (default /work/venv-acc, created with statsforecast and pandas when missing),
+# FORECASTD_BIN (skip the build and use this binary), FORECASTD_SCRATCH (build folder,
+# default .build-acc), DATASETS (default ../shared/datasets of the checkout).
+source "$(dirname "$0")/common.sh"
+VENV="${VENV:-/work/venv-acc}"
+cmd="benchmarks/accuracy/run.sh${*:+ $*}"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg | sed 's/ /, /g')"
+
+acc_start_pg
+acc_build
+ACC_IMPORTS="statsforecast,pandas" acc_venv "$VENV" statsforecast pandas
+
+commit="$(cd "$REPO" && git rev-parse --short HEAD)"
+[ -n "$(cd "$REPO" && git status --porcelain -- Sources migrations Package.swift)" ] && commit="$commit (+ uncommitted changes in the work tree)"
+machine="$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/ {print $2}') GiB"
+extra=()
+[ $# -gt 0 ] && extra=(--no-write --only "$@")
+"$VENV/bin/python" "$ACC_DIR/accuracy.py" "${extra[@]}" \
+    --results "$REPO/benchmarks/RESULTS.md" --json "$ACC_DIR/results${1:+-partial}.json" \
+    --command "$cmd" --machine "$machine" --load-before "$load_before" --commit "$commit"
