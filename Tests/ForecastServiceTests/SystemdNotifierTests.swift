@@ -125,8 +125,8 @@ private final class ReceivedBox: @unchecked Sendable {
     }
 }
 
-/// systemd's end of the protocol: a bound AF_UNIX datagram socket with a receive timeout.
-private final class DatagramListener: @unchecked Sendable {
+/// systemd's end of the protocol (also used by DaemonProcessTests): a bound AF_UNIX datagram socket with a receive timeout.
+final class DatagramListener: @unchecked Sendable {
     let address: String
     private var fd: Int32
 

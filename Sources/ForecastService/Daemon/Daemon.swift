@@ -106,6 +106,7 @@ public final class Daemon: @unchecked Sendable {
                 configuration = Configuration(database: old.database, daemon: fresh.daemon, jobs: fresh.jobs, path: fresh.path)
                 runners = freshRunners
             }
+            ForecastdLogging.setLevel(fresh.daemon.logLevel)
             logger.notice("configuration reloaded", metadata: ["jobs": "\(fresh.jobs.count)"])
             poke()
         } catch {
@@ -155,6 +156,8 @@ public final class Daemon: @unchecked Sendable {
             } catch {
                 report("waiting for the database: \(error)")
             }
+            // Waiting is not hanging: keep systemd's start timeout from running out meanwhile.
+            notifier?.extendTimeout(.seconds(delay + 30))
             try? await Task.sleep(for: .seconds(delay))
             delay = min(delay * 2, 30)
         }

@@ -23,7 +23,16 @@ public struct Scheduler: Sendable {
         let job = runner.job, plan = runner.plan, names = self.names, maxAttempts = self.maxAttempts
         let runLog = RunLog(database), queue = WorkQueue(database), reader = SourceReader(job: job)
         return try await connection.transaction { tx -> String? in
-            try tx.execute("INSERT INTO \(names.jobSchedule) (job) VALUES ($1) ON CONFLICT (job) DO NOTHING", job.name)
+            // A job seen for the first time continues from its history: the next runs are due one
+            // interval after the last ones that went through (e.g. `forecastd train` from a shell).
+            try tx.execute("""
+                INSERT INTO \(names.jobSchedule) (job, next_train_at, next_predict_at)
+                SELECT $1,
+                       coalesce(max(started_at) FILTER (WHERE kind = 'train') + make_interval(secs => $2), now()),
+                       coalesce(max(started_at) + make_interval(secs => $3), now())
+                FROM \(names.runs) WHERE job = $1 AND status IN ('succeeded', 'partial')
+                ON CONFLICT (job) DO NOTHING
+                """, job.name, Double(job.trainEvery), Double(job.predictEvery))
             let rows = try tx.query("""
                 SELECT next_train_at <= $2, next_predict_at <= $2 FROM \(names.jobSchedule) WHERE job = $1 FOR UPDATE SKIP LOCKED
                 """, job.name, now)
@@ -40,7 +49,10 @@ public struct Scheduler: Sendable {
                     units = [""]
                 } else {
                     do {
-                        units = try reader.seriesKeys(from: plan.trainingStart(end: now), to: now, on: tx)
+                        // A savepoint: the user's source failing must not abort the schedule's transaction.
+                        units = try tx.transaction { inner in
+                            try reader.seriesKeys(from: plan.trainingStart(end: now), to: now, on: inner)
+                        }
                     } catch let error as SourceError {
                         let runID = try runLog.start(job: job.name, kind: .train, on: tx)
                         try runLog.finish(runID: runID, status: .failed, error: error.description, on: tx)
@@ -71,7 +83,7 @@ public struct Scheduler: Sendable {
     public func makeDue(job: String, action: RunKind, on connection: PostgresConnection) async throws {
         let names = self.names
         let column = action == .train ? "next_train_at" : "next_predict_at"
-        try await connection.withConnection { db in
+        _ = try await connection.withConnection { db in
             try db.execute("""
                 INSERT INTO \(names.jobSchedule) AS s (job) VALUES ($1)
                 ON CONFLICT (job) DO UPDATE SET \(column) = now(), updated_at = now()

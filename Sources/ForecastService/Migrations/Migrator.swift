@@ -30,16 +30,18 @@ public struct MigrationFile: Sendable, Equatable {
         return files
     }
 
-    /// Where the migrations of this build are: `$FORECASTD_MIGRATIONS` when set, the installed
-    /// share folder next to the binary or under /usr(/local)/share, else the source checkout.
+    /// Where the migrations of this build are: `$FORECASTD_MIGRATIONS` when set, else the first
+    /// folder below that holds `0001_init.sql`.
     public static func defaultDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let dir = environment["FORECASTD_MIGRATIONS"], !dir.isEmpty { return dir }
         let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+        // Installed next to the binary first, then the checkout this binary was built from
+        // (so a development build never picks up an older installed copy), then the usual places.
         let candidates = [
             executable.deletingLastPathComponent().appendingPathComponent("../share/forecastd/migrations").standardized.path,
+            URL(fileURLWithPath: #filePath).appendingPathComponent("../../../../migrations").standardized.path,
             "/usr/share/forecastd/migrations",
             "/usr/local/share/forecastd/migrations",
-            URL(fileURLWithPath: #filePath).appendingPathComponent("../../../../migrations").standardized.path,
         ]
         return candidates.first { FileManager.default.fileExists(atPath: $0 + "/0001_init.sql") } ?? candidates.last!
     }
