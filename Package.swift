@@ -29,7 +29,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "forecastd", dependencies: [
-            "ForecastService", "NeuralNet", "PostgresClient",
+            "ForecastService", "Forecasting", "NeuralNet", "PostgresClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

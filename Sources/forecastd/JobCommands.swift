@@ -1,5 +1,6 @@
 import ArgumentParser
 import ForecastService
+import Forecasting
 import Foundation
 import Logging
 import PostgresClient
@@ -84,6 +85,55 @@ struct Predict: AsyncParsableCommand {
         let context = try await JobContext.open(options)
         try context.report(job, try await context.runner(for: job, asOf: try asOf.date).predict(on: context.connection))
     }
+}
+
+struct BacktestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backtest",
+        abstract: "Score the job's settings out of sample on its last backtest_windows horizons, beside seasonal naive.",
+        discussion: "The network is trained on the history before the windows only; nothing is published. Scores go to the backtest_results table.")
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The job's name.") var job: String
+    @Option(help: "Backtest only this series.") var series: String?
+    @OptionGroup var asOf: AsOfOption
+
+    func run() async throws {
+        let context = try await JobContext.open(options)
+        let (summary, scores) = try await context.runner(for: job, asOf: try asOf.date).backtest(on: context.connection, onlySeries: series)
+        if !scores.isEmpty { print(BacktestTable(scores).text) }
+        try context.report(job, summary)
+    }
+}
+
+/// The backtest's scores as an aligned table, with the mean over series last.
+struct BacktestTable {
+    let scores: [SeriesBacktest]
+
+    init(_ scores: [SeriesBacktest]) { self.scores = scores }
+
+    var text: String {
+        let header = ["series", "windows", "mase", "baseline_mase", "skill", "mae", "baseline_mae", "smape", "coverage"]
+        func row(_ name: String, _ windows: String, _ m: AccuracyReport, _ b: AccuracyReport) -> [String] {
+            [name, windows, f(m.mase), f(b.mase), f(m.skill(against: b)), f(m.mae), f(b.mae), f(m.smape), f(m.coverage)]
+        }
+        var rows = scores.map { row($0.series, "\($0.result.windows.count)", $0.result.model, $0.result.baseline) }
+        if scores.count > 1 {
+            let means = ["mase", "baseline_mase", "skill", "mae", "baseline_mae", "smape", "coverage"].map { name in
+                let values = scores.compactMap { $0.result.metrics.first { $0.name == name }?.value }.filter(\.isFinite)
+                return values.isEmpty ? "-" : f(values.reduce(0, +) / Double(values.count))
+            }
+            rows.append(["mean of \(scores.count)", ""] + means)
+        }
+        let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
+        return ([header] + rows).map { cells in
+            cells.enumerated().map { i, cell in
+                i == 0 ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                       : String(repeating: " ", count: widths[i] - cell.count) + cell
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    private func f(_ value: Double) -> String { value.isFinite ? String(format: "%.3f", value) : "-" }
 }
 
 struct Run: AsyncParsableCommand {

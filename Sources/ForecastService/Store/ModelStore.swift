@@ -250,4 +250,5 @@ struct StoreNames: Sendable {
     var runs: String { table("runs") }
     var workQueue: String { table("work_queue") }
     var jobSchedule: String { table("job_schedule") }
+    var backtestResults: String { table("backtest_results") }
 }
