@@ -61,6 +61,12 @@ public struct JobSettings: Sendable, Equatable {
     public var predictEvery: Seconds = 3600
     public var backtestWindows: Int = 3
     public var fallback: FallbackPolicy = .seasonalNaive
+    /// A series is retrained ahead of schedule when the MAE of its latest `driftPoints` matured
+    /// forecasts exceeds its active model's backtest MAE by this factor; 0 turns drift off.
+    public var driftFactor: Double = 2.0
+    /// Matured forecasts (target steps with an actual) the realized MAE is taken over, and the
+    /// fewest that drift is judged on.
+    public var driftPoints: Int = 24
     public var source: SourceSettings
     public var model: ModelSettings = ModelSettings()
 }
@@ -204,6 +210,13 @@ extension JobSettings {
         predictEvery = try job.duration("predict_every") ?? predictEvery
         backtestWindows = try job.integer("backtest_windows", range: 0...1000) ?? backtestWindows
         fallback = try job.choice("fallback", FallbackPolicy.self) ?? fallback
+        if let factor = try job.double("drift_factor", range: 0...1_000_000) {
+            guard factor == 0 || factor >= 1 else {
+                throw job.error("drift_factor", "must be 0 (drift off) or at least 1 (a realized error that many times the backtest MAE), found \(factor)")
+            }
+            driftFactor = factor
+        }
+        driftPoints = try job.integer("drift_points", range: 1...1_000_000) ?? driftPoints
         if var modelReader = try job.subtable("model") {
             model = try ModelSettings(reading: &modelReader)
         }

@@ -72,6 +72,16 @@ public struct Scheduler: Sendable {
                                job.name, now.addingTimeInterval(Double(job.trainEvery)), nextPredict)
                 return "train run \(runID): \(units.count) unit(s) queued"
             }
+            // Drift is judged when a prediction is due (actuals change only when units read the
+            // source). Drifted units are retrained first; the prediction stays due and is queued
+            // by the first tick after the retraining, so it forecasts with the new models.
+            let drifted = try DriftDetector(job: job, database: database).findings(on: tx)
+            if !drifted.isEmpty {
+                let note = drifted.map(\.description).joined(separator: "\n")
+                let runID = try runLog.start(job: job.name, kind: .train, trigger: .drift, note: note, on: tx)
+                try queue.enqueue(job: job.name, kind: .train, units: drifted.map(\.unit), runID: runID, maxAttempts: maxAttempts, on: tx)
+                return "drift: train run \(runID) queued: \(note)"
+            }
             let runID = try runLog.start(job: job.name, kind: .predict, on: tx)
             try queue.enqueue(job: job.name, kind: .predict, units: [""], runID: runID, maxAttempts: maxAttempts, on: tx)
             try tx.execute("UPDATE \(names.jobSchedule) SET next_predict_at = $2, updated_at = now() WHERE job = $1", job.name, nextPredict)

@@ -133,14 +133,16 @@ public struct JobRunner: Sendable {
         return try await finish(summary, status: status, on: connection, logger: logger)
     }
 
-    /// Writes one unit in one transaction: the rejected network (if any), the new active model
-    /// (retiring the previous one), metrics, training history, forecasts and the run's counters
-    /// commit together or not at all.
+    /// Writes one unit in one transaction: the actuals it read, the rejected network (if any),
+    /// the new active model (retiring the previous one), metrics, training history, forecasts
+    /// and the run's counters commit together or not at all.
     func publish(_ unit: TrainedUnit, runID: Int64, completing claim: (item: WorkItem, owner: String)? = nil,
                  on connection: PostgresConnection) async throws -> Int {
         let models = self.models, metricsWriter = MetricsWriter(database), predictions = PredictionWriter(database)
         let runLog = self.runLog, jobName = job.name, queue = WorkQueue(database)
+        let actuals = ActualsWriter(database), revisit = job.horizon
         return try await connection.transaction { tx in
+            try actuals.record(job: jobName, series: unit.observed, revisit: revisit, on: tx)
             if let rejected = unit.rejected { _ = try Self.store(rejected, models: models, metrics: metricsWriter, on: tx) }
             var written = 0
             if let active = unit.active {
@@ -270,6 +272,7 @@ public struct JobRunner: Sendable {
                                                     targets: plan.targetDates(after: series), forecast: forecast),
                                      job: jobName, modelID: model.modelID)
                 let written = try await connection.transaction { tx in
+                    try ActualsWriter(self.database).record(job: jobName, series: [full], revisit: self.job.horizon, on: tx)
                     let n = try PredictionWriter(self.database).write(rows, on: tx)
                     try runLog.addCounts(runID: runID, seriesTotal: 1, rowsWritten: Int64(n), on: tx)
                     return n

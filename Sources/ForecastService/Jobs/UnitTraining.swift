@@ -26,6 +26,8 @@ public struct TrainedUnit: Sendable {
     public var rejected: ModelVersion?
     public var forecasts: [SeriesForecast]
     public var pointsUsed: Int
+    /// The series the unit read, whose recent values are recorded as actuals with its results.
+    public var observed: [RegularSeries] = []
 }
 
 /// Trains and judges one unit of work. Pure computation: no database, so a crash here leaves
@@ -77,14 +79,14 @@ public struct UnitTrainer: Sendable {
             guard let (forecast, _) = try? model.forecast(s) else { continue }
             forecasts.append(SeriesForecast(series: s.key, issuedAt: s.date(ofStep: s.count - 1), targets: plan.targetDates(after: s), forecast: forecast))
         }
-        return TrainedUnit(series: keys, active: version, rejected: nil, forecasts: forecasts, pointsUsed: points)
+        return TrainedUnit(series: keys, active: version, rejected: nil, forecasts: forecasts, pointsUsed: points, observed: series)
     }
 
     /// The seasonal-naive model and its forecasts for series the network does not serve.
     public func fallback(_ series: [RegularSeries], global: Bool, reason: String, rejected: ModelVersion?, points: Int) -> TrainedUnit {
         let keys = series.map(\.key)
         guard job.fallback == .seasonalNaive else {
-            return TrainedUnit(series: keys, active: nil, rejected: rejected, forecasts: [], pointsUsed: points)
+            return TrainedUnit(series: keys, active: nil, rejected: rejected, forecasts: [], pointsUsed: points, observed: series)
         }
         let baseline = SeasonalNaive(season: plan.season)
         var pooled = AccuracyPool()
@@ -97,13 +99,13 @@ public struct UnitTrainer: Sendable {
                                             forecast: baseline.forecast(history: s.values, horizon: job.horizon, levels: levels)))
         }
         guard !forecasts.isEmpty else {
-            return TrainedUnit(series: keys, active: nil, rejected: rejected, forecasts: [], pointsUsed: points)
+            return TrainedUnit(series: keys, active: nil, rejected: rejected, forecasts: [], pointsUsed: points, observed: series)
         }
         let model = NewModel(job: job.name, series: global ? nil : keys.first, cell: .seasonalNaive,
                              hyperparameters: "{\"season\": \(plan.season)}", status: .active, reason: "fallback: \(reason)",
                              dataStart: series.map(\.start).min(), dataEnd: series.map { $0.date(ofStep: $0.count - 1) }.max())
         return TrainedUnit(series: keys, active: ModelVersion(model: model, metrics: pooled.metrics, history: []),
-                           rejected: rejected, forecasts: forecasts, pointsUsed: points)
+                           rejected: rejected, forecasts: forecasts, pointsUsed: points, observed: series)
     }
 
     static func json<T: Encodable>(_ value: T) -> String {

@@ -251,4 +251,5 @@ struct StoreNames: Sendable {
     var workQueue: String { table("work_queue") }
     var jobSchedule: String { table("job_schedule") }
     var backtestResults: String { table("backtest_results") }
+    var actuals: String { table("actuals") }
 }

@@ -15,6 +15,13 @@ public enum RunStatus: String, Sendable, CaseIterable {
     case running, succeeded, failed, partial
 }
 
+/// Why a run was started outside its schedule (`runs.trigger`); scheduled runs and runs asked
+/// for from the shell have none.
+public enum RunTrigger: String, Sendable, CaseIterable {
+    /// Realized error outgrew the backtest error (see `DriftDetector`).
+    case drift
+}
+
 /// A row of `runs`.
 public struct RunRecord: Sendable, Equatable {
     public var runID: Int64
@@ -65,13 +72,15 @@ public struct RunLog: Sendable {
     public static var currentHost: String { ProcessInfo.processInfo.hostName }
     public static var currentPID: Int32 { ProcessInfo.processInfo.processIdentifier }
 
-    /// Records a run as `running` and returns its `run_id`.
-    public func start(job: String, kind: RunKind, host: String = RunLog.currentHost, pid: Int32 = RunLog.currentPID,
+    /// Records a run as `running` and returns its `run_id`; `trigger` and `note` say why a run
+    /// was started outside its schedule.
+    public func start(job: String, kind: RunKind, trigger: RunTrigger? = nil, note: String? = nil,
+                      host: String = RunLog.currentHost, pid: Int32 = RunLog.currentPID,
                       on db: isolated PostgresConnection) throws -> Int64 {
         try db.query("""
-            INSERT INTO \(names.runs) (job, kind, status, host, pid) VALUES ($1, $2, 'running', $3, $4)
+            INSERT INTO \(names.runs) (job, kind, status, host, pid, trigger, note) VALUES ($1, $2, 'running', $3, $4, $5, $6)
             RETURNING run_id
-            """, job, kind.rawValue, host, pid)[0].decode(0, as: Int64.self)
+            """, job, kind.rawValue, host, pid, trigger?.rawValue, note)[0].decode(0, as: Int64.self)
     }
 
     /// Adds to a run's counters. Meant for a unit's own transaction, so a unit that rolls back
