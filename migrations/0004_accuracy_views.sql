@@ -45,9 +45,9 @@ SELECT j.job, k.kind,
        extract(epoch FROM r.finished_at - r.started_at)::double precision AS last_duration_seconds,
        r.series_total AS last_series_total, r.series_failed AS last_series_failed,
        r.trigger AS last_trigger, r.error AS last_error,
-       CASE k.kind WHEN 'train' THEN s.next_train_at WHEN 'predict' THEN s.next_predict_at END AS next_due_at,
-       greatest(now() - CASE k.kind WHEN 'train' THEN s.next_train_at WHEN 'predict' THEN s.next_predict_at END,
-                interval '0') AS lag,
+       d.next_due_at,
+       -- greatest() skips NULLs, so a kind without a schedule is kept out of it explicitly.
+       CASE WHEN d.next_due_at IS NOT NULL THEN greatest(now() - d.next_due_at, interval '0') END AS lag,
        coalesce(a.active_models, 0) AS active_models,
        a.oldest_model_trained_at, a.newest_model_trained_at,
        now() - a.oldest_model_trained_at AS oldest_model_age,
@@ -55,6 +55,9 @@ SELECT j.job, k.kind,
 FROM jobs j
 CROSS JOIN (VALUES ('train'), ('predict'), ('backtest')) AS k (kind)
 LEFT JOIN job_schedule s ON s.job = j.job
+CROSS JOIN LATERAL (
+    SELECT CASE k.kind WHEN 'train' THEN s.next_train_at WHEN 'predict' THEN s.next_predict_at END AS next_due_at
+) d
 LEFT JOIN active a ON a.job = j.job
 LEFT JOIN LATERAL (
     SELECT * FROM runs WHERE runs.job = j.job AND runs.kind = k.kind ORDER BY started_at DESC, run_id DESC LIMIT 1
