@@ -3,7 +3,7 @@ import PostgresClient
 import XCTest
 @testable import ForecastService
 
-/// The views of migration 0003 on the known rows of `AccuracyFixture`, every figure worked out
+/// The views of migration 0004 on the known rows of `AccuracyFixture`, every figure worked out
 /// by hand.
 final class AccuracyViewsTests: StoreTestCase {
     var fixture = AccuracyFixture()
