@@ -50,6 +50,8 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(job.predictEvery, defaults.predictEvery)
         XCTAssertEqual(job.backtestWindows, defaults.backtestWindows)
         XCTAssertEqual(job.fallback, defaults.fallback)
+        XCTAssertEqual(job.driftFactor, defaults.driftFactor)
+        XCTAssertEqual(job.driftPoints, defaults.driftPoints)
         XCTAssertEqual(job.model, defaults.model)
         XCTAssertEqual(config.daemon, DaemonSettings())
         XCTAssertEqual(config.database.schema, DatabaseSettings().schema)
@@ -110,6 +112,24 @@ final class ConfigurationTests: XCTestCase {
             + "\n[jobs.model]\ncell = \"gru\"\n")
         XCTAssertEqual(config.jobs.map(\.name), ["temps", "other"])
         XCTAssertEqual(config.jobs.map(\.model.cell), [.lstm, .gru])
+    }
+
+    // MARK: drift
+
+    func testDriftKeysParseWithDefaultsAndLineNumberedErrors() throws {
+        func withKey(_ line: String) -> String { minimalJob.replacingOccurrences(of: "horizon = 24", with: "horizon = 24\n" + line) }
+        let defaults = try XCTUnwrap(Configuration.parse(minimalJob).jobs.first)
+        XCTAssertEqual(defaults.driftFactor, 2.0)
+        XCTAssertEqual(defaults.driftPoints, 24)
+        let set = try XCTUnwrap(Configuration.parse(withKey("drift_factor = 3\ndrift_points = 48")).jobs.first)
+        XCTAssertEqual(set.driftFactor, 3)
+        XCTAssertEqual(set.driftPoints, 48)
+        let off = try XCTUnwrap(Configuration.parse(withKey("drift_factor = 0")).jobs.first)
+        XCTAssertEqual(off.driftFactor, 0)
+        assertError(withKey("drift_factor = 0.5"), line: 5, key: "jobs[0].drift_factor", contains: "must be 0 (drift off) or at least 1")
+        assertError(withKey("drift_factor = -1"), line: 5, key: "jobs[0].drift_factor", contains: "must be between")
+        assertError(withKey("drift_factor = \"2\""), line: 5, key: "jobs[0].drift_factor", contains: "expected a number")
+        assertError(withKey("drift_points = 0"), line: 5, key: "jobs[0].drift_points", contains: "must be between")
     }
 
     // MARK: errors name the key and the line
