@@ -13,7 +13,8 @@ import PostgresClient
 public struct ActualsWriter: Sendable {
     let names: StoreNames
 
-    /// Rows per INSERT: 3 parameters each keeps a statement far below PostgreSQL's 65535.
+    /// Rows per INSERT: two parameters each (time and value; job and series are shared) keep a
+    /// statement far below PostgreSQL's 65535.
     static let rowsPerStatement = 1000
 
     public init(schema: String) { names = StoreNames(schema: schema) }
