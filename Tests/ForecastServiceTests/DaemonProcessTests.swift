@@ -287,7 +287,16 @@ final class DaemonProcess: @unchecked Sendable {
         return (status >> 8) & 0xff
     }
 
-    private static func spawn(_ path: String, arguments: [String], environment: [String], output: String) throws -> pid_t {
+    /// Starts `path` with stdout and stderr going to `output`; in a process group of its own
+    /// with `newGroup`, so that a program with children (a browser) can be stopped as a whole.
+    static func spawn(_ path: String, arguments: [String], environment: [String], output: String, newGroup: Bool = false) throws -> pid_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        if newGroup {
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -297,7 +306,7 @@ final class DaemonProcess: @unchecked Sendable {
         let envp = environment.map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
         guard spawned == 0 else { throw POSIXError(.init(rawValue: spawned) ?? .EIO) }
         return pid
     }
