@@ -3,7 +3,9 @@
 # Safe to run again: it does nothing when everything is present.
 set -euo pipefail
 
-packages=(pkg-config libpq-dev libopenblas-dev postgresql postgresql-contrib python3 tzdata)
+# chromium renders `forecastd report` pages in the test suite (headless); recommends are not
+# installed, so its page fonts come explicitly (fonts-dejavu-core, the report's first choice).
+packages=(pkg-config libpq-dev libopenblas-dev postgresql postgresql-contrib python3 tzdata chromium fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -91,7 +91,14 @@ FROM forecastd.models m LEFT JOIN forecastd.model_metrics x USING (model_id)
 GROUP BY m.model_id ORDER BY m.series, m.model_id;
 SQL
 
+report="$demo/report-nyc_temperature.html"
+step "forecastd report (history, forecast and interval, accuracy and training curves per station, as one HTML page)"
+"$bin" report nyc_temperature --output "$report"
+
 echo
-echo "Next: query the tables yourself (schema forecastd of database forecastd_demo):"
+echo "Next: open the report in a browser (a self-contained file, no network needed):"
+echo "    $report"
+echo "    (again at any time: $bin --config $config report nyc_temperature --output FILE.html)"
+echo "Query the tables yourself (schema forecastd of database forecastd_demo):"
 echo "    $PG_BIN/psql '$(pg_url forecastd_demo)' -c 'SELECT * FROM forecastd.runs'"
 echo "The demo PostgreSQL keeps running; stop it with: scripts/quickstart.sh --stop"

@@ -147,7 +147,7 @@ public struct ReportLoader: Sendable {
 
     /// The steps from `historySteps` before each series' forecast origin to its last target (or
     /// to now without a forecast), from one read of the source: actuals that arrived after the
-    /// forecast show beside it.
+    /// forecast (before `now`) show beside it.
     func loadHistory(into reports: inout [SeriesReport], now: Date, on db: isolated PostgresConnection) throws {
         let grid = plan.grid
         // On a weekend a business-day grid has no bucket for now: the Friday before is the latest.
@@ -170,7 +170,9 @@ public struct ReportLoader: Sendable {
         var builder = SeriesBuilder(settings: settings)
         let wanted = Set(ranges.keys)
         let one = reports.count == 1 ? reports[0].key : nil
-        try SourceReader(job: job).read(from: grid.start(ofBucket: first), to: grid.start(ofBucket: last + 1), series: one, on: db) { point in
+        // Nothing from after `now`: with `--as-of`, later rows have not arrived yet.
+        let end = min(grid.start(ofBucket: last + 1), now)
+        try SourceReader(job: job).read(from: grid.start(ofBucket: first), to: max(end, grid.start(ofBucket: first)), series: one, on: db) { point in
             if wanted.contains(point.series) { builder.add(key: point.series, time: point.time, value: point.value) }
         }
         var built: [String: RegularSeries] = [:]
