@@ -105,28 +105,28 @@ public struct SVGChart: Sendable {
         func px(_ x: Double) -> Double { left + (x - xMin) / (xMax - xMin) * plotWidth }
         func py(_ y: Double) -> Double { top + (1 - (y - yMin) / (yMax - yMin)) * plotHeight }
 
-        var svg = "<svg class=\"chart\" viewBox=\"0 0 \(n(width)) \(n(height))\" width=\"\(n(width))\" height=\"\(n(height))\" role=\"img\" aria-label=\"\(escapeHTML(title))\">"
+        var svg = "<svg class=\"chart\" viewBox=\"0 0 \(svgNumber(width)) \(svgNumber(height))\" width=\"\(svgNumber(width))\" height=\"\(svgNumber(height))\" role=\"img\" aria-label=\"\(escapeHTML(title))\">"
         svg += "<title>\(escapeHTML(title))</title>"
         // Grid and y axis.
         for tick in yTicks.values where tick >= yMin && tick <= yMax {
             let y = py(tick)
-            svg += "<line class=\"grid\" x1=\"\(n(left))\" x2=\"\(n(width - right))\" y1=\"\(n(y))\" y2=\"\(n(y))\"/>"
-            svg += "<text class=\"tick\" x=\"\(n(left - 6))\" y=\"\(n(y + 4))\" text-anchor=\"end\">\(escapeHTML(yTicks.format(tick)))</text>"
+            svg += "<line class=\"grid\" x1=\"\(svgNumber(left))\" x2=\"\(svgNumber(width - right))\" y1=\"\(svgNumber(y))\" y2=\"\(svgNumber(y))\"/>"
+            svg += "<text class=\"tick\" x=\"\(svgNumber(left - 6))\" y=\"\(svgNumber(y + 4))\" text-anchor=\"end\">\(escapeHTML(yTicks.format(tick)))</text>"
         }
         for tick in xTicks where tick.value >= xMin && tick.value <= xMax {
             let x = px(tick.value)
-            svg += "<line class=\"grid\" x1=\"\(n(x))\" x2=\"\(n(x))\" y1=\"\(n(top))\" y2=\"\(n(height - bottom))\"/>"
-            svg += "<text class=\"tick\" x=\"\(n(x))\" y=\"\(n(height - bottom + 16))\" text-anchor=\"middle\">\(escapeHTML(tick.label))</text>"
+            svg += "<line class=\"grid\" x1=\"\(svgNumber(x))\" x2=\"\(svgNumber(x))\" y1=\"\(svgNumber(top))\" y2=\"\(svgNumber(height - bottom))\"/>"
+            svg += "<text class=\"tick\" x=\"\(svgNumber(x))\" y=\"\(svgNumber(height - bottom + 16))\" text-anchor=\"middle\">\(escapeHTML(tick.label))</text>"
         }
-        svg += "<line class=\"axis\" x1=\"\(n(left))\" x2=\"\(n(width - right))\" y1=\"\(n(height - bottom))\" y2=\"\(n(height - bottom))\"/>"
-        svg += "<line class=\"axis\" x1=\"\(n(left))\" x2=\"\(n(left))\" y1=\"\(n(top))\" y2=\"\(n(height - bottom))\"/>"
+        svg += "<line class=\"axis\" x1=\"\(svgNumber(left))\" x2=\"\(svgNumber(width - right))\" y1=\"\(svgNumber(height - bottom))\" y2=\"\(svgNumber(height - bottom))\"/>"
+        svg += "<line class=\"axis\" x1=\"\(svgNumber(left))\" x2=\"\(svgNumber(left))\" y1=\"\(svgNumber(top))\" y2=\"\(svgNumber(height - bottom))\"/>"
         let xLabel: String
         switch xAxis {
         case .time(let zone): xLabel = "time (\(zone.identifier))"
         case .integer: xLabel = "epoch"
         }
-        svg += "<text class=\"axis-label\" x=\"\(n(left + plotWidth / 2))\" y=\"\(n(height - 6))\" text-anchor=\"middle\">\(escapeHTML(xLabel))</text>"
-        svg += "<text class=\"axis-label\" x=\"\(n(left))\" y=\"\(n(top - 10))\" text-anchor=\"start\">\(escapeHTML(yLabel))</text>"
+        svg += "<text class=\"axis-label\" x=\"\(svgNumber(left + plotWidth / 2))\" y=\"\(svgNumber(height - 6))\" text-anchor=\"middle\">\(escapeHTML(xLabel))</text>"
+        svg += "<text class=\"axis-label\" x=\"\(svgNumber(left))\" y=\"\(svgNumber(top - 10))\" text-anchor=\"start\">\(escapeHTML(yLabel))</text>"
 
         for band in bands where !band.points.isEmpty {
             let sorted = band.points.filter { $0.x.isFinite && $0.low.isFinite && $0.high.isFinite }.sorted { $0.x < $1.x }
@@ -136,21 +136,21 @@ public struct SVGChart: Sendable {
                 ? [(px(sorted[0].x) - 2, py(sorted[0].high)), (px(sorted[0].x) + 2, py(sorted[0].high)),
                    (px(sorted[0].x) + 2, py(sorted[0].low)), (px(sorted[0].x) - 2, py(sorted[0].low))]
                 : sorted.map { (px($0.x), py($0.high)) } + sorted.reversed().map { (px($0.x), py($0.low)) }
-            svg += "<polygon class=\"\(escapeHTML(band.cssClass))\" points=\"\(outline.map { "\(n($0.0)),\(n($0.1))" }.joined(separator: " "))\"/>"
+            svg += "<polygon class=\"\(escapeHTML(band.cssClass))\" points=\"\(outline.map { "\(svgNumber($0.0)),\(svgNumber($0.1))" }.joined(separator: " "))\"/>"
         }
         if let marker, marker.x >= xMin, marker.x <= xMax {
             let x = px(marker.x)
-            svg += "<line class=\"marker\" x1=\"\(n(x))\" x2=\"\(n(x))\" y1=\"\(n(top))\" y2=\"\(n(height - bottom))\"/>"
+            svg += "<line class=\"marker\" x1=\"\(svgNumber(x))\" x2=\"\(svgNumber(x))\" y1=\"\(svgNumber(top))\" y2=\"\(svgNumber(height - bottom))\"/>"
             // Near the right edge the caption goes to the left of the line, where it fits.
             let leftOfLine = x > left + plotWidth * 0.7
-            svg += "<text class=\"marker-label\" x=\"\(n(leftOfLine ? x - 4 : x + 4))\" y=\"\(n(top + 12))\" text-anchor=\"\(leftOfLine ? "end" : "start")\">\(escapeHTML(marker.label))</text>"
+            svg += "<text class=\"marker-label\" x=\"\(svgNumber(leftOfLine ? x - 4 : x + 4))\" y=\"\(svgNumber(top + 12))\" text-anchor=\"\(leftOfLine ? "end" : "start")\">\(escapeHTML(marker.label))</text>"
         }
         for line in lines {
             for segment in Self.segments(line.points) {
                 if segment.count == 1 {
-                    svg += "<circle class=\"\(escapeHTML(line.cssClass)) dot\" cx=\"\(n(px(segment[0].x)))\" cy=\"\(n(py(segment[0].y)))\" r=\"2.5\"/>"
+                    svg += "<circle class=\"\(escapeHTML(line.cssClass)) dot\" cx=\"\(svgNumber(px(segment[0].x)))\" cy=\"\(svgNumber(py(segment[0].y)))\" r=\"2.5\"/>"
                 } else {
-                    svg += "<polyline class=\"\(escapeHTML(line.cssClass))\" points=\"\(segment.map { "\(n(px($0.x))),\(n(py($0.y)))" }.joined(separator: " "))\"/>"
+                    svg += "<polyline class=\"\(escapeHTML(line.cssClass))\" points=\"\(segment.map { "\(svgNumber(px($0.x))),\(svgNumber(py($0.y)))" }.joined(separator: " "))\"/>"
                 }
             }
         }
@@ -162,9 +162,9 @@ public struct SVGChart: Sendable {
             let textWidth = Double(label.count) * 6.5
             legendX -= textWidth + 26
             let sample = isBand
-                ? "<rect class=\"\(escapeHTML(cssClass))\" x=\"\(n(legendX))\" y=\"\(n(top - 18))\" width=\"16\" height=\"9\"/>"
-                : "<line class=\"\(escapeHTML(cssClass))\" x1=\"\(n(legendX))\" x2=\"\(n(legendX + 16))\" y1=\"\(n(top - 13))\" y2=\"\(n(top - 13))\"/>"
-            svg += sample + "<text class=\"legend\" x=\"\(n(legendX + 20))\" y=\"\(n(top - 9))\">\(escapeHTML(label))</text>"
+                ? "<rect class=\"\(escapeHTML(cssClass))\" x=\"\(svgNumber(legendX))\" y=\"\(svgNumber(top - 18))\" width=\"16\" height=\"9\"/>"
+                : "<line class=\"\(escapeHTML(cssClass))\" x1=\"\(svgNumber(legendX))\" x2=\"\(svgNumber(legendX + 16))\" y1=\"\(svgNumber(top - 13))\" y2=\"\(svgNumber(top - 13))\"/>"
+            svg += sample + "<text class=\"legend\" x=\"\(svgNumber(legendX + 20))\" y=\"\(svgNumber(top - 9))\">\(escapeHTML(label))</text>"
         }
         return svg + "</svg>"
     }
@@ -280,8 +280,8 @@ public struct SVGChart: Sendable {
     }
 }
 
-/// Two decimals at most: enough for a chart, and small pages.
-func n(_ value: Double) -> String {
+/// A coordinate with one decimal at most: enough for a chart, and small pages.
+func svgNumber(_ value: Double) -> String {
     let rounded = (value * 10).rounded() / 10
     return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
 }
