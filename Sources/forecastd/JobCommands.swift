@@ -169,8 +169,11 @@ extension Run {
         LoggingSetup.bootstrap(configuration.daemon)
         let logger = Logger(label: "forecastd")
         let daemon = try Daemon(configuration: configuration, configPath: path, notifier: SystemdNotifier(logger: logger), logger: logger)
+        let metricsServer: HTTPServer?
+        do { metricsServer = try daemon.startMetricsEndpoint() } catch { throw CommandFailure(message: "\(error)") }
         let signals = SignalHandlers(stop: { daemon.requestStop() }, reload: { daemon.reload() })
         let status = await daemon.run()
+        metricsServer?.stop()
         withExtendedLifetime(signals) {}
         if status != 0 { throw CommandFailure(message: "the daemon stopped with status \(status)", status: status) }
     }

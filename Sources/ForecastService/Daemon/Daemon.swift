@@ -17,12 +17,17 @@ public final class Daemon: @unchecked Sendable {
     /// How long a stop waits for units in flight before abandoning them (systemd's stop
     /// timeout is 30 s in the shipped unit).
     public var stopGrace: Duration = .seconds(15)
+    /// How often the database probe behind `/metrics` and `/-/ready` looks at the database.
+    public var probeInterval: Duration = .seconds(5)
 
     let configPath: String
     let notifier: SystemdNotifier?
     let logger: Logger
     /// Identifies this process's leases: host, pid and a random suffix against pid reuse.
     public let owner: String
+    /// The counters `/metrics` reports; workers feed them.
+    public let metrics: ServiceMetrics
+    let health = DaemonHealth()
 
     private let lock = NSLock()
     private var configuration: Configuration
@@ -32,13 +37,16 @@ public final class Daemon: @unchecked Sendable {
     private var wakeScheduler = false
     private var shutdownStarted = false
 
-    public init(configuration: Configuration, configPath: String, notifier: SystemdNotifier?, logger: Logger) throws {
+    public init(configuration: Configuration, configPath: String, notifier: SystemdNotifier?, logger: Logger,
+                metrics: ServiceMetrics = .shared) throws {
         self.configuration = configuration
         self.configPath = configPath
         self.notifier = notifier
         self.logger = logger
+        self.metrics = metrics
         owner = "\(RunLog.currentHost):\(RunLog.currentPID):\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
         runners = try Self.runners(for: configuration, logger: logger)
+        metrics.prepare(jobs: configuration.jobs.map(\.name))
     }
 
     static func runners(for configuration: Configuration, logger: Logger) throws -> [String: JobRunner] {
@@ -90,6 +98,9 @@ public final class Daemon: @unchecked Sendable {
     }
 
     func beat() { locked { lastSchedulerBeat = .now } }
+    var sinceSchedulerBeat: Duration { locked { ContinuousClock.now - lastSchedulerBeat } }
+    /// How long the scheduler may stay silent before the process counts as hung.
+    var schedulerTolerance: Duration { max(tickInterval * 5, .seconds(10)) }
     func poke() { locked { wakeScheduler = true } }
 
     /// Reads the configuration file again; a bad file keeps the configuration in force.
@@ -102,11 +113,15 @@ public final class Daemon: @unchecked Sendable {
             if fresh.database != old.database {
                 logger.warning("database settings changed; they take effect at the next restart")
             }
+            if fresh.daemon.metricsListen != old.daemon.metricsListen {
+                logger.warning("daemon.metrics_listen changed; it takes effect at the next restart")
+            }
             locked {
                 configuration = Configuration(database: old.database, daemon: fresh.daemon, jobs: fresh.jobs, path: fresh.path)
                 runners = freshRunners
             }
             ForecastdLogging.setLevel(fresh.daemon.logLevel)
+            metrics.prepare(jobs: fresh.jobs.map(\.name))
             logger.notice("configuration reloaded", metadata: ["jobs": "\(fresh.jobs.count)"])
             poke()
         } catch {
@@ -128,15 +143,18 @@ public final class Daemon: @unchecked Sendable {
         guard let control = await connectWhenReady() else { return 0 }
         notifier?.ready(status: statusLine())
         logger.notice("ready", metadata: ["jobs": "\(currentConfiguration.jobs.count)"])
+        health.setLoopsRunning(true)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.schedulerLoop(control) }
             group.addTask { await self.listenerLoop() }
             group.addTask { await self.watchdogLoop() }
+            group.addTask { await self.probeLoop() }
             for index in 0..<currentConfiguration.daemon.concurrency {
                 group.addTask { await self.workerLoop(index) }
             }
             await group.waitForAll()
         }
+        health.setLoopsRunning(false)
         await control.close()
         if claimShutdown() { await shutDown() }
         return 0
@@ -146,14 +164,17 @@ public final class Daemon: @unchecked Sendable {
     func connectWhenReady() async -> PostgresConnection? {
         var delay = 1.0
         while !isStopping {
+            beat()
             do {
                 let connection = try await Database.connect(currentConfiguration.database)
                 let files = try MigrationFile.load(directory: MigrationFile.defaultDirectory())
                 let status = try await Migrator(schema: currentConfiguration.database.schema, files: files).status(on: connection)
+                health.record(databaseUp: true, schemaCurrent: status.isCurrent)
                 if status.isCurrent { return connection }
                 report("waiting: the schema is not current (pending \(status.pending.joined(separator: ", "))); run forecastd migrate")
                 await connection.close()
             } catch {
+                health.record(databaseUp: false, schemaCurrent: false)
                 report("waiting for the database: \(error)")
             }
             // Waiting is not hanging: keep systemd's start timeout from running out meanwhile.
@@ -251,11 +272,17 @@ public final class Daemon: @unchecked Sendable {
                     if !held { logger.warning("lease lost", metadata: ["job": "\(item.job)", "series": "\(item.unit)"]) }
                 }
             }
+            let started = ContinuousClock.now
+            func seconds() -> Double { (ContinuousClock.now - started) / .seconds(1) }
+            metrics.unitStarted()
             do {
-                try await runner.execute(item, owner: owner, on: db, abandoned: { [weak self] in self?.isStopping ?? true })
+                let written = try await runner.execute(item, owner: owner, on: db, abandoned: { [weak self] in self?.isStopping ?? true })
+                metrics.unitSucceeded(job: item.job, kind: item.kind, seconds: seconds(), rowsWritten: written)
             } catch is CancellationError {
+                metrics.unitEnded(job: item.job, kind: item.kind, seconds: seconds(), failed: false)
                 logger.notice("unit abandoned at shutdown", metadata: ["job": "\(item.job)", "series": "\(item.unit)"])
             } catch {
+                metrics.unitEnded(job: item.job, kind: item.kind, seconds: seconds(), failed: true)
                 if await db.isConnected {
                     try? await runner.recordFailure(item, owner: owner, error: error, on: db)
                 } else {
@@ -317,13 +344,12 @@ public final class Daemon: @unchecked Sendable {
     /// a hung scheduler stops the pings and systemd restarts the service.
     func watchdogLoop() async {
         guard let notifier, let interval = notifier.watchdogInterval else { return }
-        let tolerance = max(tickInterval * 5, .seconds(10))
         while !isStopping {
-            let last = locked { lastSchedulerBeat }
-            if ContinuousClock.now - last < tolerance {
+            let silent = sinceSchedulerBeat
+            if silent < schedulerTolerance {
                 notifier.watchdog()
             } else {
-                logger.critical("the scheduler has not beaten for \(ContinuousClock.now - last); withholding the watchdog")
+                logger.critical("the scheduler has not beaten for \(silent); withholding the watchdog")
             }
             try? await Task.sleep(for: interval)
         }

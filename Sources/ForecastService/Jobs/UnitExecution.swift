@@ -19,28 +19,33 @@ extension JobRunner {
     /// holds; a predict unit writes series by series (rewriting an origin replaces it, so a
     /// retried unit leaves no duplicates) and completes at the end.
     /// `abandoned` is asked after the computation: a daemon that is stopping writes nothing and
-    /// leaves the unit to be claimed again.
+    /// leaves the unit to be claimed again. Returns the forecast rows written.
+    @discardableResult
     public func execute(_ item: WorkItem, owner: String, on connection: PostgresConnection,
-                        abandoned: @Sendable () -> Bool = { false }) async throws {
+                        abandoned: @Sendable () -> Bool = { false }) async throws -> Int64 {
         var logger = self.logger
         logger[metadataKey: "run"] = "\(item.runID)"
         if !item.unit.isEmpty { logger[metadataKey: "series"] = "\(item.unit)" }
         var errors: [String] = []
+        let written: Int64
         switch item.kind {
         case .train:
             let unit = try await trainedUnit(for: item, on: connection)
             if abandoned() { throw CancellationError() }
-            _ = try await publish(unit, runID: item.runID, completing: (item, owner), on: connection)
+            written = Int64(try await publish(unit, runID: item.runID, completing: (item, owner), on: connection))
             var metadata: Logger.Metadata = ["model": "\(unit.active?.model.cell.rawValue ?? "none")"]
             if let reason = unit.rejected?.model.reason { metadata["rejected"] = "\(reason)" }
             logger.info("unit trained", metadata: metadata)
         case .predict, .backtest:
-            errors = try await predict(runID: item.runID, on: connection).errors
+            let summary = try await predict(runID: item.runID, on: connection)
+            errors = summary.errors
+            written = summary.rowsWritten
             let queue = WorkQueue(database)
             try await connection.transaction { tx in try queue.complete(item, owner: owner, on: tx) }
             if !errors.isEmpty { logger.warning("predict finished with errors", metadata: ["errors": "\(errors.prefix(5).joined(separator: "; "))"]) }
         }
         try await finishRunIfDone(item.runID, on: connection, extraErrors: errors)
+        return written
     }
 
     /// Reads the unit's series and trains it on a thread of its own.

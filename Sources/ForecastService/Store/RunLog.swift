@@ -99,19 +99,24 @@ public struct RunLog: Sendable {
     /// Closes a run. A nil counter keeps what `addCounts` accumulated; a value replaces it.
     /// A run that `abandon`/`failStale` already closed is overwritten: the process was alive
     /// after all, and its own account is the true one.
+    /// Counted in `ServiceMetrics.shared` as this process's run (a transaction that then fails
+    /// to commit leaves the run open, to be closed and counted again).
     public func finish(runID: Int64, status: RunStatus, seriesTotal: Int? = nil, seriesFailed: Int? = nil,
                        pointsRead: Int64? = nil, rowsWritten: Int64? = nil, error: String? = nil,
                        on db: isolated PostgresConnection) throws {
         guard status != .running else { throw RunLogError.notFinal(status) }
-        let updated = try db.execute("""
+        let closed = try db.query("""
             UPDATE \(names.runs)
             SET status = $2, finished_at = clock_timestamp(),
                 series_total = coalesce($3, series_total), series_failed = coalesce($4, series_failed),
                 points_read = coalesce($5, points_read), rows_written = coalesce($6, rows_written),
                 error = $7
             WHERE run_id = $1
+            RETURNING job, kind, extract(epoch FROM finished_at - started_at)::float8
             """, runID, status.rawValue, seriesTotal, seriesFailed, pointsRead, rowsWritten, error)
-        if updated == 0 { throw RunLogError.unknownRun(runID) }
+        guard let row = closed.first else { throw RunLogError.unknownRun(runID) }
+        ServiceMetrics.shared.runFinished(job: try row.decode(0), kind: RunKind(rawValue: try row.decode(1)) ?? .train, status: status,
+                                          seconds: try row.decode(2))
     }
 
     /// Fails the runs a given process left `running` (it crashed, or was killed before it could
