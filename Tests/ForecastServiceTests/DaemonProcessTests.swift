@@ -45,7 +45,7 @@ final class DaemonProcessTests: StoreTestCase {
     }
 
     func writeConfig(_ name: String = "forecastd.toml", lease: String = "3s", concurrency: Int = 1, epochs: Int = 3,
-                     hidden: Int = 8, source: String? = nil, extra: String = "") throws -> String {
+                     hidden: Int = 8, source: String? = nil, metricsListen: String = "", extra: String = "") throws -> String {
         let path = directory.appendingPathComponent(name).path
         let sourceLine = source.map { "query = \"\"\"\($0)\"\"\"" } ?? "table = \"\(schema).readings\""
         try """
@@ -54,7 +54,7 @@ final class DaemonProcessTests: StoreTestCase {
             schema = "\(schema)"
             [daemon]
             concurrency = \(concurrency)
-            metrics_listen = ""
+            metrics_listen = "\(metricsListen)"
             lease = "\(lease)"
             [[jobs]]
             name = "sensors"
@@ -278,10 +278,10 @@ final class DaemonProcess: @unchecked Sendable {
                              environment: env.map { "\($0.key)=\($0.value)" }, output: log.path)
     }
 
-    /// Runs a helper program to its end and returns its exit status.
-    static func run(_ path: String) throws -> Int32 {
-        let pid = try spawn(path, arguments: [], environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" },
-                            output: "/dev/null")
+    /// Runs a helper program to its end, its output to `output`, and returns its exit status.
+    static func run(_ path: String, arguments: [String] = [], output: String = "/dev/null") throws -> Int32 {
+        let pid = try spawn(path, arguments: arguments, environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" },
+                            output: output)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return (status >> 8) & 0xff

@@ -70,9 +70,9 @@ public final class HTTPServer: @unchecked Sendable {
     let listener: Int32
     let handler: @Sendable (HTTPRequest) -> HTTPResponse
     private let lock = NSLock()
-    private var stopped = false
     private var connections = 0
-    private var acceptThreadDone = false
+    private enum State { case bound, accepting, stopping, closed }
+    private var state = State.bound
 
     /// Binds and listens on `host:port` (a name or a numeric IPv4/IPv6 address) at once, so an
     /// address in use is an error here rather than later on another thread.
@@ -143,6 +143,12 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Starts accepting on a thread of its own.
     public func start() {
+        let starting = locked { () -> Bool in
+            guard state == .bound else { return false }
+            state = .accepting
+            return true
+        }
+        guard starting else { return }
         let thread = Thread { [self] in acceptLoop() }
         thread.name = "forecastd-http"
         thread.start()
@@ -151,16 +157,23 @@ public final class HTTPServer: @unchecked Sendable {
     /// Stops accepting and closes the socket (within a quarter of a second); requests being
     /// served finish on their own threads.
     public func stop() {
-        locked { stopped = true }
-        while !locked({ acceptThreadDone }) { usleep(10_000) }
+        let closeNow = locked { () -> Bool in
+            switch state {
+            case .bound: state = .closed; return true
+            case .accepting: state = .stopping; return false
+            case .stopping, .closed: return false
+            }
+        }
+        if closeNow { close(listener) }
+        while locked({ state != .closed }) { usleep(10_000) }
     }
 
     func acceptLoop() {
         defer {
             close(listener)
-            locked { acceptThreadDone = true }
+            locked { state = .closed }
         }
-        while !locked({ stopped }) {
+        while locked({ state == .accepting }) {
             // poll with a timeout rather than a bare accept, so `stop` is seen promptly.
             var ready = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
             guard poll(&ready, 1, 250) > 0 else { continue }
@@ -250,5 +263,13 @@ public final class HTTPServer: @unchecked Sendable {
             bytes = bytes.dropFirst(sent)
         }
         shutdown(client, Int32(SHUT_WR))
+        // Read what the client still sends (a too-large head, a body) until it closes: closing
+        // with unread bytes would reset the connection and could lose the answer on its way.
+        var drained = 0, scratch = [UInt8](repeating: 0, count: 4096)
+        while drained < 1 << 16 {
+            let count = scratch.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { break }
+            drained += count
+        }
     }
 }
