@@ -23,16 +23,10 @@ final class DaemonHealth: @unchecked Sendable {
     private var lastSuccesses: [LastSuccess] = []
     private var loopsRunning = false
 
-    private func locked<T>(_ body: () -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body()
-    }
-
     /// `lastSuccesses` nil: the database was not reached, keep the ones seen before (the
     /// ages go on growing from them).
     func record(databaseUp up: Bool, schemaCurrent current: Bool, lastSuccesses successes: [LastSuccess]? = nil) {
-        locked {
+        lock.withLock {
             databaseUp = up
             schemaCurrent = current
             checkedAt = .now
@@ -40,7 +34,7 @@ final class DaemonHealth: @unchecked Sendable {
         }
     }
 
-    func setLoopsRunning(_ running: Bool) { locked { loopsRunning = running } }
+    func setLoopsRunning(_ running: Bool) { lock.withLock { loopsRunning = running } }
 
     struct Snapshot {
         var databaseUp: Bool
@@ -52,7 +46,7 @@ final class DaemonHealth: @unchecked Sendable {
     /// The state as of now: a probe older than `staleAfter` says the database is down, whatever
     /// it said then (the probe is hanging on it).
     func snapshot(staleAfter: Duration) -> Snapshot {
-        locked {
+        lock.withLock {
             let fresh = checkedAt.map { ContinuousClock.now - $0 < staleAfter } ?? false
             return Snapshot(databaseUp: databaseUp && fresh, schemaCurrent: schemaCurrent, loopsRunning: loopsRunning,
                             lastSuccesses: lastSuccesses)

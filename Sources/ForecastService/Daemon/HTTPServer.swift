@@ -135,15 +135,9 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    private func locked<T>(_ body: () -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body()
-    }
-
     /// Starts accepting on a thread of its own.
     public func start() {
-        let starting = locked { () -> Bool in
+        let starting = lock.withLock { () -> Bool in
             guard state == .bound else { return false }
             state = .accepting
             return true
@@ -157,7 +151,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// Stops accepting and closes the socket (within a quarter of a second); requests being
     /// served finish on their own threads.
     public func stop() {
-        let closeNow = locked { () -> Bool in
+        let closeNow = lock.withLock { () -> Bool in
             switch state {
             case .bound: state = .closed; return true
             case .accepting: state = .stopping; return false
@@ -165,15 +159,15 @@ public final class HTTPServer: @unchecked Sendable {
             }
         }
         if closeNow { close(listener) }
-        while locked({ state != .closed }) { usleep(10_000) }
+        while lock.withLock({ state != .closed }) { usleep(10_000) }
     }
 
     func acceptLoop() {
         defer {
             close(listener)
-            locked { state = .closed }
+            lock.withLock { state = .closed }
         }
-        while locked({ state == .accepting }) {
+        while lock.withLock({ state == .accepting }) {
             // poll with a timeout rather than a bare accept, so `stop` is seen promptly.
             var ready = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
             guard poll(&ready, 1, 250) > 0 else { continue }
@@ -184,7 +178,7 @@ public final class HTTPServer: @unchecked Sendable {
                 continue
             }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            let admitted = locked { () -> Bool in
+            let admitted = lock.withLock { () -> Bool in
                 guard connections < maxConnections else { return false }
                 connections += 1
                 return true
@@ -193,7 +187,7 @@ public final class HTTPServer: @unchecked Sendable {
             let thread = Thread { [self] in
                 serve(client)
                 close(client)
-                locked { connections -= 1 }
+                lock.withLock { connections -= 1 }
             }
             thread.name = "forecastd-http-conn"
             thread.start()

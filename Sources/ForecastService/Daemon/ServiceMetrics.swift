@@ -38,19 +38,13 @@ public final class ServiceMetrics: @unchecked Sendable {
 
     public init() {}
 
-    private func locked<T>(_ body: () -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body()
-    }
-
     /// The kinds of work the daemon runs (backtests are a command, not scheduled work).
     static let scheduledKinds: [RunKind] = [.train, .predict]
 
     /// Puts every configured job's series at zero, so `rate()` and alerts see a job from the
     /// start rather than from its first event.
     public func prepare(jobs: [String]) {
-        locked {
+        lock.withLock {
             for job in jobs {
                 for kind in Self.scheduledKinds {
                     let work = Work(job: job, kind: kind)
@@ -70,18 +64,18 @@ public final class ServiceMetrics: @unchecked Sendable {
     /// A run closed by this process, `seconds` after it started.
     public func runFinished(job: String, kind: RunKind, status: RunStatus, seconds: Double) {
         let work = Work(job: job, kind: kind)
-        locked {
+        lock.withLock {
             runs[RunOutcome(work: work, status: status), default: 0] += 1
             runDurations[work, default: Histogram(upperBounds: Self.durationBuckets)].observe(seconds)
         }
     }
 
-    public func unitStarted() { locked { unitsInProgress += 1 } }
+    public func unitStarted() { lock.withLock { unitsInProgress += 1 } }
 
     /// A unit of work this process finished and committed, with the forecast rows it wrote.
     public func unitSucceeded(job: String, kind: RunKind, seconds: Double, rowsWritten rows: Int64) {
         let work = Work(job: job, kind: kind)
-        locked {
+        lock.withLock {
             unitsInProgress -= 1
             units[work, default: 0] += 1
             rowsWritten[work, default: 0] += Double(rows)
@@ -92,7 +86,7 @@ public final class ServiceMetrics: @unchecked Sendable {
     /// A unit attempt that failed (it may be retried) or was abandoned at shutdown (`failed: false`).
     public func unitEnded(job: String, kind: RunKind, seconds: Double, failed: Bool) {
         let work = Work(job: job, kind: kind)
-        locked {
+        lock.withLock {
             unitsInProgress -= 1
             guard failed else { return }
             unitFailures[work, default: 0] += 1
@@ -101,7 +95,7 @@ public final class ServiceMetrics: @unchecked Sendable {
     }
 
     public func families() -> [MetricFamily] {
-        locked {
+        lock.withLock {
             func counter(_ name: String, _ help: String, _ values: [Work: Double]) -> MetricFamily {
                 MetricFamily(name: name, help: help, type: .counter,
                              samples: values.sorted { $0.key < $1.key }.map { MetricSample(name, $0.key.labels, $0.value) })
