@@ -133,6 +133,8 @@ final class DaemonProcessTests: StoreTestCase {
         try await eventually("the second daemon to finish the unit", seconds: 90) {
             try await self.count("SELECT count(*) FROM \(self.table("work_queue")) WHERE state = 'completed'") == 1
         }
+        // The unit completes in its results' transaction; the run closes in the next one.
+        try await eventually("the run to close", seconds: 10) { try await self.runStatuses("train").first.map { $0 != "running" } ?? false }
         let attempts = try await db.query("SELECT attempts FROM \(table("work_queue"))")[0].decode(0, as: Int.self)
         XCTAssertEqual(attempts, 2, "the dead daemon's attempt, then the second one's")
         XCTAssertTrue(second.log.contains("unit trained"))
