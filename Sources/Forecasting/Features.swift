@@ -52,17 +52,19 @@ struct PreparedSeries {
     let scaler: RobustScaler
     /// Scaled values, NaN where missing.
     let scaled: [Double]
-    /// The latest observed scaled value at or before each step (0 before the first).
+    /// The latest observed scaled value at or before each step (`levelBefore` before the first).
     let level: [Double]
     /// Steps `0..<trainEnd` provide targets for training.
     let trainEnd: Int
 
-    init(_ series: RegularSeries, scaler: RobustScaler, trainEnd: Int) {
+    /// `levelBefore` is the level carried into step 0: 0 at the start of a series, the level
+    /// where a saved state stopped when `series` is only the last part of one.
+    init(_ series: RegularSeries, scaler: RobustScaler, trainEnd: Int, levelBefore: Double = 0) {
         key = series.key
         firstBucket = series.firstBucket
         self.scaler = scaler
         scaled = series.values.map { $0.isFinite ? scaler.transform($0) : .nan }
-        var last = 0.0
+        var last = levelBefore
         level = scaled.map { v in
             if v.isFinite { last = v }
             return last

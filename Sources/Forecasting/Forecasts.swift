@@ -1,21 +1,44 @@
 import Foundation
 import NeuralNet
 
-/// Where a trained network stands after reading a series up to some step: what lets the next
-/// forecast read only the new points. Reading on from a saved state gives exactly what reading
-/// the whole series again would, as long as the steps already read have not changed.
-public struct SeriesState: Sendable, Codable, Equatable {
+/// Where a trained network stands after reading a series up to its last settled step: what lets
+/// the next forecast read only the points after it. Reading on from a saved state gives bit for
+/// bit what reading the whole series again would, as long as the steps already read have not
+/// changed (rows that arrive late for them are seen at the next full read, e.g. training).
+///
+/// Besides the recurrent state it keeps what the inputs and the forecast of the next steps
+/// look back at: the values of the last `max(lags, season)` steps (the lag inputs, the seasonal
+/// base, and the anchor of a gap to interpolate), the level carried into them, and the scaling
+/// the series was read with.
+public struct SeriesState: Sendable, Equatable {
     public var key: String
-    /// The grid bucket after the last step read.
+    /// The grid bucket after the last step read: the next read starts at its first instant.
     public var nextBucket: Int
+    public var scaler: RobustScaler
     public var recurrent: RecurrentState
-    /// The network's outputs at the last step read (scaled units).
-    public var lastOutputs: [Float]
+    /// Values of the last steps read, NaN where missing; the last one is always observed.
+    public var tail: [Double]
+    /// The level (latest finite scaled value) carried into the first step of `tail`; 0 when
+    /// the tail begins the series.
+    public var levelBeforeTail: Double
+
+    public init(key: String, nextBucket: Int, scaler: RobustScaler, recurrent: RecurrentState, tail: [Double], levelBeforeTail: Double) {
+        self.key = key
+        self.nextBucket = nextBucket
+        self.scaler = scaler
+        self.recurrent = recurrent
+        self.tail = tail
+        self.levelBeforeTail = levelBeforeTail
+    }
+
+    /// The bucket of the last step read.
+    public var lastBucket: Int { nextBucket - 1 }
 }
 
 extension TrainedForecaster {
     /// The scaler of a series the model was trained on, or one fitted on this history for a
-    /// series the (global) model has not seen.
+    /// series the (global) model has not seen. A saved state keeps the scaler it was read with,
+    /// so for an unseen series reading on equals a full read with that first scaler.
     public func scaler(for series: RegularSeries) -> RobustScaler? {
         scalers[series.key] ?? RobustScaler(fitting: series.values.filter(\.isFinite))
     }
@@ -25,28 +48,70 @@ extension TrainedForecaster {
         return PreparedSeries(series, scaler: scaler, trainEnd: series.count)
     }
 
-    /// Reads `series` from its first step, or from `state` on, and returns where it stands.
-    public func read(_ series: RegularSeries, from state: SeriesState? = nil) throws -> SeriesState {
-        let prepared = try prepare(series)
-        var recurrent = state?.recurrent ?? RecurrentState(config: network.config, batch: 1)
-        let startStep = state.map { $0.nextBucket - series.firstBucket } ?? 0
-        guard (0...series.count).contains(startStep) else {
-            throw ForecasterError.mismatchedSeries("the saved state of \"\(series.key)\" does not lie within the series")
-        }
-        guard startStep < series.count else { return state! }
-        let steps = startStep..<series.count
-        let inputs = features.inputs(series: prepared, steps: steps)
-        let outputs = try network.forward(inputs: inputs, steps: steps.count, state: &recurrent)
-        return SeriesState(key: series.key, nextBucket: series.endBucket, recurrent: recurrent,
-                           lastOutputs: Array(outputs.suffix(settings.outputSize)))
+    /// Steps of the past the next steps look back at: the lags, and a season for the seasonal base.
+    var stateTailLength: Int { max(settings.lags, settings.season, 1) }
+
+    /// The forecast from the end of `series`, read from its first step, quantiles in order and
+    /// in the series' own units, with the state after its last settled step (see
+    /// `read(window:...)`; nil when none is observed).
+    public func forecast(_ series: RegularSeries, settledBefore: Int? = nil) throws -> (QuantileForecast, SeriesState?) {
+        guard let scaler = scaler(for: series) else { throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: 0) }
+        return try read(window: series, scaler: scaler, levelBefore: 0, from: 0,
+                        state: RecurrentState(config: network.config, batch: 1), settledBefore: settledBefore)
     }
 
-    /// The forecast from the end of `series` (reading on from `state` when given), quantiles
-    /// in order and in the series' own units, with the state after the last step.
-    public func forecast(_ series: RegularSeries, from state: SeriesState? = nil) throws -> (QuantileForecast, SeriesState) {
-        let after = try read(series, from: state)
-        let prepared = try prepare(series)
-        return (quantileForecast(outputs: after.lastOutputs[...], at: series.count - 1, of: prepared), after)
+    /// The forecast after reading on from `state` over `newSteps`: the series' steps from
+    /// `state.nextBucket` on, as the series builder lays out the rows read since (so it begins
+    /// and ends with an observed step). A gap of at most `maxGap` steps between the two is
+    /// interpolated as a full read would.
+    public func forecast(continuing state: SeriesState, with newSteps: RegularSeries, maxGap: Int,
+                         settledBefore: Int? = nil) throws -> (QuantileForecast, SeriesState?) {
+        guard newSteps.key == state.key, newSteps.grid == grid, newSteps.firstBucket >= state.nextBucket, newSteps.count > 0,
+              state.recurrent.matches(network.config), state.recurrent.batch == 1, state.tail.last?.isFinite == true,
+              state.tail.count <= stateTailLength else {
+            throw ForecasterError.mismatchedSeries("the saved state of \"\(state.key)\" does not fit the new steps or the model")
+        }
+        let gap = newSteps.firstBucket - state.nextBucket
+        var values = state.tail + repeatElement(Double.nan, count: gap) + newSteps.values
+        var states = state.tail.map { $0.isFinite ? StepState.observed : .missing } + repeatElement(StepState.missing, count: gap) + newSteps.states
+        interpolateShortGaps(&values, &states, maxGap: maxGap)
+        let window = RegularSeries(key: state.key, grid: grid, firstBucket: state.nextBucket - state.tail.count,
+                                   values: values, states: states, rows: newSteps.rows)
+        return try read(window: window, scaler: state.scaler, levelBefore: state.levelBeforeTail, from: state.tail.count,
+                        state: state.recurrent, settledBefore: settledBefore)
+    }
+
+    /// Reads steps `start...` of `window` on from `state` (which has read the steps before) and
+    /// forecasts from the last step. The state is saved after the last observed step whose
+    /// bucket lies before `settledBefore` (nil: all of them): the bucket that the read's end
+    /// falls in may still receive rows, and a gap after the last observation may still turn
+    /// out short enough to be interpolated, so steps after it are read again next time.
+    func read(window: RegularSeries, scaler: RobustScaler, levelBefore: Double, from start: Int, state: RecurrentState,
+              settledBefore: Int?) throws -> (QuantileForecast, SeriesState?) {
+        guard start < window.count else {
+            throw ForecasterError.mismatchedSeries("series \"\(window.key)\" has no step after its saved state")
+        }
+        let prepared = PreparedSeries(window, scaler: scaler, trainEnd: window.count, levelBefore: levelBefore)
+        let limit = settledBefore.map { Swift.max(start, Swift.min(window.count, $0 - window.firstBucket)) } ?? window.count
+        let settled = window.states[start..<limit].lastIndex(of: .observed).map { $0 + 1 } ?? start
+        var recurrent = state
+        var outputs: [Float] = []
+        if settled > start {
+            outputs = try network.forward(inputs: features.inputs(series: prepared, steps: start..<settled), steps: settled - start, state: &recurrent)
+        }
+        var saved: SeriesState?
+        if settled > 0 {
+            let tailStart = Swift.max(0, settled - stateTailLength)
+            saved = SeriesState(key: window.key, nextBucket: window.firstBucket + settled, scaler: scaler, recurrent: recurrent,
+                                tail: Array(window.values[tailStart..<settled]),
+                                levelBeforeTail: tailStart > 0 ? prepared.level[tailStart - 1] : levelBefore)
+        }
+        if settled < window.count {
+            outputs = try network.forward(inputs: features.inputs(series: prepared, steps: settled..<window.count),
+                                          steps: window.count - settled, state: &recurrent)
+        }
+        let forecast = quantileForecast(outputs: outputs.suffix(settings.outputSize), at: window.count - 1, of: prepared)
+        return (forecast, saved)
     }
 
     /// The network's outputs at step t (residuals on the base, in scaled units), back in the

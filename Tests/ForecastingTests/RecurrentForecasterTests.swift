@@ -29,6 +29,16 @@ func smallForecasterSettings(horizon: Int = 6) -> ForecasterSettings {
     return settings
 }
 
+extension RegularSeries {
+    func prefix(_ steps: Int) -> RegularSeries {
+        RegularSeries(key: key, grid: grid, firstBucket: firstBucket, values: Array(values[..<steps]), states: Array(states[..<steps]))
+    }
+
+    func dropFirst(_ steps: Int) -> RegularSeries {
+        RegularSeries(key: key, grid: grid, firstBucket: firstBucket + steps, values: Array(values[steps...]), states: Array(states[steps...]))
+    }
+}
+
 final class RecurrentForecasterTests: XCTestCase {
     func testTrainingLowersTheLossAndKeepsTheBestEpoch() throws {
         let series = syntheticHourlySeries(days: 30, gapAt: 200)
@@ -56,16 +66,62 @@ final class RecurrentForecasterTests: XCTestCase {
     func testReadingOnFromASavedStateEqualsReadingEverythingAgain() throws {
         let full = syntheticHourlySeries(days: 30)
         let model = try RecurrentForecaster.train(series: [full], settings: smallForecasterSettings())
-        let cut = full.count - 17
-        let head = RegularSeries(key: full.key, grid: full.grid, firstBucket: full.firstBucket,
-                                 values: Array(full.values[..<cut]), states: Array(full.states[..<cut]), rows: RowCounts())
-        let saved = try model.read(head)
-        let (incremental, stateA) = try model.forecast(full, from: saved)
-        let (reread, stateB) = try model.forecast(full)
-        XCTAssertEqual(incremental, reread, "bit for bit")
-        XCTAssertEqual(stateA, stateB)
-        // Nothing new to read: the same forecast again.
-        XCTAssertEqual(try model.forecast(full, from: stateA).0, reread)
+        let (reread, finalState) = try model.forecast(full)
+        for cut in [full.count - 17, full.count - 1, 3] {
+            let (_, saved) = try model.forecast(full.prefix(cut))
+            let (incremental, state) = try model.forecast(continuing: try XCTUnwrap(saved), with: full.dropFirst(cut), maxGap: 3)
+            XCTAssertEqual(incremental, reread, "bit for bit, cut at \(cut)")
+            XCTAssertEqual(SeriesStateArchive.encode(try XCTUnwrap(state)), SeriesStateArchive.encode(try XCTUnwrap(finalState)))
+        }
+    }
+
+    /// The real flow: rows laid on the grid by the series builder, the new rows after a saved
+    /// state built on their own, with a short gap (interpolated) right after the state's last
+    /// step, a long one (missing) later, and a last bucket that is still filling.
+    func testReadingOnEqualsAFullReadAcrossGapsAndAnUnsettledLastBucket() throws {
+        let settings = SeriesSettings(grid: grid("1h"), maxGap: 3, minimumLength: 1)
+        let start = instant(2024, 1, 1)
+        let hours = 30 * 24, cut = hours - 40
+        let skipped = Set([cut, cut + 1]).union(cut + 10..<cut + 16)
+        let rows = (0..<hours).filter { !skipped.contains($0) }.map { h in
+            row("s", start.addingTimeInterval(Double(h) * 3600), 10 + 5 * sin(Double(h) * .pi / 12) + Double(h % 7) / 10)
+        }
+        let build = { (rows: [SourceRow]) in try XCTUnwrap(SeriesBuilder.build(rows, settings: settings).first?.series) }
+        let full = try build(rows)
+        let model = try RecurrentForecaster.train(series: [full], settings: smallForecasterSettings())
+        let lastBucket = full.endBucket - 1
+        let (reread, rereadState) = try model.forecast(full, settledBefore: lastBucket)
+        let state = try XCTUnwrap(rereadState)
+        XCTAssertEqual(state.lastBucket, lastBucket - 1, "the bucket the read ends in is read again next time")
+
+        let (_, saved) = try model.forecast(try build(rows.filter { $0.time < start.addingTimeInterval(Double(cut) * 3600) }))
+        let savedState = try XCTUnwrap(saved)
+        let newRows = rows.filter { $0.time >= settings.grid.start(ofBucket: savedState.nextBucket) }
+        let (incremental, next) = try model.forecast(continuing: savedState, with: try build(newRows), maxGap: 3, settledBefore: lastBucket)
+        XCTAssertEqual(incremental, reread)
+        XCTAssertEqual(SeriesStateArchive.encode(try XCTUnwrap(next)), SeriesStateArchive.encode(state))
+
+        // The next cycle reads the unsettled bucket again and arrives where a full read does.
+        let (_, settledState) = try model.forecast(full)
+        let again = rows.filter { $0.time >= settings.grid.start(ofBucket: state.nextBucket) }
+        let (last, lastState) = try model.forecast(continuing: state, with: try build(again), maxGap: 3)
+        XCTAssertEqual(last, reread)
+        XCTAssertEqual(SeriesStateArchive.encode(try XCTUnwrap(lastState)), SeriesStateArchive.encode(try XCTUnwrap(settledState)))
+    }
+
+    func testSavedStateRoundTripsAndDamageIsRefused() throws {
+        let series = syntheticHourlySeries(days: 20, gapAt: 100)
+        var settings = smallForecasterSettings()
+        settings.epochs = 1
+        let model = try RecurrentForecaster.train(series: [series], settings: settings)
+        let state = try XCTUnwrap(model.forecast(series).1)
+        let bytes = SeriesStateArchive.encode(state)
+        XCTAssertEqual(SeriesStateArchive.encode(try SeriesStateArchive.decode(bytes, key: "s", config: model.network.config)), bytes)
+        XCTAssertThrowsError(try SeriesStateArchive.decode(Array(bytes.dropLast(3)), key: "s", config: model.network.config))
+        XCTAssertThrowsError(try SeriesStateArchive.decode(Array(bytes.prefix(2)), key: "s", config: model.network.config))
+        var other = model.network.config
+        other.hiddenSize += 1
+        XCTAssertThrowsError(try SeriesStateArchive.decode(bytes, key: "s", config: other))
     }
 
     func testGlobalModelTrainsOnSeveralSeriesWithTheirOwnScales() throws {

@@ -82,7 +82,7 @@ public struct JobRunner: Sendable {
         try await connection.withConnection { db in
             try runLog.addCounts(runID: runID, pointsRead: pointsRead, on: db)
         }
-        let trainer = UnitTrainer(plan: plan)
+        let trainer = UnitTrainer(plan: plan, readUntil: end)
         var units: [(keys: [String], work: () -> TrainedUnit)] = []
         var ready: [RegularSeries] = []
         for outcome in outcomes {
@@ -141,6 +141,7 @@ public struct JobRunner: Sendable {
         let models = self.models, metricsWriter = MetricsWriter(database), predictions = PredictionWriter(database)
         let runLog = self.runLog, jobName = job.name, queue = WorkQueue(database)
         let actuals = ActualsWriter(database), revisit = job.horizon
+        let states = SeriesStateStore(database), grid = plan.grid
         return try await connection.transaction { tx in
             try actuals.record(job: jobName, series: unit.observed, revisit: revisit, on: tx)
             if let rejected = unit.rejected { _ = try Self.store(rejected, models: models, metrics: metricsWriter, on: tx) }
@@ -148,6 +149,8 @@ public struct JobRunner: Sendable {
             if let active = unit.active {
                 let id = try Self.store(active, models: models, metrics: metricsWriter, on: tx)
                 written = try predictions.write(unit.forecasts.flatMap { Self.rows($0, job: jobName, modelID: id) }, on: tx)
+                try states.dropInactive(job: jobName, series: active.model.series, on: tx)
+                try states.replace(unit.states.map { Self.stateRow($0, modelID: id, grid: grid) }, on: tx)
             }
             try runLog.addCounts(runID: runID, seriesTotal: unit.series.count, seriesFailed: unit.active == nil ? unit.series.count : 0,
                                  rowsWritten: Int64(written), on: tx)
@@ -164,6 +167,11 @@ public struct JobRunner: Sendable {
                                gradNorm: $0.gradNorm, learningRate: $0.learningRate, seconds: $0.seconds)
         }, on: tx)
         return id
+    }
+
+    static func stateRow(_ state: SeriesState, modelID: Int64, grid: TimeGrid) -> SeriesStateRow {
+        SeriesStateRow(modelID: modelID, series: state.key, lastStep: grid.start(ofBucket: state.lastBucket),
+                       state: SeriesStateArchive.encode(state))
     }
 
     static func rows(_ f: SeriesForecast, job: String, modelID: Int64) -> [PredictionRow] {
@@ -219,74 +227,6 @@ public struct JobRunner: Sendable {
         let status: RunStatus = summary.seriesFailed == 0 && summary.seriesTotal > 0 ? .succeeded
             : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)
         return try await finish(summary, status: status, on: connection, logger: logger)
-    }
-
-    /// The work of a predict run whose `runs` row exists; counts go to the row as each series
-    /// is written, the run itself stays open.
-    func predict(runID: Int64, on connection: PostgresConnection) async throws -> RunSummary {
-        let runLog = self.runLog, models = self.models, jobName = job.name
-        var summary = RunSummary(runID: runID, kind: .predict, status: .running)
-        var logger = self.logger
-        logger[metadataKey: "run"] = "\(runID)"
-        let active = try await connection.withConnection { db in try models.activeModels(job: jobName, on: db) }
-        guard !active.isEmpty else {
-            summary.errors.append("no active model; train the job first")
-            return summary
-        }
-        let end = now()
-        let start = active.compactMap(\.dataStart).min() ?? plan.trainingStart(end: end)
-        let outcomes: [SeriesOutcome]
-        do {
-            let read = try await readSeries(from: start, to: end, on: connection)
-            outcomes = read.outcomes
-            summary.pointsRead = Int64(read.points)
-        } catch let error as SourceError {
-            summary.errors.append(error.description)
-            return summary
-        }
-        let pointsRead = summary.pointsRead
-        try await connection.withConnection { db in try runLog.addCounts(runID: runID, pointsRead: pointsRead, on: db) }
-        let global = active.first { $0.series == nil }
-        let perSeries = Dictionary(active.compactMap { m in m.series.map { ($0, m) } }, uniquingKeysWith: { a, _ in a })
-        var decoded: [Int64: TrainedForecaster] = [:]
-        for outcome in outcomes {
-            guard let full = outcome.series ?? nil else { continue }
-            guard let model = perSeries[full.key] ?? global else { continue }
-            summary.seriesTotal += 1
-            do {
-                let series = full.trimmed(from: model.dataStart)
-                let forecast: QuantileForecast
-                switch model.cell {
-                case .seasonalNaive:
-                    let baseline = SeasonalNaive(season: plan.season)
-                    guard baseline.canForecast(history: series.values) else { throw PredictError.tooShort }
-                    forecast = baseline.forecast(history: series.values, horizon: job.horizon, levels: plan.forecaster.quantiles)
-                default:
-                    if decoded[model.modelID] == nil {
-                        guard let weights = model.weights else { throw PredictError.noWeights }
-                        decoded[model.modelID] = try ModelArchive.decode(weights)
-                    }
-                    forecast = try decoded[model.modelID]!.forecast(series).0
-                }
-                let rows = Self.rows(SeriesForecast(series: series.key, issuedAt: series.date(ofStep: series.count - 1),
-                                                    targets: plan.targetDates(after: series), forecast: forecast),
-                                     job: jobName, modelID: model.modelID)
-                let written = try await connection.transaction { tx in
-                    try ActualsWriter(self.database).record(job: jobName, series: [full], revisit: self.job.horizon, on: tx)
-                    let n = try PredictionWriter(self.database).write(rows, on: tx)
-                    try runLog.addCounts(runID: runID, seriesTotal: 1, rowsWritten: Int64(n), on: tx)
-                    return n
-                }
-                summary.rowsWritten += Int64(written)
-            } catch {
-                summary.seriesFailed += 1
-                summary.errors.append("series \"\(full.key)\": \(error)")
-                logger.error("predict failed", metadata: ["series": "\(full.key)", "error": "\(error)"])
-                guard await connection.isConnected else { throw error }
-                try await connection.withConnection { db in try runLog.addCounts(runID: runID, seriesTotal: 1, seriesFailed: 1, on: db) }
-            }
-        }
-        return summary
     }
 
     enum PredictError: Error, CustomStringConvertible {

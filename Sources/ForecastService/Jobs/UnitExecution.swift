@@ -62,7 +62,7 @@ extension JobRunner {
         }
         let runLog = self.runLog
         try await connection.withConnection { db in try runLog.addCounts(runID: item.runID, pointsRead: Int64(points), on: db) }
-        let trainer = UnitTrainer(plan: plan), season = plan.season
+        let trainer = UnitTrainer(plan: plan, readUntil: end), season = plan.season
         if job.model.scope == .global {
             let ready = outcomes.compactMap { outcome -> RegularSeries? in if case .ready(let s) = outcome { return s } else { return nil } }
             guard !ready.isEmpty else { throw UnitError.nothingToTrain(outcomes.compactMap(\.skipReason).map(\.description).first ?? "no rows") }

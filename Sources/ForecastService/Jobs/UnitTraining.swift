@@ -25,6 +25,9 @@ public struct TrainedUnit: Sendable {
     public var active: ModelVersion?
     public var rejected: ModelVersion?
     public var forecasts: [SeriesForecast]
+    /// Where the active network stands after each series, stored with the forecasts so that
+    /// predict reads only the points after it (empty for the seasonal-naive fallback).
+    public var states: [SeriesState] = []
     public var pointsUsed: Int
     /// The series the unit read, whose recent values are recorded as actuals with its results.
     public var observed: [RegularSeries] = []
@@ -34,8 +37,14 @@ public struct TrainedUnit: Sendable {
 /// nothing behind, and the guards decide before anything is written.
 public struct UnitTrainer: Sendable {
     public let plan: JobPlan
+    /// The first grid bucket that the read did not cover in full (the one its end falls in):
+    /// saved states stop before it. nil when every bucket read is complete.
+    public var settledBefore: Int?
 
-    public init(plan: JobPlan) { self.plan = plan }
+    public init(plan: JobPlan, readUntil end: Date? = nil) {
+        self.plan = plan
+        settledBefore = end.flatMap { plan.grid.index(of: $0) }
+    }
 
     var job: JobSettings { plan.job }
 
@@ -75,11 +84,14 @@ public struct UnitTrainer: Sendable {
             return fallback(series, global: global, reason: why, rejected: version, points: points)
         }
         var forecasts: [SeriesForecast] = []
+        var states: [SeriesState] = []
         for s in series {
-            guard let (forecast, _) = try? model.forecast(s) else { continue }
+            guard let (forecast, state) = try? model.forecast(s, settledBefore: settledBefore) else { continue }
             forecasts.append(SeriesForecast(series: s.key, issuedAt: s.date(ofStep: s.count - 1), targets: plan.targetDates(after: s), forecast: forecast))
+            if let state { states.append(state) }
         }
-        return TrainedUnit(series: keys, active: version, rejected: nil, forecasts: forecasts, pointsUsed: points, observed: series)
+        return TrainedUnit(series: keys, active: version, rejected: nil, forecasts: forecasts, states: states, pointsUsed: points,
+                           observed: series)
     }
 
     /// The seasonal-naive model and its forecasts for series the network does not serve.

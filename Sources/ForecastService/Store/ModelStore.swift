@@ -191,6 +191,19 @@ public struct ModelStore: Sendable {
         try db.query("SELECT \(Self.columns) FROM \(names.models) WHERE model_id = $1", modelID).first.map(Self.decode)
     }
 
+    /// The weights of these models (those that have some), by `model_id`.
+    public func weights(modelIDs: [Int64], on db: isolated PostgresConnection) throws -> [Int64: [UInt8]] {
+        let ids = "[" + modelIDs.map(String.init).joined(separator: ",") + "]"
+        var weights: [Int64: [UInt8]] = [:]
+        for row in try db.query("""
+            SELECT model_id, weights FROM \(names.models)
+            WHERE model_id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) AND weights IS NOT NULL
+            """, ids) {
+            weights[try row.decode(0)] = try row.decode(1, as: [UInt8].self)
+        }
+        return weights
+    }
+
     /// Every version of a series (nil: the global model), oldest first, without weights.
     public func versions(job: String, series: String?, on db: isolated PostgresConnection) throws -> [StoredModel] {
         try db.query("""
@@ -250,6 +263,7 @@ struct StoreNames: Sendable {
     var runs: String { table("runs") }
     var workQueue: String { table("work_queue") }
     var jobSchedule: String { table("job_schedule") }
+    var seriesState: String { table("series_state") }
     var backtestResults: String { table("backtest_results") }
     var actuals: String { table("actuals") }
 }

@@ -1,0 +1,90 @@
+import NeuralNet
+
+/// The bytes of a `SeriesState` as `series_state.state` keeps them: a magic word and a version,
+/// then little-endian numbers (the next bucket, the scaler, the level before the tail, the
+/// tail's values, the recurrent state's shape and floats). Compact, because a predict cycle
+/// reads and writes one per series. The key is not stored: it is the row's `series`.
+/// A damaged or foreign blob is a thrown error, never a crash; the caller then reads the whole
+/// series again.
+public enum SeriesStateArchive {
+    static let magic: [UInt8] = Array("FDSS".utf8)
+    public static let version: UInt32 = 1
+
+    public struct DamagedState: Error, Sendable, Equatable, CustomStringConvertible {
+        public var reason: String
+        public init(reason: String) { self.reason = reason }
+        public var description: String { "the saved series state is unusable: \(reason)" }
+    }
+
+    public static func encode(_ state: SeriesState) -> [UInt8] {
+        var bytes = magic
+        let floats = state.recurrent.hidden.reduce(0) { $0 + $1.count } + state.recurrent.cell.reduce(0) { $0 + $1.count }
+        bytes.reserveCapacity(64 + 8 * state.tail.count + 4 * floats)
+        put(version, &bytes)
+        put(UInt64(bitPattern: Int64(state.nextBucket)), &bytes)
+        put(state.scaler.center.bitPattern, &bytes)
+        put(state.scaler.scale.bitPattern, &bytes)
+        put(state.levelBeforeTail.bitPattern, &bytes)
+        put(UInt32(state.tail.count), &bytes)
+        for value in state.tail { put(value.bitPattern, &bytes) }
+        put(UInt32(state.recurrent.batch), &bytes)
+        put(UInt32(state.recurrent.hidden.count), &bytes)
+        put(UInt32(state.recurrent.cell.count), &bytes)
+        for layer in state.recurrent.hidden + state.recurrent.cell {
+            put(UInt32(layer.count), &bytes)
+            for value in layer { put(value.bitPattern, &bytes) }
+        }
+        return bytes
+    }
+
+    /// The state of series `key`; it must fit `config` (a state of another network is refused).
+    public static func decode(_ bytes: [UInt8], key: String, config: NetworkConfig) throws -> SeriesState {
+        var reader = Reader(bytes: bytes)
+        guard Array(try reader.take(4)) == magic else { throw DamagedState(reason: "not a series state (bad magic bytes)") }
+        let version: UInt32 = try reader.read()
+        guard version == Self.version else { throw DamagedState(reason: "version \(version) is not supported") }
+        let nextBucket = Int(Int64(bitPattern: try reader.read()))
+        let center = Double(bitPattern: try reader.read()), scale = Double(bitPattern: try reader.read())
+        let levelBeforeTail = Double(bitPattern: try reader.read())
+        let tailCount = Int(try reader.read() as UInt32)
+        guard tailCount <= reader.remaining / 8 else { throw DamagedState(reason: "truncated") }
+        let tail = try (0..<tailCount).map { _ in Double(bitPattern: try reader.read()) }
+        let batch = Int(try reader.read() as UInt32)
+        let hiddenLayers = Int(try reader.read() as UInt32), cellLayers = Int(try reader.read() as UInt32)
+        var layers: [[Float]] = []
+        for _ in 0..<(hiddenLayers + cellLayers) {
+            let count = Int(try reader.read() as UInt32)
+            guard count <= reader.remaining / 4 else { throw DamagedState(reason: "truncated") }
+            layers.append(try (0..<count).map { _ in Float(bitPattern: try reader.read()) })
+        }
+        guard reader.remaining == 0 else { throw DamagedState(reason: "\(reader.remaining) trailing bytes") }
+        guard center.isFinite, scale.isFinite, scale > 0, levelBeforeTail.isFinite, tail.last?.isFinite == true else {
+            throw DamagedState(reason: "the scaling or the last values are damaged")
+        }
+        let recurrent = RecurrentState(batch: batch, hidden: Array(layers[..<hiddenLayers]), cell: Array(layers[hiddenLayers...]))
+        guard batch == 1, recurrent.matches(config) else { throw DamagedState(reason: "it belongs to a network of another shape") }
+        return SeriesState(key: key, nextBucket: nextBucket, scaler: RobustScaler(center: center, scale: scale),
+                           recurrent: recurrent, tail: tail, levelBeforeTail: levelBeforeTail)
+    }
+
+    static func put<T: FixedWidthInteger>(_ value: T, _ bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    struct Reader {
+        let bytes: [UInt8]
+        var offset = 0
+        var remaining: Int { bytes.count - offset }
+
+        mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
+            guard count <= remaining else { throw DamagedState(reason: "truncated") }
+            defer { offset += count }
+            return bytes[offset..<(offset + count)]
+        }
+
+        mutating func read<T: FixedWidthInteger>() throws -> T {
+            let slice = try take(MemoryLayout<T>.size)
+            return slice.reversed().reduce(T.zero) { $0 << 8 | T($1) }
+        }
+    }
+}
