@@ -65,7 +65,14 @@ public struct JobRunner: Sendable {
         logger.info("training started")
         let end = now()
         let outcomes: [SeriesOutcome]
+        var timing = (read: 0.0, train: 0.0, write: 0.0)
+        let readStarted = Date()
+        defer {
+            logger.info("train timing", metadata: ["read_s": "\(Self.seconds(timing.read))", "train_s": "\(Self.seconds(timing.train))",
+                                                   "write_s": "\(Self.seconds(timing.write))"])
+        }
         do {
+            defer { timing.read = Date().timeIntervalSince(readStarted) }
             let read = try await readSeries(from: plan.trainingStart(end: end), to: end, on: connection)
             outcomes = read.outcomes.filter { onlySeries == nil || $0.key == onlySeries }
             summary.pointsRead = Int64(read.points)
@@ -108,8 +115,12 @@ public struct JobRunner: Sendable {
         }
         for unit in units {
             summary.seriesTotal += unit.keys.count
+            let trainStarted = Date()
             let trained = unit.work()
+            timing.train += Date().timeIntervalSince(trainStarted)
             do {
+                let writeStarted = Date()
+                defer { timing.write += Date().timeIntervalSince(writeStarted) }
                 let written = try await publish(trained, runID: runID, on: connection)
                 summary.rowsWritten += Int64(written)
                 if trained.active == nil {
