@@ -62,11 +62,16 @@ public struct PredictionWriter: Sendable {
 
     private func replace(_ rows: [PredictionRow], on db: isolated PostgresConnection) throws -> Int {
         var origins = Set<Origin>()
-        for row in rows where origins.insert(Origin(job: row.job, series: row.series, issuedAt: row.issuedAt)).inserted {
-            // The primary key (job, series, issued_at, target_ts) serves this delete.
-            try db.execute("DELETE FROM \(names.predictions) WHERE job = $1 AND series = $2 AND issued_at = $3",
-                           row.job, row.series, row.issuedAt)
-        }
+        for row in rows { origins.insert(Origin(job: row.job, series: row.series, issuedAt: row.issuedAt)) }
+        // One statement for all origins (a predict cycle writes thousands): they travel as one
+        // JSON parameter, the time as whole microseconds since 1970 (timestamptz's resolution).
+        // The primary key (job, series, issued_at, target_ts) serves the join.
+        let list = origins.map { OriginJSON(job: $0.job, series: $0.series, us: Int64(($0.issuedAt.timeIntervalSince1970 * 1_000_000).rounded())) }
+        try db.execute("""
+            DELETE FROM \(names.predictions) p
+            USING jsonb_to_recordset($1::jsonb) AS o(job text, series text, us bigint)
+            WHERE p.job = o.job AND p.series = o.series AND p.issued_at = timestamptz 'epoch' + o.us * interval '1 microsecond'
+            """, String(decoding: try JSONEncoder().encode(list), as: UTF8.self))
         return try db.copyIn("""
             COPY \(names.predictions) (job, series, model_id, issued_at, target_ts, step, forecast_value,
                                        lower_bound, upper_bound, confidence_level) FROM STDIN
@@ -85,6 +90,12 @@ public struct PredictionWriter: Sendable {
                 try writer.endRow()
             }
         }
+    }
+
+    private struct OriginJSON: Encodable {
+        var job: String
+        var series: String
+        var us: Int64
     }
 
     private struct Origin: Hashable {

@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# Scale: one forecastd process against a throwaway PostgreSQL holding SERIES hourly series of
+# POINTS points each (synthetic, generated in SQL: per-series level and scale, a daily and a
+# weekly cycle with per-series phases, and noise).
+#
+#   benchmarks/scale/run.sh [SERIES] [POINTS]        (default 10000 2000)
+#
+# 1. global model: `forecastd train` once, then CYCLES predict cycles, each after appending one
+#    new hour to every series (the cycle reads the new points, forecasts, writes). Then one
+#    predict with the saved states deleted, which reads every series in full: what the states save.
+# 2. per-series models on the first PER_SERIES_SMALL and PER_SERIES series of the same table
+#    (training 10,000 separate networks on 2 cores takes hours; the figures extrapolate), to see
+#    whether peak memory grows with the number of series trained; then a predict cycle.
+#
+# Every command runs under /usr/bin/time -v (peak RSS); forecastd's "train timing" and
+# "predict timing" log lines split the time into reading, training/forecasting and writing.
+# Environment: EPOCHS, BATCH, HIDDEN (global model), SERIES_EPOCHS (per-series), CYCLES,
+# PER_SERIES_SMALL, PER_SERIES, FULL_READ=0 to skip the full-read predict,
+# FORECASTD_BIN to use a built binary. Prints a markdown report (also in $OUT, default
+# benchmarks/scale/last-run.md).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REPO="$PWD"
+source scripts/lib/pg.sh
+
+series="${1:-10000}"
+points="${2:-2000}"
+epochs="${EPOCHS:-2}"
+batch="${BATCH:-256}"
+hidden="${HIDDEN:-32}"
+series_epochs="${SERIES_EPOCHS:-10}"
+cycles="${CYCLES:-3}"
+per_series_small="${PER_SERIES_SMALL:-25}"
+per_series="${PER_SERIES:-100}"
+out="${OUT:-$REPO/benchmarks/scale/last-run.md}"
+scratch="${FORECASTD_SCRATCH:-.build-scale-rel}"
+
+tmp="$(mktemp -d /tmp/forecastd-scale.XXXXXX)"
+chmod 755 "$tmp"
+cleanup() { pg_stop; rm -rf "$tmp"; }
+trap cleanup EXIT INT TERM
+
+if [ -z "${FORECASTD_BIN:-}" ]; then
+    echo "==> building forecastd (release, scratch $scratch)" >&2
+    swift build -c release --scratch-path "$scratch" --product forecastd >"$tmp/build.log" 2>&1 \
+        || { grep -E "error:" "$tmp/build.log" >&2 || tail -20 "$tmp/build.log" >&2; exit 1; }
+    FORECASTD_BIN="$REPO/$scratch/release/forecastd"
+fi
+cp "$FORECASTD_BIN" "$tmp/forecastd"
+forecastd="$tmp/forecastd"
+export FORECASTD_MIGRATIONS="$REPO/migrations"
+
+if [ ! -x /usr/bin/time ]; then
+    echo "==> installing GNU time (peak memory)" >&2
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get install -y -qq --no-install-recommends time >/dev/null
+fi
+
+echo "==> starting a throwaway PostgreSQL in $tmp/pg" >&2
+pg_start "$tmp/pg"
+pg_psql -d postgres -c "CREATE DATABASE scale"
+url="$(pg_url scale)"
+sql() { pg_psql -d scale -At "$@"; }
+
+now() { date +%s.%N; }
+secs() { python3 -c "print(f'{$2 - $1:.1f}')"; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# The series' timeline: POINTS hours ending at T_END (exclusive); cycle k appends hour T_END + k - 1.
+t0="2026-01-01 00:00:00+00"
+hour_at() { python3 -c "import datetime as d; print((d.datetime(2026,1,1,tzinfo=d.timezone.utc)+d.timedelta(hours=$1)).strftime('%Y-%m-%dT%H:%M:%SZ'))"; }
+
+# Rows of hours [$1, $2) for every series, in time order (so that ts correlates with the heap).
+generate() {
+    sql -c "
+        INSERT INTO readings (series, ts, value)
+        SELECT p.key, timestamptz '$t0' + h * interval '1 hour',
+               p.level + p.scale * (sin(2 * pi() * h / 24 + p.phase) + 0.6 * sin(2 * pi() * h / 168 + p.weekly)
+                                    + 0.25 * (hashint8(h * 100003 + p.n) % 1000) / 1000.0)
+        FROM generate_series($1, $2 - 1) AS h, series_params p
+        ORDER BY h, p.n"
+}
+
+echo "==> generating $series series × $points hourly points" >&2
+started=$(now)
+sql -c "
+    CREATE TABLE readings (series text NOT NULL, ts timestamptz NOT NULL, value double precision);
+    CREATE TABLE series_params AS
+    SELECT n, 's' || lpad(n::text, 5, '0') AS key,
+           10 + (hashint4(n) % 1000 + 1000) % 1000 / 10.0 AS level,
+           1 + (hashint4(n + 7) % 100 + 100) % 100 / 10.0 AS scale,
+           (hashint4(n + 13) % 628 + 628) % 628 / 100.0 AS phase,
+           (hashint4(n + 17) % 628 + 628) % 628 / 100.0 AS weekly
+    FROM generate_series(0, $series - 1) AS n;"
+generate 0 "$points"
+sql -c "CREATE INDEX readings_ts ON readings (ts)" -c "CREATE INDEX readings_series_ts ON readings (series, ts)" -c "VACUUM ANALYZE readings"
+load_seconds=$(secs "$started" "$(now)")
+rows=$(sql -c "SELECT count(*) FROM readings")
+db_size=$(sql -c "SELECT pg_size_pretty(pg_total_relation_size('readings'))")
+
+cat >"$tmp/forecastd.toml" <<TOML
+[database]
+url = "$url"
+schema = "forecastd"
+
+[daemon]
+metrics_listen = ""
+log_level = "info"
+
+[[jobs]]
+name = "scale_global"
+frequency = "1h"
+horizon = 24
+backtest_windows = 1
+fallback = "none"
+[jobs.source]
+table = "public.readings"
+series_column = "series"
+time_column = "ts"
+value_column = "value"
+[jobs.model]
+scope = "global"
+hidden_size = $hidden
+batch_size = $batch
+epochs = $epochs
+
+[[jobs]]
+name = "scale_series_small"
+frequency = "1h"
+horizon = 24
+backtest_windows = 1
+[jobs.source]
+query = "SELECT series, ts, value FROM public.readings WHERE series < 's$(printf %05d "$per_series_small")' AND ts >= \$1 AND ts < \$2"
+series_column = "series"
+time_column = "ts"
+value_column = "value"
+[jobs.model]
+scope = "series"
+epochs = $series_epochs
+
+[[jobs]]
+name = "scale_series"
+frequency = "1h"
+horizon = 24
+backtest_windows = 1
+[jobs.source]
+query = "SELECT series, ts, value FROM public.readings WHERE series < 's$(printf %05d "$per_series")' AND ts >= \$1 AND ts < \$2"
+series_column = "series"
+time_column = "ts"
+value_column = "value"
+[jobs.model]
+scope = "series"
+epochs = $series_epochs
+TOML
+"$forecastd" --config "$tmp/forecastd.toml" migrate >&2
+
+# timed NAME ARGS...: runs forecastd under /usr/bin/time -v; sets WALL, RSS_MB, LOAD, LOG.
+timed() {
+    local name="$1"; shift
+    LOG="$tmp/$name.log"
+    LOAD="$(load)"
+    /usr/bin/time -v -o "$tmp/$name.time" "$forecastd" --config "$tmp/forecastd.toml" "$@" >"$LOG" 2>&1 \
+        || { tail -20 "$LOG" >&2; echo "forecastd $* failed" >&2; exit 1; }
+    WALL=$(python3 - "$tmp/$name.time" <<'PY'
+import sys
+for line in open(sys.argv[1]):
+    if "Elapsed (wall clock)" in line:
+        parts = [float(p) for p in line.rsplit(": ", 1)[1].split(":")]
+        seconds = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+        print(f"{seconds:.1f}")
+PY
+)
+    RSS_MB=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$tmp/$name.time")
+    echo "    $name: ${WALL}s, peak RSS ${RSS_MB} MB, load $LOAD" >&2
+}
+
+# field KEY: the value of key=VALUE in the last timing line of $LOG.
+field() { grep -E "(train|predict) timing" "$LOG" | tail -1 | grep -oE "(^| )$1=[^ ]+" | cut -d= -f2; }
+last_run() { sql -c "SELECT $1 FROM forecastd.runs WHERE job = '$2' ORDER BY run_id DESC LIMIT 1"; }
+rate() { python3 -c "print(f'{$1 / $2:,.0f}' if $2 > 0 else '-')"; }
+
+report="$tmp/report.md"
+commit="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources migrations || echo '+changes')"
+{
+    echo "Command: \`benchmarks/scale/run.sh $series $points\` (EPOCHS=$epochs BATCH=$batch HIDDEN=$hidden SERIES_EPOCHS=$series_epochs CYCLES=$cycles PER_SERIES_SMALL=$per_series_small PER_SERIES=$per_series), commit $commit, $(date -u +%Y-%m-%dT%H:%MZ)."
+    echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/ {print $2}') GB RAM, PostgreSQL $(sql -c 'SHOW server_version') with default settings, shared with other work (load average per step below)."
+    echo "Data: $rows rows ($db_size with two indexes), generated and indexed in ${load_seconds}s."
+    echo
+} >"$report"
+
+echo "==> global model: train" >&2
+end_hour=$points
+timed train_global train scale_global --as-of "$(hour_at "$end_hour")"
+status=$(last_run status scale_global)
+[ "$status" = succeeded ] || { echo "the global training run is $status: $(last_run error scale_global)" >&2; exit 1; }
+states=$(sql -c "SELECT count(*) FROM forecastd.series_state")
+written=$(last_run rows_written scale_global)
+{
+    echo "**Global model** (one LSTM, hidden $hidden, batch $batch, $epochs epochs, other settings default):"
+    echo
+    echo "| step | wall s | reading s | training s | forecasting s | writing s | rows written | rows/s written | peak RSS MB | load avg |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    echo "| train ($series series, $(last_run points_read scale_global) points) | $WALL | $(field read_s) | $(field train_s) | (in training) | $(field write_s) | $written | $(rate "$written" "$(field write_s)") | $RSS_MB | $LOAD |"
+} >>"$report"
+echo "    states saved: $states" >&2
+
+for cycle in $(seq 1 "$cycles"); do
+    echo "==> global model: predict cycle $cycle (one new hour for every series)" >&2
+    generate "$end_hour" "$((end_hour + 1))"
+    end_hour=$((end_hour + 1))
+    timed "predict_global_$cycle" predict scale_global --as-of "$(hour_at "$end_hour")"
+    written=$(last_run rows_written scale_global)
+    echo "| predict cycle $cycle ($(last_run points_read scale_global) points read, $(field continued) series read on from their state) | **$WALL** | $(field read_s) | - | $(field forecast_s) | $(field write_s) | $written | $(rate "$written" "$(field write_s)") | $RSS_MB | $LOAD |" >>"$report"
+done
+
+if [ "${FULL_READ:-1}" = 1 ]; then
+    echo "==> global model: predict with the states deleted (full read of every series)" >&2
+    sql -c "DELETE FROM forecastd.series_state"
+    timed predict_global_full predict scale_global --as-of "$(hour_at "$end_hour")"
+    written=$(last_run rows_written scale_global)
+    echo "| predict without states ($(last_run points_read scale_global) points read, $(field read_in_full) series read in full) | $WALL | $(field read_s) | - | $(field forecast_s) | $(field write_s) | $written | $(rate "$written" "$(field write_s)") | $RSS_MB | $LOAD |" >>"$report"
+fi
+
+{
+    echo
+    echo "**Per-series models** (one LSTM per series, $series_epochs epochs, other settings default), on the first series of the same table:"
+    echo
+    echo "| step | wall s | reading s | training s | forecasting s | writing s | rows written | s per series | peak RSS MB | load avg |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+} >>"$report"
+for job in scale_series_small scale_series; do
+    n=$([ "$job" = scale_series ] && echo "$per_series" || echo "$per_series_small")
+    echo "==> per-series models: train $n series" >&2
+    timed "train_$job" train "$job" --as-of "$(hour_at "$end_hour")"
+    written=$(last_run rows_written "$job")
+    echo "| train $n series ($(last_run series_failed "$job") failed, $(sql -c "SELECT count(*) FROM forecastd.models WHERE job = '$job' AND status = 'active' AND cell = 'seasonal_naive'") on the fallback) | $WALL | $(field read_s) | $(field train_s) | (in training) | $(field write_s) | $written | $(python3 -c "print(f'{$WALL / $n:.2f}')") | $RSS_MB | $LOAD |" >>"$report"
+done
+echo "==> per-series models: predict cycle ($per_series series)" >&2
+generate "$end_hour" "$((end_hour + 1))"
+end_hour=$((end_hour + 1))
+timed predict_series predict scale_series --as-of "$(hour_at "$end_hour")"
+written=$(last_run rows_written scale_series)
+echo "| predict cycle, $per_series series ($(last_run points_read scale_series) points read, $(field continued) read on from their state) | $WALL | $(field read_s) | - | $(field forecast_s) | $(field write_s) | $written | $(python3 -c "print(f'{$WALL / $per_series:.3f}')") | $RSS_MB | $LOAD |" >>"$report"
+
+cp "$report" "$out"
+cat "$report"
