@@ -59,6 +59,10 @@ fi
 echo "==> starting a throwaway PostgreSQL in $tmp/pg" >&2
 pg_start "$tmp/pg"
 pg_psql -d postgres -c "CREATE DATABASE scale"
+if [ -n "${PG_LOG_STATEMENTS:-}" ]; then  # debugging: every statement's duration, kept in $PG_LOG_STATEMENTS
+    pg_psql -d postgres -c "ALTER SYSTEM SET log_min_duration_statement = 0" -c "SELECT pg_reload_conf()" >/dev/null
+    trap 'cp "$tmp/pg/server.log" "$PG_LOG_STATEMENTS" 2>/dev/null; cleanup' EXIT INT TERM
+fi
 url="$(pg_url scale)"
 sql() { pg_psql -d scale -At "$@"; }
 
