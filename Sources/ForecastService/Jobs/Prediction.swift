@@ -74,7 +74,7 @@ extension JobRunner {
         // One streaming read of the new rows of every series with a state.
         var work: [(key: String, reading: Reading)] = []
         var withoutState = Set(perSeries.keys.filter { saved[$0] == nil })
-        var everything = global != nil && saved.isEmpty
+        let everything = global != nil && saved.isEmpty
         if let from = readFrom.values.min(), !everything {
             do {
                 let (continuing, unseen, points) = try await PredictTiming.measure(&timing.read) {
@@ -89,7 +89,6 @@ extension JobRunner {
                 return summary
             }
         }
-        if withoutState.count > Self.separateFullReads { everything = true }
 
         // The series without a state, read in full.
         do {
@@ -99,7 +98,6 @@ extension JobRunner {
                     try await readFullSeries(keys, to: end, models: active, servedBy: servedBy, on: connection)
                 }
                 summary.pointsRead += Int64(points)
-                if everything { work.removeAll() }
                 work += full.map { ($0.key, .full($0)) }
             }
         } catch let error as SourceError {
@@ -108,14 +106,13 @@ extension JobRunner {
         }
         let pointsRead = summary.pointsRead
         try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, pointsRead: pointsRead, on: db) }
-        if !everything {
-            summary.seriesTotal += timing.unchanged
-            let unchanged = timing.unchanged
-            try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, seriesTotal: unchanged, on: db) }
-        }
+        // Series without new rows keep their forecast; they count as served.
+        summary.seriesTotal += timing.unchanged
+        let unchanged = timing.unchanged
+        try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, seriesTotal: unchanged, on: db) }
 
         work.sort { $0.key < $1.key }
-        var retry = try await forecast(work, servedBy: servedBy, globalID: global?.modelID, settledBefore: grid.index(of: end), runID: runID,
+        let retry = try await forecast(work, servedBy: servedBy, globalID: global?.modelID, settledBefore: grid.index(of: end), runID: runID,
                                        summary: &summary, timing: &timing, logger: logger, on: connection)
         if !retry.isEmpty {
             // Saved states that could not be used: these series are read in full after all.
@@ -126,7 +123,7 @@ extension JobRunner {
             summary.pointsRead += Int64(points)
             let extra = Int64(points)
             try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, pointsRead: extra, on: db) }
-            retry = try await forecast(full.map { ($0.key, .full($0)) }, servedBy: servedBy, globalID: global?.modelID, settledBefore: grid.index(of: end),
+            _ = try await forecast(full.map { ($0.key, .full($0)) }, servedBy: servedBy, globalID: global?.modelID, settledBefore: grid.index(of: end),
                                        runID: runID, summary: &summary, timing: &timing, logger: logger, on: connection)
         }
         logger.info("predict timing", metadata: [
