@@ -16,8 +16,7 @@
 # "predict timing" log lines split the time into reading, training/forecasting and writing.
 # Environment: EPOCHS, BATCH, HIDDEN (global model), SERIES_EPOCHS (per-series), CYCLES,
 # PER_SERIES_SMALL, PER_SERIES, FULL_READ=0 to skip the full-read predict,
-# FORECASTD_BIN to use a built binary. Prints a markdown report (also in $OUT, default
-# benchmarks/scale/last-run.md).
+# FORECASTD_BIN to use a built binary. Prints a markdown report (also copied to $OUT when set).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO="$PWD"
@@ -32,7 +31,7 @@ series_epochs="${SERIES_EPOCHS:-10}"
 cycles="${CYCLES:-3}"
 per_series_small="${PER_SERIES_SMALL:-25}"
 per_series="${PER_SERIES:-100}"
-out="${OUT:-$REPO/benchmarks/scale/last-run.md}"
+out="${OUT:-}"
 scratch="${FORECASTD_SCRATCH:-.build-scale-rel}"
 
 tmp="$(mktemp -d /tmp/forecastd-scale.XXXXXX)"
@@ -246,5 +245,5 @@ timed predict_series predict scale_series --as-of "$(hour_at "$end_hour")"
 written=$(last_run rows_written scale_series)
 echo "| predict cycle, $per_series series ($(last_run points_read scale_series) points read, $(field continued) read on from their state) | $WALL | $(field read_s) | - | $(field forecast_s) | $(field write_s) | $written | $(python3 -c "print(f'{$WALL / $per_series:.3f}')") | $RSS_MB | $LOAD |" >>"$report"
 
-cp "$report" "$out"
+[ -n "$out" ] && cp "$report" "$out"
 cat "$report"
