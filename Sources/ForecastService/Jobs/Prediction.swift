@@ -11,8 +11,8 @@ import PostgresClient
 /// new series, a model trained before states existed, a seasonal-naive fallback, a damaged
 /// state) is read in full from its model's first step instead, which gives the same forecast.
 /// Series are written in batches, each one transaction holding the batch's forecasts, their
-/// new states and the run's counters, so a crash leaves every series with its old forecast and
-/// old state or its new forecast and new state.
+/// new states, the actuals they read and the run's counters, so a crash leaves every series
+/// with its old forecast and old state or its new forecast and new state.
 extension JobRunner {
     /// Series written per transaction: big enough that a cycle over thousands of series is a
     /// handful of COPYs, small enough to bound the memory of the rows waiting to be written.
@@ -194,6 +194,7 @@ extension JobRunner {
                   on connection: PostgresConnection) async throws -> [String] {
         let models = self.models, runLog = self.runLog, jobName = job.name, database = self.database
         let predictions = PredictionWriter(database), states = SeriesStateStore(database)
+        let actuals = ActualsWriter(database), revisit = job.horizon
         var networks: [Int64: TrainedForecaster] = [:]
         var retry: [String] = []
         for batchStart in stride(from: 0, to: work.count, by: Self.predictBatch) {
@@ -210,6 +211,8 @@ extension JobRunner {
                 timing.forecast += Date().timeIntervalSince(decoding)
             }
             var rows: [PredictionRow] = [], stateRows: [SeriesStateRow] = [], failed: [String] = []
+            // What each forecast series read (the new steps only, when reading on), kept as actuals.
+            var observed: [RegularSeries] = []
             let started = Date()
             for (key, reading) in batch {
                 guard let model = servedBy(key) else { continue }
@@ -220,6 +223,7 @@ extension JobRunner {
                     case .continuing(_, let s): series = s; timing.continued += 1
                     case .full(let s): series = s; timing.readInFull += 1
                     }
+                    observed.append(series)
                     rows += Self.rows(SeriesForecast(series: key, issuedAt: series.date(ofStep: series.count - 1),
                                                      targets: plan.targetDates(after: series), forecast: forecast),
                                       job: jobName, modelID: model.modelID)
@@ -236,10 +240,11 @@ extension JobRunner {
             timing.forecast += Date().timeIntervalSince(started)
             networks = networks.filter { $0.key == globalID }
             let total = batch.count - batch.filter { retry.contains($0.key) }.count, failedCount = failed.count
-            let toWrite = rows, statesToWrite = stateRows
+            let toWrite = rows, statesToWrite = stateRows, observedToWrite = observed
             do {
                 let written = try await PredictTiming.measure(&timing.write) {
                     try await connection.transaction { tx in
+                        try actuals.record(job: jobName, series: observedToWrite, revisit: revisit, on: tx)
                         let n = try predictions.write(toWrite, on: tx)
                         try states.replace(statesToWrite, on: tx)
                         try runLog.addCounts(runID: runID, seriesTotal: total, seriesFailed: failedCount, rowsWritten: Int64(n), on: tx)
