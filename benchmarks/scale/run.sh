@@ -101,6 +101,26 @@ load_seconds=$(secs "$started" "$(now)")
 rows=$(sql -c "SELECT count(*) FROM readings")
 db_size=$(sql -c "SELECT pg_size_pretty(pg_total_relation_size('readings'))")
 
+# series_job NAME N: a per-series job over the first N series of the table.
+series_job() {
+    cat <<TOML
+
+[[jobs]]
+name = "$1"
+frequency = "1h"
+horizon = 24
+backtest_windows = 1
+[jobs.source]
+query = "SELECT series, ts, value FROM public.readings WHERE series < 's$(printf %05d "$2")' AND ts >= \$1 AND ts < \$2"
+series_column = "series"
+time_column = "ts"
+value_column = "value"
+[jobs.model]
+scope = "series"
+epochs = $series_epochs
+TOML
+}
+
 cat >"$tmp/forecastd.toml" <<TOML
 [database]
 url = "$url"
@@ -127,34 +147,9 @@ hidden_size = $hidden
 batch_size = $batch
 epochs = $epochs
 
-[[jobs]]
-name = "scale_series_small"
-frequency = "1h"
-horizon = 24
-backtest_windows = 1
-[jobs.source]
-query = "SELECT series, ts, value FROM public.readings WHERE series < 's$(printf %05d "$per_series_small")' AND ts >= \$1 AND ts < \$2"
-series_column = "series"
-time_column = "ts"
-value_column = "value"
-[jobs.model]
-scope = "series"
-epochs = $series_epochs
-
-[[jobs]]
-name = "scale_series"
-frequency = "1h"
-horizon = 24
-backtest_windows = 1
-[jobs.source]
-query = "SELECT series, ts, value FROM public.readings WHERE series < 's$(printf %05d "$per_series")' AND ts >= \$1 AND ts < \$2"
-series_column = "series"
-time_column = "ts"
-value_column = "value"
-[jobs.model]
-scope = "series"
-epochs = $series_epochs
 TOML
+series_job scale_series_small "$per_series_small" >>"$tmp/forecastd.toml"
+series_job scale_series "$per_series" >>"$tmp/forecastd.toml"
 "$forecastd" --config "$tmp/forecastd.toml" migrate >&2
 
 # timed NAME ARGS...: runs forecastd under /usr/bin/time -v; sets WALL, RSS_MB, LOAD, LOG.
