@@ -64,37 +64,17 @@ struct PreparedSeries {
         firstBucket = series.firstBucket
         self.scaler = scaler
         scaled = series.values.map { $0.isFinite ? scaler.transform($0) : .nan }
-        var last = levelBefore
-        level = scaled.map { v in
-            if v.isFinite { last = v }
-            return last
-        }
+        level = ForecastBase.carriedLevels(scaled, initial: levelBefore)
         self.trainEnd = trainEnd
     }
 
     /// The base of the forecast made at step t for step t + h (h ≥ 1), in scaled units.
     func base(_ kind: ForecastBase, at t: Int, ahead h: Int, season: Int) -> Double {
-        switch kind {
-        case .level:
-            return level[t]
-        case .seasonal:
-            let back = season * ((h + season - 1) / season)
-            let index = t + h - back
-            return index >= 0 ? level[index] : level[t]
-        }
+        ForecastBase.forecast(kind, level: level, at: t, ahead: h, season: season)
     }
 
     /// Mean absolute error of a base over the training part: how the base is chosen.
     func trainingError(of kind: ForecastBase, horizon: Int, season: Int) -> Double {
-        var sum = 0.0, count = 0.0
-        for t in 0..<max(trainEnd - horizon, 0) {
-            for h in 1...horizon {
-                let actual = scaled[t + h]
-                guard actual.isFinite else { continue }
-                sum += abs(actual - base(kind, at: t, ahead: h, season: season))
-                count += 1
-            }
-        }
-        return count > 0 ? sum / count : .infinity
+        ForecastBase.meanError(of: kind, values: scaled, level: level, end: trainEnd, horizon: horizon, season: season)
     }
 }

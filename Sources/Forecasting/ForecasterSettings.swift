@@ -65,6 +65,69 @@ public enum ForecastBase: String, Sendable, Codable, Equatable {
     case level
     /// The value one season before the target (seasonal naive).
     case seasonal
+
+    /// The baseline forecaster that forecasts like this base: naive for the level, seasonal
+    /// naive for the season. What a fallback publishes.
+    public func baseline(season: Int) -> SeasonalNaive {
+        self == .level ? .naive : SeasonalNaive(season: season)
+    }
+
+    /// Which base forecasts a set of series better over their own histories: the mean absolute
+    /// error of the forecasts made from every origin, 1…`horizon` steps ahead, each series
+    /// weighed by its in-sample seasonal-naive error so that none dominates by its scale. The
+    /// level wins only when it is strictly better: seasonal naive stays the baseline of record.
+    ///
+    /// This is how a fallback picks the stronger simple baseline: many origins over the whole
+    /// history tell a random walk from a seasonal series far more surely than the few windows
+    /// of a backtest.
+    public static func stronger(on series: [[Double]], horizon: Int, season: Int) -> ForecastBase {
+        guard season > 1 else { return .seasonal }
+        var level = 0.0, seasonal = 0.0
+        for values in series {
+            let scale = Metrics.seasonalNaiveScale(training: values, season: season)
+            guard scale.isFinite, scale > 0 else { continue }
+            let levels = carriedLevels(values)
+            level += meanError(of: .level, values: values, level: levels, end: values.count, horizon: horizon, season: season) / scale
+            seasonal += meanError(of: .seasonal, values: values, level: levels, end: values.count, horizon: horizon, season: season) / scale
+        }
+        return level < seasonal ? .level : .seasonal
+    }
+
+    /// The latest finite value at or before each step; `initial` before the first.
+    static func carriedLevels(_ values: [Double], initial: Double = .nan) -> [Double] {
+        var last = initial
+        return values.map { v in
+            if v.isFinite { last = v }
+            return last
+        }
+    }
+
+    /// The forecast this base makes at step t for step t + h (h ≥ 1) from the carried levels.
+    static func forecast(_ kind: ForecastBase, level: [Double], at t: Int, ahead h: Int, season: Int) -> Double {
+        switch kind {
+        case .level:
+            return level[t]
+        case .seasonal:
+            let back = season * ((h + season - 1) / season)
+            let index = t + h - back
+            return index >= 0 ? level[index] : level[t]
+        }
+    }
+
+    /// Mean absolute error of this base's forecasts from every origin t < end − horizon, for
+    /// 1…horizon steps ahead, over the finite actuals; infinity when there is none.
+    static func meanError(of kind: ForecastBase, values: [Double], level: [Double], end: Int, horizon: Int, season: Int) -> Double {
+        var sum = 0.0, count = 0.0
+        for t in 0..<max(end - horizon, 0) {
+            for h in 1...horizon {
+                let error = abs(values[t + h] - forecast(kind, level: level, at: t, ahead: h, season: season))
+                guard error.isFinite else { continue }
+                sum += error
+                count += 1
+            }
+        }
+        return count > 0 ? sum / count : .infinity
+    }
 }
 
 /// Two numbers fitted on forecasts the network made for the held-back tail, which it never

@@ -3,6 +3,7 @@ import Logging
 import PostgresClient
 import XCTest
 @testable import ForecastService
+import Forecasting
 
 /// Train and predict runs against a real database: what lands in the tables, and how bad
 /// series and a failing source are recorded without stopping the others.
@@ -108,6 +109,28 @@ final class JobRunnerTests: StoreTestCase {
         XCTAssertEqual(Set(versions.map(\.1)).subtracting(["active", "retired", "rejected"]), [])
     }
 
+    func testTrainingOneSeriesReadsOnlyItsRows() async throws {
+        try await loadReadings()
+        let summary = try await runner(job()).train(on: db, onlySeries: "a")
+        XCTAssertEqual(summary.seriesTotal, 1)
+        XCTAssertEqual(summary.pointsRead, 20 * 24, "the source filters the series; the other four are not read")
+        let trained = try await db.query("SELECT DISTINCT series FROM \(table("models"))").map { try $0.decode(0, as: String.self) }
+        XCTAssertEqual(trained, ["a"])
+    }
+
+    func testPredictWithANaiveFallbackRepeatsTheLastValue() async throws {
+        try await loadReadings()
+        let store = ModelStore(schema: schema)
+        _ = try await store.insert(NewModel(job: "sensors", series: "a", cell: .seasonalNaive,
+                                            hyperparameters: UnitTrainer.json(FallbackBaseline(.level, season: 24)), status: .active,
+                                            reason: "fallback: test"), on: db)
+        let summary = try await runner(job()).predict(on: db)
+        XCTAssertEqual(summary.status, .succeeded, "\(summary.errors)")
+        let last = try await db.query("SELECT reading FROM \(table("readings")) WHERE sensor = 'a' ORDER BY ts DESC LIMIT 1")[0].decode(0, as: Double.self)
+        let forecasts = try await db.query("SELECT forecast_value FROM \(table("predictions")) WHERE series = 'a' ORDER BY step").map { try $0.decode(0, as: Double.self) }
+        XCTAssertEqual(forecasts, Array(repeating: last, count: 6), "season 1 from the model's hyperparameters, not the job's 24")
+    }
+
     func testAFailingSourceQueryFailsTheRunWithTheJobNamed() async throws {
         let broken = job("broken", source: .query("SELECT sensor, ts, reading FROM no_such_table WHERE ts >= $1 AND ts < $2"))
         let summary = try await runner(broken).train(on: db)
@@ -146,5 +169,115 @@ final class JobRunnerTests: StoreTestCase {
 final class AccuracyGuardTests: XCTestCase {
     func testAModelThatDoesNotBeatTheBaselineIsRejectedWithTheReason() {
         XCTAssertEqual(AccuracyPool().rejection, "no backtest window could be scored")
+    }
+
+    /// A random walk: naive beats seasonal naive, so a network must beat naive to be published.
+    func randomWalk(_ count: Int, seed: UInt64 = 3) -> [Double] {
+        var generator = SystemRandomNumberGeneratorSeeded(seed: seed)
+        var values: [Double] = [100]
+        for _ in 1..<count { values.append(values.last! + Double.random(in: -1...1, using: &generator)) }
+        return values
+    }
+
+    func scored(_ values: [Double], season: Int, model: @escaping (ArraySlice<Double>) -> [Double]) -> (BacktestResult, BacktestResult) {
+        let backtest = Backtest(horizon: 5, windows: 3, season: season, levels: [0.1, 0.5, 0.9])
+        let point = { (history: ArraySlice<Double>) in
+            let p = model(history)
+            return QuantileForecast(levels: [0.1, 0.5, 0.9], values: p.flatMap { [$0 - 1, $0, $0 + 1] })
+        }
+        return (backtest.run(values: values) { point($0.history) },
+                backtest.run(values: values) { SeasonalNaive.naive.forecast(history: $0.history, horizon: 5, levels: [0.1, 0.5, 0.9]) })
+    }
+
+    func testTheGuardRejectsANetworkThatBeatsSeasonalNaiveButLosesToNaive() throws {
+        // A steady trend: naive misses step h by h, seasonal naive (season 5) by 5, and a
+        // model that repeats the last value minus one by h + 1, in between.
+        let trend = (0..<400).map(Double.init)
+        let (model, naive) = scored(trend, season: 5) { history in Array(repeating: history.last! - 1, count: 5) }
+        var pool = AccuracyPool()
+        pool.add(model, naive: naive)
+        XCTAssertLessThan(pool.value("mase"), pool.value("baseline_mase"), "the model beats seasonal naive")
+        XCTAssertGreaterThan(pool.value("mase"), pool.value("naive_mase"), "and loses to naive")
+        let reason = try XCTUnwrap(pool.rejection)
+        XCTAssertTrue(reason.hasPrefix("backtest MASE "), reason)
+        XCTAssertTrue(reason.contains("does not beat naive ("), reason)
+        XCTAssertTrue(reason.contains("seasonal naive"), reason)
+        XCTAssertEqual(pool.metrics.map(\.name).filter { $0.hasPrefix("naive_") }, ["naive_mae", "naive_mase"])
+
+        var withoutNaive = AccuracyPool()
+        withoutNaive.add(model)
+        XCTAssertNil(withoutNaive.rejection, "scored against seasonal naive alone, the model passes")
+    }
+
+    func testTheGuardPassesANetworkThatBeatsBothBaselines() {
+        let walk = randomWalk(400)
+        // An oracle: the actual future values.
+        var origin = 0
+        let backtest = Backtest(horizon: 5, windows: 3, season: 5, levels: [0.5])
+        let model = backtest.run(values: walk) { window in
+            origin = window.origin
+            return QuantileForecast(levels: [0.5], values: Array(walk[origin..<(origin + 5)]))
+        }
+        let naive = backtest.run(values: walk) { SeasonalNaive.naive.forecast(history: $0.history, horizon: 5, levels: [0.5]) }
+        var pool = AccuracyPool()
+        pool.add(model, naive: naive)
+        XCTAssertNil(pool.rejection)
+    }
+
+    func plan(season: Int? = nil) throws -> JobPlan {
+        var job = JobSettings(name: "j", frequency: "1h", horizon: 6,
+                              source: SourceSettings(origin: .table("t"), timeColumn: "ts", valueColumn: "v"))
+        job.season = season
+        return try JobPlan(job)
+    }
+
+    func series(_ values: [Double]) -> RegularSeries {
+        RegularSeries(key: "s", grid: try! TimeGrid(frequency: "1h"), firstBucket: 1000, values: values,
+                      states: Array(repeating: .observed, count: values.count), rows: RowCounts())
+    }
+
+    func testTheFallbackPublishesNaiveForARandomWalkAndRecordsWhy() throws {
+        let walk = randomWalk(24 * 30)
+        let unit = try UnitTrainer(plan: plan()).fallback([series(walk)], global: false, reason: "backtest MASE 2.000 does not beat naive (1.000; seasonal naive 1.500)",
+                                                            rejected: nil, points: walk.count)
+        let model = try XCTUnwrap(unit.active?.model)
+        XCTAssertEqual(model.cell, .seasonalNaive, "the cell of record for a fallback")
+        XCTAssertEqual(FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: 24), FallbackBaseline(.level, season: 24))
+        XCTAssertTrue(model.hyperparameters.contains("\"baseline\":\"naive\""), model.hyperparameters)
+        XCTAssertTrue(model.hyperparameters.contains("\"season\":1"), model.hyperparameters)
+        XCTAssertEqual(model.reason, "fallback: backtest MASE 2.000 does not beat naive (1.000; seasonal naive 1.500)"
+                       + "; published naive (the last value), which forecasts this history better than seasonal naive")
+        XCTAssertEqual(unit.forecasts.first?.forecast.point, Array(repeating: walk.last!, count: 6))
+    }
+
+    func testTheFallbackPublishesSeasonalNaiveForACycle() throws {
+        let cycle: [Double] = (0..<(24 * 30)).map { (t: Int) -> Double in
+            let phase = 2 * Double.pi * Double(t % 24) / 24
+            return 10 * sin(phase) + Double(t % 5) * 0.1
+        }
+        let unit = try UnitTrainer(plan: plan()).fallback([series(cycle)], global: false, reason: "training failed", rejected: nil, points: cycle.count)
+        let model = try XCTUnwrap(unit.active?.model)
+        XCTAssertEqual(FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: 24), FallbackBaseline(.seasonal, season: 24))
+        XCTAssertEqual(model.reason, "fallback: training failed")
+        XCTAssertEqual(unit.forecasts.first?.forecast.point, Array(cycle[(cycle.count - 24)..<(cycle.count - 18)]))
+    }
+
+    func testAFallbackStoredBeforeTheBaselineWasRecordedUsesTheJobSeason() {
+        XCTAssertEqual(FallbackBaseline(hyperparameters: "{\"season\": 24}", jobSeason: 24).forecaster, SeasonalNaive(season: 24))
+        XCTAssertEqual(FallbackBaseline(hyperparameters: "{}", jobSeason: 12).forecaster, SeasonalNaive(season: 12))
+        XCTAssertEqual(FallbackBaseline(hyperparameters: "{\"baseline\": \"naive\", \"season\": 1}", jobSeason: 24).forecaster, .naive)
+    }
+}
+
+/// A seeded generator for reproducible synthetic series.
+struct SystemRandomNumberGeneratorSeeded: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

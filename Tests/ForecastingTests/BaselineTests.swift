@@ -16,6 +16,29 @@ final class BaselineTests: XCTestCase {
         XCTAssertTrue(model.canForecast(history: [1, 7, 3, 4, .nan, 6]))
     }
 
+    /// The fallback's choice between naive and seasonal naive: many origins over the history.
+    func testTheStrongerBaselineIsNaiveForARandomWalkAndSeasonalForACycle() {
+        var generator = SplitMix(seed: 4)
+        var walk: [Double] = [100]
+        for _ in 1..<600 { walk.append(walk.last! + generator.normal()) }
+        XCTAssertEqual(ForecastBase.stronger(on: [walk], horizon: 5, season: 5), .level)
+        XCTAssertEqual(ForecastBase.level.baseline(season: 5), .naive)
+
+        let cycle = (0..<(24 * 20)).map { t in 10 * sin(2 * .pi * Double(t % 24) / 24) + 0.3 * generator.normal() }
+        XCTAssertEqual(ForecastBase.stronger(on: [cycle], horizon: 24, season: 24), .seasonal)
+        XCTAssertEqual(ForecastBase.seasonal.baseline(season: 24), SeasonalNaive(season: 24))
+        // Pooled over series, each weighed by its own scale: the walk a thousand times larger
+        // does not outvote two seasonal series.
+        XCTAssertEqual(ForecastBase.stronger(on: [walk.map { $0 * 1000 }, cycle, cycle], horizon: 24, season: 24), .seasonal)
+    }
+
+    func testSeasonalNaiveStaysTheBaselineOfRecordOnATieOrWithoutASeason() {
+        let flat = [Double](repeating: 3, count: 100)
+        XCTAssertEqual(ForecastBase.stronger(on: [flat], horizon: 6, season: 24), .seasonal, "a constant series: both errors are zero")
+        XCTAssertEqual(ForecastBase.stronger(on: [(0..<50).map(Double.init)], horizon: 3, season: 1), .seasonal, "season 1: the two are one")
+        XCTAssertEqual(ForecastBase.stronger(on: [], horizon: 3, season: 7), .seasonal)
+    }
+
     func testNaiveRepeatsTheLastObservedValue() {
         XCTAssertEqual(SeasonalNaive.naive.pointForecast(history: [3, 1, 4, .nan], horizon: 3), [4, 4, 4])
         XCTAssertTrue(SeasonalNaive.naive.pointForecast(history: [Double.nan], horizon: 1)[0].isNaN)

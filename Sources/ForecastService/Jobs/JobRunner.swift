@@ -38,13 +38,14 @@ public struct JobRunner: Sendable {
 
     // MARK: reading
 
-    /// Reads the job's rows in [from, to) and lays every series on the grid.
-    func readSeries(from: Date, to: Date, on connection: PostgresConnection) async throws -> (outcomes: [SeriesOutcome], points: Int) {
+    /// Reads the job's rows in [from, to) and lays every series on the grid; with `series`,
+    /// only that series' rows are read (the source filters them, see `SourceReader`).
+    func readSeries(from: Date, to: Date, series: String? = nil, on connection: PostgresConnection) async throws -> (outcomes: [SeriesOutcome], points: Int) {
         let reader = SourceReader(job: job)
         let settings = plan.seriesSettings
         return try await connection.withConnection { db in
             var builder = SeriesBuilder(settings: settings)
-            let summary = try reader.read(from: from, to: to, on: db) { point in
+            let summary = try reader.read(from: from, to: to, series: series, on: db) { point in
                 builder.add(key: point.series, time: point.time, value: point.value)
             }
             return (builder.finish(), summary.rows)
@@ -73,7 +74,7 @@ public struct JobRunner: Sendable {
         }
         do {
             defer { timing.read = Date().timeIntervalSince(readStarted) }
-            let read = try await readSeries(from: plan.trainingStart(end: end), to: end, on: connection)
+            let read = try await readSeries(from: plan.trainingStart(end: end), to: end, series: onlySeries, on: connection)
             outcomes = read.outcomes.filter { onlySeries == nil || $0.key == onlySeries }
             summary.pointsRead = Int64(read.points)
         } catch let error as SourceError {

@@ -271,7 +271,7 @@ extension JobRunner {
                      settledBefore: Int?) throws -> (QuantileForecast, SeriesState?) {
         if model.cell == .seasonalNaive {
             guard case .full(let series) = reading else { throw PredictError.tooShort }
-            let baseline = SeasonalNaive(season: plan.season)
+            let baseline = FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: plan.season).forecaster
             guard baseline.canForecast(history: series.values) else { throw PredictError.tooShort }
             return (baseline.forecast(history: series.values, horizon: job.horizon, levels: plan.forecaster.quantiles), nil)
         }

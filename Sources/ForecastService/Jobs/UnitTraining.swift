@@ -49,8 +49,9 @@ public struct UnitTrainer: Sendable {
     var job: JobSettings { plan.job }
 
     /// Trains a model on `series` (one series, or all of a global model), backtests it beside
-    /// seasonal naive, and keeps it only if it wins; otherwise the baseline is published (the
-    /// job's fallback permitting) and the network is stored as rejected with the reason.
+    /// seasonal naive and naive, and keeps it only if it beats both; otherwise the stronger
+    /// baseline is published (the job's fallback permitting) and the network is stored as
+    /// rejected with the reason.
     public func train(_ series: [RegularSeries], global: Bool) -> TrainedUnit {
         let started = Date()
         let settings = plan.forecaster
@@ -65,9 +66,11 @@ public struct UnitTrainer: Sendable {
         }
         let seconds = Date().timeIntervalSince(started)
         var pooled = AccuracyPool()
+        let naive = SeasonalNaive.naive, levels = settings.quantiles
+        let naiveBacktest = Backtest(horizon: job.horizon, windows: max(job.backtestWindows, 1), season: plan.season, levels: levels)
         for s in series {
             if let result = try? model.backtest(s, windows: max(job.backtestWindows, 1), season: plan.season) {
-                pooled.add(result)
+                pooled.add(result, naive: naiveBacktest.run(series: s) { naive.forecast(history: $0.history, horizon: job.horizon, levels: levels) })
             }
         }
         let hyperparameters = Self.json(model.settings)
@@ -94,13 +97,17 @@ public struct UnitTrainer: Sendable {
                            observed: series)
     }
 
-    /// The seasonal-naive model and its forecasts for series the network does not serve.
+    /// The fallback model and its forecasts for series the network does not serve: the
+    /// stronger of seasonal naive and naive over the series' own history (see
+    /// `ForecastBase.stronger`), stored with cell `seasonal_naive` and its season in the
+    /// hyperparameters (season 1 being naive), the reason naming what was published.
     public func fallback(_ series: [RegularSeries], global: Bool, reason: String, rejected: ModelVersion?, points: Int) -> TrainedUnit {
         let keys = series.map(\.key)
         guard job.fallback == .seasonalNaive else {
             return TrainedUnit(series: keys, active: nil, rejected: rejected, forecasts: [], pointsUsed: points, observed: series)
         }
-        let baseline = SeasonalNaive(season: plan.season)
+        let choice = FallbackBaseline(ForecastBase.stronger(on: series.map(\.values), horizon: job.horizon, season: plan.season), season: plan.season)
+        let baseline = choice.forecaster
         var pooled = AccuracyPool()
         var forecasts: [SeriesForecast] = []
         for s in series where baseline.canForecast(history: s.values) {
@@ -114,7 +121,7 @@ public struct UnitTrainer: Sendable {
             return TrainedUnit(series: keys, active: nil, rejected: rejected, forecasts: [], pointsUsed: points, observed: series)
         }
         let model = NewModel(job: job.name, series: global ? nil : keys.first, cell: .seasonalNaive,
-                             hyperparameters: "{\"season\": \(plan.season)}", status: .active, reason: "fallback: \(reason)",
+                             hyperparameters: Self.json(choice), status: .active, reason: "fallback: \(reason)\(choice.note)",
                              dataStart: series.map(\.start).min(), dataEnd: series.map { $0.date(ofStep: $0.count - 1) }.max())
         return TrainedUnit(series: keys, active: ModelVersion(model: model, metrics: pooled.metrics, history: []),
                            rejected: rejected, forecasts: forecasts, pointsUsed: points, observed: series)
@@ -128,34 +135,94 @@ public struct UnitTrainer: Sendable {
     }
 }
 
+/// The baseline a fallback model publishes, as its `hyperparameters` record it:
+/// `{"baseline": "seasonal_naive", "season": 24}`, or `{"baseline": "naive", "season": 1}`
+/// when the last value forecasts the history better. The cell stays `seasonal_naive` (naive
+/// is seasonal naive with a season of one step).
+public struct FallbackBaseline: Codable, Sendable, Equatable {
+    public var baseline: String
+    public var season: Int
+
+    public init(_ base: ForecastBase, season: Int) {
+        let forecaster = base.baseline(season: season)
+        self.baseline = forecaster.season == 1 && season > 1 ? "naive" : "seasonal_naive"
+        self.season = forecaster.season
+    }
+
+    /// The baseline of a stored fallback model; models stored before the baseline was
+    /// recorded (or with unreadable hyperparameters) use the job's season.
+    public init(hyperparameters: String, jobSeason: Int) {
+        let stored = try? JSONDecoder().decode(FallbackBaseline.self, from: Data(hyperparameters.utf8))
+        baseline = stored?.baseline ?? "seasonal_naive"
+        season = max(stored?.season ?? jobSeason, 1)
+    }
+
+    private enum CodingKeys: String, CodingKey { case baseline, season }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        season = try container.decode(Int.self, forKey: .season)
+        baseline = try container.decodeIfPresent(String.self, forKey: .baseline) ?? "seasonal_naive"
+    }
+
+    public var forecaster: SeasonalNaive { SeasonalNaive(season: max(season, 1)) }
+
+    /// Appended to the fallback's reason when it is not the seasonal naive of record.
+    var note: String {
+        baseline == "naive" ? "; published naive (the last value), which forecasts this history better than seasonal naive" : ""
+    }
+}
+
 /// Backtest windows of several series scored together, and the guard's verdict on them.
 struct AccuracyPool {
     var results: [BacktestResult] = []
+    /// Naive on the same windows, when it was scored: the second baseline the network must beat.
+    var naive: [AccuracyReport] = []
 
-    mutating func add(_ result: BacktestResult) { results.append(result) }
+    mutating func add(_ result: BacktestResult, naive: BacktestResult? = nil) {
+        results.append(result)
+        if let naive { self.naive.append(naive.model) }
+    }
 
-    /// Mean over series of each metric (series weigh the same, whatever their scale).
+    /// Mean over series of each metric (series weigh the same, whatever their scale), with
+    /// naive's MAE and MASE as `naive_mae` and `naive_mase` when naive was scored.
     var metrics: [(split: MetricSplit, name: String, value: Double)] {
         guard let first = results.first else { return [] }
-        return first.metrics.indices.map { i in
-            let values = results.map { $0.metrics[i].value }.filter(\.isFinite)
-            let mean = values.isEmpty ? Double.nan : values.reduce(0, +) / Double(values.count)
-            return (split: .backtest, name: first.metrics[i].name, value: mean)
+        let mean = { (values: [Double]) -> Double in
+            let finite = values.filter(\.isFinite)
+            return finite.isEmpty ? Double.nan : finite.reduce(0, +) / Double(finite.count)
         }
+        var rows = first.metrics.indices.map { i in
+            (split: MetricSplit.backtest, name: first.metrics[i].name, value: mean(results.map { $0.metrics[i].value }))
+        }
+        if !naive.isEmpty {
+            rows.append((split: .backtest, name: "naive_mae", value: mean(naive.map(\.mae))))
+            rows.append((split: .backtest, name: "naive_mase", value: mean(naive.map(\.mase))))
+        }
+        return rows
     }
 
     func value(_ name: String) -> Double {
         metrics.first { $0.name == name }?.value ?? .nan
     }
 
-    /// Why the model must not be published, or nil when it beats seasonal naive.
+    /// Why the model must not be published, or nil when it beats seasonal naive and, when
+    /// naive was scored, naive too: a network that loses to the last value (a random walk,
+    /// a stock price) is no better than the simplest forecast there is.
     var rejection: String? {
-        let mase = value("mase"), baseline = value("baseline_mase")
+        let mase = value("mase"), seasonal = value("baseline_mase"), naive = value("naive_mase")
         guard !results.isEmpty else { return "no backtest window could be scored" }
         guard mase.isFinite else { return "the backtest MASE is not finite" }
-        if baseline.isFinite && mase >= baseline {
-            return String(format: "backtest MASE %.3f does not beat seasonal naive (%.3f)", mase, baseline)
+        if naive.isFinite && naive < seasonal.nanAsInfinity && mase >= naive {
+            return String(format: "backtest MASE %.3f does not beat naive (%.3f; seasonal naive %.3f)", mase, naive, seasonal)
+        }
+        if seasonal.isFinite && mase >= seasonal {
+            return String(format: "backtest MASE %.3f does not beat seasonal naive (%.3f)", mase, seasonal)
         }
         return nil
     }
+}
+
+private extension Double {
+    var nanAsInfinity: Double { isNaN ? .infinity : self }
 }
