@@ -149,17 +149,30 @@ public struct Calibration: Sendable, Codable, Equatable {
         return residuals.map { centre + intervalScale * (Double($0) - median) }
     }
 
-    /// Fits both numbers to (base, residuals, actual) samples of the tail.
-    static func fit(samples: [(base: Double, residuals: ArraySlice<Float>, actual: Double)], quantiles: [Double]) -> Calibration {
+    /// The share of calibration samples an interval must cover for `confidence` out of sample.
+    static func conformalLevel(_ confidence: Double, origins: Int) -> Double {
+        let n = Double(max(origins, 1))
+        return min(((n + 1) * confidence).rounded(.up) / n, 1)
+    }
+
+    /// Fits both numbers to (base, residuals, actual) samples of the tail, taken from `origins`
+    /// forecast origins.
+    ///
+    /// The interval is stretched until it covers the nominal share with split conformal
+    /// prediction's finite-sample correction, ⌈(n + 1)·nominal⌉ / n, counting the origins as n
+    /// (the steps of one origin's horizon are not independent draws): a short tail, such as a
+    /// few years of monthly data, gets a wider interval, a long one the nominal share.
+    static func fit(samples: [(base: Double, residuals: ArraySlice<Float>, actual: Double)], origins: Int, quantiles: [Double]) -> Calibration {
         guard samples.count >= 10, let medianIndex = quantiles.firstIndex(of: 0.5) else { return .identity }
         let gains = stride(from: 0.0, through: 1.0, by: 0.1)
         let gain = gains.min { a, b in
             let error = { (g: Double) in samples.reduce(0.0) { $0 + abs($1.actual - ($1.base + g * Double($1.residuals[$1.residuals.startIndex + medianIndex]))) } }
             return error(a) < error(b)
         } ?? 1
-        guard quantiles.count >= 2, let nominal = Quantiles.confidenceLevel(quantiles) else {
+        guard quantiles.count >= 2, let confidence = Quantiles.confidenceLevel(quantiles) else {
             return Calibration(residualGain: gain, intervalScale: 1)
         }
+        let nominal = conformalLevel(confidence, origins: origins)
         for scale in stride(from: 0.5, through: 4.0, by: 0.1) {
             let candidate = Calibration(residualGain: gain, intervalScale: scale)
             let covered = samples.filter { sample in

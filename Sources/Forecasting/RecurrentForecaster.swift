@@ -213,6 +213,7 @@ public enum RecurrentForecaster {
     /// Fits the calibration on the forecasts made from the origins of the held-back tail.
     static func calibrate(network: RecurrentNetwork, prepared: [PreparedSeries], layout: FeatureLayout,
                           settings: ForecasterSettings) -> Calibration {
+        var originCount = 0
         let o = settings.outputSize, q = settings.quantiles.count
         let pairs = prepared.reduce(0) { $0 + Swift.max(0, $1.scaled.count - settings.horizon - ($1.trainEnd - 1)) } * settings.horizon
         let every = Swift.max(1, (pairs + calibrationSampleLimit - 1) / calibrationSampleLimit)
@@ -225,6 +226,7 @@ public enum RecurrentForecaster {
             let inputs = layout.inputs(series: s, steps: 0..<origins.upperBound)
             guard let outputs = try? network.forward(inputs: inputs, steps: origins.upperBound, state: &state) else { continue }
             for t in stride(from: origins.lowerBound, to: origins.upperBound, by: every) {
+                originCount += 1
                 for h in 0..<settings.horizon {
                     let actual = s.scaled[t + 1 + h]
                     guard actual.isFinite else { continue }
@@ -236,7 +238,7 @@ public enum RecurrentForecaster {
             }
         }
         let samples = bases.indices.map { i in (base: bases[i], residuals: residuals[(i * q)..<(i * q + q)], actual: actuals[i]) }
-        return Calibration.fit(samples: samples, quantiles: settings.quantiles)
+        return Calibration.fit(samples: samples, origins: originCount, quantiles: settings.quantiles)
     }
 
     /// Mean pinball loss, in scaled units, of the forecasts made from every origin of the
