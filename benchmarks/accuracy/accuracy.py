@@ -195,6 +195,13 @@ def markdown(results, meta):
     if rej:
         out.append("")
         out.append("Rejection reasons recorded in `models.reason`: " + "; ".join(f"`{x}`" for x in rej[:8]))
+    if any(r["name"] == "elecdemand" for r in results):
+        out.append("")
+        out.append("**elecdemand windows.** The five scored days are 27–31 December 2014 (local time), the holiday "
+                   "week after Christmas, when demand runs 15–20% below the weekdays before it. A forecaster trained "
+                   "on this one year has never seen a holiday week; yesterday's profile (seasonal naive) is the best "
+                   "simple guide there, and forecastd's own backtest over the days before each origin says so, so the "
+                   "fallback is published.")
     sp = next((r for r in results if r["name"] == "sp500"), None)
     out.append("")
     out.append("**MASE convention** (the one that reproduces the issue's baselines to the third decimal: weather naive "
