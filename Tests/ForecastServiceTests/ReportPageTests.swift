@@ -101,6 +101,14 @@ final class ReportPageTests: XCTestCase {
         XCTAssertTrue(html.contains("<dt>why the fallback</dt><dd class=\"fallback\">fallback: the network&#39;s MASE 1.3"))
     }
 
+    func testANaiveFallbackIsNamedSo() {
+        var fallback = series()
+        fallback.model = model(cell: .seasonalNaive, reason: "fallback: backtest MASE 1.1 does not beat naive (1.0; seasonal naive 1.4)")
+        fallback.model?.hyperparameters = UnitTrainer.json(FallbackBaseline(.level, season: 24))
+        let html = ReportPage.html(report([fallback]))
+        XCTAssertTrue(html.contains("<dd class=\"\">naive (fallback)</dd>"), html)
+    }
+
     func testEmptyShortAndUntrainedSeries() {
         let empty = SeriesReport(key: "empty")
         let single = SeriesReport(key: "single", history: [HistoryPoint(time: origin, value: 3)])

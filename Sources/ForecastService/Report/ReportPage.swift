@@ -99,12 +99,18 @@ public enum ReportPage {
         return html
     }
 
+    /// "seasonal naive (fallback)", or "naive (fallback)" when the model's hyperparameters name naive.
+    static func fallbackName(_ model: StoredModel) -> String {
+        let baseline = FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: 1).baseline
+        return (baseline == "naive" ? "naive" : "seasonal naive") + " (fallback)"
+    }
+
     static func modelBlock(_ model: StoredModel?, zone: TimeZone) -> String {
         guard let model else {
             return "<h3>Model</h3>\n<p class=\"empty\">No model yet: the job has not been trained for this series.</p>\n"
         }
         var rows: [(String, String)] = [
-            ("cell", model.cell == .seasonalNaive ? "seasonal naive (fallback)" : model.cell.rawValue),
+            ("cell", model.cell == .seasonalNaive ? fallbackName(model) : model.cell.rawValue),
             ("version", "\(model.version) (model_id \(model.modelID)\(model.series == nil ? ", global model of the job" : ""))"),
             ("status", model.status.rawValue),
             ("trained at", format(model.trainedAt, zone)),
