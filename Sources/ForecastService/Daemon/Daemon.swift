@@ -85,7 +85,10 @@ public final class Daemon: @unchecked Sendable {
             guard self.claimShutdown() else { return }
             self.logger.warning("units still in flight after \(grace); abandoning them")
             await self.shutDown()
-            exit(0)
+            // _exit, not exit: the abandoned unit is still inside OpenBLAS on another thread,
+            // and exit's handlers free OpenBLAS's buffers under it (a segfault, exit status 139).
+            fflush(nil)
+            _exit(0)
         }
     }
 
