@@ -3,7 +3,7 @@ import Logging
 import PostgresClient
 import XCTest
 @testable import ForecastService
-import Forecasting
+@testable import Forecasting
 
 /// Train and predict runs against a real database: what lands in the tables, and how bad
 /// series and a failing source are recorded without stopping the others.
@@ -173,7 +173,7 @@ final class AccuracyGuardTests: XCTestCase {
 
     /// A random walk: naive beats seasonal naive, so a network must beat naive to be published.
     func randomWalk(_ count: Int, seed: UInt64 = 3) -> [Double] {
-        var generator = SystemRandomNumberGeneratorSeeded(seed: seed)
+        var generator = SplitMix64(state: seed)
         var values: [Double] = [100]
         for _ in 1..<count { values.append(values.last! + Double.random(in: -1...1, using: &generator)) }
         return values
@@ -269,15 +269,3 @@ final class AccuracyGuardTests: XCTestCase {
     }
 }
 
-/// A seeded generator for reproducible synthetic series.
-struct SystemRandomNumberGeneratorSeeded: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

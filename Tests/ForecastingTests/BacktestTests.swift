@@ -44,7 +44,7 @@ final class BacktestTests: XCTestCase {
     }
 
     func testTheBaselineAgainstItselfHasNoSkill() {
-        var generator = SplitMix(seed: 4)
+        var generator = SplitMix64(state: 4)
         let values = (0..<300).map { t in sin(Double(t) * 2 * .pi / 24) + 0.3 * generator.normal() }
         let backtest = Backtest(horizon: 24, windows: 3, season: 24, levels: [0.1, 0.5, 0.9])
         let result = backtest.run(values: values) { window in

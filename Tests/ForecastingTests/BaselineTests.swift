@@ -18,7 +18,7 @@ final class BaselineTests: XCTestCase {
 
     /// The fallback's choice between naive and seasonal naive: many origins over the history.
     func testTheStrongerBaselineIsNaiveForARandomWalkAndSeasonalForACycle() {
-        var generator = SplitMix(seed: 4)
+        var generator = SplitMix64(state: 4)
         var walk: [Double] = [100]
         for _ in 1..<600 { walk.append(walk.last! + generator.normal()) }
         XCTAssertEqual(ForecastBase.stronger(on: [walk], horizon: 5, season: 5), .level)
@@ -57,7 +57,7 @@ final class BaselineTests: XCTestCase {
     }
 
     func testIntervalsWidenWithLeadTimeAndStayOrdered() {
-        var generator = SplitMix(seed: 9)
+        var generator = SplitMix64(state: 9)
         let season = 24
         let history = (0..<(24 * 30)).map { t in 10 * sin(2 * .pi * Double(t % season) / Double(season)) + 2 * generator.normal() }
         let forecast = SeasonalNaive(season: season).forecast(history: history, horizon: 48, levels: [0.1, 0.5, 0.9])

@@ -17,7 +17,7 @@ final class QuantileTests: XCTestCase {
     }
 
     func testRearrangementNeverIncreasesPinballLoss() {
-        var generator = SplitMix(seed: 2)
+        var generator = SplitMix64(state: 2)
         let levels = [0.1, 0.3, 0.5, 0.7, 0.9]
         for _ in 0..<200 {
             let raw = (0..<levels.count).map { _ in generator.normal() }

@@ -11,7 +11,7 @@ final class ScalingTests: XCTestCase {
     }
 
     func testOutliersBarelyMoveTheScaler() throws {
-        var generator = SplitMix(seed: 11)
+        var generator = SplitMix64(state: 11)
         let clean = (0..<1_000).map { _ in 20 + 3 * generator.normal() }
         let spiky = clean + [1e6, -1e6, 5e5]
         let a = try XCTUnwrap(RobustScaler(fitting: clean)), b = try XCTUnwrap(RobustScaler(fitting: spiky))
@@ -21,7 +21,7 @@ final class ScalingTests: XCTestCase {
     }
 
     func testRoundTripIsExact() throws {
-        var generator = SplitMix(seed: 5)
+        var generator = SplitMix64(state: 5)
         for magnitude in [1e-6, 1.0, 1e3, 1e9] {
             let values = (0..<500).map { _ in magnitude * (generator.normal() + (generator.uniform(in: 0...1) < 0.02 ? 50 : 0)) }
             let scaler = try XCTUnwrap(RobustScaler(fitting: values))

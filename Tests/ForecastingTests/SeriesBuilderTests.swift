@@ -235,7 +235,7 @@ final class SeriesBuilderTests: XCTestCase {
     }
 
     func testIncrementalBuilderMatchesTheOneShotBuild() {
-        var generator = SplitMix(seed: 3)
+        var generator = SplitMix64(state: 3)
         let t0 = instant(2013, 1, 1).timeIntervalSince1970
         let rows = (0..<5_000).map { _ in
             row(["a", "b", "c"][Int.random(in: 0..<3, using: &generator)],

@@ -39,3 +39,11 @@ extension Array where Element == SeriesOutcome {
 /// The repository root, found from this file (also when the test folder is a symlink).
 let repositoryRoot: URL = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+extension SplitMix64 {
+    mutating func uniform(in range: ClosedRange<Double>) -> Double { Double.random(in: range, using: &self) }
+    mutating func normal() -> Double {
+        let u = Double.random(in: Double.ulpOfOne...1, using: &self), v = Double.random(in: 0...1, using: &self)
+        return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
+    }
+}
