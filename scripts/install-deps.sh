@@ -7,7 +7,8 @@ set -euo pipefail
 # installed, so its page fonts come explicitly (fonts-dejavu-core, the report's first choice).
 # python3-prometheus-client: Debian's build of PyPI's prometheus_client, whose parser the tests
 # run on /metrics (scripts/parse-prometheus-text.py); from apt, so no pip, venv or network to PyPI.
-packages=(pkg-config libpq-dev libopenblas-dev postgresql postgresql-contrib python3 python3-prometheus-client tzdata chromium fonts-dejavu-core)
+# systemd: systemd-analyze, with which a test checks the shipped unit (it need not be running).
+packages=(pkg-config libpq-dev libopenblas-dev postgresql postgresql-contrib python3 python3-prometheus-client tzdata chromium fonts-dejavu-core systemd)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
