@@ -24,8 +24,8 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(job.timezone, "UTC")
         XCTAssertNil(job.season)
         XCTAssertNil(job.trainWindow, "follows the frequency")
-        XCTAssertEqual(job.trainEvery, 86_400)
-        XCTAssertEqual(job.predictEvery, 3600)
+        XCTAssertEqual(job.trainEvery, .every(86_400))
+        XCTAssertEqual(job.predictEvery, .every(3600))
         XCTAssertEqual(job.backtestWindows, 3)
         XCTAssertEqual(job.fallback, .seasonalNaive)
         XCTAssertEqual(job.source.origin, .table("public.weather"))
@@ -171,10 +171,26 @@ final class ConfigurationTests: XCTestCase {
                     line: 5, key: "jobs[0].timezone", contains: "not a known time zone")
         assertError(minimalJob.replacingOccurrences(of: "horizon = 24", with: "horizon = 24\ntrain_every = \"daily\""),
                     line: 5, key: "jobs[0].train_every", contains: "not a duration")
+        assertError(minimalJob.replacingOccurrences(of: "horizon = 24", with: "horizon = 24\npredict_every = \"0 25 * * *\""),
+                    line: 5, key: "jobs[0].predict_every", contains: "\"25\" is not valid in the hour field")
+        assertError(minimalJob.replacingOccurrences(of: "horizon = 24", with: "horizon = 24\ntrain_every = \"0 3 * *\""),
+                    line: 5, key: "jobs[0].train_every", contains: "has 4 fields")
         assertError(minimalJob + "\n[jobs.model]\nquantiles = [0.1, 0.9]", line: 10, key: "jobs[0].model.quantiles", contains: "0.5")
         assertError(minimalJob + "\n[jobs.model]\ntbptt_k1 = 10\ntbptt_k2 = 5", line: 11, key: "jobs[0].model.tbptt_k2", contains: "at least")
         assertError("[daemon]\nmetrics_listen = \"9464\"", line: 2, key: "daemon.metrics_listen", contains: "HOST:PORT")
         assertError("[database]\nschema = \"x; DROP TABLE y\"", line: 2, key: "database.schema", contains: "plain identifier")
+    }
+
+    func testSchedulesAreDurationsOrCronExpressionsInTheJobsTimeZone() throws {
+        let text = minimalJob.replacingOccurrences(of: "horizon = 24", with: """
+            horizon = 24
+            timezone = "Europe/Berlin"
+            train_every = "30 2 * * mon-fri"
+            predict_every = "15m"
+            """)
+        let job = try Configuration.parse(text).jobs[0]
+        XCTAssertEqual(job.trainEvery, .cron(try CronExpression("30 2 * * mon-fri"), TimeZone(identifier: "Europe/Berlin")!))
+        XCTAssertEqual(job.predictEvery, .every(900))
     }
 
     func testMissingRequiredKeysAreNamed() {

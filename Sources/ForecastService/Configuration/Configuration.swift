@@ -57,8 +57,8 @@ public struct JobSettings: Sendable, Equatable {
     public var season: Int?
     /// History used for training; nil: 365 days or 2,000 steps, whichever reaches further back.
     public var trainWindow: Seconds?
-    public var trainEvery: Seconds = 86_400
-    public var predictEvery: Seconds = 3600
+    public var trainEvery: Schedule = .every(86_400)
+    public var predictEvery: Schedule = .every(3600)
     public var backtestWindows: Int = 3
     public var fallback: FallbackPolicy = .seasonalNaive
     /// A series is retrained ahead of schedule when the MAE of its latest `driftPoints` matured
@@ -206,8 +206,9 @@ extension JobSettings {
         }
         season = try job.integer("season", range: 1...100_000)
         trainWindow = try job.duration("train_window")
-        trainEvery = try job.duration("train_every") ?? trainEvery
-        predictEvery = try job.duration("predict_every") ?? predictEvery
+        let zone = TimeZone(identifier: timezone)!
+        trainEvery = try job.schedule("train_every", timeZone: zone) ?? trainEvery
+        predictEvery = try job.schedule("predict_every", timeZone: zone) ?? predictEvery
         backtestWindows = try job.integer("backtest_windows", range: 0...1000) ?? backtestWindows
         fallback = try job.choice("fallback", FallbackPolicy.self) ?? fallback
         if let factor = try job.double("drift_factor", range: 0...1_000_000) {

@@ -1,3 +1,4 @@
+import Foundation
 /// Reads typed settings out of one TOML table and remembers which keys it consumed, so that
 /// whatever is left over can be reported as an unknown key with its line.
 struct TableReader {
@@ -105,6 +106,17 @@ struct TableReader {
         do {
             return try DurationText.parse(s)
         } catch let message as DurationText.ParseError {
+            throw error(key, message.description)
+        }
+    }
+
+    mutating func schedule(_ key: String, timeZone: TimeZone) throws -> Schedule? {
+        guard let s = try string(key) else { return nil }
+        do {
+            return try Schedule.parse(s, timeZone: timeZone)
+        } catch let message as DurationText.ParseError {
+            throw error(key, message.description)
+        } catch let message as CronExpression.ParseError {
             throw error(key, message.description)
         }
     }

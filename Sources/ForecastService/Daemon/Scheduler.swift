@@ -23,16 +23,21 @@ public struct Scheduler: Sendable {
         let job = runner.job, plan = runner.plan, names = self.names, maxAttempts = self.maxAttempts
         let runLog = RunLog(database), queue = WorkQueue(database), reader = SourceReader(job: job)
         return try await connection.transaction { tx -> String? in
-            // A job seen for the first time continues from its history: the next runs are due one
-            // interval after the last ones that went through (e.g. `forecastd train` from a shell).
-            try tx.execute("""
-                INSERT INTO \(names.jobSchedule) (job, next_train_at, next_predict_at)
-                SELECT $1,
-                       coalesce(max(started_at) FILTER (WHERE kind = 'train') + make_interval(secs => $2), now()),
-                       coalesce(max(started_at) + make_interval(secs => $3), now())
-                FROM \(names.runs) WHERE job = $1 AND status IN ('succeeded', 'partial')
-                ON CONFLICT (job) DO NOTHING
-                """, job.name, Double(job.trainEvery), Double(job.predictEvery))
+            // A job seen for the first time continues from its history: the next runs are due when
+            // the schedule comes round after the last ones that went through (e.g. `forecastd
+            // train` from a shell).
+            if try tx.query("SELECT 1 FROM \(names.jobSchedule) WHERE job = $1", job.name).isEmpty {
+                let last = try tx.query("""
+                    SELECT max(started_at) FILTER (WHERE kind = 'train'), max(started_at)
+                    FROM \(names.runs) WHERE job = $1 AND status IN ('succeeded', 'partial')
+                    """, job.name)[0]
+                let nextTrain = try last.decode(0, as: Date?.self).map(job.trainEvery.next(after:)) ?? now
+                let nextPredict = try last.decode(1, as: Date?.self).map(job.predictEvery.next(after:)) ?? now
+                try tx.execute("""
+                    INSERT INTO \(names.jobSchedule) (job, next_train_at, next_predict_at) VALUES ($1, $2, $3)
+                    ON CONFLICT (job) DO NOTHING
+                    """, job.name, nextTrain, nextPredict)
+            }
             let rows = try tx.query("""
                 SELECT next_train_at <= $2, next_predict_at <= $2 FROM \(names.jobSchedule) WHERE job = $1 FOR UPDATE SKIP LOCKED
                 """, job.name, now)
@@ -42,7 +47,7 @@ public struct Scheduler: Sendable {
             // Work of this job still queued or running: let it finish before queueing more.
             let pending = try tx.query("SELECT count(*) FROM \(names.workQueue) WHERE job = $1 AND state IN ('available', 'running')", job.name)[0].decode(0, as: Int.self)
             guard pending == 0 else { return nil }
-            let nextPredict = now.addingTimeInterval(Double(job.predictEvery))
+            let nextPredict = job.predictEvery.next(after: now)
             if trainDue {
                 let units: [String]
                 if job.model.scope == .global {
@@ -69,7 +74,7 @@ public struct Scheduler: Sendable {
                 }
                 // Training publishes forecasts too, so the next prediction waits a full interval.
                 try tx.execute("UPDATE \(names.jobSchedule) SET next_train_at = $2, next_predict_at = $3, updated_at = now() WHERE job = $1",
-                               job.name, now.addingTimeInterval(Double(job.trainEvery)), nextPredict)
+                               job.name, job.trainEvery.next(after: now), nextPredict)
                 return "train run \(runID): \(units.count) unit(s) queued"
             }
             // Drift is judged when a prediction is due (actuals change only when units read the
