@@ -133,8 +133,8 @@ public struct CronExpression: Sendable, Equatable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
         var day = calendar.startOfDay(for: date)
-        // Every valid expression fires within 8 years (29 February on a given weekday: 28 years
-        // at most, but then the day fields match either, so Feb 29 alone suffices).
+        // A valid expression fires within 8 years: its rarest day is 29 February (with a weekday
+        // restricted too, either field matches), and leap days are at most 8 years apart.
         for _ in 0..<(366 * 8 + 2) {
             let fields = calendar.dateComponents([.year, .month, .day, .weekday], from: day)
             if matches(day: fields.day!, month: fields.month!, weekday: fields.weekday! - 1) {
