@@ -214,7 +214,9 @@ def markdown(results, meta):
                    "demand there. Demand repeats its week more closely than its day, so the network reads a week of "
                    "lags (336) and forecastd's guard judges it over the week before each origin (7 windows, "
                    "Christmas among them); the network combined with seasonal naive (each quantile the mean of the "
-                   "two) beats the network alone and both baselines there, and is what is published (`+sn`).")
+                   "two) beats the network alone and both baselines there, and is what is published (`+sn`). "
+                   "On the scored windows the network alone scores 0.655 with a week of lags (1.152 with a day of "
+                   "them, as before), seasonal naive 0.606.")
     sp = next((r for r in results if r["name"] == "sp500"), None)
     out.append("")
     out.append("**MASE convention** (the one that reproduces the issue's baselines to the third decimal: weather naive "
