@@ -5,7 +5,8 @@ import NeuralNet
 /// - a missing flag for step t;
 /// - the last `lags` values relative to the level, `s_{t−k} − r_t` for k = 1…lags (0 where missing):
 ///   a season of them puts the seasonal-naive forecast one linear map away, which a recurrent
-///   state alone would have to memorise;
+///   state alone would have to memorise; a week of them (hourly or half-hourly data whose week
+///   repeats, see `ForecasterSettings.weekLags`) puts last week's same day there too;
 /// - the calendar features of the step's bucket.
 /// Targets are residuals on a base forecast (the level, or the value a season earlier; see
 /// `ForecastBase`): `s_{t+h} − base(t, h)`, once per quantile (outputs horizon-major, quantile

@@ -14,6 +14,11 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
     public var context: Int
     /// Past values fed at every step, relative to the level (a season of them by default).
     public var lags: Int
+    /// A week of steps on grids finer than a day (168 hourly, 336 half-hourly), where a weekly
+    /// cycle may ride on the daily one; nil otherwise. Training feeds a week of lags instead of
+    /// `lags` when the training data repeats its week more closely than its day (see
+    /// `RecurrentForecaster.weekLagsFit`), and then records the week in `lags`.
+    public var weekLags: Int?
     public var tbpttK1: Int
     public var tbpttK2: Int
     public var batchSize: Int
@@ -48,14 +53,27 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
         let cycle = max(season, 1)
         let context = min(max(2 * cycle, horizon, 12), 336)
         let tbptt = min(max(cycle, 24), 96)
+        let lags = min(cycle, 168)
+        let week = frequency.fixedStepSeconds.flatMap { step -> Int? in
+            guard step < 86_400, (7 * 86_400) % step == 0 else { return nil }
+            let steps = 7 * 86_400 / step
+            return steps > lags && steps <= maximumWeekLags ? steps : nil
+        }
         return ForecasterSettings(
             cell: .lstm, hiddenSize: 32, layers: 1, dropout: 0, horizon: horizon, quantiles: [0.1, 0.5, 0.9],
-            context: context, lags: min(cycle, 168), tbpttK1: tbptt, tbpttK2: tbptt, batchSize: 16, epochs: 60, patience: 8,
+            context: context, lags: lags, weekLags: week, tbpttK1: tbptt, tbpttK2: tbptt, batchSize: 16, epochs: 60, patience: 8,
             learningRate: 0.005, clipNorm: 1.0, seed: 1,
             holdout: max(backtestWindows, 1) * horizon, season: cycle, validationSeasons: 14, base: nil, calibration: nil)
     }
 
+    /// The longest week offered as lags: half-hourly data (336 steps). Finer grids would feed
+    /// thousands of inputs per step.
+    public static let maximumWeekLags = 336
+
     public var outputSize: Int { horizon * quantiles.count }
+
+    /// The week the network reads as lags, when training chose to (see `weekLags`); nil otherwise.
+    public var weekRead: Int? { weekLags.flatMap { $0 == lags ? $0 : nil } }
 }
 
 /// The forecast the network corrects: its outputs are residuals on top of it, so an untrained

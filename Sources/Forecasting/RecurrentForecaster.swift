@@ -85,6 +85,9 @@ public enum RecurrentForecaster {
             let error = { (kind: ForecastBase) in prepared.reduce(0.0) { $0 + $1.trainingError(of: kind, horizon: settings.horizon, season: settings.season) } }
             settings.base = error(.seasonal) < error(.level) ? .seasonal : .level
         }
+        if let week = settings.weekLags, week > settings.lags, weekLagsFit(prepared, week: week, day: settings.season) {
+            settings.lags = week
+        }
         let layout = FeatureLayout(grid: grid, lags: settings.lags)
         let config = NetworkConfig(cell: settings.cell, inputSize: layout.inputSize, hiddenSize: settings.hiddenSize,
                                    layers: settings.layers, outputSize: settings.outputSize, dropout: settings.dropout)
@@ -143,6 +146,25 @@ public enum RecurrentForecaster {
         let restored = try RecurrentNetwork(config: config, parameters: best.parameters)
         settings.calibration = calibrate(network: restored, prepared: prepared, layout: layout, settings: settings)
         return TrainedForecaster(settings: settings, grid: grid, network: restored, scalers: scalers, history: history, bestEpoch: best.epoch)
+    }
+
+    /// True when the training parts repeat their week more closely than their day: the mean
+    /// absolute change over a week is smaller than over a day, averaged over series as ratios so
+    /// that none dominates by its scale. Electricity demand and traffic, whose weekends differ
+    /// from their weekdays, do; temperature, which follows the sun and the weather, does not,
+    /// and a week of lags would only give the network more to overfit.
+    static func weekLagsFit(_ prepared: [PreparedSeries], week: Int, day: Int) -> Bool {
+        var ratios = 0.0, count = 0.0
+        for s in prepared {
+            let training = Array(s.scaled[..<s.trainEnd])
+            guard training.count > 2 * week else { continue }
+            let weekly = Metrics.seasonalNaiveScale(training: training, season: week)
+            let daily = Metrics.seasonalNaiveScale(training: training, season: max(day, 1))
+            guard weekly.isFinite, daily.isFinite, daily > 0 else { continue }
+            ratios += weekly / daily
+            count += 1
+        }
+        return count > 0 && ratios / count < 1
     }
 
     /// A stretch of one series that trains as one row of a batch: `[start, end)`, with targets

@@ -131,6 +131,43 @@ final class JobRunnerTests: StoreTestCase {
         XCTAssertEqual(forecasts, Array(repeating: last, count: 6), "season 1 from the model's hyperparameters, not the job's 24")
     }
 
+    /// A network published combined with naive: predict reads the series in full (its saved
+    /// state is not used) and publishes the mean of the network's forecast and naive's.
+    func testPredictWithACombinedModelAveragesTheNetworkAndItsBaseline() async throws {
+        try await loadReadings()
+        var alone = job()
+        alone.fallback = .none
+        let runner = try runner(alone)
+        _ = try await runner.train(on: db, onlySeries: "a")
+        let model = try await db.query("SELECT model_id FROM \(table("models")) WHERE series = 'a' AND cell = 'lstm'")[0].decode(0, as: Int64.self)
+        try await db.execute("""
+            UPDATE \(table("models")) SET status = 'active', hyperparameters = hyperparameters - 'combined_with' WHERE model_id = $1
+            """, model)
+        try await db.execute("DELETE FROM \(table("series_state"))")
+        let network = try await runner.predict(on: db)
+        XCTAssertEqual(network.status, .succeeded, "\(network.errors)")
+        let forecasts = { [self] in
+            try await db.query("SELECT forecast_value FROM \(table("latest_forecasts")) WHERE series = 'a' ORDER BY step").map { try $0.decode(0, as: Double.self) }
+        }
+        let networkAlone = try await forecasts()
+        let statesBefore = try await count("SELECT count(*) FROM \(table("series_state")) WHERE series = 'a'")
+        XCTAssertEqual(statesBefore, 1, "the network alone reads on from a saved state")
+
+        try await db.execute("""
+            UPDATE \(table("models")) SET hyperparameters = hyperparameters || '{"combined_with": {"baseline": "naive", "season": 1}}'
+            WHERE model_id = $1
+            """, model)
+        let combined = try await runner.predict(on: db)
+        XCTAssertEqual(combined.status, .succeeded, "\(combined.errors)")
+        XCTAssertEqual(combined.pointsRead, 20 * 24, "read in full, the saved state not used")
+        let last = try await db.query("SELECT reading FROM \(table("readings")) WHERE sensor = 'a' ORDER BY ts DESC LIMIT 1")[0].decode(0, as: Double.self)
+        let published = try await forecasts()
+        XCTAssertEqual(published.count, 6)
+        for (value, alone) in zip(published, networkAlone) {
+            XCTAssertEqual(value, (alone + last) / 2, accuracy: 1e-9, "the mean of the network's point and naive's")
+        }
+    }
+
     func testAFailingSourceQueryFailsTheRunWithTheJobNamed() async throws {
         let broken = job("broken", source: .query("SELECT sensor, ts, reading FROM no_such_table WHERE ts >= $1 AND ts < $2"))
         let summary = try await runner(broken).train(on: db)
@@ -222,6 +259,86 @@ final class AccuracyGuardTests: XCTestCase {
         var pool = AccuracyPool()
         pool.add(model, naive: naive)
         XCTAssertNil(pool.rejection)
+    }
+
+    /// The network's and its combination's backtests on `values` (a steady trend, on which
+    /// naive is the stronger baseline): `model` gives the point forecast from a history, the
+    /// combination averages it with naive's.
+    func pools(_ values: [Double], model: @escaping (ArraySlice<Double>) -> [Double]) -> (network: AccuracyPool, combined: AccuracyPool) {
+        let levels = [0.1, 0.5, 0.9]
+        let backtest = Backtest(horizon: 5, windows: 3, season: 5, levels: levels)
+        let point = { (history: ArraySlice<Double>) in
+            QuantileForecast(levels: levels, values: model(history).flatMap { [$0 - 1, $0, $0 + 1] })
+        }
+        let naive = backtest.run(values: values) { SeasonalNaive.naive.forecast(history: $0.history, horizon: 5, levels: levels) }
+        var network = AccuracyPool(), combined = AccuracyPool()
+        network.add(backtest.run(values: values) { point($0.history) }, naive: naive)
+        combined.add(backtest.run(values: values) { window in
+            point(window.history).combined(with: SeasonalNaive.naive.forecast(history: window.history, horizon: 5, levels: levels))
+        }, naive: naive)
+        return (network, combined)
+    }
+
+    func testTheGuardPublishesTheCombinationWhereItBeatsTheNetworkAndTheBaselines() throws {
+        // On a trend of slope 1 naive misses step h by h; a model that overshoots by 2h + 0.5
+        // misses by h + 0.5 and loses to it, but averaged with naive it misses by 0.25 only.
+        let trend = (0..<400).map(Double.init)
+        let naive = FallbackBaseline(.level, season: 5)
+        let overshoot = pools(trend) { history in (1...5).map { history.last! + 2 * Double($0) + 0.5 } }
+        XCTAssertNotNil(overshoot.network.rejection)
+        guard case .combined(let why) = Verdict(network: overshoot.network, combined: overshoot.combined, with: naive) else {
+            return XCTFail("the combination passes where the network alone does not")
+        }
+        XCTAssertTrue(why.hasPrefix("combined with naive: backtest MASE "), why)
+        XCTAssertTrue(why.hasSuffix("beats the baselines, where the network alone does not (\(overshoot.network.rejection!))"), why)
+
+        // Overshooting by 2h − 0.2 beats naive (h − 0.2), and the combination (0.1) beats it in turn.
+        let close = pools(trend) { history in (1...5).map { history.last! + 2 * Double($0) - 0.2 } }
+        XCTAssertNil(close.network.rejection)
+        let verdict = Verdict(network: close.network, combined: close.combined, with: naive)
+        XCTAssertEqual(verdict, .combined(reason: String(format: "combined with naive: backtest MASE %.3f beats the network alone (%.3f)",
+                                                         close.combined.value("mase"), close.network.value("mase"))))
+    }
+
+    func testTheGuardPublishesTheNetworkAloneWhenItBeatsItsCombination() {
+        // Missing by 0.6 at every step, the model beats naive and its combination with naive
+        // (which inherits half of naive's error).
+        let trend = (0..<400).map(Double.init)
+        let (network, combined) = pools(trend) { history in (1...5).map { history.last! + Double($0) + 0.6 } }
+        XCTAssertLessThan(network.value("mase"), combined.value("mase"))
+        XCTAssertEqual(Verdict(network: network, combined: combined, with: FallbackBaseline(.level, season: 5)), .network)
+    }
+
+    func testTheGuardFallsBackWhenNeitherTheNetworkNorTheCombinationBeatsTheBaselines() throws {
+        let trend = (0..<400).map(Double.init)
+        let (network, combined) = pools(trend) { history in Array(repeating: history.last! - 10, count: 5) }
+        XCTAssertNotNil(combined.rejection)
+        XCTAssertEqual(Verdict(network: network, combined: combined, with: FallbackBaseline(.level, season: 5)),
+                       .fallback(reason: try XCTUnwrap(network.rejection)), "the network's reason is recorded")
+    }
+
+    func testTheGuardScoresAWeekOfWindowsWhereTheNetworkReadsAWeek() throws {
+        var job = JobSettings(name: "j", frequency: "30m", horizon: 48,
+                              source: SourceSettings(origin: .table("t"), timeColumn: "ts", valueColumn: "v"))
+        let halfHourly = try JobPlan(job)
+        XCTAssertEqual(halfHourly.guardWindows(heldBack: 14 * 48), 3, "backtest_windows, for a network that reads a day")
+        XCTAssertEqual(halfHourly.guardWindows(heldBack: 14 * 48, week: 336), 7, "a week of day-long windows")
+        XCTAssertEqual(halfHourly.guardWindows(heldBack: 5 * 48, week: 336), 5, "no further than the held-back tail")
+        XCTAssertEqual(halfHourly.guardWindows(heldBack: 2 * 48, week: 336), 3, "never fewer than backtest_windows")
+        job.frequency = "1h"
+        job.horizon = 6
+        job.backtestWindows = 30
+        XCTAssertEqual(try JobPlan(job).guardWindows(heldBack: 14 * 24, week: 168), 30, "a longer backtest_windows stands")
+    }
+
+    func testACombinedModelRecordsItsBaselineBesideTheNetworksSettings() throws {
+        let settings = ForecasterSettings.defaults(frequency: Frequency(.hour), horizon: 6, season: 24, backtestWindows: 3)
+        let json = UnitTrainer.json(CombinedSettings(settings: settings, combinedWith: FallbackBaseline(.seasonal, season: 24)))
+        XCTAssertTrue(json.contains("\"combined_with\":{\"baseline\":\"seasonal_naive\",\"season\":24}"), json)
+        XCTAssertEqual(try JSONDecoder().decode(ForecasterSettings.self, from: Data(json.utf8)), settings, "the settings read back as they were")
+        XCTAssertEqual(FallbackBaseline.combinedWith(hyperparameters: json), FallbackBaseline(.seasonal, season: 24))
+        XCTAssertNil(FallbackBaseline.combinedWith(hyperparameters: UnitTrainer.json(settings)), "a network published alone")
+        XCTAssertNil(FallbackBaseline.combinedWith(hyperparameters: "not json"))
     }
 
     func plan(season: Int? = nil) throws -> JobPlan {

@@ -109,6 +109,15 @@ final class ReportPageTests: XCTestCase {
         XCTAssertTrue(html.contains("<dd class=\"\">naive (fallback)</dd>"), html)
     }
 
+    func testACombinedNetworkIsNamedWithItsBaselineAndShowsWhy() {
+        var combined = series()
+        combined.model = model(reason: "combined with seasonal naive: backtest MASE 0.830 beats the network alone (0.940)")
+        combined.model?.hyperparameters = "{\"cell\": \"lstm\", \"combined_with\": {\"baseline\": \"seasonal_naive\", \"season\": 48}}"
+        let html = ReportPage.html(report([combined]))
+        XCTAssertTrue(html.contains("<dd class=\"\">lstm combined with seasonal naive</dd>"), html)
+        XCTAssertTrue(html.contains("<dt>note</dt><dd class=\"\">combined with seasonal naive: backtest MASE 0.830"), html)
+    }
+
     func testEmptyShortAndUntrainedSeries() {
         let empty = SeriesReport(key: "empty")
         let single = SeriesReport(key: "single", history: [HistoryPoint(time: origin, value: 3)])

@@ -48,6 +48,17 @@ final class QuantileTests: XCTestCase {
         XCTAssertEqual(Quantiles.confidenceLevel([0.05, 0.5, 0.95])!, 0.9, accuracy: 1e-15)
     }
 
+    func testACombinationAveragesEachQuantileAndThePoints() {
+        let network = QuantileForecast(levels: [0.1, 0.5, 0.9], values: [8, 10, 12, 18, 20, 22])
+        let baseline = QuantileForecast(levels: [0.1, 0.5, 0.9], values: [4, 6, 10, 20, 24, 30], point: [5, 23])
+        let combined = network.combined(with: baseline)
+        XCTAssertEqual(combined.levels, [0.1, 0.5, 0.9])
+        XCTAssertEqual(combined.values, [6, 8, 11, 19, 22, 26], "each quantile the mean of the two")
+        XCTAssertEqual(combined.point, [7.5, 21.5], "the point the mean of the two points (the baseline keeps its own)")
+        XCTAssertEqual(combined, baseline.combined(with: network), "the order does not matter")
+        XCTAssertEqual(network.combined(with: network), network)
+    }
+
     func testEmpiricalQuantiles() {
         XCTAssertEqual(Quantiles.quantile(of: [4, 1, 3, 2, .nan], level: 0.5), 2.5)
         XCTAssertEqual(Quantiles.quantile(of: [1, 2, 3, 4, 5], level: 0.25), 2)

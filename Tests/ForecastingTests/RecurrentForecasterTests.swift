@@ -149,6 +149,47 @@ final class RecurrentForecasterTests: XCTestCase {
         XCTAssertTrue(result.model.mae.isFinite)
     }
 
+    func testSubDailyGridsOfferAWeekOfLags() {
+        func weekLags(_ frequency: Frequency, season: Int) -> Int? {
+            ForecasterSettings.defaults(frequency: frequency, horizon: 6, season: season, backtestWindows: 3).weekLags
+        }
+        XCTAssertEqual(weekLags(Frequency(.hour), season: 24), 168)
+        XCTAssertEqual(weekLags(Frequency(.minute, multiplier: 30), season: 48), 336)
+        XCTAssertNil(weekLags(Frequency(.minute, multiplier: 15), season: 96), "672 inputs a step: too many")
+        XCTAssertNil(weekLags(Frequency(.day), season: 7), "a day's lags already span the week")
+        XCTAssertNil(weekLags(Frequency(.month), season: 12))
+    }
+
+    /// Eight weeks of hourly data with a daily cycle: with weekends lower than weekdays the
+    /// network reads a week of lags, without them (the level wandering from day to day
+    /// instead) it reads a day, as before.
+    func testTheNetworkReadsAWeekOfLagsOnlyWhereTheWeekRepeats() throws {
+        var generator = SplitMix64(seed: 11)
+        func noise() -> Double { Double(generator.next() % 1000) / 1000 - 0.5 }
+        var level = 0.0
+        let weekly = (0..<(8 * 168)).map { t -> Double in
+            (t % 168 >= 120 ? 6 : 10) + 3 * sin(2 * Double.pi * Double(t) / 24) + 0.3 * noise()
+        }
+        let daily = (0..<(8 * 168)).map { t -> Double in
+            if t % 24 == 0 { level += 2 * noise() }
+            return 10 + level + 3 * sin(2 * Double.pi * Double(t) / 24) + 0.3 * noise()
+        }
+        var settings = smallForecasterSettings()
+        settings.epochs = 1
+        for (values, lags) in [(weekly, 168), (daily, 24)] {
+            let series = RegularSeries(key: "s", grid: grid("1h"), firstBucket: 400_000, values: values,
+                                       states: Array(repeating: .observed, count: values.count))
+            let model = try RecurrentForecaster.train(series: [series], settings: settings)
+            XCTAssertEqual(model.settings.lags, lags)
+            XCTAssertEqual(model.settings.weekRead, lags == 168 ? 168 : nil)
+            XCTAssertEqual(model.network.config.inputSize, 2 + lags + 6, "level, missing flag, lags, three calendar pairs")
+            let (forecast, _) = try model.forecast(series)
+            XCTAssertEqual(forecast.horizon, 6)
+            let restored = try ModelArchive.decode(ModelArchive.encode(model))
+            XCTAssertEqual(restored.settings.lags, lags, "the lags read are stored with the model")
+        }
+    }
+
     func testTooShortSeriesIsRefusedWithTheNeededLength() {
         let settings = smallForecasterSettings()
         let short = syntheticHourlySeries(days: 1)

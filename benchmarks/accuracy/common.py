@@ -236,9 +236,13 @@ def models_since(model_id, job):
 def published(job, series, as_of):
     """The forecast forecastd published for `series` from the newest origin before `as_of`:
     {target epoch seconds: (median, lower, upper)}, the model's cell (`naive` for a fallback
-    model whose hyperparameters name the naive baseline), and issued_at."""
+    model whose hyperparameters name the naive baseline; `lstm+sn` / `lstm+naive` for a network
+    published combined with seasonal naive / naive), and issued_at."""
     rows = psql(f"""SELECT extract(epoch FROM p.target_ts)::bigint AS t, p.forecast_value, p.lower_bound, p.upper_bound,
                            CASE WHEN m.cell = 'seasonal_naive' AND m.hyperparameters->>'baseline' = 'naive' THEN 'naive'
+                                WHEN m.hyperparameters ? 'combined_with'
+                                THEN m.cell || CASE WHEN m.hyperparameters->'combined_with'->>'baseline' = 'naive'
+                                                    THEN '+naive' ELSE '+sn' END
                                 ELSE m.cell END AS cell, p.issued_at
                     FROM forecastd.predictions p JOIN forecastd.models m USING (model_id)
                     WHERE p.job = '{job}' AND p.series = '{series}'

@@ -8,8 +8,9 @@ import PostgresClient
 /// A network reads on from the state saved with the series' last forecast (`series_state`), so
 /// the cycle reads only the rows after each state's last step, in one streaming read over all
 /// series, and the network runs only over the new steps. A series without a usable state (a
-/// new series, a model trained before states existed, a seasonal-naive fallback, a damaged
-/// state) is read in full from its model's first step instead, which gives the same forecast.
+/// new series, a model trained before states existed, a seasonal-naive fallback, a network
+/// published combined with a baseline, a damaged state) is read in full from its model's first
+/// step instead, which gives the same forecast.
 /// Series are written in batches, each one transaction holding the batch's forecasts, their
 /// new states, the actuals they read and the run's counters, so a crash leaves every series
 /// with its old forecast and old state or its new forecast and new state.
@@ -58,13 +59,16 @@ extension JobRunner {
         let perSeries = Dictionary(active.compactMap { m in m.series.map { ($0, m) } }, uniquingKeysWith: { a, _ in a })
         let servedBy: @Sendable (String) -> StoredModel? = { perSeries[$0] ?? global }
         var timing = PredictTiming()
+        let combined = Set(active.filter { FallbackBaseline.combinedWith(hyperparameters: $0.hyperparameters) != nil }.map(\.modelID))
 
         // The saved states of the models that serve their series now, and where each read starts.
         let saved = try await PredictTiming.measure(&timing.read) {
             try await connection.withConnection { db in
                 var saved: [String: SeriesStateRow] = [:]
                 try SeriesStateStore(database).activeStates(job: jobName, on: db) { row in
-                    if servedBy(row.series)?.modelID == row.modelID, grid.index(of: row.lastStep) != nil { saved[row.series] = row }
+                    if servedBy(row.series)?.modelID == row.modelID, !combined.contains(row.modelID), grid.index(of: row.lastStep) != nil {
+                        saved[row.series] = row
+                    }
                 }
                 return saved
             }
@@ -276,6 +280,18 @@ extension JobRunner {
             return (baseline.forecast(history: series.values, horizon: job.horizon, levels: plan.forecaster.quantiles), nil)
         }
         guard let network else { throw PredictError.noWeights }
+        if let baseline = FallbackBaseline.combinedWith(hyperparameters: model.hyperparameters) {
+            // Published combined with a baseline: it needs the whole history, so it is read in
+            // full every time and keeps no state (it never saves one; see `UnitTrainer.train`).
+            guard case .full(let series) = reading else {
+                throw SeriesStateArchive.DamagedState(reason: "a combined model reads its series in full")
+            }
+            let forecaster = baseline.forecaster
+            guard forecaster.canForecast(history: series.values) else { throw PredictError.tooShort }
+            let (forecast, _) = try network.forecast(series, settledBefore: settledBefore)
+            return (forecast.combined(with: forecaster.forecast(history: series.values, horizon: job.horizon,
+                                                                levels: plan.forecaster.quantiles)), nil)
+        }
         switch reading {
         case .continuing(let row, let newSteps):
             let state = try SeriesStateArchive.decode(row.state, key: row.series, config: network.network.config)

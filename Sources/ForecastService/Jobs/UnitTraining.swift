@@ -48,10 +48,12 @@ public struct UnitTrainer: Sendable {
 
     var job: JobSettings { plan.job }
 
-    /// Trains a model on `series` (one series, or all of a global model), backtests it beside
-    /// seasonal naive and naive, and keeps it only if it beats both; otherwise the stronger
-    /// baseline is published (the job's fallback permitting) and the network is stored as
-    /// rejected with the reason.
+    /// Trains a model on `series` (one series, or all of a global model) and backtests it beside
+    /// seasonal naive and naive, and beside its combination with the stronger of the two (the
+    /// baseline the fallback would publish; see `QuantileForecast.combined(with:)`). Publishes
+    /// the network when it beats both baselines and the combination; otherwise the combination
+    /// when it beats both baselines; otherwise the stronger baseline (the job's fallback
+    /// permitting), the network then being stored as rejected with the reason.
     public func train(_ series: [RegularSeries], global: Bool) -> TrainedUnit {
         let started = Date()
         let settings = plan.forecaster
@@ -65,33 +67,51 @@ public struct UnitTrainer: Sendable {
             return fallback(series, global: global, reason: "training failed: \(error)", rejected: nil, points: points)
         }
         let seconds = Date().timeIntervalSince(started)
-        var pooled = AccuracyPool()
+        let partner = FallbackBaseline(ForecastBase.stronger(on: series.map(\.values), horizon: job.horizon, season: plan.season), season: plan.season)
+        var pooled = AccuracyPool(), combined = AccuracyPool()
         let naive = SeasonalNaive.naive, levels = settings.quantiles
-        let naiveBacktest = Backtest(horizon: job.horizon, windows: max(job.backtestWindows, 1), season: plan.season, levels: levels)
         for s in series {
-            if let result = try? model.backtest(s, windows: max(job.backtestWindows, 1), season: plan.season) {
-                pooled.add(result, naive: naiveBacktest.run(series: s) { naive.forecast(history: $0.history, horizon: job.horizon, levels: levels) })
-            }
+            let windows = plan.guardWindows(heldBack: model.settings.heldBack(length: s.count), week: model.settings.weekRead)
+            let backtest = Backtest(horizon: job.horizon, windows: windows, season: plan.season, levels: levels)
+            guard let result = try? model.backtest(s, windows: backtest.windows, season: plan.season) else { continue }
+            let naiveResult = backtest.run(series: s) { naive.forecast(history: $0.history, horizon: job.horizon, levels: levels) }
+            pooled.add(result, naive: naiveResult)
+            let network = Dictionary(uniqueKeysWithValues: result.windows.map { ($0.origin, $0.modelForecast) })
+            combined.add(backtest.run(series: s) { window in
+                let baseline = partner.forecaster.forecast(history: window.history, horizon: job.horizon, levels: levels)
+                return network[window.origin].map { $0.combined(with: baseline) } ?? baseline
+            }, naive: naiveResult)
         }
-        let hyperparameters = Self.json(model.settings)
         let weights = try? ModelArchive.encode(model)
         var version = ModelVersion(
             model: NewModel(job: job.name, series: modelSeries, cell: ModelCell(rawValue: settings.cell.rawValue) ?? .lstm,
-                            hyperparameters: hyperparameters, status: .active, dataStart: series.map(\.start).min(),
+                            hyperparameters: Self.json(model.settings), status: .active, dataStart: series.map(\.start).min(),
                             dataEnd: series.map { $0.date(ofStep: $0.count - 1) }.max(), trainSeconds: seconds,
                             epochs: model.history.count, weights: weights),
             metrics: pooled.metrics, history: model.history)
-        if let why = pooled.rejection ?? (weights == nil ? "the model could not be serialised" : nil) {
+        var combination: FallbackBaseline?
+        switch weights == nil ? .fallback(reason: "the model could not be serialised") : Verdict(network: pooled, combined: combined, with: partner) {
+        case .network:
+            break
+        case .combined(let why):
+            combination = partner
+            version.model.reason = why
+            version.model.hyperparameters = Self.json(CombinedSettings(settings: model.settings, combinedWith: partner))
+            version.metrics = combined.metrics
+        case .fallback(let why):
             version.model.status = .rejected
             version.model.reason = why
-            return fallback(series, global: global, reason: why, rejected: version, points: points)
+            return fallback(series, global: global, reason: why, rejected: version, points: points, week: model.settings.weekRead)
         }
         var forecasts: [SeriesForecast] = []
         var states: [SeriesState] = []
         for s in series {
             guard let (forecast, state) = try? model.forecast(s, settledBefore: settledBefore) else { continue }
-            forecasts.append(SeriesForecast(series: s.key, issuedAt: s.date(ofStep: s.count - 1), targets: plan.targetDates(after: s), forecast: forecast))
-            if let state { states.append(state) }
+            let published = combination.map { forecast.combined(with: $0.forecaster.forecast(history: s.values, horizon: job.horizon, levels: levels)) }
+            forecasts.append(SeriesForecast(series: s.key, issuedAt: s.date(ofStep: s.count - 1), targets: plan.targetDates(after: s),
+                                            forecast: published ?? forecast))
+            // A combination is read in full at every predict (its baseline needs the history), so it saves no state.
+            if let state, combination == nil { states.append(state) }
         }
         return TrainedUnit(series: keys, active: version, rejected: nil, forecasts: forecasts, states: states, pointsUsed: points,
                            observed: series)
@@ -101,7 +121,9 @@ public struct UnitTrainer: Sendable {
     /// stronger of seasonal naive and naive over the series' own history (see
     /// `ForecastBase.stronger`), stored with cell `seasonal_naive` and its season in the
     /// hyperparameters (season 1 being naive), the reason naming what was published.
-    public func fallback(_ series: [RegularSeries], global: Bool, reason: String, rejected: ModelVersion?, points: Int) -> TrainedUnit {
+    /// `week`: the week the rejected network read, whose guard windows the baseline is scored on too.
+    public func fallback(_ series: [RegularSeries], global: Bool, reason: String, rejected: ModelVersion?, points: Int,
+                         week: Int? = nil) -> TrainedUnit {
         let keys = series.map(\.key)
         guard job.fallback == .seasonalNaive else {
             return TrainedUnit(series: keys, active: nil, rejected: rejected, forecasts: [], pointsUsed: points, observed: series)
@@ -112,7 +134,8 @@ public struct UnitTrainer: Sendable {
         var forecasts: [SeriesForecast] = []
         for s in series where baseline.canForecast(history: s.values) {
             let levels = plan.forecaster.quantiles
-            let backtest = Backtest(horizon: job.horizon, windows: max(job.backtestWindows, 1), season: plan.season, levels: levels)
+            let windows = plan.guardWindows(heldBack: plan.forecaster.heldBack(length: s.count), week: week)
+            let backtest = Backtest(horizon: job.horizon, windows: windows, season: plan.season, levels: levels)
             pooled.add(backtest.run(series: s) { window in baseline.forecast(history: window.history, horizon: job.horizon, levels: levels) })
             forecasts.append(SeriesForecast(series: s.key, issuedAt: s.date(ofStep: s.count - 1), targets: plan.targetDates(after: s),
                                             forecast: baseline.forecast(history: s.values, horizon: job.horizon, levels: levels)))
@@ -167,9 +190,62 @@ public struct FallbackBaseline: Codable, Sendable, Equatable {
 
     public var forecaster: SeasonalNaive { SeasonalNaive(season: max(season, 1)) }
 
+    /// How reasons name it: "seasonal naive" or "naive".
+    var name: String { baseline == "naive" ? "naive" : "seasonal naive" }
+
+    /// The baseline a published network is combined with, when its hyperparameters record one
+    /// (`combined_with`); nil for a network published alone.
+    public static func combinedWith(hyperparameters: String) -> FallbackBaseline? {
+        struct Record: Decodable { var combined_with: FallbackBaseline? }
+        return (try? JSONDecoder().decode(Record.self, from: Data(hyperparameters.utf8)))?.combined_with
+    }
+
     /// Appended to the fallback's reason when it is not the seasonal naive of record.
     var note: String {
         baseline == "naive" ? "; published naive (the last value), which forecasts this history better than seasonal naive" : ""
+    }
+}
+
+/// The `hyperparameters` of a network published combined with a baseline: the network's
+/// settings and, beside them, `combined_with` naming the baseline (as a fallback records it).
+struct CombinedSettings: Encodable {
+    var settings: ForecasterSettings
+    var combinedWith: FallbackBaseline
+
+    private enum CodingKeys: String, CodingKey { case combinedWith = "combined_with" }
+
+    func encode(to encoder: any Encoder) throws {
+        try settings.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(combinedWith, forKey: .combinedWith)
+    }
+}
+
+/// What the guard publishes, from the backtests of the network and of its combination with a
+/// baseline on the same windows.
+enum Verdict: Equatable {
+    /// The network alone: it beats both baselines, and its combination does not beat it.
+    case network
+    /// The network combined with the baseline: the combination beats the network, and both
+    /// baselines.
+    case combined(reason: String)
+    /// The baseline: neither the network nor the combination beats both baselines.
+    case fallback(reason: String)
+
+    init(network: AccuracyPool, combined: AccuracyPool, with baseline: FallbackBaseline) {
+        let mase = network.value("mase"), combinedMase = combined.value("mase")
+        let combinationWins = combined.rejection == nil && combinedMase < mase.nanAsInfinity
+        if let why = network.rejection {
+            self = combinationWins
+                ? .combined(reason: String(format: "combined with %@: backtest MASE %.3f beats the baselines, where the network alone does not (%@)",
+                                           baseline.name, combinedMase, why))
+                : .fallback(reason: why)
+        } else {
+            self = combinationWins
+                ? .combined(reason: String(format: "combined with %@: backtest MASE %.3f beats the network alone (%.3f)",
+                                           baseline.name, combinedMase, mase))
+                : .network
+        }
     }
 }
 

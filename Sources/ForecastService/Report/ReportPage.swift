@@ -105,12 +105,20 @@ public enum ReportPage {
         return (baseline == "naive" ? "naive" : "seasonal naive") + " (fallback)"
     }
 
+    /// The cell as published: a fallback's baseline, "lstm combined with seasonal naive" for a
+    /// network averaged with a baseline, or the network's cell.
+    static func publishedName(_ model: StoredModel) -> String {
+        if model.cell == .seasonalNaive { return fallbackName(model) }
+        guard let baseline = FallbackBaseline.combinedWith(hyperparameters: model.hyperparameters) else { return model.cell.rawValue }
+        return "\(model.cell.rawValue) combined with \(baseline.name)"
+    }
+
     static func modelBlock(_ model: StoredModel?, zone: TimeZone) -> String {
         guard let model else {
             return "<h3>Model</h3>\n<p class=\"empty\">No model yet: the job has not been trained for this series.</p>\n"
         }
         var rows: [(String, String)] = [
-            ("cell", model.cell == .seasonalNaive ? fallbackName(model) : model.cell.rawValue),
+            ("cell", publishedName(model)),
             ("version", "\(model.version) (model_id \(model.modelID)\(model.series == nil ? ", global model of the job" : ""))"),
             ("status", model.status.rawValue),
             ("trained at", format(model.trainedAt, zone)),
