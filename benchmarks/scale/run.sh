@@ -198,7 +198,7 @@ written=$(last_run rows_written scale_global)
     echo
     echo "| step | wall s | reading s | training s | forecasting s | writing s | rows written | rows/s written | peak RSS MB | load avg |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
-    echo "| train ($series series, $(last_run points_read scale_global) points) | $WALL | $(field read_s) | $(field train_s) | (in training) | $(field write_s) | $written | $(rate "$written" "$(field write_s)") | $RSS_MB | $LOAD |"
+    echo "| train ($series series, $(last_run points_read scale_global) points; $(sql -c "SELECT coalesce(max(epochs)::text, '-') || ' epochs run, ' || coalesce(max(cell), '-') || ' published' FROM forecastd.models WHERE job = 'scale_global' AND status = 'active'")) | $WALL | $(field read_s) | $(field train_s) | (in training) | $(field write_s) | $written | $(rate "$written" "$(field write_s)") | $RSS_MB | $LOAD |"
 } >>"$report"
 echo "    states saved: $states" >&2
 
@@ -219,26 +219,30 @@ if [ "${FULL_READ:-1}" = 1 ]; then
     echo "| predict without states ($(last_run points_read scale_global) points read, $(field read_in_full) series read in full) | $WALL | $(field read_s) | - | $(field forecast_s) | $(field write_s) | $written | $(rate "$written" "$(field write_s)") | $RSS_MB | $LOAD |" >>"$report"
 fi
 
-{
-    echo
-    echo "**Per-series models** (one LSTM per series, $series_epochs epochs, other settings default), on the first series of the same table:"
-    echo
-    echo "| step | wall s | reading s | training s | forecasting s | writing s | rows written | s per series | peak RSS MB | load avg |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
-} >>"$report"
-for job in scale_series_small scale_series; do
-    n=$([ "$job" = scale_series ] && echo "$per_series" || echo "$per_series_small")
-    echo "==> per-series models: train $n series" >&2
-    timed "train_$job" train "$job" --as-of "$(hour_at "$end_hour")"
-    written=$(last_run rows_written "$job")
-    echo "| train $n series ($(last_run series_failed "$job") failed, $(sql -c "SELECT count(*) FROM forecastd.models WHERE job = '$job' AND status = 'active' AND cell = 'seasonal_naive'") on the fallback) | $WALL | $(field read_s) | $(field train_s) | (in training) | $(field write_s) | $written | $(python3 -c "print(f'{$WALL / $n:.2f}')") | $RSS_MB | $LOAD |" >>"$report"
-done
-echo "==> per-series models: predict cycle ($per_series series)" >&2
-generate "$end_hour" "$((end_hour + 1))"
-end_hour=$((end_hour + 1))
-timed predict_series predict scale_series --as-of "$(hour_at "$end_hour")"
-written=$(last_run rows_written scale_series)
-echo "| predict cycle, $per_series series ($(last_run points_read scale_series) points read, $(field continued) read on from their state) | $WALL | $(field read_s) | - | $(field forecast_s) | $(field write_s) | $written | $(python3 -c "print(f'{$WALL / $per_series:.3f}')") | $RSS_MB | $LOAD |" >>"$report"
+# PER_SERIES=0 measures the global model alone.
+if [ "$per_series" -gt 0 ]; then
+    {
+        echo
+        echo "**Per-series models** (one LSTM per series, $series_epochs epochs, other settings default), on the first series of the same table:"
+        echo
+        echo "| step | wall s | reading s | training s | forecasting s | writing s | rows written | s per series | peak RSS MB | load avg |"
+        echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    } >>"$report"
+    for job in scale_series_small scale_series; do
+        n=$([ "$job" = scale_series ] && echo "$per_series" || echo "$per_series_small")
+        [ "$n" -gt 0 ] || continue
+        echo "==> per-series models: train $n series" >&2
+        timed "train_$job" train "$job" --as-of "$(hour_at "$end_hour")"
+        written=$(last_run rows_written "$job")
+        echo "| train $n series ($(last_run series_failed "$job") failed, $(sql -c "SELECT count(*) FROM forecastd.models WHERE job = '$job' AND status = 'active' AND cell = 'seasonal_naive'") on the fallback) | $WALL | $(field read_s) | $(field train_s) | (in training) | $(field write_s) | $written | $(python3 -c "print(f'{$WALL / $n:.2f}')") | $RSS_MB | $LOAD |" >>"$report"
+    done
+    echo "==> per-series models: predict cycle ($per_series series)" >&2
+    generate "$end_hour" "$((end_hour + 1))"
+    end_hour=$((end_hour + 1))
+    timed predict_series predict scale_series --as-of "$(hour_at "$end_hour")"
+    written=$(last_run rows_written scale_series)
+    echo "| predict cycle, $per_series series ($(last_run points_read scale_series) points read, $(field continued) read on from their state) | $WALL | $(field read_s) | - | $(field forecast_s) | $(field write_s) | $written | $(python3 -c "print(f'{$WALL / $per_series:.3f}')") | $RSS_MB | $LOAD |" >>"$report"
+fi
 
 [ -n "$out" ] && cp "$report" "$out"
 cat "$report"
