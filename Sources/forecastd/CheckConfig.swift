@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import ForecastService
 import PostgresClient
@@ -19,6 +20,7 @@ struct CheckConfig: AsyncParsableCommand {
         for job in configuration.jobs {
             let found = try await SourceCheck.check(job, on: connection)
             print("job \(job.name): " + (found.isEmpty ? "source ok" : "\(found.count) problem(s)"))
+            print("    train \(job.trainEvery.explained(after: Date())); predict \(job.predictEvery.explained(after: Date()))")
             problems += found
         }
         await connection.close()

@@ -63,6 +63,13 @@ final class ScheduleTests: XCTestCase {
         XCTAssertTrue(message("1,,2 * * * *").contains("not a list item of the minute field"), message("1,,2 * * * *"))
     }
 
+    func testCheckConfigExplainsASchedule() throws {
+        let berlin = TimeZone(identifier: "Europe/Berlin")!
+        XCTAssertEqual(try Schedule.parse("1h30m", timeZone: berlin).explained(after: date("2026-11-27T10:00:00Z")), "every 1h30m")
+        XCTAssertEqual(try Schedule.parse("30 2 * * mon-fri", timeZone: berlin).explained(after: date("2026-11-27T10:00:00Z")),
+                       "cron \"30 2 * * mon-fri\" in Europe/Berlin, next Mon 2026-11-30 02:30 +01:00")
+    }
+
     func testDurationsStayIntervalsAfterTheLastRun() throws {
         let schedule = try Schedule.parse("1h30m", timeZone: utc)
         XCTAssertEqual(schedule, .every(5400))

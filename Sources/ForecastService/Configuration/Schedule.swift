@@ -29,9 +29,20 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .every(let seconds): "every \(seconds)s"
-        case .cron(let expression, let zone): "cron \"\(expression.text)\" (\(zone.identifier))"
+        case .every(let seconds): "every \(DurationText.format(seconds))"
+        case .cron(let expression, let zone): "cron \"\(expression.text)\" in \(zone.identifier)"
         }
+    }
+
+    /// The schedule and, for a cron expression, its next time after `date` in local time, so
+    /// that `check-config` shows what an expression means.
+    public func explained(after date: Date) -> String {
+        guard case .cron(let expression, let zone) = self else { return description }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = zone
+        formatter.dateFormat = "EEE yyyy-MM-dd HH:mm xxx"
+        return "\(description), next \(formatter.string(from: expression.next(after: date, in: zone)))"
     }
 }
 
