@@ -75,8 +75,10 @@ final class ScheduleTests: XCTestCase {
         XCTAssertEqual(schedule, .every(5400))
         XCTAssertEqual(schedule.next(after: date("2026-11-27T10:00:00Z")), date("2026-11-27T11:30:00Z"))
         XCTAssertEqual(try Schedule.parse("@daily", timeZone: utc), .cron(try CronExpression("@daily"), utc))
-        XCTAssertThrowsError(try Schedule.parse("daily", timeZone: utc)) { error in
-            XCTAssertTrue("\(error)".contains("or a cron expression"), "\(error)")
+        for text in ["daily", "1h 30m"] {
+            XCTAssertThrowsError(try Schedule.parse(text, timeZone: utc)) { error in
+                XCTAssertTrue("\(error)".contains("is not a duration") && "\(error)".contains("or a cron expression"), "\(error)")
+            }
         }
     }
 }

@@ -6,10 +6,11 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
     case every(Seconds)
     case cron(CronExpression, TimeZone)
 
-    /// A duration, or a cron expression when the text has five fields or starts with `@`.
+    /// A cron expression when the text starts with `@` or has three fields or more (so that a
+    /// cron expression with a field missing is told so), else a duration.
     public static func parse(_ text: String, timeZone: TimeZone) throws -> Schedule {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if trimmed.hasPrefix("@") || trimmed.split(whereSeparator: \.isWhitespace).count > 1 {
+        if trimmed.hasPrefix("@") || trimmed.split(whereSeparator: \.isWhitespace).count >= 3 {
             return .cron(try CronExpression(trimmed), timeZone)
         }
         do {
