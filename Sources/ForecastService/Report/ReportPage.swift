@@ -99,16 +99,11 @@ public enum ReportPage {
         return html
     }
 
-    /// "seasonal naive (fallback)", or "naive (fallback)" when the model's hyperparameters name naive.
-    static func fallbackName(_ model: StoredModel) -> String {
-        let baseline = FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: 1).baseline
-        return (baseline == "naive" ? "naive" : "seasonal naive") + " (fallback)"
-    }
-
-    /// The cell as published: a fallback's baseline, "lstm combined with seasonal naive" for a
-    /// network averaged with a baseline, or the network's cell.
+    /// The cell as published: a fallback's baseline ("seasonal naive (fallback)", "naive
+    /// (fallback)"), "lstm combined with seasonal naive" for a network averaged with a
+    /// baseline, or the network's cell.
     static func publishedName(_ model: StoredModel) -> String {
-        if model.cell == .seasonalNaive { return fallbackName(model) }
+        if model.cell == .seasonalNaive { return FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: 1).name + " (fallback)" }
         guard let baseline = FallbackBaseline.combinedWith(hyperparameters: model.hyperparameters) else { return model.cell.rawValue }
         return "\(model.cell.rawValue) combined with \(baseline.name)"
     }
