@@ -281,9 +281,9 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     /// Runs a helper program to its end, its output to `output`, and returns its exit status.
-    static func run(_ path: String, arguments: [String] = [], output: String = "/dev/null") throws -> Int32 {
-        let pid = try spawn(path, arguments: arguments, environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" },
-                            output: output)
+    static func run(_ path: String, arguments: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment,
+                    output: String = "/dev/null") throws -> Int32 {
+        let pid = try spawn(path, arguments: arguments, environment: environment.map { "\($0.key)=\($0.value)" }, output: output)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return (status >> 8) & 0xff

@@ -15,12 +15,9 @@ final class SystemdUnitTests: XCTestCase {
         var environment = ProcessInfo.processInfo.environment
         environment["FORECASTD_BIN"] = DaemonProcess.binary
         environment["MAX_EXPOSURE"] = nil
-        let pid = try DaemonProcess.spawn(script, arguments: [], environment: environment.map { "\($0.key)=\($0.value)" },
-                                          output: output.path)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let status = try DaemonProcess.run(script, environment: environment, output: output.path)
         let log = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-        XCTAssertEqual((status >> 8) & 0xff, 0, log)
+        XCTAssertEqual(status, 0, log)
         let exposure = log.split(separator: "\n").first { $0.hasPrefix("exposure: ") }
         XCTAssertNotNil(exposure, log)
     }
