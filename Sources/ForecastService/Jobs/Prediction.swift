@@ -30,6 +30,29 @@ extension JobRunner {
         case full(RegularSeries)
     }
 
+    /// What an active model publishes, read from its cell and hyperparameters once per cycle
+    /// rather than once per series.
+    enum Published: Sendable {
+        /// A fallback: this baseline alone.
+        case baseline(SeasonalNaive)
+        /// The network alone.
+        case network
+        /// The network averaged with this baseline.
+        case combined(SeasonalNaive)
+
+        init(_ model: StoredModel, jobSeason: Int) {
+            if model.cell == .seasonalNaive {
+                self = .baseline(FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: jobSeason).forecaster)
+            } else if let partner = FallbackBaseline.combinedWith(hyperparameters: model.hyperparameters) {
+                self = .combined(partner.forecaster)
+            } else {
+                self = .network
+            }
+        }
+
+        var isCombined: Bool { if case .combined = self { true } else { false } }
+    }
+
     /// Where a cycle's time went, logged at its end.
     struct PredictTiming {
         var read = 0.0, forecast = 0.0, write = 0.0
@@ -59,14 +82,14 @@ extension JobRunner {
         let perSeries = Dictionary(active.compactMap { m in m.series.map { ($0, m) } }, uniquingKeysWith: { a, _ in a })
         let servedBy: @Sendable (String) -> StoredModel? = { perSeries[$0] ?? global }
         var timing = PredictTiming()
-        let combined = Set(active.filter { FallbackBaseline.combinedWith(hyperparameters: $0.hyperparameters) != nil }.map(\.modelID))
+        let published = Dictionary(active.map { ($0.modelID, Published($0, jobSeason: plan.season)) }, uniquingKeysWith: { a, _ in a })
 
         // The saved states of the models that serve their series now, and where each read starts.
         let saved = try await PredictTiming.measure(&timing.read) {
             try await connection.withConnection { db in
                 var saved: [String: SeriesStateRow] = [:]
                 try SeriesStateStore(database).activeStates(job: jobName, on: db) { row in
-                    if servedBy(row.series)?.modelID == row.modelID, !combined.contains(row.modelID), grid.index(of: row.lastStep) != nil {
+                    if servedBy(row.series)?.modelID == row.modelID, published[row.modelID]?.isCombined == false, grid.index(of: row.lastStep) != nil {
                         saved[row.series] = row
                     }
                 }
@@ -116,7 +139,7 @@ extension JobRunner {
         try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, seriesTotal: unchanged, on: db) }
 
         work.sort { $0.key < $1.key }
-        let retry = try await forecast(work, servedBy: servedBy, globalID: global?.modelID, settledBefore: grid.index(of: end), runID: runID,
+        let retry = try await forecast(work, servedBy: servedBy, published: published, globalID: global?.modelID, settledBefore: grid.index(of: end), runID: runID,
                                        summary: &summary, timing: &timing, logger: logger, on: connection)
         if !retry.isEmpty {
             // Saved states that could not be used: these series are read in full after all.
@@ -127,7 +150,7 @@ extension JobRunner {
             summary.pointsRead += Int64(points)
             let extra = Int64(points)
             try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, pointsRead: extra, on: db) }
-            _ = try await forecast(full.map { ($0.key, .full($0)) }, servedBy: servedBy, globalID: global?.modelID, settledBefore: grid.index(of: end),
+            _ = try await forecast(full.map { ($0.key, .full($0)) }, servedBy: servedBy, published: published, globalID: global?.modelID, settledBefore: grid.index(of: end),
                                        runID: runID, summary: &summary, timing: &timing, logger: logger, on: connection)
         }
         logger.info("predict timing", metadata: [
@@ -193,7 +216,8 @@ extension JobRunner {
 
     /// Forecasts `work` batch by batch and writes each batch in one transaction. Returns the
     /// keys whose saved state was unusable (to be read in full).
-    func forecast(_ work: [(key: String, reading: Reading)], servedBy: @escaping @Sendable (String) -> StoredModel?, globalID: Int64?, settledBefore: Int?,
+    func forecast(_ work: [(key: String, reading: Reading)], servedBy: @escaping @Sendable (String) -> StoredModel?, published: [Int64: Published],
+                  globalID: Int64?, settledBefore: Int?,
                   runID: Int64, summary: inout RunSummary, timing: inout PredictTiming, logger: Logger,
                   on connection: PostgresConnection) async throws -> [String] {
         let models = self.models, runLog = self.runLog, jobName = job.name, database = self.database
@@ -219,9 +243,9 @@ extension JobRunner {
             var observed: [RegularSeries] = []
             let started = Date()
             for (key, reading) in batch {
-                guard let model = servedBy(key) else { continue }
+                guard let model = servedBy(key), let form = published[model.modelID] else { continue }
                 do {
-                    let (forecast, state) = try forecastOne(reading, model: model, network: networks[model.modelID], settledBefore: settledBefore)
+                    let (forecast, state) = try forecastOne(reading, published: form, network: networks[model.modelID], settledBefore: settledBefore)
                     let series: RegularSeries
                     switch reading {
                     case .continuing(_, let s): series = s; timing.continued += 1
@@ -271,37 +295,37 @@ extension JobRunner {
     }
 
     /// The forecast of one series and the state to save after it (nil for the baseline).
-    func forecastOne(_ reading: Reading, model: StoredModel, network: TrainedForecaster?,
+    func forecastOne(_ reading: Reading, published: Published, network: TrainedForecaster?,
                      settledBefore: Int?) throws -> (QuantileForecast, SeriesState?) {
-        if model.cell == .seasonalNaive {
+        let levels = plan.forecaster.quantiles
+        switch published {
+        case .baseline(let baseline):
             guard case .full(let series) = reading else { throw PredictError.tooShort }
-            let baseline = FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: plan.season).forecaster
             guard baseline.canForecast(history: series.values) else { throw PredictError.tooShort }
-            return (baseline.forecast(history: series.values, horizon: job.horizon, levels: plan.forecaster.quantiles), nil)
-        }
-        guard let network else { throw PredictError.noWeights }
-        if let baseline = FallbackBaseline.combinedWith(hyperparameters: model.hyperparameters) {
-            // Published combined with a baseline: it needs the whole history, so it is read in
-            // full every time and keeps no state (it never saves one; see `UnitTrainer.train`).
+            return (baseline.forecast(history: series.values, horizon: job.horizon, levels: levels), nil)
+        case .combined(let baseline):
+            guard let network else { throw PredictError.noWeights }
+            // It needs the whole history, so it is read in full every time and keeps no state
+            // (it never saves one; see `UnitTrainer.train`).
             guard case .full(let series) = reading else {
                 throw SeriesStateArchive.DamagedState(reason: "a combined model reads its series in full")
             }
-            let forecaster = baseline.forecaster
-            guard forecaster.canForecast(history: series.values) else { throw PredictError.tooShort }
+            guard baseline.canForecast(history: series.values) else { throw PredictError.tooShort }
             let (forecast, _) = try network.forecast(series, settledBefore: settledBefore)
-            return (forecast.combined(with: forecaster.forecast(history: series.values, horizon: job.horizon,
-                                                                levels: plan.forecaster.quantiles)), nil)
-        }
-        switch reading {
-        case .continuing(let row, let newSteps):
-            let state = try SeriesStateArchive.decode(row.state, key: row.series, config: network.network.config)
-            do {
-                return try network.forecast(continuing: state, with: newSteps, maxGap: job.maxGap, settledBefore: settledBefore)
-            } catch let error as ForecasterError {
-                throw SeriesStateArchive.DamagedState(reason: error.description)
+            return (forecast.combined(with: baseline.forecast(history: series.values, horizon: job.horizon, levels: levels)), nil)
+        case .network:
+            guard let network else { throw PredictError.noWeights }
+            switch reading {
+            case .continuing(let row, let newSteps):
+                let state = try SeriesStateArchive.decode(row.state, key: row.series, config: network.network.config)
+                do {
+                    return try network.forecast(continuing: state, with: newSteps, maxGap: job.maxGap, settledBefore: settledBefore)
+                } catch let error as ForecasterError {
+                    throw SeriesStateArchive.DamagedState(reason: error.description)
+                }
+            case .full(let series):
+                return try network.forecast(series, settledBefore: settledBefore)
             }
-        case .full(let series):
-            return try network.forecast(series, settledBefore: settledBefore)
         }
     }
 }
