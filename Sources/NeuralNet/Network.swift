@@ -85,14 +85,18 @@ public final class RecurrentNetwork {
 
     /// Runs all layers and the head over `steps` rows of `ws` (inputs in `ws.x`, carried state in
     /// slot 0 of each layer's h/c). Dropout is applied when the workspace was built for it.
-    func forward(_ ws: Workspace, steps t: Int, dropoutSeed: UInt64, rowOffset: Int) {
+    /// `stepwise` runs every product one time step at a time (`batch` rows each), as inference
+    /// needs: OpenBLAS's kernels round a row differently depending on how many rows share the
+    /// product (its Haswell/Zen kernels do for 4 rows and more), so a forecast read on from a
+    /// saved state would otherwise differ in the last bits from one read in a single pass.
+    func forward(_ ws: Workspace, steps t: Int, dropoutSeed: UInt64, rowOffset: Int, stepwise: Bool = false) {
         let b = ws.batch, hs = config.hiddenSize
         var input = UnsafePointer(ws.x)
         for (l, buf) in ws.layers.enumerated() {
             let w = layout.layers[l].weights(params)
             switch config.cell {
             case .lstm: LSTMCell.forward(steps: t, batch: b, x: input, w: w, buf: buf)
-            case .gru: GRUCell.forward(steps: t, batch: b, x: input, w: w, buf: buf)
+            case .gru: GRUCell.forward(steps: t, batch: b, x: input, w: w, buf: buf, stepwise: stepwise)
             case .rnn: ElmanCell.forward(steps: t, batch: b, x: input, w: w, buf: buf)
             }
             if let out = buf.out, let mask = buf.dropMask {
@@ -102,8 +106,11 @@ public final class RecurrentNetwork {
             }
             input = UnsafePointer(buf.output)
         }
-        DenseHead.forward(rows: t * b, inSize: hs, outSize: config.outputSize, x: input,
-                          w: params + layout.headW, bias: params + layout.headB, y: ws.y)
+        let o = config.outputSize
+        for (first, rows) in stepwise ? (0..<t).map({ ($0 * b, b) }) : [(0, t * b)] {
+            DenseHead.forward(rows: rows, inSize: hs, outSize: o, x: input + first * hs,
+                              w: params + layout.headW, bias: params + layout.headB, y: ws.y + first * o)
+        }
     }
 
     /// Backpropagates `ws.dy` through the head and every layer; writes the gradient to `ws.grad`.
@@ -196,7 +203,7 @@ public final class RecurrentNetwork {
                 while start < steps {
                     let t = min(chunk, steps - start)
                     ws.x.update(from: xp.baseAddress! + start * b * inSize, count: t * b * inSize)
-                    forward(ws, steps: t, dropoutSeed: 0, rowOffset: 0)
+                    forward(ws, steps: t, dropoutSeed: 0, rowOffset: 0, stepwise: true)
                     (yp.baseAddress! + start * b * outSize).update(from: ws.y, count: t * b * outSize)
                     // Carry: the last step's state becomes slot 0 for the next chunk.
                     for buf in ws.layers {

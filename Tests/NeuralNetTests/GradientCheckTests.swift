@@ -107,6 +107,28 @@ final class GradientCheckTests: XCTestCase {
             XCTAssertEqual(l, Loss.mse.value(outputs: y, targets: d.targets), accuracy: 1e-9 + 1e-6 * l)
         }
     }
+
+    /// What a saved series state relies on: inference over a sequence in one call and in pieces
+    /// of any length gives the same outputs and state, to the bit, whichever BLAS kernel the
+    /// CPU gets (OpenBLAS rounds a row by how many rows share its product; inference runs one
+    /// step at a time so that count never changes).
+    func testInferenceInPiecesEqualsOnePassBitForBit() throws {
+        for cell in CellKind.allCases {
+            let config = NetworkConfig(cell: cell, inputSize: 5, hiddenSize: 24, layers: 2, outputSize: 12)
+            let net = try RecurrentNetwork(config: config, seed: 3)
+            let steps = 300
+            let d = WindowData(config: config, steps: steps, batch: 1, masked: false, seed: 4)
+            var whole = d.state
+            let y = try net.forward(inputs: d.inputs, steps: steps, state: &whole)
+            for cut in [1, 3, 17, 256] {
+                var pieces = d.state
+                let first = try net.forward(inputs: Array(d.inputs[..<(cut * 5)]), steps: cut, state: &pieces)
+                let rest = try net.forward(inputs: Array(d.inputs[(cut * 5)...]), steps: steps - cut, state: &pieces)
+                XCTAssertEqual(first + rest, y, "\(cell), cut at \(cut)")
+                XCTAssertEqual(pieces.hidden, whole.hidden, "\(cell), cut at \(cut)")
+            }
+        }
+    }
 }
 
 import Foundation

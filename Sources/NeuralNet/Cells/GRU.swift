@@ -4,9 +4,13 @@
 /// Because r multiplies the whole recurrent term, one product h W_hh serves all three gates.
 
 enum GRUCell {
-    static func forward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers) {
-        let hs = buf.hidden, gw = buf.gates
-        gemm(false, false, t * b, gw, buf.inSize, 1, x, buf.inSize, w.wih, gw, 0, buf.a, gw)
+    /// `stepwise`: the input product one step at a time (see `RecurrentNetwork.forward`).
+    static func forward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers,
+                        stepwise: Bool = false) {
+        let hs = buf.hidden, gw = buf.gates, ins = buf.inSize
+        for (first, rows) in stepwise ? (0..<t).map({ ($0 * b, b) }) : [(0, t * b)] {
+            gemm(false, false, rows, gw, ins, 1, x + first * ins, ins, w.wih, gw, 0, buf.a + first * gw, gw)
+        }
         let cb = buf.gruBias
         for j in 0..<(2 * hs) { cb[j] = w.bih[j] + w.bhh[j] }
         (cb + 2 * hs).update(from: w.bih + 2 * hs, count: hs)
