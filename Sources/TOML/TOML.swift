@@ -1,14 +1,17 @@
+// The TOML module: TOML 1.0 documents into values with line numbers. It knows nothing of
+// forecastd (no keys, defaults or domain types); its callers read the values it returns and
+// name lines in their own errors.
+
 import Foundation
 
-/// A parsed TOML document in which every value remembers the line it was written on, so
-/// configuration errors can name the line. forecastd reads its own small TOML subset parser
-/// rather than a general library because errors about *unknown keys and wrong types* need
-/// those lines too, not only syntax errors.
+/// A parsed TOML document in which every value remembers the line it was written on, so a
+/// caller's errors about *unknown keys and wrong types* can name the line, not only syntax
+/// errors (the reason for a reader of our own rather than a general library).
 ///
 /// Supported: comments, bare/quoted/dotted keys, `[tables]`, `[[arrays of tables]]`, basic and
 /// literal strings (single- and multi-line), integers (decimal, `_` separators, hex/octal/binary),
-/// floats (including `inf` and `nan`), booleans, arrays and inline tables. Dates are refused with
-/// a clear error: no forecastd key takes one.
+/// floats (including `inf` and `nan`), booleans, arrays and inline tables. Dates and times are
+/// refused with a clear error.
 public indirect enum TOMLValue: Sendable, Equatable {
     case string(String)
     case integer(Int64)
@@ -17,7 +20,8 @@ public indirect enum TOMLValue: Sendable, Equatable {
     case array([TOMLNode])
     case table(TOMLTable)
 
-    var typeName: String {
+    /// "a string", "an integer", ...: for messages such as "expected a number, found a string".
+    public var typeName: String {
         switch self {
         case .string: return "a string"
         case .integer: return "an integer"
@@ -33,6 +37,11 @@ public indirect enum TOMLValue: Sendable, Equatable {
 public struct TOMLNode: Sendable, Equatable {
     public var value: TOMLValue
     public var line: Int
+
+    public init(value: TOMLValue, line: Int) {
+        self.value = value
+        self.line = line
+    }
 }
 
 /// A table keeps its keys in file order, so errors are reported in reading order.
@@ -42,7 +51,7 @@ public struct TOMLTable: Sendable, Equatable {
     /// Line of the `[header]` (or first key) that opened this table.
     public var line: Int
 
-    init(line: Int) { self.line = line }
+    public init(line: Int) { self.line = line }
 
     public subscript(key: String) -> TOMLNode? {
         get { entries[key] }
