@@ -23,9 +23,11 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         // From raw rows to forecasts: grids, features, the model, backtests, metrics.
         .target(name: "Forecasting", dependencies: ["NeuralNet"]),
+        // TOML 1.0 documents into values with line numbers; knows nothing of forecastd.
+        .target(name: "TOML"),
         // The service: configuration, migrations, storage, jobs and scheduling.
         .target(name: "ForecastService", dependencies: [
-            "PostgresClient", "Forecasting", "NeuralNet",
+            "PostgresClient", "Forecasting", "NeuralNet", "TOML",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "forecastd", dependencies: [
@@ -37,6 +39,7 @@ let package = Package(
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting"]),
+        .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
         .testTarget(name: "ForecastServiceTests", dependencies: ["ForecastService", "PostgresClient"]),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Forecasting
+import TOML
 
 /// forecastd's configuration file, typed, with the defaults of SPEC.md filled in.
 public struct Configuration: Sendable, Equatable {

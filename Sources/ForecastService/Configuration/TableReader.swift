@@ -1,4 +1,5 @@
 import Foundation
+import TOML
 /// Reads typed settings out of one TOML table and remembers which keys it consumed, so that
 /// whatever is left over can be reported as an unknown key with its line.
 struct TableReader {
