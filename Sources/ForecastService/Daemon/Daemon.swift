@@ -45,14 +45,16 @@ public final class Daemon: @unchecked Sendable {
         self.logger = logger
         self.metrics = metrics
         owner = "\(RunLog.currentHost):\(RunLog.currentPID):\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-        runners = try Self.runners(for: configuration, logger: logger)
+        runners = try Self.runners(for: configuration, logger: logger, metrics: metrics)
         metrics.prepare(jobs: configuration.jobs.map(\.name))
     }
 
-    static func runners(for configuration: Configuration, logger: Logger) throws -> [String: JobRunner] {
+    static func runners(for configuration: Configuration, logger: Logger, metrics: ServiceMetrics) throws -> [String: JobRunner] {
         var runners: [String: JobRunner] = [:]
         for job in configuration.jobs {
-            runners[job.name] = try JobRunner(job: job, database: configuration.database, logger: logger)
+            var runner = try JobRunner(job: job, database: configuration.database, logger: logger)
+            runner.runObserver = metrics
+            runners[job.name] = runner
         }
         return runners
     }
@@ -111,7 +113,7 @@ public final class Daemon: @unchecked Sendable {
         notifier?.reloading(status: "reloading \(configPath)")
         do {
             let fresh = try Configuration.load(path: configPath)
-            let freshRunners = try Self.runners(for: fresh, logger: logger)
+            let freshRunners = try Self.runners(for: fresh, logger: logger, metrics: metrics)
             let old = currentConfiguration
             if fresh.database != old.database {
                 logger.warning("database settings changed; they take effect at the next restart")
@@ -223,7 +225,7 @@ public final class Daemon: @unchecked Sendable {
             connection = await reconnect(connection, who: "scheduler", beats: true)
             guard let db = connection else { break }
             let config = currentConfiguration
-            let scheduler = Scheduler(database: config.database, maxAttempts: config.daemon.maxAttempts)
+            let scheduler = Scheduler(database: config.database, maxAttempts: config.daemon.maxAttempts, runObserver: metrics)
             let queue = WorkQueue(config.database)
             do {
                 for (name, runner) in currentRunners.sorted(by: { $0.key < $1.key }) {
@@ -374,7 +376,7 @@ public final class Daemon: @unchecked Sendable {
             return
         }
         let queue = WorkQueue(config.database), owner = self.owner
-        let names = StoreNames(schema: config.database.schema), runLog = RunLog(config.database)
+        let names = StoreNames(schema: config.database.schema), runLog = RunLog(config.database, observer: metrics)
         do {
             let closed = try await db.transaction { tx -> Int in
                 let runs = try tx.query("SELECT DISTINCT run_id FROM \(names.workQueue) WHERE state = 'running' AND lease_owner = $1", owner)

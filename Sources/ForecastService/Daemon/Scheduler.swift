@@ -9,10 +9,13 @@ import PostgresClient
 public struct Scheduler: Sendable {
     public let database: DatabaseSettings
     public let maxAttempts: Int
+    /// Told of the runs the scheduler closes itself (a source that fails, no rows to train).
+    public var runObserver: (any RunObserver)?
 
-    public init(database: DatabaseSettings, maxAttempts: Int) {
+    public init(database: DatabaseSettings, maxAttempts: Int, runObserver: (any RunObserver)? = nil) {
         self.database = database
         self.maxAttempts = maxAttempts
+        self.runObserver = runObserver
     }
 
     var names: StoreNames { StoreNames(schema: database.schema) }
@@ -21,7 +24,7 @@ public struct Scheduler: Sendable {
     @discardableResult
     public func tick(_ runner: JobRunner, now: Date, on connection: PostgresConnection) async throws -> String? {
         let job = runner.job, plan = runner.plan, names = self.names, maxAttempts = self.maxAttempts
-        let runLog = RunLog(database), queue = WorkQueue(database), reader = SourceReader(job: job)
+        let runLog = RunLog(database, observer: runObserver), queue = WorkQueue(database), reader = SourceReader(job: job)
         return try await connection.transaction { tx -> String? in
             // A job seen for the first time continues from its history: the next runs are due when
             // the schedule comes round after the last ones that went through (e.g. `forecastd

@@ -23,6 +23,8 @@ public struct JobRunner: Sendable {
     public let database: DatabaseSettings
     public var logger: Logger
     public var now: @Sendable () -> Date = { Date() }
+    /// Told of the runs this runner closes (the daemon's metrics); nil tells no one.
+    public var runObserver: (any RunObserver)?
 
     public init(job: JobSettings, database: DatabaseSettings, logger: Logger) throws {
         plan = try JobPlan(job)
@@ -33,7 +35,7 @@ public struct JobRunner: Sendable {
     }
 
     var job: JobSettings { plan.job }
-    var runLog: RunLog { RunLog(database) }
+    var runLog: RunLog { RunLog(database, observer: runObserver) }
     var models: ModelStore { ModelStore(database) }
 
     // MARK: reading

@@ -52,6 +52,12 @@ public enum RunLogError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// Told of every run this process closes with `RunLog.finish`, and how long it took. The daemon
+/// passes its metrics here, so the store reports runs without knowing who counts them.
+public protocol RunObserver: Sendable {
+    func runFinished(job: String, kind: RunKind, status: RunStatus, seconds: Double)
+}
+
 /// The `runs` table: what ops dashboards read to see what forecastd did and whether it failed.
 ///
 /// `start` belongs in its own short transaction (or none), so the run shows as `running` while
@@ -60,13 +66,16 @@ public enum RunLogError: Error, Sendable, Equatable, CustomStringConvertible {
 public struct RunLog: Sendable {
     public var schema: String
     let names: StoreNames
+    /// Told of the runs `finish` closes; nil tells no one.
+    public var observer: (any RunObserver)?
 
-    public init(schema: String) {
+    public init(schema: String, observer: (any RunObserver)? = nil) {
         self.schema = schema
         names = StoreNames(schema: schema)
+        self.observer = observer
     }
 
-    public init(_ settings: DatabaseSettings) { self.init(schema: settings.schema) }
+    public init(_ settings: DatabaseSettings, observer: (any RunObserver)? = nil) { self.init(schema: settings.schema, observer: observer) }
 
     /// This machine's name as runs record it, so a restarted daemon can find its own leftovers.
     public static var currentHost: String { ProcessInfo.processInfo.hostName }
@@ -99,8 +108,8 @@ public struct RunLog: Sendable {
     /// Closes a run. A nil counter keeps what `addCounts` accumulated; a value replaces it.
     /// A run that `abandon`/`failStale` already closed is overwritten: the process was alive
     /// after all, and its own account is the true one.
-    /// Counted in `ServiceMetrics.shared` as this process's run (a transaction that then fails
-    /// to commit leaves the run open, to be closed and counted again).
+    /// Reported to `observer` as this process's run (a transaction that then fails to commit
+    /// leaves the run open, to be closed and reported again).
     public func finish(runID: Int64, status: RunStatus, seriesTotal: Int? = nil, seriesFailed: Int? = nil,
                        pointsRead: Int64? = nil, rowsWritten: Int64? = nil, error: String? = nil,
                        on db: isolated PostgresConnection) throws {
@@ -115,8 +124,8 @@ public struct RunLog: Sendable {
             RETURNING job, kind, extract(epoch FROM finished_at - started_at)::float8
             """, runID, status.rawValue, seriesTotal, seriesFailed, pointsRead, rowsWritten, error)
         guard let row = closed.first else { throw RunLogError.unknownRun(runID) }
-        ServiceMetrics.shared.runFinished(job: try row.decode(0), kind: RunKind(rawValue: try row.decode(1)) ?? .train, status: status,
-                                          seconds: try row.decode(2))
+        observer?.runFinished(job: try row.decode(0), kind: RunKind(rawValue: try row.decode(1)) ?? .train, status: status,
+                              seconds: try row.decode(2))
     }
 
     /// Fails the runs a given process left `running` (it crashed, or was killed before it could
