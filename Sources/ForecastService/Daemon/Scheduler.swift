@@ -18,38 +18,26 @@ public struct Scheduler: Sendable {
         self.runObserver = runObserver
     }
 
-    var names: StoreNames { StoreNames(schema: database.schema) }
-
     /// Queues what is due for `runner`'s job at `now`; returns what it queued, for the log.
     @discardableResult
     public func tick(_ runner: JobRunner, now: Date, on connection: PostgresConnection) async throws -> String? {
-        let job = runner.job, plan = runner.plan, names = self.names, maxAttempts = self.maxAttempts
+        let job = runner.job, plan = runner.plan, maxAttempts = self.maxAttempts
         let runLog = RunLog(database, observer: runObserver), queue = WorkQueue(database), reader = SourceReader(job: job)
+        let schedule = JobScheduleStore(database)
         return try await connection.transaction { tx -> String? in
             // A job seen for the first time continues from its history: the next runs are due when
             // the schedule comes round after the last ones that went through (e.g. `forecastd
             // train` from a shell).
-            if try tx.query("SELECT 1 FROM \(names.jobSchedule) WHERE job = $1", job.name).isEmpty {
-                let last = try tx.query("""
-                    SELECT max(started_at) FILTER (WHERE kind = 'train'), max(started_at)
-                    FROM \(names.runs) WHERE job = $1 AND status IN ('succeeded', 'partial')
-                    """, job.name)[0]
-                let nextTrain = try last.decode(0, as: Date?.self).map(job.trainEvery.next(after:)) ?? now
-                let nextPredict = try last.decode(1, as: Date?.self).map(job.predictEvery.next(after:)) ?? now
-                try tx.execute("""
-                    INSERT INTO \(names.jobSchedule) (job, next_train_at, next_predict_at) VALUES ($1, $2, $3)
-                    ON CONFLICT (job) DO NOTHING
-                    """, job.name, nextTrain, nextPredict)
+            if try !schedule.exists(job: job.name, on: tx) {
+                let last = try schedule.history(job: job.name, on: tx)
+                let nextTrain = last.lastTrainingStart.map(job.trainEvery.next(after:)) ?? now
+                let nextPredict = last.lastRunStart.map(job.predictEvery.next(after:)) ?? now
+                try schedule.insertIfMissing(job: job.name, nextTrainAt: nextTrain, nextPredictAt: nextPredict, on: tx)
             }
-            let rows = try tx.query("""
-                SELECT next_train_at <= $2, next_predict_at <= $2 FROM \(names.jobSchedule) WHERE job = $1 FOR UPDATE SKIP LOCKED
-                """, job.name, now)
-            guard let row = rows.first else { return nil }
-            let trainDue = try row.decode(0, as: Bool.self), predictDue = try row.decode(1, as: Bool.self)
+            guard let (trainDue, predictDue) = try schedule.lockDue(job: job.name, now: now, on: tx) else { return nil }
             guard trainDue || predictDue else { return nil }
             // Work of this job still queued or running: let it finish before queueing more.
-            let pending = try tx.query("SELECT count(*) FROM \(names.workQueue) WHERE job = $1 AND state IN ('available', 'running')", job.name)[0].decode(0, as: Int.self)
-            guard pending == 0 else { return nil }
+            guard try queue.pending(job: job.name, on: tx) == 0 else { return nil }
             let nextPredict = job.predictEvery.next(after: now)
             if trainDue {
                 let units: [String]
@@ -64,8 +52,7 @@ public struct Scheduler: Sendable {
                     } catch let error as SourceError {
                         let runID = try runLog.start(job: job.name, kind: .train, on: tx)
                         try runLog.finish(runID: runID, status: .failed, error: error.description, on: tx)
-                        try tx.execute("UPDATE \(names.jobSchedule) SET next_train_at = $2, updated_at = now() WHERE job = $1",
-                                       job.name, nextPredict)
+                        try schedule.setNext(job: job.name, trainAt: nextPredict, on: tx)
                         return "train failed: \(error)"
                     }
                 }
@@ -76,8 +63,7 @@ public struct Scheduler: Sendable {
                     try queue.enqueue(job: job.name, kind: .train, units: units, runID: runID, maxAttempts: maxAttempts, on: tx)
                 }
                 // Training publishes forecasts too, so the next prediction waits a full interval.
-                try tx.execute("UPDATE \(names.jobSchedule) SET next_train_at = $2, next_predict_at = $3, updated_at = now() WHERE job = $1",
-                               job.name, job.trainEvery.next(after: now), nextPredict)
+                try schedule.setNext(job: job.name, trainAt: job.trainEvery.next(after: now), predictAt: nextPredict, on: tx)
                 return "train run \(runID): \(units.count) unit(s) queued"
             }
             // Drift is judged when a prediction is due (actuals change only when units read the
@@ -92,20 +78,14 @@ public struct Scheduler: Sendable {
             }
             let runID = try runLog.start(job: job.name, kind: .predict, on: tx)
             try queue.enqueue(job: job.name, kind: .predict, units: [""], runID: runID, maxAttempts: maxAttempts, on: tx)
-            try tx.execute("UPDATE \(names.jobSchedule) SET next_predict_at = $2, updated_at = now() WHERE job = $1", job.name, nextPredict)
+            try schedule.setNext(job: job.name, predictAt: nextPredict, on: tx)
             return "predict run \(runID) queued"
         }
     }
 
     /// Makes a job's training or prediction due now (on-demand work from NOTIFY or the shell).
     public func makeDue(job: String, action: RunKind, on connection: PostgresConnection) async throws {
-        let names = self.names
-        let column = action == .train ? "next_train_at" : "next_predict_at"
-        _ = try await connection.withConnection { db in
-            try db.execute("""
-                INSERT INTO \(names.jobSchedule) AS s (job) VALUES ($1)
-                ON CONFLICT (job) DO UPDATE SET \(column) = now(), updated_at = now()
-                """, job)
-        }
+        let schedule = JobScheduleStore(database)
+        try await connection.withConnection { db in try schedule.makeDue(job: job, action: action, on: db) }
     }
 }

@@ -219,15 +219,10 @@ public struct JobRunner: Sendable {
     /// Training is due when the job has no active model, or `train_every` has come round
     /// since its last successful training run started.
     public func trainingIsDue(on connection: PostgresConnection) async throws -> Bool {
-        let quoted = quoteIdentifier(database.schema), jobName = job.name, schedule = job.trainEvery, now = now()
-        return try await connection.withConnection { db in
-            let row = try db.query("""
-                SELECT (SELECT count(*) FROM \(quoted).models WHERE job = $1 AND status = 'active'),
-                       (SELECT max(started_at) FROM \(quoted).runs WHERE job = $1 AND kind = 'train' AND status IN ('succeeded', 'partial'))
-                """, jobName)[0]
-            guard try row.decode(0, as: Int.self) > 0, let last = try row.decode(1, as: Date?.self) else { return true }
-            return now >= schedule.next(after: last)
-        }
+        let store = JobScheduleStore(database), jobName = job.name, schedule = job.trainEvery, now = now()
+        let history = try await connection.withConnection { db in try store.history(job: jobName, on: db) }
+        guard history.activeModels > 0, let last = history.lastTrainingStart else { return true }
+        return now >= schedule.next(after: last)
     }
 
     // MARK: predict

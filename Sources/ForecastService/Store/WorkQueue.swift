@@ -136,6 +136,11 @@ public struct WorkQueue: Sendable {
             """).map { try $0.decode(0, as: Int64.self) }
     }
 
+    /// Units of a job not yet completed or failed: queued or running.
+    public func pending(job: String, on db: isolated PostgresConnection) throws -> Int {
+        try db.query("SELECT count(*) FROM \(names.workQueue) WHERE job = $1 AND state IN ('available', 'running')", job)[0].decode(0)
+    }
+
     /// Units of a run not yet completed or failed.
     public func pending(runID: Int64, on db: isolated PostgresConnection) throws -> Int {
         try db.query("SELECT count(*) FROM \(names.workQueue) WHERE run_id = $1 AND state IN ('available', 'running')", runID)[0].decode(0)
