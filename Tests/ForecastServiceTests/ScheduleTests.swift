@@ -83,6 +83,29 @@ final class ScheduleTests: XCTestCase {
     }
 }
 
+/// `DueRule`, the one rule of `run --once` and the scheduler, without a database.
+final class DueRuleTests: XCTestCase {
+    func testTrainingIsDueWithoutAnActiveModelOrOnceTrainEveryHasComeRound() throws {
+        var job = JobSettings(name: "sensors", frequency: "1h", horizon: 6,
+                              source: SourceSettings(origin: .table("public.readings"), timeColumn: "ts", valueColumn: "reading"))
+        job.trainEvery = try Schedule.parse("1d", timeZone: TimeZone(identifier: "UTC")!)
+        job.predictEvery = try Schedule.parse("1h", timeZone: TimeZone(identifier: "UTC")!)
+        let rule = DueRule(job: job)
+        let trained = Date(timeIntervalSince1970: 1_700_000_000), day = 86_400.0
+        let history = JobHistory(activeModels: 3, lastTrainingStart: trained, lastRunStart: trained + 600)
+        XCTAssertEqual(rule.nextTraining(after: history, now: trained + 5), trained + day)
+        XCTAssertEqual(rule.nextPrediction(after: history, now: trained + 5), trained + 600 + 3600)
+        XCTAssertFalse(rule.trainingIsDue(history, now: trained + day - 1))
+        XCTAssertTrue(rule.trainingIsDue(history, now: trained + day))
+        var noModel = history
+        noModel.activeModels = 0
+        XCTAssertTrue(rule.trainingIsDue(noModel, now: trained + 1), "no active model: train whatever the schedule says")
+        let never = JobHistory(activeModels: 0, lastTrainingStart: nil, lastRunStart: nil)
+        XCTAssertEqual(rule.nextTraining(after: never, now: trained), trained, "a job never trained is due at once")
+        XCTAssertEqual(rule.nextPrediction(after: never, now: trained), trained)
+    }
+}
+
 /// The scheduler with cron schedules: a job seen for the first time continues from its runs'
 /// history, and each due run moves the next time to where the expression says.
 final class CronSchedulingTests: StoreTestCase {

@@ -23,22 +23,21 @@ public struct Scheduler: Sendable {
     public func tick(_ runner: JobRunner, now: Date, on connection: PostgresConnection) async throws -> String? {
         let job = runner.job, plan = runner.plan, maxAttempts = self.maxAttempts
         let runLog = RunLog(database, observer: runObserver), queue = WorkQueue(database), reader = SourceReader(job: job)
-        let schedule = JobScheduleStore(database)
+        let schedule = JobScheduleStore(database), rule = DueRule(job: job)
         return try await connection.transaction { tx -> String? in
             // A job seen for the first time continues from its history: the next runs are due when
             // the schedule comes round after the last ones that went through (e.g. `forecastd
             // train` from a shell).
             if try !schedule.exists(job: job.name, on: tx) {
-                let last = try schedule.history(job: job.name, on: tx)
-                let nextTrain = last.lastTrainingStart.map(job.trainEvery.next(after:)) ?? now
-                let nextPredict = last.lastRunStart.map(job.predictEvery.next(after:)) ?? now
-                try schedule.insertIfMissing(job: job.name, nextTrainAt: nextTrain, nextPredictAt: nextPredict, on: tx)
+                let history = try schedule.history(job: job.name, on: tx)
+                try schedule.insertIfMissing(job: job.name, nextTrainAt: rule.nextTraining(after: history, now: now),
+                                             nextPredictAt: rule.nextPrediction(after: history, now: now), on: tx)
             }
             guard let (trainDue, predictDue) = try schedule.lockDue(job: job.name, now: now, on: tx) else { return nil }
             guard trainDue || predictDue else { return nil }
             // Work of this job still queued or running: let it finish before queueing more.
             guard try queue.pending(job: job.name, on: tx) == 0 else { return nil }
-            let nextPredict = job.predictEvery.next(after: now)
+            let nextPredict = rule.nextPrediction(afterRunAt: now)
             if trainDue {
                 let units: [String]
                 if job.model.scope == .global {
@@ -63,7 +62,7 @@ public struct Scheduler: Sendable {
                     try queue.enqueue(job: job.name, kind: .train, units: units, runID: runID, maxAttempts: maxAttempts, on: tx)
                 }
                 // Training publishes forecasts too, so the next prediction waits a full interval.
-                try schedule.setNext(job: job.name, trainAt: job.trainEvery.next(after: now), predictAt: nextPredict, on: tx)
+                try schedule.setNext(job: job.name, trainAt: rule.nextTraining(afterTrainingAt: now), predictAt: nextPredict, on: tx)
                 return "train run \(runID): \(units.count) unit(s) queued"
             }
             // Drift is judged when a prediction is due (actuals change only when units read the

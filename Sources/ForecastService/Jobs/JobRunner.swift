@@ -217,12 +217,11 @@ public struct JobRunner: Sendable {
     // MARK: schedule
 
     /// Training is due when the job has no active model, or `train_every` has come round
-    /// since its last successful training run started.
+    /// since its last successful training run started (`DueRule`, shared with the scheduler).
     public func trainingIsDue(on connection: PostgresConnection) async throws -> Bool {
-        let store = JobScheduleStore(database), jobName = job.name, schedule = job.trainEvery, now = now()
+        let store = JobScheduleStore(database), jobName = job.name, now = now()
         let history = try await connection.withConnection { db in try store.history(job: jobName, on: db) }
-        guard history.activeModels > 0, let last = history.lastTrainingStart else { return true }
-        return now >= schedule.next(after: last)
+        return DueRule(job: job).trainingIsDue(history, now: now)
     }
 
     // MARK: predict
