@@ -376,17 +376,15 @@ public final class Daemon: @unchecked Sendable {
             return
         }
         let queue = WorkQueue(config.database), owner = self.owner
-        let names = StoreNames(schema: config.database.schema), runLog = RunLog(config.database, observer: metrics)
+        let runLog = RunLog(config.database, observer: metrics)
         do {
             let closed = try await db.transaction { tx -> Int in
-                let runs = try tx.query("SELECT DISTINCT run_id FROM \(names.workQueue) WHERE state = 'running' AND lease_owner = $1", owner)
-                    .map { try $0.decode(0, as: Int64.self) }
+                let runs = try queue.runsHeld(by: owner, on: tx)
                 try queue.release(owner: owner, on: tx)
                 var closed = 0
                 for runID in runs {
                     // Units still held by other workers will close the run themselves.
-                    let othersRunning = try tx.query("SELECT count(*) FROM \(names.workQueue) WHERE run_id = $1 AND state = 'running'", runID)[0].decode(0, as: Int.self)
-                    guard othersRunning == 0 else { continue }
+                    guard try queue.running(runID: runID, on: tx) == 0 else { continue }
                     let left = try queue.pending(runID: runID, on: tx)
                     try runLog.finish(runID: runID, status: .partial,
                                       error: "interrupted by shutdown; \(left) unit(s) left queued for the next worker", on: tx)

@@ -128,6 +128,14 @@ public struct RunLog: Sendable {
                               seconds: try row.decode(2))
     }
 
+    /// Locks the run's row until the caller's transaction ends, if it is still `running`, and
+    /// returns its counters; nil when it is closed already. Serialises the last completions of
+    /// a run, so exactly one of them closes it.
+    public func lockOpen(runID: Int64, on db: isolated PostgresConnection) throws -> (seriesTotal: Int, seriesFailed: Int)? {
+        try db.query("SELECT series_total, series_failed FROM \(names.runs) WHERE run_id = $1 AND status = 'running' FOR UPDATE", runID)
+            .first.map { (try $0.decode(0, as: Int.self), try $0.decode(1, as: Int.self)) }
+    }
+
     /// Fails the runs a given process left `running` (it crashed, or was killed before it could
     /// finish them). Returns how many were closed.
     @discardableResult
