@@ -175,6 +175,17 @@ public struct RunLog: Sendable {
             """, String(Int(seconds.rounded())), seconds)
     }
 
+    /// When each job's runs of each kind last succeeded (finished), by job and kind.
+    public func lastSuccesses(on db: isolated PostgresConnection) throws -> [(job: String, kind: RunKind, finishedAt: Date)] {
+        try db.query("""
+            SELECT job, kind, max(finished_at) FROM \(names.runs)
+            WHERE status = 'succeeded' AND finished_at IS NOT NULL GROUP BY job, kind ORDER BY job, kind
+            """).compactMap { row in
+            guard let kind = RunKind(rawValue: try row.decode(1, as: String.self)) else { return nil }
+            return (try row.decode(0), kind, try row.decode(2))
+        }
+    }
+
     public func run(id runID: Int64, on db: isolated PostgresConnection) throws -> RunRecord? {
         try db.query("""
             SELECT run_id, job, kind, status, started_at, finished_at, series_total, series_failed,
