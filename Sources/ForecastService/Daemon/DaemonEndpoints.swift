@@ -167,7 +167,7 @@ extension Daemon {
                 let fresh = try await Database.connect(settings)
                 current = fresh
                 // A probe must not hang on a locked table: it would make the database look down.
-                try await fresh.executeScript("SET statement_timeout = '5s'")
+                try await fresh.setStatementTimeout(seconds: 5)
             }
             guard let db = current else { return nil }
             let files = try MigrationFile.load(directory: MigrationFile.defaultDirectory())
