@@ -146,6 +146,7 @@ public final class Daemon: @unchecked Sendable {
     public func run() async -> Int32 {
         logger.notice("forecastd \(ForecastdVersion.version) starting", metadata: ["owner": "\(owner)"])
         guard let control = await connectWhenReady() else { return 0 }
+        await closeRunsOfDeadProcesses(on: control)
         notifier?.ready(status: statusLine())
         logger.notice("ready", metadata: ["jobs": "\(currentConfiguration.jobs.count)"])
         health.setLoopsRunning(true)
@@ -188,6 +189,19 @@ public final class Daemon: @unchecked Sendable {
             delay = min(delay * 2, 30)
         }
         return nil
+    }
+
+    /// Fails the runs that processes of this host which no longer exist left `running` (a
+    /// daemon or a one-off `train` killed before it could close them); runs with units still
+    /// in the queue are left for the workers to finish.
+    func closeRunsOfDeadProcesses(on db: PostgresConnection) async {
+        let runLog = RunLog(currentConfiguration.database)
+        do {
+            let closed = try await db.withConnection { try runLog.abandonDeadProcesses(on: $0) }
+            if closed > 0 { logger.warning("closed \(closed) run(s) left running by processes of this host that are gone") }
+        } catch {
+            logger.error("could not close the runs of dead processes", metadata: ["error": "\(error)"])
+        }
     }
 
     func report(_ text: String) {

@@ -137,19 +137,22 @@ public struct RunLog: Sendable {
     }
 
     /// Fails the runs a given process left `running` (it crashed, or was killed before it could
-    /// finish them). Returns how many were closed.
+    /// finish them). A run with units still queued or running in `work_queue` is left alone:
+    /// whichever daemon works its last unit closes it (`lockOpen`). Returns how many were closed.
     @discardableResult
     public func abandon(host: String, pid: Int32, on db: isolated PostgresConnection) throws -> Int {
         try db.execute("""
-            UPDATE \(names.runs)
+            UPDATE \(names.runs) r
             SET status = 'failed', finished_at = clock_timestamp(),
                 error = coalesce(error || '; ', '') || 'abandoned: the process (host ' || $1 || ', pid ' || $2::text || ') ended without finishing the run'
             WHERE status = 'running' AND host = $1 AND pid = $2
+              AND NOT EXISTS (SELECT 1 FROM \(names.workQueue) q WHERE q.run_id = r.run_id AND q.state IN ('available', 'running'))
             """, host, pid)
     }
 
-    /// Fails the `running` runs of this host whose process no longer exists: what a daemon does
-    /// at start-up, when several forecastd processes (daemon, one-off `train`) may share a host.
+    /// Fails the `running` runs of this host whose process no longer exists (see `abandon`):
+    /// what the daemon and every one-off command that opens runs do at start-up, when several
+    /// forecastd processes (daemon, one-off `train`) may share a host.
     @discardableResult
     public func abandonDeadProcesses(host: String = RunLog.currentHost, isAlive: (Int32) -> Bool = RunLog.processIsAlive,
                                      on db: isolated PostgresConnection) throws -> Int {
