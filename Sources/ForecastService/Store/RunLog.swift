@@ -106,7 +106,7 @@ public struct RunLog: Sendable {
     }
 
     /// Closes a run. A nil counter keeps what `addCounts` accumulated; a value replaces it.
-    /// A run that `abandon`/`failStale` already closed is overwritten: the process was alive
+    /// A run that `abandon` already closed is overwritten: the process was alive
     /// after all, and its own account is the true one.
     /// Reported to `observer` as this process's run (a transaction that then fails to commit
     /// leaves the run open, to be closed and reported again).
@@ -163,19 +163,6 @@ public struct RunLog: Sendable {
             closed += try abandon(host: host, pid: pid, on: db)
         }
         return closed
-    }
-
-    /// Fails every run still `running` after `olderThan` seconds, whatever host it came from: the
-    /// catch-all for hosts that never come back. Pick a limit well above the longest real run.
-    @discardableResult
-    public func failStale(olderThan seconds: TimeInterval, on db: isolated PostgresConnection) throws -> Int {
-        try db.execute("""
-            UPDATE \(names.runs)
-            SET status = 'failed', finished_at = clock_timestamp(),
-                error = coalesce(error || '; ', '') || 'abandoned: still running after ' || $1::text
-                        || ' seconds (host ' || coalesce(host, '?') || ', pid ' || coalesce(pid::text, '?') || '); its process is presumed dead'
-            WHERE status = 'running' AND started_at < clock_timestamp() - make_interval(secs => $2)
-            """, String(Int(seconds.rounded())), seconds)
     }
 
     /// When each job's runs of each kind last succeeded (finished), by job and kind.
