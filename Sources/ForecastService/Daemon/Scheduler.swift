@@ -25,18 +25,7 @@ public struct Scheduler: Sendable {
         let runLog = RunLog(database, observer: runObserver), queue = WorkQueue(database), reader = SourceReader(job: job)
         let schedule = JobScheduleStore(database), rule = DueRule(job: job)
         return try await connection.transaction { tx -> String? in
-            // A job seen for the first time continues from its history: the next runs are due when
-            // the schedule comes round after the last ones that went through (e.g. `forecastd
-            // train` from a shell).
-            if try !schedule.exists(job: job.name, on: tx) {
-                let history = try schedule.history(job: job.name, on: tx)
-                try schedule.insertIfMissing(job: job.name, nextTrainAt: rule.nextTraining(after: history, now: now),
-                                             nextPredictAt: rule.nextPrediction(after: history, now: now), on: tx)
-            }
-            guard let (trainDue, predictDue) = try schedule.lockDue(job: job.name, now: now, on: tx) else { return nil }
-            guard trainDue || predictDue else { return nil }
-            // Work of this job still queued or running: let it finish before queueing more.
-            guard try queue.pending(job: job.name, on: tx) == 0 else { return nil }
+            guard let (trainDue, predictDue) = try Self.due(job, now: now, in: schedule.bound(to: tx, queue: queue)) else { return nil }
             let nextPredict = rule.nextPrediction(afterRunAt: now)
             if trainDue {
                 let units: [String]
@@ -80,6 +69,24 @@ public struct Scheduler: Sendable {
             try schedule.setNext(job: job.name, predictAt: nextPredict, on: tx)
             return "predict run \(runID) queued"
         }
+    }
+
+    /// What is due of `job` at `now`, its schedule row locked for the caller's transaction; nil
+    /// when nothing is, another daemon holds the row, or work of the job is still queued or
+    /// running. A job seen for the first time continues from its history: the next runs are
+    /// due when the schedule comes round after the last ones that went through (e.g.
+    /// `forecastd train` from a shell).
+    static func due(_ job: JobSettings, now: Date, in schedule: some JobScheduling) throws -> (train: Bool, predict: Bool)? {
+        let rule = DueRule(job: job)
+        if try !schedule.exists(job: job.name) {
+            let history = try schedule.history(job: job.name)
+            try schedule.insertIfMissing(job: job.name, nextTrainAt: rule.nextTraining(after: history, now: now),
+                                         nextPredictAt: rule.nextPrediction(after: history, now: now))
+        }
+        guard let due = try schedule.lockDue(job: job.name, now: now), due.train || due.predict else { return nil }
+        // Work of this job still queued or running: let it finish before queueing more.
+        guard try schedule.pendingUnits(job: job.name) == 0 else { return nil }
+        return due
     }
 
     /// Makes a job's training or prediction due now (on-demand work from NOTIFY or the shell).

@@ -83,3 +83,51 @@ public struct JobScheduleStore: Sendable {
             """, job)
     }
 }
+
+/// What the scheduler reads and changes of one job's schedule, inside its transaction: the seam
+/// that lets its decision (`Scheduler.due`) be tested without PostgreSQL. `JobScheduleStore.Bound`
+/// is the PostgreSQL implementation.
+public protocol JobScheduling {
+    func history(job: String) throws -> JobHistory
+    func exists(job: String) throws -> Bool
+    func insertIfMissing(job: String, nextTrainAt: Date, nextPredictAt: Date) throws
+    /// nil when the job has no row or another daemon holds it.
+    func lockDue(job: String, now: Date) throws -> (train: Bool, predict: Bool)?
+    /// Units of the job queued or running.
+    func pendingUnits(job: String) throws -> Int
+}
+
+extension JobScheduleStore {
+    /// The store bound to a connection inside its transaction, as `JobScheduling`.
+    public struct Bound: JobScheduling, Sendable {
+        let store: JobScheduleStore
+        let queue: WorkQueue
+        let connection: PostgresConnection
+
+        public func history(job: String) throws -> JobHistory {
+            try connection.assumeIsolated { try store.history(job: job, on: $0) }
+        }
+
+        public func exists(job: String) throws -> Bool {
+            try connection.assumeIsolated { try store.exists(job: job, on: $0) }
+        }
+
+        public func insertIfMissing(job: String, nextTrainAt: Date, nextPredictAt: Date) throws {
+            try connection.assumeIsolated { try store.insertIfMissing(job: job, nextTrainAt: nextTrainAt, nextPredictAt: nextPredictAt, on: $0) }
+        }
+
+        public func lockDue(job: String, now: Date) throws -> (train: Bool, predict: Bool)? {
+            try connection.assumeIsolated { try store.lockDue(job: job, now: now, on: $0) }
+        }
+
+        public func pendingUnits(job: String) throws -> Int {
+            try connection.assumeIsolated { try queue.pending(job: job, on: $0) }
+        }
+    }
+
+    /// This store and `queue` on `db`, which must be the connection whose transaction the
+    /// caller is in (the methods run on it without hopping).
+    public func bound(to db: isolated PostgresConnection, queue: WorkQueue) -> Bound {
+        Bound(store: self, queue: queue, connection: db)
+    }
+}
