@@ -23,6 +23,14 @@ struct JobContext {
         return JobContext(configuration: configuration, connection: connection, logger: Logger(label: "forecastd"))
     }
 
+    /// Fails the runs that processes of this host which no longer exist left `running`, before
+    /// this command opens runs of its own (see `RunLog.abandonDeadProcesses`).
+    func closeRunsOfDeadProcesses() async throws {
+        let runLog = RunLog(configuration.database)
+        let closed = try await connection.withConnection { try runLog.abandonDeadProcesses(on: $0) }
+        if closed > 0 { logger.warning("closed \(closed) run(s) left running by processes of this host that are gone") }
+    }
+
     func runner(for name: String, asOf: Date? = nil) throws -> JobRunner {
         guard let job = configuration.job(named: name) else {
             let known = configuration.jobs.map(\.name).joined(separator: ", ")
@@ -71,6 +79,7 @@ struct Train: AsyncParsableCommand {
 
     func run() async throws {
         let context = try await JobContext.open(options)
+        try await context.closeRunsOfDeadProcesses()
         try context.report(job, try await context.runner(for: job, asOf: try asOf.date).train(on: context.connection, onlySeries: series))
     }
 }
@@ -83,6 +92,7 @@ struct Predict: AsyncParsableCommand {
 
     func run() async throws {
         let context = try await JobContext.open(options)
+        try await context.closeRunsOfDeadProcesses()
         try context.report(job, try await context.runner(for: job, asOf: try asOf.date).predict(on: context.connection))
     }
 }
@@ -99,6 +109,7 @@ struct BacktestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try await JobContext.open(options)
+        try await context.closeRunsOfDeadProcesses()
         let (summary, scores) = try await context.runner(for: job, asOf: try asOf.date).backtest(on: context.connection, onlySeries: series)
         if !scores.isEmpty { print(BacktestTable(scores).text) }
         try context.report(job, summary)
@@ -146,6 +157,7 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         guard once else { return try await runDaemon() }
         let context = try await JobContext.open(options)
+        try await context.closeRunsOfDeadProcesses()
         var failed: [String] = []
         for job in context.configuration.jobs {
             let runner = try context.runner(for: job.name, asOf: try asOf.date)

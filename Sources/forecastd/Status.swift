@@ -32,7 +32,7 @@ struct Status: AsyncParsableCommand {
 
     func read(_ configuration: Configuration, on connection: PostgresConnection) async throws -> StatusReport {
         let schema = configuration.database.schema
-        try await connection.executeScript("SET default_transaction_read_only = on")
+        try await connection.setReadOnly()
         let migrations = try await Migrator(schema: schema, files: try MigrationFile.load(directory: MigrationFile.defaultDirectory()))
             .status(on: connection)
         guard !migrations.applied.isEmpty else {

@@ -83,6 +83,82 @@ final class ScheduleTests: XCTestCase {
     }
 }
 
+/// `DueRule`, the one rule of `run --once` and the scheduler, without a database.
+final class DueRuleTests: XCTestCase {
+    func testTrainingIsDueWithoutAnActiveModelOrOnceTrainEveryHasComeRound() throws {
+        var job = JobSettings(name: "sensors", frequency: "1h", horizon: 6,
+                              source: SourceSettings(origin: .table("public.readings"), timeColumn: "ts", valueColumn: "reading"))
+        job.trainEvery = try Schedule.parse("1d", timeZone: TimeZone(identifier: "UTC")!)
+        job.predictEvery = try Schedule.parse("1h", timeZone: TimeZone(identifier: "UTC")!)
+        let rule = DueRule(job: job)
+        let trained = Date(timeIntervalSince1970: 1_700_000_000), day = 86_400.0
+        let history = JobHistory(activeModels: 3, lastTrainingStart: trained, lastRunStart: trained + 600)
+        XCTAssertEqual(rule.nextTraining(after: history, now: trained + 5), trained + day)
+        XCTAssertEqual(rule.nextPrediction(after: history, now: trained + 5), trained + 600 + 3600)
+        XCTAssertFalse(rule.trainingIsDue(history, now: trained + day - 1))
+        XCTAssertTrue(rule.trainingIsDue(history, now: trained + day))
+        var noModel = history
+        noModel.activeModels = 0
+        XCTAssertTrue(rule.trainingIsDue(noModel, now: trained + 1), "no active model: train whatever the schedule says")
+        let never = JobHistory(activeModels: 0, lastTrainingStart: nil, lastRunStart: nil)
+        XCTAssertEqual(rule.nextTraining(after: never, now: trained), trained, "a job never trained is due at once")
+        XCTAssertEqual(rule.nextPrediction(after: never, now: trained), trained)
+    }
+}
+
+/// `JobScheduling` in memory: one row per job, with the history and queue it reports.
+final class InMemorySchedule: JobScheduling {
+    var rows: [String: (train: Date, predict: Date)] = [:]
+    var histories: [String: JobHistory] = [:]
+    var pending: [String: Int] = [:]
+    /// Jobs whose row another daemon holds.
+    var heldElsewhere: Set<String> = []
+
+    func history(job: String) throws -> JobHistory {
+        histories[job] ?? JobHistory(activeModels: 0, lastTrainingStart: nil, lastRunStart: nil)
+    }
+    func exists(job: String) throws -> Bool { rows[job] != nil }
+    func insertIfMissing(job: String, nextTrainAt: Date, nextPredictAt: Date) throws {
+        if rows[job] == nil { rows[job] = (nextTrainAt, nextPredictAt) }
+    }
+    func lockDue(job: String, now: Date) throws -> (train: Bool, predict: Bool)? {
+        guard let row = rows[job], !heldElsewhere.contains(job) else { return nil }
+        return (row.train <= now, row.predict <= now)
+    }
+    func pendingUnits(job: String) throws -> Int { pending[job] ?? 0 }
+}
+
+/// What the scheduler decides is due, without PostgreSQL.
+final class SchedulerDecisionTests: XCTestCase {
+    func testAJobSeenForTheFirstTimeContinuesFromItsHistoryAndWaitsForItsPendingWork() throws {
+        var job = JobSettings(name: "sensors", frequency: "1h", horizon: 6,
+                              source: SourceSettings(origin: .table("public.readings"), timeColumn: "ts", valueColumn: "reading"))
+        let utc = TimeZone(identifier: "UTC")!
+        job.trainEvery = try Schedule.parse("1d", timeZone: utc)
+        job.predictEvery = try Schedule.parse("1h", timeZone: utc)
+        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        let schedule = InMemorySchedule()
+        // Trained from a shell two hours ago: prediction is overdue, training is not.
+        schedule.histories["sensors"] = JobHistory(activeModels: 2, lastTrainingStart: now - 7200, lastRunStart: now - 7200)
+        let due = try XCTUnwrap(try Scheduler.due(job, now: now, in: schedule))
+        XCTAssertEqual([due.train, due.predict], [false, true])
+        XCTAssertEqual(schedule.rows["sensors"]?.train, now - 7200 + 86_400, "train_every after the last training")
+        XCTAssertEqual(schedule.rows["sensors"]?.predict, now - 7200 + 3600)
+
+        schedule.pending["sensors"] = 1
+        XCTAssertNil(try Scheduler.due(job, now: now, in: schedule), "work still queued: nothing more is queued")
+        schedule.pending = [:]
+        schedule.heldElsewhere = ["sensors"]
+        XCTAssertNil(try Scheduler.due(job, now: now, in: schedule), "another daemon holds the row")
+
+        var fresh = job
+        fresh.name = "fresh"
+        let first = try XCTUnwrap(try Scheduler.due(fresh, now: now, in: schedule))
+        XCTAssertEqual([first.train, first.predict], [true, true], "a job that never ran is due at once")
+        XCTAssertNil(try Scheduler.due(fresh, now: now - 1, in: schedule), "not before its times")
+    }
+}
+
 /// The scheduler with cron schedules: a job seen for the first time continues from its runs'
 /// history, and each due run moves the next time to where the expression says.
 final class CronSchedulingTests: StoreTestCase {

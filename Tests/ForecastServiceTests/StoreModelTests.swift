@@ -37,42 +37,28 @@ final class StoreModelTests: StoreTestCase {
         XCTAssertNil(awaited2)
     }
 
-    func testActivateRetiresThePreviousAndKeepsExactlyOneActive() async throws {
+    func testAnActiveInsertRetiresThePreviousAndKeepsExactlyOneActive() async throws {
         let store = ModelStore(schema: schema)
         let m1 = try await db.transaction { tx in try store.insert(NewModel(job: "j", series: "a", cell: .lstm, status: .active), on: tx) }
         let awaited3 = try await store.active(job: "j", series: "a", on: db)?.modelID
         XCTAssertEqual(awaited3, m1)
 
-        let m2 = try await db.transaction { tx in
-            let id = try store.insert(NewModel(job: "j", series: "a", cell: .gru), on: tx)
-            try store.activate(modelID: id, on: tx)
-            return id
-        }
+        let m2 = try await db.transaction { tx in try store.insert(NewModel(job: "j", series: "a", cell: .gru, status: .active), on: tx) }
         let awaited4 = try await store.active(job: "j", series: "a", on: db)?.modelID
         XCTAssertEqual(awaited4, m2)
         let awaited5 = try await store.model(id: m1, on: db)?.status
         XCTAssertEqual(awaited5, .retired)
-        // Inserting straight as active does the same.
-        let m3 = try await db.transaction { tx in try store.insert(NewModel(job: "j", series: "a", cell: .rnn, status: .active), on: tx) }
-        let awaited6 = try await store.model(id: m2, on: db)?.status
-        XCTAssertEqual(awaited6, .retired)
-        // Activating an older one again is a rollback to it; activating the active one is a no-op.
-        try await db.transaction { tx in try store.activate(modelID: m1, on: tx) }
-        try await db.transaction { tx in try store.activate(modelID: m1, on: tx) }
-        let awaited7 = try await store.active(job: "j", series: "a", on: db)?.modelID
-        XCTAssertEqual(awaited7, m1)
+        // A model stored as anything but active leaves the active one alone.
+        let m3 = try await db.transaction { tx in try store.insert(NewModel(job: "j", series: "a", cell: .rnn), on: tx) }
+        let awaited6 = try await store.active(job: "j", series: "a", on: db)?.modelID
+        XCTAssertEqual(awaited6, m2)
         let awaited8 = try await store.model(id: m3, on: db)?.status
         XCTAssertEqual(awaited8, .retired)
         let awaited9 = try await count("SELECT count(*) FROM \(table("models")) WHERE status = 'active'")
         XCTAssertEqual(awaited9, 1)
-
-        do {
-            try await db.transaction { tx in try store.activate(modelID: 999_999, on: tx) }
-            XCTFail("unknown model")
-        } catch ModelStoreError.unknownModel(999_999) {}
     }
 
-    func testRejectStoresTheReasonAndCannotBeActivated() async throws {
+    func testRejectStoresTheReasonAndLeavesTheActiveModel() async throws {
         let store = ModelStore(schema: schema)
         let active = try await store.insert(NewModel(job: "j", series: "a", cell: .lstm, status: .active), on: db)
         let rejected = try await db.transaction { tx in
@@ -84,12 +70,6 @@ final class StoreModelTests: StoreTestCase {
         XCTAssertEqual(stored.version, 2)
         let awaited10 = try await store.active(job: "j", series: "a", on: db)?.modelID
         XCTAssertEqual(awaited10, active, "a rejection leaves the active model alone")
-        do {
-            try await db.transaction { tx in try store.activate(modelID: rejected, on: tx) }
-            XCTFail("a rejected model must not be activated")
-        } catch ModelStoreError.cannotActivateRejected(let id) {
-            XCTAssertEqual(id, rejected)
-        }
         do {
             try await store.insert(NewModel(job: "j", series: "a", cell: .gru, status: .rejected), on: db)
             XCTFail("a rejection needs a reason")
@@ -131,7 +111,7 @@ final class StoreModelTests: StoreTestCase {
     }
 
     /// Two workers training the same series at once: every version is taken once, and the model
-    /// activated last is the one left active.
+    /// stored active last is the one left active.
     func testConcurrentInsertsFromTwoConnectionsNeverShareAVersion() async throws {
         let store = ModelStore(schema: schema)
         let perWorker = 15
@@ -142,10 +122,10 @@ final class StoreModelTests: StoreTestCase {
                     var ids: [Int64] = []
                     for i in 0..<perWorker {
                         let id = try await connection.transaction { tx in
-                            let id = try store.insert(NewModel(job: "race", series: "s", cell: .lstm, hyperparameters: #"{"worker": \#(worker), "i": \#(i)}"#), on: tx)
+                            let id = try store.insert(NewModel(job: "race", series: "s", cell: .lstm, hyperparameters: #"{"worker": \#(worker), "i": \#(i)}"#,
+                                                               status: .active), on: tx)
                             // Hold the transaction open so the other worker's insert overlaps it.
                             try tx.execute("SELECT pg_sleep(0.005)")
-                            try store.activate(modelID: id, on: tx)
                             return id
                         }
                         ids.append(id)

@@ -73,7 +73,7 @@ final class StoreRunLogTests: StoreTestCase {
         } catch RunLogError.notFinal {}
     }
 
-    func testAbandonAndFailStale() async throws {
+    func testAbandonClosesTheRunsOfDeadProcessesOfThisHostOnly() async throws {
         let runs = RunLog(schema: schema)
         let dead = try await runs.start(job: "j", kind: .predict, host: "h1", pid: 100, on: db)
         let alive = try await runs.start(job: "j", kind: .predict, host: "h1", pid: 200, on: db)
@@ -96,15 +96,6 @@ final class StoreRunLogTests: StoreTestCase {
         XCTAssertEqual(aliveStatus, .running)
         XCTAssertEqual(otherStatus, .running, "another host's runs are not this host's business")
         XCTAssertEqual(doneStatus, .succeeded)
-
-        let awaited1 = try await runs.failStale(olderThan: 3600, on: db)
-        XCTAssertEqual(awaited1, 0, "nothing is an hour old")
-        try await db.execute("UPDATE \(table("runs")) SET started_at = now() - interval '2 hours' WHERE run_id = $1", otherHost)
-        let awaited2 = try await runs.failStale(olderThan: 3600, on: db)
-        XCTAssertEqual(awaited2, 1)
-        let stale = try await runs.run(id: otherHost, on: db)
-        XCTAssertEqual(stale?.status, .failed)
-        XCTAssertTrue(stale?.error?.contains("host h2") == true, stale?.error ?? "")
 
         let awaited3 = try await runs.abandon(host: "h1", pid: 200, on: db)
         XCTAssertEqual(awaited3, 1)

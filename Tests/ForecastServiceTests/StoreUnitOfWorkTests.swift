@@ -16,7 +16,7 @@ final class StoreUnitOfWorkTests: StoreTestCase {
         let predictions = PredictionWriter(schema: schema)
         let runs = RunLog(schema: schema)
         return try await db.transaction { tx in
-            let id = try models.insert(NewModel(job: "j", series: series, cell: .lstm, hyperparameters: #"{"hidden": 8}"#,
+            let id = try models.insert(NewModel(job: "j", series: series, cell: .lstm, hyperparameters: #"{"hidden": 8}"#, status: .active,
                                                 dataStart: origin - 86_400, dataEnd: origin, trainSeconds: 0.5, epochs: 3, weights: [1, 2, 3]), on: tx)
             try metrics.write(metrics: [ModelMetricRow(modelID: id, split: .validation, metric: "mae", value: 0.5),
                                         ModelMetricRow(modelID: id, split: .backtest, metric: "skill", value: 0.2)], on: tx)
@@ -27,7 +27,6 @@ final class StoreUnitOfWorkTests: StoreTestCase {
                                                     step: $0, forecastValue: Double($0), lowerBound: 0, upperBound: 9, confidenceLevel: 0.8) }
             }
             let written = try predictions.write(rows, on: tx)
-            try models.activate(modelID: id, on: tx)
             try runs.addCounts(runID: runID, seriesTotal: forecastSeries.count, pointsRead: 24, rowsWritten: Int64(written), on: tx)
             if abort { throw Abort() }
             return id
@@ -114,8 +113,7 @@ final class StoreUnitOfWorkTests: StoreTestCase {
         let publisher = db!
         let publication = Task {
             try await publisher.transaction { tx -> Int64 in
-                let id = try store.insert(NewModel(job: "j", series: "a", cell: .rnn), on: tx)
-                try store.activate(modelID: id, on: tx)
+                let id = try store.insert(NewModel(job: "j", series: "a", cell: .rnn, status: .active), on: tx)
                 try tx.execute("SELECT pg_advisory_xact_lock($1)", gate)
                 return id
             }

@@ -45,14 +45,16 @@ public final class Daemon: @unchecked Sendable {
         self.logger = logger
         self.metrics = metrics
         owner = "\(RunLog.currentHost):\(RunLog.currentPID):\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-        runners = try Self.runners(for: configuration, logger: logger)
+        runners = try Self.runners(for: configuration, logger: logger, metrics: metrics)
         metrics.prepare(jobs: configuration.jobs.map(\.name))
     }
 
-    static func runners(for configuration: Configuration, logger: Logger) throws -> [String: JobRunner] {
+    static func runners(for configuration: Configuration, logger: Logger, metrics: ServiceMetrics) throws -> [String: JobRunner] {
         var runners: [String: JobRunner] = [:]
         for job in configuration.jobs {
-            runners[job.name] = try JobRunner(job: job, database: configuration.database, logger: logger)
+            var runner = try JobRunner(job: job, database: configuration.database, logger: logger)
+            runner.runObserver = metrics
+            runners[job.name] = runner
         }
         return runners
     }
@@ -111,7 +113,7 @@ public final class Daemon: @unchecked Sendable {
         notifier?.reloading(status: "reloading \(configPath)")
         do {
             let fresh = try Configuration.load(path: configPath)
-            let freshRunners = try Self.runners(for: fresh, logger: logger)
+            let freshRunners = try Self.runners(for: fresh, logger: logger, metrics: metrics)
             let old = currentConfiguration
             if fresh.database != old.database {
                 logger.warning("database settings changed; they take effect at the next restart")
@@ -144,6 +146,7 @@ public final class Daemon: @unchecked Sendable {
     public func run() async -> Int32 {
         logger.notice("forecastd \(ForecastdVersion.version) starting", metadata: ["owner": "\(owner)"])
         guard let control = await connectWhenReady() else { return 0 }
+        await closeRunsOfDeadProcesses(on: control)
         notifier?.ready(status: statusLine())
         logger.notice("ready", metadata: ["jobs": "\(currentConfiguration.jobs.count)"])
         health.setLoopsRunning(true)
@@ -188,6 +191,19 @@ public final class Daemon: @unchecked Sendable {
         return nil
     }
 
+    /// Fails the runs that processes of this host which no longer exist left `running` (a
+    /// daemon or a one-off `train` killed before it could close them); runs with units still
+    /// in the queue are left for the workers to finish.
+    func closeRunsOfDeadProcesses(on db: PostgresConnection) async {
+        let runLog = RunLog(currentConfiguration.database)
+        do {
+            let closed = try await db.withConnection { try runLog.abandonDeadProcesses(on: $0) }
+            if closed > 0 { logger.warning("closed \(closed) run(s) left running by processes of this host that are gone") }
+        } catch {
+            logger.error("could not close the runs of dead processes", metadata: ["error": "\(error)"])
+        }
+    }
+
     func report(_ text: String) {
         logger.warning("\(text)")
         notifier?.status(text)
@@ -223,7 +239,7 @@ public final class Daemon: @unchecked Sendable {
             connection = await reconnect(connection, who: "scheduler", beats: true)
             guard let db = connection else { break }
             let config = currentConfiguration
-            let scheduler = Scheduler(database: config.database, maxAttempts: config.daemon.maxAttempts)
+            let scheduler = Scheduler(database: config.database, maxAttempts: config.daemon.maxAttempts, runObserver: metrics)
             let queue = WorkQueue(config.database)
             do {
                 for (name, runner) in currentRunners.sorted(by: { $0.key < $1.key }) {
@@ -374,17 +390,15 @@ public final class Daemon: @unchecked Sendable {
             return
         }
         let queue = WorkQueue(config.database), owner = self.owner
-        let names = StoreNames(schema: config.database.schema), runLog = RunLog(config.database)
+        let runLog = RunLog(config.database, observer: metrics)
         do {
             let closed = try await db.transaction { tx -> Int in
-                let runs = try tx.query("SELECT DISTINCT run_id FROM \(names.workQueue) WHERE state = 'running' AND lease_owner = $1", owner)
-                    .map { try $0.decode(0, as: Int64.self) }
+                let runs = try queue.runsHeld(by: owner, on: tx)
                 try queue.release(owner: owner, on: tx)
                 var closed = 0
                 for runID in runs {
                     // Units still held by other workers will close the run themselves.
-                    let othersRunning = try tx.query("SELECT count(*) FROM \(names.workQueue) WHERE run_id = $1 AND state = 'running'", runID)[0].decode(0, as: Int.self)
-                    guard othersRunning == 0 else { continue }
+                    guard try queue.running(runID: runID, on: tx) == 0 else { continue }
                     let left = try queue.pending(runID: runID, on: tx)
                     try runLog.finish(runID: runID, status: .partial,
                                       error: "interrupted by shutdown; \(left) unit(s) left queued for the next worker", on: tx)

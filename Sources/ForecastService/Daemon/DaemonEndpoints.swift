@@ -158,7 +158,7 @@ extension Daemon {
     /// One probe; returns the connection to use next time (nil after a failure).
     func probe(_ connection: PostgresConnection?) async -> PostgresConnection? {
         let settings = currentConfiguration.database
-        let runs = StoreNames(schema: settings.schema).runs
+        let runLog = RunLog(settings)
         var current = connection
         do {
             if let open = current, await open.isConnected {} else {
@@ -167,7 +167,7 @@ extension Daemon {
                 let fresh = try await Database.connect(settings)
                 current = fresh
                 // A probe must not hang on a locked table: it would make the database look down.
-                try await fresh.executeScript("SET statement_timeout = '5s'")
+                try await fresh.setStatementTimeout(seconds: 5)
             }
             guard let db = current else { return nil }
             let files = try MigrationFile.load(directory: MigrationFile.defaultDirectory())
@@ -176,12 +176,8 @@ extension Daemon {
                 health.record(databaseUp: true, schemaCurrent: false)
                 return db
             }
-            let successes = try await db.query("""
-                SELECT job, kind, max(finished_at) FROM \(runs)
-                WHERE status = 'succeeded' AND finished_at IS NOT NULL GROUP BY job, kind ORDER BY job, kind
-                """).compactMap { row -> DaemonHealth.LastSuccess? in
-                guard let kind = RunKind(rawValue: try row.decode(1, as: String.self)) else { return nil }
-                return DaemonHealth.LastSuccess(job: try row.decode(0), kind: kind, finishedAt: try row.decode(2))
+            let successes = try await db.withConnection { try runLog.lastSuccesses(on: $0) }.map {
+                DaemonHealth.LastSuccess(job: $0.job, kind: $0.kind, finishedAt: $0.finishedAt)
             }
             health.record(databaseUp: true, schemaCurrent: true, lastSuccesses: successes)
             return db

@@ -9,45 +9,24 @@ import PostgresClient
 public struct Scheduler: Sendable {
     public let database: DatabaseSettings
     public let maxAttempts: Int
+    /// Told of the runs the scheduler closes itself (a source that fails, no rows to train).
+    public var runObserver: (any RunObserver)?
 
-    public init(database: DatabaseSettings, maxAttempts: Int) {
+    public init(database: DatabaseSettings, maxAttempts: Int, runObserver: (any RunObserver)? = nil) {
         self.database = database
         self.maxAttempts = maxAttempts
+        self.runObserver = runObserver
     }
-
-    var names: StoreNames { StoreNames(schema: database.schema) }
 
     /// Queues what is due for `runner`'s job at `now`; returns what it queued, for the log.
     @discardableResult
     public func tick(_ runner: JobRunner, now: Date, on connection: PostgresConnection) async throws -> String? {
-        let job = runner.job, plan = runner.plan, names = self.names, maxAttempts = self.maxAttempts
-        let runLog = RunLog(database), queue = WorkQueue(database), reader = SourceReader(job: job)
+        let job = runner.job, plan = runner.plan, maxAttempts = self.maxAttempts
+        let runLog = RunLog(database, observer: runObserver), queue = WorkQueue(database), reader = SourceReader(job: job)
+        let schedule = JobScheduleStore(database), rule = DueRule(job: job)
         return try await connection.transaction { tx -> String? in
-            // A job seen for the first time continues from its history: the next runs are due when
-            // the schedule comes round after the last ones that went through (e.g. `forecastd
-            // train` from a shell).
-            if try tx.query("SELECT 1 FROM \(names.jobSchedule) WHERE job = $1", job.name).isEmpty {
-                let last = try tx.query("""
-                    SELECT max(started_at) FILTER (WHERE kind = 'train'), max(started_at)
-                    FROM \(names.runs) WHERE job = $1 AND status IN ('succeeded', 'partial')
-                    """, job.name)[0]
-                let nextTrain = try last.decode(0, as: Date?.self).map(job.trainEvery.next(after:)) ?? now
-                let nextPredict = try last.decode(1, as: Date?.self).map(job.predictEvery.next(after:)) ?? now
-                try tx.execute("""
-                    INSERT INTO \(names.jobSchedule) (job, next_train_at, next_predict_at) VALUES ($1, $2, $3)
-                    ON CONFLICT (job) DO NOTHING
-                    """, job.name, nextTrain, nextPredict)
-            }
-            let rows = try tx.query("""
-                SELECT next_train_at <= $2, next_predict_at <= $2 FROM \(names.jobSchedule) WHERE job = $1 FOR UPDATE SKIP LOCKED
-                """, job.name, now)
-            guard let row = rows.first else { return nil }
-            let trainDue = try row.decode(0, as: Bool.self), predictDue = try row.decode(1, as: Bool.self)
-            guard trainDue || predictDue else { return nil }
-            // Work of this job still queued or running: let it finish before queueing more.
-            let pending = try tx.query("SELECT count(*) FROM \(names.workQueue) WHERE job = $1 AND state IN ('available', 'running')", job.name)[0].decode(0, as: Int.self)
-            guard pending == 0 else { return nil }
-            let nextPredict = job.predictEvery.next(after: now)
+            guard let (trainDue, predictDue) = try Self.due(job, now: now, in: schedule.bound(to: tx, queue: queue)) else { return nil }
+            let nextPredict = rule.nextPrediction(afterRunAt: now)
             if trainDue {
                 let units: [String]
                 if job.model.scope == .global {
@@ -61,8 +40,7 @@ public struct Scheduler: Sendable {
                     } catch let error as SourceError {
                         let runID = try runLog.start(job: job.name, kind: .train, on: tx)
                         try runLog.finish(runID: runID, status: .failed, error: error.description, on: tx)
-                        try tx.execute("UPDATE \(names.jobSchedule) SET next_train_at = $2, updated_at = now() WHERE job = $1",
-                                       job.name, nextPredict)
+                        try schedule.setNext(job: job.name, trainAt: nextPredict, on: tx)
                         return "train failed: \(error)"
                     }
                 }
@@ -73,8 +51,7 @@ public struct Scheduler: Sendable {
                     try queue.enqueue(job: job.name, kind: .train, units: units, runID: runID, maxAttempts: maxAttempts, on: tx)
                 }
                 // Training publishes forecasts too, so the next prediction waits a full interval.
-                try tx.execute("UPDATE \(names.jobSchedule) SET next_train_at = $2, next_predict_at = $3, updated_at = now() WHERE job = $1",
-                               job.name, job.trainEvery.next(after: now), nextPredict)
+                try schedule.setNext(job: job.name, trainAt: rule.nextTraining(afterTrainingAt: now), predictAt: nextPredict, on: tx)
                 return "train run \(runID): \(units.count) unit(s) queued"
             }
             // Drift is judged when a prediction is due (actuals change only when units read the
@@ -89,20 +66,32 @@ public struct Scheduler: Sendable {
             }
             let runID = try runLog.start(job: job.name, kind: .predict, on: tx)
             try queue.enqueue(job: job.name, kind: .predict, units: [""], runID: runID, maxAttempts: maxAttempts, on: tx)
-            try tx.execute("UPDATE \(names.jobSchedule) SET next_predict_at = $2, updated_at = now() WHERE job = $1", job.name, nextPredict)
+            try schedule.setNext(job: job.name, predictAt: nextPredict, on: tx)
             return "predict run \(runID) queued"
         }
     }
 
+    /// What is due of `job` at `now`, its schedule row locked for the caller's transaction; nil
+    /// when nothing is, another daemon holds the row, or work of the job is still queued or
+    /// running. A job seen for the first time continues from its history: the next runs are
+    /// due when the schedule comes round after the last ones that went through (e.g.
+    /// `forecastd train` from a shell).
+    static func due(_ job: JobSettings, now: Date, in schedule: some JobScheduling) throws -> (train: Bool, predict: Bool)? {
+        let rule = DueRule(job: job)
+        if try !schedule.exists(job: job.name) {
+            let history = try schedule.history(job: job.name)
+            try schedule.insertIfMissing(job: job.name, nextTrainAt: rule.nextTraining(after: history, now: now),
+                                         nextPredictAt: rule.nextPrediction(after: history, now: now))
+        }
+        guard let due = try schedule.lockDue(job: job.name, now: now), due.train || due.predict else { return nil }
+        // Work of this job still queued or running: let it finish before queueing more.
+        guard try schedule.pendingUnits(job: job.name) == 0 else { return nil }
+        return due
+    }
+
     /// Makes a job's training or prediction due now (on-demand work from NOTIFY or the shell).
     public func makeDue(job: String, action: RunKind, on connection: PostgresConnection) async throws {
-        let names = self.names
-        let column = action == .train ? "next_train_at" : "next_predict_at"
-        _ = try await connection.withConnection { db in
-            try db.execute("""
-                INSERT INTO \(names.jobSchedule) AS s (job) VALUES ($1)
-                ON CONFLICT (job) DO UPDATE SET \(column) = now(), updated_at = now()
-                """, job)
-        }
+        let schedule = JobScheduleStore(database)
+        try await connection.withConnection { db in try schedule.makeDue(job: job, action: action, on: db) }
     }
 }

@@ -4,8 +4,8 @@
 /// HTTP thread touch it at once. Labels are job, kind and status only, never a series.
 import Foundation
 
-public final class ServiceMetrics: @unchecked Sendable {
-    /// The process's registry: every run and unit of this process counts here.
+public final class ServiceMetrics: RunObserver, @unchecked Sendable {
+    /// The daemon's registry by default: the runs and units of its workers count here.
     public static let shared = ServiceMetrics()
 
     /// Upper bounds (seconds) for run and unit durations: a predict unit takes well under a

@@ -58,17 +58,14 @@ extension JobRunner {
             summary.errors += errors
         }
 
-        let store = StoreNames(schema: database.schema), final = scored
-        try await connection.transaction { tx in
-            for backtest in final {
-                for metric in backtest.result.metrics {
-                    try tx.execute("""
-                        INSERT INTO \(store.backtestResults) (run_id, job, series, metric, value, windows) VALUES ($1, $2, $3, $4, $5, $6)
-                        """, runID, jobName, backtest.series, metric.name, metric.value.isFinite ? metric.value : nil,
-                                   backtest.result.windows.count)
-                }
+        let writer = BacktestResultsWriter(database)
+        let rows = scored.flatMap { backtest in
+            backtest.result.metrics.map {
+                BacktestResultRow(series: backtest.series, metric: $0.name, value: $0.value.isFinite ? $0.value : nil,
+                                  windows: backtest.result.windows.count)
             }
         }
+        try await connection.transaction { tx in try writer.write(rows, runID: runID, job: jobName, on: tx) }
         let status: RunStatus = summary.seriesFailed == 0 ? .succeeded : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)
         return (try await finish(summary, status: status, on: connection, logger: logger), scored)
     }

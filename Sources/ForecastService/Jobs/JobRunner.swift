@@ -23,6 +23,8 @@ public struct JobRunner: Sendable {
     public let database: DatabaseSettings
     public var logger: Logger
     public var now: @Sendable () -> Date = { Date() }
+    /// Told of the runs this runner closes (the daemon's metrics); nil tells no one.
+    public var runObserver: (any RunObserver)?
 
     public init(job: JobSettings, database: DatabaseSettings, logger: Logger) throws {
         plan = try JobPlan(job)
@@ -33,7 +35,7 @@ public struct JobRunner: Sendable {
     }
 
     var job: JobSettings { plan.job }
-    var runLog: RunLog { RunLog(database) }
+    var runLog: RunLog { RunLog(database, observer: runObserver) }
     var models: ModelStore { ModelStore(database) }
 
     // MARK: reading
@@ -215,17 +217,11 @@ public struct JobRunner: Sendable {
     // MARK: schedule
 
     /// Training is due when the job has no active model, or `train_every` has come round
-    /// since its last successful training run started.
+    /// since its last successful training run started (`DueRule`, shared with the scheduler).
     public func trainingIsDue(on connection: PostgresConnection) async throws -> Bool {
-        let quoted = quoteIdentifier(database.schema), jobName = job.name, schedule = job.trainEvery, now = now()
-        return try await connection.withConnection { db in
-            let row = try db.query("""
-                SELECT (SELECT count(*) FROM \(quoted).models WHERE job = $1 AND status = 'active'),
-                       (SELECT max(started_at) FROM \(quoted).runs WHERE job = $1 AND kind = 'train' AND status IN ('succeeded', 'partial'))
-                """, jobName)[0]
-            guard try row.decode(0, as: Int.self) > 0, let last = try row.decode(1, as: Date?.self) else { return true }
-            return now >= schedule.next(after: last)
-        }
+        let store = JobScheduleStore(database), jobName = job.name, now = now()
+        let history = try await connection.withConnection { db in try store.history(job: jobName, on: db) }
+        return DueRule(job: job).trainingIsDue(history, now: now)
     }
 
     // MARK: predict

@@ -2,8 +2,8 @@ import Foundation
 import PostgresClient
 
 /// Checks that a job's source can be read: the table and columns exist, the time column holds
-/// times and the value column numbers. It runs the source query itself over an empty time
-/// range, read-only, so a check never writes and never reads the user's rows.
+/// times and the value column numbers, from the declared types `SourceReader.columnTypes` reads
+/// over an empty time range, read-only, so a check never writes and never reads the user's rows.
 public enum SourceCheck {
     public struct Problem: Error, Sendable, CustomStringConvertible {
         public var job: String
@@ -17,26 +17,17 @@ public enum SourceCheck {
 
     /// Returns the problems of the job's source; empty when it can be read.
     public static func check(_ job: JobSettings, on connection: PostgresConnection) async throws -> [Problem] {
-        let source = SourceQuery(job.source)
+        let source = job.source
         let columns = [("time_column", source.timeColumn), ("value_column", source.valueColumn)]
             + (source.seriesColumn.map { [("series_column", $0)] } ?? [])
-        // A LEFT JOIN onto one row keeps one row even when the range is empty, and pg_typeof of a
-        // NULL still names the column's declared type.
-        let typeList = columns.map { "pg_typeof(s.\(quoteIdentifier($0.1, qualified: false)))::text" }.joined(separator: ", ")
-        let sql = "SELECT \(typeList) FROM (SELECT 1) AS one LEFT JOIN (\(source.sql)) AS s ON true LIMIT 1"
-        let sourceKey = job.source.originKey
+        let reader = SourceReader(job: job)
         let jobName = job.name
         return try await connection.withConnection { db in
             let types: [String]
             do {
-                types = try db.transaction { tx in
-                    try tx.execute("SET TRANSACTION READ ONLY")
-                    let now = Date()
-                    let row = try tx.query(sql, now, now)[0]
-                    return try (0..<columns.count).map { try row.decode($0, as: String.self) }
-                }
+                types = try reader.columnTypes(columns.map(\.1), on: db)
             } catch let error as PostgresError where error.kind == .server {
-                return [problem(for: error, job: jobName, sourceKey: sourceKey, columns: columns)]
+                return [problem(for: error, job: jobName, sourceKey: source.originKey, columns: columns)]
             }
             var problems: [Problem] = []
             for ((key, name), type) in zip(columns, types) {

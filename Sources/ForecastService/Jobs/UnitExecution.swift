@@ -83,12 +83,10 @@ extension JobRunner {
     /// Closes a run once none of its units is queued or running: succeeded, partial or failed
     /// by its counters, with the errors of the units that failed for good.
     public func finishRunIfDone(_ runID: Int64, on connection: PostgresConnection, extraErrors: [String]) async throws {
-        let queue = WorkQueue(database), runLog = self.runLog, runs = quoteIdentifier(database.schema) + ".runs"
+        let queue = WorkQueue(database), runLog = self.runLog
         try await connection.transaction { tx in
             // The row lock serialises the last completions of a run, so exactly one closes it.
-            let open = try tx.query("SELECT series_total, series_failed FROM \(runs) WHERE run_id = $1 AND status = 'running' FOR UPDATE", runID)
-            guard let row = open.first, try queue.pending(runID: runID, on: tx) == 0 else { return }
-            let total = try row.decode(0, as: Int.self), failed = try row.decode(1, as: Int.self)
+            guard let (total, failed) = try runLog.lockOpen(runID: runID, on: tx), try queue.pending(runID: runID, on: tx) == 0 else { return }
             let failures = try queue.failures(runID: runID, on: tx)
             let errors = extraErrors + failures.map { "\($0.unit.isEmpty ? "unit" : "series \"\($0.unit)\""): \($0.error)" }
             let status: RunStatus = failed == 0 && failures.isEmpty && total > 0 ? .succeeded : (failed < total ? .partial : .failed)

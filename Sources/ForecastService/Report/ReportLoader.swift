@@ -14,12 +14,12 @@ public enum ReportError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Fills a `JobReport` from forecastd's tables and the job's source: which series, their
+/// Fills a `JobReport` from forecastd's tables (`ReportStore`, `ModelStore`) and the job's source: which series, their
 /// published models with metrics and training curves, the latest forecasts, and the recent
 /// history on the job's grid, read through the job's `SourceReader` like training reads it.
 public struct ReportLoader: Sendable {
     public let plan: JobPlan
-    let names: StoreNames
+    let store: ReportStore
     let models: ModelStore
     /// At most this many series (the first by key) go on one page.
     public var maxSeries = 20
@@ -29,7 +29,7 @@ public struct ReportLoader: Sendable {
 
     public init(job: JobSettings, database: DatabaseSettings) throws {
         plan = try JobPlan(job)
-        names = StoreNames(schema: database.schema)
+        store = ReportStore(database)
         models = ModelStore(database)
         historySteps = min(max(3 * plan.season, 4 * job.horizon, 24), 2000)
     }
@@ -46,7 +46,7 @@ public struct ReportLoader: Sendable {
             keys = [onlySeries]
             total = 1
         } else {
-            keys = try knownSeries(on: db)
+            keys = try store.knownSeries(job: job.name, on: db)
             if keys.isEmpty {
                 keys = try SourceReader(job: job).seriesKeys(from: plan.trainingStart(end: now), to: now, on: db)
             }
@@ -59,7 +59,7 @@ public struct ReportLoader: Sendable {
             var report = SeriesReport(key: key)
             report.model = active.first { $0.series == key } ?? global
             if let model = report.model {
-                report.metrics = try metrics(modelID: model.modelID, on: db)
+                report.metrics = try store.metrics(modelID: model.modelID, on: db)
                 report.training = try trainingCurve(of: model, on: db)
             } else {
                 report.training = try rejectedCurve(series: key, after: nil, on: db)
@@ -77,41 +77,12 @@ public struct ReportLoader: Sendable {
                          valueLabel: job.source.valueColumn)
     }
 
-    /// Every series the job has trained or forecast, by key.
-    func knownSeries(on db: isolated PostgresConnection) throws -> [String] {
-        try db.query("""
-            SELECT series FROM \(names.models) WHERE job = $1 AND series IS NOT NULL
-            UNION SELECT series FROM \(names.predictions) WHERE job = $1
-            ORDER BY 1
-            """, job.name).map { try $0.decode(0, as: String.self) }
-    }
-
-    func metrics(modelID: Int64, on db: isolated PostgresConnection) throws -> [MetricSplit: [String: Double]] {
-        var metrics: [MetricSplit: [String: Double]] = [:]
-        for row in try db.query("SELECT split, metric, value FROM \(names.modelMetrics) WHERE model_id = $1", modelID) {
-            guard let split = MetricSplit(rawValue: try row.decode(0, as: String.self)),
-                  let value = try row.decode(2, as: Double?.self) else { continue }
-            metrics[split, default: [:]][try row.decode(1, as: String.self)] = value
-        }
-        return metrics
-    }
-
-    func history(modelID: Int64, on db: isolated PostgresConnection) throws -> [TrainingHistoryRow] {
-        try db.query("""
-            SELECT epoch, train_loss, validation_loss, grad_norm, learning_rate, seconds
-            FROM \(names.trainingHistory) WHERE model_id = $1 ORDER BY epoch
-            """, modelID).map {
-            TrainingHistoryRow(modelID: modelID, epoch: try $0.decode(0), trainLoss: try $0.decode(1), validationLoss: try $0.decode(2),
-                               gradNorm: try $0.decode(3), learningRate: try $0.decode(4), seconds: try $0.decode(5))
-        }
-    }
-
     /// The published network's curve; for a fallback, the curve of the network it replaced.
     func trainingCurve(of model: StoredModel, on db: isolated PostgresConnection) throws -> TrainingCurve? {
         if model.cell == .seasonalNaive {
             return try rejectedCurve(series: model.series, after: model, on: db)
         }
-        let epochs = try history(modelID: model.modelID, on: db)
+        let epochs = try store.history(modelID: model.modelID, on: db)
         return epochs.isEmpty ? nil : TrainingCurve(caption: "\(model.cell.rawValue) version \(model.version), the published model", epochs: epochs)
     }
 
@@ -119,30 +90,19 @@ public struct ReportLoader: Sendable {
     /// `after`, so a fallback shows why the network lost. A fallback and the network it replaced
     /// are stored in one transaction, so they share `trained_at`.
     func rejectedCurve(series: String?, after: StoredModel?, on db: isolated PostgresConnection) throws -> TrainingCurve? {
-        guard let rejected = try db.query("""
-            SELECT model_id, version, cell, reason FROM \(names.models)
-            WHERE job = $1 AND series IS NOT DISTINCT FROM $2 AND status = 'rejected' AND cell <> 'seasonal_naive'
-              AND trained_at >= $3
-            ORDER BY version DESC LIMIT 1
-            """, job.name, series, after?.trainedAt ?? Date.distantPast).first else { return nil }
-        let id = try rejected.decode(0, as: Int64.self)
-        let epochs = try history(modelID: id, on: db)
+        guard let rejected = try store.newestRejectedNetwork(job: job.name, series: series, notBefore: after?.trainedAt ?? Date.distantPast,
+                                                             on: db) else { return nil }
+        let epochs = try store.history(modelID: rejected.modelID, on: db)
         guard !epochs.isEmpty else { return nil }
-        let reason = try rejected.decode(3, as: String?.self).map { ": \($0)" } ?? ""
-        return TrainingCurve(caption: "\(try rejected.decode(2, as: String.self)) version \(try rejected.decode(1, as: Int.self)), rejected\(reason)",
-                             epochs: epochs)
+        let reason = rejected.reason.map { ": \($0)" } ?? ""
+        return TrainingCurve(caption: "\(rejected.cell) version \(rejected.version), rejected\(reason)", epochs: epochs)
     }
 
     func loadForecast(into report: inout SeriesReport, on db: isolated PostgresConnection) throws {
-        let rows = try db.query("""
-            SELECT issued_at, target_ts, forecast_value, lower_bound, upper_bound, confidence_level
-            FROM \(names.latestForecasts) WHERE job = $1 AND series = $2 ORDER BY target_ts
-            """, job.name, report.key)
-        report.forecast = try rows.map {
-            ForecastPoint(target: try $0.decode(1), median: try $0.decode(2), lower: try $0.decode(3), upper: try $0.decode(4))
-        }
-        report.issuedAt = try rows.first?.decode(0, as: Date.self)
-        report.confidenceLevel = try rows.first?.decode(5, as: Double?.self)
+        let rows = try store.latestForecast(job: job.name, series: report.key, on: db)
+        report.forecast = rows.map { ForecastPoint(target: $0.target, median: $0.value, lower: $0.lower, upper: $0.upper) }
+        report.issuedAt = rows.first?.issuedAt
+        report.confidenceLevel = rows.first?.confidenceLevel
     }
 
     /// The steps from `historySteps` before each series' forecast origin to its last target (or

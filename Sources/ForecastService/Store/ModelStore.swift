@@ -66,17 +66,11 @@ public struct StoredModel: Sendable, Equatable {
 }
 
 public enum ModelStoreError: Error, Sendable, Equatable, CustomStringConvertible {
-    case unknownModel(Int64)
-    /// A rejected model lost to the baseline or diverged; publishing it would be exactly the
-    /// silent replacement the guards exist to prevent.
-    case cannotActivateRejected(Int64)
     case rejectionWithoutReason(job: String, series: String?)
     case unknownValue(column: String, value: String)
 
     public var description: String {
         switch self {
-        case .unknownModel(let id): return "no model with model_id \(id)"
-        case .cannotActivateRejected(let id): return "model \(id) was rejected and cannot be activated"
         case .rejectionWithoutReason(let job, let series):
             return "a rejected model of job \"\(job)\"\(series.map { " series \"\($0)\"" } ?? " (global)") needs a reason"
         case .unknownValue(let column, let value): return "models.\(column) holds \"\(value)\", which this forecastd does not know"
@@ -144,29 +138,6 @@ public struct ModelStore: Sendable {
         model.status = .rejected
         model.reason = reason
         return try insert(model, on: db)
-    }
-
-    /// Makes the model the active one of its (job, series), retiring the one active before.
-    /// Activating the model that is already active changes nothing.
-    public func activate(modelID: Int64, on db: isolated PostgresConnection) throws {
-        let store = self
-        try db.transaction { tx in try store.activateLocked(modelID: modelID, on: tx) }
-    }
-
-    private func activateLocked(modelID: Int64, on db: isolated PostgresConnection) throws {
-        guard let row = try db.query("SELECT job, series, status FROM \(names.models) WHERE model_id = $1", modelID).first else {
-            throw ModelStoreError.unknownModel(modelID)
-        }
-        let job = try row.decode(0, as: String.self)
-        let series = try row.decode(1, as: String?.self)
-        if try row.decode(2, as: String.self) == ModelStatus.rejected.rawValue {
-            throw ModelStoreError.cannotActivateRejected(modelID)
-        }
-        try lock(job: job, series: series, on: db)
-        // Retire first: the partial unique index is checked per statement, so the old and the
-        // new model may never be active at the same moment, not even inside the transaction.
-        try retireActive(job: job, series: series, except: modelID, on: db)
-        try db.execute("UPDATE \(names.models) SET status = 'active' WHERE model_id = $1 AND status <> 'active'", modelID)
     }
 
     /// The active model of a series (nil: the job's global model), weights included.

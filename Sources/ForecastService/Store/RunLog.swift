@@ -52,6 +52,12 @@ public enum RunLogError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// Told of every run this process closes with `RunLog.finish`, and how long it took. The daemon
+/// passes its metrics here, so the store reports runs without knowing who counts them.
+public protocol RunObserver: Sendable {
+    func runFinished(job: String, kind: RunKind, status: RunStatus, seconds: Double)
+}
+
 /// The `runs` table: what ops dashboards read to see what forecastd did and whether it failed.
 ///
 /// `start` belongs in its own short transaction (or none), so the run shows as `running` while
@@ -60,13 +66,16 @@ public enum RunLogError: Error, Sendable, Equatable, CustomStringConvertible {
 public struct RunLog: Sendable {
     public var schema: String
     let names: StoreNames
+    /// Told of the runs `finish` closes; nil tells no one.
+    public var observer: (any RunObserver)?
 
-    public init(schema: String) {
+    public init(schema: String, observer: (any RunObserver)? = nil) {
         self.schema = schema
         names = StoreNames(schema: schema)
+        self.observer = observer
     }
 
-    public init(_ settings: DatabaseSettings) { self.init(schema: settings.schema) }
+    public init(_ settings: DatabaseSettings, observer: (any RunObserver)? = nil) { self.init(schema: settings.schema, observer: observer) }
 
     /// This machine's name as runs record it, so a restarted daemon can find its own leftovers.
     public static var currentHost: String { ProcessInfo.processInfo.hostName }
@@ -97,10 +106,10 @@ public struct RunLog: Sendable {
     }
 
     /// Closes a run. A nil counter keeps what `addCounts` accumulated; a value replaces it.
-    /// A run that `abandon`/`failStale` already closed is overwritten: the process was alive
+    /// A run that `abandon` already closed is overwritten: the process was alive
     /// after all, and its own account is the true one.
-    /// Counted in `ServiceMetrics.shared` as this process's run (a transaction that then fails
-    /// to commit leaves the run open, to be closed and counted again).
+    /// Reported to `observer` as this process's run (a transaction that then fails to commit
+    /// leaves the run open, to be closed and reported again).
     public func finish(runID: Int64, status: RunStatus, seriesTotal: Int? = nil, seriesFailed: Int? = nil,
                        pointsRead: Int64? = nil, rowsWritten: Int64? = nil, error: String? = nil,
                        on db: isolated PostgresConnection) throws {
@@ -115,24 +124,35 @@ public struct RunLog: Sendable {
             RETURNING job, kind, extract(epoch FROM finished_at - started_at)::float8
             """, runID, status.rawValue, seriesTotal, seriesFailed, pointsRead, rowsWritten, error)
         guard let row = closed.first else { throw RunLogError.unknownRun(runID) }
-        ServiceMetrics.shared.runFinished(job: try row.decode(0), kind: RunKind(rawValue: try row.decode(1)) ?? .train, status: status,
-                                          seconds: try row.decode(2))
+        observer?.runFinished(job: try row.decode(0), kind: RunKind(rawValue: try row.decode(1)) ?? .train, status: status,
+                              seconds: try row.decode(2))
+    }
+
+    /// Locks the run's row until the caller's transaction ends, if it is still `running`, and
+    /// returns its counters; nil when it is closed already. Serialises the last completions of
+    /// a run, so exactly one of them closes it.
+    public func lockOpen(runID: Int64, on db: isolated PostgresConnection) throws -> (seriesTotal: Int, seriesFailed: Int)? {
+        try db.query("SELECT series_total, series_failed FROM \(names.runs) WHERE run_id = $1 AND status = 'running' FOR UPDATE", runID)
+            .first.map { (try $0.decode(0, as: Int.self), try $0.decode(1, as: Int.self)) }
     }
 
     /// Fails the runs a given process left `running` (it crashed, or was killed before it could
-    /// finish them). Returns how many were closed.
+    /// finish them). A run with units still queued or running in `work_queue` is left alone:
+    /// whichever daemon works its last unit closes it (`lockOpen`). Returns how many were closed.
     @discardableResult
     public func abandon(host: String, pid: Int32, on db: isolated PostgresConnection) throws -> Int {
         try db.execute("""
-            UPDATE \(names.runs)
+            UPDATE \(names.runs) r
             SET status = 'failed', finished_at = clock_timestamp(),
                 error = coalesce(error || '; ', '') || 'abandoned: the process (host ' || $1 || ', pid ' || $2::text || ') ended without finishing the run'
             WHERE status = 'running' AND host = $1 AND pid = $2
+              AND NOT EXISTS (SELECT 1 FROM \(names.workQueue) q WHERE q.run_id = r.run_id AND q.state IN ('available', 'running'))
             """, host, pid)
     }
 
-    /// Fails the `running` runs of this host whose process no longer exists: what a daemon does
-    /// at start-up, when several forecastd processes (daemon, one-off `train`) may share a host.
+    /// Fails the `running` runs of this host whose process no longer exists (see `abandon`):
+    /// what the daemon and every one-off command that opens runs do at start-up, when several
+    /// forecastd processes (daemon, one-off `train`) may share a host.
     @discardableResult
     public func abandonDeadProcesses(host: String = RunLog.currentHost, isAlive: (Int32) -> Bool = RunLog.processIsAlive,
                                      on db: isolated PostgresConnection) throws -> Int {
@@ -145,17 +165,15 @@ public struct RunLog: Sendable {
         return closed
     }
 
-    /// Fails every run still `running` after `olderThan` seconds, whatever host it came from: the
-    /// catch-all for hosts that never come back. Pick a limit well above the longest real run.
-    @discardableResult
-    public func failStale(olderThan seconds: TimeInterval, on db: isolated PostgresConnection) throws -> Int {
-        try db.execute("""
-            UPDATE \(names.runs)
-            SET status = 'failed', finished_at = clock_timestamp(),
-                error = coalesce(error || '; ', '') || 'abandoned: still running after ' || $1::text
-                        || ' seconds (host ' || coalesce(host, '?') || ', pid ' || coalesce(pid::text, '?') || '); its process is presumed dead'
-            WHERE status = 'running' AND started_at < clock_timestamp() - make_interval(secs => $2)
-            """, String(Int(seconds.rounded())), seconds)
+    /// When each job's runs of each kind last succeeded (finished), by job and kind.
+    public func lastSuccesses(on db: isolated PostgresConnection) throws -> [(job: String, kind: RunKind, finishedAt: Date)] {
+        try db.query("""
+            SELECT job, kind, max(finished_at) FROM \(names.runs)
+            WHERE status = 'succeeded' AND finished_at IS NOT NULL GROUP BY job, kind ORDER BY job, kind
+            """).compactMap { row in
+            guard let kind = RunKind(rawValue: try row.decode(1, as: String.self)) else { return nil }
+            return (try row.decode(0), kind, try row.decode(2))
+        }
     }
 
     public func run(id runID: Int64, on db: isolated PostgresConnection) throws -> RunRecord? {

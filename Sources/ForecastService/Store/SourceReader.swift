@@ -152,6 +152,22 @@ public struct SourceReader: Sendable {
         }
     }
 
+    /// The declared types of the source's `columns` (as `pg_typeof` names them), read by running
+    /// the source over an empty time range in a read-only transaction: a check that never writes
+    /// and never reads the user's rows. Errors are the server's, unlabelled, for the caller to explain.
+    public func columnTypes(_ columns: [String], on db: isolated PostgresConnection) throws -> [String] {
+        // A LEFT JOIN onto one row keeps one row even when the range is empty, and pg_typeof of a
+        // NULL still names the column's declared type.
+        let typeList = columns.map { "pg_typeof(s.\(quoteIdentifier($0, qualified: false)))::text" }.joined(separator: ", ")
+        let sql = "SELECT \(typeList) FROM (SELECT 1) AS one LEFT JOIN (\(SourceQuery(job.source).sql)) AS s ON true LIMIT 1"
+        return try db.transaction { tx in
+            try tx.execute("SET TRANSACTION READ ONLY")
+            let now = Date()
+            let row = try tx.query(sql, now, now)[0]
+            return try (0..<columns.count).map { try row.decode($0, as: String.self) }
+        }
+    }
+
     static func point(_ row: PostgresRow, hasSeries: Bool, jobName: String) throws -> SourcePoint? {
         let series: String
         if hasSeries {
