@@ -23,20 +23,25 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         // From raw rows to forecasts: grids, features, the model, backtests, metrics.
         .target(name: "Forecasting", dependencies: ["NeuralNet"]),
+        // A minimal HTTP/1.1 GET/HEAD server for a service's own endpoints; knows nothing of forecastd.
+        .target(name: "HTTPServing"),
         // The service: configuration, migrations, storage, jobs and scheduling.
         .target(name: "ForecastService", dependencies: [
-            "PostgresClient", "Forecasting", "NeuralNet",
+            "PostgresClient", "Forecasting", "NeuralNet", "HTTPServing",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "forecastd", dependencies: [
-            "ForecastService", "Forecasting", "NeuralNet", "PostgresClient",
+            "ForecastService", "Forecasting", "NeuralNet", "PostgresClient", "HTTPServing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Helpers the test targets share (clients that talk to what is under test from outside).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "HTTPServingTests", dependencies: ["HTTPServing", "TestSupport"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting"]),
-        .testTarget(name: "ForecastServiceTests", dependencies: ["ForecastService", "PostgresClient"]),
+        .testTarget(name: "ForecastServiceTests", dependencies: ["ForecastService", "PostgresClient", "HTTPServing", "TestSupport"]),
     ]
 )

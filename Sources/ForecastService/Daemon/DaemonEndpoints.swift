@@ -5,6 +5,7 @@
 /// every few seconds and leaves what it saw in `DaemonHealth`, so a scrape never waits on
 /// PostgreSQL, and a probe that stops coming back counts as the database being down.
 import Foundation
+import HTTPServing
 import Logging
 import PostgresClient
 

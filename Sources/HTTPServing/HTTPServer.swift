@@ -1,11 +1,11 @@
-/// A deliberately small HTTP/1.1 server over POSIX sockets, for the daemon's `/metrics`,
-/// `/-/healthy` and `/-/ready`: GET and HEAD only, one request per connection, bounded request
-/// size and time, a bounded number of connections at once. Owned here rather than taken from a
-/// package because forecastd depends on nothing but swift-argument-parser and swift-log, and
-/// these endpoints need none of a web framework.
+/// HTTPServing: a deliberately small HTTP/1.1 server over POSIX sockets for a service's own
+/// endpoints (metrics, health and readiness probes): GET and HEAD only, one request per
+/// connection, bounded request size and time, a bounded number of connections at once.
 ///
-/// Accepting and serving block, so they run on threads of their own, never on Swift's
-/// cooperative pool; the handler must answer from memory and never wait on the database.
+/// It owns sockets, request parsing and writing answers. It must not know the program that
+/// uses it: what paths exist and what they answer is the handler's business, and the handler
+/// must answer from memory (it runs on the server's threads, never on Swift's cooperative pool).
+/// Nothing here depends on anything but the C library and Foundation.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -144,7 +144,7 @@ public final class HTTPServer: @unchecked Sendable {
         }
         guard starting else { return }
         let thread = Thread { [self] in acceptLoop() }
-        thread.name = "forecastd-http"
+        thread.name = "http-server"
         thread.start()
     }
 
@@ -189,7 +189,7 @@ public final class HTTPServer: @unchecked Sendable {
                 close(client)
                 lock.withLock { connections -= 1 }
             }
-            thread.name = "forecastd-http-conn"
+            thread.name = "http-server-conn"
             thread.start()
         }
     }
