@@ -1,11 +1,18 @@
 /// HTTPServing: a deliberately small HTTP/1.1 server over POSIX sockets for a service's own
 /// endpoints (metrics, health and readiness probes): GET and HEAD only, one request per
-/// connection, bounded request size and time, a bounded number of connections at once.
+/// connection, bounded request size and time, many connections at once.
 ///
 /// It owns sockets, request parsing and writing answers. It must not know the program that
 /// uses it: what paths exist and what they answer is the handler's business, and the handler
-/// must answer from memory (it runs on the server's threads, never on Swift's cooperative pool).
-/// Nothing here depends on anything but the C library and Foundation.
+/// must answer from memory (it runs on the server's one thread, between other clients' bytes,
+/// never on Swift's cooperative pool). Nothing here depends on anything but the C library and
+/// Foundation.
+///
+/// One thread serves everything, event-driven (`EventLoop.swift`): poll(2) over the listening
+/// socket and every connection, all non-blocking, so a slow client costs a descriptor and a few
+/// bytes, never a thread or a turn. Each connection has one deadline at a time (the request, the
+/// answer, the drain after it); past `maxConnections` the connection that has waited longest
+/// for its request is dropped to make room, so slow or many clients cannot starve the others.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -60,18 +67,24 @@ public struct HTTPServerError: Error, CustomStringConvertible {
 public final class HTTPServer: @unchecked Sendable {
     /// The request line and headers may take this many bytes; a GET needs far fewer.
     public var maxRequestBytes = 8192
-    /// A client gets this long to send its request, in all (a slow-drip client is cut off).
+    /// A client gets this long from connecting to send its whole request head (a slow-drip
+    /// client is answered 408 and cut off), and as long again to take its answer.
     public var requestTimeout: Double = 5
-    /// Connections served at once; more are closed unanswered until one ends.
-    public var maxConnections = 16
+    /// After the answer, what the client still sends is read and dropped for at most this long
+    /// (closing on unread bytes would reset the connection and could lose the answer on its way).
+    public var drainTimeout: Double = 0.5
+    /// Connections open at once, each a descriptor. Past it, the connection waiting longest for
+    /// its request (the slowest) is answered 503 and closed to make room for the new one.
+    public var maxConnections = 512
 
     /// The port the socket is bound to (the one the system picked when asked for port 0).
     public let port: Int
     let listener: Int32
     let handler: @Sendable (HTTPRequest) -> HTTPResponse
+    /// `stop` writes a byte here to wake the loop out of poll(2).
+    let wakeRead: Int32, wakeWrite: Int32
     private let lock = NSLock()
-    private var connections = 0
-    private enum State { case bound, accepting, stopping, closed }
+    private enum State { case bound, running, stopping, closed }
     private var state = State.bound
 
     /// Binds and listens on `host:port` (a name or a numeric IPv4/IPv6 address) at once, so an
@@ -95,10 +108,10 @@ public final class HTTPServer: @unchecked Sendable {
             candidate = info.ai_next
             let fd = socket(info.ai_family, info.ai_socktype, info.ai_protocol)
             guard fd >= 0 else { lastError = String(cString: strerror(errno)); continue }
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            Self.makeNonBlocking(fd)
             var on: Int32 = 1
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-            if bind(fd, info.ai_addr, info.ai_addrlen) == 0, listen(fd, 64) == 0 {
+            if bind(fd, info.ai_addr, info.ai_addrlen) == 0, listen(fd, 1024) == 0 {
                 bound = fd
             } else {
                 lastError = String(cString: strerror(errno))
@@ -106,9 +119,22 @@ public final class HTTPServer: @unchecked Sendable {
             }
         }
         guard bound >= 0 else { throw HTTPServerError(address: display, reason: lastError) }
+        var pipeEnds: [Int32] = [-1, -1]
+        guard pipe(&pipeEnds) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(bound)
+            throw HTTPServerError(address: display, reason: reason)
+        }
+        pipeEnds.forEach(Self.makeNonBlocking)
+        (wakeRead, wakeWrite) = (pipeEnds[0], pipeEnds[1])
         listener = bound
         self.port = Self.boundPort(bound) ?? port
         self.handler = handler
+    }
+
+    deinit {
+        // Never started: nothing else closes these (a started loop holds `self` until it ends).
+        if state == .bound { closeDescriptors() }
     }
 
     #if os(Linux)
@@ -118,6 +144,16 @@ public final class HTTPServer: @unchecked Sendable {
     static let streamType = SOCK_STREAM
     static let sendFlags: Int32 = 0
     #endif
+
+    /// Non-blocking and closed on exec; on Darwin also no SIGPIPE (Linux says so per send).
+    static func makeNonBlocking(_ fd: Int32) {
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        #if !os(Linux)
+        var on: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, socklen_t(MemoryLayout<Int32>.size))
+        #endif
+    }
 
     static func boundPort(_ fd: Int32) -> Int? {
         var storage = sockaddr_storage()
@@ -135,135 +171,46 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    /// Starts accepting on a thread of its own.
+    /// Starts serving on a thread of its own, with the limits as they are set now.
     public func start() {
         let starting = lock.withLock { () -> Bool in
             guard state == .bound else { return false }
-            state = .accepting
+            state = .running
             return true
         }
         guard starting else { return }
-        let thread = Thread { [self] in acceptLoop() }
+        let limits = EventLoop.Limits(maxRequestBytes: maxRequestBytes, requestTimeout: .seconds(requestTimeout),
+                                      drainTimeout: .seconds(drainTimeout), maxConnections: max(1, maxConnections))
+        let thread = Thread { [self] in
+            var loop = EventLoop(listener: listener, wake: wakeRead, limits: limits, handler: handler)
+            while lock.withLock({ state == .running }) { loop.turn() }
+            loop.closeAll()
+            closeDescriptors()
+            lock.withLock { state = .closed }
+        }
         thread.name = "http-server"
         thread.start()
     }
 
-    /// Stops accepting and closes the socket (within a quarter of a second); requests being
-    /// served finish on their own threads.
+    /// Stops: closes the listening socket and every connection, answered or not, and returns
+    /// once they are closed.
     public func stop() {
         let closeNow = lock.withLock { () -> Bool in
             switch state {
             case .bound: state = .closed; return true
-            case .accepting: state = .stopping; return false
+            case .running: state = .stopping; return false
             case .stopping, .closed: return false
             }
         }
-        if closeNow { close(listener) }
-        while lock.withLock({ state != .closed }) { usleep(10_000) }
+        if closeNow { closeDescriptors(); return }
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
+        while lock.withLock({ state != .closed }) { usleep(1_000) }
     }
 
-    func acceptLoop() {
-        defer {
-            close(listener)
-            lock.withLock { state = .closed }
-        }
-        while lock.withLock({ state == .accepting }) {
-            // poll with a timeout rather than a bare accept, so `stop` is seen promptly.
-            var ready = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-            guard poll(&ready, 1, 250) > 0 else { continue }
-            let client = accept(listener, nil, nil)
-            guard client >= 0 else {
-                // Out of descriptors (EMFILE) would otherwise spin: wait a little.
-                if errno == EMFILE || errno == ENFILE { usleep(100_000) }
-                continue
-            }
-            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            let admitted = lock.withLock { () -> Bool in
-                guard connections < maxConnections else { return false }
-                connections += 1
-                return true
-            }
-            guard admitted else { close(client); continue }
-            let thread = Thread { [self] in
-                serve(client)
-                close(client)
-                lock.withLock { connections -= 1 }
-            }
-            thread.name = "http-server-conn"
-            thread.start()
-        }
-    }
-
-    func serve(_ client: Int32) {
-        var timeout = timeval(tv_sec: 1, tv_usec: 0)
-        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        timeout.tv_sec = Int(requestTimeout.rounded(.up))
-        setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let (request, response) = readRequest(client)
-        guard var response else { return }
-        // A HEAD answer carries the length of the body it leaves out.
-        let length = response.body.utf8.count
-        if request?.method == "HEAD" { response.body = "" }
-        write(response, contentLength: length, to: client)
-    }
-
-    /// Reads the request head; answers errors itself. nil response: the client went away.
-    func readRequest(_ client: Int32) -> (HTTPRequest?, HTTPResponse?) {
-        var head: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 2048)
-        let deadline = Date() + requestTimeout
-        let end: [UInt8] = Array("\r\n\r\n".utf8)
-        while true {
-            if let range = head.firstRange(of: end) {
-                head.removeSubrange(range.lowerBound...)
-                break
-            }
-            if head.count > maxRequestBytes {
-                return (nil, HTTPResponse(status: 431, body: "request head larger than \(maxRequestBytes) bytes\n"))
-            }
-            guard Date() < deadline else { return (nil, HTTPResponse(status: 408, body: "request not received in time\n")) }
-            let count = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
-            if count > 0 {
-                head += buffer[..<count]
-            } else if count < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
-                continue
-            } else {
-                return (nil, nil)
-            }
-        }
-        let requestLine = String(decoding: head.prefix { $0 != UInt8(ascii: "\r") }, as: UTF8.self)
-        let parts = requestLine.split(separator: " ", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[2].hasPrefix("HTTP/1."), parts[1].hasPrefix("/") else {
-            return (nil, HTTPResponse(status: 400, body: "expected a request line such as GET /metrics HTTP/1.1\n"))
-        }
-        let request = HTTPRequest(method: String(parts[0]), path: String(parts[1].prefix { $0 != "?" }))
-        guard request.method == "GET" || request.method == "HEAD" else {
-            return (request, HTTPResponse(status: 405, body: "only GET and HEAD are served\n", headers: [("Allow", "GET, HEAD")]))
-        }
-        return (request, handler(request))
-    }
-
-    func write(_ response: HTTPResponse, contentLength: Int, to client: Int32) {
-        var text = "HTTP/1.1 \(response.status) \(HTTPResponse.reason(response.status))\r\n"
-        text += "Content-Type: \(response.contentType)\r\n"
-        text += "Content-Length: \(contentLength)\r\n"
-        for (name, value) in response.headers { text += "\(name): \(value)\r\n" }
-        text += "Connection: close\r\n\r\n" + response.body
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let sent = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Self.sendFlags) }
-            if sent < 0, errno == EINTR { continue }
-            guard sent > 0 else { return }
-            bytes = bytes.dropFirst(sent)
-        }
-        shutdown(client, Int32(SHUT_WR))
-        // Read what the client still sends (a too-large head, a body) until it closes: closing
-        // with unread bytes would reset the connection and could lose the answer on its way.
-        var drained = 0, scratch = [UInt8](repeating: 0, count: 4096)
-        while drained < 1 << 16 {
-            let count = scratch.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { break }
-            drained += count
-        }
+    private func closeDescriptors() {
+        close(listener)
+        close(wakeRead)
+        close(wakeWrite)
     }
 }

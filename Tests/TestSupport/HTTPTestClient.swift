@@ -19,14 +19,14 @@ public enum HTTPTestClient {
         try request(port: port, "GET \(path) HTTP/1.1\r\nHost: localhost\r\n\r\n")
     }
 
-    public static func request(port: Int, _ raw: String) throws -> Answer {
+    /// A socket connected to 127.0.0.1:`port` (blocking, 10 s receive timeout); the caller closes it.
+    public static func openSocket(port: Int) throws -> Int32 {
         #if os(Linux)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
         let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
-        guard fd >= 0 else { throw POSIXError(.EIO) }
-        defer { close(fd) }
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
@@ -36,7 +36,17 @@ public enum HTTPTestClient {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .ECONNREFUSED) }
+        guard connected == 0 else {
+            let code = POSIXErrorCode(rawValue: errno) ?? .ECONNREFUSED
+            close(fd)
+            throw POSIXError(code)
+        }
+        return fd
+    }
+
+    public static func request(port: Int, _ raw: String) throws -> Answer {
+        let fd = try openSocket(port: port)
+        defer { close(fd) }
         let bytes = Array(raw.utf8)
         // The server may answer (and close) before a too-large request is all sent.
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }

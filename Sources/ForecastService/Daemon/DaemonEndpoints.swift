@@ -9,7 +9,7 @@ import HTTPServing
 import Logging
 import PostgresClient
 
-/// What the probe last saw, and whether the daemon's loops run; read by the HTTP threads.
+/// What the probe last saw, and whether the daemon's loops run; read by the HTTP thread.
 final class DaemonHealth: @unchecked Sendable {
     struct LastSuccess: Equatable {
         var job: String
@@ -65,7 +65,7 @@ public struct MetricsListenError: Error, CustomStringConvertible {
 }
 
 extension Daemon {
-    /// Binds `[daemon] metrics_listen` and serves it on threads of its own; nil when the setting
+    /// Binds `[daemon] metrics_listen` and serves it on a thread of its own; nil when the setting
     /// is "". A change of the address takes effect at the next restart.
     public func startMetricsEndpoint() throws -> HTTPServer? {
         let setting = currentConfiguration.daemon.metricsListen
