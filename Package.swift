@@ -36,10 +36,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        // Helpers the test targets share (clients that talk to what is under test from outside).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Helpers the test targets share: the throwaway test database, a raw HTTP client.
+        .target(name: "TestSupport", dependencies: ["PostgresClient"], path: "Tests/TestSupport"),
         .testTarget(name: "HTTPServingTests", dependencies: ["HTTPServing", "TestSupport"]),
-        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting"]),
         .testTarget(name: "ForecastServiceTests", dependencies: ["ForecastService", "PostgresClient", "HTTPServing", "TestSupport"]),

@@ -1,5 +1,5 @@
-/// Test support shared by the test targets: helpers that talk to what is under test from the
-/// outside. Knows nothing of the code under test.
+/// A raw-socket HTTP client for tests, shared by the test targets: talks to a server from the
+/// outside, byte for byte, and knows nothing of the server under test.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
