@@ -29,4 +29,11 @@ final class DatabaseTests: XCTestCase {
             XCTAssertTrue("\(error)".contains(#""postgresql://postgres:********@[bad""#), "\(error)")
         }
     }
+
+    func testAnUnquotedURLInTheConfigurationIsNotEchoed() {
+        XCTAssertThrowsError(try Configuration.parse("[database]\nurl = postgresql://postgres:secret123@db/metrics\n")) { error in
+            XCTAssertFalse("\(error)".contains("secret123"), "\(error)")
+            XCTAssertTrue("\(error)".contains("a string needs quotes"), "\(error)")
+        }
+    }
 }

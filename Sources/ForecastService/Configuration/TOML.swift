@@ -360,7 +360,9 @@ private struct Parser {
             return .integer(v)
         }
         guard !body.hasPrefix("_"), !body.hasSuffix("_"), !body.contains("__"), body.first?.isNumber == true else {
-            throw error("'\(token)' is not a valid value (a string needs quotes)")
+            // An unquoted connection string (`url = postgresql://user:secret@host/db`) is not echoed.
+            let shown = token.contains(where: { $0 == ":" || $0 == "@" || $0 == "=" }) ? "an unquoted value" : "'\(token)'"
+            throw error("\(shown) is not a valid value (a string needs quotes)")
         }
         let cleaned = token.replacingOccurrences(of: "_", with: "")
         let digitsOnly = cleaned.drop { $0 == "+" || $0 == "-" }
