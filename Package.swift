@@ -25,21 +25,26 @@ let package = Package(
         .target(name: "Forecasting", dependencies: ["NeuralNet"]),
         // TOML 1.0 documents into values with line numbers; knows nothing of forecastd.
         .target(name: "TOML"),
+        // A minimal HTTP/1.1 GET/HEAD server for a service's own endpoints; knows nothing of forecastd.
+        .target(name: "HTTPServing"),
         // The service: configuration, migrations, storage, jobs and scheduling.
         .target(name: "ForecastService", dependencies: [
-            "PostgresClient", "Forecasting", "NeuralNet", "TOML",
+            "PostgresClient", "Forecasting", "NeuralNet", "TOML", "HTTPServing",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "forecastd", dependencies: [
-            "ForecastService", "Forecasting", "NeuralNet", "PostgresClient",
+            "ForecastService", "Forecasting", "NeuralNet", "PostgresClient", "HTTPServing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
+        // Helpers the test targets share: the throwaway test database, a raw HTTP client.
+        .target(name: "TestSupport", dependencies: ["PostgresClient"], path: "Tests/TestSupport"),
+        .testTarget(name: "HTTPServingTests", dependencies: ["HTTPServing", "TestSupport"]),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting"]),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
-        .testTarget(name: "ForecastServiceTests", dependencies: ["ForecastService", "PostgresClient"]),
+        .testTarget(name: "ForecastServiceTests", dependencies: ["ForecastService", "PostgresClient", "HTTPServing", "TestSupport"]),
     ]
 )

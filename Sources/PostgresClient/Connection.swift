@@ -56,7 +56,9 @@ public actor PostgresConnection {
             withCStrings(values) { valuePointers in PQconnectdbParams(keywordPointers, valuePointers, 1) }
         }
         guard let pointer, PQstatus(pointer) == CONNECTION_OK else {
-            let error = PostgresError(.connectionFailed, PostgresError.connectionMessage(pointer))
+            // libpq quotes a string it cannot parse, password and all.
+            let message = PostgresConnectionInfo.redacting(PostgresError.connectionMessage(pointer), of: conninfo)
+            let error = PostgresError(.connectionFailed, message)
             PQfinish(pointer)
             throw error
         }
@@ -78,7 +80,7 @@ public actor PostgresConnection {
         if let handle {
             PQreset(handle)
             guard PQstatus(handle) == CONNECTION_OK else {
-                throw PostgresError(.connectionFailed, PostgresError.connectionMessage(handle))
+                throw PostgresError(.connectionFailed, PostgresConnectionInfo.redacting(PostgresError.connectionMessage(handle), of: conninfo))
             }
         } else {
             try open()

@@ -482,7 +482,9 @@ private struct Parser {
         case "-nan": return .float(-.nan)
         default: break
         }
-        let invalid = error("'\(token)' is not a valid " + (token.first.map { $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." } == true
+        // An unquoted connection string (`url = postgresql://user:secret@host/db`) is not echoed.
+        let shown = token.contains(where: { $0 == ":" || $0 == "@" || $0 == "=" }) ? "an unquoted value" : "'\(token)'"
+        let invalid = error("\(shown) is not a valid " + (token.first.map { $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." } == true
             ? "number" : "value (a string needs quotes)"))
         let outOfRange = error("'\(token)' is outside the range of 64-bit integers")
 

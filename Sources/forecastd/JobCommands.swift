@@ -2,6 +2,7 @@ import ArgumentParser
 import ForecastService
 import Forecasting
 import Foundation
+import HTTPServing
 import Logging
 import PostgresClient
 

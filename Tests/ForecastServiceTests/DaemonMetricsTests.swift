@@ -1,5 +1,7 @@
 import Foundation
+import HTTPServing
 import PostgresClient
+import TestSupport
 import XCTest
 @testable import ForecastService
 

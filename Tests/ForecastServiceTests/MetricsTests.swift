@@ -1,13 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import XCTest
 @testable import ForecastService
 
-/// The Prometheus text format, the service's counters and the small HTTP server, without a database.
+/// The Prometheus text format and the service's counters, without a database.
 final class PrometheusTextTests: XCTestCase {
     func testHelpTypeLabelsAndEscaping() {
         let text = PrometheusText.render([
@@ -90,108 +85,6 @@ final class PrometheusTextTests: XCTestCase {
         let parsed = try PrometheusParser.parse(text)
         XCTAssertEqual(parsed["forecastd_runs"]?.type, "counter")
         XCTAssertEqual(parsed["forecastd_run_duration_seconds"]?.type, "histogram")
-    }
-}
-
-final class HTTPServerTests: XCTestCase {
-    var server: HTTPServer!
-
-    override func setUp() async throws {
-        server = try HTTPServer(host: "127.0.0.1", port: 0) { request in
-            HTTPResponse(status: request.path == "/hello" ? 200 : 404, body: "you asked for \(request.path)\n")
-        }
-        server.requestTimeout = 1
-        server.start()
-    }
-
-    override func tearDown() async throws { server.stop() }
-
-    func testGetHeadAndErrors() throws {
-        var answer = try HTTPTestClient.request(port: server.port, "GET /hello?x=1 HTTP/1.1\r\nHost: t\r\n\r\n")
-        XCTAssertEqual(answer.status, 200)
-        XCTAssertEqual(answer.body, "you asked for /hello\n")
-        XCTAssertEqual(answer.headers["content-length"], "21")
-        XCTAssertEqual(answer.headers["connection"], "close")
-
-        answer = try HTTPTestClient.request(port: server.port, "HEAD /hello HTTP/1.1\r\n\r\n")
-        XCTAssertEqual(answer.status, 200)
-        XCTAssertEqual(answer.body, "")
-        XCTAssertEqual(answer.headers["content-length"], "21", "a HEAD answer tells the GET body's length")
-
-        XCTAssertEqual(try HTTPTestClient.request(port: server.port, "GET /other HTTP/1.1\r\n\r\n").status, 404)
-        answer = try HTTPTestClient.request(port: server.port, "POST /hello HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
-        XCTAssertEqual(answer.status, 405)
-        XCTAssertEqual(answer.headers["allow"], "GET, HEAD")
-        XCTAssertEqual(try HTTPTestClient.request(port: server.port, "nonsense\r\n\r\n").status, 400)
-        let huge = "GET /hello HTTP/1.1\r\nX-Padding: " + String(repeating: "a", count: 20_000) + "\r\n\r\n"
-        XCTAssertEqual(try HTTPTestClient.request(port: server.port, huge).status, 431)
-    }
-
-    func testAClientThatNeverFinishesItsRequestIsCutOff() throws {
-        let answer = try HTTPTestClient.request(port: server.port, "GET /hello HTTP/1.1\r\n")
-        XCTAssertEqual(answer.status, 408)
-        // The server still serves others afterwards.
-        XCTAssertEqual(try HTTPTestClient.request(port: server.port, "GET /hello HTTP/1.1\r\n\r\n").status, 200)
-    }
-
-    func testAnAddressInUseIsAnErrorThatNamesIt() {
-        XCTAssertThrowsError(try HTTPServer(host: "127.0.0.1", port: server.port) { _ in HTTPResponse(status: 200, body: "") }) { error in
-            XCTAssertTrue("\(error)".contains("127.0.0.1:\(server.port)"), "\(error)")
-            XCTAssertTrue("\(error)".lowercased().contains("in use"), "\(error)")
-        }
-    }
-}
-
-/// Sends raw bytes to a local port and reads the whole answer (the server closes the connection).
-enum HTTPTestClient {
-    struct Answer {
-        var status: Int
-        var headers: [String: String]
-        var body: String
-    }
-
-    static func get(port: Int, _ path: String) throws -> Answer {
-        try request(port: port, "GET \(path) HTTP/1.1\r\nHost: localhost\r\n\r\n")
-    }
-
-    static func request(port: Int, _ raw: String) throws -> Answer {
-        #if os(Linux)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { throw POSIXError(.EIO) }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .ECONNREFUSED) }
-        let bytes = Array(raw.utf8)
-        // The server may answer (and close) before a too-large request is all sent.
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { break }
-            received += buffer[..<count]
-        }
-        let text = String(decoding: received, as: UTF8.self)
-        guard let split = text.range(of: "\r\n\r\n") else { throw POSIXError(.EBADMSG) }
-        let lines = text[..<split.lowerBound].components(separatedBy: "\r\n")
-        let status = Int(lines[0].split(separator: " ")[1]) ?? 0
-        var headers: [String: String] = [:]
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        return Answer(status: status, headers: headers, body: String(text[split.upperBound...]))
     }
 }
 

@@ -10,58 +10,26 @@ let predictionColumns = """
 
 final class CopyTests: XCTestCase {
     func testCopyInOfAMillionPredictionRows() async throws {
-        let db = try await TestDatabase.connect()
-        let table = TestDatabase.uniqueTableName("copy_predictions")
-        try await db.execute("CREATE TEMP TABLE \(table) (\(predictionColumns))")
-        let rowCount = 1_000_000
-        let origin = Date(timeIntervalSince1970: 1_700_000_000)
-        let series = (0..<100).map { "station_\($0)" }
-        let targets = (1...24).map { origin.addingTimeInterval(Double($0) * 3600) }
-        let start = ContinuousClock.now
-        let copied = try await db.copyIn("COPY \(table) FROM STDIN") { writer in
-            for index in 0..<rowCount {
-                let step = index % 24 + 1
-                let value = Double(index) * 0.001
-                try writer.append("nyc_temperature")
-                try writer.append(series[index / 24 % 100])
-                try writer.append(index / 2400)
-                try writer.append(origin)
-                try writer.append(targets[step - 1])
-                try writer.append(step)
-                try writer.append(value)
-                try writer.append(value - 1.5)
-                try writer.append(value + 1.5)
-                try writer.append(0.8)
-                try writer.endRow()
-            }
-        }
-        print("COPY of \(rowCount) rows took \(ContinuousClock.now - start)")
-        XCTAssertEqual(copied, rowCount)
-        let row = try await db.query("""
-            SELECT count(*), count(DISTINCT series), sum(step), max(forecast_value), min(issued_at), max(target_ts)
-            FROM \(table)
-            """)[0]
-        XCTAssertEqual(try row.decode(0, as: Int.self), rowCount)
-        XCTAssertEqual(try row.decode(1, as: Int.self), 100)
-        XCTAssertEqual(try row.decode(2, as: Int.self), rowCount / 24 * (1...24).reduce(0, +) + (0...(rowCount % 24)).reduce(0, +))
-        XCTAssertEqual(try row.decode(3, as: Double.self), Double(rowCount - 1) * 0.001)
-        XCTAssertEqual(try row.decode(4, as: Date.self), origin)
-        XCTAssertEqual(try row.decode(5, as: Date.self), origin.addingTimeInterval(24 * 3600))
+        try await copyInAMillionPredictionRows(.text)
     }
 
     func testBinaryCopyInOfAMillionPredictionRows() async throws {
+        try await copyInAMillionPredictionRows(.binary)
+    }
+
+    enum CopyFormat: String { case text, binary }
+
+    /// A million rows of the predictions table's shape through `COPY ... FROM STDIN` in the
+    /// given format, checked by aggregates over what arrived.
+    func copyInAMillionPredictionRows(_ format: CopyFormat) async throws {
         let db = try await TestDatabase.connect()
-        let table = TestDatabase.uniqueTableName("copy_binary_predictions")
+        let table = TestDatabase.uniqueTableName("copy_\(format)_predictions")
         try await db.execute("CREATE TABLE \(table) (\(predictionColumns))")
         let rowCount = 1_000_000
         let origin = Date(timeIntervalSince1970: 1_700_000_000)
         let series = (0..<100).map { "station_\($0)" }
         let targets = (1...24).map { origin.addingTimeInterval(Double($0) * 3600) }
-        let start = ContinuousClock.now
-        let copied = try await db.copyIn(into: "public.\(table)", columns: [
-            "job", "series", "model_id", "issued_at", "target_ts", "step",
-            "forecast_value", "lower_bound", "upper_bound", "confidence_level",
-        ]) { writer in
+        let write: (inout CopyWriter) throws -> Void = { writer in
             for index in 0..<rowCount {
                 let step = index % 24 + 1
                 let value = Double(index) * 0.001
@@ -78,7 +46,15 @@ final class CopyTests: XCTestCase {
                 try writer.endRow()
             }
         }
-        print("binary COPY of \(rowCount) rows took \(ContinuousClock.now - start)")
+        let start = ContinuousClock.now
+        let copied = switch format {
+        case .text: try await db.copyIn("COPY \(table) FROM STDIN", write)
+        case .binary: try await db.copyIn(into: "public.\(table)", columns: [
+            "job", "series", "model_id", "issued_at", "target_ts", "step",
+            "forecast_value", "lower_bound", "upper_bound", "confidence_level",
+        ], write)
+        }
+        print("\(format) COPY of \(rowCount) rows took \(ContinuousClock.now - start)")
         XCTAssertEqual(copied, rowCount)
         let row = try await db.query("""
             SELECT count(*), count(DISTINCT series), sum(step), max(forecast_value), min(issued_at), max(target_ts)

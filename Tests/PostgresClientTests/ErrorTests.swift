@@ -121,4 +121,50 @@ final class ErrorTests: XCTestCase {
         let unparsable = PostgresConnectionInfo.redacted("password=\(secret) 'unterminated")
         XCTAssertFalse(unparsable.contains(secret), unparsable)
     }
+
+    /// Issue 15, defect 6: libpq's own messages quote a connection string it cannot parse, so
+    /// the error of a malformed string used to carry its password (and the daemon logged it on
+    /// every retry). No error, nor the redacted form, may hold the password in any spelling.
+    func testConnectingWithAMalformedStringNeverShowsThePassword() async throws {
+        for (conninfo, secrets) in Self.malformedConnectionStrings {
+            await XCTAssertThrowsErrorAsync(try await PostgresConnection.connect(conninfo)) { error in
+                for text in ["\(error)", String(describing: (error as? PostgresError)?.message), PostgresConnectionInfo.redacted(conninfo)] {
+                    for secret in secrets {
+                        XCTAssertFalse(text.contains(secret), "\(conninfo) gave: \(text)")
+                    }
+                }
+                XCTAssertEqual((error as? PostgresError)?.kind, .connectionFailed, "\(error)")
+            }
+        }
+    }
+
+    /// Malformed (or unreachable) connection strings with a password, and each spelling of
+    /// that password that must not appear: as written and percent-decoded.
+    static let malformedConnectionStrings: [(String, [String])] = {
+        let secret = "s3cr3t-p4ss"
+        return [
+            ("postgresql://postgres:\(secret)@[bad", [secret]),
+            ("postgresql://postgres:\(secret)@[::1]x/db", [secret]),
+            ("postgresql://postgres:\(secret)@[]/db", [secret]),
+            ("postgresql://postgres:\(secret)@db.example.com/db?sslmode=require&x", [secret]),
+            ("postgresql://postgres:\(secret)@db.example.com/db?a=b=c", [secret]),
+            ("postgresql://postgres:\(secret)@db.example.com/db?nosuchoption=1", [secret]),
+            ("postgresql://postgres:\(secret)@db.example.com/db?application_name=%zz", [secret]),
+            ("postgresql://postgres:\(secret)@db.example.com/db?application_name=%00", [secret]),
+            ("postgresql://postgres:s%33cr%33t-p4ss@[bad", ["s%33cr%33t-p4ss", secret]),
+            ("postgresql://postgres:s3cr3t%2Dp4ss@db.example.com/db?x=%zz", ["s3cr3t%2Dp4ss", secret]),
+            ("postgresql://db.example.com/db?user=u&password=\(secret)&bad", [secret]),
+            ("postgresql://db.example.com/db?password=\(secret)&a=%zz", [secret]),
+            ("postgresql://db.example.com/db?password=s%33cr%33t-p4ss&=x", ["s%33cr%33t-p4ss", secret]),
+            ("postgresql://db.example.com/db?password=\(secret)%", [secret]),
+            ("host=db.example.com password=\(secret) 'unterminated", [secret]),
+            ("host=db.example.com password='\(secret)", [secret]),
+            ("host=db.example.com password = \(secret) dbname", [secret]),
+            ("password=\(secret) nosuchoption=1", [secret]),
+            ("host=db.example.com \(secret)", [secret]),
+            ("host=127.0.0.1 sslpassword=\(secret) port=notaport", [secret]),
+            ("postgresql://postgres:\(secret)@127.0.0.1:1/db?connect_timeout=2", [secret]),
+            ("postgresql://postgres:\(secret)@127.0.0.1:notaport/db", [secret]),
+        ]
+    }()
 }

@@ -5,10 +5,11 @@
 /// every few seconds and leaves what it saw in `DaemonHealth`, so a scrape never waits on
 /// PostgreSQL, and a probe that stops coming back counts as the database being down.
 import Foundation
+import HTTPServing
 import Logging
 import PostgresClient
 
-/// What the probe last saw, and whether the daemon's loops run; read by the HTTP threads.
+/// What the probe last saw, and whether the daemon's loops run; read by the HTTP thread.
 final class DaemonHealth: @unchecked Sendable {
     struct LastSuccess: Equatable {
         var job: String
@@ -64,7 +65,7 @@ public struct MetricsListenError: Error, CustomStringConvertible {
 }
 
 extension Daemon {
-    /// Binds `[daemon] metrics_listen` and serves it on threads of its own; nil when the setting
+    /// Binds `[daemon] metrics_listen` and serves it on a thread of its own; nil when the setting
     /// is "". A change of the address takes effect at the next restart.
     public func startMetricsEndpoint() throws -> HTTPServer? {
         let setting = currentConfiguration.daemon.metricsListen
