@@ -4,6 +4,7 @@ import PostgresClient
 import XCTest
 @testable import ForecastService
 @testable import Forecasting
+import NeuralNet
 
 /// Train and predict runs against a real database: what lands in the tables, and how bad
 /// series and a failing source are recorded without stopping the others.
