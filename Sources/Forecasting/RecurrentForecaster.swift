@@ -282,7 +282,7 @@ public enum RecurrentForecaster {
                     guard actual.isFinite else { continue }
                     for (k, level) in settings.quantiles.enumerated() {
                         let diff = actual - Double(outputs[base + h * q + k])
-                        sum += max(level * diff, (level - 1) * diff)
+                        sum += pinballLoss(diff, level: level)
                         count += 1
                     }
                 }
