@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import ForecastService
+import Forecasting
 
 /// The report page built from hand-made report models: escaping of user data, the interval
 /// band, axes and their labels, and what an empty, short or untrained series looks like.

@@ -1,5 +1,6 @@
 import Foundation
 import Forecasting
+import NeuralNet
 
 /// forecastd's configuration file, typed, with the defaults of SPEC.md filled in.
 public struct Configuration: Sendable, Equatable {
@@ -43,7 +44,6 @@ public enum FallbackPolicy: String, Sendable, CaseIterable {
     case none
 }
 public enum ModelScope: String, Sendable, CaseIterable { case series, global }
-public enum CellChoice: String, Sendable, CaseIterable { case lstm, gru, rnn }
 
 public struct JobSettings: Sendable, Equatable {
     public var name: String
@@ -87,7 +87,7 @@ public struct SourceSettings: Sendable, Equatable {
 
 /// Settings of the network. nil means "chosen by the engine from the frequency and the data".
 public struct ModelSettings: Sendable, Equatable {
-    public var cell: CellChoice = .lstm
+    public var cell: CellKind = .lstm
     public var hiddenSize: Int?
     public var layers: Int?
     public var context: Int?
@@ -255,7 +255,7 @@ extension SourceSettings {
 extension ModelSettings {
     init(reading model: inout TableReader) throws {
         self.init()
-        cell = try model.choice("cell", CellChoice.self) ?? cell
+        cell = try model.choice("cell", CellKind.self) ?? cell
         hiddenSize = try model.integer("hidden_size", range: 1...4096)
         layers = try model.integer("layers", range: 1...8)
         context = try model.integer("context", range: 1...100_000)

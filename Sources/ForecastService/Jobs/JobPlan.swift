@@ -20,7 +20,7 @@ public struct JobPlan: Sendable {
         var settings = ForecasterSettings.defaults(frequency: grid.frequency, horizon: job.horizon, season: season,
                                                    backtestWindows: job.backtestWindows)
         let model = job.model
-        settings.cell = .init(rawValue: model.cell.rawValue) ?? .lstm
+        settings.cell = model.cell
         if let v = model.hiddenSize { settings.hiddenSize = v }
         if let v = model.layers { settings.layers = v }
         if let v = model.context { settings.context = v }

@@ -84,7 +84,7 @@ public struct UnitTrainer: Sendable {
         }
         let weights = try? ModelArchive.encode(model)
         var version = ModelVersion(
-            model: NewModel(job: job.name, series: modelSeries, cell: ModelCell(rawValue: settings.cell.rawValue) ?? .lstm,
+            model: NewModel(job: job.name, series: modelSeries, cell: .network(settings.cell),
                             hyperparameters: Self.json(model.settings), status: .active, dataStart: series.map(\.start).min(),
                             dataEnd: series.map { $0.date(ofStep: $0.count - 1) }.max(), trainSeconds: seconds,
                             epochs: model.history.count, weights: weights),
