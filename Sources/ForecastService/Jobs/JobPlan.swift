@@ -52,21 +52,4 @@ public struct JobPlan: Sendable {
         guard let last = grid.index(of: end) else { return year }
         return min(year, grid.start(ofBucket: last - Self.defaultWindowSteps))
     }
-
-    /// How many horizons at the end of a series the guard scores it on: the job's
-    /// `backtest_windows`; for a network that reads a week of lags (`week` steps; a series
-    /// whose weekends differ from its weekdays), enough of them to span that week, as far as
-    /// the tail held back from training (`heldBack` steps) reaches. On such a series a verdict
-    /// drawn from the last three days rests on which days of the week (or which holidays)
-    /// they happened to be.
-    public func guardWindows(heldBack: Int, week: Int? = nil) -> Int {
-        let windows = max(job.backtestWindows, 1)
-        guard let week else { return windows }
-        return max(windows, min((week + job.horizon - 1) / job.horizon, heldBack / job.horizon))
-    }
-
-    /// The dates of the `horizon` steps after the last step of `series`.
-    func targetDates(after series: RegularSeries) -> [Date] {
-        (1...job.horizon).map { series.grid.start(ofBucket: series.endBucket - 1 + $0) }
-    }
 }
