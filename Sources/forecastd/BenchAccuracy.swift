@@ -59,15 +59,18 @@ struct BenchAccuracy: ParsableCommand {
             for k in (1...origins).reversed() {
                 let origin = full.count - k * horizon
                 let history = full.prefix(origin)
-                var settings = ForecasterSettings.defaults(frequency: grid.frequency, horizon: horizon, season: season, backtestWindows: 3)
-                if let cell { settings.cell = cell }
-                if let hidden { settings.hiddenSize = hidden }
-                if let epochs { settings.epochs = epochs }
-                if let learningRate { settings.learningRate = learningRate }
-                if let context { settings.context = context }
-                if let batch { settings.batchSize = batch }
-                if let tbptt { settings.tbpttK1 = tbptt; settings.tbpttK2 = tbptt }
-                if let layers { settings.layers = layers }
+                var overrides = ForecasterOverrides()
+                overrides.cell = cell
+                overrides.hiddenSize = hidden
+                overrides.epochs = epochs
+                overrides.learningRate = learningRate
+                overrides.context = context
+                overrides.batchSize = batch
+                overrides.tbpttK1 = tbptt
+                overrides.tbpttK2 = tbptt
+                overrides.layers = layers
+                let settings = ForecasterSettings.resolved(frequency: grid.frequency, horizon: horizon, season: season,
+                                                           backtestWindows: 3, overrides: overrides)
                 let started = Date()
                 let model = try RecurrentForecaster.train(series: [history], settings: settings) { record in
                     if verbose { print(String(format: "  epoch %d train %.4f val %.4f %.2fs", record.epoch, record.trainLoss, record.validationLoss, record.seconds)) }

@@ -17,23 +17,8 @@ public struct JobPlan: Sendable {
             throw ConfigurationError(key: "jobs.\(job.name)", message: "\(error)")
         }
         season = job.season ?? grid.frequency.defaultSeasonLength
-        var settings = ForecasterSettings.defaults(frequency: grid.frequency, horizon: job.horizon, season: season,
-                                                   backtestWindows: job.backtestWindows)
-        let model = job.model
-        settings.cell = model.cell
-        if let v = model.hiddenSize { settings.hiddenSize = v }
-        if let v = model.layers { settings.layers = v }
-        if let v = model.context { settings.context = v }
-        if let v = model.tbpttK1 { settings.tbpttK1 = v }
-        if let v = model.tbpttK2 { settings.tbpttK2 = v }
-        if let v = model.batchSize { settings.batchSize = v }
-        if let v = model.epochs { settings.epochs = v }
-        if let v = model.learningRate { settings.learningRate = Float(v) }
-        settings.clipNorm = Float(model.clipNorm)
-        settings.dropout = Float(model.dropout)
-        settings.quantiles = model.quantiles
-        settings.seed = UInt64(model.seed)
-        forecaster = settings
+        forecaster = .resolved(frequency: grid.frequency, horizon: job.horizon, season: season,
+                               backtestWindows: job.backtestWindows, overrides: job.model.overrides)
     }
 
     public var seriesSettings: SeriesSettings {
