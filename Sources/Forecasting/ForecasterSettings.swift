@@ -66,6 +66,27 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
             holdout: max(backtestWindows, 1) * horizon, season: cycle, validationSeasons: 14, base: nil, calibration: nil)
     }
 
+    /// The defaults with the user's `overrides` on top: the one place where a job's (or the
+    /// accuracy benchmark's) settings meet the defaults.
+    public static func resolved(frequency: Frequency, horizon: Int, season: Int, backtestWindows: Int,
+                                overrides o: ForecasterOverrides) -> ForecasterSettings {
+        var settings = defaults(frequency: frequency, horizon: horizon, season: season, backtestWindows: backtestWindows)
+        if let v = o.cell { settings.cell = v }
+        if let v = o.hiddenSize { settings.hiddenSize = v }
+        if let v = o.layers { settings.layers = v }
+        if let v = o.context { settings.context = v }
+        if let v = o.tbpttK1 { settings.tbpttK1 = v }
+        if let v = o.tbpttK2 { settings.tbpttK2 = v }
+        if let v = o.batchSize { settings.batchSize = v }
+        if let v = o.epochs { settings.epochs = v }
+        if let v = o.learningRate { settings.learningRate = v }
+        if let v = o.clipNorm { settings.clipNorm = v }
+        if let v = o.dropout { settings.dropout = v }
+        if let v = o.quantiles { settings.quantiles = v }
+        if let v = o.seed { settings.seed = v }
+        return settings
+    }
+
     /// The longest week offered as lags: half-hourly data (336 steps). Finer grids would feed
     /// thousands of inputs per step.
     public static let maximumWeekLags = 336
@@ -74,6 +95,27 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
 
     /// The week the network reads as lags, when training chose to (see `weekLags`); nil otherwise.
     public var weekRead: Int? { weekLags.flatMap { $0 == lags ? $0 : nil } }
+}
+
+/// The hyperparameters a user set (`[jobs.model]`, or `bench accuracy`'s options); nil means
+/// "the default", which `ForecasterSettings.resolved` fills in.
+public struct ForecasterOverrides: Sendable, Equatable {
+    public var cell: CellKind?
+    public var hiddenSize: Int?
+    public var layers: Int?
+    public var context: Int?
+    public var tbpttK1: Int?
+    public var tbpttK2: Int?
+    public var batchSize: Int?
+    public var epochs: Int?
+    public var learningRate: Float?
+    public var clipNorm: Float?
+    public var dropout: Float?
+    /// Validated (`Quantiles.validate(_:medianRequired:)`).
+    public var quantiles: [Double]?
+    public var seed: UInt64?
+
+    public init() {}
 }
 
 /// The forecast the network corrects: its outputs are residuals on top of it, so an untrained

@@ -1,3 +1,5 @@
+import NeuralNet
+
 /// Point and interval accuracy, named as in the `model_metrics` table.
 ///
 /// Conventions shared by every function here:
@@ -64,11 +66,10 @@ public enum Metrics {
     }
 
     /// The pinball (quantile) loss of one value: level·(a − q) when the actual lies above the
-    /// quantile, (1 − level)·(q − a) when below.
+    /// quantile, (1 − level)·(q − a) when below (NeuralNet's `pinballLoss`).
     @inline(__always)
     public static func pinball(actual: Double, quantile: Double, level: Double) -> Double {
-        let difference = actual - quantile
-        return difference >= 0 ? level * difference : (level - 1) * difference
+        pinballLoss(actual - quantile, level: level)
     }
 
     /// The mean pinball loss over every step and level of `forecast`.

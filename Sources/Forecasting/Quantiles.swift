@@ -1,14 +1,18 @@
 /// Quantile levels and the helpers that keep quantile forecasts coherent.
 public enum Quantiles {
-    /// Checks a job's `quantiles`: at least one level, each strictly between 0 and 1,
-    /// strictly increasing.
-    public static func validate(_ levels: [Double]) throws(QuantileLevelsError) {
-        guard !levels.isEmpty else { throw QuantileLevelsError(levels: levels, reason: "at least one level is needed") }
+    /// Checks quantile levels: at least one, each strictly between 0 and 1, strictly
+    /// increasing, and with `medianRequired` (a job's `quantiles`) 0.5 among them, the median
+    /// that becomes the point forecast. The one check, for the configuration and the backtest.
+    public static func validate(_ levels: [Double], medianRequired: Bool = false) throws(QuantileLevelsError) {
+        guard !levels.isEmpty else { throw QuantileLevelsError(levels: levels, problem: .empty, reason: "at least one level is needed") }
         for level in levels where !(level > 0 && level < 1) {
-            throw QuantileLevelsError(levels: levels, reason: "\(level) is not strictly between 0 and 1")
+            throw QuantileLevelsError(levels: levels, problem: .outOfRange, reason: "\(level) is not strictly between 0 and 1")
         }
         for (a, b) in zip(levels, levels.dropFirst()) where !(a < b) {
-            throw QuantileLevelsError(levels: levels, reason: "levels must be strictly increasing (\(a) then \(b))")
+            throw QuantileLevelsError(levels: levels, problem: .notIncreasing, reason: "levels must be strictly increasing (\(a) then \(b))")
+        }
+        if medianRequired && !levels.contains(0.5) {
+            throw QuantileLevelsError(levels: levels, problem: .noMedian, reason: "0.5 is needed, the median that becomes the point forecast")
         }
     }
 
@@ -70,7 +74,9 @@ public enum Quantiles {
 }
 
 public struct QuantileLevelsError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Problem: Sendable, Equatable { case empty, outOfRange, notIncreasing, noMedian }
     public let levels: [Double]
+    public let problem: Problem
     public let reason: String
     public var description: String { "invalid quantiles \(levels): \(reason)" }
 }

@@ -282,27 +282,12 @@ public enum RecurrentForecaster {
                     guard actual.isFinite else { continue }
                     for (k, level) in settings.quantiles.enumerated() {
                         let diff = actual - Double(outputs[base + h * q + k])
-                        sum += max(level * diff, (level - 1) * diff)
+                        sum += pinballLoss(diff, level: level)
                         count += 1
                     }
                 }
             }
         }
         return count > 0 ? sum / count : .nan
-    }
-}
-
-/// A small seeded generator for shuffling segments reproducibly.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    /// Starts from a raw state (the first output mixes `state` plus one increment).
-    init(state: UInt64) { self.state = state }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

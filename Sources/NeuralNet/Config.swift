@@ -1,8 +1,10 @@
 /// The architecture description, the carried recurrent state and where each tensor sits in
 /// the flat parameter vector.
 
+/// The recurrent cell: the one definition of the cell kinds, which the configuration's `cell`
+/// and the models table's `cell` column name too. (The order is the one `cell` errors list.)
 public enum CellKind: String, Sendable, Codable, CaseIterable {
-    case rnn, lstm, gru
+    case lstm, gru, rnn
 
     /// Gate blocks per cell: the width of W_ih and W_hh is `gates × hidden`.
     public var gates: Int {

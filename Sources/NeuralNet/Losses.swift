@@ -2,6 +2,14 @@
 /// both the sum and the count (its target may then be NaN, e.g. a missing observation); other
 /// mask values weight it. The loss is the weighted mean over the counted values.
 
+/// The pinball (quantile) loss of one value at level `q`, for u = actual − forecast: q·u when
+/// the actual lies above the forecast, (q − 1)·u when below. The one definition: the training
+/// loss below, the forecaster's validation loss and Forecasting's `Metrics.pinball` call it.
+@inlinable @inline(__always)
+public func pinballLoss<T: FloatingPoint>(_ u: T, level q: T) -> T {
+    u >= 0 ? q * u : (q - 1) * u
+}
+
 public enum Loss: Sendable, Equatable, Codable {
     /// Mean squared error, (y − t)².
     case mse
@@ -63,13 +71,8 @@ public enum Loss: Sendable, Equatable, Codable {
                     if m == 0 { dy?[o + j] = 0; continue }
                     let q = qs[j % nq]
                     let u = target[o + j] - y[o + j]
-                    if u >= 0 {
-                        rowSum += m * q * u
-                        dy?[o + j] = -m * q * scale
-                    } else {
-                        rowSum += m * (q - 1) * u
-                        dy?[o + j] = m * (1 - q) * scale
-                    }
+                    rowSum += m * pinballLoss(u, level: q)
+                    dy?[o + j] = u >= 0 ? -m * q * scale : m * (1 - q) * scale
                     if u.isNaN { rowSum = .nan }
                 }
                 total += Double(rowSum)

@@ -77,10 +77,6 @@ public final class RecurrentNetwork {
         try body(UnsafeMutableBufferPointer(start: params, count: layout.count))
     }
 
-    public func withGradients<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
-        try body(UnsafeMutableBufferPointer(start: grads, count: layout.count))
-    }
-
     // MARK: - Window forward / backward over a workspace (one shard)
 
     /// Runs all layers and the head over `steps` rows of `ws` (inputs in `ws.x`, carried state in

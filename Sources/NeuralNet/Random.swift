@@ -6,8 +6,9 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64) {
+        // Each word is the SplitMix64 output of the previous one (not one SplitMix64 stream).
         var sm = seed
-        func next() -> UInt64 { sm = splitmix64(&sm); return sm }
+        func next() -> UInt64 { var step = SplitMix64(state: sm); sm = step.next(); return sm }
         s = (next(), next(), next(), next())
     }
 
@@ -37,11 +38,18 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
 @inline(__always) private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
-/// One SplitMix64 step: advances `state` and returns the mixed output.
-@inline(__always)
-func splitmix64(_ state: inout UInt64) -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    return mix64(state)
+/// SplitMix64 (Steele, Lea and Flood): a tiny seeded generator, used to seed xoshiro above,
+/// to shuffle training segments reproducibly, and by the tests for their random data.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    /// Starts from a raw state (the first output mixes `state` plus one increment).
+    public init(state: UInt64) { self.state = state }
+    @inline(__always)
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        return mix64(state)
+    }
 }
 
 /// A stateless 64-bit mix, used as a counter-based generator for dropout masks so that a mask

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Forecasting
 import Foundation
+import NeuralNet
 
 /// `forecastd bench accuracy`: a quick in-memory accuracy check on a CSV file, for choosing
 /// defaults. Each rolling origin trains a fresh model on the data before it only, then its
@@ -19,7 +20,7 @@ struct BenchAccuracy: ParsableCommand {
     @Option(help: "Horizon in steps.") var horizon: Int
     @Option(help: "Rolling origins.") var origins: Int = 5
     @Option(help: "Keep only the last N steps of each series.") var last: Int?
-    @Option(help: "Cell: lstm, gru or rnn.") var cell: String?
+    @Option(help: "Cell: lstm, gru or rnn.") var cell: CellKind?
     @Option(help: "Hidden size.") var hidden: Int?
     @Option(help: "Epochs.") var epochs: Int?
     @Option(help: "Learning rate.") var learningRate: Float?
@@ -58,15 +59,18 @@ struct BenchAccuracy: ParsableCommand {
             for k in (1...origins).reversed() {
                 let origin = full.count - k * horizon
                 let history = full.prefix(origin)
-                var settings = ForecasterSettings.defaults(frequency: grid.frequency, horizon: horizon, season: season, backtestWindows: 3)
-                if let cell { settings.cell = .init(rawValue: cell)! }
-                if let hidden { settings.hiddenSize = hidden }
-                if let epochs { settings.epochs = epochs }
-                if let learningRate { settings.learningRate = learningRate }
-                if let context { settings.context = context }
-                if let batch { settings.batchSize = batch }
-                if let tbptt { settings.tbpttK1 = tbptt; settings.tbpttK2 = tbptt }
-                if let layers { settings.layers = layers }
+                var overrides = ForecasterOverrides()
+                overrides.cell = cell
+                overrides.hiddenSize = hidden
+                overrides.epochs = epochs
+                overrides.learningRate = learningRate
+                overrides.context = context
+                overrides.batchSize = batch
+                overrides.tbpttK1 = tbptt
+                overrides.tbpttK2 = tbptt
+                overrides.layers = layers
+                let settings = ForecasterSettings.resolved(frequency: grid.frequency, horizon: horizon, season: season,
+                                                           backtestWindows: 3, overrides: overrides)
                 let started = Date()
                 let model = try RecurrentForecaster.train(series: [history], settings: settings) { record in
                     if verbose { print(String(format: "  epoch %d train %.4f val %.4f %.2fs", record.epoch, record.trainLoss, record.validationLoss, record.seconds)) }
@@ -110,3 +114,5 @@ extension RegularSeries {
                       states: Array(states.prefix(n)), rows: rows)
     }
 }
+
+extension CellKind: ExpressibleByArgument {}

@@ -1,5 +1,6 @@
 import XCTest
 @testable import ForecastService
+import Forecasting
 
 final class ConfigurationTests: XCTestCase {
     let minimalJob = """
@@ -30,11 +31,13 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(job.fallback, .seasonalNaive)
         XCTAssertEqual(job.source.origin, .table("public.weather"))
         XCTAssertNil(job.source.seriesColumn)
-        XCTAssertEqual(job.model.cell, .lstm)
-        XCTAssertEqual(job.model.quantiles, [0.1, 0.5, 0.9])
+        XCTAssertEqual(job.model.overrides, ForecasterOverrides(), "the network's settings are Forecasting's defaults")
         XCTAssertEqual(job.model.scope, .series)
-        XCTAssertEqual(job.model.clipNorm, 1.0)
-        XCTAssertEqual(job.model.seed, 1)
+        let settings = try JobPlan(job).forecaster
+        XCTAssertEqual(settings.cell, .lstm)
+        XCTAssertEqual(settings.quantiles, [0.1, 0.5, 0.9])
+        XCTAssertEqual(settings.clipNorm, 1.0)
+        XCTAssertEqual(settings.seed, 1)
     }
 
     func testExampleConfigurationFileIsValidAndDocumentsTheDefaults() throws {
@@ -52,7 +55,11 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(job.fallback, defaults.fallback)
         XCTAssertEqual(job.driftFactor, defaults.driftFactor)
         XCTAssertEqual(job.driftPoints, defaults.driftPoints)
-        XCTAssertEqual(job.model, defaults.model)
+        XCTAssertEqual(job.model.scope, defaults.model.scope)
+        let resolve = { (model: ModelSettings) in
+            ForecasterSettings.resolved(frequency: Frequency(.hour), horizon: 24, season: 24, backtestWindows: 3, overrides: model.overrides)
+        }
+        XCTAssertEqual(resolve(job.model), resolve(defaults.model), "the model settings it writes out are the defaults")
         XCTAssertEqual(config.daemon, DaemonSettings())
         XCTAssertEqual(config.database.schema, DatabaseSettings().schema)
     }
@@ -111,7 +118,7 @@ final class ConfigurationTests: XCTestCase {
         let config = try Configuration.parse(minimalJob + "\n" + minimalJob.replacingOccurrences(of: "\"temps\"", with: "\"other\"")
             + "\n[jobs.model]\ncell = \"gru\"\n")
         XCTAssertEqual(config.jobs.map(\.name), ["temps", "other"])
-        XCTAssertEqual(config.jobs.map(\.model.cell), [.lstm, .gru])
+        XCTAssertEqual(config.jobs.map(\.model.cell), [nil, .gru])
     }
 
     // MARK: drift

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import ForecastService
+import Forecasting
 
 /// The report page built from hand-made report models: escaping of user data, the interval
 /// band, axes and their labels, and what an empty, short or untrained series looks like.
@@ -104,7 +105,7 @@ final class ReportPageTests: XCTestCase {
     func testANaiveFallbackIsNamedSo() {
         var fallback = series()
         fallback.model = model(cell: .seasonalNaive, reason: "fallback: backtest MASE 1.1 does not beat naive (1.0; seasonal naive 1.4)")
-        fallback.model?.hyperparameters = UnitTrainer.json(FallbackBaseline(.level, season: 24))
+        fallback.model?.hyperparameters = hyperparametersJSON(FallbackBaseline(.level, season: 24))
         let html = ReportPage.html(report([fallback]))
         XCTAssertTrue(html.contains("<dd class=\"\">naive (fallback)</dd>"), html)
     }

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Forecasting
+import NeuralNet
 
 final class BacktestTests: XCTestCase {
     func testRollingOrigins() {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Forecasting
+import NeuralNet
 
 final class QuantileTests: XCTestCase {
     func testCrossingQuantilesAreRearranged() {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Forecasting
+import NeuralNet
 
 final class SeriesBuilderTests: XCTestCase {
     private func settings(_ frequency: String, _ zone: String = "UTC", aggregation: Aggregation = .mean,

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Forecasting
+import NeuralNet
 
 /// An instant from calendar fields in `zone` (UTC by default).
 func instant(_ year: Int, _ month: Int, _ day: Int, _ hour: Int = 0, _ minute: Int = 0, _ second: Int = 0,

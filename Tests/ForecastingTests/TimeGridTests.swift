@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Forecasting
+import NeuralNet
 
 final class TimeGridTests: XCTestCase {
     func testHourlyBucketsAreAnchoredAtTheEpoch() {

@@ -1,5 +1,6 @@
 import Foundation
 import Forecasting
+import NeuralNet
 import TOML
 
 /// forecastd's configuration file, typed, with the defaults of SPEC.md filled in.
@@ -44,7 +45,6 @@ public enum FallbackPolicy: String, Sendable, CaseIterable {
     case none
 }
 public enum ModelScope: String, Sendable, CaseIterable { case series, global }
-public enum CellChoice: String, Sendable, CaseIterable { case lstm, gru, rnn }
 
 public struct JobSettings: Sendable, Equatable {
     public var name: String
@@ -86,22 +86,17 @@ public struct SourceSettings: Sendable, Equatable {
     public var valueColumn: String
 }
 
-/// Settings of the network. nil means "chosen by the engine from the frequency and the data".
+/// `[jobs.model]`: the network's settings the user overrode (nil: Forecasting's default, see
+/// `ForecasterSettings.resolved`), read as `job.model.hiddenSize`, and the model's scope.
+@dynamicMemberLookup
 public struct ModelSettings: Sendable, Equatable {
-    public var cell: CellChoice = .lstm
-    public var hiddenSize: Int?
-    public var layers: Int?
-    public var context: Int?
-    public var tbpttK1: Int?
-    public var tbpttK2: Int?
-    public var batchSize: Int?
-    public var epochs: Int?
-    public var learningRate: Double?
-    public var clipNorm: Double = 1.0
-    public var dropout: Double = 0
-    public var quantiles: [Double] = [0.1, 0.5, 0.9]
+    public var overrides = ForecasterOverrides()
     public var scope: ModelScope = .series
-    public var seed: Int = 1
+
+    public subscript<T>(dynamicMember path: WritableKeyPath<ForecasterOverrides, T>) -> T {
+        get { overrides[keyPath: path] }
+        set { overrides[keyPath: path] = newValue }
+    }
 }
 
 extension Configuration {
@@ -256,37 +251,42 @@ extension SourceSettings {
 extension ModelSettings {
     init(reading model: inout TableReader) throws {
         self.init()
-        cell = try model.choice("cell", CellChoice.self) ?? cell
-        hiddenSize = try model.integer("hidden_size", range: 1...4096)
-        layers = try model.integer("layers", range: 1...8)
-        context = try model.integer("context", range: 1...100_000)
+        var o = ForecasterOverrides()
+        o.cell = try model.choice("cell", CellKind.self)
+        o.hiddenSize = try model.integer("hidden_size", range: 1...4096)
+        o.layers = try model.integer("layers", range: 1...8)
+        o.context = try model.integer("context", range: 1...100_000)
         let tbptt = try model.integer("tbptt", range: 1...100_000)
         let k1 = try model.integer("tbptt_k1", range: 1...100_000)
         let k2 = try model.integer("tbptt_k2", range: 1...100_000)
         if tbptt != nil, k1 != nil || k2 != nil {
             throw model.error("tbptt", "give either tbptt or tbptt_k1/tbptt_k2, not both")
         }
-        tbpttK1 = k1 ?? tbptt
-        tbpttK2 = k2 ?? tbptt ?? k1
-        if let a = tbpttK1, let b = tbpttK2, b < a {
+        o.tbpttK1 = k1 ?? tbptt
+        o.tbpttK2 = k2 ?? tbptt ?? k1
+        if let a = o.tbpttK1, let b = o.tbpttK2, b < a {
             throw model.error("tbptt_k2", "must be at least tbptt_k1 (\(a)), found \(b)")
         }
-        batchSize = try model.integer("batch_size", range: 1...65_536)
-        epochs = try model.integer("epochs", range: 1...100_000)
-        learningRate = try model.double("learning_rate", range: 1e-9...10)
-        clipNorm = try model.double("clip_norm", range: 0...1e9) ?? clipNorm
-        dropout = try model.double("dropout", range: 0...0.9) ?? dropout
+        o.batchSize = try model.integer("batch_size", range: 1...65_536)
+        o.epochs = try model.integer("epochs", range: 1...100_000)
+        o.learningRate = try model.double("learning_rate", range: 1e-9...10).map { Float($0) }
+        o.clipNorm = try model.double("clip_norm", range: 0...1e9).map { Float($0) }
+        o.dropout = try model.double("dropout", range: 0...0.9).map { Float($0) }
         if let q = try model.doubles("quantiles", range: 0.001...0.999) {
-            guard q == q.sorted(), Set(q).count == q.count else {
-                throw model.error("quantiles", "must be increasing without repeats, found \(q)")
+            do {
+                try Quantiles.validate(q, medianRequired: true)
+            } catch {
+                switch error.problem {
+                case .notIncreasing: throw model.error("quantiles", "must be increasing without repeats, found \(q)")
+                case .empty, .noMedian: throw model.error("quantiles", "must include 0.5, the median that becomes the point forecast")
+                case .outOfRange: throw model.error("quantiles", error.description)
+                }
             }
-            guard q.contains(0.5) else {
-                throw model.error("quantiles", "must include 0.5, the median that becomes the point forecast")
-            }
-            quantiles = q
+            o.quantiles = q
         }
         scope = try model.choice("scope", ModelScope.self) ?? scope
-        seed = try model.integer("seed", range: 0...Int(Int32.max)) ?? seed
+        o.seed = try model.integer("seed", range: 0...Int(Int32.max)).map { UInt64($0) }
+        overrides = o
         try model.rejectUnknownKeys()
     }
 }

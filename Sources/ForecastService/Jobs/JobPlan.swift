@@ -17,23 +17,8 @@ public struct JobPlan: Sendable {
             throw ConfigurationError(key: "jobs.\(job.name)", message: "\(error)")
         }
         season = job.season ?? grid.frequency.defaultSeasonLength
-        var settings = ForecasterSettings.defaults(frequency: grid.frequency, horizon: job.horizon, season: season,
-                                                   backtestWindows: job.backtestWindows)
-        let model = job.model
-        settings.cell = .init(rawValue: model.cell.rawValue) ?? .lstm
-        if let v = model.hiddenSize { settings.hiddenSize = v }
-        if let v = model.layers { settings.layers = v }
-        if let v = model.context { settings.context = v }
-        if let v = model.tbpttK1 { settings.tbpttK1 = v }
-        if let v = model.tbpttK2 { settings.tbpttK2 = v }
-        if let v = model.batchSize { settings.batchSize = v }
-        if let v = model.epochs { settings.epochs = v }
-        if let v = model.learningRate { settings.learningRate = Float(v) }
-        settings.clipNorm = Float(model.clipNorm)
-        settings.dropout = Float(model.dropout)
-        settings.quantiles = model.quantiles
-        settings.seed = UInt64(model.seed)
-        forecaster = settings
+        forecaster = .resolved(frequency: grid.frequency, horizon: job.horizon, season: season,
+                               backtestWindows: job.backtestWindows, overrides: job.model.overrides)
     }
 
     public var seriesSettings: SeriesSettings {
@@ -51,22 +36,5 @@ public struct JobPlan: Sendable {
         let year = end.addingTimeInterval(-365 * 86_400)
         guard let last = grid.index(of: end) else { return year }
         return min(year, grid.start(ofBucket: last - Self.defaultWindowSteps))
-    }
-
-    /// How many horizons at the end of a series the guard scores it on: the job's
-    /// `backtest_windows`; for a network that reads a week of lags (`week` steps; a series
-    /// whose weekends differ from its weekdays), enough of them to span that week, as far as
-    /// the tail held back from training (`heldBack` steps) reaches. On such a series a verdict
-    /// drawn from the last three days rests on which days of the week (or which holidays)
-    /// they happened to be.
-    public func guardWindows(heldBack: Int, week: Int? = nil) -> Int {
-        let windows = max(job.backtestWindows, 1)
-        guard let week else { return windows }
-        return max(windows, min((week + job.horizon - 1) / job.horizon, heldBack / job.horizon))
-    }
-
-    /// The dates of the `horizon` steps after the last step of `series`.
-    func targetDates(after series: RegularSeries) -> [Date] {
-        (1...job.horizon).map { series.grid.start(ofBucket: series.endBucket - 1 + $0) }
     }
 }

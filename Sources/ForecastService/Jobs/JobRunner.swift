@@ -236,16 +236,6 @@ public struct JobRunner: Sendable {
             : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)
         return try await finish(summary, status: status, on: connection, logger: logger)
     }
-
-    enum PredictError: Error, CustomStringConvertible {
-        case tooShort, noWeights
-        var description: String {
-            switch self {
-            case .tooShort: return "the series is shorter than a season"
-            case .noWeights: return "the active model has no weights"
-            }
-        }
-    }
 }
 
 extension RegularSeries {

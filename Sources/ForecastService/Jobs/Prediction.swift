@@ -30,29 +30,6 @@ extension JobRunner {
         case full(RegularSeries)
     }
 
-    /// What an active model publishes, read from its cell and hyperparameters once per cycle
-    /// rather than once per series.
-    enum Published: Sendable {
-        /// A fallback: this baseline alone.
-        case baseline(SeasonalNaive)
-        /// The network alone.
-        case network
-        /// The network averaged with this baseline.
-        case combined(SeasonalNaive)
-
-        init(_ model: StoredModel, jobSeason: Int) {
-            if model.cell == .seasonalNaive {
-                self = .baseline(FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: jobSeason).forecaster)
-            } else if let partner = FallbackBaseline.combinedWith(hyperparameters: model.hyperparameters) {
-                self = .combined(partner.forecaster)
-            } else {
-                self = .network
-            }
-        }
-
-        var isCombined: Bool { if case .combined = self { true } else { false } }
-    }
-
     /// Where a cycle's time went, logged at its end.
     struct PredictTiming {
         var read = 0.0, forecast = 0.0, write = 0.0
@@ -82,7 +59,9 @@ extension JobRunner {
         let perSeries = Dictionary(active.compactMap { m in m.series.map { ($0, m) } }, uniquingKeysWith: { a, _ in a })
         let servedBy: @Sendable (String) -> StoredModel? = { perSeries[$0] ?? global }
         var timing = PredictTiming()
-        let published = Dictionary(active.map { ($0.modelID, Published($0, jobSeason: plan.season)) }, uniquingKeysWith: { a, _ in a })
+        // What each active model publishes, read from its cell and hyperparameters once per cycle.
+        let published = Dictionary(active.map { ($0.modelID, PublishedForm(cell: $0.cell, hyperparameters: $0.hyperparameters, jobSeason: plan.season)) },
+                                   uniquingKeysWith: { a, _ in a })
 
         // The saved states of the models that serve their series now, and where each read starts.
         let saved = try await PredictTiming.measure(&timing.read) {
@@ -216,7 +195,7 @@ extension JobRunner {
 
     /// Forecasts `work` batch by batch and writes each batch in one transaction. Returns the
     /// keys whose saved state was unusable (to be read in full).
-    func forecast(_ work: [(key: String, reading: Reading)], servedBy: @escaping @Sendable (String) -> StoredModel?, published: [Int64: Published],
+    func forecast(_ work: [(key: String, reading: Reading)], servedBy: @escaping @Sendable (String) -> StoredModel?, published: [Int64: PublishedForm],
                   globalID: Int64?, settledBefore: Int?,
                   runID: Int64, summary: inout RunSummary, timing: inout PredictTiming, logger: Logger,
                   on connection: PostgresConnection) async throws -> [String] {
@@ -229,7 +208,7 @@ extension JobRunner {
             let batch = work[batchStart..<min(batchStart + Self.predictBatch, work.count)]
             // Networks of this batch: a global one is kept across batches, per-series ones only
             // for their batch, so memory does not grow with the number of series.
-            let missing = Set(batch.compactMap { servedBy($0.key) }.filter { $0.cell != .seasonalNaive && networks[$0.modelID] == nil }.map(\.modelID))
+            let missing = Set(batch.compactMap { servedBy($0.key) }.filter { published[$0.modelID]?.needsWeights == true && networks[$0.modelID] == nil }.map(\.modelID))
             if !missing.isEmpty {
                 let weights = try await PredictTiming.measure(&timing.read) {
                     try await connection.withConnection { db in try models.weights(modelIDs: Array(missing), on: db) }
@@ -244,17 +223,17 @@ extension JobRunner {
             let started = Date()
             for (key, reading) in batch {
                 guard let model = servedBy(key), let form = published[model.modelID] else { continue }
+                let forecaster = PublishedForecaster(form: form, network: networks[model.modelID], horizon: job.horizon,
+                                                     levels: plan.forecaster.quantiles, maxGap: job.maxGap)
                 do {
-                    let (forecast, state) = try forecastOne(reading, published: form, network: networks[model.modelID], settledBefore: settledBefore)
+                    let (forecast, state) = try forecastOne(reading, with: forecaster, settledBefore: settledBefore)
                     let series: RegularSeries
                     switch reading {
                     case .continuing(_, let s): series = s; timing.continued += 1
                     case .full(let s): series = s; timing.readInFull += 1
                     }
                     observed.append(series)
-                    rows += Self.rows(SeriesForecast(series: key, issuedAt: series.date(ofStep: series.count - 1),
-                                                     targets: plan.targetDates(after: series), forecast: forecast),
-                                      job: jobName, modelID: model.modelID)
+                    rows += Self.rows(SeriesForecast(after: series, forecast: forecast), job: jobName, modelID: model.modelID)
                     if let state { stateRows.append(Self.stateRow(state, modelID: model.modelID, grid: plan.grid)) }
                 } catch let error as SeriesStateArchive.DamagedState {
                     logger.warning("saved state unusable; reading the series in full", metadata: ["series": "\(key)", "error": "\(error)"])
@@ -295,37 +274,12 @@ extension JobRunner {
     }
 
     /// The forecast of one series and the state to save after it (nil for the baseline).
-    func forecastOne(_ reading: Reading, published: Published, network: TrainedForecaster?,
-                     settledBefore: Int?) throws -> (QuantileForecast, SeriesState?) {
-        let levels = plan.forecaster.quantiles
-        switch published {
-        case .baseline(let baseline):
-            guard case .full(let series) = reading else { throw PredictError.tooShort }
-            guard baseline.canForecast(history: series.values) else { throw PredictError.tooShort }
-            return (baseline.forecast(history: series.values, horizon: job.horizon, levels: levels), nil)
-        case .combined(let baseline):
-            guard let network else { throw PredictError.noWeights }
-            // It needs the whole history, so it is read in full every time and keeps no state
-            // (it never saves one; see `UnitTrainer.train`).
-            guard case .full(let series) = reading else {
-                throw SeriesStateArchive.DamagedState(reason: "a combined model reads its series in full")
-            }
-            guard baseline.canForecast(history: series.values) else { throw PredictError.tooShort }
-            let (forecast, _) = try network.forecast(series, settledBefore: settledBefore)
-            return (forecast.combined(with: baseline.forecast(history: series.values, horizon: job.horizon, levels: levels)), nil)
-        case .network:
-            guard let network else { throw PredictError.noWeights }
-            switch reading {
-            case .continuing(let row, let newSteps):
-                let state = try SeriesStateArchive.decode(row.state, key: row.series, config: network.network.config)
-                do {
-                    return try network.forecast(continuing: state, with: newSteps, maxGap: job.maxGap, settledBefore: settledBefore)
-                } catch let error as ForecasterError {
-                    throw SeriesStateArchive.DamagedState(reason: error.description)
-                }
-            case .full(let series):
-                return try network.forecast(series, settledBefore: settledBefore)
-            }
+    func forecastOne(_ reading: Reading, with forecaster: PublishedForecaster, settledBefore: Int?) throws -> (QuantileForecast, SeriesState?) {
+        switch reading {
+        case .continuing(let row, let newSteps):
+            return try forecaster.forecast(continuing: row.state, of: row.series, with: newSteps, settledBefore: settledBefore)
+        case .full(let series):
+            return try forecaster.forecast(series, settledBefore: settledBefore)
         }
     }
 }

@@ -1,3 +1,4 @@
+import Forecasting
 import Foundation
 
 /// Turns a `JobReport` into one self-contained HTML page: inline CSS and SVG, no script, no

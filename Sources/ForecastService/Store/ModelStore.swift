@@ -1,12 +1,6 @@
+import Forecasting
 import Foundation
 import PostgresClient
-
-/// The model families the `models.cell` column admits. `seasonalNaive` marks a fallback: the
-/// baseline published when a network diverged or lost to it.
-public enum ModelCell: String, Sendable, CaseIterable {
-    case lstm, gru, rnn
-    case seasonalNaive = "seasonal_naive"
-}
 
 public enum ModelStatus: String, Sendable, CaseIterable {
     case active, retired, rejected

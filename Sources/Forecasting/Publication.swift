@@ -1,0 +1,145 @@
+import Foundation
+import NeuralNet
+
+/// What a published model is, as the models table records it; owned here so that the service
+/// stores and reads it without knowing what a network or a baseline is. Nothing here knows of
+/// databases.
+
+/// What a stored model's `cell` column holds: the network's cell, or `seasonal_naive` for a
+/// fallback (the baseline published when a network diverged or lost to it; its season, 1 for
+/// naive, is in the hyperparameters).
+public enum ModelCell: Sendable, Hashable, RawRepresentable {
+    case network(CellKind)
+    case seasonalNaive
+
+    public init?(rawValue: String) {
+        if rawValue == "seasonal_naive" {
+            self = .seasonalNaive
+        } else if let cell = CellKind(rawValue: rawValue) {
+            self = .network(cell)
+        } else {
+            return nil
+        }
+    }
+
+    public var rawValue: String {
+        switch self {
+        case .network(let cell): cell.rawValue
+        case .seasonalNaive: "seasonal_naive"
+        }
+    }
+}
+
+/// The forecasts of one series from one origin, ready to be written.
+public struct SeriesForecast: Sendable {
+    public var series: String
+    /// The forecast origin: the last step of the history.
+    public var issuedAt: Date
+    public var targets: [Date]
+    public var forecast: QuantileForecast
+
+    /// The forecast of the `forecast.horizon` steps after the last step of `series`.
+    public init(after series: RegularSeries, forecast: QuantileForecast) {
+        self.series = series.key
+        issuedAt = series.date(ofStep: series.count - 1)
+        targets = (1...forecast.horizon).map { series.grid.start(ofBucket: series.endBucket - 1 + $0) }
+        self.forecast = forecast
+    }
+}
+
+/// The baseline a fallback model publishes, as its `hyperparameters` record it:
+/// `{"baseline": "seasonal_naive", "season": 24}`, or `{"baseline": "naive", "season": 1}`
+/// when the last value forecasts the history better. The cell stays `seasonal_naive` (naive
+/// is seasonal naive with a season of one step).
+public struct FallbackBaseline: Codable, Sendable, Equatable {
+    public var baseline: String
+    public var season: Int
+
+    public init(_ base: ForecastBase, season: Int) {
+        let forecaster = base.baseline(season: season)
+        self.baseline = forecaster.season == 1 && season > 1 ? "naive" : "seasonal_naive"
+        self.season = forecaster.season
+    }
+
+    /// The baseline of a stored fallback model; models stored before the baseline was
+    /// recorded (or with unreadable hyperparameters) use the job's season.
+    public init(hyperparameters: String, jobSeason: Int) {
+        let stored = try? JSONDecoder().decode(FallbackBaseline.self, from: Data(hyperparameters.utf8))
+        baseline = stored?.baseline ?? "seasonal_naive"
+        season = max(stored?.season ?? jobSeason, 1)
+    }
+
+    private enum CodingKeys: String, CodingKey { case baseline, season }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        season = try container.decode(Int.self, forKey: .season)
+        baseline = try container.decodeIfPresent(String.self, forKey: .baseline) ?? "seasonal_naive"
+    }
+
+    public var forecaster: SeasonalNaive { SeasonalNaive(season: max(season, 1)) }
+
+    /// How reasons name it: "seasonal naive" or "naive".
+    public var name: String { baseline == "naive" ? "naive" : "seasonal naive" }
+
+    /// The baseline a published network is combined with, when its hyperparameters record one
+    /// (`combined_with`); nil for a network published alone.
+    public static func combinedWith(hyperparameters: String) -> FallbackBaseline? {
+        struct Record: Decodable { var combined_with: FallbackBaseline? }
+        return (try? JSONDecoder().decode(Record.self, from: Data(hyperparameters.utf8)))?.combined_with
+    }
+
+    /// Appended to the fallback's reason when it is not the seasonal naive of record.
+    var note: String {
+        baseline == "naive" ? "; published naive (the last value), which forecasts this history better than seasonal naive" : ""
+    }
+}
+
+/// The `hyperparameters` of a network published combined with a baseline: the network's
+/// settings and, beside them, `combined_with` naming the baseline (as a fallback records it).
+struct CombinedSettings: Encodable {
+    var settings: ForecasterSettings
+    var combinedWith: FallbackBaseline
+
+    private enum CodingKeys: String, CodingKey { case combinedWith = "combined_with" }
+
+    func encode(to encoder: any Encoder) throws {
+        try settings.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(combinedWith, forKey: .combinedWith)
+    }
+}
+
+/// What a stored model publishes, read from its cell and hyperparameters (once per predict
+/// cycle, not once per series).
+public enum PublishedForm: Sendable, Equatable {
+    /// A fallback: this baseline alone.
+    case baseline(SeasonalNaive)
+    /// The network alone.
+    case network
+    /// The network averaged with this baseline.
+    case combined(SeasonalNaive)
+
+    public init(cell: ModelCell, hyperparameters: String, jobSeason: Int) {
+        if cell == .seasonalNaive {
+            self = .baseline(FallbackBaseline(hyperparameters: hyperparameters, jobSeason: jobSeason).forecaster)
+        } else if let partner = FallbackBaseline.combinedWith(hyperparameters: hyperparameters) {
+            self = .combined(partner.forecaster)
+        } else {
+            self = .network
+        }
+    }
+
+    /// A network's weights are needed to forecast.
+    public var needsWeights: Bool { if case .baseline = self { false } else { true } }
+    /// A combination reads its series in full every time (its baseline needs the history).
+    public var isCombined: Bool { if case .combined = self { true } else { false } }
+}
+
+/// The JSON of a model's `hyperparameters`: keys sorted, non-finite numbers as strings.
+public func hyperparametersJSON<T: Encodable>(_ value: T) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+    return (try? encoder.encode(value)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
+}

@@ -1,0 +1,75 @@
+import NeuralNet
+
+/// How a published model forecasts: a stored model (its form, read from the cell and the
+/// hyperparameters, and its decoded network) forecasts a series read in full, or reads on
+/// from a saved series state over the new steps only. The one place that knows what each form
+/// does with a series; it knows nothing of databases or of how the model was stored.
+public struct PublishedForecaster: Sendable {
+    public let form: PublishedForm
+    /// The decoded network (`ModelArchive`); nil for a baseline, or when the weights are missing.
+    public let network: TrainedForecaster?
+    public let horizon: Int
+    public let levels: [Double]
+    /// The job's `max_gap`: a gap before the new steps up to this long is interpolated.
+    public let maxGap: Int
+
+    public init(form: PublishedForm, network: TrainedForecaster?, horizon: Int, levels: [Double], maxGap: Int) {
+        self.form = form
+        self.network = network
+        self.horizon = horizon
+        self.levels = levels
+        self.maxGap = maxGap
+    }
+
+    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        case tooShort, noWeights
+        public var description: String {
+            switch self {
+            case .tooShort: return "the series is shorter than a season"
+            case .noWeights: return "the active model has no weights"
+            }
+        }
+    }
+
+    /// The forecast of a series read in full, and the state to save after it (nil unless the
+    /// network is published alone).
+    public func forecast(_ series: RegularSeries, settledBefore: Int?) throws -> (QuantileForecast, SeriesState?) {
+        switch form {
+        case .baseline(let baseline):
+            guard baseline.canForecast(history: series.values) else { throw Failure.tooShort }
+            return (baseline.forecast(history: series.values, horizon: horizon, levels: levels), nil)
+        case .combined(let baseline):
+            guard let network else { throw Failure.noWeights }
+            guard baseline.canForecast(history: series.values) else { throw Failure.tooShort }
+            let (forecast, _) = try network.forecast(series, settledBefore: settledBefore)
+            return (forecast.combined(with: baseline.forecast(history: series.values, horizon: horizon, levels: levels)), nil)
+        case .network:
+            guard let network else { throw Failure.noWeights }
+            return try network.forecast(series, settledBefore: settledBefore)
+        }
+    }
+
+    /// The forecast after `newSteps` of series `key`, read on from its saved state (the bytes of
+    /// `SeriesStateArchive`), and the state after them. A state that does not decode or fit
+    /// throws `SeriesStateArchive.DamagedState`: the caller then reads the series in full.
+    public func forecast(continuing state: [UInt8], of key: String, with newSteps: RegularSeries,
+                         settledBefore: Int?) throws -> (QuantileForecast, SeriesState?) {
+        switch form {
+        case .baseline:
+            throw Failure.tooShort
+        case .combined:
+            guard network != nil else { throw Failure.noWeights }
+            // It needs the whole history, so it is read in full every time and keeps no state
+            // (it never saves one; see `ModelGuard.train`).
+            throw SeriesStateArchive.DamagedState(reason: "a combined model reads its series in full")
+        case .network:
+            guard let network else { throw Failure.noWeights }
+            let saved = try SeriesStateArchive.decode(state, key: key, config: network.network.config)
+            do {
+                return try network.forecast(continuing: saved, with: newSteps, maxGap: maxGap, settledBefore: settledBefore)
+            } catch let error as ForecasterError {
+                throw SeriesStateArchive.DamagedState(reason: error.description)
+            }
+        }
+    }
+}
