@@ -27,13 +27,26 @@ let package = Package(
         .target(name: "TOML"),
         // A minimal HTTP/1.1 GET/HEAD server for a service's own endpoints; knows nothing of forecastd.
         .target(name: "HTTPServing"),
-        // The service: configuration, migrations, storage, jobs and scheduling.
-        .target(name: "ForecastService", dependencies: [
-            "PostgresClient", "Forecasting", "NeuralNet", "TOML", "HTTPServing",
+        // The service, in modules whose dependencies point one way (docs/ARCHITECTURE.md):
+        // configuration resolved into domain values at load; knows no database.
+        .target(name: "ForecastConfig", dependencies: ["Forecasting", "NeuralNet", "TOML"]),
+        // Every table forecastd reads or writes (all its SQL), and the migrations.
+        .target(name: "ForecastStore", dependencies: ["ForecastConfig", "Forecasting", "PostgresClient"]),
+        // Jobs: reading sources, training and predicting units, the schedule; SQL only through the store.
+        .target(name: "ForecastJobs", dependencies: [
+            "ForecastConfig", "ForecastStore", "Forecasting", "NeuralNet", "PostgresClient",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The HTML report of a job: data from the store, page and SVG charts.
+        .target(name: "ForecastReport", dependencies: ["ForecastConfig", "ForecastStore", "Forecasting", "PostgresClient"]),
+        // The daemon's runtime: its loops, systemd notification, logging, metrics and endpoints.
+        .target(name: "ForecastDaemon", dependencies: [
+            "ForecastConfig", "ForecastStore", "ForecastJobs", "Forecasting", "PostgresClient", "HTTPServing",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "forecastd", dependencies: [
-            "ForecastService", "Forecasting", "NeuralNet", "PostgresClient", "HTTPServing",
+            "ForecastConfig", "ForecastStore", "ForecastJobs", "ForecastReport", "ForecastDaemon",
+            "Forecasting", "NeuralNet", "PostgresClient", "HTTPServing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -45,6 +58,9 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting"]),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
-        .testTarget(name: "ForecastServiceTests", dependencies: ["ForecastService", "PostgresClient", "HTTPServing", "TestSupport"]),
+        .testTarget(name: "ForecastServiceTests", dependencies: [
+            "ForecastConfig", "ForecastStore", "ForecastJobs", "ForecastReport", "ForecastDaemon",
+            "Forecasting", "PostgresClient", "HTTPServing", "TestSupport",
+        ]),
     ]
 )

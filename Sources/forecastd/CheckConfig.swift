@@ -1,7 +1,8 @@
 import Foundation
 import ArgumentParser
-import ForecastService
-import PostgresClient
+import ForecastConfig
+import ForecastStore
+import ForecastJobs
 
 struct CheckConfig: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

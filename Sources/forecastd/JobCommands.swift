@@ -1,5 +1,8 @@
 import ArgumentParser
-import ForecastService
+import ForecastConfig
+import ForecastStore
+import ForecastJobs
+import ForecastDaemon
 import Forecasting
 import Foundation
 import HTTPServing

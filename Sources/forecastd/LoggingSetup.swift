@@ -2,7 +2,8 @@
 /// the configuration. Formatting and the journald/text/JSON choice live in
 /// ForecastService/Daemon/LogHandlers.swift, so the daemon and its tests share them.
 import Foundation
-import ForecastService
+import ForecastConfig
+import ForecastDaemon
 
 enum LoggingSetup {
     /// Safe to call more than once: only the first call installs handlers (swift-log allows

@@ -1,6 +1,5 @@
 import ArgumentParser
-import ForecastService
-import PostgresClient
+import ForecastStore
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

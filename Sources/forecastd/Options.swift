@@ -1,6 +1,5 @@
 import ArgumentParser
-import ForecastService
-import Logging
+import ForecastConfig
 
 /// Options every command that reads the configuration takes.
 struct ConfigOptions: ParsableArguments {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import ForecastService
+import ForecastReport
 import Foundation
 
 /// `forecastd report JOB --output FILE.html`: one self-contained HTML page per job with each

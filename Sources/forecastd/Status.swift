@@ -1,5 +1,6 @@
 import ArgumentParser
-import ForecastService
+import ForecastConfig
+import ForecastStore
 import Foundation
 import PostgresClient
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import ForecastService
+import ForecastDaemon
 import NeuralNet
 import PostgresClient
 

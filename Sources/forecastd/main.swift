@@ -1,5 +1,5 @@
 import ArgumentParser
-import ForecastService
+import ForecastConfig
 import Foundation
 
 /// `forecastd [--config PATH] <command>`, with SPEC.md's exit codes: 0 success, 1 runtime

@@ -1,5 +1,9 @@
 import XCTest
-@testable import ForecastService
+@testable import ForecastConfig
+@testable import ForecastStore
+@testable import ForecastJobs
+@testable import ForecastReport
+@testable import ForecastDaemon
 import Forecasting
 
 final class ConfigurationTests: XCTestCase {

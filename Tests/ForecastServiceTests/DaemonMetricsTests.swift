@@ -3,7 +3,11 @@ import HTTPServing
 import PostgresClient
 import TestSupport
 import XCTest
-@testable import ForecastService
+@testable import ForecastConfig
+@testable import ForecastStore
+@testable import ForecastJobs
+@testable import ForecastReport
+@testable import ForecastDaemon
 
 /// `/metrics`, `/-/healthy` and `/-/ready` of real `forecastd run` processes, checked with
 /// PyPI's prometheus_client parser and against the `runs` table.

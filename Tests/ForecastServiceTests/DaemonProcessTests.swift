@@ -1,7 +1,11 @@
 import Foundation
 import PostgresClient
 import XCTest
-@testable import ForecastService
+@testable import ForecastConfig
+@testable import ForecastStore
+@testable import ForecastJobs
+@testable import ForecastReport
+@testable import ForecastDaemon
 
 /// Real `forecastd run` processes against the test server: sharing work, dying, stopping,
 /// NOTIFY, SIGHUP and systemd's notify protocol.

@@ -1,7 +1,11 @@
 import Foundation
 import PostgresClient
 import XCTest
-@testable import ForecastService
+@testable import ForecastConfig
+@testable import ForecastStore
+@testable import ForecastJobs
+@testable import ForecastReport
+@testable import ForecastDaemon
 
 /// A one-off command closes the runs that dead processes of this host left `running`.
 extension ReportTests {

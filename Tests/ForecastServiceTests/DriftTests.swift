@@ -2,7 +2,11 @@ import Foundation
 import Logging
 import PostgresClient
 import XCTest
-@testable import ForecastService
+@testable import ForecastConfig
+@testable import ForecastStore
+@testable import ForecastJobs
+@testable import ForecastReport
+@testable import ForecastDaemon
 
 /// Drift: the scheduler retrains a series ahead of schedule when its realized error outgrows
 /// its backtest error, records why, and leaves the series whose forecasts held alone.

@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-@testable import ForecastService
+@testable import ForecastConfig
+@testable import ForecastStore
+@testable import ForecastJobs
+@testable import ForecastReport
+@testable import ForecastDaemon
 
 /// `forecastd backtest`: out-of-sample scores of the job's settings, recorded under the run.
 extension JobRunnerTests {

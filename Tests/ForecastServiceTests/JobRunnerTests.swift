@@ -2,7 +2,11 @@ import Foundation
 import Logging
 import PostgresClient
 import XCTest
-@testable import ForecastService
+@testable import ForecastConfig
+@testable import ForecastStore
+@testable import ForecastJobs
+@testable import ForecastReport
+@testable import ForecastDaemon
 @testable import Forecasting
 import NeuralNet
 

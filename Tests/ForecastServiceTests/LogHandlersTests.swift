@@ -3,7 +3,11 @@
 import Foundation
 import Logging
 import XCTest
-@testable import ForecastService
+@testable import ForecastConfig
+@testable import ForecastStore
+@testable import ForecastJobs
+@testable import ForecastReport
+@testable import ForecastDaemon
 
 final class LogHandlersTests: XCTestCase {
     /// 2026-04-01T12:34:56.789Z

@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-@testable import ForecastService
+@testable import ForecastConfig
+@testable import ForecastStore
+@testable import ForecastJobs
+@testable import ForecastReport
+@testable import ForecastDaemon
 
 /// The Prometheus text format and the service's counters, without a database.
 final class PrometheusTextTests: XCTestCase {

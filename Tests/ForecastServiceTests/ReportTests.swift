@@ -2,7 +2,11 @@ import Foundation
 import Logging
 import PostgresClient
 import XCTest
-@testable import ForecastService
+@testable import ForecastConfig
+@testable import ForecastStore
+@testable import ForecastJobs
+@testable import ForecastReport
+@testable import ForecastDaemon
 
 /// `forecastd report` against a real database after a real training run: what the loader
 /// reads, what the command writes and how it fails, and the page as headless Chromium draws it.

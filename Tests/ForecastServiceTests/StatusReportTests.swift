@@ -1,7 +1,11 @@
 import Foundation
 import PostgresClient
 import XCTest
-@testable import ForecastService
+@testable import ForecastConfig
+@testable import ForecastStore
+@testable import ForecastJobs
+@testable import ForecastReport
+@testable import ForecastDaemon
 
 /// `forecastd status` over known rows: the report read from a migrated schema, its table, and
 /// the real binary.

@@ -1,7 +1,11 @@
 import Foundation
 import PostgresClient
 import XCTest
-@testable import ForecastService
+@testable import ForecastConfig
+@testable import ForecastStore
+@testable import ForecastJobs
+@testable import ForecastReport
+@testable import ForecastDaemon
 
 /// A freshly migrated schema of its own per test, dropped afterwards.
 class StoreTestCase: XCTestCase {

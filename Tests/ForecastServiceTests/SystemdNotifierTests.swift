@@ -3,7 +3,11 @@
 import Foundation
 import Glibc
 import XCTest
-@testable import ForecastService
+@testable import ForecastConfig
+@testable import ForecastStore
+@testable import ForecastJobs
+@testable import ForecastReport
+@testable import ForecastDaemon
 
 final class SystemdNotifierTests: XCTestCase {
     private var directory: URL!

@@ -1,7 +1,11 @@
 import Foundation
 import PostgresClient
 import XCTest
-@testable import ForecastService
+@testable import ForecastConfig
+@testable import ForecastStore
+@testable import ForecastJobs
+@testable import ForecastReport
+@testable import ForecastDaemon
 
 final class WorkQueueTests: StoreTestCase {
     var queue: WorkQueue { WorkQueue(schema: schema) }

@@ -1,0 +1,314 @@
+import Foundation
+import Forecasting
+import NeuralNet
+import TOML
+
+/// forecastd's configuration file, typed, with the defaults of SPEC.md filled in.
+public struct Configuration: Sendable, Equatable {
+    public var database: DatabaseSettings
+    public var daemon: DaemonSettings
+    public var jobs: [JobSettings]
+
+    /// The file the configuration came from, for messages.
+    public var path: String?
+
+    package init(database: DatabaseSettings, daemon: DaemonSettings, jobs: [JobSettings], path: String? = nil) {
+        self.database = database
+        self.daemon = daemon
+        self.jobs = jobs
+        self.path = path
+    }
+
+    public func job(named name: String) -> JobSettings? { jobs.first { $0.name == name } }
+}
+
+public struct DatabaseSettings: Sendable, Equatable {
+    /// Any libpq connection string or URI; empty means libpq's defaults (PG* variables, ~/.pgpass).
+    public var url: String = ""
+    /// Where forecastd keeps its tables.
+    public var schema: String = "forecastd"
+}
+
+public struct DaemonSettings: Sendable, Equatable {
+    /// Units of work (one series, or one global model) run at once.
+    public var concurrency: Int = 2
+    /// Prometheus /metrics, /-/healthy and /-/ready; empty turns it off.
+    public var metricsListen: String = "127.0.0.1:9464"
+    /// How long a claimed unit stays claimed without renewal before another worker may take it.
+    public var leaseSeconds: Seconds = 60
+    /// Failed series are retried this many times per schedule, with backoff, before waiting for the next one.
+    public var maxAttempts: Int = 3
+    /// `text` or `json` lines when not under journald.
+    public var logFormat: LogFormat = .text
+    public var logLevel: LogLevel = .info
+}
+
+public enum LogFormat: String, Sendable, CaseIterable { case text, json }
+public enum LogLevel: String, Sendable, CaseIterable { case trace, debug, info, notice, warning, error, critical }
+
+public enum FallbackPolicy: String, Sendable, CaseIterable {
+    case seasonalNaive = "seasonal_naive"
+    /// Publish nothing from a rejected model; keep the previous active one.
+    case none
+}
+public enum ModelScope: String, Sendable, CaseIterable { case series, global }
+
+public struct JobSettings: Sendable, Equatable {
+    public var name: String
+    /// As written, e.g. "1h", "30m", "1mo", "1b".
+    public var frequency: String
+    public var horizon: Int
+    public var aggregation: Aggregation = .mean
+    public var maxGap: Int = 3
+    public var timezone: String = "UTC"
+    /// nil: follows the frequency.
+    public var season: Int?
+    /// History used for training; nil: 365 days or 2,000 steps, whichever reaches further back.
+    public var trainWindow: Seconds?
+    public var trainEvery: Schedule = .every(86_400)
+    public var predictEvery: Schedule = .every(3600)
+    public var backtestWindows: Int = 3
+    public var fallback: FallbackPolicy = .seasonalNaive
+    /// A series is retrained ahead of schedule when the MAE of its latest `driftPoints` matured
+    /// forecasts exceeds its active model's backtest MAE by this factor; 0 turns drift off.
+    public var driftFactor: Double = 2.0
+    /// Matured forecasts (target steps with an actual) the realized MAE is taken over, and the
+    /// fewest that drift is judged on.
+    public var driftPoints: Int = 24
+    public var source: SourceSettings
+    public var model: ModelSettings = ModelSettings()
+}
+
+public struct SourceSettings: Sendable, Equatable {
+    public enum Origin: Sendable, Equatable {
+        /// A table (optionally schema-qualified) that forecastd writes the query for.
+        case table(String)
+        /// A query with `$1` and `$2` bound to the start and end of the time range.
+        case query(String)
+    }
+    public var origin: Origin
+    /// nil: the job has one series, named after the job.
+    public var seriesColumn: String?
+    public var timeColumn: String
+    public var valueColumn: String
+}
+
+/// `[jobs.model]`: the network's settings the user overrode (nil: Forecasting's default, see
+/// `ForecasterSettings.resolved`), read as `job.model.hiddenSize`, and the model's scope.
+@dynamicMemberLookup
+public struct ModelSettings: Sendable, Equatable {
+    public var overrides = ForecasterOverrides()
+    public var scope: ModelScope = .series
+
+    public subscript<T>(dynamicMember path: WritableKeyPath<ForecasterOverrides, T>) -> T {
+        get { overrides[keyPath: path] }
+        set { overrides[keyPath: path] = newValue }
+    }
+}
+
+extension Configuration {
+    /// The path used when neither `--config` nor `$FORECASTD_CONFIG` says otherwise.
+    public static let defaultPath = "/etc/forecastd/forecastd.toml"
+
+    public static func resolvePath(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let explicit, !explicit.isEmpty { return explicit }
+        if let fromEnvironment = environment["FORECASTD_CONFIG"], !fromEnvironment.isEmpty { return fromEnvironment }
+        return defaultPath
+    }
+
+    public static func load(path: String) throws -> Configuration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
+            throw ConfigurationError(file: path, message: "the configuration file \(reason)")
+        }
+        do {
+            var configuration = try parse(text)
+            configuration.path = path
+            return configuration
+        } catch var error as ConfigurationError {
+            error.file = path
+            throw error
+        }
+    }
+
+    public static func parse(_ text: String) throws -> Configuration {
+        let document: TOMLTable
+        do {
+            document = try TOMLParser.parse(text)
+        } catch let syntax as TOMLSyntaxError {
+            throw ConfigurationError(line: syntax.line, message: "syntax error: \(syntax.message)")
+        }
+        var root = TableReader(document, path: "")
+        var configuration = Configuration(database: DatabaseSettings(), daemon: DaemonSettings(), jobs: [])
+
+        if var db = try root.subtable("database") {
+            configuration.database.url = try db.string("url") ?? configuration.database.url
+            if let schema = try db.string("schema") {
+                guard Identifier.isPlain(schema) else {
+                    throw db.error("schema", "must be a plain identifier (letters, digits, _), found \"\(schema)\"")
+                }
+                configuration.database.schema = schema
+            }
+            try db.rejectUnknownKeys()
+        }
+        if var daemon = try root.subtable("daemon") {
+            var d = configuration.daemon
+            d.concurrency = try daemon.integer("concurrency", range: 1...256) ?? d.concurrency
+            d.metricsListen = try daemon.string("metrics_listen") ?? d.metricsListen
+            if !d.metricsListen.isEmpty, ListenAddress(d.metricsListen) == nil {
+                throw daemon.error("metrics_listen", "expected HOST:PORT (e.g. \"127.0.0.1:9464\") or \"\" to turn it off, found \"\(d.metricsListen)\"")
+            }
+            d.leaseSeconds = try daemon.duration("lease") ?? d.leaseSeconds
+            d.maxAttempts = try daemon.integer("max_attempts", range: 1...100) ?? d.maxAttempts
+            d.logFormat = try daemon.choice("log_format", LogFormat.self) ?? d.logFormat
+            d.logLevel = try daemon.choice("log_level", LogLevel.self) ?? d.logLevel
+            configuration.daemon = d
+            try daemon.rejectUnknownKeys()
+        }
+        for var reader in try root.tableArray("jobs") {
+            let job = try JobSettings(reading: &reader)
+            if configuration.jobs.contains(where: { $0.name == job.name }) {
+                throw reader.error("name", "another job is already named \"\(job.name)\"")
+            }
+            configuration.jobs.append(job)
+        }
+        try root.rejectUnknownKeys()
+        return configuration
+    }
+}
+
+extension JobSettings {
+    init(reading job: inout TableReader) throws {
+        let name = try job.requiredString("name")
+        guard name.count <= 100, name.allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) }) else {
+            throw job.error("name", "may hold letters, digits, '_', '-' and '.', at most 100 characters; found \"\(name)\"")
+        }
+        let frequency = try job.requiredString("frequency")
+        do {
+            _ = try Frequency(parsing: frequency)
+        } catch {
+            throw job.error("frequency", "\"\(frequency)\" is not a frequency (\(error.reason))")
+        }
+        let horizon = try job.requiredInteger("horizon", range: 1...10_000)
+        guard var sourceReader = try job.subtable("source") else {
+            throw ConfigurationError(line: job.table.line, key: job.keyPath("source"), message: "is required: a [jobs.source] table with table or query, time_column and value_column")
+        }
+        let source = try SourceSettings(reading: &sourceReader)
+        self.init(name: name, frequency: frequency, horizon: horizon, source: source)
+
+        aggregation = try job.choice("aggregation", Aggregation.self) ?? aggregation
+        maxGap = try job.integer("max_gap", range: 0...100_000) ?? maxGap
+        if let zone = try job.string("timezone") {
+            guard TimeZone(identifier: zone) != nil else {
+                throw job.error("timezone", "\"\(zone)\" is not a known time zone (use an IANA name such as \"UTC\" or \"America/New_York\")")
+            }
+            timezone = zone
+        }
+        season = try job.integer("season", range: 1...100_000)
+        trainWindow = try job.duration("train_window")
+        let zone = TimeZone(identifier: timezone)!
+        trainEvery = try job.schedule("train_every", timeZone: zone) ?? trainEvery
+        predictEvery = try job.schedule("predict_every", timeZone: zone) ?? predictEvery
+        backtestWindows = try job.integer("backtest_windows", range: 0...1000) ?? backtestWindows
+        fallback = try job.choice("fallback", FallbackPolicy.self) ?? fallback
+        if let factor = try job.double("drift_factor", range: 0...1_000_000) {
+            guard factor == 0 || factor >= 1 else {
+                throw job.error("drift_factor", "must be 0 (drift off) or at least 1 (a realized error that many times the backtest MAE), found \(factor)")
+            }
+            driftFactor = factor
+        }
+        driftPoints = try job.integer("drift_points", range: 1...1_000_000) ?? driftPoints
+        if var modelReader = try job.subtable("model") {
+            model = try ModelSettings(reading: &modelReader)
+        }
+        try job.rejectUnknownKeys()
+    }
+}
+
+extension SourceSettings {
+    init(reading source: inout TableReader) throws {
+        let table = try source.string("table")
+        let query = try source.string("query")
+        switch (table, query) {
+        case (let table?, nil):
+            guard Identifier.isQualifiedName(table) else {
+                throw source.error("table", "expected a table name such as \"weather\" or \"public.weather\", found \"\(table)\"")
+            }
+            origin = .table(table)
+        case (nil, let query?):
+            guard query.contains("$1"), query.contains("$2") else {
+                throw source.error("query", "must use $1 and $2 as the start and end of the time range (e.g. WHERE ts >= $1 AND ts < $2)")
+            }
+            origin = .query(query)
+        case (.some, .some):
+            throw source.error("query", "give either table or query, not both")
+        case (nil, nil):
+            throw ConfigurationError(line: source.table.line, key: source.path, message: "needs table or query")
+        }
+        seriesColumn = try source.string("series_column")
+        timeColumn = try source.requiredString("time_column")
+        valueColumn = try source.requiredString("value_column")
+        try source.rejectUnknownKeys()
+    }
+}
+
+extension ModelSettings {
+    init(reading model: inout TableReader) throws {
+        self.init()
+        var o = ForecasterOverrides()
+        o.cell = try model.choice("cell", CellKind.self)
+        o.hiddenSize = try model.integer("hidden_size", range: 1...4096)
+        o.layers = try model.integer("layers", range: 1...8)
+        o.context = try model.integer("context", range: 1...100_000)
+        let tbptt = try model.integer("tbptt", range: 1...100_000)
+        let k1 = try model.integer("tbptt_k1", range: 1...100_000)
+        let k2 = try model.integer("tbptt_k2", range: 1...100_000)
+        if tbptt != nil, k1 != nil || k2 != nil {
+            throw model.error("tbptt", "give either tbptt or tbptt_k1/tbptt_k2, not both")
+        }
+        o.tbpttK1 = k1 ?? tbptt
+        o.tbpttK2 = k2 ?? tbptt ?? k1
+        if let a = o.tbpttK1, let b = o.tbpttK2, b < a {
+            throw model.error("tbptt_k2", "must be at least tbptt_k1 (\(a)), found \(b)")
+        }
+        o.batchSize = try model.integer("batch_size", range: 1...65_536)
+        o.epochs = try model.integer("epochs", range: 1...100_000)
+        o.learningRate = try model.double("learning_rate", range: 1e-9...10).map { Float($0) }
+        o.clipNorm = try model.double("clip_norm", range: 0...1e9).map { Float($0) }
+        o.dropout = try model.double("dropout", range: 0...0.9).map { Float($0) }
+        if let q = try model.doubles("quantiles", range: 0.001...0.999) {
+            do {
+                try Quantiles.validate(q, medianRequired: true)
+            } catch {
+                switch error.problem {
+                case .notIncreasing: throw model.error("quantiles", "must be increasing without repeats, found \(q)")
+                case .empty, .noMedian: throw model.error("quantiles", "must include 0.5, the median that becomes the point forecast")
+                case .outOfRange: throw model.error("quantiles", error.description)
+                }
+            }
+            o.quantiles = q
+        }
+        scope = try model.choice("scope", ModelScope.self) ?? scope
+        o.seed = try model.integer("seed", range: 0...Int(Int32.max)).map { UInt64($0) }
+        overrides = o
+        try model.rejectUnknownKeys()
+    }
+}
+
+/// Host and port of a listening address, e.g. "127.0.0.1:9464" or "[::1]:9464".
+public struct ListenAddress: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        self.host = host
+        self.port = port
+    }
+}

@@ -1,0 +1,286 @@
+import ForecastStore
+import Forecasting
+import Foundation
+import Logging
+import PostgresClient
+
+/// A predict cycle: every series with an active model is forecast from the end of its history.
+///
+/// A network reads on from the state saved with the series' last forecast (`series_state`), so
+/// the cycle reads only the rows after each state's last step, in one streaming read over all
+/// series, and the network runs only over the new steps. A series without a usable state (a
+/// new series, a model trained before states existed, a seasonal-naive fallback, a network
+/// published combined with a baseline, a damaged state) is read in full from its model's first
+/// step instead, which gives the same forecast.
+/// Series are written in batches, each one transaction holding the batch's forecasts, their
+/// new states, the actuals they read and the run's counters, so a crash leaves every series
+/// with its old forecast and old state or its new forecast and new state.
+extension JobRunner {
+    /// Series written per transaction: big enough that a cycle over thousands of series is a
+    /// handful of COPYs, small enough to bound the memory of the rows waiting to be written.
+    static let predictBatch = 1000
+    /// Series without a state up to this many are read one by one (`$3` filter); more are read
+    /// together in one pass over the job's history.
+    static let separateFullReads = 64
+
+    /// How the network meets a series in this cycle.
+    enum Reading: Sendable {
+        /// Reads on from a saved state over the steps built from the new rows.
+        case continuing(SeriesStateRow, RegularSeries)
+        /// Reads the whole series from its model's first step.
+        case full(RegularSeries)
+    }
+
+    /// Where a cycle's time went, logged at its end.
+    struct PredictTiming {
+        var read = 0.0, forecast = 0.0, write = 0.0
+        var continued = 0, readInFull = 0, unchanged = 0
+
+        static func measure<T>(_ seconds: inout Double, _ work: () async throws -> T) async rethrows -> T {
+            let started = Date()
+            defer { seconds += Date().timeIntervalSince(started) }
+            return try await work()
+        }
+    }
+
+    /// The work of a predict run whose `runs` row exists; counts go to the row batch by batch,
+    /// the run itself stays open.
+    func predict(runID: Int64, on connection: PostgresConnection) async throws -> RunSummary {
+        let models = self.models, jobName = job.name, database = self.database
+        var summary = RunSummary(runID: runID, kind: .predict, status: .running)
+        var logger = self.logger
+        logger[metadataKey: "run"] = "\(runID)"
+        let active = try await connection.withConnection { db in try models.activeModels(job: jobName, includeWeights: false, on: db) }
+        guard !active.isEmpty else {
+            summary.errors.append("no active model; train the job first")
+            return summary
+        }
+        let end = now(), grid = plan.grid
+        let global = active.first { $0.series == nil }
+        let perSeries = Dictionary(active.compactMap { m in m.series.map { ($0, m) } }, uniquingKeysWith: { a, _ in a })
+        let servedBy: @Sendable (String) -> StoredModel? = { perSeries[$0] ?? global }
+        var timing = PredictTiming()
+        // What each active model publishes, read from its cell and hyperparameters once per cycle.
+        let published = Dictionary(active.map { ($0.modelID, PublishedForm(cell: $0.cell, hyperparameters: $0.hyperparameters, jobSeason: plan.season)) },
+                                   uniquingKeysWith: { a, _ in a })
+
+        // The saved states of the models that serve their series now, and where each read starts.
+        let saved = try await PredictTiming.measure(&timing.read) {
+            try await connection.withConnection { db in
+                var saved: [String: SeriesStateRow] = [:]
+                try SeriesStateStore(database).activeStates(job: jobName, on: db) { row in
+                    if servedBy(row.series)?.modelID == row.modelID, published[row.modelID]?.isCombined == false, grid.index(of: row.lastStep) != nil {
+                        saved[row.series] = row
+                    }
+                }
+                return saved
+            }
+        }
+        let readFrom = saved.mapValues { grid.start(ofBucket: grid.index(of: $0.lastStep)! + 1) }
+
+        // One streaming read of the new rows of every series with a state.
+        var work: [(key: String, reading: Reading)] = []
+        var withoutState = Set(perSeries.keys.filter { saved[$0] == nil })
+        let everything = global != nil && saved.isEmpty
+        if let from = readFrom.values.min(), !everything {
+            do {
+                let (continuing, unseen, points) = try await PredictTiming.measure(&timing.read) {
+                    try await readNewSteps(from: from, to: end, readFrom: readFrom, hasGlobal: global != nil, on: connection)
+                }
+                summary.pointsRead += Int64(points)
+                for series in continuing { work.append((series.key, .continuing(saved[series.key]!, series))) }
+                withoutState.formUnion(unseen)
+                timing.unchanged = saved.count - continuing.count
+            } catch let error as SourceError {
+                summary.errors.append(error.description)
+                return summary
+            }
+        }
+
+        // The series without a state, read in full.
+        do {
+            let keys: Set<String>? = everything ? nil : withoutState
+            if everything || !withoutState.isEmpty {
+                let (full, points) = try await PredictTiming.measure(&timing.read) {
+                    try await readFullSeries(keys, to: end, models: active, servedBy: servedBy, on: connection)
+                }
+                summary.pointsRead += Int64(points)
+                work += full.map { ($0.key, .full($0)) }
+            }
+        } catch let error as SourceError {
+            summary.errors.append(error.description)
+            return summary
+        }
+        let pointsRead = summary.pointsRead
+        try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, pointsRead: pointsRead, on: db) }
+        // Series without new rows keep their forecast; they count as served.
+        summary.seriesTotal += timing.unchanged
+        let unchanged = timing.unchanged
+        try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, seriesTotal: unchanged, on: db) }
+
+        work.sort { $0.key < $1.key }
+        let retry = try await forecast(work, servedBy: servedBy, published: published, globalID: global?.modelID, settledBefore: grid.index(of: end), runID: runID,
+                                       summary: &summary, timing: &timing, logger: logger, on: connection)
+        if !retry.isEmpty {
+            // Saved states that could not be used: these series are read in full after all.
+            let keys = Set(retry)
+            let (full, points) = try await PredictTiming.measure(&timing.read) {
+                try await readFullSeries(keys, to: end, models: active, servedBy: servedBy, on: connection)
+            }
+            summary.pointsRead += Int64(points)
+            let extra = Int64(points)
+            try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, pointsRead: extra, on: db) }
+            _ = try await forecast(full.map { ($0.key, .full($0)) }, servedBy: servedBy, published: published, globalID: global?.modelID, settledBefore: grid.index(of: end),
+                                       runID: runID, summary: &summary, timing: &timing, logger: logger, on: connection)
+        }
+        logger.info("predict timing", metadata: [
+            "read_s": "\(Self.seconds(timing.read))", "forecast_s": "\(Self.seconds(timing.forecast))",
+            "write_s": "\(Self.seconds(timing.write))", "continued": "\(timing.continued)",
+            "read_in_full": "\(timing.readInFull)", "unchanged": "\(timing.unchanged)",
+            "points_read": "\(summary.pointsRead)", "rows_written": "\(summary.rowsWritten)",
+        ])
+        return summary
+    }
+
+    static func seconds(_ value: Double) -> String { String(format: "%.3f", value) }
+
+    /// Rows from `from` on, each kept only from its own series' `readFrom` on, laid on the grid
+    /// per series; and the keys of rows whose series has no state but a model (a series the
+    /// global model has not forecast yet).
+    func readNewSteps(from: Date, to end: Date, readFrom: [String: Date], hasGlobal: Bool,
+                      on connection: PostgresConnection) async throws -> (series: [RegularSeries], unseen: Set<String>, points: Int) {
+        let reader = SourceReader(job: job)
+        var settings = plan.seriesSettings
+        settings.minimumLength = 1
+        let newSettings = settings
+        return try await connection.withConnection { db in
+            var builder = SeriesBuilder(settings: newSettings)
+            var unseen = Set<String>()
+            let summary = try reader.read(from: from, to: end, on: db) { point in
+                if let start = readFrom[point.series] {
+                    if point.time >= start { builder.add(key: point.series, time: point.time, value: point.value) }
+                } else if hasGlobal {
+                    unseen.insert(point.series)
+                }
+            }
+            return (builder.finish().compactMap { $0.series }, unseen, summary.rows)
+        }
+    }
+
+    /// The whole history of `keys` (nil: every series) from the first step of the models that
+    /// serve them.
+    func readFullSeries(_ keys: Set<String>?, to end: Date, models: [StoredModel], servedBy: @escaping @Sendable (String) -> StoredModel?,
+                        on connection: PostgresConnection) async throws -> (series: [RegularSeries], points: Int) {
+        let reader = SourceReader(job: job), settings = plan.seriesSettings
+        let fallbackStart = plan.trainingStart(end: end)
+        let start: @Sendable (StoredModel?) -> Date = { model in model?.dataStart ?? fallbackStart }
+        return try await connection.withConnection { db in
+            var builder = SeriesBuilder(settings: settings)
+            var points = 0
+            if let keys, keys.count <= Self.separateFullReads {
+                for key in keys.sorted() {
+                    points += try reader.read(from: start(servedBy(key)), to: end, series: key, on: db) { point in
+                        builder.add(key: point.series, time: point.time, value: point.value)
+                    }.rows
+                }
+            } else {
+                let from = models.map(start).min() ?? fallbackStart
+                points = try reader.read(from: from, to: end, on: db) { point in
+                    if keys?.contains(point.series) ?? true { builder.add(key: point.series, time: point.time, value: point.value) }
+                }.rows
+            }
+            let series = builder.finish().compactMap { $0.series }.filter { servedBy($0.key) != nil }
+            return (series.map { $0.trimmed(from: servedBy($0.key)!.dataStart) }, points)
+        }
+    }
+
+    /// Forecasts `work` batch by batch and writes each batch in one transaction. Returns the
+    /// keys whose saved state was unusable (to be read in full).
+    func forecast(_ work: [(key: String, reading: Reading)], servedBy: @escaping @Sendable (String) -> StoredModel?, published: [Int64: PublishedForm],
+                  globalID: Int64?, settledBefore: Int?,
+                  runID: Int64, summary: inout RunSummary, timing: inout PredictTiming, logger: Logger,
+                  on connection: PostgresConnection) async throws -> [String] {
+        let models = self.models, runLog = self.runLog, jobName = job.name, database = self.database
+        let predictions = PredictionWriter(database), states = SeriesStateStore(database)
+        let actuals = ActualsWriter(database), revisit = job.horizon
+        var networks: [Int64: TrainedForecaster] = [:]
+        var retry: [String] = []
+        for batchStart in stride(from: 0, to: work.count, by: Self.predictBatch) {
+            let batch = work[batchStart..<min(batchStart + Self.predictBatch, work.count)]
+            // Networks of this batch: a global one is kept across batches, per-series ones only
+            // for their batch, so memory does not grow with the number of series.
+            let missing = Set(batch.compactMap { servedBy($0.key) }.filter { published[$0.modelID]?.needsWeights == true && networks[$0.modelID] == nil }.map(\.modelID))
+            if !missing.isEmpty {
+                let weights = try await PredictTiming.measure(&timing.read) {
+                    try await connection.withConnection { db in try models.weights(modelIDs: Array(missing), on: db) }
+                }
+                let decoding = Date()
+                for (id, bytes) in weights { networks[id] = try? ModelArchive.decode(bytes) }
+                timing.forecast += Date().timeIntervalSince(decoding)
+            }
+            var rows: [PredictionRow] = [], stateRows: [SeriesStateRow] = [], failed: [String] = []
+            // What each forecast series read (the new steps only, when reading on), kept as actuals.
+            var observed: [RegularSeries] = []
+            let started = Date()
+            for (key, reading) in batch {
+                guard let model = servedBy(key), let form = published[model.modelID] else { continue }
+                let forecaster = PublishedForecaster(form: form, network: networks[model.modelID], horizon: job.horizon,
+                                                     levels: plan.forecaster.quantiles, maxGap: job.maxGap)
+                do {
+                    let (forecast, state) = try forecastOne(reading, with: forecaster, settledBefore: settledBefore)
+                    let series: RegularSeries
+                    switch reading {
+                    case .continuing(_, let s): series = s; timing.continued += 1
+                    case .full(let s): series = s; timing.readInFull += 1
+                    }
+                    observed.append(series)
+                    rows += Self.rows(SeriesForecast(after: series, forecast: forecast), job: jobName, modelID: model.modelID)
+                    if let state { stateRows.append(Self.stateRow(state, modelID: model.modelID, grid: plan.grid)) }
+                } catch let error as SeriesStateArchive.DamagedState {
+                    logger.warning("saved state unusable; reading the series in full", metadata: ["series": "\(key)", "error": "\(error)"])
+                    retry.append(key)
+                } catch {
+                    failed.append(key)
+                    summary.errors.append("series \"\(key)\": \(error)")
+                    logger.error("predict failed", metadata: ["series": "\(key)", "error": "\(error)"])
+                }
+            }
+            timing.forecast += Date().timeIntervalSince(started)
+            networks = networks.filter { $0.key == globalID }
+            let total = batch.count - batch.filter { retry.contains($0.key) }.count, failedCount = failed.count
+            let toWrite = rows, statesToWrite = stateRows, observedToWrite = observed
+            do {
+                let written = try await PredictTiming.measure(&timing.write) {
+                    try await connection.transaction { tx in
+                        try actuals.record(job: jobName, series: observedToWrite, revisit: revisit, on: tx)
+                        let n = try predictions.write(toWrite, on: tx)
+                        try states.replace(statesToWrite, on: tx)
+                        try runLog.addCounts(runID: runID, seriesTotal: total, seriesFailed: failedCount, rowsWritten: Int64(n), on: tx)
+                        return n
+                    }
+                }
+                summary.rowsWritten += Int64(written)
+                summary.seriesTotal += total
+                summary.seriesFailed += failedCount
+            } catch {
+                summary.seriesTotal += total
+                summary.seriesFailed += total
+                summary.errors.append("series \(batch.first!.key) to \(batch.last!.key): writing failed: \(error)")
+                logger.error("predict write failed", metadata: ["series": "\(batch.count) series", "error": "\(error)"])
+                guard await connection.isConnected else { throw error }
+                try await connection.withConnection { db in try runLog.addCounts(runID: runID, seriesTotal: total, seriesFailed: total, on: db) }
+            }
+        }
+        return retry
+    }
+
+    /// The forecast of one series and the state to save after it (nil for the baseline).
+    func forecastOne(_ reading: Reading, with forecaster: PublishedForecaster, settledBefore: Int?) throws -> (QuantileForecast, SeriesState?) {
+        switch reading {
+        case .continuing(let row, let newSteps):
+            return try forecaster.forecast(continuing: row.state, of: row.series, with: newSteps, settledBefore: settledBefore)
+        case .full(let series):
+            return try forecaster.forecast(series, settledBefore: settledBefore)
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import ForecastConfig
+import Foundation
+import PostgresClient
+
+/// One forecast step of one series from one origin.
+public struct PredictionRow: Sendable, Equatable {
+    public var job: String
+    public var series: String
+    public var modelID: Int64
+    /// The forecast origin: the last observed step.
+    public var issuedAt: Date
+    public var targetTs: Date
+    /// 1...horizon.
+    public var step: Int
+    /// The median.
+    public var forecastValue: Double
+    public var lowerBound: Double?
+    public var upperBound: Double?
+    /// e.g. 0.8 for the 0.1 and 0.9 quantiles.
+    public var confidenceLevel: Double?
+
+    public init(job: String, series: String, modelID: Int64, issuedAt: Date, targetTs: Date, step: Int,
+                forecastValue: Double, lowerBound: Double? = nil, upperBound: Double? = nil, confidenceLevel: Double? = nil) {
+        self.job = job
+        self.series = series
+        self.modelID = modelID
+        self.issuedAt = issuedAt
+        self.targetTs = targetTs
+        self.step = step
+        self.forecastValue = forecastValue
+        self.lowerBound = lowerBound
+        self.upperBound = upperBound
+        self.confidenceLevel = confidenceLevel
+    }
+}
+
+/// Writes forecasts into `predictions` with COPY, on the caller's transaction.
+///
+/// A forecast origin is written as a whole: the rows already stored for each (job, series,
+/// issued_at) in the batch are deleted first, in the same transaction. A unit that is retried
+/// after a crash, or a `predict` run again for the same last observation, therefore replaces
+/// its earlier forecast (including steps the new one no longer has) instead of failing on the
+/// primary key, and readers never see a half-replaced origin.
+public struct PredictionWriter: Sendable {
+    public var schema: String
+    let names: StoreNames
+
+    public init(schema: String) {
+        self.schema = schema
+        names = StoreNames(schema: schema)
+    }
+
+    public init(_ settings: DatabaseSettings) { self.init(schema: settings.schema) }
+
+    /// Returns the number of rows stored. Atomic on its own as well (a savepoint inside the
+    /// caller's transaction), so a failed COPY never leaves an origin deleted.
+    @discardableResult
+    public func write(_ rows: [PredictionRow], on db: isolated PostgresConnection) throws -> Int {
+        guard !rows.isEmpty else { return 0 }
+        let writer = self
+        return try db.transaction { tx in try writer.replace(rows, on: tx) }
+    }
+
+    private func replace(_ rows: [PredictionRow], on db: isolated PostgresConnection) throws -> Int {
+        var origins = Set<Origin>()
+        for row in rows { origins.insert(Origin(job: row.job, series: row.series, issuedAt: row.issuedAt)) }
+        // One statement for all origins (a predict cycle writes thousands): they travel as one
+        // JSON parameter, the time as whole microseconds since 1970 (timestamptz's resolution).
+        // The primary key (job, series, issued_at, target_ts) serves the join.
+        let list = origins.map { OriginJSON(job: $0.job, series: $0.series, us: Int64(($0.issuedAt.timeIntervalSince1970 * 1_000_000).rounded())) }
+        try db.execute("""
+            DELETE FROM \(names.predictions) p
+            USING jsonb_to_recordset($1::jsonb) AS o(job text, series text, us bigint)
+            WHERE p.job = o.job AND p.series = o.series AND p.issued_at = timestamptz 'epoch' + o.us * interval '1 microsecond'
+            """, String(decoding: try JSONEncoder().encode(list), as: UTF8.self))
+        return try db.copyIn("""
+            COPY \(names.predictions) (job, series, model_id, issued_at, target_ts, step, forecast_value,
+                                       lower_bound, upper_bound, confidence_level) FROM STDIN
+            """) { writer in
+            for row in rows {
+                try writer.append(row.job)
+                try writer.append(row.series)
+                try writer.append(row.modelID)
+                try writer.append(row.issuedAt)
+                try writer.append(row.targetTs)
+                try writer.append(row.step)
+                try writer.append(row.forecastValue)
+                try writer.append(row.lowerBound)
+                try writer.append(row.upperBound)
+                try writer.append(row.confidenceLevel)
+                try writer.endRow()
+            }
+        }
+    }
+
+    private struct OriginJSON: Encodable {
+        var job: String
+        var series: String
+        var us: Int64
+    }
+
+    private struct Origin: Hashable {
+        var job: String
+        var series: String
+        var issuedAt: Date
+    }
+}

@@ -1,0 +1,202 @@
+import ForecastConfig
+import Foundation
+import PostgresClient
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public enum RunKind: String, Sendable, CaseIterable {
+    case train, predict, backtest
+}
+
+public enum RunStatus: String, Sendable, CaseIterable {
+    case running, succeeded, failed, partial
+}
+
+/// Why a run was started outside its schedule (`runs.trigger`); scheduled runs and runs asked
+/// for from the shell have none.
+public enum RunTrigger: String, Sendable, CaseIterable {
+    /// Realized error outgrew the backtest error (see `DriftDetector`).
+    case drift
+}
+
+/// A row of `runs`.
+public struct RunRecord: Sendable, Equatable {
+    public var runID: Int64
+    public var job: String
+    public var kind: RunKind
+    public var status: RunStatus
+    public var startedAt: Date
+    public var finishedAt: Date?
+    public var seriesTotal: Int
+    public var seriesFailed: Int
+    public var pointsRead: Int64
+    public var rowsWritten: Int64
+    public var error: String?
+    public var host: String?
+    public var pid: Int32?
+}
+
+public enum RunLogError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unknownRun(Int64)
+    /// `finish` takes only final statuses; `running` is what `start` writes.
+    case notFinal(RunStatus)
+
+    public var description: String {
+        switch self {
+        case .unknownRun(let id): return "no run with run_id \(id)"
+        case .notFinal(let status): return "a run cannot finish with status \(status.rawValue)"
+        }
+    }
+}
+
+/// Told of every run this process closes with `RunLog.finish`, and how long it took. The daemon
+/// passes its metrics here, so the store reports runs without knowing who counts them.
+public protocol RunObserver: Sendable {
+    func runFinished(job: String, kind: RunKind, status: RunStatus, seconds: Double)
+}
+
+/// The `runs` table: what ops dashboards read to see what forecastd did and whether it failed.
+///
+/// `start` belongs in its own short transaction (or none), so the run shows as `running` while
+/// it works. Counters can be added by each unit of work inside that unit's transaction
+/// (`addCounts`), so they only count what was committed; `finish` closes the run.
+public struct RunLog: Sendable {
+    public var schema: String
+    let names: StoreNames
+    /// Told of the runs `finish` closes; nil tells no one.
+    public var observer: (any RunObserver)?
+
+    public init(schema: String, observer: (any RunObserver)? = nil) {
+        self.schema = schema
+        names = StoreNames(schema: schema)
+        self.observer = observer
+    }
+
+    public init(_ settings: DatabaseSettings, observer: (any RunObserver)? = nil) { self.init(schema: settings.schema, observer: observer) }
+
+    /// This machine's name as runs record it, so a restarted daemon can find its own leftovers.
+    public static var currentHost: String { ProcessInfo.processInfo.hostName }
+    public static var currentPID: Int32 { ProcessInfo.processInfo.processIdentifier }
+
+    /// Records a run as `running` and returns its `run_id`; `trigger` and `note` say why a run
+    /// was started outside its schedule.
+    public func start(job: String, kind: RunKind, trigger: RunTrigger? = nil, note: String? = nil,
+                      host: String = RunLog.currentHost, pid: Int32 = RunLog.currentPID,
+                      on db: isolated PostgresConnection) throws -> Int64 {
+        try db.query("""
+            INSERT INTO \(names.runs) (job, kind, status, host, pid, trigger, note) VALUES ($1, $2, 'running', $3, $4, $5, $6)
+            RETURNING run_id
+            """, job, kind.rawValue, host, pid, trigger?.rawValue, note)[0].decode(0, as: Int64.self)
+    }
+
+    /// Adds to a run's counters. Meant for a unit's own transaction, so a unit that rolls back
+    /// leaves the counters as they were.
+    public func addCounts(runID: Int64, seriesTotal: Int = 0, seriesFailed: Int = 0, pointsRead: Int64 = 0, rowsWritten: Int64 = 0,
+                          on db: isolated PostgresConnection) throws {
+        let updated = try db.execute("""
+            UPDATE \(names.runs)
+            SET series_total = series_total + $2, series_failed = series_failed + $3,
+                points_read = points_read + $4, rows_written = rows_written + $5
+            WHERE run_id = $1
+            """, runID, seriesTotal, seriesFailed, pointsRead, rowsWritten)
+        if updated == 0 { throw RunLogError.unknownRun(runID) }
+    }
+
+    /// Closes a run. A nil counter keeps what `addCounts` accumulated; a value replaces it.
+    /// A run that `abandon` already closed is overwritten: the process was alive
+    /// after all, and its own account is the true one.
+    /// Reported to `observer` as this process's run (a transaction that then fails to commit
+    /// leaves the run open, to be closed and reported again).
+    public func finish(runID: Int64, status: RunStatus, seriesTotal: Int? = nil, seriesFailed: Int? = nil,
+                       pointsRead: Int64? = nil, rowsWritten: Int64? = nil, error: String? = nil,
+                       on db: isolated PostgresConnection) throws {
+        guard status != .running else { throw RunLogError.notFinal(status) }
+        let closed = try db.query("""
+            UPDATE \(names.runs)
+            SET status = $2, finished_at = clock_timestamp(),
+                series_total = coalesce($3, series_total), series_failed = coalesce($4, series_failed),
+                points_read = coalesce($5, points_read), rows_written = coalesce($6, rows_written),
+                error = $7
+            WHERE run_id = $1
+            RETURNING job, kind, extract(epoch FROM finished_at - started_at)::float8
+            """, runID, status.rawValue, seriesTotal, seriesFailed, pointsRead, rowsWritten, error)
+        guard let row = closed.first else { throw RunLogError.unknownRun(runID) }
+        observer?.runFinished(job: try row.decode(0), kind: RunKind(rawValue: try row.decode(1)) ?? .train, status: status,
+                              seconds: try row.decode(2))
+    }
+
+    /// Locks the run's row until the caller's transaction ends, if it is still `running`, and
+    /// returns its counters; nil when it is closed already. Serialises the last completions of
+    /// a run, so exactly one of them closes it.
+    public func lockOpen(runID: Int64, on db: isolated PostgresConnection) throws -> (seriesTotal: Int, seriesFailed: Int)? {
+        try db.query("SELECT series_total, series_failed FROM \(names.runs) WHERE run_id = $1 AND status = 'running' FOR UPDATE", runID)
+            .first.map { (try $0.decode(0, as: Int.self), try $0.decode(1, as: Int.self)) }
+    }
+
+    /// Fails the runs a given process left `running` (it crashed, or was killed before it could
+    /// finish them). A run with units still queued or running in `work_queue` is left alone:
+    /// whichever daemon works its last unit closes it (`lockOpen`). Returns how many were closed.
+    @discardableResult
+    public func abandon(host: String, pid: Int32, on db: isolated PostgresConnection) throws -> Int {
+        try db.execute("""
+            UPDATE \(names.runs) r
+            SET status = 'failed', finished_at = clock_timestamp(),
+                error = coalesce(error || '; ', '') || 'abandoned: the process (host ' || $1 || ', pid ' || $2::text || ') ended without finishing the run'
+            WHERE status = 'running' AND host = $1 AND pid = $2
+              AND NOT EXISTS (SELECT 1 FROM \(names.workQueue) q WHERE q.run_id = r.run_id AND q.state IN ('available', 'running'))
+            """, host, pid)
+    }
+
+    /// Fails the `running` runs of this host whose process no longer exists (see `abandon`):
+    /// what the daemon and every one-off command that opens runs do at start-up, when several
+    /// forecastd processes (daemon, one-off `train`) may share a host.
+    @discardableResult
+    public func abandonDeadProcesses(host: String = RunLog.currentHost, isAlive: (Int32) -> Bool = RunLog.processIsAlive,
+                                     on db: isolated PostgresConnection) throws -> Int {
+        let pids = try db.query("SELECT DISTINCT pid FROM \(names.runs) WHERE status = 'running' AND host = $1 AND pid IS NOT NULL", host)
+            .map { try $0.decode(0, as: Int32.self) }
+        var closed = 0
+        for pid in pids where !isAlive(pid) {
+            closed += try abandon(host: host, pid: pid, on: db)
+        }
+        return closed
+    }
+
+    /// When each job's runs of each kind last succeeded (finished), by job and kind.
+    public func lastSuccesses(on db: isolated PostgresConnection) throws -> [(job: String, kind: RunKind, finishedAt: Date)] {
+        try db.query("""
+            SELECT job, kind, max(finished_at) FROM \(names.runs)
+            WHERE status = 'succeeded' AND finished_at IS NOT NULL GROUP BY job, kind ORDER BY job, kind
+            """).compactMap { row in
+            guard let kind = RunKind(rawValue: try row.decode(1, as: String.self)) else { return nil }
+            return (try row.decode(0), kind, try row.decode(2))
+        }
+    }
+
+    public func run(id runID: Int64, on db: isolated PostgresConnection) throws -> RunRecord? {
+        try db.query("""
+            SELECT run_id, job, kind, status, started_at, finished_at, series_total, series_failed,
+                   points_read, rows_written, error, host, pid
+            FROM \(names.runs) WHERE run_id = $1
+            """, runID).first.map { row in
+            RunRecord(runID: try row.decode(0), job: try row.decode(1),
+                      kind: RunKind(rawValue: try row.decode(2)) ?? .train,
+                      status: RunStatus(rawValue: try row.decode(3)) ?? .failed,
+                      startedAt: try row.decode(4), finishedAt: try row.decode(5),
+                      seriesTotal: try row.decode(6), seriesFailed: try row.decode(7),
+                      pointsRead: try row.decode(8), rowsWritten: try row.decode(9),
+                      error: try row.decode(10), host: try row.decode(11), pid: try row.decode(12))
+        }
+    }
+
+    /// kill(pid, 0): ESRCH means gone; EPERM means it exists under another user.
+    public static func processIsAlive(_ pid: Int32) -> Bool {
+        guard pid > 0 else { return false }
+        if kill(pid, 0) == 0 { return true }
+        return errno == EPERM
+    }
+}

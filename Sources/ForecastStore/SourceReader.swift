@@ -1,0 +1,188 @@
+import ForecastConfig
+import Foundation
+import PostgresClient
+
+/// One observation of a job's source. Named apart from `Forecasting.SourceRow` (key, time,
+/// value), which is what the series builder consumes, so the two modules' types never shadow
+/// each other inside ForecastService.
+public struct SourcePoint: Sendable, Hashable {
+    public var series: String
+    public var time: Date
+    /// nil for SQL NULL; NaN and infinities arrive as they are stored.
+    public var value: Double?
+
+    public init(series: String, time: Date, value: Double?) {
+        self.series = series
+        self.time = time
+        self.value = value
+    }
+}
+
+public enum SourceError: Error, Sendable, CustomStringConvertible {
+    /// The source query itself failed on the server (missing table, permission, bad SQL...).
+    case queryFailed(job: String, underlying: PostgresError)
+    /// A row came back that cannot be read, e.g. a text value column.
+    case unreadableRow(job: String, underlying: PostgresError)
+
+    public var job: String {
+        switch self {
+        case .queryFailed(let job, _), .unreadableRow(let job, _): return job
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .queryFailed(let job, let error):
+            return "job \"\(job)\": the source query failed: \(error.sqlState.map { "[\($0)] " } ?? "")\(error.message)"
+        case .unreadableRow(let job, let error):
+            return "job \"\(job)\": a source row cannot be read: \(error.message)"
+        }
+    }
+}
+
+/// How many rows a read delivered, and how many it had to drop.
+public struct SourceReadSummary: Sendable, Equatable {
+    public var rows = 0
+    /// Rows with a NULL series key or a NULL time: they belong to no series or no step.
+    public var skipped = 0
+}
+
+/// Reads a job's source rows for a time range, one row at a time.
+///
+/// Rows stream in libpq's single-row mode, so a long history is held once (by whoever the
+/// closure hands it to), never also as a whole result set. The job's SQL is wrapped in an
+/// outer SELECT that picks the configured columns by name and casts the series key to text
+/// on the server: any key type works, and the key is PostgreSQL's own text form, so users can
+/// join `predictions.series` back to their table with `station::text`.
+public struct SourceReader: Sendable {
+    public var job: JobSettings
+
+    public init(job: JobSettings) { self.job = job }
+
+    /// The statement that runs; `$1` and `$2` are the range bounds.
+    public var sql: String { Self.sql(for: job) }
+
+    /// The statement that reads one series only: `$3` is the series key (as text).
+    public var oneSeriesSQL: String {
+        guard let column = job.source.seriesColumn else { return sql }
+        return sql + " WHERE (s." + quoteIdentifier(column, qualified: false) + ")::text = $3"
+    }
+
+    /// The statement listing the series keys with rows in [$1, $2); empty for a job without
+    /// a series column, whose one series is named after the job.
+    public var keysSQL: String {
+        guard let column = job.source.seriesColumn else { return "" }
+        return "SELECT DISTINCT k FROM (SELECT (s." + quoteIdentifier(column, qualified: false) + ")::text AS k FROM ("
+            + Self.sql(for: job) + ") AS s) AS keys WHERE k IS NOT NULL ORDER BY k"
+    }
+
+    static func sql(for job: JobSettings) -> String {
+        let source = SourceQuery(job.source)
+        var inner = Substring(source.sql)
+        // A trailing ';' is harmless on its own but breaks the subquery.
+        while let last = inner.last, last == ";" || last.isWhitespace { inner.removeLast() }
+        let time = "(s." + quoteIdentifier(source.timeColumn, qualified: false) + ")::timestamptz"
+        let value = "s." + quoteIdentifier(source.valueColumn, qualified: false)
+        let series = source.seriesColumn.map { "(s." + quoteIdentifier($0, qualified: false) + ")::text" } ?? "NULL::text"
+        // The newline before ')' keeps a trailing '-- comment' in a user's query from eating it.
+        return "SELECT \(series), \(time), \(value) FROM (\n\(inner)\n) AS s"
+    }
+
+    /// Reads rows with `from <= time < to` and hands each to `body`; returns what was delivered.
+    ///
+    /// A `timestamp` (without time zone) or `date` column is read as local time of the job's
+    /// zone: the session is put on that zone for the read and set back afterwards.
+    ///
+    /// Errors from `body` pass through unchanged; errors of the query are `SourceError`s naming
+    /// the job.
+    @discardableResult
+    public func read(from: Date, to: Date, series: String? = nil, on db: isolated PostgresConnection,
+                     _ body: (SourcePoint) throws -> Void) throws -> SourceReadSummary {
+        let jobName = job.name
+        let hasSeries = job.source.seriesColumn != nil
+        let oneSeries = series != nil && hasSeries
+        let sql = oneSeries ? oneSeriesSQL : self.sql
+        // `date` and `timestamp` columns hold local times of the job's zone: with the session in
+        // that zone, PostgreSQL compares them with the bounds and converts them to instants
+        // (`::timestamptz` below) as the job means them.
+        let zone = try db.query("SELECT current_setting('TimeZone')")[0].decode(0, as: String.self)
+        let jobZone = job.timezone
+        let switchZone = zone != jobZone
+        if switchZone { try db.execute("SELECT set_config('TimeZone', $1, false)", jobZone) }
+        // In a caller's transaction that the failure aborted this fails too, but then the
+        // rollback undoes the SET as well.
+        defer { if switchZone { _ = try? db.execute("SELECT set_config('TimeZone', $1, false)", zone) } }
+
+        var summary = SourceReadSummary()
+        do {
+            var parameters: [any PostgresEncodable] = [from, to]
+            if oneSeries, let series { parameters.append(series) }
+            try db.stream(sql, parameters: parameters) { row in
+                let point: SourcePoint?
+                do {
+                    point = try Self.point(row, hasSeries: hasSeries, jobName: jobName)
+                } catch let error as PostgresError {
+                    throw SourceError.unreadableRow(job: jobName, underlying: error)
+                }
+                guard let point else {
+                    summary.skipped += 1
+                    return
+                }
+                do {
+                    try body(point)
+                } catch {
+                    throw CallerError(error: error)
+                }
+                summary.rows += 1
+            }
+        } catch let error as CallerError {
+            throw error.error
+        } catch let error as PostgresError {
+            throw SourceError.queryFailed(job: jobName, underlying: error)
+        }
+        return summary
+    }
+
+    /// The series keys with rows in [from, to): the units of a per-series training run.
+    public func seriesKeys(from: Date, to: Date, on db: isolated PostgresConnection) throws -> [String] {
+        guard job.source.seriesColumn != nil else { return [job.name] }
+        do {
+            return try db.query(keysSQL, from, to).compactMap { try $0.decode(0, as: String?.self) }
+        } catch let error as PostgresError {
+            throw SourceError.queryFailed(job: job.name, underlying: error)
+        }
+    }
+
+    /// The declared types of the source's `columns` (as `pg_typeof` names them), read by running
+    /// the source over an empty time range in a read-only transaction: a check that never writes
+    /// and never reads the user's rows. Errors are the server's, unlabelled, for the caller to explain.
+    public func columnTypes(_ columns: [String], on db: isolated PostgresConnection) throws -> [String] {
+        // A LEFT JOIN onto one row keeps one row even when the range is empty, and pg_typeof of a
+        // NULL still names the column's declared type.
+        let typeList = columns.map { "pg_typeof(s.\(quoteIdentifier($0, qualified: false)))::text" }.joined(separator: ", ")
+        let sql = "SELECT \(typeList) FROM (SELECT 1) AS one LEFT JOIN (\(SourceQuery(job.source).sql)) AS s ON true LIMIT 1"
+        return try db.transaction { tx in
+            try tx.execute("SET TRANSACTION READ ONLY")
+            let now = Date()
+            let row = try tx.query(sql, now, now)[0]
+            return try (0..<columns.count).map { try row.decode($0, as: String.self) }
+        }
+    }
+
+    static func point(_ row: PostgresRow, hasSeries: Bool, jobName: String) throws -> SourcePoint? {
+        let series: String
+        if hasSeries {
+            guard let key = try row.decode(0, as: String?.self) else { return nil }
+            series = key
+        } else {
+            series = jobName
+        }
+        guard let time = try row.decode(1, as: Date?.self) else { return nil }
+        return SourcePoint(series: series, time: time, value: try row.decode(2, as: Double?.self))
+    }
+
+    /// Carries an error of the caller's closure past the catch clauses that label query errors.
+    private struct CallerError: Error {
+        var error: any Error
+    }
+}
