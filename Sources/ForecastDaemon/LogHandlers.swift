@@ -204,16 +204,21 @@ public enum LogLineFormat {
             $0.value > 0x20 && $0 != "\"" && $0 != "\\" && $0 != "=" && $0.value != 0x7F
         }
         if plain { return value }
+        return quoted(value, isControl: { $0 < 0x20 || $0 == 0x7F }) { "\\u{" + String($0, radix: 16) + "}" }
+    }
+
+    /// `text` in double quotes with `"`, `\`, newline, return and tab backslash-escaped, and the
+    /// other control characters written by `escape`: the one escaper of text and JSON lines.
+    static func quoted(_ text: String, isControl: (UInt32) -> Bool, escape: (UInt32) -> String) -> String {
         var out = "\""
-        for scalar in value.unicodeScalars {
+        for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            case _ where isControl(scalar.value): out += escape(scalar.value)
             default: out.unicodeScalars.append(scalar)
             }
         }
@@ -223,21 +228,10 @@ public enum LogLineFormat {
     // MARK: JSON
 
     static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
+        quoted(text, isControl: { $0 < 0x20 }) { value in
+            let hex = String(value, radix: 16)
+            return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
         }
-        return out + "\""
     }
 
     /// Numbers and booleans stay typed so a log query can compare them; everything else,
