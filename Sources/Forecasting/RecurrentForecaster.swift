@@ -242,11 +242,7 @@ public enum RecurrentForecaster {
         // The residuals are copied out (q per sample), so each series' outputs are freed after it.
         var bases: [Double] = [], actuals: [Double] = [], residuals: [Float] = []
         for s in prepared {
-            let origins = (s.trainEnd - 1)..<(s.scaled.count - settings.horizon)
-            guard !origins.isEmpty else { continue }
-            var state = RecurrentState(config: network.config, batch: 1)
-            let inputs = layout.inputs(series: s, steps: 0..<origins.upperBound)
-            guard let outputs = try? network.forward(inputs: inputs, steps: origins.upperBound, state: &state) else { continue }
+            guard let (origins, outputs) = tailOutputs(network: network, series: s, layout: layout, settings: settings) else { continue }
             for t in stride(from: origins.lowerBound, to: origins.upperBound, by: every) {
                 originCount += 1
                 for h in 0..<settings.horizon {
@@ -263,6 +259,19 @@ public enum RecurrentForecaster {
         return Calibration.fit(samples: samples, origins: originCount, quantiles: settings.quantiles)
     }
 
+    /// The origins of the held-back tail whose whole horizon lies inside it, and the network's
+    /// outputs at every step up to the last of them (read from the start of the series, from
+    /// the zero state); nil when the tail holds no such origin.
+    static func tailOutputs(network: RecurrentNetwork, series s: PreparedSeries, layout: FeatureLayout,
+                            settings: ForecasterSettings) -> (origins: Range<Int>, outputs: [Float])? {
+        let origins = (s.trainEnd - 1)..<(s.scaled.count - settings.horizon)
+        guard !origins.isEmpty else { return nil }
+        var state = RecurrentState(config: network.config, batch: 1)
+        let inputs = layout.inputs(series: s, steps: 0..<origins.upperBound)
+        guard let outputs = try? network.forward(inputs: inputs, steps: origins.upperBound, state: &state) else { return nil }
+        return (origins, outputs)
+    }
+
     /// Mean pinball loss, in scaled units, of the forecasts made from every origin of the
     /// held-back tail whose whole horizon lies inside it.
     static func validationLoss(network: RecurrentNetwork, prepared: [PreparedSeries], layout: FeatureLayout,
@@ -270,11 +279,7 @@ public enum RecurrentForecaster {
         var sum = 0.0, count = 0.0
         let q = settings.quantiles.count
         for s in prepared {
-            let origins = (s.trainEnd - 1)..<(s.scaled.count - settings.horizon)
-            guard !origins.isEmpty else { continue }
-            var state = RecurrentState(config: network.config, batch: 1)
-            let inputs = layout.inputs(series: s, steps: 0..<origins.upperBound)
-            guard let outputs = try? network.forward(inputs: inputs, steps: origins.upperBound, state: &state) else { continue }
+            guard let (origins, outputs) = tailOutputs(network: network, series: s, layout: layout, settings: settings) else { continue }
             for t in origins {
                 let base = t * settings.outputSize
                 for h in 0..<settings.horizon {
