@@ -15,7 +15,9 @@ struct JobContext {
     let connection: PostgresConnection
     let logger: Logger
 
-    static func open(_ options: ConfigOptions) async throws -> JobContext {
+    /// `opensRuns`: the command will open runs, so the runs of this host's dead processes are
+    /// closed first (see `closeRunsOfDeadProcesses`).
+    static func open(_ options: ConfigOptions, opensRuns: Bool = true) async throws -> JobContext {
         let configuration = try options.load()
         LoggingSetup.bootstrap(configuration.daemon)
         let connection = try await Database.connect(configuration.database)
@@ -24,7 +26,9 @@ struct JobContext {
         guard status.isCurrent else {
             throw CommandFailure(message: "the database schema is not current (pending: \(status.pending.joined(separator: ", "))); run `forecastd migrate` first")
         }
-        return JobContext(configuration: configuration, connection: connection, logger: Logger(label: "forecastd"))
+        let context = JobContext(configuration: configuration, connection: connection, logger: Logger(label: "forecastd"))
+        if opensRuns { try await context.closeRunsOfDeadProcesses() }
+        return context
     }
 
     /// Fails the runs that processes of this host which no longer exist left `running`, before
@@ -41,7 +45,7 @@ struct JobContext {
             throw CommandFailure(message: "no job named \"\(name)\" in \(configuration.path ?? "the configuration") (jobs: \(known))",
                                  status: ExitStatus.badUsageOrConfiguration)
         }
-        var runner = try JobRunner(job: job, database: configuration.database, logger: logger)
+        var runner = JobRunner(job: job, database: configuration.database, logger: logger)
         if let asOf { runner.now = { asOf } }
         return runner
     }
@@ -83,7 +87,6 @@ struct Train: AsyncParsableCommand {
 
     func run() async throws {
         let context = try await JobContext.open(options)
-        try await context.closeRunsOfDeadProcesses()
         try context.report(job, try await context.runner(for: job, asOf: try asOf.date).train(on: context.connection, onlySeries: series))
     }
 }
@@ -96,7 +99,6 @@ struct Predict: AsyncParsableCommand {
 
     func run() async throws {
         let context = try await JobContext.open(options)
-        try await context.closeRunsOfDeadProcesses()
         try context.report(job, try await context.runner(for: job, asOf: try asOf.date).predict(on: context.connection))
     }
 }
@@ -113,7 +115,6 @@ struct BacktestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try await JobContext.open(options)
-        try await context.closeRunsOfDeadProcesses()
         let (summary, scores) = try await context.runner(for: job, asOf: try asOf.date).backtest(on: context.connection, onlySeries: series)
         if !scores.isEmpty { print(BacktestTable(scores).text) }
         try context.report(job, summary)
@@ -161,7 +162,6 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         guard once else { return try await runDaemon() }
         let context = try await JobContext.open(options)
-        try await context.closeRunsOfDeadProcesses()
         var failed: [String] = []
         for job in context.configuration.jobs {
             let runner = try context.runner(for: job.name, asOf: try asOf.date)

@@ -24,12 +24,12 @@ struct Report: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let context = try await JobContext.open(options)
+        let context = try await JobContext.open(options, opensRuns: false)
         guard let settings = context.configuration.job(named: job) else {
             _ = try context.runner(for: job)  // throws the unknown-job error, naming the jobs there are
             return
         }
-        var loader = try ReportLoader(job: settings, database: context.configuration.database)
+        var loader = ReportLoader(job: settings, database: context.configuration.database)
         loader.maxSeries = maxSeries
         if let historySteps { loader.historySteps = historySteps }
         if let now = try asOf.date { loader.now = { now } }
