@@ -55,12 +55,13 @@ public enum ModelScope: String, Sendable, CaseIterable { case series, global }
 
 public struct JobSettings: Sendable, Equatable {
     public var name: String
-    /// As written, e.g. "1h", "30m", "1mo", "1b".
-    public var frequency: String
+    /// The grid's step, read from e.g. "1h", "30m", "1mo", "1b".
+    public var frequency: Frequency
     public var horizon: Int
     public var aggregation: Aggregation = .mean
     public var maxGap: Int = 3
-    public var timezone: String = "UTC"
+    /// Where calendar buckets (days, months) are cut and cron schedules are read.
+    public var timeZone: TimeZone = .utcZone
     /// nil: follows the frequency.
     public var season: Int?
     /// History used for training; nil: 365 days or 2,000 steps, whichever reaches further back.
@@ -186,11 +187,12 @@ extension JobSettings {
         guard name.count <= 100, name.allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) }) else {
             throw job.error("name", "may hold letters, digits, '_', '-' and '.', at most 100 characters; found \"\(name)\"")
         }
-        let frequency = try job.requiredString("frequency")
+        let frequencyText = try job.requiredString("frequency")
+        let frequency: Frequency
         do {
-            _ = try Frequency(parsing: frequency)
+            frequency = try Frequency(parsing: frequencyText)
         } catch {
-            throw job.error("frequency", "\"\(frequency)\" is not a frequency (\(error.reason))")
+            throw job.error("frequency", "\"\(frequencyText)\" is not a frequency (\(error.reason))")
         }
         let horizon = try job.requiredInteger("horizon", range: 1...10_000)
         guard var sourceReader = try job.subtable("source") else {
@@ -201,17 +203,16 @@ extension JobSettings {
 
         aggregation = try job.choice("aggregation", Aggregation.self) ?? aggregation
         maxGap = try job.integer("max_gap", range: 0...100_000) ?? maxGap
-        if let zone = try job.string("timezone") {
-            guard TimeZone(identifier: zone) != nil else {
-                throw job.error("timezone", "\"\(zone)\" is not a known time zone (use an IANA name such as \"UTC\" or \"America/New_York\")")
+        if let name = try job.string("timezone") {
+            guard let zone = TimeZone(identifier: name) else {
+                throw job.error("timezone", "\"\(name)\" is not a known time zone (use an IANA name such as \"UTC\" or \"America/New_York\")")
             }
-            timezone = zone
+            timeZone = zone
         }
         season = try job.integer("season", range: 1...100_000)
         trainWindow = try job.duration("train_window")
-        let zone = TimeZone(identifier: timezone)!
-        trainEvery = try job.schedule("train_every", timeZone: zone) ?? trainEvery
-        predictEvery = try job.schedule("predict_every", timeZone: zone) ?? predictEvery
+        trainEvery = try job.schedule("train_every", timeZone: timeZone) ?? trainEvery
+        predictEvery = try job.schedule("predict_every", timeZone: timeZone) ?? predictEvery
         backtestWindows = try job.integer("backtest_windows", range: 0...1000) ?? backtestWindows
         fallback = try job.choice("fallback", FallbackPolicy.self) ?? fallback
         if let factor = try job.double("drift_factor", range: 0...1_000_000) {

@@ -9,13 +9,9 @@ public struct JobPlan: Sendable {
     public let season: Int
     public let forecaster: ForecasterSettings
 
-    public init(_ job: JobSettings) throws {
+    public init(_ job: JobSettings) {
         self.job = job
-        do {
-            grid = try TimeGrid(frequency: job.frequency, timeZone: job.timezone)
-        } catch {
-            throw ConfigurationError(key: "jobs.\(job.name)", message: "\(error)")
-        }
+        grid = TimeGrid(frequency: job.frequency, timeZone: job.timeZone)
         season = job.season ?? grid.frequency.defaultSeasonLength
         forecaster = .resolved(frequency: grid.frequency, horizon: job.horizon, season: season,
                                backtestWindows: job.backtestWindows, overrides: job.model.overrides)

@@ -47,14 +47,14 @@ public final class Daemon: @unchecked Sendable {
         self.logger = logger
         self.metrics = metrics
         owner = "\(RunLog.currentHost):\(RunLog.currentPID):\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-        runners = try Self.runners(for: configuration, logger: logger, metrics: metrics)
+        runners = Self.runners(for: configuration, logger: logger, metrics: metrics)
         metrics.prepare(jobs: configuration.jobs.map(\.name))
     }
 
-    static func runners(for configuration: Configuration, logger: Logger, metrics: ServiceMetrics) throws -> [String: JobRunner] {
+    static func runners(for configuration: Configuration, logger: Logger, metrics: ServiceMetrics) -> [String: JobRunner] {
         var runners: [String: JobRunner] = [:]
         for job in configuration.jobs {
-            var runner = try JobRunner(job: job, database: configuration.database, logger: logger)
+            var runner = JobRunner(job: job, database: configuration.database, logger: logger)
             runner.runObserver = metrics
             runners[job.name] = runner
         }
@@ -115,7 +115,7 @@ public final class Daemon: @unchecked Sendable {
         notifier?.reloading(status: "reloading \(configPath)")
         do {
             let fresh = try Configuration.load(path: configPath)
-            let freshRunners = try Self.runners(for: fresh, logger: logger, metrics: metrics)
+            let freshRunners = Self.runners(for: fresh, logger: logger, metrics: metrics)
             let old = currentConfiguration
             if fresh.database != old.database {
                 logger.warning("database settings changed; they take effect at the next restart")

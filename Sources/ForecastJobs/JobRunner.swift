@@ -28,8 +28,8 @@ public struct JobRunner: Sendable {
     /// Told of the runs this runner closes (the daemon's metrics); nil tells no one.
     public var runObserver: (any RunObserver)?
 
-    public init(job: JobSettings, database: DatabaseSettings, logger: Logger) throws {
-        plan = try JobPlan(job)
+    public init(job: JobSettings, database: DatabaseSettings, logger: Logger) {
+        plan = JobPlan(job)
         self.database = database
         var logger = logger
         logger[metadataKey: "job"] = "\(job.name)"

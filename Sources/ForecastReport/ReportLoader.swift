@@ -29,8 +29,8 @@ public struct ReportLoader: Sendable {
     public var historySteps: Int
     public var now: @Sendable () -> Date = { Date() }
 
-    public init(job: JobSettings, database: DatabaseSettings) throws {
-        plan = try JobPlan(job)
+    public init(job: JobSettings, database: DatabaseSettings) {
+        plan = JobPlan(job)
         store = ReportStore(database)
         models = ModelStore(database)
         historySteps = min(max(3 * plan.season, 4 * job.horizon, 24), 2000)
@@ -74,7 +74,7 @@ public struct ReportLoader: Sendable {
            !report.history.contains(where: { $0.value != nil }) {
             throw ReportError.unknownSeries(job: job.name, series: onlySeries)
         }
-        return JobReport(job: job.name, frequency: job.frequency, horizon: job.horizon, timeZone: plan.grid.timeZone,
+        return JobReport(job: job.name, frequency: job.frequency.description, horizon: job.horizon, timeZone: plan.grid.timeZone,
                          generatedAt: now, series: reports, seriesTotal: total, historySteps: historySteps,
                          valueLabel: job.source.valueColumn)
     }

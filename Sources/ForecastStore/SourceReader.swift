@@ -106,8 +106,9 @@ public struct SourceReader: Sendable {
         // that zone, PostgreSQL compares them with the bounds and converts them to instants
         // (`::timestamptz` below) as the job means them.
         let zone = try db.query("SELECT current_setting('TimeZone')")[0].decode(0, as: String.self)
-        let jobZone = job.timezone
-        let switchZone = zone != jobZone
+        let jobZone = job.timeZone.identifier
+        // Foundation names UTC "GMT": the same zone, so no switch for it.
+        let switchZone = TimeZone(identifier: zone) != job.timeZone
         if switchZone { try db.execute("SELECT set_config('TimeZone', $1, false)", jobZone) }
         // In a caller's transaction that the failure aborted this fails too, but then the
         // rollback undoes the SET as well.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresClient
+import Forecasting
 import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
@@ -35,7 +36,7 @@ final class ActualsRecordingTests: StoreTestCase {
     }
 
     func runner(hoursRead: Int) throws -> JobRunner {
-        var job = JobSettings(name: "sensors", frequency: "1h", horizon: 6,
+        var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: 6,
                               source: SourceSettings(origin: .table("\(schema).readings"), seriesColumn: "sensor",
                                                      timeColumn: "ts", valueColumn: "reading"))
         job.trainWindow = 30 * 86_400
@@ -45,7 +46,7 @@ final class ActualsRecordingTests: StoreTestCase {
         job.model.context = 24
         job.driftFactor = 3
         job.driftPoints = 6
-        var runner = try JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
+        var runner = JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
         let now = t0 + Double(hoursRead) * 3600
         runner.now = { now }
         return runner

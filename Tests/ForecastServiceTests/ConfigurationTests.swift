@@ -26,7 +26,7 @@ final class ConfigurationTests: XCTestCase {
         let job = try XCTUnwrap(config.jobs.first)
         XCTAssertEqual(job.aggregation, .mean)
         XCTAssertEqual(job.maxGap, 3)
-        XCTAssertEqual(job.timezone, "UTC")
+        XCTAssertEqual(job.timeZone, .utcZone)
         XCTAssertNil(job.season)
         XCTAssertNil(job.trainWindow, "follows the frequency")
         XCTAssertEqual(job.trainEvery, .every(86_400))
@@ -37,7 +37,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertNil(job.source.seriesColumn)
         XCTAssertEqual(job.model.overrides, ForecasterOverrides(), "the network's settings are Forecasting's defaults")
         XCTAssertEqual(job.model.scope, .series)
-        let settings = try JobPlan(job).forecaster
+        let settings = JobPlan(job).forecaster
         XCTAssertEqual(settings.cell, .lstm)
         XCTAssertEqual(settings.quantiles, [0.1, 0.5, 0.9])
         XCTAssertEqual(settings.clipNorm, 1.0)

@@ -28,7 +28,7 @@ extension ReportTests {
         }
         // A daemon's run whose unit is still queued: the next worker finishes it.
         let queue = WorkQueue(schema: schema)
-        try await db.withConnection { db in
+        _ = try await db.withConnection { db in
             try queue.enqueue(job: "sensors", kind: .train, units: ["a"], runID: queued, maxAttempts: 3, on: db)
         }
         let predicted = try forecastd(["predict", "sensors", "--config", try writeConfig()])

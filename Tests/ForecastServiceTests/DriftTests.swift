@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresClient
+import Forecasting
 import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
@@ -12,7 +13,7 @@ import XCTest
 /// its backtest error, records why, and leaves the series whose forecasts held alone.
 final class DriftTests: StoreTestCase {
     func job(factor: Double = 2, points: Int = 6, scope: ModelScope = .series) -> JobSettings {
-        var job = JobSettings(name: "sensors", frequency: "1h", horizon: 6,
+        var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: 6,
                               source: SourceSettings(origin: .table("\(schema).readings"), seriesColumn: "sensor",
                                                      timeColumn: "ts", valueColumn: "reading"))
         job.driftFactor = factor
@@ -22,7 +23,7 @@ final class DriftTests: StoreTestCase {
     }
 
     func runner(_ job: JobSettings) throws -> JobRunner {
-        try JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
+        JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
     }
 
     /// Active models with a backtest MAE of 1 for series a and b (or one global model), each with

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresClient
+import Forecasting
 import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
@@ -44,7 +45,7 @@ final class IncrementalPredictTests: StoreTestCase {
     }
 
     func runner(scope: ModelScope, at now: Date) throws -> JobRunner {
-        var job = JobSettings(name: "sensors", frequency: "1h", horizon: 6,
+        var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: 6,
                               source: SourceSettings(origin: .table("\(schema).readings"), seriesColumn: "sensor",
                                                      timeColumn: "ts", valueColumn: "reading"))
         job.trainWindow = 30 * 86_400
@@ -54,7 +55,7 @@ final class IncrementalPredictTests: StoreTestCase {
         job.model.epochs = 20  // enough to learn the trend that seasonal naive misses
         job.model.context = 24
         job.model.scope = scope
-        var runner = try JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
+        var runner = JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
         runner.now = { now }
         return runner
     }

@@ -44,7 +44,7 @@ final class JobRunnerTests: StoreTestCase {
     }
 
     func job(_ name: String = "sensors", source: SourceSettings.Origin? = nil, fallback: FallbackPolicy = .seasonalNaive) -> JobSettings {
-        var job = JobSettings(name: name, frequency: "1h", horizon: 6,
+        var job = JobSettings(name: name, frequency: try! Frequency(parsing: "1h"), horizon: 6,
                               source: SourceSettings(origin: source ?? .table("\(schema).readings"), seriesColumn: "sensor",
                                                      timeColumn: "ts", valueColumn: "reading"))
         job.trainWindow = 30 * 86_400
@@ -57,7 +57,7 @@ final class JobRunnerTests: StoreTestCase {
     }
 
     func runner(_ job: JobSettings) throws -> JobRunner {
-        var runner = try JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
+        var runner = JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
         let now = self.now
         runner.now = { now }
         return runner

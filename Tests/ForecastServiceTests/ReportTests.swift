@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresClient
+import Forecasting
 import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
@@ -47,7 +48,7 @@ final class ReportTests: StoreTestCase {
                 }
             }
         }
-        var runner = try JobRunner(job: job(), database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
+        var runner = JobRunner(job: job(), database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
         let now = self.now
         runner.now = { now }
         let summary = try await runner.train(on: db)
@@ -55,10 +56,10 @@ final class ReportTests: StoreTestCase {
     }
 
     func job() -> JobSettings {
-        var job = JobSettings(name: "sensors", frequency: "1h", horizon: 6,
+        var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: 6,
                               source: SourceSettings(origin: .table("\(schema).readings"), seriesColumn: "sensor",
                                                      timeColumn: "ts", valueColumn: "reading"))
-        job.timezone = "America/New_York"
+        job.timeZone = TimeZone(identifier: "America/New_York")!
         job.trainWindow = 30 * 86_400
         job.backtestWindows = 2
         job.model.hiddenSize = 8
@@ -68,7 +69,7 @@ final class ReportTests: StoreTestCase {
     }
 
     func loader() throws -> ReportLoader {
-        var loader = try ReportLoader(job: job(), database: DatabaseSettings(url: "", schema: schema))
+        var loader = ReportLoader(job: job(), database: DatabaseSettings(url: "", schema: schema))
         let now = self.now
         loader.now = { now }
         return loader

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Forecasting
 import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
@@ -90,7 +91,7 @@ final class ScheduleTests: XCTestCase {
 /// `DueRule`, the one rule of `run --once` and the scheduler, without a database.
 final class DueRuleTests: XCTestCase {
     func testTrainingIsDueWithoutAnActiveModelOrOnceTrainEveryHasComeRound() throws {
-        var job = JobSettings(name: "sensors", frequency: "1h", horizon: 6,
+        var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: 6,
                               source: SourceSettings(origin: .table("public.readings"), timeColumn: "ts", valueColumn: "reading"))
         job.trainEvery = try Schedule.parse("1d", timeZone: TimeZone(identifier: "UTC")!)
         job.predictEvery = try Schedule.parse("1h", timeZone: TimeZone(identifier: "UTC")!)
@@ -135,7 +136,7 @@ final class InMemorySchedule: JobScheduling {
 /// What the scheduler decides is due, without PostgreSQL.
 final class SchedulerDecisionTests: XCTestCase {
     func testAJobSeenForTheFirstTimeContinuesFromItsHistoryAndWaitsForItsPendingWork() throws {
-        var job = JobSettings(name: "sensors", frequency: "1h", horizon: 6,
+        var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: 6,
                               source: SourceSettings(origin: .table("public.readings"), timeColumn: "ts", valueColumn: "reading"))
         let utc = TimeZone(identifier: "UTC")!
         job.trainEvery = try Schedule.parse("1d", timeZone: utc)
@@ -167,14 +168,14 @@ final class SchedulerDecisionTests: XCTestCase {
 /// history, and each due run moves the next time to where the expression says.
 final class CronSchedulingTests: StoreTestCase {
     func testTheSchedulerFollowsCronExpressionsFromTheRunsHistory() async throws {
-        var job = JobSettings(name: "sensors", frequency: "1h", horizon: 6,
+        var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: 6,
                               source: SourceSettings(origin: .table("\(schema).readings"), timeColumn: "ts", valueColumn: "reading"))
         let zone = TimeZone(identifier: "America/New_York")!
-        job.timezone = zone.identifier
+        job.timeZone = zone
         job.trainEvery = .cron(try CronExpression("0 3 * * *"), zone)
         job.predictEvery = .cron(try CronExpression("*/15 * * * *"), zone)
         job.driftFactor = 0
-        let runner = try JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
+        let runner = JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
         let formatter = ISO8601DateFormatter()
         // Trained from a shell at 03:00:05 New York time (08:00:05 UTC) on 26 November.
         try await db.execute("""

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import Forecasting
 import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
@@ -13,7 +14,7 @@ final class StoreSourceReaderTests: StoreTestCase {
     func job(_ name: String = "j", table: String? = nil, query: String? = nil, series: String? = "station",
              time: String = "ts", value: String = "v") -> JobSettings {
         let origin: SourceSettings.Origin = query.map { .query($0) } ?? .table(table!)
-        return JobSettings(name: name, frequency: "1h", horizon: 3,
+        return JobSettings(name: name, frequency: try! Frequency(parsing: "1h"), horizon: 3,
                            source: SourceSettings(origin: origin, seriesColumn: series, timeColumn: time, valueColumn: value))
     }
 
@@ -86,7 +87,7 @@ final class StoreSourceReaderTests: StoreTestCase {
         let (days, _) = try await readAll(job("daily", table: "\(schema).daily", series: nil, time: "day"), from: from, to: from + 2 * 86_400)
         XCTAssertEqual(days.map(\.time), [from, from + 86_400])
         var newYork = job("daily", table: "\(schema).daily", series: nil, time: "day")
-        newYork.timezone = "America/New_York"
+        newYork.timeZone = TimeZone(identifier: "America/New_York")!
         let (localDays, _) = try await readAll(newYork, from: from, to: from + 2 * 86_400)
         XCTAssertEqual(localDays.map(\.time), [from + 5 * 3600, from + 29 * 3600], "a date is midnight in the job's zone (UTC−5 in January)")
         let zone = try await db.query("SHOW TimeZone")[0].decode(0, as: String.self)
