@@ -21,6 +21,14 @@ public struct JobPlan: Sendable {
                                backtestWindows: job.backtestWindows, overrides: job.model.overrides)
     }
 
+    /// What the job asks of the models that serve it; a stored model that no longer meets it
+    /// is refused by predict and retrained (`ModelRequirements.mismatch`).
+    public var requirements: ModelRequirements {
+        ModelRequirements(settings: forecaster,
+                          grid: GridRecord(frequency: grid.frequency.description, timeZone: grid.timeZone.identifier,
+                                           aggregation: job.aggregation.rawValue, season: season))
+    }
+
     public var seriesSettings: SeriesSettings {
         SeriesSettings(grid: grid, aggregation: job.aggregation, maxGap: job.maxGap,
                        minimumLength: RecurrentForecaster.minimumLength(forecaster))
