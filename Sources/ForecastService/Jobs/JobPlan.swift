@@ -38,6 +38,17 @@ public struct JobPlan: Sendable {
     /// daily data, where 365 days would be a dozen or a few hundred steps.
     public static let defaultWindowSteps = 2000
 
+    /// Where training data starts for a run at `end` whose data's newest observation is
+    /// `newest`: counted back from `end` while the data is recent, else from the end of the
+    /// newest observation's step (`DataAge.isStale`), so data that stopped long ago is
+    /// trained from its end rather than found missing.
+    public func trainingStart(end: Date, newest: Date?) -> Date {
+        guard let newest, DataAge(plan: self).isStale(newest: newest, now: end), let bucket = grid.index(of: newest) else {
+            return trainingStart(end: end)
+        }
+        return min(trainingStart(end: end), trainingStart(end: grid.start(ofBucket: bucket + 1)))
+    }
+
     /// Where training data starts for a training run ending at `end`.
     public func trainingStart(end: Date) -> Date {
         if let window = job.trainWindow { return end.addingTimeInterval(-Double(window)) }

@@ -142,6 +142,26 @@ public struct SourceReader: Sendable {
         return summary
     }
 
+    /// The time of the newest row with a value before `end` (of `series` only, when given); nil
+    /// when there is none. Asked only when a training window met no recent rows, so that data
+    /// which ended long ago is trained from its end: the whole source is read up to `end`,
+    /// with the job's time zone as `read` has it.
+    public func newestObservation(before end: Date, series: String? = nil, on db: isolated PostgresConnection) throws -> Date? {
+        let oneSeries = series != nil && job.source.seriesColumn != nil
+        let sql = "SELECT max(n.t) FROM (" + (oneSeries ? oneSeriesSQL : self.sql) + ") AS n (k, t, v) WHERE n.v IS NOT NULL"
+        let zone = try db.query("SELECT current_setting('TimeZone')")[0].decode(0, as: String.self)
+        let switchZone = zone != job.timezone
+        if switchZone { try db.execute("SELECT set_config('TimeZone', $1, false)", job.timezone) }
+        defer { if switchZone { _ = try? db.execute("SELECT set_config('TimeZone', $1, false)", zone) } }
+        var parameters: [any PostgresEncodable] = [Date.distantPast, end]
+        if oneSeries, let series { parameters.append(series) }
+        do {
+            return try db.query(sql, parameters: parameters)[0].decode(0, as: Date?.self)
+        } catch let error as PostgresError {
+            throw SourceError.queryFailed(job: job.name, underlying: error)
+        }
+    }
+
     /// The series keys with rows in [from, to): the units of a per-series training run.
     public func seriesKeys(from: Date, to: Date, on db: isolated PostgresConnection) throws -> [String] {
         guard job.source.seriesColumn != nil else { return [job.name] }
