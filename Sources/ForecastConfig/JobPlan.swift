@@ -17,6 +17,14 @@ public struct JobPlan: Sendable {
                                backtestWindows: job.backtestWindows, overrides: job.model.overrides)
     }
 
+    /// What the job asks of the models that serve it; a stored model that no longer meets it
+    /// is refused by predict and retrained (`ModelRequirements.mismatch`).
+    public var requirements: ModelRequirements {
+        ModelRequirements(settings: forecaster,
+                          grid: GridRecord(frequency: grid.frequency.description, timeZone: grid.timeZone.identifier,
+                                           aggregation: job.aggregation.rawValue, season: season))
+    }
+
     public var seriesSettings: SeriesSettings {
         SeriesSettings(grid: grid, aggregation: job.aggregation, maxGap: job.maxGap,
                        minimumLength: RecurrentForecaster.minimumLength(forecaster))
@@ -25,6 +33,17 @@ public struct JobPlan: Sendable {
     /// Steps the default training window reaches back at least: enough seasons for monthly or
     /// daily data, where 365 days would be a dozen or a few hundred steps.
     public static let defaultWindowSteps = 2000
+
+    /// Where training data starts for a run at `end` whose data's newest observation is
+    /// `newest`: counted back from `end` while the data is recent, else from the end of the
+    /// newest observation's step (`DataAge.isStale`), so data that stopped long ago is
+    /// trained from its end rather than found missing.
+    public func trainingStart(end: Date, newest: Date?) -> Date {
+        guard let newest, DataAge(plan: self).isStale(newest: newest, now: end), let bucket = grid.index(of: newest) else {
+            return trainingStart(end: end)
+        }
+        return min(trainingStart(end: end), trainingStart(end: grid.start(ofBucket: bucket + 1)))
+    }
 
     /// Where training data starts for a training run ending at `end`.
     public func trainingStart(end: Date) -> Date {

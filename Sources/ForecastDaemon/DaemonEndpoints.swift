@@ -23,16 +23,19 @@ final class DaemonHealth: @unchecked Sendable {
     private var schemaCurrent = false
     private var checkedAt: ContinuousClock.Instant?
     private var lastSuccesses: [LastSuccess] = []
+    private var newestObservations: [String: Date] = [:]
     private var loopsRunning = false
 
     /// `lastSuccesses` nil: the database was not reached, keep the ones seen before (the
     /// ages go on growing from them).
-    func record(databaseUp up: Bool, schemaCurrent current: Bool, lastSuccesses successes: [LastSuccess]? = nil) {
+    func record(databaseUp up: Bool, schemaCurrent current: Bool, lastSuccesses successes: [LastSuccess]? = nil,
+                newestObservations newest: [String: Date]? = nil) {
         lock.withLock {
             databaseUp = up
             schemaCurrent = current
             checkedAt = .now
             if let successes { lastSuccesses = successes }
+            if let newest { newestObservations = newest }
         }
     }
 
@@ -43,6 +46,8 @@ final class DaemonHealth: @unchecked Sendable {
         var schemaCurrent: Bool
         var loopsRunning: Bool
         var lastSuccesses: [LastSuccess]
+        /// The newest observation any run of each job read (`runs.newest_observation`).
+        var newestObservations: [String: Date]
     }
 
     /// The state as of now: a probe older than `staleAfter` says the database is down, whatever
@@ -51,7 +56,7 @@ final class DaemonHealth: @unchecked Sendable {
         lock.withLock {
             let fresh = checkedAt.map { ContinuousClock.now - $0 < staleAfter } ?? false
             return Snapshot(databaseUp: databaseUp && fresh, schemaCurrent: schemaCurrent, loopsRunning: loopsRunning,
-                            lastSuccesses: lastSuccesses)
+                            lastSuccesses: lastSuccesses, newestObservations: newestObservations)
         }
     }
 }
@@ -143,11 +148,16 @@ extension Daemon {
                          type: .gauge, samples: successes.map {
                              MetricSample("forecastd_seconds_since_last_success", labels($0), max(0, now.timeIntervalSince($0.finishedAt)).rounded())
                          }),
+            MetricFamily(name: "forecastd_newest_observation_age_seconds",
+                         help: "Seconds since the newest observation any run of each job read from its source (any host); absent before the first read.",
+                         type: .gauge, samples: state.newestObservations.filter { jobs.contains($0.key) }.sorted { $0.key < $1.key }.map {
+                             MetricSample("forecastd_newest_observation_age_seconds", [("job", $0.key)], max(0, now.timeIntervalSince($0.value)).rounded())
+                         }),
         ]
     }
 
     /// Reads the database every `probeInterval` on a connection of its own: whether it answers,
-    /// whether the schema is current, and when each job last succeeded.
+    /// whether the schema is current, when each job last succeeded, and how old its data is.
     func probeLoop() async {
         var connection: PostgresConnection?
         while !isStopping {
@@ -181,7 +191,9 @@ extension Daemon {
             let successes = try await db.withConnection { try runLog.lastSuccesses(on: $0) }.map {
                 DaemonHealth.LastSuccess(job: $0.job, kind: $0.kind, finishedAt: $0.finishedAt)
             }
-            health.record(databaseUp: true, schemaCurrent: true, lastSuccesses: successes)
+            let newest = try await db.withConnection { try runLog.newestObservations(on: $0) }
+            health.record(databaseUp: true, schemaCurrent: true, lastSuccesses: successes,
+                          newestObservations: Dictionary(newest.map { ($0.job, $0.time) }, uniquingKeysWith: { a, _ in a }))
             return db
         } catch {
             logger.debug("database probe failed", metadata: ["error": "\(error)"])

@@ -15,6 +15,9 @@ public struct RunSummary: Sendable, Equatable {
     public var pointsRead: Int64 = 0
     public var rowsWritten: Int64 = 0
     public var errors: [String] = []
+    /// What the reader should know besides errors: why the run started (a config change), that
+    /// the data ended long ago (`DataAge`); also in `runs.note`.
+    public var notes: [String] = []
 }
 
 /// Runs one job's work against the database: reads the source, trains or predicts unit by
@@ -43,17 +46,52 @@ public struct JobRunner: Sendable {
     // MARK: reading
 
     /// Reads the job's rows in [from, to) and lays every series on the grid; with `series`,
-    /// only that series' rows are read (the source filters them, see `SourceReader`).
-    func readSeries(from: Date, to: Date, series: String? = nil, on connection: PostgresConnection) async throws -> (outcomes: [SeriesOutcome], points: Int) {
+    /// only that series' rows are read (the source filters them, see `SourceReader`). `newest`
+    /// is the time of the newest row with a value.
+    func readSeries(from: Date, to: Date, series: String? = nil, on connection: PostgresConnection) async throws -> (outcomes: [SeriesOutcome], points: Int, newest: Date?) {
         let reader = SourceReader(job: job)
         let settings = plan.seriesSettings
         return try await connection.withConnection { db in
             var builder = SeriesBuilder(settings: settings)
+            var newest: Date?
             let summary = try reader.read(from: from, to: to, series: series, on: db) { point in
+                if point.value != nil, newest.map({ point.time > $0 }) ?? true { newest = point.time }
                 builder.add(key: point.series, time: point.time, value: point.value)
             }
-            return (builder.finish(), summary.rows)
+            return (builder.finish(), summary.rows, newest)
         }
+    }
+
+    /// The training data of a run at `end` (of `series` only, when given): the train window
+    /// counted back from `end`, or, when the data ended more than one horizon before `end`,
+    /// counted back from its newest observation, so that data which stopped long ago is trained
+    /// and forecast from its end rather than found missing. A window without rows asks the
+    /// source for its newest observation before `end`; one with rows knows it already.
+    func readTrainingSeries(end: Date, series: String? = nil, on connection: PostgresConnection) async throws
+        -> (outcomes: [SeriesOutcome], points: Int, start: Date, newest: Date?) {
+        let start = plan.trainingStart(end: end)
+        let read = try await readSeries(from: start, to: end, series: series, on: connection)
+        var newest = read.newest
+        if newest == nil {
+            let reader = SourceReader(job: job)
+            newest = try await connection.withConnection { db in try reader.newestObservation(before: end, series: series, on: db) }
+        }
+        let anchored = plan.trainingStart(end: end, newest: newest)
+        guard anchored < start else { return (read.outcomes, read.points, start, newest) }
+        let again = try await readSeries(from: anchored, to: end, series: series, on: connection)
+        return (again.outcomes, again.points, anchored, again.newest ?? newest)
+    }
+
+    /// Tells the run, its log and its reader that the data ended more than a horizon before the
+    /// run's clock, with the dates its forecasts are for; nothing when the data is recent.
+    func noteDataAge(newest: Date?, end: Date, forecasts: [SeriesForecast], targets: [Date] = [], summary: inout RunSummary,
+                     logger: Logger, on connection: PostgresConnection) async throws {
+        let all = forecasts.flatMap(\.targets) + targets
+        guard let newest, let note = DataAge(plan: plan).note(newest: newest, now: end, targets: all.min().map { $0...all.max()! }) else { return }
+        summary.notes.append(note)
+        logger.warning("the data is old", metadata: ["note": "\(note)"])
+        let runLog = self.runLog, runID = summary.runID
+        try await connection.withConnection { db in try runLog.addNote(runID: runID, note, on: db) }
     }
 
     // MARK: train
@@ -61,39 +99,51 @@ public struct JobRunner: Sendable {
     /// Trains every series (or the job's global model), publishes what passes the guards and
     /// the fallback for the rest. `onlySeries` limits a per-series job to one series.
     public func train(on connection: PostgresConnection, onlySeries: String? = nil) async throws -> RunSummary {
+        try await train(on: connection, only: onlySeries.map { [$0] }, trigger: nil, note: nil)
+    }
+
+    /// Trains the series in `only` (nil: every series, or the global model); `trigger` and
+    /// `note` say why the run started outside its schedule (`runs.trigger`, `runs.note`).
+    public func train(on connection: PostgresConnection, only: Set<String>?, trigger: RunTrigger?, note: String?) async throws -> RunSummary {
         let runLog = self.runLog
         let jobName = job.name
-        let runID = try await connection.withConnection { db in try runLog.start(job: jobName, kind: .train, on: db) }
+        let runID = try await connection.withConnection { db in try runLog.start(job: jobName, kind: .train, trigger: trigger, note: note, on: db) }
         var summary = RunSummary(runID: runID, kind: .train, status: .running)
+        if let note { summary.notes.append(note) }
         var logger = self.logger
         logger[metadataKey: "run"] = "\(runID)"
-        logger.info("training started")
+        logger.info("training started", metadata: trigger.map { ["trigger": "\($0.rawValue)"] } ?? [:])
         let end = now()
         let outcomes: [SeriesOutcome]
+        let oneSeries = only?.count == 1 ? only?.first : nil
         var timing = (read: 0.0, train: 0.0, write: 0.0)
         let readStarted = Date()
         defer {
             logger.info("train timing", metadata: ["read_s": "\(Self.seconds(timing.read))", "train_s": "\(Self.seconds(timing.train))",
                                                    "write_s": "\(Self.seconds(timing.write))"])
         }
+        var windowStart = plan.trainingStart(end: end), newest: Date?
         do {
             defer { timing.read = Date().timeIntervalSince(readStarted) }
-            let read = try await readSeries(from: plan.trainingStart(end: end), to: end, series: onlySeries, on: connection)
-            outcomes = read.outcomes.filter { onlySeries == nil || $0.key == onlySeries }
+            let read = try await readTrainingSeries(end: end, series: oneSeries, on: connection)
+            outcomes = read.outcomes.filter { only?.contains($0.key) ?? true }
             summary.pointsRead = Int64(read.points)
+            windowStart = read.start
+            newest = read.newest
         } catch let error as SourceError {
             summary.errors.append(error.description)
             return try await finish(summary, status: .failed, on: connection, logger: logger)
         }
         if outcomes.isEmpty {
-            let window = "the training window (\(plan.trainingStart(end: end)) to \(end))"
-            summary.errors.append(onlySeries.map { "series \"\($0)\" has no rows in \(window)" } ?? "the source has no rows in \(window)")
+            let window = "the training window (\(windowStart) to \(end))"
+            summary.errors.append(oneSeries.map { "series \"\($0)\" has no rows in \(window)" } ?? "the source has no rows in \(window)")
             return try await finish(summary, status: .failed, on: connection, logger: logger)
         }
-        let pointsRead = summary.pointsRead
+        let pointsRead = summary.pointsRead, newestRead = newest
         try await connection.withConnection { db in
-            try runLog.addCounts(runID: runID, pointsRead: pointsRead, on: db)
+            try runLog.addCounts(runID: runID, pointsRead: pointsRead, newestObservation: newestRead, on: db)
         }
+        var forecasts: [SeriesForecast] = []
         let trainer = UnitTrainer(plan: plan, readUntil: end)
         var units: [(keys: [String], work: () -> TrainedUnit)] = []
         var ready: [RegularSeries] = []
@@ -128,6 +178,7 @@ public struct JobRunner: Sendable {
                 defer { timing.write += Date().timeIntervalSince(writeStarted) }
                 let written = try await publish(trained, runID: runID, on: connection)
                 summary.rowsWritten += Int64(written)
+                if trained.active != nil { forecasts += trained.forecasts }
                 if trained.active == nil {
                     summary.seriesFailed += unit.keys.count
                     summary.errors.append("series \(unit.keys.joined(separator: ", ")): no model published: \(trained.rejected?.model.reason ?? "no forecast possible")")
@@ -145,6 +196,7 @@ public struct JobRunner: Sendable {
                 guard await connection.isConnected else { throw error }
             }
         }
+        try await noteDataAge(newest: newest, end: end, forecasts: forecasts, summary: &summary, logger: logger, on: connection)
         let status: RunStatus = summary.seriesFailed == 0 ? .succeeded : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)
         return try await finish(summary, status: status, on: connection, logger: logger)
     }
@@ -224,6 +276,33 @@ public struct JobRunner: Sendable {
         let store = JobScheduleStore(database), jobName = job.name, now = now()
         let history = try await connection.withConnection { db in try store.history(job: jobName, on: db) }
         return DueRule(job: job).trainingIsDue(history, now: now)
+    }
+
+    /// The active models that the job's configuration no longer fits and that are due for a
+    /// retraining (`ConfigFitCheck.dueForRetraining`): what the scheduler and `run --once` retrain.
+    public func configMisfits(on connection: PostgresConnection) async throws -> [ConfigMisfit] {
+        let models = self.models, runLog = self.runLog, jobName = job.name, check = ConfigFitCheck(plan: plan)
+        return try await connection.withConnection { db in
+            check.dueForRetraining(try models.activeModels(job: jobName, includeWeights: false, on: db),
+                                   lastConfigRun: try runLog.lastStart(job: jobName, trigger: .config, on: db))
+        }
+    }
+
+    /// `run --once` for this job: trains when training is due (`trainingIsDue`); otherwise
+    /// retrains the models that its configuration no longer fits (a train run with trigger
+    /// `config`, the misfits in its note), then predicts.
+    public func runOnce(on connection: PostgresConnection) async throws -> [RunSummary] {
+        if try await trainingIsDue(on: connection) { return [try await train(on: connection)] }
+        var summaries: [RunSummary] = []
+        let misfits = try await configMisfits(on: connection)
+        // A global job retrains its one model; a per-series job the series whose models misfit.
+        let only: Set<String>? = job.model.scope == .global ? nil : Set(misfits.compactMap(\.series))
+        if !misfits.isEmpty, only.map({ !$0.isEmpty }) ?? true {
+            summaries.append(try await train(on: connection, only: only, trigger: .config,
+                                             note: misfits.map(\.description).joined(separator: "\n")))
+        }
+        summaries.append(try await predict(on: connection))
+        return summaries
     }
 
     // MARK: predict

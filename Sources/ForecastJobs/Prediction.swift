@@ -1,3 +1,4 @@
+import ForecastConfig
 import ForecastStore
 import Forecasting
 import Foundation
@@ -35,6 +36,8 @@ extension JobRunner {
     struct PredictTiming {
         var read = 0.0, forecast = 0.0, write = 0.0
         var continued = 0, readInFull = 0, unchanged = 0
+        /// The first and last target of the forecasts written, for the note on old data.
+        var targets: ClosedRange<Date>?
 
         static func measure<T>(_ seconds: inout Double, _ work: () async throws -> T) async rethrows -> T {
             let started = Date()
@@ -50,15 +53,35 @@ extension JobRunner {
         var summary = RunSummary(runID: runID, kind: .predict, status: .running)
         var logger = self.logger
         logger[metadataKey: "run"] = "\(runID)"
-        let active = try await connection.withConnection { db in try models.activeModels(job: jobName, includeWeights: false, on: db) }
-        guard !active.isEmpty else {
+        let stored = try await connection.withConnection { db in try models.activeModels(job: jobName, includeWeights: false, on: db) }
+        guard !stored.isEmpty else {
             summary.errors.append("no active model; train the job first")
             return summary
         }
+        // A model that the job's configuration no longer fits (another horizon, frequency,
+        // quantiles, cell, ...) forecasts nothing; the series it serves fail, saying why.
+        let refused = ConfigFitCheck(plan: plan).misfits(stored)
+        let refusedIDs = Set(refused.map(\.modelID))
+        if !refused.isEmpty {
+            for misfit in refused {
+                summary.errors.append(misfit.refusal(job: jobName))
+                logger.error("model refused: the configuration changed", metadata: ["series": "\(misfit.series ?? "(global)")", "reason": "\(misfit.mismatch)"])
+            }
+            summary.seriesTotal += refused.count
+            summary.seriesFailed += refused.count
+            let count = refused.count
+            try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, seriesTotal: count, seriesFailed: count, on: db) }
+        }
+        let active = stored.filter { !refusedIDs.contains($0.modelID) }
+        guard !active.isEmpty else { return summary }
         let end = now(), grid = plan.grid
         let global = active.first { $0.series == nil }
-        let perSeries = Dictionary(active.compactMap { m in m.series.map { ($0, m) } }, uniquingKeysWith: { a, _ in a })
-        let servedBy: @Sendable (String) -> StoredModel? = { perSeries[$0] ?? global }
+        let perSeries = Dictionary(stored.compactMap { m in m.series.map { ($0, m) } }, uniquingKeysWith: { a, _ in a })
+        // A series whose own model was refused is not served by the global one instead.
+        let servedBy: @Sendable (String) -> StoredModel? = { key in
+            let model = perSeries[key] ?? global
+            return model.flatMap { refusedIDs.contains($0.modelID) ? nil : $0 }
+        }
         var timing = PredictTiming()
         // What each active model publishes, read from its cell and hyperparameters once per cycle.
         let published = Dictionary(active.map { ($0.modelID, PublishedForm(cell: $0.cell, hyperparameters: $0.hyperparameters, jobSeason: plan.season)) },
@@ -80,7 +103,7 @@ extension JobRunner {
 
         // One streaming read of the new rows of every series with a state.
         var work: [(key: String, reading: Reading)] = []
-        var withoutState = Set(perSeries.keys.filter { saved[$0] == nil })
+        var withoutState = Set(perSeries.keys.filter { saved[$0] == nil && servedBy($0) != nil })
         let everything = global != nil && saved.isEmpty
         if let from = readFrom.values.min(), !everything {
             do {
@@ -112,7 +135,13 @@ extension JobRunner {
             return summary
         }
         let pointsRead = summary.pointsRead
-        try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, pointsRead: pointsRead, on: db) }
+        // The newest step of the data: the last one read, or where an unchanged series' state stands.
+        let newest = (saved.values.map(\.lastStep) + work.map { item -> Date in
+            switch item.reading {
+            case .continuing(_, let s), .full(let s): return s.date(ofStep: s.count - 1)
+            }
+        }).max()
+        try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, pointsRead: pointsRead, newestObservation: newest, on: db) }
         // Series without new rows keep their forecast; they count as served.
         summary.seriesTotal += timing.unchanged
         let unchanged = timing.unchanged
@@ -133,6 +162,8 @@ extension JobRunner {
             _ = try await forecast(full.map { ($0.key, .full($0)) }, servedBy: servedBy, published: published, globalID: global?.modelID, settledBefore: grid.index(of: end),
                                        runID: runID, summary: &summary, timing: &timing, logger: logger, on: connection)
         }
+        try await noteDataAge(newest: newest, end: end, forecasts: [], targets: timing.targets.map { [$0.lowerBound, $0.upperBound] } ?? [],
+                              summary: &summary, logger: logger, on: connection)
         logger.info("predict timing", metadata: [
             "read_s": "\(Self.seconds(timing.read))", "forecast_s": "\(Self.seconds(timing.forecast))",
             "write_s": "\(Self.seconds(timing.write))", "continued": "\(timing.continued)",
@@ -234,7 +265,11 @@ extension JobRunner {
                     case .full(let s): series = s; timing.readInFull += 1
                     }
                     observed.append(series)
-                    rows += Self.rows(SeriesForecast(after: series, forecast: forecast), job: jobName, modelID: model.modelID)
+                    let published = SeriesForecast(after: series, forecast: forecast)
+                    rows += Self.rows(published, job: jobName, modelID: model.modelID)
+                    if let first = published.targets.first, let last = published.targets.last {
+                        timing.targets = timing.targets.map { min($0.lowerBound, first)...max($0.upperBound, last) } ?? first...last
+                    }
                     if let state { stateRows.append(Self.stateRow(state, modelID: model.modelID, grid: plan.grid)) }
                 } catch let error as SeriesStateArchive.DamagedState {
                     logger.warning("saved state unusable; reading the series in full", metadata: ["series": "\(key)", "error": "\(error)"])

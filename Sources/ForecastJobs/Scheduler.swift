@@ -26,7 +26,7 @@ public struct Scheduler: Sendable {
         let runLog = RunLog(database, observer: runObserver), queue = WorkQueue(database), reader = SourceReader(job: job)
         let schedule = JobScheduleStore(database), rule = DueRule(job: job)
         return try await connection.transaction { tx -> String? in
-            guard let (trainDue, predictDue) = try Self.due(job, now: now, in: schedule.bound(to: tx, queue: queue)) else { return nil }
+            guard let (trainDue, _) = try Self.due(job, now: now, in: schedule.bound(to: tx, queue: queue)) else { return nil }
             let nextPredict = rule.nextPrediction(afterRunAt: now)
             if trainDue {
                 let units: [String]
@@ -36,7 +36,11 @@ public struct Scheduler: Sendable {
                     do {
                         // A savepoint: the user's source failing must not abort the schedule's transaction.
                         units = try tx.transaction { inner in
-                            try reader.seriesKeys(from: plan.trainingStart(end: now), to: now, on: inner)
+                            let keys = try reader.seriesKeys(from: plan.trainingStart(end: now), to: now, on: inner)
+                            guard keys.isEmpty else { return keys }
+                            // No rows in the window: data that ended long ago is trained from its end.
+                            let newest = try reader.newestObservation(before: now, on: inner)
+                            return newest == nil ? [] : try reader.seriesKeys(from: plan.trainingStart(end: now, newest: newest), to: now, on: inner)
                         }
                     } catch let error as SourceError {
                         let runID = try runLog.start(job: job.name, kind: .train, on: tx)
@@ -54,6 +58,20 @@ public struct Scheduler: Sendable {
                 // Training publishes forecasts too, so the next prediction waits a full interval.
                 try schedule.setNext(job: job.name, trainAt: rule.nextTraining(afterTrainingAt: now), predictAt: nextPredict, on: tx)
                 return "train run \(runID): \(units.count) unit(s) queued"
+            }
+            // A configuration that changed since the active models were trained (horizon,
+            // frequency, quantiles, cell, ...) retrains them before the prediction, which would
+            // refuse them; as with drift, the prediction stays due and follows the retraining.
+            let misfits = ConfigFitCheck(plan: plan).dueForRetraining(
+                try ModelStore(database).activeModels(job: job.name, includeWeights: false, on: tx),
+                lastConfigRun: try runLog.lastStart(job: job.name, trigger: .config, on: tx))
+            // A global job retrains its one model; a per-series job the series whose models misfit.
+            let units = job.model.scope == .global ? (misfits.isEmpty ? [] : [""]) : misfits.compactMap(\.series)
+            if !units.isEmpty {
+                let note = misfits.map(\.description).joined(separator: "\n")
+                let runID = try runLog.start(job: job.name, kind: .train, trigger: .config, note: note, on: tx)
+                try queue.enqueue(job: job.name, kind: .train, units: units, runID: runID, maxAttempts: maxAttempts, on: tx)
+                return "config changed: train run \(runID) queued: \(note)"
             }
             // Drift is judged when a prediction is due (actuals change only when units read the
             // source). Drifted units are retrained first; the prediction stays due and is queued

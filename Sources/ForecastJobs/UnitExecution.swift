@@ -1,3 +1,4 @@
+import ForecastConfig
 import ForecastStore
 import Forecasting
 import Foundation
@@ -52,17 +53,17 @@ extension JobRunner {
     /// Reads the unit's series and trains it on a thread of its own.
     func trainedUnit(for item: WorkItem, on connection: PostgresConnection) async throws -> TrainedUnit {
         let end = now()
-        let reader = SourceReader(job: job), settings = plan.seriesSettings, start = plan.trainingStart(end: end)
         let series = item.unit.isEmpty ? nil : item.unit
-        let (outcomes, points) = try await connection.withConnection { db in
-            var builder = SeriesBuilder(settings: settings)
-            let summary = try reader.read(from: start, to: end, series: series, on: db) { point in
-                builder.add(key: point.series, time: point.time, value: point.value)
-            }
-            return (builder.finish(), summary.rows)
-        }
+        let (outcomes, points, _, newest) = try await readTrainingSeries(end: end, series: series, on: connection)
         let runLog = self.runLog
-        try await connection.withConnection { db in try runLog.addCounts(runID: item.runID, pointsRead: Int64(points), on: db) }
+        try await connection.withConnection { db in
+            try runLog.addCounts(runID: item.runID, pointsRead: Int64(points), newestObservation: newest, on: db)
+        }
+        if let newest, let note = DataAge(plan: plan).note(newest: newest, now: end, targets: nil) {
+            let line = (series.map { "series \"\($0)\": " } ?? "") + note
+            logger.warning("the data is old", metadata: ["note": "\(line)"])
+            try await connection.withConnection { db in try runLog.addNote(runID: item.runID, line, on: db) }
+        }
         let trainer = UnitTrainer(plan: plan, readUntil: end), season = plan.season
         if job.model.scope == .global {
             let ready = outcomes.compactMap { outcome -> RegularSeries? in if case .ready(let s) = outcome { return s } else { return nil } }

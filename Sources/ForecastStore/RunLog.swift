@@ -21,6 +21,8 @@ public enum RunStatus: String, Sendable, CaseIterable {
 public enum RunTrigger: String, Sendable, CaseIterable {
     /// Realized error outgrew the backtest error (see `DriftDetector`).
     case drift
+    /// The job's configuration changed since its active models were trained (see `ConfigFitCheck`).
+    case config
 }
 
 /// A row of `runs`.
@@ -94,15 +96,17 @@ public struct RunLog: Sendable {
     }
 
     /// Adds to a run's counters. Meant for a unit's own transaction, so a unit that rolls back
-    /// leaves the counters as they were.
+    /// leaves the counters as they were. `newestObservation`: the newest source row the read
+    /// met, kept if newer than the run's (`job_health.newest_observation_age`).
     public func addCounts(runID: Int64, seriesTotal: Int = 0, seriesFailed: Int = 0, pointsRead: Int64 = 0, rowsWritten: Int64 = 0,
-                          on db: isolated PostgresConnection) throws {
+                          newestObservation: Date? = nil, on db: isolated PostgresConnection) throws {
         let updated = try db.execute("""
             UPDATE \(names.runs)
             SET series_total = series_total + $2, series_failed = series_failed + $3,
-                points_read = points_read + $4, rows_written = rows_written + $5
+                points_read = points_read + $4, rows_written = rows_written + $5,
+                newest_observation = greatest(newest_observation, $6)
             WHERE run_id = $1
-            """, runID, seriesTotal, seriesFailed, pointsRead, rowsWritten)
+            """, runID, seriesTotal, seriesFailed, pointsRead, rowsWritten, newestObservation)
         if updated == 0 { throw RunLogError.unknownRun(runID) }
     }
 
@@ -164,6 +168,30 @@ public struct RunLog: Sendable {
             closed += try abandon(host: host, pid: pid, on: db)
         }
         return closed
+    }
+
+    /// Appends a line to a run's note (what the run wants its reader to know, e.g. that the data
+    /// ended long ago); a note of 4000 characters takes no more, so units of thousands of
+    /// series cannot grow it without bound.
+    public func addNote(runID: Int64, _ note: String, on db: isolated PostgresConnection) throws {
+        try db.execute("""
+            UPDATE \(names.runs) SET note = coalesce(note || E'\\n', '') || $2
+            WHERE run_id = $1 AND coalesce(length(note), 0) < 4000
+            """, runID, note)
+    }
+
+    /// When the job's last run with this trigger started; nil when it has had none.
+    public func lastStart(job: String, trigger: RunTrigger, on db: isolated PostgresConnection) throws -> Date? {
+        try db.query("SELECT max(started_at) FROM \(names.runs) WHERE job = $1 AND trigger = $2", job, trigger.rawValue)[0]
+            .decode(0, as: Date?.self)
+    }
+
+    /// The newest observation any run of each job read from its source, by job.
+    public func newestObservations(on db: isolated PostgresConnection) throws -> [(job: String, time: Date)] {
+        try db.query("""
+            SELECT job, max(newest_observation) FROM \(names.runs)
+            WHERE newest_observation IS NOT NULL GROUP BY job ORDER BY job
+            """).map { (try $0.decode(0), try $0.decode(1)) }
     }
 
     /// When each job's runs of each kind last succeeded (finished), by job and kind.

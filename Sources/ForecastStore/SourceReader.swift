@@ -102,17 +102,8 @@ public struct SourceReader: Sendable {
         let hasSeries = job.source.seriesColumn != nil
         let oneSeries = series != nil && hasSeries
         let sql = oneSeries ? oneSeriesSQL : self.sql
-        // `date` and `timestamp` columns hold local times of the job's zone: with the session in
-        // that zone, PostgreSQL compares them with the bounds and converts them to instants
-        // (`::timestamptz` below) as the job means them.
-        let zone = try db.query("SELECT current_setting('TimeZone')")[0].decode(0, as: String.self)
-        let jobZone = job.timeZone.identifier
-        // Foundation names UTC "GMT": the same zone, so no switch for it.
-        let switchZone = TimeZone(identifier: zone) != job.timeZone
-        if switchZone { try db.execute("SELECT set_config('TimeZone', $1, false)", jobZone) }
-        // In a caller's transaction that the failure aborted this fails too, but then the
-        // rollback undoes the SET as well.
-        defer { if switchZone { _ = try? db.execute("SELECT set_config('TimeZone', $1, false)", zone) } }
+        let restoreZone = try enterJobTimeZone(on: db)
+        defer { restoreZone() }
 
         var summary = SourceReadSummary()
         do {
@@ -142,6 +133,37 @@ public struct SourceReader: Sendable {
             throw SourceError.queryFailed(job: jobName, underlying: error)
         }
         return summary
+    }
+
+    /// Sets the session's time zone to the job's and returns what sets it back. `date` and
+    /// `timestamp` columns hold local times of the job's zone: with the session in that zone,
+    /// PostgreSQL compares them with the bounds and converts them to instants (`::timestamptz`)
+    /// as the job means them. In a caller's transaction that a failure aborted, setting it back
+    /// fails too, but then the rollback undoes the SET as well.
+    func enterJobTimeZone(on db: isolated PostgresConnection) throws -> () -> Void {
+        let zone = try db.query("SELECT current_setting('TimeZone')")[0].decode(0, as: String.self)
+        // Foundation names UTC "GMT": the same zone, so no switch for it.
+        guard TimeZone(identifier: zone) != job.timeZone else { return {} }
+        try db.execute("SELECT set_config('TimeZone', $1, false)", job.timeZone.identifier)
+        return { _ = try? db.execute("SELECT set_config('TimeZone', $1, false)", zone) }
+    }
+
+    /// The time of the newest row with a value before `end` (of `series` only, when given); nil
+    /// when there is none. Asked only when a training window met no recent rows, so that data
+    /// which ended long ago is trained from its end: the whole source is read up to `end`,
+    /// with the job's time zone as `read` has it.
+    public func newestObservation(before end: Date, series: String? = nil, on db: isolated PostgresConnection) throws -> Date? {
+        let oneSeries = series != nil && job.source.seriesColumn != nil
+        let sql = "SELECT max(n.t) FROM (" + (oneSeries ? oneSeriesSQL : self.sql) + ") AS n (k, t, v) WHERE n.v IS NOT NULL"
+        let restoreZone = try enterJobTimeZone(on: db)
+        defer { restoreZone() }
+        var parameters: [any PostgresEncodable] = [Date.distantPast, end]
+        if oneSeries, let series { parameters.append(series) }
+        do {
+            return try db.query(sql, parameters: parameters)[0].decode(0, as: Date?.self)
+        } catch let error as PostgresError {
+            throw SourceError.queryFailed(job: job.name, underlying: error)
+        }
     }
 
     /// The series keys with rows in [from, to): the units of a per-series training run.

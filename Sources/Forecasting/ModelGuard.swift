@@ -17,13 +17,18 @@ public struct ModelGuard: Sendable {
     /// The first grid bucket that the read did not cover in full (the one its end falls in):
     /// saved states stop before it. nil when every bucket read is complete.
     public let settledBefore: Int?
+    /// The grid the series were laid on, recorded in every model's hyperparameters so that a
+    /// later change of the job's configuration is noticed (`ModelRequirements.mismatch`).
+    public let grid: GridRecord?
 
-    public init(settings: ForecasterSettings, season: Int, backtestWindows: Int, fallbackAllowed: Bool, settledBefore: Int? = nil) {
+    public init(settings: ForecasterSettings, season: Int, backtestWindows: Int, fallbackAllowed: Bool, settledBefore: Int? = nil,
+                grid: GridRecord? = nil) {
         self.settings = settings
         self.season = season
         self.backtestWindows = backtestWindows
         self.fallbackAllowed = fallbackAllowed
         self.settledBefore = settledBefore
+        self.grid = grid
     }
 
     var horizon: Int { settings.horizon }
@@ -72,7 +77,7 @@ public struct ModelGuard: Sendable {
         }
         let weights = try? ModelArchive.encode(model)
         var candidate = CandidateModel(
-            cell: .network(settings.cell), hyperparameters: hyperparametersJSON(model.settings), series: series,
+            cell: .network(settings.cell), hyperparameters: hyperparametersJSON(RecordedHyperparameters(base: model.settings, grid: grid)), series: series,
             trainSeconds: seconds, epochs: model.history.count, weights: weights, metrics: pooled.metrics, history: model.history)
         var combination: FallbackBaseline?
         switch weights == nil ? .fallback(reason: "the model could not be serialised") : Verdict(network: pooled, combined: combined, with: partner) {
@@ -81,7 +86,8 @@ public struct ModelGuard: Sendable {
         case .combined(let why):
             combination = partner
             candidate.reason = why
-            candidate.hyperparameters = hyperparametersJSON(CombinedSettings(settings: model.settings, combinedWith: partner))
+            candidate.hyperparameters = hyperparametersJSON(RecordedHyperparameters(base: CombinedSettings(settings: model.settings, combinedWith: partner),
+                                                                                    grid: grid))
             candidate.metrics = combined.metrics
         case .fallback(let why):
             candidate.reason = why
@@ -119,7 +125,8 @@ public struct ModelGuard: Sendable {
             forecasts.append(SeriesForecast(after: s, forecast: baseline.forecast(history: s.values, horizon: horizon, levels: levels)))
         }
         guard !forecasts.isEmpty else { return GuardOutcome(published: nil, rejected: rejected, forecasts: []) }
-        let model = CandidateModel(cell: .seasonalNaive, hyperparameters: hyperparametersJSON(choice), series: series,
+        let recorded = RecordedHyperparameters(base: choice, grid: grid, horizon: horizon, quantiles: settings.quantiles)
+        let model = CandidateModel(cell: .seasonalNaive, hyperparameters: hyperparametersJSON(recorded), series: series,
                                    reason: "fallback: \(reason)\(choice.note)", metrics: pooled.metrics)
         return GuardOutcome(published: model, rejected: rejected, forecasts: forecasts)
     }

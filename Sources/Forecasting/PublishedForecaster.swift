@@ -42,7 +42,8 @@ public struct PublishedForecaster: Sendable {
             guard let network else { throw Failure.noWeights }
             guard baseline.canForecast(history: series.values) else { throw Failure.tooShort }
             let (forecast, _) = try network.forecast(series, settledBefore: settledBefore)
-            return (forecast.combined(with: baseline.forecast(history: series.values, horizon: horizon, levels: levels)), nil)
+            // The baseline forecasts the network's own steps and levels, whatever the job asks now.
+            return (forecast.combined(with: baseline.forecast(history: series.values, horizon: forecast.horizon, levels: forecast.levels)), nil)
         case .network:
             guard let network else { throw Failure.noWeights }
             return try network.forecast(series, settledBefore: settledBefore)

@@ -53,6 +53,7 @@ struct JobContext {
     /// Prints a run the way `runs` records it and turns a failed run into exit status 1.
     func report(_ job: String, _ summary: RunSummary) throws {
         print("\(job): \(summary.kind.rawValue) run \(summary.runID) \(summary.status.rawValue): \(summary.seriesTotal) series, \(summary.seriesFailed) failed, \(summary.pointsRead) points read, \(summary.rowsWritten) rows written")
+        for note in summary.notes { print("  note: \(note)") }
         for error in summary.errors.prefix(20) { print("  \(error)") }
         if summary.status == .failed { throw CommandFailure(message: "\(job): the \(summary.kind.rawValue) run failed") }
     }
@@ -165,13 +166,9 @@ struct Run: AsyncParsableCommand {
         var failed: [String] = []
         for job in context.configuration.jobs {
             let runner = try context.runner(for: job.name, asOf: try asOf.date)
-            let summary: RunSummary
-            if try await runner.trainingIsDue(on: context.connection) {
-                summary = try await runner.train(on: context.connection)
-            } else {
-                summary = try await runner.predict(on: context.connection)
+            for summary in try await runner.runOnce(on: context.connection) {
+                do { try context.report(job.name, summary) } catch { if !failed.contains(job.name) { failed.append(job.name) } }
             }
-            do { try context.report(job.name, summary) } catch { failed.append(job.name) }
         }
         guard failed.isEmpty else { throw CommandFailure(message: "failed: \(failed.joined(separator: ", "))") }
     }

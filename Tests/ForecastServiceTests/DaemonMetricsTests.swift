@@ -58,6 +58,10 @@ extension DaemonProcessTests {
         let age = try XCTUnwrap(value(families, "forecastd_seconds_since_last_success", "forecastd_seconds_since_last_success", train))
         XCTAssertGreaterThanOrEqual(age, 0)
         XCTAssertLessThan(age, 120)
+        // The age of the newest observation the runs read, as runs.newest_observation has it.
+        let dataAge = try await db.query("SELECT extract(epoch FROM now() - max(newest_observation))::float8 FROM \(table("runs"))")[0].decode(0, as: Double.self)
+        let gauge = try XCTUnwrap(value(families, "forecastd_newest_observation_age_seconds", "forecastd_newest_observation_age_seconds", ["job": "sensors"]))
+        XCTAssertEqual(gauge, dataAge, accuracy: 120)
         XCTAssertFalse(families.values.contains { $0.samples.contains { $0.labels["series"] != nil } }, "no per-series labels")
 
         XCTAssertEqual(try HTTPTestClient.get(port: port, "/-/healthy").status, 200)

@@ -1,0 +1,55 @@
+import Forecasting
+import Foundation
+
+/// How old a job's data is against the clock of a run: when the newest observation is more
+/// than one horizon before it, runs say so (the CLI, the run's note, the log), with the dates
+/// the forecasts are for, which may then lie in the past.
+public struct DataAge: Sendable {
+    public let grid: TimeGrid
+    public let horizon: Int
+
+    public init(plan: JobPlan) {
+        grid = plan.grid
+        horizon = plan.job.horizon
+    }
+
+    /// Whether data whose newest observation is at `newest` is older than one horizon at `now`.
+    public func isStale(newest: Date, now: Date) -> Bool {
+        guard let last = grid.index(of: newest), let current = grid.index(of: now) else { return false }
+        return current - last > horizon
+    }
+
+    /// "data ends 2023-12-31 23:00 UTC, 2 years 11 months before now; forecasts are for
+    /// 2024-01-01 00:00 … 2024-01-01 23:00"; nil when the data is recent.
+    public func note(newest: Date, now: Date, targets: ClosedRange<Date>?) -> String? {
+        guard isStale(newest: newest, now: now) else { return nil }
+        var text = "data ends \(Self.format(newest)) UTC, \(Self.span(from: newest, to: now)) before now"
+        if let targets { text += "; forecasts are for \(Self.format(targets.lowerBound)) … \(Self.format(targets.upperBound))" }
+        return text
+    }
+
+    static func format(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        return formatter.string(from: date)
+    }
+
+    /// "2 years 11 months", "3 days 4 hours", "5 hours": the two largest units.
+    static func span(from start: Date, to end: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: start, to: end)
+        let units: [(Int?, String)] = [(parts.year, "year"), (parts.month, "month"), (parts.day, "day"), (parts.hour, "hour"), (parts.minute, "minute")]
+        let named = units.compactMap { value, unit -> String? in
+            guard let value, value > 0 else { return nil }
+            return "\(value) \(unit)\(value == 1 ? "" : "s")"
+        }
+        return named.prefix(2).joined(separator: " ").nonEmpty ?? "0 minutes"
+    }
+}
+
+private extension String {
+    var nonEmpty: String? { isEmpty ? nil : self }
+}
