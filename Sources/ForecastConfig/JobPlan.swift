@@ -21,7 +21,7 @@ public struct JobPlan: Sendable {
     /// is refused by predict and retrained (`ModelRequirements.mismatch`).
     public var requirements: ModelRequirements {
         ModelRequirements(settings: forecaster,
-                          grid: GridRecord(frequency: grid.frequency.description, timeZone: grid.timeZone.identifier,
+                          grid: GridRecord(frequency: grid.frequency.description, timeZone: grid.timeZone.name,
                                            aggregation: job.aggregation.rawValue, season: season))
     }
 

@@ -31,7 +31,7 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .every(let seconds): "every \(DurationText.format(seconds))"
-        case .cron(let expression, let zone): "cron \"\(expression.text)\" in \(zone.identifier)"
+        case .cron(let expression, let zone): "cron \"\(expression.text)\" in \(zone.name)"
         }
     }
 

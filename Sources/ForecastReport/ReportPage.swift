@@ -28,7 +28,7 @@ public enum ReportPage {
             """
         page += "<header><h1>forecastd report: <span class=\"job\">\(escapeHTML(report.job))</span></h1>\n"
         page += "<p class=\"summary\">frequency \(escapeHTML(report.frequency)), horizon \(report.horizon) steps, "
-            + "time zone \(escapeHTML(report.timeZone.identifier)), generated \(escapeHTML(format(report.generatedAt, report.timeZone))). "
+            + "time zone \(escapeHTML(report.timeZone.name)), generated \(escapeHTML(format(report.generatedAt, report.timeZone))). "
             + "History: the last \(report.historySteps) steps before the forecast origin, and the actual values that arrived since.</p>\n"
         if report.seriesTotal > report.series.count {
             page += "<p class=\"note\">Showing \(report.series.count) of \(report.seriesTotal) series (the first by key). "

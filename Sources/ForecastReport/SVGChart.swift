@@ -122,7 +122,7 @@ public struct SVGChart: Sendable {
         svg += "<line class=\"axis\" x1=\"\(svgNumber(left))\" x2=\"\(svgNumber(left))\" y1=\"\(svgNumber(top))\" y2=\"\(svgNumber(height - bottom))\"/>"
         let xLabel: String
         switch xAxis {
-        case .time(let zone): xLabel = "time (\(zone.identifier))"
+        case .time(let zone): xLabel = "time (\(zone.name))"
         case .integer: xLabel = "epoch"
         }
         svg += "<text class=\"axis-label\" x=\"\(svgNumber(left + plotWidth / 2))\" y=\"\(svgNumber(height - 6))\" text-anchor=\"middle\">\(escapeHTML(xLabel))</text>"

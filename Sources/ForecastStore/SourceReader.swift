@@ -142,9 +142,8 @@ public struct SourceReader: Sendable {
     /// fails too, but then the rollback undoes the SET as well.
     func enterJobTimeZone(on db: isolated PostgresConnection) throws -> () -> Void {
         let zone = try db.query("SELECT current_setting('TimeZone')")[0].decode(0, as: String.self)
-        // Foundation names UTC "GMT": the same zone, so no switch for it.
         guard TimeZone(identifier: zone) != job.timeZone else { return {} }
-        try db.execute("SELECT set_config('TimeZone', $1, false)", job.timeZone.identifier)
+        try db.execute("SELECT set_config('TimeZone', $1, false)", job.timeZone.name)
         return { _ = try? db.execute("SELECT set_config('TimeZone', $1, false)", zone) }
     }
 

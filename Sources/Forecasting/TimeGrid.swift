@@ -157,6 +157,9 @@ public enum GridError: Error, Sendable, Equatable, CustomStringConvertible {
 extension TimeZone {
     /// UTC, the default zone of a job.
     public static let utcZone = TimeZone(identifier: "UTC")!
+
+    /// The zone's IANA name as users write it: "UTC" for UTC, which Foundation calls "GMT".
+    public var name: String { self == .utcZone ? "UTC" : identifier }
 }
 
 /// UTC offsets of one time zone, memoised per UTC hour: asking Foundation for every row of
