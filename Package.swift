@@ -58,9 +58,22 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting"]),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
+        // What the service's test targets share: a freshly migrated schema per test, model-cell shorthands.
+        .target(name: "ServiceTestSupport", dependencies: ["TestSupport", "ForecastStore", "Forecasting", "PostgresClient"],
+                path: "Tests/ServiceTestSupport"),
+        .testTarget(name: "ForecastConfigTests", dependencies: ["ForecastConfig", "Forecasting", "ServiceTestSupport"]),
+        .testTarget(name: "ForecastStoreTests", dependencies: [
+            "ForecastStore", "ForecastConfig", "Forecasting", "PostgresClient", "ServiceTestSupport",
+        ]),
+        .testTarget(name: "ForecastJobsTests", dependencies: [
+            "ForecastJobs", "ForecastStore", "ForecastConfig", "Forecasting", "NeuralNet", "PostgresClient", "ServiceTestSupport",
+        ]),
+        .testTarget(name: "ForecastReportTests", dependencies: ["ForecastReport", "ForecastStore", "ForecastConfig", "Forecasting", "ServiceTestSupport"]),
+        .testTarget(name: "ForecastDaemonTests", dependencies: ["ForecastDaemon", "ForecastConfig", "ServiceTestSupport"]),
+        // The built forecastd end to end: daemon processes, the CLI, systemd, metrics, reports.
         .testTarget(name: "ForecastServiceTests", dependencies: [
             "ForecastConfig", "ForecastStore", "ForecastJobs", "ForecastReport", "ForecastDaemon",
-            "Forecasting", "PostgresClient", "HTTPServing", "TestSupport",
+            "Forecasting", "PostgresClient", "HTTPServing", "ServiceTestSupport",
         ]),
     ]
 )

@@ -1,3 +1,3 @@
 // TestDatabase and HTTPTestClient live in the shared TestSupport target; re-exported here once
 // so that every file of this test target sees them without an import of its own.
-@_exported import TestSupport
+@_exported import ServiceTestSupport

@@ -3,9 +3,7 @@ import Logging
 import PostgresClient
 import XCTest
 @testable import ForecastConfig
-@testable import ForecastDaemon
 @testable import ForecastJobs
-@testable import ForecastReport
 @testable import ForecastStore
 @testable import Forecasting
 

@@ -2,9 +2,7 @@ import Foundation
 import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
-@testable import ForecastJobs
 @testable import ForecastReport
-@testable import ForecastDaemon
 import Forecasting
 
 /// The report page built from hand-made report models: escaping of user data, the interval

@@ -3,37 +3,6 @@ import PostgresClient
 import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
-@testable import ForecastJobs
-@testable import ForecastReport
-@testable import ForecastDaemon
-
-/// A freshly migrated schema of its own per test, dropped afterwards.
-class StoreTestCase: XCTestCase {
-    var schema = ""
-    var db: PostgresConnection!
-
-    override func setUp() async throws {
-        _ = try TestDatabase.url()
-        schema = TestDatabase.uniqueSchema("store")
-        db = try await TestDatabase.connect()
-        let files = try MigrationFile.load(directory: MigrationFile.defaultDirectory(environment: [:]))
-        try await Migrator(schema: schema, files: files).migrate(on: db)
-    }
-
-    override func tearDown() async throws {
-        await db?.close()
-        db = nil
-        if !schema.isEmpty { try await TestDatabase.dropSchema(schema) }
-    }
-
-    func table(_ name: String) -> String { quoteIdentifier(schema) + "." + quoteIdentifier(name) }
-
-    func count(_ sql: String, _ parameters: any PostgresEncodable...) async throws -> Int {
-        try await db.query(sql, parameters: parameters)[0].decode(0, as: Int.self)
-    }
-
-    static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
-}
 
 final class StoreRunLogTests: StoreTestCase {
     func testStartFinishAndCounters() async throws {

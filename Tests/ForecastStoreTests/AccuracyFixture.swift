@@ -2,9 +2,6 @@ import Foundation
 import PostgresClient
 @testable import ForecastConfig
 @testable import ForecastStore
-@testable import ForecastJobs
-@testable import ForecastReport
-@testable import ForecastDaemon
 
 /// Known models, forecasts, actuals, runs and training curves whose view rows are worked out
 /// by hand in `AccuracyViewsTests` and which the dashboard's panels are run against.

@@ -1,9 +1,5 @@
 import XCTest
 @testable import ForecastConfig
-@testable import ForecastStore
-@testable import ForecastJobs
-@testable import ForecastReport
-@testable import ForecastDaemon
 import Forecasting
 
 final class ConfigurationTests: XCTestCase {

@@ -5,8 +5,6 @@ import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
 @testable import ForecastJobs
-@testable import ForecastReport
-@testable import ForecastDaemon
 @testable import Forecasting
 import NeuralNet
 

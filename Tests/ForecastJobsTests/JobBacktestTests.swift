@@ -3,8 +3,6 @@ import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
 @testable import ForecastJobs
-@testable import ForecastReport
-@testable import ForecastDaemon
 
 /// `forecastd backtest`: out-of-sample scores of the job's settings, recorded under the run.
 extension JobRunnerTests {

@@ -3,9 +3,6 @@ import PostgresClient
 import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
-@testable import ForecastJobs
-@testable import ForecastReport
-@testable import ForecastDaemon
 
 final class StorePredictionTests: StoreTestCase {
     func forecast(series: String, model: Int64, origin: Date, horizon: Int, base: Double = 0) -> [PredictionRow] {

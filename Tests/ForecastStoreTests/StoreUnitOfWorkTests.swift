@@ -3,9 +3,6 @@ import PostgresClient
 import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
-@testable import ForecastJobs
-@testable import ForecastReport
-@testable import ForecastDaemon
 
 /// What a training unit does at its end, composed the way the job layer will: the new model,
 /// its metrics and history, its forecasts and the run's counters in one transaction.

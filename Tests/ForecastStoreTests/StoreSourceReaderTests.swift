@@ -4,9 +4,6 @@ import Forecasting
 import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
-@testable import ForecastJobs
-@testable import ForecastReport
-@testable import ForecastDaemon
 
 final class StoreSourceReaderTests: StoreTestCase {
     let from = ISO8601DateFormatter().date(from: "2024-01-01T00:00:00Z")!

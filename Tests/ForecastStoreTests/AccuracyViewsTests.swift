@@ -3,9 +3,6 @@ import PostgresClient
 import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
-@testable import ForecastJobs
-@testable import ForecastReport
-@testable import ForecastDaemon
 
 /// The views of migration 0004 on the known rows of `AccuracyFixture`, every figure worked out
 /// by hand.

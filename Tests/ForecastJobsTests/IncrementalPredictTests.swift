@@ -6,8 +6,6 @@ import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
 @testable import ForecastJobs
-@testable import ForecastReport
-@testable import ForecastDaemon
 
 /// Predict reads on from the states saved in `series_state`: only the new rows are read, the
 /// forecasts equal those of a full read, and a write that fails leaves the old states.

@@ -2,9 +2,6 @@ import PostgresClient
 import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
-@testable import ForecastJobs
-@testable import ForecastReport
-@testable import ForecastDaemon
 
 /// Issue 15, defect 6: what the daemon prints (and repeats on every retry) when it cannot
 /// connect never holds the password, also for a connection string libpq cannot parse.

@@ -6,8 +6,6 @@ import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
 @testable import ForecastJobs
-@testable import ForecastReport
-@testable import ForecastDaemon
 
 /// Drift: the scheduler retrains a series ahead of schedule when its realized error outgrows
 /// its backtest error, records why, and leaves the series whose forecasts held alone.

@@ -4,9 +4,6 @@ import Foundation
 import Logging
 import XCTest
 @testable import ForecastConfig
-@testable import ForecastStore
-@testable import ForecastJobs
-@testable import ForecastReport
 @testable import ForecastDaemon
 
 final class LogHandlersTests: XCTestCase {

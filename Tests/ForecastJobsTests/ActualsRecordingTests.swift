@@ -6,8 +6,6 @@ import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
 @testable import ForecastJobs
-@testable import ForecastReport
-@testable import ForecastDaemon
 
 /// Real train and predict runs record the actuals they read, so that `forecast_accuracy`
 /// scores the forecasts as their targets arrive; and a series whose level jumps is retrained

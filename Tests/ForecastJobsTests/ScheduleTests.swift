@@ -5,8 +5,6 @@ import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
 @testable import ForecastJobs
-@testable import ForecastReport
-@testable import ForecastDaemon
 
 /// Cron expressions: parsing, the next time they name (time zones and DST included), and the
 /// errors of bad ones.

@@ -3,9 +3,6 @@ import PostgresClient
 import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
-@testable import ForecastJobs
-@testable import ForecastReport
-@testable import ForecastDaemon
 
 /// Runs every SQL query of `dashboards/forecastd.json` (panels, template variables and
 /// annotations), with Grafana's macros and variables expanded the way its PostgreSQL data

@@ -3,9 +3,6 @@ import PostgresClient
 import XCTest
 @testable import ForecastConfig
 @testable import ForecastStore
-@testable import ForecastJobs
-@testable import ForecastReport
-@testable import ForecastDaemon
 
 final class WorkQueueTests: StoreTestCase {
     var queue: WorkQueue { WorkQueue(schema: schema) }
