@@ -45,7 +45,7 @@ final class DaemonProcessTests: StoreTestCase {
     }
 
     func writeConfig(_ name: String = "forecastd.toml", lease: String = "3s", concurrency: Int = 1, epochs: Int = 3,
-                     hidden: Int = 8, source: String? = nil, metricsListen: String = "", extra: String = "") throws -> String {
+                     hidden: Int = 8, source: String? = nil, metricsListen: String = "", daemonExtra: String = "", extra: String = "") throws -> String {
         let path = directory.appendingPathComponent(name).path
         let sourceLine = source.map { "query = \"\"\"\($0)\"\"\"" } ?? "table = \"\(schema).readings\""
         try """
@@ -56,6 +56,7 @@ final class DaemonProcessTests: StoreTestCase {
             concurrency = \(concurrency)
             metrics_listen = "\(metricsListen)"
             lease = "\(lease)"
+            \(daemonExtra)
             [[jobs]]
             name = "sensors"
             frequency = "1h"
@@ -142,20 +143,74 @@ final class DaemonProcessTests: StoreTestCase {
         XCTAssertEqual(statuses, ["succeeded"])
     }
 
-    func testSigtermStopsCleanlyWithNoRunLeftRunning() async throws {
-        try await loadReadings(sensors: ["a", "b"], days: 40)
-        let daemon = try start(try writeConfig(epochs: 400, hidden: 32))
+    /// Units far longer than the grace period: they are released (their attempt not counted)
+    /// and the process exits; the run stays open for the next worker.
+    func testSigtermReleasesUnitsThatCannotFinishWithinTheGrace() async throws {
+        try await loadReadings(sensors: ["a", "b"])
+        // A global model (the scheduler queues its one unit without reading the source) whose
+        // read takes 25 s: past the 15 s grace however fast the machine is.
+        let slow = "SELECT sensor, ts, reading FROM \(schema).readings, pg_sleep(25) WHERE ts >= $1 AND ts < $2"
+        let daemon = try start(try writeConfig(source: slow, extra: "scope = \"global\""))
         try await eventually("a unit to be claimed") {
             try await self.count("SELECT count(*) FROM \(self.table("work_queue")) WHERE state = 'running'") == 1
         }
         daemon.terminate()
-        let status = daemon.waitForExit(seconds: 30)
+        let status = daemon.waitForExit(seconds: 60)
         XCTAssertEqual(status, 0, daemon.log)
-        let running = try await count("SELECT count(*) FROM \(table("runs")) WHERE status = 'running'")
-        XCTAssertEqual(running, 0)
         let held = try await count("SELECT count(*) FROM \(table("work_queue")) WHERE state = 'running'")
         XCTAssertEqual(held, 0, "leases released")
+        let attempts = try await count("SELECT max(attempts) FROM \(table("work_queue"))")
+        XCTAssertEqual(attempts, 0, "the abandoned attempt does not count")
+        let statuses = try await runStatuses("train")
+        XCTAssertEqual(statuses, ["running"], "its units are queued: the run is not closed")
         XCTAssertTrue(daemon.log.contains("stopping"))
+        XCTAssertTrue(daemon.log.contains("abandoning them"), daemon.log)
+    }
+
+    /// Issue 15, defect 5: a unit that ends within the grace period is written, not thrown away.
+    func testSigtermLetsAUnitInFlightFinishWithinTheGrace() async throws {
+        try await loadReadings(sensors: ["a", "b"])
+        // A unit of a second or so: well inside the 15 s grace, also on a loaded machine.
+        let daemon = try start(try writeConfig(epochs: 40, hidden: 16))
+        try await eventually("a unit to be claimed") {
+            try await self.count("SELECT count(*) FROM \(self.table("work_queue")) WHERE state = 'running'") == 1
+        }
+        daemon.terminate()
+        XCTAssertEqual(daemon.waitForExit(seconds: 60), 0, daemon.log)
+        XCTAssertFalse(daemon.log.contains("unit abandoned at shutdown"), daemon.log)
+        XCTAssertTrue(daemon.log.contains("unit trained"), daemon.log)
+        let states = try await db.query("SELECT state, count(*) FROM \(table("work_queue")) GROUP BY state ORDER BY state")
+            .map { "\(try $0.decode(0, as: String.self))=\(try $0.decode(1, as: Int.self))" }
+        XCTAssertEqual(states, ["available=1", "completed=1"], "the unit in flight written, the other left queued")
+        let active = try await count("SELECT count(*) FROM \(table("models")) WHERE status = 'active'")
+        XCTAssertEqual(active, 1)
+    }
+
+    /// Issue 15, defect 4: a daemon stopped after some of a run's units leaves the run open, and
+    /// the daemon that completes the last unit closes it with the true status.
+    func testARunInterruptedBySigtermIsClosedByItsLastUnitWithTheTrueStatus() async throws {
+        let sensors = (0..<20).map { String(format: "s%02d", $0) }
+        try await loadReadings(sensors: sensors, days: 10)
+        let config = try writeConfig(epochs: 2, hidden: 4)
+        let first = try start(config)
+        try await eventually("3 units to complete") {
+            try await self.count("SELECT count(*) FROM \(self.table("work_queue")) WHERE state = 'completed'") >= 3
+        }
+        first.terminate()
+        XCTAssertEqual(first.waitForExit(seconds: 60), 0, first.log)
+        let left = try await count("SELECT count(*) FROM \(table("work_queue")) WHERE state = 'available'")
+        guard left > 0 else { throw XCTSkip("the first daemon drained the queue before it was stopped") }
+        let statuses = try await runStatuses("train")
+        XCTAssertEqual(statuses, ["running"], "units are still queued: the stop must not close the run")
+        let stoppedAt = Date()
+        let second = try start(config)
+        try await eventually("the run to close", seconds: 120) { try await self.runStatuses("train").first.map { $0 != "running" } ?? false }
+        let run = try await db.query("SELECT status, series_total, series_failed, error, finished_at FROM \(table("runs")) WHERE kind = 'train'")[0]
+        XCTAssertEqual(try run.decode(0, as: String.self), "succeeded", second.log)
+        XCTAssertEqual(try run.decode(1, as: Int.self), 20)
+        XCTAssertEqual(try run.decode(2, as: Int.self), 0)
+        XCTAssertNil(try run.decode(3, as: String?.self))
+        XCTAssertGreaterThan(try run.decode(4, as: Date.self), stoppedAt, "closed by the last unit, not at the stop")
     }
 
     func testNotifyTriggersPredictionWithinSeconds() async throws {
