@@ -213,6 +213,39 @@ final class DaemonProcessTests: StoreTestCase {
         XCTAssertGreaterThan(try run.decode(4, as: Date.self), stoppedAt, "closed by the last unit, not at the stop")
     }
 
+    /// A poison unit: its worker dies on it (here kill -9, as a crash would) at every attempt.
+    /// Each claim counts an attempt; once they are spent the unit fails for good with the
+    /// reason and its run closes, instead of every daemon retrying it for ever.
+    func testAUnitWhoseWorkerDiesAtEveryAttemptFailsForGoodWithTheReason() async throws {
+        try await loadReadings(sensors: ["a"])
+        // A global model, so the scheduler queues its unit without reading; the read then takes
+        // 10 s, so a daemon is always killed while it holds the unit.
+        let slow = "SELECT sensor, ts, reading FROM \(schema).readings, pg_sleep(10) WHERE ts >= $1 AND ts < $2"
+        let config = try writeConfig(lease: "2s", source: slow, daemonExtra: "max_attempts = 2", extra: "scope = \"global\"")
+        var lastPID: pid_t = 0
+        for attempt in 1...2 {
+            let daemon = try start(config)
+            try await eventually("attempt \(attempt) to be claimed", seconds: 60) {
+                try await self.count("SELECT count(*) FROM \(self.table("work_queue")) WHERE state = 'running' AND attempts = $1", attempt) == 1
+            }
+            daemon.kill9()
+            lastPID = daemon.pid
+        }
+        let survivor = try start(config)
+        try await eventually("the unit to fail for good", seconds: 60) { try await self.runStatuses("train") == ["failed"] }
+        let unit = try await db.query("SELECT state, attempts, last_error FROM \(table("work_queue"))")[0]
+        XCTAssertEqual(try unit.decode(0, as: String.self), "failed")
+        XCTAssertEqual(try unit.decode(1, as: Int.self), 2)
+        XCTAssertEqual(try unit.decode(2, as: String.self),
+                       "its worker stopped while running it 2 times (crashed or killed); last worker \(RunLog.currentHost):\(lastPID)")
+        let run = try await db.query("SELECT series_total, series_failed, error FROM \(table("runs"))")[0]
+        XCTAssertEqual(try run.decode(0, as: Int.self), 1)
+        XCTAssertEqual(try run.decode(1, as: Int.self), 1)
+        XCTAssertTrue(try run.decode(2, as: String.self).contains("crashed or killed"))
+        XCTAssertTrue(survivor.log.contains("unit failed for good"), survivor.log)
+        XCTAssertTrue(survivor.isRunning)
+    }
+
     func testNotifyTriggersPredictionWithinSeconds() async throws {
         try await loadReadings(sensors: ["a"])
         _ = try start(try writeConfig())

@@ -248,21 +248,40 @@ public final class Daemon: @unchecked Sendable {
             guard let db = connection else { break }
             let config = currentConfiguration
             let scheduler = Scheduler(database: config.database, maxAttempts: config.daemon.maxAttempts, runObserver: metrics)
-            let queue = WorkQueue(config.database)
             do {
                 for (name, runner) in currentRunners.sorted(by: { $0.key < $1.key }) {
                     if let queued = try await scheduler.tick(runner, now: Date(), on: db) {
                         logger.info("\(queued)", metadata: ["job": "\(name)"])
                     }
                 }
-                // Units whose workers died on their last attempt: fail them and close their runs.
-                for runID in Set(try await db.withConnection { try queue.failExhausted(on: $0) }) {
-                    try await currentRunners.values.first?.finishRunIfDone(runID, on: db, extraErrors: [])
-                }
+                try await closeFinishedWork(on: db)
             } catch {
                 logger.error("scheduler", metadata: ["error": "\(error)"])
             }
             await sleep(tickInterval) { self.locked { let woken = self.wakeScheduler; self.wakeScheduler = false; return woken } }
+        }
+    }
+
+    /// Fails the units whose workers died on their last attempt (poison units), counting them
+    /// in their runs, and closes the runs whose units have all ended: those and any whose last
+    /// worker lost its connection before closing it.
+    func closeFinishedWork(on db: PostgresConnection) async throws {
+        let config = currentConfiguration
+        let queue = WorkQueue(config.database), runLog = RunLog(config.database)
+        let exhausted = try await db.transaction { tx in
+            let failed = try queue.failExhausted(on: tx)
+            for (runID, units) in Dictionary(grouping: failed, by: \.runID) {
+                try runLog.addCounts(runID: runID, seriesTotal: units.count, seriesFailed: units.count, on: tx)
+            }
+            return failed
+        }
+        for unit in exhausted {
+            logger.error("unit failed for good", metadata: ["job": "\(unit.job)", "series": "\(unit.unit)", "run": "\(unit.runID)", "error": "\(unit.error)"])
+        }
+        let drained = try await db.withConnection { try runLog.drainedRuns(on: $0) }
+        guard let runner = currentRunners.values.first else { return }
+        for runID in Set(exhausted.map(\.runID) + drained).sorted() {
+            try await runner.finishRunIfDone(runID, on: db, extraErrors: [])
         }
     }
 

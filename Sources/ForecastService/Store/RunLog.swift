@@ -165,6 +165,21 @@ public struct RunLog: Sendable {
         return closed
     }
 
+    /// Runs still `running` whose queue units all ended more than `settled` seconds ago: the
+    /// worker that completed the last one lost its connection before it could close the run
+    /// (`JobRunner.finishRunIfDone` closes them). The wait leaves a worker that has just
+    /// completed a unit the time to close the run itself, with its own errors.
+    public func drainedRuns(settled: Double = 60, on db: isolated PostgresConnection) throws -> [Int64] {
+        try db.query("""
+            SELECT r.run_id FROM \(names.runs) r
+            WHERE r.status = 'running'
+              AND EXISTS (SELECT 1 FROM \(names.workQueue) q WHERE q.run_id = r.run_id)
+              AND NOT EXISTS (SELECT 1 FROM \(names.workQueue) q WHERE q.run_id = r.run_id
+                              AND (q.state IN ('available', 'running') OR q.finished_at > clock_timestamp() - make_interval(secs => $1)))
+            ORDER BY r.run_id
+            """, settled).map { try $0.decode(0, as: Int64.self) }
+    }
+
     /// When each job's runs of each kind last succeeded (finished), by job and kind.
     public func lastSuccesses(on db: isolated PostgresConnection) throws -> [(job: String, kind: RunKind, finishedAt: Date)] {
         try db.query("""
