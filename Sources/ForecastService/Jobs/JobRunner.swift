@@ -157,6 +157,7 @@ public struct JobRunner: Sendable {
         let actuals = ActualsWriter(database), revisit = job.horizon
         let states = SeriesStateStore(database), grid = plan.grid
         return try await connection.transaction { tx in
+            try predictions.lockJob(jobName, on: tx)
             try actuals.record(job: jobName, series: unit.observed, revisit: revisit, on: tx)
             if let rejected = unit.rejected { _ = try Self.store(rejected, models: models, metrics: metricsWriter, on: tx) }
             var written = 0
