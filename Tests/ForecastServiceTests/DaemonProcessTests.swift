@@ -76,8 +76,9 @@ final class DaemonProcessTests: StoreTestCase {
         return path
     }
 
-    func start(_ config: String, environment: [String: String] = [:]) throws -> DaemonProcess {
-        let daemon = try DaemonProcess(config: config, log: directory.appendingPathComponent("daemon-\(daemons.count).log"), environment: environment)
+    func start(_ config: String, environment: [String: String] = [:], arguments: [String]? = nil) throws -> DaemonProcess {
+        let daemon = try DaemonProcess(config: config, log: directory.appendingPathComponent("daemon-\(daemons.count).log"), environment: environment,
+                                       arguments: arguments)
         daemons.append(daemon)
         return daemon
     }
@@ -358,13 +359,14 @@ final class DaemonProcess: @unchecked Sendable {
         URL(fileURLWithPath: #filePath).appendingPathComponent("../../../migrations").standardized.path
     }
 
-    init(config: String, log: URL, environment: [String: String]) throws {
+    /// `forecastd run --config CONFIG`, or `forecastd ARGUMENTS` (a one-off command).
+    init(config: String, log: URL, environment: [String: String], arguments: [String]? = nil) throws {
         logURL = log
         var env = ProcessInfo.processInfo.environment
         env["FORECASTD_MIGRATIONS"] = Self.migrations
         for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"] { env[key] = nil }
         env.merge(environment) { $1 }
-        pid = try Self.spawn(Self.binary, arguments: ["run", "--config", config],
+        pid = try Self.spawn(Self.binary, arguments: arguments ?? ["run", "--config", config],
                              environment: env.map { "\($0.key)=\($0.value)" }, output: log.path)
     }
 
