@@ -71,4 +71,24 @@ func XCTAssertThrowsErrorAsync<T>(_ expression: @autoclosure () async throws -> 
     } catch {
         handler(error)
     }
+
+    /// After a statement found the session gone, `transaction()` reports the lost connection,
+    /// not "a transaction begun outside it" (libpq has no transaction status for a broken session).
+    func testATransactionOnALostConnectionSaysTheConnectionWasLost() async throws {
+        let db = try await TestDatabase.connect()
+        do {
+            try await db.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+            XCTFail("the session ended")
+        } catch let error as PostgresError {
+            XCTAssertEqual(error.kind, .connectionLost, "\(error)")
+        }
+        do {
+            try await db.transaction { db in try db.execute("SELECT 1") }
+            XCTFail("the session is gone")
+        } catch let error as PostgresError {
+            XCTAssertEqual(error.kind, .connectionLost, "\(error)")
+            XCTAssertFalse(error.message.contains("begun outside it"), error.message)
+        }
+        await db.close()
+    }
 }

@@ -93,7 +93,8 @@ public struct SourceReader: Sendable {
     /// zone: the session is put on that zone for the read and set back afterwards.
     ///
     /// Errors from `body` pass through unchanged; errors of the query are `SourceError`s naming
-    /// the job.
+    /// the job, except a lost connection, which is the database's fault, not the source's: it
+    /// stays a `PostgresError` of kind `connectionLost`, so callers stop and redo the work.
     @discardableResult
     public func read(from: Date, to: Date, series: String? = nil, on db: isolated PostgresConnection,
                      _ body: (SourcePoint) throws -> Void) throws -> SourceReadSummary {
@@ -136,7 +137,7 @@ public struct SourceReader: Sendable {
             }
         } catch let error as CallerError {
             throw error.error
-        } catch let error as PostgresError {
+        } catch let error as PostgresError where error.kind != .connectionLost {
             throw SourceError.queryFailed(job: jobName, underlying: error)
         }
         return summary
@@ -147,7 +148,7 @@ public struct SourceReader: Sendable {
         guard job.source.seriesColumn != nil else { return [job.name] }
         do {
             return try db.query(keysSQL, from, to).compactMap { try $0.decode(0, as: String?.self) }
-        } catch let error as PostgresError {
+        } catch let error as PostgresError where error.kind != .connectionLost {
             throw SourceError.queryFailed(job: job.name, underlying: error)
         }
     }

@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+import PostgresClient
+import XCTest
+@testable import ForecastService
+
+/// Issue 15, defect 9: what runs and logs say when things go wrong.
+extension JobRunnerTests {
+    /// A predict unit whose read lost the connection said "transaction() called while a
+    /// transaction begun outside it is open": the lost connection was taken for a source error
+    /// and the unit went on to complete on the broken session.
+    func testAConnectionLostDuringAPredictReadIsReportedAsSuch() async throws {
+        try await loadReadings()
+        _ = try await runner(job()).train(on: db)
+        try await db.execute("DELETE FROM \(table("series_state"))")
+        // The source ends its own session as the read starts, as a PostgreSQL restart would.
+        let dying = job(source: .query("""
+            SELECT sensor, ts, reading FROM \(schema).readings WHERE (SELECT pg_terminate_backend(pg_backend_pid())) AND ts >= $1 AND ts < $2
+            """))
+        let queue = WorkQueue(schema: schema), runs = RunLog(schema: schema)
+        let claimed = try await db.withConnection { db -> WorkItem? in
+            let runID = try runs.start(job: "sensors", kind: .predict, on: db)
+            try queue.enqueue(job: "sensors", kind: .predict, units: [""], runID: runID, maxAttempts: 3, on: db)
+            return try queue.claim(owner: "w", lease: 60, jobs: ["sensors"], on: db)
+        }
+        let item = try XCTUnwrap(claimed)
+        let worker = try await TestDatabase.connect()
+        do {
+            _ = try await runner(dying).execute(item, owner: "w", on: worker)
+            XCTFail("the read lost its connection")
+        } catch let error as PostgresError {
+            XCTAssertEqual(error.kind, .connectionLost, "\(error)")
+        }
+        await worker.close()
+    }
+}
