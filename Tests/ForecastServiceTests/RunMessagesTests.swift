@@ -34,3 +34,15 @@ extension JobRunnerTests {
         await worker.close()
     }
 }
+
+extension DaemonProcessTests {
+    /// The scheduler logged a failing source at `info`; it is an error, with the SQL error.
+    func testAFailingSourceIsLoggedAsAnErrorWithTheSQLError() async throws {
+        let daemon = try start(try writeConfig(source: "SELECT sensor, ts, reading FROM \(schema).missing WHERE ts >= $1 AND ts < $2"))
+        try await eventually("the failed run") { try await self.runStatuses("train") == ["failed"] }
+        try await eventually("the log line", seconds: 10) { daemon.log.contains("train run failed") }
+        let line = daemon.log.split(separator: "\n").first { $0.contains("train run failed") }.map(String.init) ?? ""
+        XCTAssertTrue(line.contains(" error "), line)
+        XCTAssertTrue(line.contains("does not exist") && line.contains("missing"), line)
+    }
+}

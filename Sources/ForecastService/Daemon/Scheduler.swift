@@ -41,12 +41,14 @@ public struct Scheduler: Sendable {
                         let runID = try runLog.start(job: job.name, kind: .train, on: tx)
                         try runLog.finish(runID: runID, status: .failed, error: error.description, on: tx)
                         try schedule.setNext(job: job.name, trainAt: nextPredict, on: tx)
-                        return "train failed: \(error)"
+                        runner.logger.error("train run failed: the source query failed", metadata: ["run": "\(runID)", "error": "\(error)"])
+                        return nil
                     }
                 }
                 let runID = try runLog.start(job: job.name, kind: .train, on: tx)
                 if units.isEmpty {
                     try runLog.finish(runID: runID, status: .failed, error: "the source has no rows in the training window", on: tx)
+                    runner.logger.warning("train run failed: the source has no rows in the training window", metadata: ["run": "\(runID)"])
                 } else {
                     try queue.enqueue(job: job.name, kind: .train, units: units, runID: runID, maxAttempts: maxAttempts, on: tx)
                 }
