@@ -35,6 +35,36 @@ extension JobRunnerTests {
     }
 }
 
+extension JobRunnerTests {
+    /// A train unit counted the rows it read in the run before its results committed, so a
+    /// unit that was retried (here: it lost its lease, nothing of it was written) counted twice.
+    func testARetriedTrainUnitCountsItsPointsOnce() async throws {
+        try await loadReadings()
+        let queue = WorkQueue(schema: schema), runs = RunLog(schema: schema)
+        let runID = try await db.withConnection { db in
+            let runID = try runs.start(job: "sensors", kind: .train, on: db)
+            try queue.enqueue(job: "sensors", kind: .train, units: ["a"], runID: runID, maxAttempts: 3, on: db)
+            return runID
+        }
+        let runner = try runner(job())
+        // A lease far shorter than the unit: its completion is refused and its transaction rolls back.
+        let first = try await db.withConnection { db in try queue.claim(owner: "w1", lease: 0.001, jobs: ["sensors"], on: db) }
+        do {
+            _ = try await runner.execute(try XCTUnwrap(first), owner: "w1", on: db)
+            XCTFail("the lease ran out")
+        } catch let error as WorkQueueError {
+            XCTAssertEqual(error, .leaseLost(workID: first!.workID))
+        }
+        let afterLoss = try await count("SELECT points_read FROM \(table("runs")) WHERE run_id = $1", runID)
+        XCTAssertEqual(afterLoss, 0, "nothing of the lost attempt was written, its rows read included")
+        let second = try await db.withConnection { db in try queue.claim(owner: "w2", lease: 60, jobs: ["sensors"], on: db) }
+        _ = try await runner.execute(try XCTUnwrap(second), owner: "w2", on: db)
+        let record = try await db.withConnection { db in try runs.run(id: runID, on: db) }
+        XCTAssertEqual(record?.status, .succeeded)
+        XCTAssertEqual(record?.pointsRead, 20 * 24, "series a's rows, once")
+    }
+}
+
 extension DaemonProcessTests {
     /// The scheduler logged a failing source at `info`; it is an error, with the SQL error.
     func testAFailingSourceIsLoggedAsAnErrorWithTheSQLError() async throws {

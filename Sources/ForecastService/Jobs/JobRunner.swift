@@ -150,7 +150,7 @@ public struct JobRunner: Sendable {
     /// Writes one unit in one transaction: the actuals it read, the rejected network (if any),
     /// the new active model (retiring the previous one), metrics, training history, forecasts
     /// and the run's counters commit together or not at all.
-    func publish(_ unit: TrainedUnit, runID: Int64, completing claim: (item: WorkItem, owner: String)? = nil,
+    func publish(_ unit: TrainedUnit, runID: Int64, pointsRead: Int64 = 0, completing claim: (item: WorkItem, owner: String)? = nil,
                  on connection: PostgresConnection) async throws -> Int {
         let models = self.models, metricsWriter = MetricsWriter(database), predictions = PredictionWriter(database)
         let runLog = self.runLog, jobName = job.name, queue = WorkQueue(database)
@@ -168,7 +168,7 @@ public struct JobRunner: Sendable {
                 try states.replace(unit.states.map { Self.stateRow($0, modelID: id, grid: grid) }, on: tx)
             }
             try runLog.addCounts(runID: runID, seriesTotal: unit.series.count, seriesFailed: unit.active == nil ? unit.series.count : 0,
-                                 rowsWritten: Int64(written), on: tx)
+                                 pointsRead: pointsRead, rowsWritten: Int64(written), on: tx)
             if let claim { try queue.complete(claim.item, owner: claim.owner, on: tx) }
             return written
         }
