@@ -65,6 +65,38 @@ extension JobRunnerTests {
     }
 }
 
+extension JobRunnerTests {
+    /// With `fallback = "none"`, a rejected global network failed the run with an error that
+    /// named every series of the job (2,000 in the report); a count and the first few now.
+    func testARejectedGlobalNetworkSummarisesItsSeriesInTheError() async throws {
+        let readings = table("readings")
+        try await db.executeScript("CREATE TABLE \(readings) (sensor text, ts timestamptz, reading double precision)")
+        let t0 = self.t0
+        _ = try await db.copyIn("COPY \(readings) FROM STDIN") { writer in
+            for hour in 0..<(20 * 24) {
+                for index in 0..<12 {
+                    try writer.append(String(format: "s%02d", index))
+                    try writer.append(t0 + Double(hour) * 3600)
+                    try writer.append(10 * Double(index + 1) + 5 * sin(2 * Double.pi * Double(hour + index) / 24))
+                    try writer.endRow()
+                }
+            }
+        }
+        // A network of one epoch cannot beat seasonal naive on clean daily sines.
+        var weak = job(fallback: .none)
+        weak.model.scope = .global
+        weak.model.hiddenSize = 2
+        weak.model.epochs = 1
+        let summary = try await runner(weak).train(on: db)
+        let error = summary.errors.joined(separator: "\n")
+        XCTAssertEqual(summary.status, .failed, error)
+        XCTAssertTrue(error.contains("12 series (s00, s01, s02, …): no model published"), error)
+        XCTAssertFalse(error.contains("s11"), error)
+        let rejected = try await count("SELECT count(*) FROM \(table("models")) WHERE status = 'rejected'")
+        XCTAssertEqual(rejected, 1, "the rejected network is kept")
+    }
+}
+
 extension DaemonProcessTests {
     /// The scheduler logged a failing source at `info`; it is an error, with the SQL error.
     func testAFailingSourceIsLoggedAsAnErrorWithTheSQLError() async throws {

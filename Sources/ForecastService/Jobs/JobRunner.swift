@@ -128,7 +128,7 @@ public struct JobRunner: Sendable {
                 summary.rowsWritten += Int64(written)
                 if trained.active == nil {
                     summary.seriesFailed += unit.keys.count
-                    summary.errors.append("series \(unit.keys.joined(separator: ", ")): no model published: \(trained.rejected?.model.reason ?? "no forecast possible")")
+                    summary.errors.append("\(Self.seriesList(unit.keys)): no model published: \(trained.rejected?.model.reason ?? "no forecast possible")")
                 }
                 var metadata: Logger.Metadata = [
                     "series": "\(unit.keys.count == 1 ? unit.keys[0] : "\(unit.keys.count) series")",
@@ -138,13 +138,19 @@ public struct JobRunner: Sendable {
                 logger.info("unit trained", metadata: metadata)
             } catch {
                 summary.seriesFailed += unit.keys.count
-                summary.errors.append("series \(unit.keys.joined(separator: ", ")): \(error)")
-                logger.error("unit failed", metadata: ["series": "\(unit.keys.joined(separator: ","))", "error": "\(error)"])
+                summary.errors.append("\(Self.seriesList(unit.keys)): \(error)")
+                logger.error("unit failed", metadata: ["series": "\(unit.keys.count == 1 ? unit.keys[0] : "\(unit.keys.count) series")", "error": "\(error)"])
                 guard await connection.isConnected else { throw error }
             }
         }
         let status: RunStatus = summary.seriesFailed == 0 ? .succeeded : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)
         return try await finish(summary, status: status, on: connection, logger: logger)
+    }
+
+    /// The series of a unit as errors name them: all of them when few, else how many and the
+    /// first three, so that a global model's error does not list thousands of names.
+    static func seriesList(_ keys: [String]) -> String {
+        keys.count <= 5 ? "series " + keys.joined(separator: ", ") : "\(keys.count) series (\(keys.prefix(3).joined(separator: ", ")), …)"
     }
 
     /// Writes one unit in one transaction: the actuals it read, the rejected network (if any),
