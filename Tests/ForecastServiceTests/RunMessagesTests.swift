@@ -97,6 +97,26 @@ extension JobRunnerTests {
     }
 }
 
+extension JobRunnerTests {
+    /// Rows with a NULL key or time, and rows in the future, were dropped without a word; a
+    /// train run now counts them and says so in its note (and the log).
+    func testRowsATrainRunCannotUseAreCountedInItsNote() async throws {
+        try await loadReadings()
+        let readings = table("readings"), last = t0 + Double(20 * 24 - 1) * 3600
+        try await db.execute("INSERT INTO \(readings) SELECT NULL, $1 - g * interval '1 hour', 1 FROM generate_series(1, 3) g", last)
+        try await db.execute("INSERT INTO \(readings) SELECT 'a', NULL, 1 FROM generate_series(1, 12)")
+        let future = Date() + 86_400
+        try await db.execute("INSERT INTO \(readings) VALUES ('a', $1, 1), ('b', $1, 2)", future)
+        let summary = try await runner(job()).train(on: db, onlySeries: "a")
+        let note = try await db.query("SELECT note FROM \(table("runs")) WHERE run_id = $1", summary.runID)[0].decode(0, as: String?.self) ?? ""
+        XCTAssertTrue(note.contains("3 rows with a NULL series key skipped"), note)
+        XCTAssertTrue(note.contains("12 rows with a NULL time skipped"), note)
+        XCTAssertTrue(note.contains("2 rows dated from "), note)
+        XCTAssertTrue(note.contains("(in the future) not read"), note)
+        XCTAssertEqual(summary.pointsRead, 20 * 24, "series a's rows in the window, as before")
+    }
+}
+
 extension DaemonProcessTests {
     /// The scheduler logged a failing source at `info`; it is an error, with the SQL error.
     func testAFailingSourceIsLoggedAsAnErrorWithTheSQLError() async throws {
@@ -106,5 +126,16 @@ extension DaemonProcessTests {
         let line = daemon.log.split(separator: "\n").first { $0.contains("train run failed") }.map(String.init) ?? ""
         XCTAssertTrue(line.contains(" error "), line)
         XCTAssertTrue(line.contains("does not exist") && line.contains("missing"), line)
+    }
+
+    /// The daemon says it once per run too: the scheduler counts when it queues the train run.
+    func testTheDaemonNotesRowsATrainRunCannotUse() async throws {
+        try await loadReadings(sensors: ["a"])
+        try await db.execute("INSERT INTO \(table("readings")) SELECT 'a', NULL, 1 FROM generate_series(1, 12)")
+        let daemon = try start(try writeConfig())
+        try await eventually("training") { try await self.runStatuses("train").first.map { $0 != "running" } ?? false }
+        let note = try await db.query("SELECT note FROM \(table("runs")) WHERE kind = 'train'")[0].decode(0, as: String?.self)
+        XCTAssertEqual(note, "12 rows with a NULL time skipped")
+        XCTAssertEqual(daemon.log.components(separatedBy: "source rows not used").count - 1, 1, daemon.log)
     }
 }

@@ -79,6 +79,7 @@ public struct JobRunner: Sendable {
             let read = try await readSeries(from: plan.trainingStart(end: end), to: end, series: onlySeries, on: connection)
             outcomes = read.outcomes.filter { onlySeries == nil || $0.key == onlySeries }
             summary.pointsRead = Int64(read.points)
+            try await noteUnreadRows(runID: runID, from: plan.trainingStart(end: end), to: end, on: connection, logger: logger)
         } catch let error as SourceError {
             summary.errors.append(error.description)
             return try await finish(summary, status: .failed, on: connection, logger: logger)
@@ -145,6 +146,16 @@ public struct JobRunner: Sendable {
         }
         let status: RunStatus = summary.seriesFailed == 0 ? .succeeded : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)
         return try await finish(summary, status: status, on: connection, logger: logger)
+    }
+
+    /// Says once per train run, in the log and the run's note, how many source rows it could
+    /// not use: NULL series keys, NULL times, rows in the future (`SourceReader.unreadRows`).
+    func noteUnreadRows(runID: Int64, from: Date, to: Date, on connection: PostgresConnection, logger: Logger) async throws {
+        let reader = SourceReader(job: job), runLog = self.runLog
+        let unread = try await connection.withConnection { db in try reader.unreadRows(from: from, to: to, futureFrom: Date(), on: db) }
+        guard !unread.isEmpty else { return }
+        logger.warning("source rows not used: \(unread)")
+        try await connection.withConnection { db in try runLog.addNote(runID: runID, unread.description, on: db) }
     }
 
     /// The series of a unit as errors name them: all of them when few, else how many and the

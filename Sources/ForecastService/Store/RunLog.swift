@@ -122,6 +122,14 @@ public struct RunLog: Sendable {
         if updated == 0 { throw RunLogError.unknownRun(runID) }
     }
 
+    /// Adds a line to a run's note (unless it holds that line already).
+    public func addNote(runID: Int64, _ line: String, on db: isolated PostgresConnection) throws {
+        try db.execute("""
+            UPDATE \(names.runs) SET note = CASE WHEN note IS NULL THEN $2 WHEN position($2 IN note) > 0 THEN note ELSE note || E'\\n' || $2 END
+            WHERE run_id = $1
+            """, runID, line)
+    }
+
     /// Closes a run. A nil counter keeps what `addCounts` accumulated; a value replaces it.
     /// A run that `abandon` already closed is overwritten: the process was alive
     /// after all, and its own account is the true one.
