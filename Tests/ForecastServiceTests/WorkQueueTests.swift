@@ -124,4 +124,22 @@ final class WorkQueueTests: StoreTestCase {
         let again = try await db.withConnection { db in try queue.failExhausted(on: db) }
         XCTAssertTrue(again.isEmpty)
     }
+
+    /// A worker that completed a run's last unit and lost its connection before closing the run
+    /// leaves it `running`; the scheduler finds it once its units have all ended a while ago.
+    func testARunWhoseUnitsAllEndedButWhichIsStillOpenIsFound() async throws {
+        let run = try await newRun(), other = try await newRun()
+        let queue = self.queue, runs = RunLog(schema: schema)
+        try await db.withConnection { db in
+            try queue.enqueue(job: "j", kind: .train, units: ["a"], runID: run, maxAttempts: 3, on: db)
+            try queue.enqueue(job: "j", kind: .train, units: ["b"], runID: other, maxAttempts: 3, on: db)
+        }
+        let item = try await db.withConnection { db in try queue.claim(owner: "w", lease: 30, jobs: ["j"], on: db) }
+        XCTAssertEqual(item?.unit, "a")
+        try await db.transaction { tx in try queue.complete(item!, owner: "w", on: tx) }
+        let fresh = try await db.withConnection { db in try runs.drainedRuns(on: db) }
+        XCTAssertEqual(fresh, [], "its worker may still be closing it")
+        let settled = try await db.withConnection { db in try runs.drainedRuns(settled: 0, on: db) }
+        XCTAssertEqual(settled, [run], "not the run whose unit is still queued")
+    }
 }
