@@ -16,8 +16,9 @@ public final class Daemon: @unchecked Sendable {
     /// the queue again (a NOTIFY or a scheduled run wakes them sooner).
     public var tickInterval: Duration = .seconds(2)
     public var idlePoll: Duration = .seconds(1)
-    /// How long a stop waits for units in flight before abandoning them (systemd's stop
-    /// timeout is 30 s in the shipped unit).
+    /// How long a stop waits for units in flight: a unit whose work ends within it is written
+    /// as usual; past it the units still in hand are released and the process exits (systemd's
+    /// stop timeout is 30 s in the shipped unit).
     public var stopGrace: Duration = .seconds(15)
     /// How often the database probe behind `/metrics` and `/-/ready` looks at the database.
     public var probeInterval: Duration = .seconds(5)
@@ -35,6 +36,8 @@ public final class Daemon: @unchecked Sendable {
     private var configuration: Configuration
     private var runners: [String: JobRunner] = [:]
     private var stopping = false
+    /// Set when `stopGrace` has run out after a stop: units in hand are no longer written.
+    private var pastGrace = false
     private var lastSchedulerBeat = ContinuousClock.now
     private var wakeScheduler = false
     private var shutdownStarted = false
@@ -70,6 +73,8 @@ public final class Daemon: @unchecked Sendable {
     }
 
     public var isStopping: Bool { locked { stopping } }
+    /// True once a stop's grace period is over: work finished after it is not written.
+    public var isPastGrace: Bool { locked { pastGrace } }
     var currentConfiguration: Configuration { locked { configuration } }
     var currentRunners: [String: JobRunner] { locked { runners } }
 
@@ -81,11 +86,14 @@ public final class Daemon: @unchecked Sendable {
         guard first else { return }
         logger.notice("stopping: no new work is claimed")
         notifier?.stopping(status: "stopping: finishing the units in flight")
-        // Training cannot be interrupted midway; past the grace period its units are abandoned
-        // (released for another worker) and the process exits without writing them.
+        // Units in flight finish and are written if their work ends within the grace period
+        // (workers stop claiming, and the daemon exits once they are done). Training cannot be
+        // interrupted midway: past the grace its units are abandoned (released for another
+        // worker) and the process exits without writing them.
         let grace = stopGrace
         Task.detached {
             try? await Task.sleep(for: grace)
+            self.locked { self.pastGrace = true }
             guard self.claimShutdown() else { return }
             self.logger.warning("units still in flight after \(grace); abandoning them")
             await self.shutDown()
@@ -242,21 +250,40 @@ public final class Daemon: @unchecked Sendable {
             guard let db = connection else { break }
             let config = currentConfiguration
             let scheduler = Scheduler(database: config.database, maxAttempts: config.daemon.maxAttempts, runObserver: metrics)
-            let queue = WorkQueue(config.database)
             do {
                 for (name, runner) in currentRunners.sorted(by: { $0.key < $1.key }) {
                     if let queued = try await scheduler.tick(runner, now: Date(), on: db) {
                         logger.info("\(queued)", metadata: ["job": "\(name)"])
                     }
                 }
-                // Units whose workers died on their last attempt: fail them and close their runs.
-                for runID in Set(try await db.withConnection { try queue.failExhausted(on: $0) }) {
-                    try await currentRunners.values.first?.finishRunIfDone(runID, on: db, extraErrors: [])
-                }
+                try await closeFinishedWork(on: db)
             } catch {
                 logger.error("scheduler", metadata: ["error": "\(error)"])
             }
             await sleep(tickInterval) { self.locked { let woken = self.wakeScheduler; self.wakeScheduler = false; return woken } }
+        }
+    }
+
+    /// Fails the units whose workers died on their last attempt (poison units), counting them
+    /// in their runs, and closes the runs whose units have all ended: those and any whose last
+    /// worker lost its connection before closing it.
+    func closeFinishedWork(on db: PostgresConnection) async throws {
+        let config = currentConfiguration
+        let queue = WorkQueue(config.database), runLog = RunLog(config.database)
+        let exhausted = try await db.transaction { tx in
+            let failed = try queue.failExhausted(on: tx)
+            for (runID, units) in Dictionary(grouping: failed, by: \.runID) {
+                try runLog.addCounts(runID: runID, seriesTotal: units.count, seriesFailed: units.count, on: tx)
+            }
+            return failed
+        }
+        for unit in exhausted {
+            logger.error("unit failed for good", metadata: ["job": "\(unit.job)", "series": "\(unit.unit)", "run": "\(unit.runID)", "error": "\(unit.error)"])
+        }
+        let drained = try await db.withConnection { try runLog.drainedRuns(on: $0) }
+        guard let runner = currentRunners.values.first else { return }
+        for runID in Set(exhausted.map(\.runID) + drained).sorted() {
+            try await runner.finishRunIfDone(runID, on: db, extraErrors: [])
         }
     }
 
@@ -297,7 +324,7 @@ public final class Daemon: @unchecked Sendable {
             func seconds() -> Double { (ContinuousClock.now - started) / .seconds(1) }
             metrics.unitStarted()
             do {
-                let written = try await runner.execute(item, owner: owner, on: db, abandoned: { [weak self] in self?.isStopping ?? true })
+                let written = try await runner.execute(item, owner: owner, on: db, abandoned: { [weak self] in self?.isPastGrace ?? true })
                 metrics.unitSucceeded(job: item.job, kind: item.kind, seconds: seconds(), rowsWritten: written)
             } catch is CancellationError {
                 metrics.unitEnded(job: item.job, kind: item.kind, seconds: seconds(), failed: false)
@@ -384,7 +411,8 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    /// Gives back the leases this process holds and closes the runs it leaves unfinished.
+    /// Gives back the leases this process holds. Their runs stay open: their units are queued
+    /// again, and whichever worker completes a run's last unit closes it with its true status.
     func shutDown() async {
         let config = currentConfiguration
         guard let db = try? await Database.connect(config.database) else {
@@ -392,23 +420,9 @@ public final class Daemon: @unchecked Sendable {
             return
         }
         let queue = WorkQueue(config.database), owner = self.owner
-        let runLog = RunLog(config.database, observer: metrics)
         do {
-            let closed = try await db.transaction { tx -> Int in
-                let runs = try queue.runsHeld(by: owner, on: tx)
-                try queue.release(owner: owner, on: tx)
-                var closed = 0
-                for runID in runs {
-                    // Units still held by other workers will close the run themselves.
-                    guard try queue.running(runID: runID, on: tx) == 0 else { continue }
-                    let left = try queue.pending(runID: runID, on: tx)
-                    try runLog.finish(runID: runID, status: .partial,
-                                      error: "interrupted by shutdown; \(left) unit(s) left queued for the next worker", on: tx)
-                    closed += 1
-                }
-                return closed
-            }
-            logger.notice("stopped", metadata: ["runs_closed": "\(closed)"])
+            let released = try await db.withConnection { try queue.release(owner: owner, on: $0) }
+            logger.notice("stopped", metadata: ["units_released": "\(released)"])
         } catch {
             logger.error("shutdown could not release its leases; they expire on their own", metadata: ["error": "\(error)"])
         }

@@ -20,7 +20,7 @@ public struct SeriesBacktest: Sendable {
 extension JobRunner {
     public func backtest(on connection: PostgresConnection, onlySeries: String? = nil) async throws -> (RunSummary, [SeriesBacktest]) {
         let runLog = self.runLog, jobName = job.name
-        let runID = try await connection.withConnection { db in try runLog.start(job: jobName, kind: .backtest, on: db) }
+        let runID = try await connection.withConnection { db in try runLog.start(job: jobName, kind: .backtest, heldBySession: true, on: db) }
         var summary = RunSummary(runID: runID, kind: .backtest, status: .running)
         var logger = self.logger
         logger[metadataKey: "run"] = "\(runID)"

@@ -107,7 +107,9 @@ public struct JobRunner: Sendable {
     public func train(on connection: PostgresConnection, only: Set<String>?, trigger: RunTrigger?, note: String?) async throws -> RunSummary {
         let runLog = self.runLog
         let jobName = job.name
-        let runID = try await connection.withConnection { db in try runLog.start(job: jobName, kind: .train, trigger: trigger, note: note, on: db) }
+        let runID = try await connection.withConnection { db in
+            try runLog.start(job: jobName, kind: .train, trigger: trigger, note: note, heldBySession: true, on: db)
+        }
         var summary = RunSummary(runID: runID, kind: .train, status: .running)
         if let note { summary.notes.append(note) }
         var logger = self.logger
@@ -130,6 +132,7 @@ public struct JobRunner: Sendable {
             summary.pointsRead = Int64(read.points)
             windowStart = read.start
             newest = read.newest
+            try await noteUnreadRows(runID: runID, from: read.start, to: end, on: connection, logger: logger)
         } catch let error as SourceError {
             summary.errors.append(error.description)
             return try await finish(summary, status: .failed, on: connection, logger: logger)
@@ -181,7 +184,7 @@ public struct JobRunner: Sendable {
                 if trained.active != nil { forecasts += trained.forecasts }
                 if trained.active == nil {
                     summary.seriesFailed += unit.keys.count
-                    summary.errors.append("series \(unit.keys.joined(separator: ", ")): no model published: \(trained.rejected?.model.reason ?? "no forecast possible")")
+                    summary.errors.append("\(Self.seriesList(unit.keys)): no model published: \(trained.rejected?.model.reason ?? "no forecast possible")")
                 }
                 var metadata: Logger.Metadata = [
                     "series": "\(unit.keys.count == 1 ? unit.keys[0] : "\(unit.keys.count) series")",
@@ -191,8 +194,8 @@ public struct JobRunner: Sendable {
                 logger.info("unit trained", metadata: metadata)
             } catch {
                 summary.seriesFailed += unit.keys.count
-                summary.errors.append("series \(unit.keys.joined(separator: ", ")): \(error)")
-                logger.error("unit failed", metadata: ["series": "\(unit.keys.joined(separator: ","))", "error": "\(error)"])
+                summary.errors.append("\(Self.seriesList(unit.keys)): \(error)")
+                logger.error("unit failed", metadata: ["series": "\(unit.keys.count == 1 ? unit.keys[0] : "\(unit.keys.count) series")", "error": "\(error)"])
                 guard await connection.isConnected else { throw error }
             }
         }
@@ -201,16 +204,33 @@ public struct JobRunner: Sendable {
         return try await finish(summary, status: status, on: connection, logger: logger)
     }
 
+    /// Says once per train run, in the log and the run's note, how many source rows it could
+    /// not use: NULL series keys, NULL times, rows in the future (`SourceReader.unreadRows`).
+    func noteUnreadRows(runID: Int64, from: Date, to: Date, on connection: PostgresConnection, logger: Logger) async throws {
+        let reader = SourceReader(job: job), runLog = self.runLog
+        let unread = try await connection.withConnection { db in try reader.unreadRows(from: from, to: to, futureFrom: Date(), on: db) }
+        guard !unread.isEmpty else { return }
+        logger.warning("source rows not used: \(unread)")
+        try await connection.withConnection { db in try runLog.addNote(runID: runID, unread.description, on: db) }
+    }
+
+    /// The series of a unit as errors name them: all of them when few, else how many and the
+    /// first three, so that a global model's error does not list thousands of names.
+    static func seriesList(_ keys: [String]) -> String {
+        keys.count <= 5 ? "series " + keys.joined(separator: ", ") : "\(keys.count) series (\(keys.prefix(3).joined(separator: ", ")), …)"
+    }
+
     /// Writes one unit in one transaction: the actuals it read, the rejected network (if any),
     /// the new active model (retiring the previous one), metrics, training history, forecasts
     /// and the run's counters commit together or not at all.
-    func publish(_ unit: TrainedUnit, runID: Int64, completing claim: (item: WorkItem, owner: String)? = nil,
+    func publish(_ unit: TrainedUnit, runID: Int64, pointsRead: Int64 = 0, completing claim: (item: WorkItem, owner: String)? = nil,
                  on connection: PostgresConnection) async throws -> Int {
         let models = self.models, metricsWriter = MetricsWriter(database), predictions = PredictionWriter(database)
         let runLog = self.runLog, jobName = job.name, queue = WorkQueue(database)
         let actuals = ActualsWriter(database), revisit = job.horizon
         let states = SeriesStateStore(database), grid = plan.grid
         return try await connection.transaction { tx in
+            try predictions.lockJob(jobName, on: tx)
             try actuals.record(job: jobName, series: unit.observed, revisit: revisit, on: tx)
             if let rejected = unit.rejected { _ = try Self.store(rejected, models: models, metrics: metricsWriter, on: tx) }
             var written = 0
@@ -221,7 +241,7 @@ public struct JobRunner: Sendable {
                 try states.replace(unit.states.map { Self.stateRow($0, modelID: id, grid: grid) }, on: tx)
             }
             try runLog.addCounts(runID: runID, seriesTotal: unit.series.count, seriesFailed: unit.active == nil ? unit.series.count : 0,
-                                 rowsWritten: Int64(written), on: tx)
+                                 pointsRead: pointsRead, rowsWritten: Int64(written), on: tx)
             if let claim { try queue.complete(claim.item, owner: claim.owner, on: tx) }
             return written
         }
@@ -311,7 +331,7 @@ public struct JobRunner: Sendable {
     /// that model; one transaction per model's unit.
     public func predict(on connection: PostgresConnection) async throws -> RunSummary {
         let runLog = self.runLog, jobName = job.name
-        let runID = try await connection.withConnection { db in try runLog.start(job: jobName, kind: .predict, on: db) }
+        let runID = try await connection.withConnection { db in try runLog.start(job: jobName, kind: .predict, heldBySession: true, on: db) }
         let summary = try await predict(runID: runID, on: connection)
         let status: RunStatus = summary.seriesFailed == 0 && summary.seriesTotal > 0 ? .succeeded
             : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)

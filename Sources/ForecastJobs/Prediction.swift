@@ -287,6 +287,7 @@ extension JobRunner {
             do {
                 let written = try await PredictTiming.measure(&timing.write) {
                     try await connection.transaction { tx in
+                        try predictions.lockJob(jobName, on: tx)
                         try actuals.record(job: jobName, series: observedToWrite, revisit: revisit, on: tx)
                         let n = try predictions.write(toWrite, on: tx)
                         try states.replace(statesToWrite, on: tx)

@@ -46,12 +46,18 @@ public struct Scheduler: Sendable {
                         let runID = try runLog.start(job: job.name, kind: .train, on: tx)
                         try runLog.finish(runID: runID, status: .failed, error: error.description, on: tx)
                         try schedule.setNext(job: job.name, trainAt: nextPredict, on: tx)
-                        return "train failed: \(error)"
+                        runner.logger.error("train run failed: the source query failed", metadata: ["run": "\(runID)", "error": "\(error)"])
+                        return nil
                     }
                 }
-                let runID = try runLog.start(job: job.name, kind: .train, on: tx)
+                // Rows the units will not use (NULL keys or times, future rows), said once per run.
+                let unread = try? tx.transaction { inner in try reader.unreadRows(from: plan.trainingStart(end: now), to: now, on: inner) }
+                let note = unread.flatMap { $0.isEmpty ? nil : $0.description }
+                if let note { runner.logger.warning("source rows not used: \(note)") }
+                let runID = try runLog.start(job: job.name, kind: .train, note: note, on: tx)
                 if units.isEmpty {
                     try runLog.finish(runID: runID, status: .failed, error: "the source has no rows in the training window", on: tx)
+                    runner.logger.warning("train run failed: the source has no rows in the training window", metadata: ["run": "\(runID)"])
                 } else {
                     try queue.enqueue(job: job.name, kind: .train, units: units, runID: runID, maxAttempts: maxAttempts, on: tx)
                 }

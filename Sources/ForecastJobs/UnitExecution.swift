@@ -32,9 +32,9 @@ extension JobRunner {
         let written: Int64
         switch item.kind {
         case .train:
-            let unit = try await trainedUnit(for: item, on: connection)
+            let (unit, points) = try await trainedUnit(for: item, on: connection)
             if abandoned() { throw CancellationError() }
-            written = Int64(try await publish(unit, runID: item.runID, completing: (item, owner), on: connection))
+            written = Int64(try await publish(unit, runID: item.runID, pointsRead: Int64(points), completing: (item, owner), on: connection))
             var metadata: Logger.Metadata = ["model": "\(unit.active?.model.cell.rawValue ?? "none")"]
             if let reason = unit.rejected?.model.reason { metadata["rejected"] = "\(reason)" }
             logger.info("unit trained", metadata: metadata)
@@ -50,14 +50,16 @@ extension JobRunner {
         return written
     }
 
-    /// Reads the unit's series and trains it on a thread of its own.
-    func trainedUnit(for item: WorkItem, on connection: PostgresConnection) async throws -> TrainedUnit {
+    /// Reads the unit's series and trains it on a thread of its own; also returns the rows read,
+    /// which count in the run only with the unit's results (a retried unit is counted once).
+    func trainedUnit(for item: WorkItem, on connection: PostgresConnection) async throws -> (unit: TrainedUnit, points: Int) {
         let end = now()
         let series = item.unit.isEmpty ? nil : item.unit
         let (outcomes, points, _, newest) = try await readTrainingSeries(end: end, series: series, on: connection)
         let runLog = self.runLog
         try await connection.withConnection { db in
-            try runLog.addCounts(runID: item.runID, pointsRead: Int64(points), newestObservation: newest, on: db)
+            // The rows read count with the unit's results (see `publish`); the newest observation now.
+            try runLog.addCounts(runID: item.runID, newestObservation: newest, on: db)
         }
         if let newest, let note = DataAge(plan: plan).note(newest: newest, now: end, targets: nil) {
             let line = (series.map { "series \"\($0)\": " } ?? "") + note
@@ -68,17 +70,17 @@ extension JobRunner {
         if job.model.scope == .global {
             let ready = outcomes.compactMap { outcome -> RegularSeries? in if case .ready(let s) = outcome { return s } else { return nil } }
             guard !ready.isEmpty else { throw UnitError.nothingToTrain(outcomes.compactMap(\.skipReason).map(\.description).first ?? "no rows") }
-            return await onOwnThread { trainer.train(ready, global: true) }
+            return (await onOwnThread { trainer.train(ready, global: true) }, points)
         }
         guard let outcome = outcomes.first(where: { $0.key == item.unit }) ?? outcomes.first else {
             throw UnitError.nothingToTrain("the series has no rows in the training window")
         }
         switch outcome {
         case .ready(let s):
-            return await onOwnThread { trainer.train([s], global: false) }
+            return (await onOwnThread { trainer.train([s], global: false) }, points)
         case .skipped(let skipped):
             guard let s = outcome.fallbackSeries(season: season) else { throw UnitError.nothingToTrain("skipped: \(skipped.reason)") }
-            return trainer.fallback([s], global: false, reason: skipped.reason.description, rejected: nil, points: s.observedCount)
+            return (trainer.fallback([s], global: false, reason: skipped.reason.description, rejected: nil, points: s.observedCount), points)
         }
     }
 

@@ -58,8 +58,24 @@ public struct PredictionWriter: Sendable {
     public func write(_ rows: [PredictionRow], on db: isolated PostgresConnection) throws -> Int {
         guard !rows.isEmpty else { return 0 }
         let writer = self
-        return try db.transaction { tx in try writer.replace(rows, on: tx) }
+        return try db.transaction { tx in
+            for job in Set(rows.map(\.job)).sorted() { try writer.lockJob(job, on: tx) }
+            return try writer.replace(rows, on: tx)
+        }
     }
+
+    /// Makes the writers of one job's forecasts take turns until the caller's transaction ends
+    /// (a transaction-level advisory lock on the schema and job). Without it two commands that
+    /// forecast the same origin at once (`predict` beside `run --once`) both delete its old rows,
+    /// and the later COPY fails on the primary key when the first commits. Writers call it as
+    /// their transaction's first statement, so they also never wait on each other's other rows;
+    /// `write` takes it too (again, harmlessly, for those that did).
+    public func lockJob(_ job: String, on db: isolated PostgresConnection) throws {
+        try db.execute("SELECT pg_advisory_xact_lock(\(Self.lockSpace), hashtext($1))", schema + "." + job)
+    }
+
+    /// The first key of `lockJob`'s advisory locks ("FCpr"), apart from other advisory locks.
+    static let lockSpace: Int32 = 0x4643_7072
 
     private func replace(_ rows: [PredictionRow], on db: isolated PostgresConnection) throws -> Int {
         var origins = Set<Origin>()

@@ -86,14 +86,31 @@ public struct RunLog: Sendable {
 
     /// Records a run as `running` and returns its `run_id`; `trigger` and `note` say why a run
     /// was started outside its schedule.
+    ///
+    /// With `heldBySession` (a run that this process works itself, not through the queue: the
+    /// one-off commands) the connection also takes a session advisory lock on the run, which it
+    /// holds until it closes. PostgreSQL drops the lock when the process dies or loses its
+    /// connection, so any host can tell such a run is orphaned (`abandonOrphans`) without a
+    /// heartbeat. Runs worked through the queue are kept alive by their units' leases instead.
     public func start(job: String, kind: RunKind, trigger: RunTrigger? = nil, note: String? = nil,
-                      host: String = RunLog.currentHost, pid: Int32 = RunLog.currentPID,
+                      host: String = RunLog.currentHost, pid: Int32 = RunLog.currentPID, heldBySession: Bool = false,
                       on db: isolated PostgresConnection) throws -> Int64 {
-        try db.query("""
-            INSERT INTO \(names.runs) (job, kind, status, host, pid, trigger, note) VALUES ($1, $2, 'running', $3, $4, $5, $6)
-            RETURNING run_id
-            """, job, kind.rawValue, host, pid, trigger?.rawValue, note)[0].decode(0, as: Int64.self)
+        // One statement, so the run is never visible without its lock (an orphan check in
+        // between would take it for dead).
+        let lock = heldBySession ? ", pg_advisory_lock($7::int4, (run_id & 2147483647)::int4)" : ""
+        var parameters: [any PostgresEncodable] = [job, kind.rawValue, host, pid, trigger?.rawValue, note]
+        if heldBySession { parameters.append(Self.runLockSpace) }
+        return try db.query("""
+            WITH started AS (
+                INSERT INTO \(names.runs) (job, kind, status, host, pid, trigger, note) VALUES ($1, $2, 'running', $3, $4, $5, $6)
+                RETURNING run_id)
+            SELECT run_id\(lock) FROM started
+            """, parameters: parameters)[0].decode(0, as: Int64.self)
     }
+
+    /// The first key of a run's session lock, apart from other advisory locks; the second is
+    /// the run id's low 31 bits.
+    static let runLockSpace: Int32 = 0x4643_7275
 
     /// Adds to a run's counters. Meant for a unit's own transaction, so a unit that rolls back
     /// leaves the counters as they were. `newestObservation`: the newest source row the read
@@ -108,6 +125,17 @@ public struct RunLog: Sendable {
             WHERE run_id = $1
             """, runID, seriesTotal, seriesFailed, pointsRead, rowsWritten, newestObservation)
         if updated == 0 { throw RunLogError.unknownRun(runID) }
+    }
+
+    /// Adds a line to a run's note (what the run wants its reader to know, e.g. that the data
+    /// ended long ago, or rows it could not use), unless the note holds that line already; a
+    /// note of 4000 characters takes no more, so units of thousands of series cannot grow it
+    /// without bound.
+    public func addNote(runID: Int64, _ line: String, on db: isolated PostgresConnection) throws {
+        try db.execute("""
+            UPDATE \(names.runs) SET note = CASE WHEN note IS NULL THEN $2 WHEN position($2 IN note) > 0 THEN note ELSE note || E'\\n' || $2 END
+            WHERE run_id = $1 AND coalesce(length(note), 0) < 4000
+            """, runID, line)
     }
 
     /// Closes a run. A nil counter keeps what `addCounts` accumulated; a value replaces it.
@@ -142,22 +170,25 @@ public struct RunLog: Sendable {
     }
 
     /// Fails the runs a given process left `running` (it crashed, or was killed before it could
-    /// finish them). A run with units still queued or running in `work_queue` is left alone:
-    /// whichever daemon works its last unit closes it (`lockOpen`). Returns how many were closed.
+    /// finish them), or that it closes itself because it cannot finish them (`reason`: stopped
+    /// by a signal, lost its connection). A run with units still queued or running in
+    /// `work_queue` is left alone: whichever daemon works its last unit closes it (`lockOpen`).
+    /// Returns how many were closed.
     @discardableResult
-    public func abandon(host: String, pid: Int32, on db: isolated PostgresConnection) throws -> Int {
+    public func abandon(host: String, pid: Int32, reason: String? = nil, on db: isolated PostgresConnection) throws -> Int {
         try db.execute("""
             UPDATE \(names.runs) r
             SET status = 'failed', finished_at = clock_timestamp(),
-                error = coalesce(error || '; ', '') || 'abandoned: the process (host ' || $1 || ', pid ' || $2::text || ') ended without finishing the run'
+                error = coalesce(error || '; ', '') || coalesce($3, 'abandoned: the process (host ' || $1 || ', pid ' || $2::text || ') ended without finishing the run')
             WHERE status = 'running' AND host = $1 AND pid = $2
               AND NOT EXISTS (SELECT 1 FROM \(names.workQueue) q WHERE q.run_id = r.run_id AND q.state IN ('available', 'running'))
-            """, host, pid)
+            """, host, pid, reason)
     }
 
-    /// Fails the `running` runs of this host whose process no longer exists (see `abandon`):
-    /// what the daemon and every one-off command that opens runs do at start-up, when several
-    /// forecastd processes (daemon, one-off `train`) may share a host.
+    /// Fails the `running` runs of this host whose process no longer exists (see `abandon`),
+    /// and those of other hosts that no session holds any more (`abandonOrphans`): what the
+    /// daemon and every one-off command that opens runs do at start-up, when several forecastd
+    /// processes (daemon, one-off `train`) may share a host or a database.
     @discardableResult
     public func abandonDeadProcesses(host: String = RunLog.currentHost, isAlive: (Int32) -> Bool = RunLog.processIsAlive,
                                      on db: isolated PostgresConnection) throws -> Int {
@@ -167,17 +198,42 @@ public struct RunLog: Sendable {
         for pid in pids where !isAlive(pid) {
             closed += try abandon(host: host, pid: pid, on: db)
         }
-        return closed
+        return closed + (try abandonOrphans(exceptHost: host, on: db))
     }
 
-    /// Appends a line to a run's note (what the run wants its reader to know, e.g. that the data
-    /// ended long ago); a note of 4000 characters takes no more, so units of thousands of
-    /// series cannot grow it without bound.
-    public func addNote(runID: Int64, _ note: String, on db: isolated PostgresConnection) throws {
+    /// Fails the `running` runs of other hosts than `exceptHost` that were worked outside the
+    /// queue (no `work_queue` units) and whose session lock (`start(heldBySession:)`) is free:
+    /// their process ended or lost its connection. PostgreSQL frees the lock when it sees the
+    /// session end, at once for a process that exits or is killed, after TCP keepalive for a
+    /// host that vanished. Runs of this host are judged by their pid instead.
+    @discardableResult
+    public func abandonOrphans(exceptHost: String, on db: isolated PostgresConnection) throws -> Int {
         try db.execute("""
-            UPDATE \(names.runs) SET note = coalesce(note || E'\\n', '') || $2
-            WHERE run_id = $1 AND coalesce(length(note), 0) < 4000
-            """, runID, note)
+            UPDATE \(names.runs) r
+            SET status = 'failed', finished_at = clock_timestamp(),
+                error = coalesce(error || '; ', '') || 'abandoned: the process (host ' || coalesce(host, '?') || ', pid ' || coalesce(pid::text, '?')
+                        || ') no longer holds the run (it ended or lost its database connection)'
+            WHERE status = 'running' AND host IS DISTINCT FROM $1
+              AND NOT EXISTS (SELECT 1 FROM \(names.workQueue) q WHERE q.run_id = r.run_id)
+              AND NOT EXISTS (SELECT 1 FROM pg_locks l
+                              WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                                AND l.classid = $2::bigint::oid AND l.objid = (r.run_id & 2147483647)::oid AND l.objsubid = 2)
+            """, exceptHost, Int64(Self.runLockSpace))
+    }
+
+    /// Runs still `running` whose queue units all ended more than `settled` seconds ago: the
+    /// worker that completed the last one lost its connection before it could close the run
+    /// (`JobRunner.finishRunIfDone` closes them). The wait leaves a worker that has just
+    /// completed a unit the time to close the run itself, with its own errors.
+    public func drainedRuns(settled: Double = 60, on db: isolated PostgresConnection) throws -> [Int64] {
+        try db.query("""
+            SELECT r.run_id FROM \(names.runs) r
+            WHERE r.status = 'running'
+              AND EXISTS (SELECT 1 FROM \(names.workQueue) q WHERE q.run_id = r.run_id)
+              AND NOT EXISTS (SELECT 1 FROM \(names.workQueue) q WHERE q.run_id = r.run_id
+                              AND (q.state IN ('available', 'running') OR q.finished_at > clock_timestamp() - make_interval(secs => $1)))
+            ORDER BY r.run_id
+            """, settled).map { try $0.decode(0, as: Int64.self) }
     }
 
     /// When the job's last run with this trigger started; nil when it has had none.

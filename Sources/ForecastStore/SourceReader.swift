@@ -47,6 +47,34 @@ public struct SourceReadSummary: Sendable, Equatable {
     public var skipped = 0
 }
 
+/// What a read of a time range did not use (see `SourceReader.unreadRows`).
+public struct UnreadRows: Sendable, Equatable, CustomStringConvertible {
+    /// The end of the read: rows from it on are `future`.
+    public var before: Date
+    public var nullKeys = 0
+    public var nullTimes = 0
+    public var future = 0
+
+    public init(before: Date, nullKeys: Int = 0, nullTimes: Int = 0, future: Int = 0) {
+        self.before = before
+        self.nullKeys = nullKeys
+        self.nullTimes = nullTimes
+        self.future = future
+    }
+
+    public var isEmpty: Bool { nullKeys == 0 && nullTimes == 0 && future == 0 }
+
+    /// "12 rows with a NULL time skipped; 3 rows dated from 2026-12-01T10:00:00Z on (in the future) not read"
+    public var description: String {
+        var parts: [String] = []
+        func rows(_ n: Int) -> String { n == 1 ? "1 row" : "\(n) rows" }
+        if nullKeys > 0 { parts.append("\(rows(nullKeys)) with a NULL series key skipped") }
+        if nullTimes > 0 { parts.append("\(rows(nullTimes)) with a NULL time skipped") }
+        if future > 0 { parts.append("\(rows(future)) dated from \(ISO8601DateFormatter().string(from: before)) on (in the future) not read") }
+        return parts.joined(separator: "; ")
+    }
+}
+
 /// Reads a job's source rows for a time range, one row at a time.
 ///
 /// Rows stream in libpq's single-row mode, so a long history is held once (by whoever the
@@ -94,7 +122,8 @@ public struct SourceReader: Sendable {
     /// zone: the session is put on that zone for the read and set back afterwards.
     ///
     /// Errors from `body` pass through unchanged; errors of the query are `SourceError`s naming
-    /// the job.
+    /// the job, except a lost connection, which is the database's fault, not the source's: it
+    /// stays a `PostgresError` of kind `connectionLost`, so callers stop and redo the work.
     @discardableResult
     public func read(from: Date, to: Date, series: String? = nil, on db: isolated PostgresConnection,
                      _ body: (SourcePoint) throws -> Void) throws -> SourceReadSummary {
@@ -129,7 +158,7 @@ public struct SourceReader: Sendable {
             }
         } catch let error as CallerError {
             throw error.error
-        } catch let error as PostgresError {
+        } catch let error as PostgresError where error.kind != .connectionLost {
             throw SourceError.queryFailed(job: jobName, underlying: error)
         }
         return summary
@@ -160,9 +189,34 @@ public struct SourceReader: Sendable {
         if oneSeries, let series { parameters.append(series) }
         do {
             return try db.query(sql, parameters: parameters)[0].decode(0, as: Date?.self)
-        } catch let error as PostgresError {
+        } catch let error as PostgresError where error.kind != .connectionLost {
             throw SourceError.queryFailed(job: job.name, underlying: error)
         }
+    }
+
+    /// Counts the rows a read of [from, to) drops or never sees: rows in the range with a NULL
+    /// series key (they belong to no series), rows of a `table` source with a NULL time (no range
+    /// matches them; a `query` source's are not knowable), and rows dated at or after `to` (in
+    /// the future when `to` is now; from `futureFrom` on when given, e.g. the wall clock when
+    /// `--as-of` set `to` in the past). Three counts over the source, for train runs, so that
+    /// such rows are reported instead of dropped without a word.
+    public func unreadRows(from: Date, to: Date, futureFrom: Date? = nil, on db: isolated PostgresConnection) throws -> UnreadRows {
+        let futureFrom = max(futureFrom ?? to, to)
+        var unread = UnreadRows(before: futureFrom)
+        do {
+            if let column = job.source.seriesColumn {
+                unread.nullKeys = try db.query("SELECT count(*) FROM (" + sql + ") AS r WHERE r." + quoteIdentifier(column, qualified: false) + " IS NULL",
+                                               from, to)[0].decode(0, as: Int.self)
+            }
+            if case .table(let table) = job.source.origin {
+                unread.nullTimes = try db.query("SELECT count(*) FROM " + quoteIdentifier(table) + " WHERE "
+                                                + quoteIdentifier(job.source.timeColumn, qualified: false) + " IS NULL")[0].decode(0, as: Int.self)
+            }
+            unread.future = try db.query("SELECT count(*) FROM (" + sql + ") AS r", futureFrom, Date.distantFuture)[0].decode(0, as: Int.self)
+        } catch let error as PostgresError where error.kind != .connectionLost {
+            throw SourceError.queryFailed(job: job.name, underlying: error)
+        }
+        return unread
     }
 
     /// The series keys with rows in [from, to): the units of a per-series training run.
@@ -170,7 +224,7 @@ public struct SourceReader: Sendable {
         guard job.source.seriesColumn != nil else { return [job.name] }
         do {
             return try db.query(keysSQL, from, to).compactMap { try $0.decode(0, as: String?.self) }
-        } catch let error as PostgresError {
+        } catch let error as PostgresError where error.kind != .connectionLost {
             throw SourceError.queryFailed(job: job.name, underlying: error)
         }
     }

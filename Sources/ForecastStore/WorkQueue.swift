@@ -134,28 +134,24 @@ public struct WorkQueue: Sendable {
             """, owner)
     }
 
-    /// Fails the units whose lease ran out after their last allowed attempt: their workers
-    /// died on them every time (a crash or out-of-memory on this unit), so they are not retried.
-    /// Returns the run ids touched.
-    public func failExhausted(on db: isolated PostgresConnection) throws -> [Int64] {
+    /// Fails the units whose lease ran out after their last allowed attempt: their worker
+    /// stopped while running them (a crash, out-of-memory, kill -9: a poison unit), so they are
+    /// not claimed again. `claim` counts an attempt when it hands a unit out, so a worker that
+    /// dies mid-unit has used one. Returns the units failed, with the reason recorded.
+    public func failExhausted(on db: isolated PostgresConnection) throws -> [(runID: Int64, job: String, unit: String, error: String)] {
+        // lease_owner is host:pid:suffix (see Daemon.owner); the reason names host:pid.
         try db.query("""
             UPDATE \(names.workQueue)
             SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL, finished_at = clock_timestamp(),
-                last_error = coalesce(last_error || '; ', '') || 'its worker stopped renewing the lease on the last attempt'
+                last_error = CASE WHEN last_error IS NULL
+                    THEN 'its worker stopped while running it ' || attempts || ' time' || CASE WHEN attempts = 1 THEN '' ELSE 's' END
+                         || ' (crashed or killed); last worker ' || regexp_replace(lease_owner, ':[^:]*$', '')
+                    ELSE 'its worker stopped while running it on the last of ' || attempts || ' attempts (crashed or killed); last worker '
+                         || regexp_replace(lease_owner, ':[^:]*$', '') || '; before that: ' || last_error
+                    END
             WHERE state = 'running' AND lease_expires_at < clock_timestamp() AND attempts >= max_attempts
-            RETURNING run_id
-            """).map { try $0.decode(0, as: Int64.self) }
-    }
-
-    /// The runs of the units `owner` holds.
-    public func runsHeld(by owner: String, on db: isolated PostgresConnection) throws -> [Int64] {
-        try db.query("SELECT DISTINCT run_id FROM \(names.workQueue) WHERE state = 'running' AND lease_owner = $1", owner)
-            .map { try $0.decode(0, as: Int64.self) }
-    }
-
-    /// Units of a run that some worker holds right now.
-    public func running(runID: Int64, on db: isolated PostgresConnection) throws -> Int {
-        try db.query("SELECT count(*) FROM \(names.workQueue) WHERE run_id = $1 AND state = 'running'", runID)[0].decode(0)
+            RETURNING run_id, job, unit, last_error
+            """).map { (try $0.decode(0, as: Int64.self), try $0.decode(1, as: String.self), try $0.decode(2, as: String.self), try $0.decode(3, as: String.self)) }
     }
 
     /// Units of a job not yet completed or failed: queued or running.

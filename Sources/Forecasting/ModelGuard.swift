@@ -54,10 +54,19 @@ public struct ModelGuard: Sendable {
     public func train(_ series: [RegularSeries], threads: Int = 1) -> GuardOutcome {
         let started = Date()
         let model: TrainedForecaster
+        let epochs = EpochLog()
         do {
-            model = try RecurrentForecaster.train(series: series, settings: settings, threads: threads)
+            model = try RecurrentForecaster.train(series: series, settings: settings, threads: threads) { epochs.records.append($0) }
         } catch {
-            return fallback(series, reason: "training failed: \(error)", rejected: nil)
+            // A network that diverged was trained and failed: it is kept as rejected, with its
+            // epochs up to the failure (and no weights). Other errors mean no network was trained.
+            var rejected: CandidateModel?
+            if case ForecasterError.diverged = error {
+                rejected = CandidateModel(cell: .network(settings.cell), hyperparameters: hyperparametersJSON(settings), series: series,
+                                          reason: "\(error)", trainSeconds: Date().timeIntervalSince(started), epochs: epochs.records.count,
+                                          metrics: [], history: epochs.records)
+            }
+            return fallback(series, reason: "training failed: \(error)", rejected: rejected)
         }
         let seconds = Date().timeIntervalSince(started)
         let partner = FallbackBaseline(ForecastBase.stronger(on: series.map(\.values), horizon: horizon, season: season), season: season)
@@ -259,4 +268,9 @@ struct AccuracyPool {
 
 private extension Double {
     var nanAsInfinity: Double { isNaN ? .infinity : self }
+}
+
+/// The epochs of a training, as they end (filled by `RecurrentForecaster.train`'s progress).
+private final class EpochLog {
+    var records: [EpochRecord] = []
 }

@@ -157,6 +157,10 @@ public actor PostgresConnection {
         let pointer = try connectedHandle()
         let depth = transactionDepth
         let savepoint = "forecastd_savepoint_\(depth)"
+        // A broken session has no transaction status (PQTRANS_UNKNOWN): say what happened to it.
+        guard PQstatus(pointer) == CONNECTION_OK else {
+            throw PostgresError(.connectionLost, "the connection to the server was lost: \(PostgresError.connectionMessage(pointer))")
+        }
         if depth == 0 {
             guard PQtransactionStatus(pointer) == PQTRANS_IDLE else {
                 throw PostgresError(.usage, "transaction() called while a transaction begun outside it is open")

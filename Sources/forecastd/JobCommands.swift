@@ -39,6 +39,67 @@ struct JobContext {
         if closed > 0 { logger.warning("closed \(closed) run(s) left running by processes of this host that are gone") }
     }
 
+    /// Runs a one-off command's work so that it never leaves its runs `running`. SIGTERM,
+    /// SIGINT or SIGHUP close them as failed ("stopped by SIGTERM") and end the process with
+    /// 128 + the signal; an error closes them as failed with the error, and when the connection
+    /// was lost (a PostgreSQL restart) it waits for the database to answer again to do so. Runs
+    /// it cannot close are closed by the next start-up on this host (`abandonDeadProcesses`),
+    /// or on another once its session lock is gone.
+    func closingRuns<T>(_ body: () async throws -> T) async throws -> T {
+        let database = configuration.database, logger = self.logger
+        let signals = StopSignals([SIGTERM, SIGINT, SIGHUP]) { number in
+            let name = StopSignals.name(number)
+            logger.warning("\(name) received: closing this command's run(s) as failed and exiting")
+            // However the database behaves, the process ends.
+            DispatchQueue.global().asyncAfter(deadline: .now() + 10) { fflush(nil); _exit(128 + number) }
+            Task.detached {
+                _ = await JobContext.closeOwnRuns(database, reason: "stopped by \(name)", logger: logger, patience: 0)
+                // _exit: training may be inside OpenBLAS on another thread (see Daemon.requestStop).
+                fflush(nil)
+                _exit(128 + number)
+            }
+        }
+        defer { withExtendedLifetime(signals) {} }
+        do {
+            return try await body()
+        } catch {
+            let lost = !(await connection.isConnected)
+            if lost { logger.warning("the database connection was lost; this command's run(s) are closed as failed once it answers again") }
+            _ = await Self.closeOwnRuns(database, reason: lost ? "the database connection was lost mid-run: \(error)" : "\(error)",
+                                        logger: logger, patience: lost ? 60 : 5)
+            throw error
+        }
+    }
+
+    /// Fails the runs this process left `running`, with `reason`, on a connection of its own
+    /// (the command's may be broken or busy), retrying for up to `patience` seconds while the
+    /// database does not answer. False when it could not.
+    static func closeOwnRuns(_ database: DatabaseSettings, reason: String, logger: Logger, patience: Double) async -> Bool {
+        let runLog = RunLog(database), deadline = Date() + patience
+        var delay = 1.0
+        while true {
+            do {
+                let db = try await Database.connect(database)
+                defer { Task { await db.close() } }
+                let closed = try await db.withConnection { db in
+                    // A unit's transaction on the command's own connection may hold the run's row
+                    // for a moment; never wait on it for long.
+                    try db.execute("SET lock_timeout = '5s'")
+                    return try runLog.abandon(host: RunLog.currentHost, pid: RunLog.currentPID, reason: reason, on: db)
+                }
+                if closed > 0 { logger.warning("closed \(closed) run(s) of this command as failed", metadata: ["reason": "\(reason)"]) }
+                return true
+            } catch {
+                guard Date() + delay < deadline else {
+                    logger.error("could not close this command's run(s); the next forecastd start-up will", metadata: ["error": "\(error)"])
+                    return false
+                }
+                try? await Task.sleep(for: .seconds(delay))
+                delay = min(delay * 2, 15)
+            }
+        }
+    }
+
     func runner(for name: String, asOf: Date? = nil) throws -> JobRunner {
         guard let job = configuration.job(named: name) else {
             let known = configuration.jobs.map(\.name).joined(separator: ", ")
@@ -88,7 +149,8 @@ struct Train: AsyncParsableCommand {
 
     func run() async throws {
         let context = try await JobContext.open(options)
-        try context.report(job, try await context.runner(for: job, asOf: try asOf.date).train(on: context.connection, onlySeries: series))
+        let runner = try context.runner(for: job, asOf: try asOf.date)
+        try context.report(job, try await context.closingRuns { try await runner.train(on: context.connection, onlySeries: series) })
     }
 }
 
@@ -100,7 +162,8 @@ struct Predict: AsyncParsableCommand {
 
     func run() async throws {
         let context = try await JobContext.open(options)
-        try context.report(job, try await context.runner(for: job, asOf: try asOf.date).predict(on: context.connection))
+        let runner = try context.runner(for: job, asOf: try asOf.date)
+        try context.report(job, try await context.closingRuns { try await runner.predict(on: context.connection) })
     }
 }
 
@@ -116,7 +179,8 @@ struct BacktestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try await JobContext.open(options)
-        let (summary, scores) = try await context.runner(for: job, asOf: try asOf.date).backtest(on: context.connection, onlySeries: series)
+        let runner = try context.runner(for: job, asOf: try asOf.date)
+        let (summary, scores) = try await context.closingRuns { try await runner.backtest(on: context.connection, onlySeries: series) }
         if !scores.isEmpty { print(BacktestTable(scores).text) }
         try context.report(job, summary)
     }
@@ -163,12 +227,16 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         guard once else { return try await runDaemon() }
         let context = try await JobContext.open(options)
-        var failed: [String] = []
-        for job in context.configuration.jobs {
-            let runner = try context.runner(for: job.name, asOf: try asOf.date)
-            for summary in try await runner.runOnce(on: context.connection) {
-                do { try context.report(job.name, summary) } catch { if !failed.contains(job.name) { failed.append(job.name) } }
+        let asOfDate = try asOf.date
+        let failed = try await context.closingRuns { () -> [String] in
+            var failed: [String] = []
+            for job in context.configuration.jobs {
+                let runner = try context.runner(for: job.name, asOf: asOfDate)
+                for summary in try await runner.runOnce(on: context.connection) {
+                    do { try context.report(job.name, summary) } catch { if !failed.contains(job.name) { failed.append(job.name) } }
+                }
             }
+            return failed
         }
         guard failed.isEmpty else { throw CommandFailure(message: "failed: \(failed.joined(separator: ", "))") }
     }
@@ -189,6 +257,32 @@ extension Run {
         metricsServer?.stop()
         withExtendedLifetime(signals) {}
         if status != 0 { throw CommandFailure(message: "the daemon stopped with status \(status)", status: status) }
+    }
+}
+
+/// Hands the signals that stop a one-off command to `action` on a dispatch queue, not in a
+/// signal handler.
+final class StopSignals {
+    let sources: [any DispatchSourceSignal]
+
+    init(_ numbers: [Int32], action: @escaping @Sendable (Int32) -> Void) {
+        let queue = DispatchQueue(label: "forecastd.stop-signals")
+        sources = numbers.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { action(number) }
+            source.resume()
+            return source
+        }
+    }
+
+    static func name(_ number: Int32) -> String {
+        switch number {
+        case SIGTERM: return "SIGTERM"
+        case SIGINT: return "SIGINT"
+        case SIGHUP: return "SIGHUP"
+        default: return "signal \(number)"
+        }
     }
 }
 

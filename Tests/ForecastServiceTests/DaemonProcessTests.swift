@@ -49,7 +49,7 @@ final class DaemonProcessTests: StoreTestCase {
     }
 
     func writeConfig(_ name: String = "forecastd.toml", lease: String = "3s", concurrency: Int = 1, epochs: Int = 3,
-                     hidden: Int = 8, source: String? = nil, metricsListen: String = "", extra: String = "") throws -> String {
+                     hidden: Int = 8, source: String? = nil, metricsListen: String = "", daemonExtra: String = "", extra: String = "") throws -> String {
         let path = directory.appendingPathComponent(name).path
         let sourceLine = source.map { "query = \"\"\"\($0)\"\"\"" } ?? "table = \"\(schema).readings\""
         try """
@@ -60,6 +60,7 @@ final class DaemonProcessTests: StoreTestCase {
             concurrency = \(concurrency)
             metrics_listen = "\(metricsListen)"
             lease = "\(lease)"
+            \(daemonExtra)
             [[jobs]]
             name = "sensors"
             frequency = "1h"
@@ -79,8 +80,9 @@ final class DaemonProcessTests: StoreTestCase {
         return path
     }
 
-    func start(_ config: String, environment: [String: String] = [:]) throws -> DaemonProcess {
-        let daemon = try DaemonProcess(config: config, log: directory.appendingPathComponent("daemon-\(daemons.count).log"), environment: environment)
+    func start(_ config: String, environment: [String: String] = [:], arguments: [String]? = nil) throws -> DaemonProcess {
+        let daemon = try DaemonProcess(config: config, log: directory.appendingPathComponent("daemon-\(daemons.count).log"), environment: environment,
+                                       arguments: arguments)
         daemons.append(daemon)
         return daemon
     }
@@ -146,20 +148,107 @@ final class DaemonProcessTests: StoreTestCase {
         XCTAssertEqual(statuses, ["succeeded"])
     }
 
-    func testSigtermStopsCleanlyWithNoRunLeftRunning() async throws {
-        try await loadReadings(sensors: ["a", "b"], days: 40)
-        let daemon = try start(try writeConfig(epochs: 400, hidden: 32))
+    /// Units far longer than the grace period: they are released (their attempt not counted)
+    /// and the process exits; the run stays open for the next worker.
+    func testSigtermReleasesUnitsThatCannotFinishWithinTheGrace() async throws {
+        try await loadReadings(sensors: ["a", "b"])
+        // A global model (the scheduler queues its one unit without reading the source) whose
+        // read takes 25 s: past the 15 s grace however fast the machine is.
+        let slow = "SELECT sensor, ts, reading FROM \(schema).readings, pg_sleep(25) WHERE ts >= $1 AND ts < $2"
+        let daemon = try start(try writeConfig(source: slow, extra: "scope = \"global\""))
         try await eventually("a unit to be claimed") {
             try await self.count("SELECT count(*) FROM \(self.table("work_queue")) WHERE state = 'running'") == 1
         }
         daemon.terminate()
-        let status = daemon.waitForExit(seconds: 30)
+        let status = daemon.waitForExit(seconds: 60)
         XCTAssertEqual(status, 0, daemon.log)
-        let running = try await count("SELECT count(*) FROM \(table("runs")) WHERE status = 'running'")
-        XCTAssertEqual(running, 0)
         let held = try await count("SELECT count(*) FROM \(table("work_queue")) WHERE state = 'running'")
         XCTAssertEqual(held, 0, "leases released")
+        let attempts = try await count("SELECT max(attempts) FROM \(table("work_queue"))")
+        XCTAssertEqual(attempts, 0, "the abandoned attempt does not count")
+        let statuses = try await runStatuses("train")
+        XCTAssertEqual(statuses, ["running"], "its units are queued: the run is not closed")
         XCTAssertTrue(daemon.log.contains("stopping"))
+        XCTAssertTrue(daemon.log.contains("abandoning them"), daemon.log)
+    }
+
+    /// Issue 15, defect 5: a unit that ends within the grace period is written, not thrown away.
+    func testSigtermLetsAUnitInFlightFinishWithinTheGrace() async throws {
+        try await loadReadings(sensors: ["a", "b"])
+        // A unit of a second or so: well inside the 15 s grace, also on a loaded machine.
+        let daemon = try start(try writeConfig(epochs: 40, hidden: 16))
+        try await eventually("a unit to be claimed") {
+            try await self.count("SELECT count(*) FROM \(self.table("work_queue")) WHERE state = 'running'") == 1
+        }
+        daemon.terminate()
+        XCTAssertEqual(daemon.waitForExit(seconds: 60), 0, daemon.log)
+        XCTAssertFalse(daemon.log.contains("unit abandoned at shutdown"), daemon.log)
+        XCTAssertTrue(daemon.log.contains("unit trained"), daemon.log)
+        let states = try await db.query("SELECT state, count(*) FROM \(table("work_queue")) GROUP BY state ORDER BY state")
+            .map { "\(try $0.decode(0, as: String.self))=\(try $0.decode(1, as: Int.self))" }
+        XCTAssertEqual(states, ["available=1", "completed=1"], "the unit in flight written, the other left queued")
+        let active = try await count("SELECT count(*) FROM \(table("models")) WHERE status = 'active'")
+        XCTAssertEqual(active, 1)
+    }
+
+    /// Issue 15, defect 4: a daemon stopped after some of a run's units leaves the run open, and
+    /// the daemon that completes the last unit closes it with the true status.
+    func testARunInterruptedBySigtermIsClosedByItsLastUnitWithTheTrueStatus() async throws {
+        let sensors = (0..<20).map { String(format: "s%02d", $0) }
+        try await loadReadings(sensors: sensors, days: 10)
+        let config = try writeConfig(epochs: 2, hidden: 4)
+        let first = try start(config)
+        try await eventually("3 units to complete") {
+            try await self.count("SELECT count(*) FROM \(self.table("work_queue")) WHERE state = 'completed'") >= 3
+        }
+        first.terminate()
+        XCTAssertEqual(first.waitForExit(seconds: 60), 0, first.log)
+        let left = try await count("SELECT count(*) FROM \(table("work_queue")) WHERE state = 'available'")
+        guard left > 0 else { throw XCTSkip("the first daemon drained the queue before it was stopped") }
+        let statuses = try await runStatuses("train")
+        XCTAssertEqual(statuses, ["running"], "units are still queued: the stop must not close the run")
+        let stoppedAt = Date()
+        let second = try start(config)
+        try await eventually("the run to close", seconds: 120) { try await self.runStatuses("train").first.map { $0 != "running" } ?? false }
+        let run = try await db.query("SELECT status, series_total, series_failed, error, finished_at FROM \(table("runs")) WHERE kind = 'train'")[0]
+        XCTAssertEqual(try run.decode(0, as: String.self), "succeeded", second.log)
+        XCTAssertEqual(try run.decode(1, as: Int.self), 20)
+        XCTAssertEqual(try run.decode(2, as: Int.self), 0)
+        XCTAssertNil(try run.decode(3, as: String?.self))
+        XCTAssertGreaterThan(try run.decode(4, as: Date.self), stoppedAt, "closed by the last unit, not at the stop")
+    }
+
+    /// A poison unit: its worker dies on it (here kill -9, as a crash would) at every attempt.
+    /// Each claim counts an attempt; once they are spent the unit fails for good with the
+    /// reason and its run closes, instead of every daemon retrying it for ever.
+    func testAUnitWhoseWorkerDiesAtEveryAttemptFailsForGoodWithTheReason() async throws {
+        try await loadReadings(sensors: ["a"])
+        // A global model, so the scheduler queues its unit without reading; the read then takes
+        // 10 s, so a daemon is always killed while it holds the unit.
+        let slow = "SELECT sensor, ts, reading FROM \(schema).readings, pg_sleep(10) WHERE ts >= $1 AND ts < $2"
+        let config = try writeConfig(lease: "2s", source: slow, daemonExtra: "max_attempts = 2", extra: "scope = \"global\"")
+        var lastPID: pid_t = 0
+        for attempt in 1...2 {
+            let daemon = try start(config)
+            try await eventually("attempt \(attempt) to be claimed", seconds: 60) {
+                try await self.count("SELECT count(*) FROM \(self.table("work_queue")) WHERE state = 'running' AND attempts = $1", attempt) == 1
+            }
+            daemon.kill9()
+            lastPID = daemon.pid
+        }
+        let survivor = try start(config)
+        try await eventually("the unit to fail for good", seconds: 60) { try await self.runStatuses("train") == ["failed"] }
+        let unit = try await db.query("SELECT state, attempts, last_error FROM \(table("work_queue"))")[0]
+        XCTAssertEqual(try unit.decode(0, as: String.self), "failed")
+        XCTAssertEqual(try unit.decode(1, as: Int.self), 2)
+        XCTAssertEqual(try unit.decode(2, as: String.self),
+                       "its worker stopped while running it 2 times (crashed or killed); last worker \(RunLog.currentHost):\(lastPID)")
+        let run = try await db.query("SELECT series_total, series_failed, error FROM \(table("runs"))")[0]
+        XCTAssertEqual(try run.decode(0, as: Int.self), 1)
+        XCTAssertEqual(try run.decode(1, as: Int.self), 1)
+        XCTAssertTrue(try run.decode(2, as: String.self).contains("crashed or killed"))
+        XCTAssertTrue(survivor.log.contains("unit failed for good"), survivor.log)
+        XCTAssertTrue(survivor.isRunning)
     }
 
     func testNotifyTriggersPredictionWithinSeconds() async throws {
@@ -274,13 +363,14 @@ final class DaemonProcess: @unchecked Sendable {
         URL(fileURLWithPath: #filePath).appendingPathComponent("../../../migrations").standardized.path
     }
 
-    init(config: String, log: URL, environment: [String: String]) throws {
+    /// `forecastd run --config CONFIG`, or `forecastd ARGUMENTS` (a one-off command).
+    init(config: String, log: URL, environment: [String: String], arguments: [String]? = nil) throws {
         logURL = log
         var env = ProcessInfo.processInfo.environment
         env["FORECASTD_MIGRATIONS"] = Self.migrations
         for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"] { env[key] = nil }
         env.merge(environment) { $1 }
-        pid = try Self.spawn(Self.binary, arguments: ["run", "--config", config],
+        pid = try Self.spawn(Self.binary, arguments: arguments ?? ["run", "--config", config],
                              environment: env.map { "\($0.key)=\($0.value)" }, output: log.path)
     }
 

@@ -26,6 +26,10 @@ extension ReportTests {
              try runs.start(job: "sensors", kind: .train, pid: dead, on: db),
              try runs.start(job: "sensors", kind: .train, host: "elsewhere", pid: dead, on: db))
         }
+        // The other host's process still holds its run (see `RunLog.start(heldBySession:)`).
+        let elsewhereSession = try await TestDatabase.connect()
+        defer { Task { await elsewhereSession.close() } }
+        try await elsewhereSession.execute("SELECT pg_advisory_lock($1::int4, $2::int4)", Int64(RunLog.runLockSpace), elsewhere)
         // A daemon's run whose unit is still queued: the next worker finishes it.
         let queue = WorkQueue(schema: schema)
         _ = try await db.withConnection { db in
@@ -40,6 +44,6 @@ extension ReportTests {
         let stillRunning = try await db.withConnection { db in
             [try runs.run(id: queued, on: db)?.status, try runs.run(id: elsewhere, on: db)?.status]
         }
-        XCTAssertEqual(stillRunning, [.running, .running], "a run with queued units, and another host's run, are left alone")
+        XCTAssertEqual(stillRunning, [.running, .running], "a run with queued units, and another host's run that its process holds, are left alone")
     }
 }

@@ -48,6 +48,32 @@ final class StorePredictionTests: StoreTestCase {
         XCTAssertEqual(awaited6, 0)
     }
 
+    /// Issue 15, defect 7: `forecastd predict J` beside `run --once` wrote the same origin from
+    /// two transactions; both deleted its old rows, then the second COPY failed on the primary
+    /// key when the first committed. Writers of one job's forecasts now serialise, and the later
+    /// one replaces the origin.
+    func testTwoWritersOfTheSameOriginAtOnceBothSucceed() async throws {
+        let writer = PredictionWriter(schema: schema)
+        let model = try await makeModel(series: "a")
+        let first = forecast(series: "a", model: model, origin: Self.t0, horizon: 4)
+        let second = forecast(series: "a", model: model, origin: Self.t0, horizon: 4, base: 100)
+        let mine: PostgresConnection = db, other = try await TestDatabase.connect()
+        // The first writer keeps its transaction open for a while after writing, as a predict
+        // batch does while it writes states and counters.
+        async let one: Int = mine.transaction { tx in
+            let n = try writer.write(first, on: tx)
+            Thread.sleep(forTimeInterval: 0.8)
+            return n
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        async let two: Int = other.transaction { tx in try writer.write(second, on: tx) }
+        let (a, b) = try await (one, two)
+        XCTAssertEqual([a, b], [4, 4])
+        let values = try await db.query("SELECT forecast_value FROM \(table("predictions")) ORDER BY step").map { try $0.decode(0, as: Double.self) }
+        XCTAssertEqual(values, [101, 102, 103, 104], "the later writer's forecast replaced the earlier one")
+        await other.close()
+    }
+
     func testNaNAndNullBoundsAndAwkwardSeriesNames() async throws {
         let writer = PredictionWriter(schema: schema)
         let model = try await makeModel(series: nil)

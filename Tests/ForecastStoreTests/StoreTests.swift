@@ -50,14 +50,21 @@ final class StoreRunLogTests: StoreTestCase {
         let runs = RunLog(schema: schema)
         let dead = try await runs.start(job: "j", kind: .predict, host: "h1", pid: 100, on: db)
         let alive = try await runs.start(job: "j", kind: .predict, host: "h1", pid: 200, on: db)
-        let otherHost = try await runs.start(job: "j", kind: .backtest, host: "h2", pid: 100, on: db)
+        // Another host's one-off run, held by its process's session; and one whose process's
+        // session is gone, or that works through the queue (its units keep it alive).
+        let h2 = try await TestDatabase.connect()
+        let otherHost = try await h2.withConnection { db in try runs.start(job: "j", kind: .backtest, host: "h2", pid: 100, heldBySession: true, on: db) }
+        let orphan = try await runs.start(job: "j", kind: .train, host: "h3", pid: 300, heldBySession: true, on: db)
+        try await db.execute("SELECT pg_advisory_unlock_all()")
+        let queued = try await runs.start(job: "j", kind: .train, host: "h3", pid: 300, on: db)
+        try await WorkQueue(schema: schema).enqueue(job: "j", kind: .train, units: ["a"], runID: queued, maxAttempts: 3, on: db)
         let done = try await runs.start(job: "j", kind: .train, host: "h1", pid: 100, on: db)
         try await runs.finish(runID: done, status: .succeeded, on: db)
 
         let closed = try await db.withConnection { db in
             try runs.abandonDeadProcesses(host: "h1", isAlive: { $0 == 200 }, on: db)
         }
-        XCTAssertEqual(closed, 1)
+        XCTAssertEqual(closed, 2, "h1's run of pid 100, and h3's orphan")
         let deadRecord = try await runs.run(id: dead, on: db)
         XCTAssertEqual(deadRecord?.status, .failed)
         XCTAssertTrue(deadRecord?.error?.contains("abandoned") == true && deadRecord?.error?.contains("pid 100") == true,
@@ -67,7 +74,15 @@ final class StoreRunLogTests: StoreTestCase {
         let otherStatus = try await runs.run(id: otherHost, on: db)?.status
         let doneStatus = try await runs.run(id: done, on: db)?.status
         XCTAssertEqual(aliveStatus, .running)
-        XCTAssertEqual(otherStatus, .running, "another host's runs are not this host's business")
+        XCTAssertEqual(otherStatus, .running, "another host's run whose process holds it")
+        let orphanRecord = try await runs.run(id: orphan, on: db)
+        XCTAssertEqual(orphanRecord?.status, .failed)
+        XCTAssertEqual(orphanRecord?.error, "abandoned: the process (host h3, pid 300) no longer holds the run (it ended or lost its database connection)")
+        let queuedStatus = try await runs.run(id: queued, on: db)?.status
+        XCTAssertEqual(queuedStatus, .running, "a run worked through the queue is left to its units")
+        await h2.close()
+        let afterH2 = try await db.withConnection { db in try runs.abandonOrphans(exceptHost: "h1", on: db) }
+        XCTAssertEqual(afterH2, 1, "h2's process gone: its run is orphaned")
         XCTAssertEqual(doneStatus, .succeeded)
 
         let awaited3 = try await runs.abandon(host: "h1", pid: 200, on: db)

@@ -103,19 +103,44 @@ final class WorkQueueTests: StoreTestCase {
         XCTAssertNil(none, "units of jobs this worker does not know are left alone")
     }
 
+    /// A poison unit: its worker dies on it at every attempt. `claim` counts each attempt, and
+    /// once they are spent the unit fails for good with the reason, not retried for ever.
     func testExhaustedExpiredUnitsFailInsteadOfLooping() async throws {
         let run = try await newRun()
         let queue = self.queue
-        _ = try await db.withConnection { db -> WorkItem? in
-            try queue.enqueue(job: "j", kind: .train, units: ["a"], runID: run, maxAttempts: 1, on: db)
-            return try queue.claim(owner: "dies", lease: 0.1, jobs: ["j"], on: db)
+        try await db.withConnection { db in _ = try queue.enqueue(job: "j", kind: .train, units: ["a"], runID: run, maxAttempts: 2, on: db) }
+        for owner in ["h1:101:ab12", "h2:202:cd34"] {
+            let item = try await db.withConnection { db in try queue.claim(owner: owner, lease: 0.1, jobs: ["j"], on: db) }
+            XCTAssertEqual(item?.unit, "a", "claimed again once the dead worker's lease ran out")
+            // The worker dies: no fail(), no release(), the lease just runs out.
+            try await Task.sleep(for: .milliseconds(300))
         }
-        try await Task.sleep(for: .milliseconds(300))
         let none = try await db.withConnection { db in try queue.claim(owner: "w", lease: 30, jobs: ["j"], on: db) }
-        XCTAssertNil(none)
-        let runs = try await db.withConnection { db in try queue.failExhausted(on: db) }
-        XCTAssertEqual(runs, [run])
+        XCTAssertNil(none, "attempts spent: nobody claims it a third time")
+        let failed = try await db.withConnection { db in try queue.failExhausted(on: db) }
+        XCTAssertEqual(failed.map(\.runID), [run])
+        XCTAssertEqual(failed.first?.error, "its worker stopped while running it 2 times (crashed or killed); last worker h2:202")
         let failures = try await db.withConnection { db in try queue.failures(runID: run, on: db) }
-        XCTAssertEqual(failures.count, 1)
+        XCTAssertEqual(failures.map(\.unit), ["a"])
+        let again = try await db.withConnection { db in try queue.failExhausted(on: db) }
+        XCTAssertTrue(again.isEmpty)
+    }
+
+    /// A worker that completed a run's last unit and lost its connection before closing the run
+    /// leaves it `running`; the scheduler finds it once its units have all ended a while ago.
+    func testARunWhoseUnitsAllEndedButWhichIsStillOpenIsFound() async throws {
+        let run = try await newRun(), other = try await newRun()
+        let queue = self.queue, runs = RunLog(schema: schema)
+        try await db.withConnection { db in
+            try queue.enqueue(job: "j", kind: .train, units: ["a"], runID: run, maxAttempts: 3, on: db)
+            try queue.enqueue(job: "j", kind: .train, units: ["b"], runID: other, maxAttempts: 3, on: db)
+        }
+        let item = try await db.withConnection { db in try queue.claim(owner: "w", lease: 30, jobs: ["j"], on: db) }
+        XCTAssertEqual(item?.unit, "a")
+        try await db.transaction { tx in try queue.complete(item!, owner: "w", on: tx) }
+        let fresh = try await db.withConnection { db in try runs.drainedRuns(on: db) }
+        XCTAssertEqual(fresh, [], "its worker may still be closing it")
+        let settled = try await db.withConnection { db in try runs.drainedRuns(settled: 0, on: db) }
+        XCTAssertEqual(settled, [run], "not the run whose unit is still queued")
     }
 }

@@ -45,7 +45,7 @@ final class TransactionTests: XCTestCase {
                     throw Boom()
                 }
             } catch is Boom {}
-            try db.transaction { db in try db.execute("INSERT INTO \(table) VALUES (3)") }
+            _ = try db.transaction { db in try db.execute("INSERT INTO \(table) VALUES (3)") }
         }
         do { let value = try await db.query("SELECT x FROM \(table) ORDER BY x").map { try $0.decode(0, as: Int.self) }; XCTAssertEqual(value, [1, 3]) }
     }
@@ -70,5 +70,25 @@ func XCTAssertThrowsErrorAsync<T>(_ expression: @autoclosure () async throws -> 
         XCTFail("expected an error", file: file, line: line)
     } catch {
         handler(error)
+    }
+
+    /// After a statement found the session gone, `transaction()` reports the lost connection,
+    /// not "a transaction begun outside it" (libpq has no transaction status for a broken session).
+    func testATransactionOnALostConnectionSaysTheConnectionWasLost() async throws {
+        let db = try await TestDatabase.connect()
+        do {
+            try await db.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+            XCTFail("the session ended")
+        } catch let error as PostgresError {
+            XCTAssertEqual(error.kind, .connectionLost, "\(error)")
+        }
+        do {
+            _ = try await db.transaction { db in try db.execute("SELECT 1") }
+            XCTFail("the session is gone")
+        } catch let error as PostgresError {
+            XCTAssertEqual(error.kind, .connectionLost, "\(error)")
+            XCTAssertFalse(error.message.contains("begun outside it"), error.message)
+        }
+        await db.close()
     }
 }
