@@ -75,19 +75,17 @@ public struct CopyWriter: ~Copyable {
 
     public mutating func append(_ value: Double) throws {
         if binaryColumns != nil { return try appendBinary(value) }
-        separate()
-        if value.isNaN {
-            try putASCII("NaN")
-        } else if value.isInfinite {
-            try putASCII(value > 0 ? "Infinity" : "-Infinity")
-        } else {
-            // Swift prints the shortest text that reads back as the same Double.
-            try putASCII(value.description)
-        }
+        try appendText(value)
     }
 
     public mutating func append(_ value: Float) throws {
         if binaryColumns != nil { return try appendBinary(Double(value)) }
+        try appendText(value)
+    }
+
+    /// A float in COPY's text format: PostgreSQL's spellings of NaN and the infinities, else the
+    /// shortest text Swift prints that reads back as the same value (of its own precision).
+    private mutating func appendText<F: BinaryFloatingPoint & CustomStringConvertible>(_ value: F) throws {
         separate()
         if value.isNaN {
             try putASCII("NaN")
