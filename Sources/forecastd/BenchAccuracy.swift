@@ -5,7 +5,8 @@ import NeuralNet
 
 /// `forecastd bench accuracy`: a quick in-memory accuracy check on a CSV file, for choosing
 /// defaults. Each rolling origin trains a fresh model on the data before it only, then its
-/// median forecast is scored by MASE beside seasonal naive. The benchmark of record goes
+/// median forecast is scored by MASE beside seasonal naive, through Forecasting's `Backtest`
+/// (the windows, scaling and metrics the guard uses). The benchmark of record goes
 /// through PostgreSQL (benchmarks/accuracy/); this one skips the database to iterate fast.
 struct BenchAccuracy: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "accuracy",
@@ -51,53 +52,44 @@ struct BenchAccuracy: ParsableCommand {
             rows.append(SourceRow(key: key, time: time, value: Double(f[vi])))
         }
         let season = grid.frequency.defaultSeasonLength
+        var overrides = ForecasterOverrides()
+        overrides.cell = cell
+        overrides.hiddenSize = hidden
+        overrides.epochs = epochs
+        overrides.learningRate = learningRate
+        overrides.context = context
+        overrides.batchSize = batch
+        overrides.tbpttK1 = tbptt
+        overrides.tbpttK2 = tbptt
+        overrides.layers = layers
+        let settings = ForecasterSettings.resolved(frequency: grid.frequency, horizon: horizon, season: season,
+                                                   backtestWindows: 3, overrides: overrides)
+        // The product's own rolling-origin backtest and metrics: each origin trains a fresh
+        // model on the history before it; seasonal naive and naive are scored on the same windows.
+        let backtest = Backtest(horizon: horizon, windows: origins, season: season, levels: settings.quantiles)
         for outcome in SeriesBuilder.build(rows, settings: SeriesSettings(grid: grid)) {
             guard var full = outcome.series else { print("\(outcome.key): skipped \(outcome.skipReason!)"); continue }
             if let last, full.count > last { full = full.suffix(last) }
-            var modelAbs = 0.0, baseAbs = 0.0, naiveAbs = 0.0, scaleSum = 0.0, covered = 0.0, counted = 0.0
             var seconds = 0.0
-            for k in (1...origins).reversed() {
-                let origin = full.count - k * horizon
-                let history = full.prefix(origin)
-                var overrides = ForecasterOverrides()
-                overrides.cell = cell
-                overrides.hiddenSize = hidden
-                overrides.epochs = epochs
-                overrides.learningRate = learningRate
-                overrides.context = context
-                overrides.batchSize = batch
-                overrides.tbpttK1 = tbptt
-                overrides.tbpttK2 = tbptt
-                overrides.layers = layers
-                let settings = ForecasterSettings.resolved(frequency: grid.frequency, horizon: horizon, season: season,
-                                                           backtestWindows: 3, overrides: overrides)
+            let result = try backtest.run(series: full) { window in
+                let history = full.prefix(window.origin)
                 let started = Date()
                 let model = try RecurrentForecaster.train(series: [history], settings: settings) { record in
                     if verbose { print(String(format: "  epoch %d train %.4f val %.4f %.2fs", record.epoch, record.trainLoss, record.validationLoss, record.seconds)) }
                 }
                 seconds += Date().timeIntervalSince(started)
-                let forecast = try model.forecast(history).0
-                let actual = Array(full.values[origin..<(origin + horizon)])
-                let snaive = SeasonalNaive(season: season).pointForecast(history: history.values, horizon: horizon)
-                let naive = SeasonalNaive.naive.pointForecast(history: history.values, horizon: horizon)
-                let scale = Metrics.seasonalNaiveScale(training: history.values, season: season)
-                if verbose {
-                    let m = (0..<horizon).map { abs(forecast.point[$0] - actual[$0]) }.reduce(0, +) / Double(horizon) / scale
-                    let b = (0..<horizon).map { abs(snaive[$0] - actual[$0]) }.reduce(0, +) / Double(horizon) / scale
-                    print(String(format: "  origin %d: model %.3f seasonal naive %.3f", origin, m, b))
+                if verbose { print("  origin \(window.origin): base \(model.settings.base!), best epoch \(model.bestEpoch)/\(model.history.count)") }
+                return try model.forecast(history).0
+            }
+            let naive = backtest.run(series: full) { SeasonalNaive.naive.forecast(history: $0.history, horizon: horizon, levels: $0.levels) }
+            if verbose {
+                for w in result.windows {
+                    print(String(format: "  origin %d: model %.3f seasonal naive %.3f", w.origin, w.model.mase, w.baseline.mase))
                 }
-                for h in 0..<horizon where actual[h].isFinite {
-                    modelAbs += abs(forecast.point[h] - actual[h]) / scale
-                    baseAbs += abs(snaive[h] - actual[h]) / scale
-                    naiveAbs += abs(naive[h] - actual[h]) / scale
-                    if forecast.lower[h] <= actual[h] && actual[h] <= forecast.upper[h] { covered += 1 }
-                    counted += 1
-                }
-                scaleSum += scale
-                if verbose { print("  origin \(origin): base \(model.settings.base!), best epoch \(model.bestEpoch)/\(model.history.count)") }
             }
             print(String(format: "%@: MASE model %.3f  seasonal naive %.3f  naive %.3f  coverage %.2f  train %.1fs/origin",
-                         full.key, modelAbs / counted, baseAbs / counted, naiveAbs / counted, covered / counted, seconds / Double(origins)))
+                         full.key, result.model.mase, result.baseline.mase, naive.model.mase, result.model.coverage,
+                         seconds / Double(max(result.windows.count, 1))))
         }
     }
 }
