@@ -61,6 +61,7 @@ public struct JobRunner: Sendable {
     public func train(on connection: PostgresConnection, onlySeries: String? = nil) async throws -> RunSummary {
         let runLog = self.runLog
         let jobName = job.name
+        try await HistoryMaintenance.preparePartitions(asOf: now(), database: database, on: connection)
         let runID = try await connection.withConnection { db in try runLog.start(job: jobName, kind: .train, on: db) }
         var summary = RunSummary(runID: runID, kind: .train, status: .running)
         var logger = self.logger
@@ -230,6 +231,7 @@ public struct JobRunner: Sendable {
     /// that model; one transaction per model's unit.
     public func predict(on connection: PostgresConnection) async throws -> RunSummary {
         let runLog = self.runLog, jobName = job.name
+        try await HistoryMaintenance.preparePartitions(asOf: now(), database: database, on: connection)
         let runID = try await connection.withConnection { db in try runLog.start(job: jobName, kind: .predict, on: db) }
         let summary = try await predict(runID: runID, on: connection)
         let status: RunStatus = summary.seriesFailed == 0 && summary.seriesTotal > 0 ? .succeeded
