@@ -128,13 +128,20 @@ REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION prediction
 
 -- views (as 0001 and 0004 made them, on the new tables) ------------------------------------
 
--- The predictions of the newest issued_at per (job, series): one probe of the primary key per
--- series, into the partition that holds its newest origin.
+-- The predictions of the newest issued_at per (job, series): for each row of latest_origins
+-- (found by its key when the query names the job), one probe of the primary key into the one
+-- partition that holds that origin (pruned while running). OFFSET 0 keeps the planner from
+-- turning the probes into a hash join over every partition.
 CREATE VIEW latest_forecasts AS
-SELECT p.job, p.series, p.model_id, p.issued_at, p.target_ts, p.step, p.forecast_value,
+SELECT l.job, l.series, p.model_id, l.issued_at, p.target_ts, p.step, p.forecast_value,
        p.lower_bound, p.upper_bound, p.confidence_level, p.created_at
 FROM latest_origins l
-JOIN predictions p ON p.issued_at = l.issued_at AND p.job = l.job AND p.series = l.series;
+CROSS JOIN LATERAL (
+    SELECT q.model_id, q.target_ts, q.step, q.forecast_value, q.lower_bound, q.upper_bound, q.confidence_level, q.created_at
+    FROM predictions q
+    WHERE q.issued_at = l.issued_at AND q.job = l.job AND q.series = l.series
+    OFFSET 0
+) p;
 
 -- Every matured forecast beside the actual that later arrived.
 CREATE VIEW forecast_accuracy AS
