@@ -8,10 +8,10 @@
 -- of its newest day (no row is copied; it is dropped whole once all of it is past retention).
 --
 -- Writing: `predictions` no longer checks a foreign key per row (a forecast and its model are
--- written by one transaction) and keeps two indexes, both justified by plans in
--- benchmarks/RESULTS.md: the primary key, time first so that a cycle appends at its right edge,
--- which serves latest_forecasts and the replacement of an origin; and (job, series, target_ts)
--- for the per-series panels, forecast_accuracy and model_leaderboard. The model_id index is gone.
+-- written by one transaction) and keeps one index, its primary key (job, series, issued_at,
+-- target_ts): within a day's partition it serves every documented query (latest_forecasts, the
+-- replacement of an origin, the per-series panels, forecast_accuracy, model_leaderboard; plans in
+-- benchmarks/RESULTS.md). The (job, series, target_ts) and model_id indexes are gone.
 --
 -- `latest_origins` holds the newest origin of each (job, series), kept by a statement trigger in
 -- the transaction that writes the forecasts, so latest_forecasts reads one small table and the
@@ -25,9 +25,9 @@ DROP VIEW latest_forecasts;
 
 ALTER TABLE predictions DROP CONSTRAINT predictions_model_id_fkey;
 DROP INDEX predictions_model;
-ALTER TABLE predictions DROP CONSTRAINT predictions_pkey;
+DROP INDEX predictions_by_target;
 ALTER TABLE predictions RENAME TO predictions_legacy;
-ALTER INDEX predictions_by_target RENAME TO predictions_legacy_by_target;
+ALTER INDEX predictions_pkey RENAME TO predictions_legacy_pkey;
 
 CREATE TABLE predictions (
     job              text NOT NULL,
@@ -42,9 +42,8 @@ CREATE TABLE predictions (
     confidence_level double precision
                      CONSTRAINT predictions_confidence_level_check CHECK (confidence_level > 0 AND confidence_level < 1),
     created_at       timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (issued_at, job, series, target_ts)
+    PRIMARY KEY (job, series, issued_at, target_ts)
 ) PARTITION BY RANGE (issued_at);
-CREATE INDEX predictions_by_target ON predictions (job, series, target_ts);
 
 -- (The CHECK constraints are named as 0001 named them, which ATTACH PARTITION requires.)
 
@@ -62,8 +61,8 @@ CREATE TABLE actuals (
     PRIMARY KEY (job, series, ts)
 ) PARTITION BY RANGE (ts);
 
--- The old tables become the first partitions (their indexes are attached, the new primary key
--- of predictions is built on the old rows), or go when empty.
+-- The old tables become the first partitions (their primary keys are attached as the new
+-- tables' partitions of theirs: no row is copied, no index built), or go when empty.
 DO $$
 DECLARE
     upper timestamptz;
@@ -155,8 +154,8 @@ FROM predictions p
 JOIN actuals a ON a.job = p.job AND a.series = p.series AND a.ts = p.target_ts;
 
 -- As 0004 made it, except that the realized error of a model is found through its job and
--- series (predictions_by_target) now that predictions has no model_id index: a per-series
--- model reads its series, a global model (series NULL) its job.
+-- series (the primary key) now that predictions has no model_id index: a per-series model reads
+-- its series, a global model (series NULL) its job.
 CREATE VIEW model_leaderboard AS
 SELECT m.job, m.series, m.model_id, m.version, m.cell, m.trained_at, m.data_end, m.reason,
        x.mae, x.rmse, x.mape, x.smape, x.mase, x.coverage, x.pinball,

@@ -100,7 +100,8 @@ sizes() {
     sql -F, -c "
         SELECT c.relname, sum(pg_total_relation_size(t.relid))
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        CROSS JOIN LATERAL pg_partition_tree(c.oid) t
+        LEFT JOIN LATERAL pg_partition_tree(c.oid) pt ON true
+        CROSS JOIN LATERAL (SELECT coalesce(pt.relid, c.oid) AS relid) t
         WHERE n.nspname = 'forecastd' AND c.relkind IN ('r', 'p') AND NOT c.relispartition GROUP BY 1"
 }
 latest_ms() {
@@ -108,7 +109,10 @@ latest_ms() {
     for _ in 1 2 3; do
         plan="$(sql -c "EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM forecastd.latest_forecasts WHERE job = 'retention'")"
         ms=$(echo "$plan" | awk '/Execution Time/ {print $3}')
-        if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $ms < $best else 1)"; then best=$ms; LATEST_PLAN="$plan"; fi
+        if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $ms < $best else 1)"; then
+            best=$ms
+            echo "$plan" >"$out_dir/latest_forecasts_plan.txt"  # the last day's stays
+        fi
     done
     echo "$best"
 }
@@ -136,7 +140,6 @@ for day in $(seq 1 "$days"); do
     echo "$day,$median,$slowest,$rows,$partitions,$(mb predictions),$(mb actuals),$(mb latest_origins),$(mb runs),$(mb series_state),$total,$latest,$(cut -d' ' -f1 /proc/loadavg)" >>"$csv"
     echo "    day $day: cycle median ${median}s (max ${slowest}s), $rows predictions in $partitions partitions, schema ${total} MB, latest_forecasts ${latest} ms" >&2
 done
-echo "$LATEST_PLAN" >"$out_dir/latest_forecasts_plan.txt"
 
 {
     echo "Command: \`RETENTION=$retention benchmarks/retention/run.sh $series $days\` (HISTORY=$history EPOCHS=$epochs), commit $(git rev-parse --short HEAD), $(date -u +%Y-%m-%dT%H:%MZ)."

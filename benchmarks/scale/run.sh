@@ -257,7 +257,8 @@ fi
         SELECT c.relname, to_char(sum(coalesce(s.n_live_tup, 0)), 'FM999,999,999,999'),
                pg_size_pretty(sum(pg_total_relation_size(t.relid)))
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        CROSS JOIN LATERAL pg_partition_tree(c.oid) t
+        LEFT JOIN LATERAL pg_partition_tree(c.oid) pt ON true
+        CROSS JOIN LATERAL (SELECT coalesce(pt.relid, c.oid) AS relid) t
         LEFT JOIN pg_stat_user_tables s ON s.relid = t.relid
         WHERE n.nspname = 'forecastd' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
         GROUP BY c.relname ORDER BY sum(pg_total_relation_size(t.relid)) DESC" | sed 's/^/| /; s/$/ |/'

@@ -66,7 +66,7 @@ public struct PredictionWriter: Sendable {
         // One statement for all origins (a predict cycle writes thousands): they travel as one
         // JSON parameter, the time as whole microseconds since 1970 (timestamptz's resolution).
         // The bounds on issued_at let the planner keep to the partitions the batch can touch
-        // (usually one); the primary key (issued_at, job, series, target_ts) serves the join.
+        // (usually one); the primary key (job, series, issued_at, target_ts) serves the join.
         let list = origins.map { OriginJSON(job: $0.job, series: $0.series, us: Int64(($0.issuedAt.timeIntervalSince1970 * 1_000_000).rounded())) }
         let issued = rows.map(\.issuedAt)
         try db.execute("""
