@@ -39,9 +39,9 @@ DECLARE d date;
 BEGIN
     FOR d IN SELECT generate_series(date '2025-01-01' - 1, date '2025-01-01' + $days + 1, interval '1 day')::date LOOP
         EXECUTE format('CREATE TABLE forecastd.%I PARTITION OF forecastd.predictions FOR VALUES FROM (%L) TO (%L)',
-                       'predictions_p' || to_char(d, 'YYYYMMDD'), d::timestamptz AT TIME ZONE 'UTC', (d + 1)::timestamptz AT TIME ZONE 'UTC');
+                       'predictions_p' || to_char(d, 'YYYYMMDD'), d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
         EXECUTE format('CREATE TABLE forecastd.%I PARTITION OF forecastd.actuals FOR VALUES FROM (%L) TO (%L)',
-                       'actuals_p' || to_char(d, 'YYYYMMDD'), d::timestamptz AT TIME ZONE 'UTC', (d + 1)::timestamptz AT TIME ZONE 'UTC');
+                       'actuals_p' || to_char(d, 'YYYYMMDD'), d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
     END LOOP;
 END \$\$;
 SQL
@@ -118,7 +118,7 @@ for entry in "${queries[@]}"; do
         ms=$(echo "$plan" | awk '/Execution Time/ {print $3}')
         if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $ms < $best else 1)"; then
             best=$ms
-            buffers=$(echo "$plan" | grep -m1 -oE "Buffers: shared [a-z=0-9 ]+" | grep -oE "[0-9]+" | awk '{s += $1} END {print s}')
+            buffers=$(echo "$plan" | awk '/Buffers: shared/ && !done { for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2) s += kv[2]; done = 1 } END { print s + 0 }')
             scanned=$(echo "$plan" | { grep -oE "on (predictions|actuals)_(p[0-9]+|default|legacy)" || true; } | sort -u | wc -l)
             never=$(echo "$plan" | { grep -E "on (predictions|actuals)_(p[0-9]+|default)" || true; } | { grep -c "never executed" || true; })
             kept="$plan"

@@ -13,9 +13,9 @@
 -- replacement of an origin, the per-series panels, forecast_accuracy, model_leaderboard; plans in
 -- benchmarks/RESULTS.md). The (job, series, target_ts) and model_id indexes are gone.
 --
--- `latest_origins` holds the newest origin of each (job, series), kept by a statement trigger in
--- the transaction that writes the forecasts, so latest_forecasts reads one small table and the
--- partition holding each newest origin instead of searching the whole history.
+-- `latest_origins` holds the newest forecast of each (job, series), kept by a statement trigger
+-- in the transaction that writes the forecasts, so latest_forecasts reads one small table
+-- instead of searching the whole history.
 
 DROP VIEW model_leaderboard;
 DROP VIEW forecast_accuracy;
@@ -86,39 +86,67 @@ CREATE TABLE actuals_default PARTITION OF actuals DEFAULT;
 
 -- latest_origins ---------------------------------------------------------------------------
 
--- The newest forecast origin of each (job, series), with what ActualsWriter needs to know
--- without searching the history: the oldest target forecast for the series, and the newest
--- actual recorded for it. One row per series, updated in place (HOT) by every cycle.
+-- The newest forecast of each (job, series), whole: its origin, model and steps (as arrays, one
+-- element per step), with what ActualsWriter needs to know without searching the history: the
+-- oldest target forecast for the series, and the newest actual recorded for it. One row per
+-- series, replaced in place by every cycle; latest_forecasts reads only this table.
 CREATE TABLE latest_origins (
     job              text NOT NULL,
     series           text NOT NULL,
     issued_at        timestamptz NOT NULL,
     model_id         bigint NOT NULL,
+    target_ts        timestamptz[] NOT NULL,
+    step             integer[] NOT NULL,
+    forecast_value   double precision[] NOT NULL,
+    lower_bound      double precision[] NOT NULL,
+    upper_bound      double precision[] NOT NULL,
+    confidence_level double precision[] NOT NULL,
+    created_at       timestamptz NOT NULL,
     oldest_target_ts timestamptz NOT NULL,
     last_actual_ts   timestamptz,
     PRIMARY KEY (job, series)
 ) WITH (fillfactor = 50);
 
-INSERT INTO latest_origins (job, series, issued_at, model_id, oldest_target_ts)
-SELECT DISTINCT ON (job, series) job, series, issued_at, model_id, min(target_ts) OVER (PARTITION BY job, series)
-FROM predictions
-ORDER BY job, series, issued_at DESC;
+INSERT INTO latest_origins (job, series, issued_at, model_id, target_ts, step, forecast_value, lower_bound, upper_bound,
+                            confidence_level, created_at, oldest_target_ts)
+SELECT p.job, p.series, p.issued_at, min(p.model_id), array_agg(p.target_ts ORDER BY p.target_ts),
+       array_agg(p.step ORDER BY p.target_ts), array_agg(p.forecast_value ORDER BY p.target_ts),
+       array_agg(p.lower_bound ORDER BY p.target_ts), array_agg(p.upper_bound ORDER BY p.target_ts),
+       array_agg(p.confidence_level ORDER BY p.target_ts), max(p.created_at), min(o.oldest)
+FROM predictions p
+JOIN (SELECT job, series, max(issued_at) AS newest, min(target_ts) AS oldest FROM predictions GROUP BY job, series) o
+  ON p.job = o.job AND p.series = o.series AND p.issued_at = o.newest
+GROUP BY p.job, p.series, p.issued_at;
 UPDATE latest_origins l SET last_actual_ts = a.ts
 FROM (SELECT job, series, max(ts) AS ts FROM actuals GROUP BY job, series) a
 WHERE a.job = l.job AND a.series = l.series;
 
--- Every statement that adds forecasts moves its series' newest origin forward (an older origin,
--- written by a replay with --as-of, only moves oldest_target_ts back).
+-- Every statement that adds forecasts replaces its series' rows with their newest origin in it,
+-- unless an even newer one is stored (an older origin, written by a replay with --as-of, only
+-- moves oldest_target_ts back). forecastd writes an origin in one statement; an origin written
+-- in several would keep only the last statement's steps here.
 CREATE FUNCTION predictions_track_latest() RETURNS trigger LANGUAGE plpgsql
 SET search_path FROM CURRENT AS $$
 BEGIN
-    INSERT INTO latest_origins AS l (job, series, issued_at, model_id, oldest_target_ts)
-    SELECT DISTINCT ON (job, series) job, series, issued_at, model_id, min(target_ts) OVER (PARTITION BY job, series)
-    FROM new_rows
-    ORDER BY job, series, issued_at DESC
+    INSERT INTO latest_origins AS l (job, series, issued_at, model_id, target_ts, step, forecast_value, lower_bound,
+                                     upper_bound, confidence_level, created_at, oldest_target_ts)
+    SELECT job, series, issued_at, min(model_id), array_agg(target_ts ORDER BY target_ts), array_agg(step ORDER BY target_ts),
+           array_agg(forecast_value ORDER BY target_ts), array_agg(lower_bound ORDER BY target_ts),
+           array_agg(upper_bound ORDER BY target_ts), array_agg(confidence_level ORDER BY target_ts), max(created_at), min(oldest)
+    FROM (SELECT *, max(issued_at) OVER w AS newest, min(target_ts) OVER w AS oldest
+          FROM new_rows WINDOW w AS (PARTITION BY job, series)) n
+    WHERE issued_at = newest
+    GROUP BY job, series, issued_at
     ON CONFLICT (job, series) DO UPDATE SET
-        issued_at = greatest(l.issued_at, EXCLUDED.issued_at),
-        model_id = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.model_id ELSE l.model_id END,
+        issued_at        = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.issued_at ELSE l.issued_at END,
+        model_id         = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.model_id ELSE l.model_id END,
+        target_ts        = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.target_ts ELSE l.target_ts END,
+        step             = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.step ELSE l.step END,
+        forecast_value   = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.forecast_value ELSE l.forecast_value END,
+        lower_bound      = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.lower_bound ELSE l.lower_bound END,
+        upper_bound      = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.upper_bound ELSE l.upper_bound END,
+        confidence_level = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.confidence_level ELSE l.confidence_level END,
+        created_at       = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.created_at ELSE l.created_at END,
         oldest_target_ts = least(l.oldest_target_ts, EXCLUDED.oldest_target_ts);
     RETURN NULL;
 END $$;
@@ -127,20 +155,14 @@ REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION prediction
 
 -- views (as 0001 and 0004 made them, on the new tables) ------------------------------------
 
--- The predictions of the newest issued_at per (job, series): for each row of latest_origins
--- (found by its key when the query names the job), one probe of the primary key into the one
--- partition that holds that origin (pruned while running). OFFSET 0 keeps the planner from
--- turning the probes into a hash join over every partition.
+-- The predictions of the newest issued_at per (job, series), from latest_origins alone: a query
+-- for one job reads that job's rows of one small table, however long the history.
 CREATE VIEW latest_forecasts AS
-SELECT l.job, l.series, p.model_id, l.issued_at, p.target_ts, p.step, p.forecast_value,
-       p.lower_bound, p.upper_bound, p.confidence_level, p.created_at
+SELECT l.job, l.series, l.model_id, l.issued_at, f.target_ts, f.step, f.forecast_value,
+       f.lower_bound, f.upper_bound, f.confidence_level, l.created_at
 FROM latest_origins l
-CROSS JOIN LATERAL (
-    SELECT q.model_id, q.target_ts, q.step, q.forecast_value, q.lower_bound, q.upper_bound, q.confidence_level, q.created_at
-    FROM predictions q
-    WHERE q.issued_at = l.issued_at AND q.job = l.job AND q.series = l.series
-    OFFSET 0
-) p;
+CROSS JOIN LATERAL unnest(l.target_ts, l.step, l.forecast_value, l.lower_bound, l.upper_bound, l.confidence_level)
+    AS f (target_ts, step, forecast_value, lower_bound, upper_bound, confidence_level);
 
 -- Every matured forecast beside the actual that later arrived.
 CREATE VIEW forecast_accuracy AS
