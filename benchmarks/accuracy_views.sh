@@ -21,6 +21,20 @@ for file in migrations/[0-9]*.sql; do
     { echo "SET search_path TO forecastd;"; cat "$file"; } | psql_bench
 done
 
+# The daily partitions of predictions and actuals that forecastd creates ahead (migration 0007).
+psql_bench <<SQL
+DO \$\$
+DECLARE d date;
+BEGIN
+    FOR d IN SELECT generate_series(date '2026-01-01' - 1, date '2026-01-01' + $days + 2, interval '1 day')::date LOOP
+        EXECUTE format('CREATE TABLE forecastd.%I PARTITION OF forecastd.predictions FOR VALUES FROM (%L) TO (%L)',
+                       'predictions_p' || to_char(d, 'YYYYMMDD'), d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
+        EXECUTE format('CREATE TABLE forecastd.%I PARTITION OF forecastd.actuals FOR VALUES FROM (%L) TO (%L)',
+                       'actuals_p' || to_char(d, 'YYYYMMDD'), d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
+    END LOOP;
+END \$\$;
+SQL
+
 echo "==> loading $series series x $days days (hourly, 24-step forecasts every hour)"
 start=$(date +%s)
 psql_bench <<SQL

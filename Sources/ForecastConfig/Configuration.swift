@@ -41,6 +41,13 @@ public struct DaemonSettings: Sendable, Equatable {
     /// `text` or `json` lines when not under journald.
     public var logFormat: LogFormat = .text
     public var logLevel: LogLevel = .info
+    /// Forecast history older than this is dropped (whole daily partitions of predictions and
+    /// actuals; runs, work units, old training history); nil keeps everything. A job may
+    /// override it.
+    public var retention: Seconds?
+    /// Models that are not active keep their weights only while among the newest this many
+    /// versions of their series; their rows and metrics stay. A job may override it.
+    public var keepVersions: Int = 5
 }
 
 public enum LogFormat: String, Sendable, CaseIterable { case text, json }
@@ -76,6 +83,10 @@ public struct JobSettings: Sendable, Equatable {
     /// Matured forecasts (target steps with an actual) the realized MAE is taken over, and the
     /// fewest that drift is judged on.
     public var driftPoints: Int = 24
+    /// nil: `[daemon] retention`. `.some(nil)`: keep everything, whatever the daemon says.
+    public var retention: Seconds??
+    /// nil: `[daemon] keep_versions`.
+    public var keepVersions: Int?
     public var source: SourceSettings
     public var model: ModelSettings = ModelSettings()
 }
@@ -166,6 +177,8 @@ extension Configuration {
             d.maxAttempts = try daemon.integer("max_attempts", range: 1...100) ?? d.maxAttempts
             d.logFormat = try daemon.choice("log_format", LogFormat.self) ?? d.logFormat
             d.logLevel = try daemon.choice("log_level", LogLevel.self) ?? d.logLevel
+            if let retention = try daemon.retention("retention") { d.retention = retention }
+            d.keepVersions = try daemon.integer("keep_versions", range: 1...100_000) ?? d.keepVersions
             configuration.daemon = d
             try daemon.rejectUnknownKeys()
         }
@@ -222,6 +235,8 @@ extension JobSettings {
             driftFactor = factor
         }
         driftPoints = try job.integer("drift_points", range: 1...1_000_000) ?? driftPoints
+        retention = try job.retention("retention")
+        keepVersions = try job.integer("keep_versions", range: 1...100_000)
         if var modelReader = try job.subtable("model") {
             model = try ModelSettings(reading: &modelReader)
         }

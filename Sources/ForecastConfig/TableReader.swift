@@ -111,6 +111,17 @@ struct TableReader {
         }
     }
 
+    /// A retention: a duration of at least a day, or "" for none (keep everything).
+    mutating func retention(_ key: String) throws -> Seconds?? {
+        guard let s = try string(key) else { return nil }
+        if s.isEmpty { return .some(nil) }
+        guard let seconds = try duration(key) else { return nil }
+        guard seconds >= 86_400 else {
+            throw error(key, "must be at least a day (history is dropped by the day), or \"\" to keep everything; found \"\(s)\"")
+        }
+        return .some(seconds)
+    }
+
     mutating func schedule(_ key: String, timeZone: TimeZone) throws -> Schedule? {
         guard let s = try string(key) else { return nil }
         do {

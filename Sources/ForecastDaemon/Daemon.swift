@@ -165,6 +165,7 @@ public final class Daemon: @unchecked Sendable {
             group.addTask { await self.listenerLoop() }
             group.addTask { await self.watchdogLoop() }
             group.addTask { await self.probeLoop() }
+            group.addTask { await self.maintenanceLoop() }
             for index in 0..<currentConfiguration.daemon.concurrency {
                 group.addTask { await self.workerLoop(index) }
             }

@@ -107,6 +107,7 @@ public struct JobRunner: Sendable {
     public func train(on connection: PostgresConnection, only: Set<String>?, trigger: RunTrigger?, note: String?) async throws -> RunSummary {
         let runLog = self.runLog
         let jobName = job.name
+        try await HistoryMaintenance.preparePartitions(asOf: now(), database: database, on: connection)
         let runID = try await connection.withConnection { db in
             try runLog.start(job: jobName, kind: .train, trigger: trigger, note: note, heldBySession: true, on: db)
         }
@@ -331,6 +332,7 @@ public struct JobRunner: Sendable {
     /// that model; one transaction per model's unit.
     public func predict(on connection: PostgresConnection) async throws -> RunSummary {
         let runLog = self.runLog, jobName = job.name
+        try await HistoryMaintenance.preparePartitions(asOf: now(), database: database, on: connection)
         let runID = try await connection.withConnection { db in try runLog.start(job: jobName, kind: .predict, heldBySession: true, on: db) }
         let summary = try await predict(runID: runID, on: connection)
         let status: RunStatus = summary.seriesFailed == 0 && summary.seriesTotal > 0 ? .succeeded

@@ -14,55 +14,86 @@ import PostgresClient
 public struct ActualsWriter: Sendable {
     let names: StoreNames
 
-    /// Rows per INSERT: two parameters each (time and value; job and series are shared) keep a
-    /// statement far below PostgreSQL's 65535.
-    static let rowsPerStatement = 1000
-
     public init(schema: String) { names = StoreNames(schema: schema) }
 
     public init(_ settings: DatabaseSettings) { self.init(schema: settings.schema) }
 
     /// Upserts the recent observed steps of each series of `job`; returns the rows written.
+    ///
+    /// Three statements and a COPY per call, whatever the number of series: one lookup of
+    /// `latest_origins` (where each series' oldest forecast target and newest recorded actual
+    /// are kept), a binary COPY of the rows into a temporary table of the session, and one
+    /// upsert from it that also moves `latest_origins.last_actual_ts` forward.
     @discardableResult
     public func record(job: String, series: [RegularSeries], revisit: Int, on db: isolated PostgresConnection) throws -> Int {
-        var written = 0
+        guard !series.isEmpty else { return 0 }
+        let bounds = try recordedBounds(job: job, keys: series.map(\.key), on: db)
+        var rows: [(series: String, ts: Date, value: Double)] = []
         for s in series {
-            guard let first = try firstStepToRecord(job: job, series: s, revisit: revisit, on: db), first < s.count else { continue }
-            let steps = (first..<s.count).filter { s.states[$0] == .observed && s.values[$0].isFinite }
-            var start = 0
-            while start < steps.count {
-                let chunk = steps[start..<min(start + Self.rowsPerStatement, steps.count)]
-                var parameters: [any PostgresEncodable] = [job, s.key]
-                var tuples: [String] = []
-                tuples.reserveCapacity(chunk.count)
-                for step in chunk {
-                    let n = parameters.count
-                    tuples.append("($1, $2, $\(n + 1)::timestamptz, $\(n + 2)::double precision)")
-                    parameters += [s.date(ofStep: step), s.values[step]] as [any PostgresEncodable]
-                }
-                written += try db.execute("""
-                    INSERT INTO \(names.actuals) (job, series, ts, value)
-                    VALUES \(tuples.joined(separator: ", "))
-                    ON CONFLICT (job, series, ts) DO UPDATE SET value = EXCLUDED.value, recorded_at = now()
-                    WHERE \(names.actuals).value IS DISTINCT FROM EXCLUDED.value
-                    """, parameters: parameters)
-                start += chunk.count
+            guard let bound = bounds[s.key], let first = Self.firstStepToRecord(series: s, oldestTarget: bound.oldestTarget,
+                                                                                lastRecorded: bound.lastRecorded, revisit: revisit),
+                  first < s.count else { continue }
+            for step in first..<s.count where s.states[step] == .observed && s.values[step].isFinite {
+                rows.append((s.key, s.date(ofStep: step), s.values[step]))
             }
         }
-        return written
+        guard !rows.isEmpty else { return 0 }
+        let writer = self, staged = rows
+        // A transaction (a savepoint inside the caller's) of its own: the staging table empties
+        // at commit, so the COPY and the upsert must share one.
+        return try db.transaction { tx in try writer.upsert(job: job, staged, on: tx) }
     }
 
-    /// The first step of `series` worth recording, or nil when no forecast of it exists yet.
-    func firstStepToRecord(job: String, series: RegularSeries, revisit: Int, on db: isolated PostgresConnection) throws -> Int? {
-        // Both lookups are served by an index: predictions_by_target and the key of actuals.
-        let row = try db.query("""
-            SELECT (SELECT min(target_ts) FROM \(names.predictions) WHERE job = $1 AND series = $2),
-                   (SELECT max(ts) FROM \(names.actuals) WHERE job = $1 AND series = $2)
-            """, job, series.key)[0]
-        guard let oldestTarget = try row.decode(0, as: Date?.self) else { return nil }
+    private func upsert(job: String, _ rows: [(series: String, ts: Date, value: Double)], on db: isolated PostgresConnection) throws -> Int {
+        try db.executeScript("""
+            SET LOCAL client_min_messages TO warning;
+            CREATE TEMPORARY TABLE IF NOT EXISTS forecastd_actuals_in (
+                series text NOT NULL, ts timestamptz NOT NULL, value double precision NOT NULL
+            ) ON COMMIT DELETE ROWS;
+            DELETE FROM pg_temp.forecastd_actuals_in;
+            """)
+        _ = try db.copyIn(into: "pg_temp.forecastd_actuals_in", columns: ["series", "ts", "value"]) { writer in
+            for row in rows {
+                try writer.append(row.series)
+                try writer.append(row.ts)
+                try writer.append(row.value)
+                try writer.endRow()
+            }
+        }
+        // DISTINCT ON: ON CONFLICT DO UPDATE may not touch a row twice in one statement.
+        return try db.execute("""
+            WITH moved AS (
+                UPDATE \(names.latestOrigins) l SET last_actual_ts = greatest(l.last_actual_ts, n.ts)
+                FROM (SELECT series, max(ts) AS ts FROM pg_temp.forecastd_actuals_in GROUP BY series) n
+                WHERE l.job = $1 AND l.series = n.series
+            )
+            INSERT INTO \(names.actuals) AS a (job, series, ts, value)
+            SELECT DISTINCT ON (series, ts) $1, series, ts, value FROM pg_temp.forecastd_actuals_in ORDER BY series, ts
+            ON CONFLICT (job, series, ts) DO UPDATE SET value = EXCLUDED.value, recorded_at = now()
+            WHERE a.value IS DISTINCT FROM EXCLUDED.value
+            """, job)
+    }
+
+    /// Per series of `keys` that has a forecast: the oldest target forecast for it, and the
+    /// newest actual recorded for it (nil before the first).
+    func recordedBounds(job: String, keys: [String], on db: isolated PostgresConnection) throws -> [String: (oldestTarget: Date, lastRecorded: Date?)] {
+        var bounds: [String: (oldestTarget: Date, lastRecorded: Date?)] = [:]
+        let list = String(decoding: try JSONEncoder().encode(keys), as: UTF8.self)
+        for row in try db.query("""
+            SELECT series, oldest_target_ts, last_actual_ts FROM \(names.latestOrigins)
+            WHERE job = $1 AND series IN (SELECT jsonb_array_elements_text($2::jsonb))
+            """, job, list) {
+            bounds[try row.decode(0)] = (try row.decode(1), try row.decode(2))
+        }
+        return bounds
+    }
+
+    /// The first step of `series` worth recording: from the oldest forecast target on, and after
+    /// the first time from `revisit` steps before the last recorded one.
+    static func firstStepToRecord(series: RegularSeries, oldestTarget: Date, lastRecorded: Date?, revisit: Int) -> Int? {
         // A date the grid cannot place (none that forecastd writes) counts from the series' start.
         var first = series.step(of: oldestTarget) ?? 0
-        if let lastRecorded = try row.decode(1, as: Date?.self), let step = series.step(of: lastRecorded) {
+        if let lastRecorded, let step = series.step(of: lastRecorded) {
             first = max(first, step - revisit)
         }
         return max(first, 0)

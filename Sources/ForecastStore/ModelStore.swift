@@ -221,6 +221,10 @@ struct StoreNames: Sendable {
         quoteIdentifier(schema, qualified: false) + "." + quoteIdentifier(name, qualified: false)
     }
 
+    /// `schema.name` unquoted, for `copyIn(into:columns:)`, which quotes it (the schema is a plain
+    /// identifier: Configuration checks it).
+    func unquoted(_ name: String) -> String { schema + "." + name }
+
     var models: String { table("models") }
     var predictions: String { table("predictions") }
     var latestForecasts: String { table("latest_forecasts") }
@@ -232,4 +236,5 @@ struct StoreNames: Sendable {
     var seriesState: String { table("series_state") }
     var backtestResults: String { table("backtest_results") }
     var actuals: String { table("actuals") }
+    var latestOrigins: String { table("latest_origins") }
 }

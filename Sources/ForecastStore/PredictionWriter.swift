@@ -82,17 +82,19 @@ public struct PredictionWriter: Sendable {
         for row in rows { origins.insert(Origin(job: row.job, series: row.series, issuedAt: row.issuedAt)) }
         // One statement for all origins (a predict cycle writes thousands): they travel as one
         // JSON parameter, the time as whole microseconds since 1970 (timestamptz's resolution).
-        // The primary key (job, series, issued_at, target_ts) serves the join.
+        // The bounds on issued_at let the planner keep to the partitions the batch can touch
+        // (usually one); the primary key (job, series, issued_at, target_ts) serves the join.
         let list = origins.map { OriginJSON(job: $0.job, series: $0.series, us: Int64(($0.issuedAt.timeIntervalSince1970 * 1_000_000).rounded())) }
+        let issued = rows.map(\.issuedAt)
         try db.execute("""
             DELETE FROM \(names.predictions) p
             USING jsonb_to_recordset($1::jsonb) AS o(job text, series text, us bigint)
-            WHERE p.job = o.job AND p.series = o.series AND p.issued_at = timestamptz 'epoch' + o.us * interval '1 microsecond'
-            """, String(decoding: try JSONEncoder().encode(list), as: UTF8.self))
-        return try db.copyIn("""
-            COPY \(names.predictions) (job, series, model_id, issued_at, target_ts, step, forecast_value,
-                                       lower_bound, upper_bound, confidence_level) FROM STDIN
-            """) { writer in
+            WHERE p.issued_at >= $2 AND p.issued_at <= $3
+              AND p.job = o.job AND p.series = o.series AND p.issued_at = timestamptz 'epoch' + o.us * interval '1 microsecond'
+            """, String(decoding: try JSONEncoder().encode(list), as: UTF8.self), issued.min()!, issued.max()!)
+        // Binary COPY: the server parses no text. The statement trigger of migration 0007 moves
+        // each series' row of latest_origins forward in this same transaction.
+        return try db.copyIn(into: names.unquoted("predictions"), columns: Self.columns) { writer in
             for row in rows {
                 try writer.append(row.job)
                 try writer.append(row.series)
@@ -108,6 +110,9 @@ public struct PredictionWriter: Sendable {
             }
         }
     }
+
+    static let columns = ["job", "series", "model_id", "issued_at", "target_ts", "step", "forecast_value",
+                          "lower_bound", "upper_bound", "confidence_level"]
 
     private struct OriginJSON: Encodable {
         var job: String

@@ -35,7 +35,7 @@ public struct RealizedErrorStore: Sendable {
                 SELECT p.series, p.model_id, m.series IS NULL AS global, abs(a.value - p.forecast_value) AS abs_error,
                        row_number() OVER (PARTITION BY p.series ORDER BY p.target_ts DESC, p.issued_at DESC) AS recency
                 FROM \(names.models) m
-                JOIN \(names.predictions) p ON p.model_id = m.model_id
+                JOIN \(names.predictions) p ON p.job = m.job AND p.model_id = m.model_id
                 JOIN \(names.actuals) a ON a.job = p.job AND a.series = p.series AND a.ts = p.target_ts
                 WHERE m.job = $1 AND m.status = 'active'
                   AND p.created_at > coalesce((SELECT max(started_at) FROM \(names.runs) WHERE job = $1 AND trigger = 'drift'), '-infinity')

@@ -33,7 +33,7 @@ public struct ReportStore: Sendable {
     public func knownSeries(job: String, on db: isolated PostgresConnection) throws -> [String] {
         try db.query("""
             SELECT series FROM \(names.models) WHERE job = $1 AND series IS NOT NULL
-            UNION SELECT series FROM \(names.predictions) WHERE job = $1
+            UNION SELECT series FROM \(names.latestOrigins) WHERE job = $1
             ORDER BY 1
             """, job).map { try $0.decode(0, as: String.self) }
     }

@@ -54,7 +54,7 @@ public struct SeriesStateStore: Sendable {
                     WHERE model_id = $1 AND series IN (SELECT jsonb_array_elements_text($2::jsonb))
                     """, modelID, keys)
             }
-            _ = try tx.copyIn("COPY \(names.seriesState) (model_id, series, last_step, state) FROM STDIN") { writer in
+            _ = try tx.copyIn(into: names.unquoted("series_state"), columns: ["model_id", "series", "last_step", "state"]) { writer in
                 for row in rows {
                     try writer.append(row.modelID)
                     try writer.append(row.series)

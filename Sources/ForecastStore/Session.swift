@@ -13,6 +13,14 @@ extension PostgresConnection {
         return try body(self)
     }
 
+    /// Runs `body` under the session advisory lock `key` if no other session holds it; nil
+    /// (and `body` not run) if one does.
+    public func withAdvisoryLockIfFree<T: Sendable>(key: String, _ body: @Sendable (isolated PostgresConnection) throws -> T) throws -> T? {
+        guard try query("SELECT pg_try_advisory_lock(hashtext($1))", key)[0].decode(0, as: Bool.self) else { return nil }
+        defer { _ = try? execute("SELECT pg_advisory_unlock(hashtext($1))", key) }
+        return try body(self)
+    }
+
     /// Makes every later statement of the session fail once it has run for `seconds`.
     public func setStatementTimeout(seconds: Int) throws {
         try executeScript("SET statement_timeout = '\(seconds)s'")

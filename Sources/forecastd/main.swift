@@ -8,7 +8,7 @@ struct Forecastd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forecastd",
         abstract: "Forecasts time series stored in PostgreSQL with recurrent networks.",
-        subcommands: [Run.self, Migrate.self, CheckConfig.self, Train.self, Predict.self, BacktestCommand.self, Report.self, Status.self, Version.self, Bench.self]
+        subcommands: [Run.self, Migrate.self, CheckConfig.self, Train.self, Predict.self, BacktestCommand.self, Report.self, Status.self, Maintain.self, Version.self, Bench.self]
     )
 }
 

@@ -32,7 +32,7 @@ final class MigratorTests: XCTestCase {
 
         let relations = try await connection.query("""
             SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = $1 AND c.relkind IN ('r', 'v') ORDER BY 1
+            WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v') ORDER BY 1
             """, schema).map { try $0.decode(0, as: String.self) }
         for name in ["latest_forecasts", "model_metrics", "models", "predictions", "runs", "schema_migrations", "training_history"] {
             XCTAssertTrue(relations.contains(name), "\(name) missing from \(relations)")

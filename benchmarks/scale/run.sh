@@ -16,7 +16,8 @@
 # "predict timing" log lines split the time into reading, training/forecasting and writing.
 # Environment: EPOCHS, BATCH, HIDDEN (global model), SERIES_EPOCHS (per-series), CYCLES,
 # PER_SERIES_SMALL, PER_SERIES, FULL_READ=0 to skip the full-read predict,
-# FORECASTD_BIN to use a built binary. Prints a markdown report (also copied to $OUT when set).
+# FORECASTD_BIN to use a built binary. Prints a markdown report (also copied to $OUT when set),
+# ending with the size of every forecastd table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO="$PWD"
@@ -243,6 +244,25 @@ if [ "$per_series" -gt 0 ]; then
     written=$(last_run rows_written scale_series)
     echo "| predict cycle, $per_series series ($(last_run points_read scale_series) points read, $(field continued) read on from their state) | $WALL | $(field read_s) | - | $(field forecast_s) | $(field write_s) | $written | $(python3 -c "print(f'{$WALL / $per_series:.3f}')") | $RSS_MB | $LOAD |" >>"$report"
 fi
+
+# What forecastd's tables hold after the run: pg_total_relation_size (table, indexes, TOAST),
+# summed over the partitions of predictions and actuals.
+{
+    echo
+    echo "**Table sizes** after the run (\`pg_total_relation_size\`, partitions summed):"
+    echo
+    echo "| table | rows (statistics estimate) | size |"
+    echo "| --- | ---: | ---: |"
+    sql -F ' | ' -c "
+        SELECT c.relname, to_char(sum(coalesce(s.n_live_tup, 0)), 'FM999,999,999,999'),
+               pg_size_pretty(sum(pg_total_relation_size(t.relid)))
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN LATERAL pg_partition_tree(c.oid) pt ON true
+        CROSS JOIN LATERAL (SELECT coalesce(pt.relid, c.oid) AS relid) t
+        LEFT JOIN pg_stat_user_tables s ON s.relid = t.relid
+        WHERE n.nspname = 'forecastd' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+        GROUP BY c.relname ORDER BY sum(pg_total_relation_size(t.relid)) DESC" | sed 's/^/| /; s/$/ |/'
+} >>"$report"
 
 [ -n "$out" ] && cp "$report" "$out"
 cat "$report"
