@@ -105,7 +105,7 @@ queries=(
 : >"$plans"
 {
     echo "Command: \`benchmarks/history_year.sh $series $days $per_day\`, commit $(git rev-parse --short HEAD), $(date -u +%Y-%m-%dT%H:%MZ); load average $(cut -d' ' -f1-3 /proc/loadavg)."
-    echo "Data: $rows predictions in $partitions daily partitions ($size_new with their two indexes; the same rows take $size_old in the previous schema with its three indexes), loaded in ${load_seconds}s."
+    echo "Data: $rows predictions in $partitions daily partitions ($size_new with their primary keys, the only index; the same rows take $size_old in the previous schema with its three indexes), loaded in ${load_seconds}s."
     echo
     echo "| query | ms (best of 3) | buffers | partitions in the plan |"
     echo "| --- | ---: | ---: | --- |"

@@ -125,6 +125,8 @@ public struct HistoryStore: Sendable {
                 return true
             } catch let error as PostgresError where error.sqlState == "42P17" {
                 return false  // would overlap a partition (the _legacy one of a converted database)
+            } catch let error as PostgresError where error.sqlState == "55P03" {
+                return false  // lock_not_available: a long reader; the DEFAULT partition takes the rows meanwhile
             }
         }
     }
