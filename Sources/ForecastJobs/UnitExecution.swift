@@ -39,6 +39,11 @@ extension JobRunner {
             if let reason = unit.rejected?.model.reason { metadata["rejected"] = "\(reason)" }
             logger.info("unit trained", metadata: metadata)
         case .predict, .backtest:
+            // A predict run is this one unit: an attempt after a lost one counts from zero.
+            if item.attempts > 1 {
+                let runLog = self.runLog
+                try await connection.withConnection { db in try runLog.resetCounts(runID: item.runID, on: db) }
+            }
             let summary = try await predict(runID: item.runID, on: connection)
             errors = summary.errors
             written = summary.rowsWritten

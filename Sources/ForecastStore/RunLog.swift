@@ -127,6 +127,16 @@ public struct RunLog: Sendable {
         if updated == 0 { throw RunLogError.unknownRun(runID) }
     }
 
+    /// Sets a running run's counters back to zero: a predict run's one unit, tried again, counts
+    /// what it reads and writes from the start (its forecasts replace the earlier attempt's), so
+    /// nothing is counted twice.
+    public func resetCounts(runID: Int64, on db: isolated PostgresConnection) throws {
+        try db.execute("""
+            UPDATE \(names.runs) SET series_total = 0, series_failed = 0, points_read = 0, rows_written = 0
+            WHERE run_id = $1 AND status = 'running'
+            """, runID)
+    }
+
     /// Adds a line to a run's note (what the run wants its reader to know, e.g. that the data
     /// ended long ago, or rows it could not use), unless the note holds that line already; a
     /// note of 4000 characters takes no more, so units of thousands of series cannot grow it

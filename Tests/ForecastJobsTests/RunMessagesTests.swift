@@ -68,6 +68,38 @@ extension JobRunnerTests {
 }
 
 extension JobRunnerTests {
+    /// A predict unit counted its reads and series batch by batch, so a unit tried again after
+    /// its lease ran out counted them twice.
+    func testARetriedPredictUnitCountsItsPointsOnce() async throws {
+        try await loadReadings()
+        let runner = try runner(job())
+        _ = try await runner.train(on: db)
+        let queue = WorkQueue(schema: schema), runs = RunLog(schema: schema)
+        let runID = try await db.withConnection { db in
+            let runID = try runs.start(job: "sensors", kind: .predict, on: db)
+            try queue.enqueue(job: "sensors", kind: .predict, units: [""], runID: runID, maxAttempts: 3, on: db)
+            return runID
+        }
+        let first = try await db.withConnection { db in try queue.claim(owner: "w1", lease: 0.001, jobs: ["sensors"], on: db) }
+        do {
+            _ = try await runner.execute(try XCTUnwrap(first), owner: "w1", on: db)
+            XCTFail("the lease ran out")
+        } catch let error as WorkQueueError {
+            XCTAssertEqual(error, .leaseLost(workID: first!.workID))
+        }
+        let once = try await db.withConnection { db in try runs.run(id: runID, on: db) }
+        let second = try await db.withConnection { db in try queue.claim(owner: "w2", lease: 60, jobs: ["sensors"], on: db) }
+        XCTAssertEqual(second?.attempts, 2)
+        _ = try await runner.execute(try XCTUnwrap(second), owner: "w2", on: db)
+        let record = try await db.withConnection { db in try runs.run(id: runID, on: db) }
+        XCTAssertEqual(record?.status, .succeeded)
+        XCTAssertEqual(record?.pointsRead, once?.pointsRead, "the rows of one read, not of both attempts")
+        XCTAssertEqual(record?.seriesTotal, once?.seriesTotal)
+        XCTAssertEqual(record?.rowsWritten, once?.rowsWritten)
+    }
+}
+
+extension JobRunnerTests {
     /// With `fallback = "none"`, a rejected global network failed the run with an error that
     /// named every series of the job (2,000 in the report); a count and the first few now.
     func testARejectedGlobalNetworkSummarisesItsSeriesInTheError() async throws {
