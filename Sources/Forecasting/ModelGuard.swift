@@ -307,16 +307,15 @@ struct Contender {
 
         /// What serving it costs at each predict, lowest first: the network alone reads on
         /// from its saved state over the new steps only; a baseline reads the history and
-        /// fits nothing; Theta fits two or three parameters; ETS up to 30 by Nelder–Mead over
-        /// several candidates; a combination runs the network over the whole history and its partner.
+        /// fits nothing; ETS and Theta read it and fit again (a few parameters by Nelder–Mead:
+        /// alike, so between them the lower MASE decides); a combination runs the network over
+        /// the whole history beside its partner.
         var servingCost: Int {
             switch self {
             case .network: return 0
             case .seasonalNaive, .naive: return 1
-            case .statistical(.theta): return 2
-            case .statistical(.ets): return 3
-            case .networkWithBaseline: return 4
-            case .networkWithStatistical: return 5
+            case .statistical: return 2
+            case .networkWithBaseline, .networkWithStatistical: return 3
             }
         }
 
