@@ -152,7 +152,9 @@ public struct ModelGuard: Sendable {
             return Contender(kind: kind, pool: pool)
         }
         guard let selection = Selection(contenders) else {
-            return GuardOutcome(published: nil, rejected: candidate.map { var c = $0; c.reason = c.reason ?? why ?? "no backtest window could be scored"; return c },
+            let reason = why ?? "no backtest window could be scored"
+            if network == nil { return stronger(series, reason: reason, rejected: candidate) }
+            return GuardOutcome(published: nil, rejected: candidate.map { var c = $0; c.reason = c.reason ?? reason; return c },
                                 forecasts: [])
         }
         return publish(selection, series: series, network: network, candidate: candidate, partner: partner,
@@ -239,6 +241,27 @@ public struct ModelGuard: Sendable {
             }
         }
         return GuardOutcome(published: published, rejected: nil, forecasts: forecasts, states: states)
+    }
+
+    /// The stronger of seasonal naive and naive over the series' own history, where no
+    /// contest could be scored (a constant series has no MASE; a series shorter than its
+    /// windows has none): what the fallback published before the contest existed.
+    func stronger(_ series: [RegularSeries], reason: String, rejected: CandidateModel?) -> GuardOutcome {
+        guard fallbackAllowed else { return GuardOutcome(published: nil, rejected: rejected, forecasts: []) }
+        let levels = settings.quantiles
+        let choice = FallbackBaseline(ForecastBase.stronger(on: series.map(\.values), horizon: horizon, season: season), season: season)
+        let baseline = choice.forecaster
+        var pooled = AccuracyPool()
+        var forecasts: [SeriesForecast] = []
+        for s in series where baseline.canForecast(history: s.values) {
+            let backtest = Backtest(horizon: horizon, windows: guardWindows(heldBack: settings.heldBack(length: s.count)), season: season, levels: levels)
+            pooled.add(backtest.run(series: s) { window in baseline.forecast(history: window.history, horizon: horizon, levels: levels) })
+            forecasts.append(SeriesForecast(after: s, forecast: baseline.forecast(history: s.values, horizon: horizon, levels: levels)))
+        }
+        guard !forecasts.isEmpty else { return GuardOutcome(published: nil, rejected: rejected, forecasts: []) }
+        let model = CandidateModel(cell: .seasonalNaive, hyperparameters: hyperparametersJSON(choice), series: series,
+                                   reason: "fallback: \(reason)\(choice.note)", metrics: pooled.metrics)
+        return GuardOutcome(published: model, rejected: rejected, forecasts: forecasts)
     }
 
     /// At most `limit` of `series`, evenly spread over them (all when fewer).
