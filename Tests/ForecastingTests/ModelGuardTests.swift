@@ -206,9 +206,10 @@ final class ModelGuardTests: XCTestCase {
 
     func testTheFallbackPublishesNaiveForARandomWalkAndRecordsWhy() throws {
         // Theta or ETS may beat naive on the last windows of a walk by luck (a drift drawn by
-        // chance, a run of mean reversion), rarely by 1.645 standard errors (and seasonal naive
-        // may beat naive on three windows): of ten walks, at least eight get naive (nine when
-        // this was written).
+        // chance, a run of mean reversion); a cheaper contender ties with the best only when it
+        // is not significantly worse (DM t < 1.645) and within 2%, so such luck publishes
+        // Theta or ETS when it is worth more than 2% on three windows: of ten walks, at least
+        // seven get naive (seven when this was written; nine with a 10% tolerance).
         var naive = 0
         for seed in UInt64(1)...10 {
             let walk = randomWalk(24 * 30, seed: seed)
@@ -224,7 +225,7 @@ final class ModelGuardTests: XCTestCase {
             XCTAssertTrue(reason.hasSuffix("; published naive (the last value), which forecasts this history better than seasonal naive"), reason)
             XCTAssertEqual(unit.forecasts.first?.forecast.point, Array(repeating: walk.last!, count: 6))
         }
-        XCTAssertGreaterThanOrEqual(naive, 8)
+        XCTAssertGreaterThanOrEqual(naive, 7)
     }
 
     func testTheFallbackPublishesSeasonalNaiveForACycle() throws {
