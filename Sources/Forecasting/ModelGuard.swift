@@ -207,7 +207,7 @@ public struct ModelGuard: Sendable {
         }
         guard let network, var published = candidate else { return GuardOutcome(published: nil, rejected: rejected, forecasts: []) }
         published.metrics = chosen.pool.metrics
-        published.reason = selection.reason
+        published.reason = chosen.kind == .network ? selection.reason : "\(chosen.kind.title): \(selection.reason)"
         var partnerModel: StatisticalModel?
         switch chosen.kind {
         case .networkWithBaseline:
@@ -356,8 +356,8 @@ struct Contender {
             case .naive: return "naive"
             case .seasonalNaive: return "seasonal naive"
             case .statistical(let m): return m.title
-            case .networkWithBaseline: return "the network combined with the stronger baseline"
-            case .networkWithStatistical(let m): return "the network combined with \(m.title)"
+            case .networkWithBaseline: return "combined with the stronger baseline"
+            case .networkWithStatistical(let m): return "combined with \(m.title)"
             }
         }
     }

@@ -101,7 +101,7 @@ final class ModelGuardTests: XCTestCase {
         let selection = try XCTUnwrap(Selection(contenders(overshoot, values: trend)))
         XCTAssertEqual(selection.chosen.kind, .networkWithBaseline)
         XCTAssertTrue(selection.reason.hasPrefix(String(format: "backtest MASE %.3f; runner-up naive ", overshoot.combined.value("mase"))), selection.reason)
-        XCTAssertTrue(selection.rejection(of: .network)!.contains("the network combined with the stronger baseline published"),
+        XCTAssertTrue(selection.rejection(of: .network)!.contains("combined with the stronger baseline published"),
                       selection.rejection(of: .network)!)
     }
 
