@@ -147,8 +147,13 @@ public struct ModelGuard: Sendable {
         // The combination with the better statistical model only.
         let betterStatistical = challengers.filter { complete[.statistical($0)] != nil }
             .min { complete[.statistical($0)]!.value("mase").nanAsInfinity < complete[.statistical($1)]!.value("mase").nanAsInfinity }
+        // One baseline contends: the stronger of the two over the series' whole history (what
+        // the combination is made with), not the one luckier on the last windows: on the S&P 500
+        // three windows published seasonal naive (season 5) for a random walk.
+        let baseline: Contender.Kind = partner.baseline == "naive" ? .naive : .seasonalNaive
         let contenders = complete.compactMap { kind, pool -> Contender? in
             if case .networkWithStatistical(let m) = kind, m != betterStatistical { return nil }
+            if (kind == .naive || kind == .seasonalNaive) && kind != baseline { return nil }
             return Contender(kind: kind, pool: pool)
         }
         guard let selection = Selection(contenders) else {
