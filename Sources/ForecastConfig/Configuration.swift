@@ -77,6 +77,8 @@ public struct JobSettings: Sendable, Equatable {
     public var predictEvery: Schedule = .every(3600)
     public var backtestWindows: Int = 3
     public var fallback: FallbackPolicy = .seasonalNaive
+    /// Whether the guard backtests ETS and Theta beside the network and may publish them.
+    public var statisticalChallengers: Bool = true
     /// A series is retrained ahead of schedule when the MAE of its latest `driftPoints` matured
     /// forecasts exceeds its active model's backtest MAE by this factor; 0 turns drift off.
     public var driftFactor: Double = 2.0
@@ -228,6 +230,7 @@ extension JobSettings {
         predictEvery = try job.schedule("predict_every", timeZone: timeZone) ?? predictEvery
         backtestWindows = try job.integer("backtest_windows", range: 0...1000) ?? backtestWindows
         fallback = try job.choice("fallback", FallbackPolicy.self) ?? fallback
+        statisticalChallengers = try job.boolean("statistical_challengers") ?? statisticalChallengers
         if let factor = try job.double("drift_factor", range: 0...1_000_000) {
             guard factor == 0 || factor >= 1 else {
                 throw job.error("drift_factor", "must be 0 (drift off) or at least 1 (a realized error that many times the backtest MAE), found \(factor)")

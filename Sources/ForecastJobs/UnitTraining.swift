@@ -36,7 +36,9 @@ public struct UnitTrainer: Sendable {
         self.plan = plan
         modelGuard = ModelGuard(settings: plan.forecaster, season: plan.season, backtestWindows: plan.job.backtestWindows,
                                 fallbackAllowed: plan.job.fallback == .seasonalNaive,
-                                settledBefore: end.flatMap { plan.grid.index(of: $0) }, grid: plan.requirements.grid)
+                                settledBefore: end.flatMap { plan.grid.index(of: $0) },
+                                challengers: plan.job.statisticalChallengers ? StatisticalModel.Method.allCases : [],
+                                grid: plan.requirements.grid)
     }
 
     /// Trains and judges a model on `series` (one series, or all of a global model); see `ModelGuard.train`.

@@ -79,9 +79,10 @@ public struct ReportLoader: Sendable {
                          valueLabel: job.source.valueColumn)
     }
 
-    /// The published network's curve; for a fallback, the curve of the network it replaced.
+    /// The published network's curve; for a fallback or a statistical model, the curve of the
+    /// network it replaced.
     func trainingCurve(of model: StoredModel, on db: isolated PostgresConnection) throws -> TrainingCurve? {
-        if model.cell == .seasonalNaive {
+        if !model.cell.isNetwork {
             return try rejectedCurve(series: model.series, after: model, on: db)
         }
         let epochs = try store.history(modelID: model.modelID, on: db)

@@ -102,10 +102,17 @@ public enum ReportPage {
     }
 
     /// The cell as published: a fallback's baseline ("seasonal naive (fallback)", "naive
-    /// (fallback)"), "lstm combined with seasonal naive" for a network averaged with a
-    /// baseline, or the network's cell.
+    /// (fallback)"), a statistical model with its fitted specification ("ETS(MAdM)"),
+    /// "lstm combined with seasonal naive" or "lstm combined with ETS(MAdM)" for a network
+    /// averaged with a baseline or a statistical model, or the network's cell.
     static func publishedName(_ model: StoredModel) -> String {
         if model.cell == .seasonalNaive { return FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: 1).name + " (fallback)" }
+        if case .statistical(let method) = model.cell {
+            return StatisticalModel(hyperparameters: model.hyperparameters, method: method, jobSeason: 1).name
+        }
+        if let partner = StatisticalModel.combinedWith(hyperparameters: model.hyperparameters) {
+            return "\(model.cell.rawValue) combined with \(partner.name)"
+        }
         guard let baseline = FallbackBaseline.combinedWith(hyperparameters: model.hyperparameters) else { return model.cell.rawValue }
         return "\(model.cell.rawValue) combined with \(baseline.name)"
     }
@@ -124,7 +131,7 @@ public enum ReportPage {
         if let epochs = model.epochs { rows.append(("epochs", String(epochs))) }
         if let seconds = model.trainSeconds { rows.append(("training time", String(format: "%.1f s", seconds))) }
         if let reason = model.reason, !reason.isEmpty {
-            rows.append((model.cell == .seasonalNaive ? "why the fallback" : "note", reason))
+            rows.append((model.cell == .seasonalNaive ? "why the fallback" : "why published", reason))
         }
         var html = "<h3>Model</h3>\n<dl class=\"model\">"
         for (label, value) in rows {

@@ -5,16 +5,20 @@ import NeuralNet
 /// stores and reads it without knowing what a network or a baseline is. Nothing here knows of
 /// databases.
 
-/// What a stored model's `cell` column holds: the network's cell, or `seasonal_naive` for a
+/// What a stored model's `cell` column holds: the network's cell, `seasonal_naive` for a
 /// fallback (the baseline published when a network diverged or lost to it; its season, 1 for
-/// naive, is in the hyperparameters).
+/// naive, is in the hyperparameters), or `ets` / `theta` for a statistical model (its fitted
+/// specification in the hyperparameters, see `StatisticalModel`).
 public enum ModelCell: Sendable, Hashable, RawRepresentable {
     case network(CellKind)
     case seasonalNaive
+    case statistical(StatisticalModel.Method)
 
     public init?(rawValue: String) {
         if rawValue == "seasonal_naive" {
             self = .seasonalNaive
+        } else if let method = StatisticalModel.Method(rawValue: rawValue) {
+            self = .statistical(method)
         } else if let cell = CellKind(rawValue: rawValue) {
             self = .network(cell)
         } else {
@@ -26,8 +30,12 @@ public enum ModelCell: Sendable, Hashable, RawRepresentable {
         switch self {
         case .network(let cell): cell.rawValue
         case .seasonalNaive: "seasonal_naive"
+        case .statistical(let method): method.rawValue
         }
     }
+
+    /// A network's cell (published alone or combined): it has weights and a training curve.
+    public var isNetwork: Bool { if case .network = self { true } else { false } }
 }
 
 /// The forecasts of one series from one origin, ready to be written.
@@ -86,6 +94,7 @@ public struct FallbackBaseline: Codable, Sendable, Equatable {
     /// (`combined_with`); nil for a network published alone.
     public static func combinedWith(hyperparameters: String) -> FallbackBaseline? {
         struct Record: Decodable { var combined_with: FallbackBaseline? }
+        guard StatisticalModel.combinedWith(hyperparameters: hyperparameters) == nil else { return nil }
         return (try? JSONDecoder().decode(Record.self, from: Data(hyperparameters.utf8)))?.combined_with
     }
 
@@ -110,6 +119,37 @@ struct CombinedSettings: Encodable {
     }
 }
 
+extension StatisticalModel {
+    /// The statistical model a published network is combined with (`combined_with` holding a
+    /// `method`); nil otherwise.
+    public static func combinedWith(hyperparameters: String) -> StatisticalModel? {
+        struct Record: Decodable { var combined_with: StatisticalModel? }
+        return (try? JSONDecoder().decode(Record.self, from: Data(hyperparameters.utf8)))?.combined_with
+    }
+
+    /// The model of a stored `ets` or `theta` cell; hyperparameters that do not decode give
+    /// the automatic choice of `method` at the job's season.
+    public init(hyperparameters: String, method: Method, jobSeason: Int) {
+        self = (try? JSONDecoder().decode(StatisticalModel.self, from: Data(hyperparameters.utf8)))
+            ?? StatisticalModel(method: method, season: jobSeason, window: StatisticalModel.fitWindow(periods: [jobSeason]))
+    }
+}
+
+/// The `hyperparameters` of a network published combined with a statistical model: the
+/// network's settings and `combined_with` holding the model (as an `ets`/`theta` cell records it).
+struct CombinedWithModel: Encodable {
+    var settings: ForecasterSettings
+    var combinedWith: StatisticalModel
+
+    private enum CodingKeys: String, CodingKey { case combinedWith = "combined_with" }
+
+    func encode(to encoder: any Encoder) throws {
+        try settings.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(combinedWith, forKey: .combinedWith)
+    }
+}
+
 /// What a stored model publishes, read from its cell and hyperparameters (once per predict
 /// cycle, not once per series).
 public enum PublishedForm: Sendable, Equatable {
@@ -119,10 +159,18 @@ public enum PublishedForm: Sendable, Equatable {
     case network
     /// The network averaged with this baseline.
     case combined(SeasonalNaive)
+    /// A statistical model alone, refitted on each series' history.
+    case statistical(StatisticalModel)
+    /// The network averaged with a statistical model.
+    case combinedWithModel(StatisticalModel)
 
     public init(cell: ModelCell, hyperparameters: String, jobSeason: Int) {
-        if cell == .seasonalNaive {
+        if case .statistical(let method) = cell {
+            self = .statistical(StatisticalModel(hyperparameters: hyperparameters, method: method, jobSeason: jobSeason))
+        } else if cell == .seasonalNaive {
             self = .baseline(FallbackBaseline(hyperparameters: hyperparameters, jobSeason: jobSeason).forecaster)
+        } else if let partner = StatisticalModel.combinedWith(hyperparameters: hyperparameters) {
+            self = .combinedWithModel(partner)
         } else if let partner = FallbackBaseline.combinedWith(hyperparameters: hyperparameters) {
             self = .combined(partner.forecaster)
         } else {
@@ -131,9 +179,19 @@ public enum PublishedForm: Sendable, Equatable {
     }
 
     /// A network's weights are needed to forecast.
-    public var needsWeights: Bool { if case .baseline = self { false } else { true } }
-    /// A combination reads its series in full every time (its baseline needs the history).
-    public var isCombined: Bool { if case .combined = self { true } else { false } }
+    public var needsWeights: Bool {
+        switch self {
+        case .baseline, .statistical: false
+        case .network, .combined, .combinedWithModel: true
+        }
+    }
+    /// A combination reads its series in full every time (its partner needs the history).
+    public var isCombined: Bool {
+        switch self {
+        case .combined, .combinedWithModel: true
+        case .baseline, .network, .statistical: false
+        }
+    }
 }
 
 /// The JSON of a model's `hyperparameters`: keys sorted, non-finite numbers as strings.

@@ -23,11 +23,22 @@ public struct PublishedForecaster: Sendable {
 
     public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
         case tooShort, noWeights
+        case cannotFit(String)
         public var description: String {
             switch self {
             case .tooShort: return "the series is shorter than a season"
             case .noWeights: return "the active model has no weights"
+            case .cannotFit(let why): return "the statistical model could not be fitted: \(why)"
             }
+        }
+    }
+
+    /// A statistical model's forecast of `series` from its whole history (the model fitted again).
+    func statisticalForecast(_ model: StatisticalModel, of series: RegularSeries) throws -> QuantileForecast {
+        do {
+            return try model.forecast(history: series.values, key: series.key, horizon: horizon, levels: levels)
+        } catch {
+            throw Failure.cannotFit("\(error)")
         }
     }
 
@@ -47,6 +58,12 @@ public struct PublishedForecaster: Sendable {
         case .network:
             guard let network else { throw Failure.noWeights }
             return try network.forecast(series, settledBefore: settledBefore)
+        case .statistical(let model):
+            return (try statisticalForecast(model, of: series), nil)
+        case .combinedWithModel(let model):
+            guard let network else { throw Failure.noWeights }
+            let (forecast, _) = try network.forecast(series, settledBefore: settledBefore)
+            return (forecast.combined(with: try statisticalForecast(model, of: series)), nil)
         }
     }
 
@@ -58,7 +75,10 @@ public struct PublishedForecaster: Sendable {
         switch form {
         case .baseline:
             throw Failure.tooShort
-        case .combined:
+        case .statistical:
+            // It is fitted on the whole history, so it never saves a state (see `ModelGuard.publish`).
+            throw SeriesStateArchive.DamagedState(reason: "a statistical model reads its series in full")
+        case .combined, .combinedWithModel:
             guard network != nil else { throw Failure.noWeights }
             // It needs the whole history, so it is read in full every time and keeps no state
             // (it never saves one; see `ModelGuard.train`).

@@ -140,6 +140,7 @@ final class JobRunnerTests: StoreTestCase {
         try await loadReadings()
         var alone = job()
         alone.fallback = .none
+        alone.statisticalChallengers = false  // the network is what this test combines
         let runner = try runner(alone)
         _ = try await runner.train(on: db, onlySeries: "a")
         let model = try await db.query("SELECT model_id FROM \(table("models")) WHERE series = 'a' AND cell = 'lstm'")[0].decode(0, as: Int64.self)

@@ -118,7 +118,20 @@ final class ReportPageTests: XCTestCase {
         combined.model?.hyperparameters = "{\"cell\": \"lstm\", \"combined_with\": {\"baseline\": \"seasonal_naive\", \"season\": 48}}"
         let html = ReportPage.html(report([combined]))
         XCTAssertTrue(html.contains("<dd class=\"\">lstm combined with seasonal naive</dd>"), html)
-        XCTAssertTrue(html.contains("<dt>note</dt><dd class=\"\">combined with seasonal naive: backtest MASE 0.830"), html)
+        XCTAssertTrue(html.contains("<dt>why published</dt><dd class=\"\">combined with seasonal naive: backtest MASE 0.830"), html)
+    }
+
+    func testAStatisticalModelIsNamedWithItsSpecificationAndShowsWhy() {
+        var ets = series()
+        ets.model = model(cell: .statistical(.ets), reason: "ETS(MAdM): backtest MASE 0.812; runner-up Theta 0.845 (margin 0.033, DM t 0.71 over 3 windows)")
+        ets.model?.hyperparameters = hyperparametersJSON(StatisticalModel(method: .ets, season: 12, model: "MAdM", window: 1000))
+        var combined = series()
+        combined.model = model(reason: "backtest MASE 0.7")
+        combined.model?.hyperparameters = "{\"cell\": \"gru\", \"combined_with\": {\"method\": \"theta\", \"model\": \"OTM\", \"season\": 12, \"window\": 1000}}"
+        let html = ReportPage.html(report([ets, combined]))
+        XCTAssertTrue(html.contains("<dd class=\"\">ETS(MAdM)</dd>"), html)
+        XCTAssertTrue(html.contains("<dt>why published</dt><dd class=\"\">ETS(MAdM): backtest MASE 0.812; runner-up Theta 0.845"), html)
+        XCTAssertTrue(html.contains("combined with Theta(OTM)</dd>"), html)
     }
 
     func testEmptyShortAndUntrainedSeries() {

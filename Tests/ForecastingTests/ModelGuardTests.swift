@@ -81,47 +81,103 @@ final class ModelGuardTests: XCTestCase {
         return (network, combined)
     }
 
+    /// The contenders of a contest from the pools of `pools(_:model:)`, with naive beside them.
+    func contenders(_ p: (network: AccuracyPool, combined: AccuracyPool), values: [Double]) -> [Contender] {
+        let levels = [0.1, 0.5, 0.9]
+        let backtest = Backtest(horizon: 5, windows: 3, season: 5, levels: levels)
+        let naive = backtest.run(values: values) { SeasonalNaive.naive.forecast(history: $0.history, horizon: 5, levels: levels) }
+        var naivePool = AccuracyPool()
+        naivePool.add(naive, naive: naive)
+        return [Contender(kind: .network, pool: p.network), Contender(kind: .networkWithBaseline, pool: p.combined),
+                Contender(kind: .naive, pool: naivePool)]
+    }
+
     func testTheGuardPublishesTheCombinationWhereItBeatsTheNetworkAndTheBaselines() throws {
         // On a trend of slope 1 naive misses step h by h; a model that overshoots by 2h + 0.5
         // misses by h + 0.5 and loses to it, but averaged with naive it misses by 0.25 only.
         let trend = (0..<400).map(Double.init)
-        let naive = FallbackBaseline(.level, season: 5)
         let overshoot = pools(trend) { history in (1...5).map { history.last! + 2 * Double($0) + 0.5 } }
         XCTAssertNotNil(overshoot.network.rejection)
-        guard case .combined(let why) = Verdict(network: overshoot.network, combined: overshoot.combined, with: naive) else {
-            return XCTFail("the combination passes where the network alone does not")
-        }
-        XCTAssertTrue(why.hasPrefix("combined with naive: backtest MASE "), why)
-        XCTAssertTrue(why.hasSuffix("beats the baselines, where the network alone does not (\(overshoot.network.rejection!))"), why)
-
-        // Overshooting by 2h − 0.2 beats naive (h − 0.2), and the combination (0.1) beats it in turn.
-        let close = pools(trend) { history in (1...5).map { history.last! + 2 * Double($0) - 0.2 } }
-        XCTAssertNil(close.network.rejection)
-        let verdict = Verdict(network: close.network, combined: close.combined, with: naive)
-        XCTAssertEqual(verdict, .combined(reason: String(format: "combined with naive: backtest MASE %.3f beats the network alone (%.3f)",
-                                                         close.combined.value("mase"), close.network.value("mase"))))
+        let selection = try XCTUnwrap(Selection(contenders(overshoot, values: trend)))
+        XCTAssertEqual(selection.chosen.kind, .networkWithBaseline)
+        XCTAssertTrue(selection.reason.hasPrefix(String(format: "backtest MASE %.3f; runner-up naive ", overshoot.combined.value("mase"))), selection.reason)
+        XCTAssertTrue(selection.rejection(of: .network)!.contains("combined with the stronger baseline published"),
+                      selection.rejection(of: .network)!)
     }
 
-    func testTheGuardPublishesTheNetworkAloneWhenItBeatsItsCombination() {
+    func testTheGuardPublishesTheNetworkAloneWhenItBeatsItsCombination() throws {
         // Missing by 0.6 at every step, the model beats naive and its combination with naive
         // (which inherits half of naive's error).
         let trend = (0..<400).map(Double.init)
-        let (network, combined) = pools(trend) { history in (1...5).map { history.last! + Double($0) + 0.6 } }
-        XCTAssertLessThan(network.value("mase"), combined.value("mase"))
-        XCTAssertEqual(Verdict(network: network, combined: combined, with: FallbackBaseline(.level, season: 5)), .network)
+        let p = pools(trend) { history in (1...5).map { history.last! + Double($0) + 0.6 } }
+        XCTAssertLessThan(p.network.value("mase"), p.combined.value("mase"))
+        XCTAssertEqual(try XCTUnwrap(Selection(contenders(p, values: trend))).chosen.kind, .network)
     }
 
     func testTheGuardFallsBackWhenNeitherTheNetworkNorTheCombinationBeatsTheBaselines() throws {
         let trend = (0..<400).map(Double.init)
-        let (network, combined) = pools(trend) { history in Array(repeating: history.last! - 10, count: 5) }
-        XCTAssertNotNil(combined.rejection)
-        XCTAssertEqual(Verdict(network: network, combined: combined, with: FallbackBaseline(.level, season: 5)),
-                       .fallback(reason: try XCTUnwrap(network.rejection)), "the network's reason is recorded")
+        let p = pools(trend) { history in Array(repeating: history.last! - 10, count: 5) }
+        let selection = try XCTUnwrap(Selection(contenders(p, values: trend)))
+        XCTAssertEqual(selection.chosen.kind, .naive)
+        let why = try XCTUnwrap(selection.rejection(of: .network))
+        XCTAssertTrue(why.hasPrefix(String(format: "backtest MASE %.3f; naive published (", p.network.value("mase"))), why)
+        XCTAssertTrue(why.contains("margin ") && why.contains("DM t "), why)
     }
 
-    func modelGuard(frequency: Frequency = Frequency(.hour), horizon: Int = 6, season: Int = 24, backtestWindows: Int = 3) -> ModelGuard {
+    /// The Diebold–Mariano statistic over per-window losses, by hand: differences 0.1, −0.2,
+    /// 0.05 have mean −0.0167 and standard deviation 0.1607, so t = −0.0167 / (0.1607/√3) = −0.180.
+    func testTheComparisonIsTheDieboldMarianoStatisticOfTheWindowDifferences() {
+        let c = Comparison([1.1, 1.0, 0.95], against: [1.0, 1.2, 0.9])
+        XCTAssertEqual(c.windows, 3)
+        XCTAssertEqual(c.difference, -0.05 / 3, accuracy: 1e-12)
+        XCTAssertEqual(c.statistic, (-0.05 / 3) / ((0.0516666666666667 / 2).squareRoot() / 3.0.squareRoot()), accuracy: 1e-9)
+        XCTAssertTrue(c.ties(threshold: Selection.threshold))
+        let clear = Comparison([2.0, 2.1, 2.2], against: [1, 1, 1])
+        XCTAssertEqual(clear.statistic, 1.1 / (0.1 / 3.0.squareRoot()), accuracy: 1e-9)
+        XCTAssertFalse(clear.ties(threshold: Selection.threshold))
+        XCTAssertFalse(Comparison([1.001, 1.001], against: [1, 1]).ties(threshold: 1), "always worse, by however little, is no tie")
+        XCTAssertEqual(Comparison([.nan, 1], against: [1, .nan]).windows, 0)
+    }
+
+    /// On a trend, naive misses step h by h in every window; a contender that misses by 0.7h,
+    /// 1.3h and 0.95h in the three windows is better on average (0.983h, within 2%) but not
+    /// consistently: it ties with naive, and naive, cheaper to serve, is published. Made
+    /// consistent (0.9h in every window), it wins; so does one far better on average (0.2h,
+    /// 1.0h, 0.3h: 0.5h) however inconsistent.
+    func testATieIsDecidedByTheCostOfServingAndAClearWinIsNot() throws {
+        let trend = (0..<400).map(Double.init)
+        let levels = [0.1, 0.5, 0.9]
+        let backtest = Backtest(horizon: 5, windows: 3, season: 5, levels: levels)
+        let origins = backtest.origins(length: trend.count)
+        func pool(_ factors: [Double]) -> AccuracyPool {
+            let result = backtest.run(values: trend) { window in
+                let f = factors[origins.firstIndex(of: window.origin)!]
+                return QuantileForecast(levels: levels, values: (1...5).flatMap { h in
+                    let p = window.history.last! + Double(h) * (1 - f)
+                    return [p - 1, p, p + 1]
+                })
+            }
+            var pool = AccuracyPool()
+            pool.add(result)
+            return pool
+        }
+        let naive = Contender(kind: .naive, pool: pool([1, 1, 1]))
+        let noisy = try XCTUnwrap(Selection([naive, Contender(kind: .statistical(.ets), pool: pool([0.7, 1.3, 0.95]))]))
+        XCTAssertEqual(noisy.best.kind, .statistical(.ets))
+        XCTAssertEqual(noisy.chosen.kind, .naive)
+        XCTAssertTrue(noisy.reason.contains("ties with the best, ETS ("), noisy.reason)
+        XCTAssertTrue(noisy.reason.hasSuffix("below 1.65; within 2%), and is cheaper to serve"), noisy.reason)
+        let clear = try XCTUnwrap(Selection([naive, Contender(kind: .statistical(.ets), pool: pool([0.9, 0.9, 0.9]))]))
+        XCTAssertEqual(clear.chosen.kind, .statistical(.ets))
+        XCTAssertTrue(clear.reason.contains("runner-up naive"), clear.reason)
+        let far = try XCTUnwrap(Selection([naive, Contender(kind: .statistical(.ets), pool: pool([0.2, 1.0, 0.3]))]))
+        XCTAssertEqual(far.chosen.kind, .statistical(.ets))
+    }
+
+    func modelGuard(frequency: Frequency = Frequency(.hour), horizon: Int = 6, season: Int = 24, backtestWindows: Int = 3,
+                    challengers: [StatisticalModel.Method] = StatisticalModel.Method.allCases) -> ModelGuard {
         ModelGuard(settings: .defaults(frequency: frequency, horizon: horizon, season: season, backtestWindows: backtestWindows),
-                   season: season, backtestWindows: backtestWindows, fallbackAllowed: true)
+                   season: season, backtestWindows: backtestWindows, fallbackAllowed: true, challengers: challengers)
     }
 
     func testTheGuardScoresAWeekOfWindowsWhereTheNetworkReadsAWeek() throws {
@@ -149,17 +205,27 @@ final class ModelGuardTests: XCTestCase {
     }
 
     func testTheFallbackPublishesNaiveForARandomWalkAndRecordsWhy() throws {
-        let walk = randomWalk(24 * 30)
-        let unit = modelGuard().fallback([series(walk)], reason: "backtest MASE 2.000 does not beat naive (1.000; seasonal naive 1.500)",
-                                         rejected: nil)
-        let model = try XCTUnwrap(unit.published)
-        XCTAssertEqual(model.cell, .seasonalNaive, "the cell of record for a fallback")
-        XCTAssertEqual(FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: 24), FallbackBaseline(.level, season: 24))
-        XCTAssertTrue(model.hyperparameters.contains("\"baseline\":\"naive\""), model.hyperparameters)
-        XCTAssertTrue(model.hyperparameters.contains("\"season\":1"), model.hyperparameters)
-        XCTAssertEqual(model.reason, "fallback: backtest MASE 2.000 does not beat naive (1.000; seasonal naive 1.500)"
-                       + "; published naive (the last value), which forecasts this history better than seasonal naive")
-        XCTAssertEqual(unit.forecasts.first?.forecast.point, Array(repeating: walk.last!, count: 6))
+        // Theta or ETS may beat naive on the last windows of a walk by luck (a drift drawn by
+        // chance, a run of mean reversion); a cheaper contender ties with the best only when it
+        // is not significantly worse (DM t < 1.645) and within 2%, so such luck publishes
+        // Theta or ETS when it is worth more than 2% on three windows: of ten walks, at least
+        // seven get naive (seven when this was written; nine with a 10% tolerance).
+        var naive = 0
+        for seed in UInt64(1)...10 {
+            let walk = randomWalk(24 * 30, seed: seed)
+            let unit = modelGuard().fallback([series(walk)], reason: "the network diverged", rejected: nil)
+            let model = try XCTUnwrap(unit.published)
+            guard model.cell == .seasonalNaive, model.hyperparameters.contains("\"naive\"") else { continue }
+            naive += 1
+            XCTAssertEqual(FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: 24), FallbackBaseline(.level, season: 24))
+            XCTAssertTrue(model.hyperparameters.contains("\"baseline\":\"naive\""), model.hyperparameters)
+            XCTAssertTrue(model.hyperparameters.contains("\"season\":1"), model.hyperparameters)
+            let reason = try XCTUnwrap(model.reason)
+            XCTAssertTrue(reason.hasPrefix("fallback: the network diverged; backtest MASE "), reason)
+            XCTAssertTrue(reason.hasSuffix("; published naive (the last value), which forecasts this history better than seasonal naive"), reason)
+            XCTAssertEqual(unit.forecasts.first?.forecast.point, Array(repeating: walk.last!, count: 6))
+        }
+        XCTAssertGreaterThanOrEqual(naive, 7)
     }
 
     func testTheFallbackPublishesSeasonalNaiveForACycle() throws {
@@ -167,10 +233,10 @@ final class ModelGuardTests: XCTestCase {
             let phase = 2 * Double.pi * Double(t % 24) / 24
             return 10 * sin(phase) + Double(t % 5) * 0.1
         }
-        let unit = modelGuard().fallback([series(cycle)], reason: "training failed", rejected: nil)
+        let unit = modelGuard(challengers: []).fallback([series(cycle)], reason: "training failed", rejected: nil)
         let model = try XCTUnwrap(unit.published)
         XCTAssertEqual(FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: 24), FallbackBaseline(.seasonal, season: 24))
-        XCTAssertEqual(model.reason, "fallback: training failed")
+        XCTAssertTrue(model.reason!.hasPrefix("fallback: training failed; backtest MASE "), model.reason!)
         XCTAssertEqual(unit.forecasts.first?.forecast.point, Array(cycle[(cycle.count - 24)..<(cycle.count - 18)]))
     }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Forecast accuracy benchmark (issue 4): forecastd with the defaults beside statsforecast's
-# SeasonalNaive, Naive and AutoETS over rolling origins on ../shared/datasets, each data set in a
+# Forecast accuracy benchmark (issues 4 and 12): forecastd with the defaults beside statsforecast's
+# SeasonalNaive, Naive, AutoETS, AutoTheta and AutoARIMA over rolling origins on ../shared/datasets, each data set in a
 # throwaway PostgreSQL. Writes the "## Forecast accuracy" section of benchmarks/RESULTS.md and
 # benchmarks/accuracy/results.json. Not part of CI.
 #

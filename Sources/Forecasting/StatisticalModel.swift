@@ -1,0 +1,165 @@
+import Foundation
+
+/// The statistical challengers of the guard (issue 12, item 4): `ETS.auto` and `Theta.auto`
+/// fitted on a series' own history, as a published model records them in `hyperparameters`
+/// (cell `ets` or `theta`):
+///
+///     {"method": "ets", "model": "MAdM", "season": 12, "window": 1000}
+///     {"method": "ets", "model": "AAdN", "season": 48, "deseasonalised": [48, 336], "window": 1344}
+///     {"method": "theta", "model": "OTM", "season": 12, "window": 1000}
+///
+/// A statistical model keeps no series state and no weights: at every predict the recorded
+/// specification (`model`; per series in `models` for a global unit) is fitted again on the
+/// last `window` steps of the series' history and forecast, so the forecast published at
+/// training and the one predict makes from the same rows are the same (`forecast(history:key:…)`
+/// is the one path for both). Seasons longer than `ETS.maximumSeason` (half-hourly and hourly
+/// days beside their week) are not fitted by a seasonal ETS: the series is decomposed by MSTL
+/// over `deseasonalised` first, a non-seasonal ETS forecasts the seasonally adjusted series,
+/// and the last cycle of each seasonal component is put back (statsforecast's
+/// `MSTL(trend_forecaster=AutoETS)`).
+///
+/// The fitting work is capped: at most `window` trailing steps, max(1000, 4 × the longest
+/// period), are fitted (`fitWindow`). That keeps every monthly and quarterly series whole
+/// (1000 months is 83 years) and bounds an hourly series to six weeks, where Nelder–Mead over
+/// 24 seasonal states and thousands of steps would otherwise dominate training.
+/// Knows nothing of networks, databases or rows.
+public struct StatisticalModel: Codable, Sendable, Equatable {
+    public enum Method: String, Codable, Sendable, CaseIterable {
+        case ets, theta
+
+        /// How reasons and the report name it.
+        public var title: String { self == .ets ? "ETS" : "Theta" }
+    }
+
+    public var method: Method
+    /// The season the model was chosen with (1: none).
+    public var season: Int
+    /// The fitted specification of a one-series unit: an ETS code ("MAdM") or a Theta variant ("OTM").
+    public var model: String?
+    /// The specifications per series of a global unit.
+    public var models: [String: String]?
+    /// The periods MSTL removes before a non-seasonal ETS; nil when ETS fits the season itself.
+    public var deseasonalised: [Int]?
+    /// At most this many trailing steps of a series are fitted.
+    public var window: Int
+
+    public init(method: Method, season: Int, model: String? = nil, models: [String: String]? = nil,
+                deseasonalised: [Int]? = nil, window: Int) {
+        self.method = method
+        self.season = season
+        self.model = model
+        self.models = models
+        self.deseasonalised = deseasonalised
+        self.window = window
+    }
+
+    /// The steps a statistical model is fitted on at most (see the type's comment).
+    public static func fitWindow(periods: [Int]) -> Int { max(1000, 4 * (periods.max() ?? 1)) }
+
+    /// The challenger of `method` for a job of `season`; `week` is the week of a sub-daily
+    /// grid (its steps), whose cycle MSTL removes too when the season is too long for ETS.
+    public static func challenger(_ method: Method, season: Int, week: Int?) -> StatisticalModel {
+        if method == .ets && season > ETS.maximumSeason {
+            let periods = [season] + (week.map { $0 > season && $0 % season == 0 ? [$0] : [] } ?? [])
+            return StatisticalModel(method: .ets, season: season, deseasonalised: periods, window: fitWindow(periods: periods))
+        }
+        return StatisticalModel(method: method, season: season, window: fitWindow(periods: [season]))
+    }
+
+    /// The recorded specification of series `key`; nil: chosen automatically.
+    public func spec(for key: String) -> String? { models?[key] ?? model }
+
+    /// "ETS(MAdM)", "Theta(OTM)", "ETS(AAdN) after MSTL (48, 336)".
+    public var name: String {
+        let spec = model ?? (models.map { Set($0.values).count == 1 ? $0.values.first! : "per series" } ?? "auto")
+        let after = deseasonalised.map { " after MSTL (\($0.map(String.init).joined(separator: ", ")))" } ?? ""
+        return "\(method.title)(\(spec))\(after)"
+    }
+
+    /// This model with the specification chosen for each series.
+    func recording(_ specs: [String: String]) -> StatisticalModel {
+        var recorded = self
+        if specs.count == 1 { recorded.model = specs.values.first } else { recorded.models = specs }
+        return recorded
+    }
+
+    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        case cannotFit(String)
+        public var description: String {
+            switch self { case .cannotFit(let why): return why }
+        }
+    }
+
+    /// Fits series `key`'s recorded specification on the last `window` steps of `history` and
+    /// forecasts `horizon` steps at `levels`: what predict does, and what training publishes.
+    public func forecast(history: some Collection<Double>, key: String, horizon: Int, levels: [Double]) throws -> QuantileForecast {
+        try fit(history: history, spec: spec(for: key), horizon: horizon, levels: levels).forecast
+    }
+
+    /// Fits `spec` (nil: the automatic choice) on the last `window` steps of `history` and
+    /// forecasts; returns the forecast and the specification fitted.
+    public func fit(history: some Collection<Double>, spec: String?, horizon: Int, levels: [Double]) throws
+        -> (forecast: QuantileForecast, spec: String) {
+        var y = Array(history.suffix(window))
+        if let first = y.firstIndex(where: \.isFinite) { y.removeFirst(first) } else { throw Failure.cannotFit("no observations") }
+        switch method {
+        case .theta:
+            let variants = try spec.map { code -> [ThetaModel.Variant] in
+                guard let variant = ThetaModel.Variant(rawValue: code) else { throw Failure.cannotFit("unknown Theta variant \(code)") }
+                return [variant]
+            } ?? ThetaModel.Variant.allCases
+            do {
+                let model = try Theta.auto(y, season: season, variants: variants)
+                return (model.forecast(horizon: horizon, levels: levels), model.variant.rawValue)
+            } catch { throw Failure.cannotFit(error.description) }
+        case .ets:
+            let periods = (deseasonalised ?? []).filter { y.count >= 2 * $0 }
+            if deseasonalised != nil {
+                return try deseasonalisedETS(y, periods: periods, spec: spec, horizon: horizon, levels: levels)
+            }
+            let model = try fitETS(y, season: season, spec: spec)
+            return (model.forecast(horizon: horizon, levels: levels), model.spec.description)
+        }
+    }
+
+    func fitETS(_ y: [Double], season: Int, spec: String?) throws -> ETSModel {
+        do {
+            if let spec {
+                guard let parsed = ETSSpec(spec) else { throw Failure.cannotFit("unknown ETS model \(spec)") }
+                // A seasonal specification on a history that became too short for it: the same without the season.
+                let usable = parsed.season != .none && y.count <= season
+                    ? ETSSpec(error: parsed.error, trend: parsed.trend, damped: parsed.damped, season: .none) : parsed
+                return try ETS.fit(y, season: season, spec: usable)
+            }
+            return try ETS.auto(y, season: season)
+        } catch let error as ETSError {
+            throw Failure.cannotFit(error.description)
+        }
+    }
+
+    /// MSTL over `periods`, a non-seasonal ETS on the seasonally adjusted series, and the last
+    /// cycle of every seasonal component put back onto each quantile.
+    func deseasonalisedETS(_ y: [Double], periods: [Int], spec: String?, horizon: Int, levels: [Double]) throws
+        -> (forecast: QuantileForecast, spec: String) {
+        guard !periods.isEmpty else {
+            let model = try fitETS(y, season: 1, spec: spec)
+            return (model.forecast(horizon: horizon, levels: levels), model.spec.description)
+        }
+        let parts = Decomposition.mstl(y, periods: periods)
+        let adjusted = parts.seasonallyAdjusted()
+        let model = try fitETS(adjusted, season: 1, spec: spec)
+        let core = model.forecast(horizon: horizon, levels: levels)
+        let n = parts.count
+        let seasonal = (0..<horizon).map { step -> Double in
+            zip(parts.periods, parts.seasonal).reduce(parts.mode == .additive ? 0 : 1) { total, component in
+                let (period, values) = component
+                let value = values[n - period + step % period]
+                return parts.mode == .additive ? total + value : total * value
+            }
+        }
+        let apply = { (value: Double, step: Int) in parts.mode == .additive ? value + seasonal[step] : value * seasonal[step] }
+        let values = core.values.enumerated().map { apply($0.element, $0.offset / levels.count) }
+        let point = core.point.enumerated().map { apply($0.element, $0.offset) }
+        return (QuantileForecast(levels: levels, values: values, point: point), model.spec.description)
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import NeuralNet
+import XCTest
+@testable import Forecasting
+
+/// The guard's choice on constructed series where each contender should win, and the
+/// statistical cells as stored and forecast again at predict.
+final class GuardChoiceTests: XCTestCase {
+    func series(_ values: [Double], frequency: String, key: String = "s") -> RegularSeries {
+        RegularSeries(key: key, grid: grid(frequency), firstBucket: 1000, values: values,
+                      states: Array(repeating: .observed, count: values.count), rows: RowCounts())
+    }
+
+    func modelGuard(_ frequency: Frequency, horizon: Int, season: Int, fallback: Bool = true) -> ModelGuard {
+        ModelGuard(settings: .defaults(frequency: frequency, horizon: horizon, season: season, backtestWindows: 3),
+                   season: season, backtestWindows: 3, fallbackAllowed: fallback)
+    }
+
+    /// Ten years of a monthly series with a trend and a seasonal swing that grows with the level
+    /// (ETS(M,A,M) with small noise): the state-space models describe it exactly.
+    func monthlySeasonal(_ count: Int = 120, seed: UInt64 = 5) -> [Double] {
+        var generator = SplitMix64(state: seed)
+        let shape = [0.82, 0.86, 0.95, 1.0, 1.04, 1.12, 1.25, 1.22, 1.06, 0.96, 0.86, 0.86]
+        return (0..<count).map { (t: Int) -> Double in
+            let level: Double = 100 + 1.5 * Double(t)
+            let noise: Double = 1 + 0.01 * Double.random(in: -1...1, using: &generator)
+            return level * shape[t % 12] * noise
+        }
+    }
+
+    func testACleanSeasonalSeriesPublishesAStatisticalModel() throws {
+        let values = monthlySeasonal()
+        let unit = modelGuard(Frequency(.month), horizon: 12, season: 12).train([series(values, frequency: "1mo")])
+        let model = try XCTUnwrap(unit.published)
+        XCTAssertTrue(model.cell == .statistical(.ets) || model.cell == .statistical(.theta), "\(model.cell): \(model.reason ?? "")")
+        let reason = try XCTUnwrap(model.reason)
+        XCTAssertTrue(reason.contains("runner-up"), reason)
+        XCTAssertTrue(unit.states.isEmpty, "a statistical model saves no state")
+        XCTAssertNil(model.weights)
+        let rejected = try XCTUnwrap(unit.rejected, "the network is stored as rejected beside it")
+        XCTAssertEqual(rejected.cell, .network(.lstm))
+        XCTAssertTrue(rejected.reason!.contains("published ("), rejected.reason!)
+        XCTAssertEqual(unit.forecasts.count, 1)
+    }
+
+    /// A random walk: nothing forecasts it better than the last value. The guard publishes
+    /// naive, or a network that learned to repeat the last value and ties with it (cheaper to
+    /// serve: it reads on from its saved state); never a model significantly worse than naive.
+    func testARandomWalkPublishesNaiveOrWhatTiesWithIt() throws {
+        var generator = SplitMix64(state: 11)
+        var values: [Double] = [50]
+        for _ in 1..<(24 * 30) { values.append(values.last! + Double.random(in: -1...1, using: &generator)) }
+        let unit = modelGuard(Frequency(.hour), horizon: 6, season: 24).train([series(values, frequency: "1h")])
+        let model = try XCTUnwrap(unit.published)
+        let reason = try XCTUnwrap(model.reason)
+        if model.cell == .seasonalNaive {
+            XCTAssertEqual(FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: 24).baseline, "naive", reason)
+        } else {
+            XCTAssertTrue(model.cell.isNetwork, reason)
+            XCTAssertTrue(reason.contains("ties with the best"), reason)
+            let mase = try XCTUnwrap(model.metrics.first { $0.name == "mase" }?.value)
+            let naive = try XCTUnwrap(model.metrics.first { $0.name == "naive_mase" }?.value)
+            XCTAssertLessThanOrEqual(mase, naive * (1 + Selection.tolerance), reason)
+            let last = values.last!
+            for p in unit.forecasts[0].forecast.point { XCTAssertEqual(p, last, accuracy: 2, "close to the last value") }
+        }
+    }
+
+    /// Eight weeks of an hourly series whose days differ between weekdays and weekends, with a
+    /// sharp, nonlinear evening peak on weekdays only: ETS and Theta read a season of 24 hours
+    /// and cannot tell the days apart; the network reads a week of lags.
+    func testALongNonlinearSubDailyPatternPublishesTheNetwork() throws {
+        var generator = SplitMix64(state: 7)
+        let values = (0..<(24 * 7 * 8)).map { t -> Double in
+            let hour = t % 24, day = (t / 24) % 7
+            let weekday = day < 5
+            let base = weekday ? 20 + 8 * sin(2 * Double.pi * Double(hour) / 24) : 12
+            let peak = weekday && (17...19).contains(hour) ? 15.0 : 0
+            return base + peak + Double.random(in: -0.5...0.5, using: &generator)
+        }
+        let unit = modelGuard(Frequency(.hour), horizon: 24, season: 24).train([series(values, frequency: "1h")])
+        let model = try XCTUnwrap(unit.published)
+        XCTAssertTrue(model.cell.isNetwork, "\(model.cell): \(model.reason ?? "")")
+    }
+
+    /// What training publishes for a statistical model is what predict forecasts from the same
+    /// rows: the stored hyperparameters fit the same specification again.
+    func testAStoredStatisticalModelForecastsAtPredictAsAtTraining() throws {
+        let s = series(monthlySeasonal(), frequency: "1mo")
+        let levels = [0.1, 0.5, 0.9]
+        let modelGuard = modelGuard(Frequency(.month), horizon: 12, season: 12)
+        for method in StatisticalModel.Method.allCases {
+            let template = StatisticalModel.challenger(method, season: 12, week: nil)
+            let backtest = Backtest(horizon: 12, windows: 3, season: 12, levels: levels)
+            var pool = AccuracyPool()
+            pool.add(try backtest.run(series: s) { try template.fit(history: $0.history, spec: nil, horizon: 12, levels: levels).forecast })
+            let selection = try XCTUnwrap(Selection([Contender(kind: .statistical(method), pool: pool)]))
+            let unit = modelGuard.publish(selection, series: [s], network: nil, candidate: nil,
+                                          partner: FallbackBaseline(.seasonal, season: 12), statistical: [template], why: nil)
+            let model = try XCTUnwrap(unit.published)
+            XCTAssertEqual(model.cell, .statistical(method))
+            XCTAssertEqual(ModelCell(rawValue: method.rawValue), model.cell, "the cell reads back from its column")
+            let stored = try JSONDecoder().decode(StatisticalModel.self, from: Data(model.hyperparameters.utf8))
+            XCTAssertEqual(stored.method, method)
+            XCTAssertEqual(stored.season, 12)
+            XCTAssertNotNil(stored.model, model.hyperparameters)
+            XCTAssertTrue(model.hyperparameters.contains("\"model\":\"\(stored.model!)\""), model.hyperparameters)
+
+            let form = PublishedForm(cell: model.cell, hyperparameters: model.hyperparameters, jobSeason: 12)
+            XCTAssertEqual(form, .statistical(stored))
+            XCTAssertFalse(form.needsWeights)
+            XCTAssertFalse(form.isCombined)
+            let forecaster = PublishedForecaster(form: form, network: nil, horizon: 12, levels: levels, maxGap: 3)
+            let (forecast, state) = try forecaster.forecast(s, settledBefore: nil)
+            XCTAssertNil(state)
+            XCTAssertEqual(forecast, unit.forecasts.first?.forecast, "predict forecasts what training published")
+            XCTAssertThrowsError(try forecaster.forecast(continuing: [], of: "s", with: s, settledBefore: nil)) { error in
+                XCTAssertTrue(error is SeriesStateArchive.DamagedState, "\(error): read in full instead")
+            }
+        }
+    }
+
+    func testANetworkCombinedWithAStatisticalModelRecordsItAndReadsItBack() throws {
+        let settings = ForecasterSettings.defaults(frequency: Frequency(.month), horizon: 12, season: 12, backtestWindows: 3)
+        let partner = StatisticalModel(method: .ets, season: 12, model: "MAdM", window: 1000)
+        let json = hyperparametersJSON(CombinedWithModel(settings: settings, combinedWith: partner))
+        XCTAssertTrue(json.contains("\"combined_with\":{\"method\":\"ets\",\"model\":\"MAdM\",\"season\":12,\"window\":1000}"), json)
+        XCTAssertEqual(try JSONDecoder().decode(ForecasterSettings.self, from: Data(json.utf8)), settings)
+        XCTAssertEqual(StatisticalModel.combinedWith(hyperparameters: json), partner)
+        XCTAssertNil(FallbackBaseline.combinedWith(hyperparameters: json), "not read as a baseline")
+        XCTAssertEqual(PublishedForm(cell: .network(.lstm), hyperparameters: json, jobSeason: 12), .combinedWithModel(partner))
+        XCTAssertTrue(PublishedForm.combinedWithModel(partner).isCombined)
+        XCTAssertTrue(PublishedForm.combinedWithModel(partner).needsWeights)
+        let forecaster = PublishedForecaster(form: .combinedWithModel(partner), network: nil, horizon: 12, levels: [0.5], maxGap: 3)
+        XCTAssertThrowsError(try forecaster.forecast(series(monthlySeasonal(), frequency: "1mo"), settledBefore: nil)) { error in
+            XCTAssertEqual(error as? PublishedForecaster.Failure, .noWeights)
+        }
+    }
+
+    /// A half-hourly season (48) is longer than ETS fits: ETS then forecasts the series after
+    /// MSTL over the day and the week, and puts the seasons back.
+    func testALongSeasonIsDeseasonalisedBeforeETS() throws {
+        let model = StatisticalModel.challenger(.ets, season: 48, week: 336)
+        XCTAssertEqual(model.deseasonalised, [48, 336])
+        XCTAssertEqual(model.window, 1344)
+        XCTAssertNil(StatisticalModel.challenger(.ets, season: 12, week: nil).deseasonalised)
+        let values = (0..<(48 * 21)).map { (t: Int) -> Double in
+            let wave: Double = 10 * sin(2 * Double.pi * Double(t % 48) / 48)
+            let weekend: Double = (t / 48) % 7 >= 5 ? -5 : 0
+            return 50 + wave + weekend
+        }
+        let (forecast, spec) = try model.fit(history: values, spec: nil, horizon: 48, levels: [0.1, 0.5, 0.9])
+        XCTAssertNotNil(ETSSpec(spec), spec)
+        XCTAssertEqual(ETSSpec(spec)?.season, ETSSpec.Component.none)
+        // The next day is a weekday: the daily wave at the weekday level.
+        let expected = (0..<48).map { (t: Int) -> Double in 50 + 10 * sin(2 * Double.pi * Double(t) / 48) }
+        for (f, e) in zip(forecast.point, expected) { XCTAssertEqual(f, e, accuracy: 2.0) }
+    }
+}
