@@ -51,22 +51,30 @@ public struct ModelGuard: Sendable {
     /// the network when it beats both baselines and the combination; otherwise the combination
     /// when it beats both baselines; otherwise the stronger baseline (the job's fallback
     /// permitting), the network then being returned as rejected with the reason.
-    public func train(_ series: [RegularSeries], threads: Int = 1) -> GuardOutcome {
+    /// `threads`: how many the training and the network's passes may keep busy (`ComputeThreads`);
+    /// `progress` is told each epoch.
+    public func train(_ series: [RegularSeries], threads: Int = 1, progress: ((EpochRecord) -> Void)? = nil) -> GuardOutcome {
         let started = Date()
         let model: TrainedForecaster
         do {
-            model = try RecurrentForecaster.train(series: series, settings: settings, threads: threads)
+            model = try RecurrentForecaster.train(series: series, settings: settings, threads: threads, progress: progress)
         } catch {
             return fallback(series, reason: "training failed: \(error)", rejected: nil)
         }
         let seconds = Date().timeIntervalSince(started)
+        var times = model.times
+        let passStarted = Date()
+        // One batched pass over every series serves the backtest and the forecasts (`readInFull`).
+        let reads = model.readInFull(series, settledBefore: settledBefore, backtest: { s in
+            guardWindows(heldBack: model.settings.heldBack(length: s.count), week: model.settings.weekRead)
+        }, season: season, threads: threads)
         let partner = FallbackBaseline(ForecastBase.stronger(on: series.map(\.values), horizon: horizon, season: season), season: season)
         var pooled = AccuracyPool(), combined = AccuracyPool()
         let naive = SeasonalNaive.naive, levels = settings.quantiles
-        for s in series {
+        for (s, read) in zip(series, reads) {
             let windows = guardWindows(heldBack: model.settings.heldBack(length: s.count), week: model.settings.weekRead)
             let backtest = Backtest(horizon: horizon, windows: windows, season: season, levels: levels)
-            guard let result = try? model.backtest(s, windows: backtest.windows, season: season) else { continue }
+            guard let result = read?.backtest else { continue }
             let naiveResult = backtest.run(series: s) { naive.forecast(history: $0.history, horizon: horizon, levels: levels) }
             pooled.add(result, naive: naiveResult)
             let network = Dictionary(uniqueKeysWithValues: result.windows.map { ($0.origin, $0.modelForecast) })
@@ -75,6 +83,7 @@ public struct ModelGuard: Sendable {
                 return network[window.origin].map { $0.combined(with: baseline) } ?? baseline
             }, naive: naiveResult)
         }
+        times.backtest = Date().timeIntervalSince(passStarted)
         let weights = try? ModelArchive.encode(model)
         var candidate = CandidateModel(
             cell: .network(settings.cell), hyperparameters: hyperparametersJSON(RecordedHyperparameters(base: model.settings, grid: grid)), series: series,
@@ -91,18 +100,22 @@ public struct ModelGuard: Sendable {
             candidate.metrics = combined.metrics
         case .fallback(let why):
             candidate.reason = why
-            return fallback(series, reason: why, rejected: candidate, week: model.settings.weekRead)
+            var outcome = fallback(series, reason: why, rejected: candidate, week: model.settings.weekRead)
+            outcome.times = times
+            return outcome
         }
+        let assembling = Date()
         var forecasts: [SeriesForecast] = []
         var states: [SeriesState] = []
-        for s in series {
-            guard let (forecast, state) = try? model.forecast(s, settledBefore: settledBefore) else { continue }
+        for (s, read) in zip(series, reads) {
+            guard let (forecast, state) = read.map({ ($0.forecast, $0.state) }) else { continue }
             let published = combination.map { forecast.combined(with: $0.forecaster.forecast(history: s.values, horizon: horizon, levels: levels)) }
             forecasts.append(SeriesForecast(after: s, forecast: published ?? forecast))
             // A combination is read in full at every predict (its baseline needs the history), so it saves no state.
             if let state, combination == nil { states.append(state) }
         }
-        return GuardOutcome(published: candidate, rejected: nil, forecasts: forecasts, states: states)
+        times.forecast = Date().timeIntervalSince(assembling)
+        return GuardOutcome(published: candidate, rejected: nil, forecasts: forecasts, states: states, times: times)
     }
 
     /// The fallback model and its forecasts for series the network does not serve: the
@@ -177,6 +190,8 @@ public struct GuardOutcome: Sendable {
     /// Where the published network stands after each series, for predict to read on from
     /// (empty for a baseline or a combination).
     public var states: [SeriesState] = []
+    /// Where the training's time went (zero for a baseline that trained nothing).
+    public var times = StageTimes()
 }
 
 /// What the guard publishes, from the backtests of the network and of its combination with a
