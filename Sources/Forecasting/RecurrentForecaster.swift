@@ -272,8 +272,8 @@ public enum RecurrentForecaster {
 
     /// Fits the calibration on the forecasts made from the origins of the held-back tail.
     static func calibrate(network: RecurrentNetwork, prepared: [PreparedSeries], layout: FeatureLayout,
-                          settings: ForecasterSettings, threads: Int = 1) -> Calibration {
-        let samples = tailPass(network: network, prepared: prepared, layout: layout, settings: settings, threads: threads).samples
+                          settings: ForecasterSettings, threads: Int = 1, batch: Int = TrainedForecaster.readBatch) -> Calibration {
+        let samples = tailPass(network: network, prepared: prepared, layout: layout, settings: settings, threads: threads, batch: batch).samples
         return Calibration.fit(samples: samples.list, origins: samples.origins, quantiles: settings.quantiles)
     }
 
@@ -295,7 +295,8 @@ public enum RecurrentForecaster {
     /// the same origins at an even stride beyond `calibrationSampleLimit`. Validation and
     /// calibration read the same tail, so one pass serves both.
     static func tailPass(network: RecurrentNetwork, prepared: [PreparedSeries], layout: FeatureLayout,
-                         settings: ForecasterSettings, threads: Int) -> (loss: Double, samples: CalibrationSamples) {
+                         settings: ForecasterSettings, threads: Int,
+                         batch: Int = TrainedForecaster.readBatch) -> (loss: Double, samples: CalibrationSamples) {
         let o = settings.outputSize, q = settings.quantiles.count, horizon = settings.horizon
         let pairs = prepared.reduce(0) { $0 + Swift.max(0, $1.scaled.count - horizon - ($1.trainEnd - 1)) } * horizon
         let every = Swift.max(1, (pairs + calibrationSampleLimit - 1) / calibrationSampleLimit)
@@ -309,7 +310,7 @@ public enum RecurrentForecaster {
         var sum = 0.0, count = 0.0
         var samples = CalibrationSamples()
         let inputs = read.map { prepared[$0] }
-        network.read(requests, batch: TrainedForecaster.readBatch, threads: threads,
+        network.read(requests, batch: batch, threads: threads,
                      inputs: { r, steps in layout.inputs(series: inputs[r], steps: steps) }) { r, result in
             let s = inputs[r], first = requests[r].keepFrom, outputs = result.outputs
             let origins = first..<requests[r].steps
