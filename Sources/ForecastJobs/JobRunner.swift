@@ -250,7 +250,8 @@ public struct JobRunner: Sendable {
         _ = try metrics.write(metrics: version.metrics.map { ModelMetricRow(modelID: id, split: $0.split, metric: $0.name, value: $0.value) }, on: tx)
         _ = try metrics.write(history: version.history.map {
             TrainingHistoryRow(modelID: id, epoch: $0.epoch, trainLoss: $0.trainLoss, validationLoss: $0.validationLoss,
-                               gradNorm: $0.gradNorm, learningRate: $0.learningRate, seconds: $0.seconds)
+                               gradNorm: $0.gradNorm, learningRate: $0.learningRate, seconds: $0.seconds,
+                               stepsPerSecond: $0.stepsPerSecond.isFinite ? $0.stepsPerSecond : nil)
         }, on: tx)
         return id
     }
