@@ -154,24 +154,37 @@ extension TrainedForecaster {
         }
         var results = [FullRead?](repeating: nil, count: series.count)
         let inputs = prepared.compactMap { $0 }
+        // What a read gives is turned into forecasts, states and backtests on the unit's threads,
+        // a round of reads at a time (scoring a backtest costs as much as reading the series).
+        var pending: [(Int, ReadResult)] = []
+        let round = Swift.max(1, threads) * Self.readBatch
+        func assemble() {
+            let done = ComputeThreads.map(pending.count, threads: threads) { j -> FullRead in
+                let (r, read) = pending[j]
+                let s = series[index[r]], p = inputs[r], keepFrom = requests[r].keepFrom
+                let forecast = quantileForecast(outputs: read.outputs.suffix(o), at: s.count - 1, of: p)
+                var saved: SeriesState?
+                let settled = settledSteps[r]
+                if settled > 0, let recurrent = read.state {
+                    let tailStart = Swift.max(0, settled - stateTailLength)
+                    saved = SeriesState(key: s.key, nextBucket: s.firstBucket + settled, scaler: p.scaler, recurrent: recurrent,
+                                        tail: Array(s.values[tailStart..<settled]), levelBeforeTail: tailStart > 0 ? p.level[tailStart - 1] : 0)
+                }
+                let backtest = plans[r].map { plan in
+                    plan.run(series: s) { window in
+                        let base = (window.origin - 1 - keepFrom) * o
+                        return quantileForecast(outputs: read.outputs[base..<(base + o)], at: window.origin - 1, of: p)
+                    }
+                }
+                return FullRead(forecast: forecast, state: saved, backtest: backtest)
+            }
+            for (j, read) in done.enumerated() { results[index[pending[j].0]] = read }
+            pending.removeAll(keepingCapacity: true)
+        }
         network.read(requests, batch: Self.readBatch, threads: threads,
                      inputs: { r, steps in layout.inputs(series: inputs[r], steps: steps) }) { r, read in
-            let i = index[r], s = series[i], p = inputs[r], keepFrom = requests[r].keepFrom
-            let forecast = quantileForecast(outputs: read.outputs.suffix(o), at: s.count - 1, of: p)
-            var saved: SeriesState?
-            let settled = settledSteps[r]
-            if settled > 0, let recurrent = read.state {
-                let tailStart = Swift.max(0, settled - stateTailLength)
-                saved = SeriesState(key: s.key, nextBucket: s.firstBucket + settled, scaler: p.scaler, recurrent: recurrent,
-                                    tail: Array(s.values[tailStart..<settled]), levelBeforeTail: tailStart > 0 ? p.level[tailStart - 1] : 0)
-            }
-            let backtest = plans[r].map { plan in
-                plan.run(series: s) { window in
-                    let base = (window.origin - 1 - keepFrom) * o
-                    return quantileForecast(outputs: read.outputs[base..<(base + o)], at: window.origin - 1, of: p)
-                }
-            }
-            results[i] = FullRead(forecast: forecast, state: saved, backtest: backtest)
+            pending.append((r, read))
+            if pending.count == round || r == requests.count - 1 { assemble() }
         }
         return results
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NeuralNet
 
 /// The guard: the one place that decides what gets published for a unit (a series, or the
 /// series of a global model). It trains the candidate network, backtests it beside naive,
@@ -71,17 +72,22 @@ public struct ModelGuard: Sendable {
         let partner = FallbackBaseline(ForecastBase.stronger(on: series.map(\.values), horizon: horizon, season: season), season: season)
         var pooled = AccuracyPool(), combined = AccuracyPool()
         let naive = SeasonalNaive.naive, levels = settings.quantiles
-        for (s, read) in zip(series, reads) {
+        // The baselines' backtests of each series, on the unit's threads; pooled in series order.
+        let scored = ComputeThreads.map(series.count, threads: threads) { i -> (BacktestResult, BacktestResult, BacktestResult)? in
+            let s = series[i]
             let windows = guardWindows(heldBack: model.settings.heldBack(length: s.count), week: model.settings.weekRead)
             let backtest = Backtest(horizon: horizon, windows: windows, season: season, levels: levels)
-            guard let result = read?.backtest else { continue }
+            guard let result = reads[i]?.backtest else { return nil }
             let naiveResult = backtest.run(series: s) { naive.forecast(history: $0.history, horizon: horizon, levels: levels) }
-            pooled.add(result, naive: naiveResult)
             let network = Dictionary(uniqueKeysWithValues: result.windows.map { ($0.origin, $0.modelForecast) })
-            combined.add(backtest.run(series: s) { window in
+            return (result, naiveResult, backtest.run(series: s) { window in
                 let baseline = partner.forecaster.forecast(history: window.history, horizon: horizon, levels: levels)
                 return network[window.origin].map { $0.combined(with: baseline) } ?? baseline
-            }, naive: naiveResult)
+            })
+        }
+        for case let (result, naiveResult, combinedResult)? in scored {
+            pooled.add(result, naive: naiveResult)
+            combined.add(combinedResult, naive: naiveResult)
         }
         times.backtest = Date().timeIntervalSince(passStarted)
         let weights = try? ModelArchive.encode(model)

@@ -48,6 +48,24 @@ public enum ComputeThreads {
     /// Threads one unit may keep busy.
     public static var perUnit: Int { max(1, available / units) }
 
+    /// `body(0..<count)` on up to `threads` threads (indices dealt round-robin), results in index
+    /// order: the policy's parallel loop for work split by series (scoring, forecasts).
+    public static func map<T>(_ count: Int, threads: Int, _ body: (Int) -> T) -> [T] {
+        let workers = max(1, min(threads, count))
+        if workers == 1 { return (0..<count).map(body) }
+        var out = [T?](repeating: nil, count: count)
+        withoutActuallyEscaping(body) { body in
+            out.withUnsafeMutableBufferPointer { buffer in
+                let box = MapBox(body: body, out: buffer)
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    var i = w
+                    while i < count { box.out[i] = box.body(i); i += workers }
+                }
+            }
+        }
+        return out.map { $0! }
+    }
+
     /// Foundation counts the CPUs of the process's affinity mask (`sched_getaffinity` on Linux).
     private static func onlineCores() -> Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 }
@@ -111,4 +129,10 @@ func allocateFloats(_ n: Int) -> UnsafeMutablePointer<Float> {
     let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
     p.initialize(repeating: 0, count: max(n, 1))
     return p
+}
+
+/// What `ComputeThreads.map`'s workers share: each writes only its own indices.
+private struct MapBox<T>: @unchecked Sendable {
+    let body: (Int) -> T
+    let out: UnsafeMutableBufferPointer<T?>
 }
