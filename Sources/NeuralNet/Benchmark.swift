@@ -116,4 +116,21 @@ public enum Benchmark {
         }
         return (stable, blas)
     }
+
+    /// Seconds of one batched inference pass (`RecurrentNetwork.read`) over `sequences` random
+    /// sequences of `steps` steps, keeping the last step's outputs and state of each.
+    public static func inferencePass(cell: CellKind, inputs: Int, hidden: Int, outputs: Int, sequences: Int, steps: Int,
+                                     batch: Int, threads: Int) throws -> Double {
+        BLAS.setThreads(1)
+        let net = try RecurrentNetwork(config: NetworkConfig(cell: cell, inputSize: inputs, hiddenSize: hidden, outputSize: outputs), seed: 1)
+        var rng = SeededGenerator(seed: 2)
+        let pool = (0..<(steps * inputs)).map { _ in 2 * rng.nextFloat() - 1 }
+        let requests = (0..<sequences).map { _ in ReadRequest(steps: steps, keepFrom: steps - 1, stateAfter: steps) }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        var kept = 0
+        net.read(requests, batch: batch, threads: threads,
+                 inputs: { _, range in Array(pool[(range.lowerBound * inputs)..<(range.upperBound * inputs)]) }) { _, r in kept += r.outputs.count }
+        precondition(kept == sequences * outputs)
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    }
 }
