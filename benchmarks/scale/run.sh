@@ -15,7 +15,9 @@
 # SIDE_BY_SIDE=N (issue 17) instead runs, N times alternately on the same table, `forecastd train`
 # of the global job (EPOCHS, BATCH, HIDDEN; fallback off) and the Python peer benchmarks/scale/peer.py
 # (psycopg + PyTorch: read all series, one global LSTM, the same epochs, batch, hidden and lags,
-# forecast, COPY back; no guard, no backtest) with PEER_PYTHON (default /work/venv-torch/bin/python),
+# forecast, COPY back; no guard, no backtest) with PEER_PYTHON (default /work/venv-torch/bin/python)
+# on PEER_THREADS torch threads (default 1: on a shared machine torch's 2 OpenMP threads spin
+# against each other, 17k vs 123k steps/s measured for this LSTM under load 8),
 # then `forecastd bench rnn` at the training's shape, and a predict that reads every series in
 # full (the saved states deleted); each line records the load average. Then it stops.
 #
@@ -23,7 +25,7 @@
 # "predict timing" log lines split the time into reading, training/forecasting and writing.
 # Environment: EPOCHS, BATCH, HIDDEN (global model), SERIES_EPOCHS (per-series), CYCLES,
 # PER_SERIES_SMALL, PER_SERIES, FULL_READ=0 to skip the full-read predict,
-# FORECASTD_BIN to use a built binary. Prints a markdown report (also copied to $OUT when set).
+# FORECASTD_BIN to use a built binary, KEEP_LOGS=DIR to keep forecastd's logs. Prints a markdown report (also copied to $OUT when set).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO="$PWD"
@@ -43,7 +45,7 @@ scratch="${FORECASTD_SCRATCH:-.build-scale-rel}"
 
 tmp="$(mktemp -d /tmp/forecastd-scale.XXXXXX)"
 chmod 755 "$tmp"
-cleanup() { pg_stop; rm -rf "$tmp"; }
+cleanup() { pg_stop; [ -n "${KEEP_LOGS:-}" ] && mkdir -p "$KEEP_LOGS" && cp "$tmp"/*.log "$KEEP_LOGS"/ 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
 
 if [ -z "${FORECASTD_BIN:-}" ]; then
@@ -198,8 +200,8 @@ if [ -n "${SIDE_BY_SIDE:-}" ]; then
     {
         echo "**Side by side** (global LSTM hidden $hidden, batch $batch, $epochs epoch(s); forecastd with its guard, backtest, calibration and saved states, the peer without):"
         echo
-        echo "| run | forecastd train wall s | stages (forecastd log) | forecastd steps/s in train | peer wall s | peer stages | peer steps/s | load avg before forecastd / peer |"
-        echo "| --- | ---: | --- | ---: | ---: | --- | ---: | --- |"
+        echo "| run | forecastd train wall s | stages (forecastd log) | forecastd steps/s in train | bench rnn steps/s, same shape | peer wall s | peer stages | peer steps/s | load avg before forecastd / bench / peer |"
+        echo "| --- | ---: | --- | ---: | ---: | ---: | --- | ---: | --- |"
     } >>"$report"
     lags=""
     for run in $(seq 1 "$SIDE_BY_SIDE"); do
@@ -209,18 +211,20 @@ if [ -n "${SIDE_BY_SIDE:-}" ]; then
         f_rate=$(grep -oE "steps_per_s=[0-9]+" "$LOG" | tail -1 | cut -d= -f2)
         f_stages="read $(field read_s), epochs $(field epochs_s), validation $(field validation_s), calibration $(field calibration_s), backtest+forecast pass $(field backtest_s), assembly $(field forecast_s), write $(field write_s)"
         lags=$(sql -c "SELECT hyperparameters->>'lags' FROM forecastd.models WHERE job = 'scale_global' ORDER BY model_id DESC LIMIT 1")
+        inputs=$((2 + ${lags:-24} + 6))
+        echo "==> side by side, run $run: bench rnn at the training's shape (inputs $inputs)" >&2
+        b_load="$(load)"
+        b_rate=$("$forecastd" bench rnn --cell lstm --hidden "$hidden" --batch "$batch" --tbptt 24 --inputs "$inputs" --outputs 72 --threads "$(nproc)" --json \
+            | python3 -c "import json,sys; print(json.load(sys.stdin)['steps_per_s'])")
         echo "==> side by side, run $run: peer (lags ${lags:-24})" >&2
         p_load="$(load)"
-        p_json=$("$peer_python" benchmarks/scale/peer.py "$url" --hidden "$hidden" --batch "$batch" --epochs "$epochs" --lags "${lags:-24}")
+        p_json=$("$peer_python" benchmarks/scale/peer.py "$url" --hidden "$hidden" --batch "$batch" --epochs "$epochs" --lags "${lags:-24}" --threads "${PEER_THREADS:-1}")
         p_field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$1'])" "$p_json"; }
-        echo "| $run | **$f_wall** | $f_stages | $f_rate | **$(p_field wall_s)** | read $(p_field read_s), prepare $(p_field prepare_s), train $(p_field train_s), forecast $(p_field forecast_s), write $(p_field write_s) | $(p_field steps_per_s) | $f_load / $p_load |" >>"$report"
+        echo "| $run | **$f_wall** | $f_stages | $f_rate | $b_rate | **$(p_field wall_s)** | read $(p_field read_s), prepare $(p_field prepare_s), train $(p_field train_s), forecast $(p_field forecast_s), write $(p_field write_s) | $(p_field steps_per_s) | $f_load / $b_load / $p_load |" >>"$report"
     done
-    inputs=$((2 + ${lags:-24} + 6))
-    echo "==> bench rnn at the training's shape (inputs $inputs)" >&2
-    b_load="$(load)"
-    bench=$("$forecastd" bench rnn --cell lstm --hidden "$hidden" --batch "$batch" --tbptt 24 --inputs "$inputs" --outputs 72 --threads "$(nproc)" --json)
     echo >>"$report"
-    echo "\\`forecastd bench rnn --cell lstm --hidden $hidden --batch $batch --tbptt 24 --inputs $inputs --outputs 72 --threads $(nproc)\\`: $(python3 -c "import json,sys; print(f\"{json.loads(sys.argv[1])['steps_per_s']:,.0f}\")" "$bench") steps/s (load $b_load)." >>"$report"
+    echo "bench rnn: \`forecastd bench rnn --cell lstm --hidden $hidden --batch $batch --tbptt 24 --inputs $inputs --outputs 72 --threads $(nproc)\`; peer: \`benchmarks/scale/peer.py --hidden $hidden --batch $batch --epochs $epochs --lags ${lags:-24} --threads ${PEER_THREADS:-1}\`." >>"$report"
+    echo >>"$report"
     echo "==> predict with the states deleted (full read of every series)" >&2
     for run in 1 2; do
         sql -c "DELETE FROM forecastd.series_state"
