@@ -63,6 +63,39 @@ public enum Quantiles {
     }
 
     /// As `quantile(of:level:)` for values already sorted, all finite, at least one.
+    /// Moves into place the elements `sortedQuantile(_:_:)` reads for `levels`, as a sort would
+    /// leave them (quickselect around each index in turn, each in the part right of the last):
+    /// afterwards `sortedQuantile(values, level)` gives what it gives on the sorted array.
+    /// The values must not be NaN.
+    static func selectOrderStatistics(_ values: inout [Double], for levels: [Double]) {
+        let n = values.count
+        guard n > 1 else { return }
+        var wanted = Set<Int>()
+        for level in levels {
+            let lower = Int((level * Double(n - 1)).rounded(.down))
+            wanted.insert(Swift.max(0, Swift.min(lower, n - 1)))
+            wanted.insert(Swift.min(lower + 1, n - 1))
+        }
+        var from = 0
+        values.withUnsafeMutableBufferPointer { v in
+            for k in wanted.sorted() {
+                var lo = from, hi = n - 1
+                while lo < hi {
+                    // Median of three as pivot, then a three-way partition of [lo, hi].
+                    let mid = lo + (hi - lo) / 2
+                    let a = v[lo], b = v[mid], c = v[hi]
+                    let pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b))
+                    var lt = lo, i = lo, gt = hi
+                    while i <= gt {
+                        if v[i] < pivot { v.swapAt(lt, i); lt += 1; i += 1 } else if v[i] > pivot { v.swapAt(i, gt); gt -= 1 } else { i += 1 }
+                    }
+                    if k < lt { hi = lt - 1 } else if k > gt { lo = gt + 1 } else { break }
+                }
+                from = k + 1
+            }
+        }
+    }
+
     static func sortedQuantile(_ sorted: [Double], _ level: Double) -> Double {
         let position = level * Double(sorted.count - 1)
         let lower = Int(position.rounded(.down))
