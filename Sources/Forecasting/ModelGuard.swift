@@ -78,10 +78,18 @@ public struct ModelGuard: Sendable {
             let windows = guardWindows(heldBack: model.settings.heldBack(length: s.count), week: model.settings.weekRead)
             let backtest = Backtest(horizon: horizon, windows: windows, season: season, levels: levels)
             guard let result = reads[i]?.backtest else { return nil }
-            let naiveResult = backtest.run(series: s) { naive.forecast(history: $0.history, horizon: horizon, levels: levels) }
+            // Naive's forecast of a window is computed once: a naive partner reuses it (the same
+            // forecaster on the same history), and it costs a sort of the history per step ahead.
+            var naiveForecasts: [Int: QuantileForecast] = [:]
+            let naiveResult = backtest.run(series: s) { window in
+                let forecast = naive.forecast(history: window.history, horizon: horizon, levels: levels)
+                naiveForecasts[window.origin] = forecast
+                return forecast
+            }
             let network = Dictionary(uniqueKeysWithValues: result.windows.map { ($0.origin, $0.modelForecast) })
             return (result, naiveResult, backtest.run(series: s) { window in
-                let baseline = partner.forecaster.forecast(history: window.history, horizon: horizon, levels: levels)
+                let baseline = (partner.season == 1 ? naiveForecasts[window.origin] : nil)
+                    ?? partner.forecaster.forecast(history: window.history, horizon: horizon, levels: levels)
                 return network[window.origin].map { $0.combined(with: baseline) } ?? baseline
             })
         }
