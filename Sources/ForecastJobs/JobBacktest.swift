@@ -1,6 +1,7 @@
 import ForecastStore
 import Forecasting
 import Foundation
+import NeuralNet
 import PostgresClient
 
 /// One series' scores in a `forecastd backtest` run.
@@ -81,14 +82,16 @@ extension JobRunner {
         }
         let model: TrainedForecaster
         do {
-            model = try RecurrentForecaster.train(series: training, settings: plan.forecaster, threads: unit.count > 1 ? 2 : 1)
+            model = try RecurrentForecaster.train(series: training, settings: plan.forecaster, threads: unit.count > 1 ? ComputeThreads.perUnit : 1)
         } catch {
             return ([], ["series \(keys): training failed: \(error)"])
         }
         var results: [SeriesBacktest] = [], errors: [String] = []
-        for series in unit {
+        // The network reads every series once, many side by side (`readInFull`).
+        let reads = model.readInFull(unit, backtest: { _ in windows }, season: plan.season, threads: unit.count > 1 ? ComputeThreads.perUnit : 1)
+        for (series, read) in zip(unit, reads) {
             do {
-                let result = try model.backtest(series, windows: windows, season: plan.season)
+                guard let result = read?.backtest else { throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: 0) }
                 guard !result.windows.isEmpty else { throw BacktestError.noWindow }
                 results.append(SeriesBacktest(series: series.key, result: result))
             } catch {

@@ -3,6 +3,7 @@ import ForecastStore
 import Forecasting
 import Foundation
 import Logging
+import NeuralNet
 import PostgresClient
 
 /// What one run did, as `runs` records it.
@@ -119,11 +120,17 @@ public struct JobRunner: Sendable {
         let end = now()
         let outcomes: [SeriesOutcome]
         let oneSeries = only?.count == 1 ? only?.first : nil
-        var timing = (read: 0.0, train: 0.0, write: 0.0)
+        var timing = (read: 0.0, train: 0.0, write: 0.0), stages = StageTimes()
         let readStarted = Date()
         defer {
-            logger.info("train timing", metadata: ["read_s": "\(Self.seconds(timing.read))", "train_s": "\(Self.seconds(timing.train))",
-                                                   "write_s": "\(Self.seconds(timing.write))"])
+            // train_s is the whole of the units' computation; the stages split it (see `StageTimes`).
+            logger.info("train timing", metadata: [
+                "read_s": "\(Self.seconds(timing.read))", "train_s": "\(Self.seconds(timing.train))",
+                "epochs_s": "\(Self.seconds(stages.epochs))", "validation_s": "\(Self.seconds(stages.validation))",
+                "calibration_s": "\(Self.seconds(stages.calibration))", "backtest_s": "\(Self.seconds(stages.backtest))",
+                "forecast_s": "\(Self.seconds(stages.forecast))", "write_s": "\(Self.seconds(timing.write))",
+                "threads": "\(ComputeThreads.perUnit)",
+            ])
         }
         var windowStart = plan.trainingStart(end: end), newest: Date?
         do {
@@ -169,14 +176,25 @@ public struct JobRunner: Sendable {
             }
         }
         if !ready.isEmpty {
-            let all = ready
-            units.append((all.map(\.key), { trainer.train(all, global: true) }))
+            let all = ready, epochLogger = logger
+            units.append((all.map(\.key), {
+                trainer.train(all, global: true) { epoch in
+                    epochLogger.info("epoch", metadata: [
+                        "epoch": "\(epoch.epoch)", "train_loss": "\(epoch.trainLoss)", "validation_loss": "\(epoch.validationLoss)",
+                        "steps_per_s": "\(Int(epoch.stepsPerSecond.isFinite ? epoch.stepsPerSecond.rounded() : 0))",
+                        "seconds": "\(Self.seconds(epoch.seconds))",
+                    ])
+                }
+            }))
         }
         for unit in units {
             summary.seriesTotal += unit.keys.count
             let trainStarted = Date()
             let trained = unit.work()
             timing.train += Date().timeIntervalSince(trainStarted)
+            stages.epochs += trained.times.epochs; stages.validation += trained.times.validation
+            stages.calibration += trained.times.calibration; stages.backtest += trained.times.backtest
+            stages.forecast += trained.times.forecast
             do {
                 let writeStarted = Date()
                 defer { timing.write += Date().timeIntervalSince(writeStarted) }
@@ -253,7 +271,8 @@ public struct JobRunner: Sendable {
         _ = try metrics.write(metrics: version.metrics.map { ModelMetricRow(modelID: id, split: $0.split, metric: $0.name, value: $0.value) }, on: tx)
         _ = try metrics.write(history: version.history.map {
             TrainingHistoryRow(modelID: id, epoch: $0.epoch, trainLoss: $0.trainLoss, validationLoss: $0.validationLoss,
-                               gradNorm: $0.gradNorm, learningRate: $0.learningRate, seconds: $0.seconds)
+                               gradNorm: $0.gradNorm, learningRate: $0.learningRate, seconds: $0.seconds,
+                               stepsPerSecond: $0.stepsPerSecond.isFinite ? $0.stepsPerSecond : nil)
         }, on: tx)
         return id
     }

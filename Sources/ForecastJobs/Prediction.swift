@@ -3,6 +3,7 @@ import ForecastStore
 import Forecasting
 import Foundation
 import Logging
+import NeuralNet
 import PostgresClient
 
 /// A predict cycle: every series with an active model is forecast from the end of its history.
@@ -253,12 +254,24 @@ extension JobRunner {
             // What each forecast series read (the new steps only, when reading on), kept as actuals.
             var observed: [RegularSeries] = []
             let started = Date()
+            // Series read in full by a network: read side by side, one batched pass per model.
+            var fullReads: [String: FullRead] = [:]
+            var byModel: [Int64: [RegularSeries]] = [:]
+            for (key, reading) in batch {
+                guard case .full(let series) = reading, let model = servedBy(key), published[model.modelID]?.needsWeights == true,
+                      networks[model.modelID] != nil else { continue }
+                byModel[model.modelID, default: []].append(series)
+            }
+            for (id, series) in byModel.sorted(by: { $0.key < $1.key }) {
+                let reads = networks[id]!.readInFull(series, settledBefore: settledBefore, threads: ComputeThreads.perUnit)
+                for (s, read) in zip(series, reads) { if let read { fullReads[s.key] = read } }
+            }
             for (key, reading) in batch {
                 guard let model = servedBy(key), let form = published[model.modelID] else { continue }
                 let forecaster = PublishedForecaster(form: form, network: networks[model.modelID], horizon: job.horizon,
                                                      levels: plan.forecaster.quantiles, maxGap: job.maxGap)
                 do {
-                    let (forecast, state) = try forecastOne(reading, with: forecaster, settledBefore: settledBefore)
+                    let (forecast, state) = try forecastOne(reading, with: forecaster, settledBefore: settledBefore, read: fullReads[key])
                     let series: RegularSeries
                     switch reading {
                     case .continuing(_, let s): series = s; timing.continued += 1
@@ -311,12 +324,12 @@ extension JobRunner {
     }
 
     /// The forecast of one series and the state to save after it (nil for the baseline).
-    func forecastOne(_ reading: Reading, with forecaster: PublishedForecaster, settledBefore: Int?) throws -> (QuantileForecast, SeriesState?) {
+    func forecastOne(_ reading: Reading, with forecaster: PublishedForecaster, settledBefore: Int?, read: FullRead? = nil) throws -> (QuantileForecast, SeriesState?) {
         switch reading {
         case .continuing(let row, let newSteps):
             return try forecaster.forecast(continuing: row.state, of: row.series, with: newSteps, settledBefore: settledBefore)
         case .full(let series):
-            return try forecaster.forecast(series, settledBefore: settledBefore)
+            return try forecaster.forecast(series, settledBefore: settledBefore, read: read)
         }
     }
 }

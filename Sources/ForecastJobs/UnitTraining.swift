@@ -2,6 +2,7 @@ import ForecastConfig
 import ForecastStore
 import Forecasting
 import Foundation
+import NeuralNet
 
 /// One model version as it will be stored, with its metrics and training curve.
 public struct ModelVersion: Sendable {
@@ -23,6 +24,8 @@ public struct TrainedUnit: Sendable {
     public var pointsUsed: Int
     /// The series the unit read, whose recent values are recorded as actuals with its results.
     public var observed: [RegularSeries] = []
+    /// Where the training's time went (see `StageTimes`).
+    public var times = StageTimes()
 }
 
 /// Trains one unit of work: Forecasting's `ModelGuard` decides what gets published, and this
@@ -42,8 +45,10 @@ public struct UnitTrainer: Sendable {
     }
 
     /// Trains and judges a model on `series` (one series, or all of a global model); see `ModelGuard.train`.
-    public func train(_ series: [RegularSeries], global: Bool) -> TrainedUnit {
-        unit(modelGuard.train(series, threads: global ? 2 : 1), series: series, global: global)
+    /// A global model takes the unit's share of the cores (`ComputeThreads.perUnit`); one series
+    /// is too small a batch to split. `progress` is told each epoch.
+    public func train(_ series: [RegularSeries], global: Bool, progress: ((EpochRecord) -> Void)? = nil) -> TrainedUnit {
+        unit(modelGuard.train(series, threads: global ? ComputeThreads.perUnit : 1, progress: progress), series: series, global: global)
     }
 
     /// The fallback for series the network does not serve (see `ModelGuard.fallback`).
@@ -65,6 +70,6 @@ public struct UnitTrainer: Sendable {
         }
         return TrainedUnit(series: series.map(\.key), active: outcome.published.map { version($0, .active) },
                            rejected: outcome.rejected.map { version($0, .rejected) }, forecasts: outcome.forecasts, states: outcome.states,
-                           pointsUsed: series.reduce(0) { $0 + $1.observedCount }, observed: series)
+                           pointsUsed: series.reduce(0) { $0 + $1.observedCount }, observed: series, times: outcome.times)
     }
 }

@@ -31,9 +31,11 @@ public struct TrainingHistoryRow: Sendable, Equatable {
     public var gradNorm: Double?
     public var learningRate: Double?
     public var seconds: Double?
+    /// Training throughput of the epoch (steps/s; migration 0010).
+    public var stepsPerSecond: Double?
 
     public init(modelID: Int64, epoch: Int, trainLoss: Double? = nil, validationLoss: Double? = nil,
-                gradNorm: Double? = nil, learningRate: Double? = nil, seconds: Double? = nil) {
+                gradNorm: Double? = nil, learningRate: Double? = nil, seconds: Double? = nil, stepsPerSecond: Double? = nil) {
         self.modelID = modelID
         self.epoch = epoch
         self.trainLoss = trainLoss
@@ -41,6 +43,7 @@ public struct TrainingHistoryRow: Sendable, Equatable {
         self.gradNorm = gradNorm
         self.learningRate = learningRate
         self.seconds = seconds
+        self.stepsPerSecond = stepsPerSecond
     }
 }
 
@@ -121,7 +124,7 @@ public struct MetricsWriter: Sendable {
                            modelID, range.lowerBound, range.upperBound)
         }
         return try db.copyIn("""
-            COPY \(names.trainingHistory) (model_id, epoch, train_loss, validation_loss, grad_norm, learning_rate, seconds) FROM STDIN
+            COPY \(names.trainingHistory) (model_id, epoch, train_loss, validation_loss, grad_norm, learning_rate, seconds, steps_per_second) FROM STDIN
             """) { writer in
             for row in history {
                 try writer.append(row.modelID)
@@ -131,6 +134,7 @@ public struct MetricsWriter: Sendable {
                 try writer.append(row.gradNorm)
                 try writer.append(row.learningRate)
                 try writer.append(row.seconds)
+                try writer.append(row.stepsPerSecond)
                 try writer.endRow()
             }
         }

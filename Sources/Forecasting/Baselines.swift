@@ -62,7 +62,9 @@ public struct SeasonalNaive: Sendable, Hashable {
                 sample = oneSeasonErrors
                 widening = Double(seasonsAhead).squareRoot()
             }
-            sample.sort()
+            // The order statistics the levels need, selected in place (what sorting would put
+            // there, at a fraction of a sort's cost: the guard's backtests make many of these).
+            Quantiles.selectOrderStatistics(&sample, for: levels)
             let result = levels.map { level in
                 sample.isEmpty ? 0 : Quantiles.sortedQuantile(sample, level) * widening
             }

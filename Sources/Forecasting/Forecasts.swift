@@ -131,6 +131,68 @@ extension TrainedForecaster {
         return QuantileForecast(levels: settings.quantiles, values: values)
     }
 
+    /// Series read in full, many at once: for each series (in order) the forecast from its
+    /// end and the state after its last settled step, as `forecast(_:settledBefore:)` gives
+    /// them (bit for bit: `RecurrentNetwork.read` runs each series as its batch-1 read would),
+    /// and, when `windows` is given, the backtest of `backtest(_:windows:season:)` from the
+    /// same pass. nil for a series that cannot be read (no scaler). One pass over the series
+    /// serves the guard's backtest and the forecast it publishes.
+    public func readInFull(_ series: [RegularSeries], settledBefore: Int? = nil, backtest windows: ((RegularSeries) -> Int)? = nil,
+                           season: Int = 1, threads: Int = 1) -> [FullRead?] {
+        let o = settings.outputSize, layout = features
+        var prepared: [PreparedSeries?] = series.map { try? prepare($0) }
+        var requests: [ReadRequest] = [], index: [Int] = [], plans: [Backtest?] = [], settledSteps: [Int] = []
+        for (i, s) in series.enumerated() {
+            guard prepared[i] != nil, s.count > 0 else { prepared[i] = nil; continue }
+            let limit = settledBefore.map { Swift.max(0, Swift.min(s.count, $0 - s.firstBucket)) } ?? s.count
+            let settled = s.states[0..<limit].lastIndex(of: .observed).map { $0 + 1 } ?? 0
+            let plan = windows.map { Backtest(horizon: settings.horizon, windows: $0(s), season: season, levels: settings.quantiles) }
+            let firstOrigin = plan?.origins(length: s.count).min() ?? s.count
+            requests.append(ReadRequest(steps: s.count, keepFrom: Swift.max(0, Swift.min(firstOrigin, s.count) - 1),
+                                        stateAfter: settled > 0 ? settled : nil))
+            index.append(i); plans.append(plan); settledSteps.append(settled)
+        }
+        var results = [FullRead?](repeating: nil, count: series.count)
+        let inputs = prepared.compactMap { $0 }
+        // What a read gives is turned into forecasts, states and backtests on the unit's threads,
+        // a round of reads at a time (scoring a backtest costs as much as reading the series).
+        var pending: [(Int, ReadResult)] = []
+        let round = Swift.max(1, threads) * Self.readBatch
+        func assemble() {
+            let done = ComputeThreads.map(pending.count, threads: threads) { j -> FullRead in
+                let (r, read) = pending[j]
+                let s = series[index[r]], p = inputs[r], keepFrom = requests[r].keepFrom
+                let forecast = quantileForecast(outputs: read.outputs.suffix(o), at: s.count - 1, of: p)
+                var saved: SeriesState?
+                let settled = settledSteps[r]
+                if settled > 0, let recurrent = read.state {
+                    let tailStart = Swift.max(0, settled - stateTailLength)
+                    saved = SeriesState(key: s.key, nextBucket: s.firstBucket + settled, scaler: p.scaler, recurrent: recurrent,
+                                        tail: Array(s.values[tailStart..<settled]), levelBeforeTail: tailStart > 0 ? p.level[tailStart - 1] : 0)
+                }
+                let backtest = plans[r].map { plan in
+                    plan.run(series: s) { window in
+                        let base = (window.origin - 1 - keepFrom) * o
+                        return quantileForecast(outputs: read.outputs[base..<(base + o)], at: window.origin - 1, of: p)
+                    }
+                }
+                return FullRead(forecast: forecast, state: saved, backtest: backtest)
+            }
+            for (j, read) in done.enumerated() { results[index[pending[j].0]] = read }
+            pending.removeAll(keepingCapacity: true)
+        }
+        network.read(requests, batch: Self.readBatch, threads: threads,
+                     inputs: { r, steps in layout.inputs(series: inputs[r], steps: steps) }) { r, read in
+            pending.append((r, read))
+            if pending.count == round || r == requests.count - 1 { assemble() }
+        }
+        return results
+    }
+
+    /// Series side by side in a batched read: enough rows to keep the products busy, few enough
+    /// that a thread's activations stay in its cache (64 steps × 128 rows × hidden 64 × gates).
+    static let readBatch = 128
+
     /// Rolling-origin backtest of this model beside seasonal naive on the last `windows`
     /// horizons of `series`. The network reads the series once; the forecast of each origin is
     /// its output after the step before it, so no window sees its own future.
@@ -146,4 +208,11 @@ extension TrainedForecaster {
             return quantileForecast(outputs: outputs[base..<(base + o)], at: window.origin - 1, of: prepared)
         }
     }
+}
+
+/// One series read in full by `TrainedForecaster.readInFull`.
+public struct FullRead: Sendable {
+    public var forecast: QuantileForecast
+    public var state: SeriesState?
+    public var backtest: BacktestResult?
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NeuralNet
 
 /// The guard: the one place that decides what gets published for a unit (a series, or the
 /// series of a global model). It trains the candidate network and backtests it, on the same
@@ -68,7 +69,9 @@ public struct ModelGuard: Sendable {
     /// contender (see the type's comment) and publishes the one `Selection` picks; a network
     /// that is not published (nor part of what is) is returned as rejected with the reason.
     /// A network whose training fails leaves the statistical models and the baselines to contend.
-    public func train(_ series: [RegularSeries], threads: Int = 1) -> GuardOutcome {
+    /// `threads`: how many the training and the network's passes may keep busy (`ComputeThreads`);
+    /// `progress` is told each epoch.
+    public func train(_ series: [RegularSeries], threads: Int = 1, progress: ((EpochRecord) -> Void)? = nil) -> GuardOutcome {
         let started = Date()
         var model: TrainedForecaster?
         var failure: String?
@@ -77,7 +80,10 @@ public struct ModelGuard: Sendable {
         var diverged: CandidateModel?
         let epochs = EpochLog()
         do {
-            model = try RecurrentForecaster.train(series: series, settings: settings, threads: threads) { epochs.records.append($0) }
+            model = try RecurrentForecaster.train(series: series, settings: settings, threads: threads) { record in
+                epochs.records.append(record)
+                progress?(record)
+            }
         } catch {
             failure = "training failed: \(error)"
             if case ForecasterError.diverged = error {
@@ -342,6 +348,8 @@ public struct GuardOutcome: Sendable {
     /// Where the published network stands after each series, for predict to read on from
     /// (empty for a baseline or a combination).
     public var states: [SeriesState] = []
+    /// Where the training's time went (zero for a baseline that trained nothing).
+    public var times = StageTimes()
 }
 
 /// One contender of the guard's contest and its backtest.

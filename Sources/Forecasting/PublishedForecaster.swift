@@ -43,8 +43,9 @@ public struct PublishedForecaster: Sendable {
     }
 
     /// The forecast of a series read in full, and the state to save after it (nil unless the
-    /// network is published alone).
-    public func forecast(_ series: RegularSeries, settledBefore: Int?) throws -> (QuantileForecast, SeriesState?) {
+    /// network is published alone). `read`: the network's read of it, when already done with
+    /// others in one batch (`TrainedForecaster.readInFull`, the same bits).
+    public func forecast(_ series: RegularSeries, settledBefore: Int?, read: FullRead? = nil) throws -> (QuantileForecast, SeriesState?) {
         switch form {
         case .baseline(let baseline):
             guard baseline.canForecast(history: series.values) else { throw Failure.tooShort }
@@ -52,17 +53,17 @@ public struct PublishedForecaster: Sendable {
         case .combined(let baseline):
             guard let network else { throw Failure.noWeights }
             guard baseline.canForecast(history: series.values) else { throw Failure.tooShort }
-            let (forecast, _) = try network.forecast(series, settledBefore: settledBefore)
+            let (forecast, _) = try read.map { ($0.forecast, $0.state) } ?? network.forecast(series, settledBefore: settledBefore)
             // The baseline forecasts the network's own steps and levels, whatever the job asks now.
             return (forecast.combined(with: baseline.forecast(history: series.values, horizon: forecast.horizon, levels: forecast.levels)), nil)
         case .network:
             guard let network else { throw Failure.noWeights }
-            return try network.forecast(series, settledBefore: settledBefore)
+            return try read.map { ($0.forecast, $0.state) } ?? network.forecast(series, settledBefore: settledBefore)
         case .statistical(let model):
             return (try statisticalForecast(model, of: series), nil)
         case .combinedWithModel(let model):
             guard let network else { throw Failure.noWeights }
-            let (forecast, _) = try network.forecast(series, settledBefore: settledBefore)
+            let (forecast, _) = try read.map { ($0.forecast, $0.state) } ?? network.forecast(series, settledBefore: settledBefore)
             return (forecast.combined(with: try statisticalForecast(model, of: series)), nil)
         }
     }

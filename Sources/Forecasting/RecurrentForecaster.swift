@@ -10,6 +10,25 @@ public struct EpochRecord: Sendable, Equatable, Codable {
     public var gradNorm: Double
     public var learningRate: Double
     public var seconds: Double
+    /// Training throughput of the epoch's updates: sequence steps read forward and backward
+    /// per second (warm-up steps included, padding not), as `forecastd bench rnn` counts them.
+    public var stepsPerSecond: Double = .nan
+}
+
+/// Where a training's time went, stage by stage, for the `train timing` log line.
+public struct StageTimes: Sendable, Equatable {
+    /// The epochs' updates.
+    public var epochs = 0.0
+    /// The validation passes after each epoch (which also collect the calibration samples).
+    public var validation = 0.0
+    /// Fitting the calibration on the best epoch's samples.
+    public var calibration = 0.0
+    /// The guard's pass over every series: the backtest windows and the forecasts' network read.
+    public var backtest = 0.0
+    /// The forecasts and states assembled from that pass (combinations included).
+    public var forecast = 0.0
+
+    public init() {}
 }
 
 public enum ForecasterError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -38,6 +57,8 @@ public final class TrainedForecaster: @unchecked Sendable {
     public let history: [EpochRecord]
     /// The epoch whose weights were kept (1-based; 0 when the first validation never improved).
     public let bestEpoch: Int
+    /// The training stages' seconds (zero for a decoded model).
+    public internal(set) var times = StageTimes()
     let features: FeatureLayout
 
     init(settings: ForecasterSettings, grid: TimeGrid, network: RecurrentNetwork, scalers: [String: RobustScaler],
@@ -108,13 +129,14 @@ public enum RecurrentForecaster {
                                                 decay: .cosine(totalSteps: plannedUpdates, minimumFactor: 0.1))
         var generator = SplitMix64(seed: settings.seed)
         var history: [EpochRecord] = []
-        var best = (loss: Double.infinity, epoch: 0, parameters: network.parameters)
+        var best = (loss: Double.infinity, epoch: 0, parameters: network.parameters, samples: CalibrationSamples())
         var sinceBest = 0
+        var times = StageTimes()
         for epoch in 1...settings.epochs {
             let started = Date()
             var order = Array(segments.indices)
             order.shuffle(using: &generator)
-            var lossSum = 0.0, normSum = 0.0, groups = 0
+            var lossSum = 0.0, normSum = 0.0, groups = 0, steps = 0
             for start in stride(from: 0, to: order.count, by: batch) {
                 let group = order[start..<min(start + batch, order.count)].map { segments[$0] }
                 let data = try batchOf(group, batch: batch, prepared: prepared, layout: layout, settings: settings)
@@ -123,20 +145,26 @@ public enum RecurrentForecaster {
                     lossSum += stats.loss
                     normSum += Double(stats.gradNorm)
                     groups += 1
+                    steps += group.reduce(0) { $0 + $1.end - $1.start }
                 } catch let error as TrainingError {
                     throw ForecasterError.diverged(error.description)
                 }
             }
-            let validation = validationLoss(network: network, prepared: prepared, layout: layout, settings: settings)
+            let trained = Date()
+            let tail = tailPass(network: network, prepared: prepared, layout: layout, settings: settings, threads: threads)
+            let validation = tail.loss
+            let seconds = trained.timeIntervalSince(started)
+            times.epochs += seconds
+            times.validation += Date().timeIntervalSince(trained)
             let record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(groups, 1)), validationLoss: validation,
                                      gradNorm: normSum / Double(max(groups, 1)), learningRate: Double(trainer.optimizer.learningRate),
-                                     seconds: Date().timeIntervalSince(started))
+                                     seconds: Date().timeIntervalSince(started), stepsPerSecond: seconds > 0 ? Double(steps) / seconds : .nan)
             history.append(record)
             progress?(record)
             guard record.trainLoss.isFinite else { throw ForecasterError.diverged("training loss is \(record.trainLoss) at epoch \(epoch)") }
             let score = validation.isNaN ? record.trainLoss : validation
             if score < best.loss {
-                best = (score, epoch, network.parameters)
+                best = (score, epoch, network.parameters, tail.samples)
                 sinceBest = 0
             } else {
                 sinceBest += 1
@@ -144,8 +172,18 @@ public enum RecurrentForecaster {
             }
         }
         let restored = try RecurrentNetwork(config: config, parameters: best.parameters)
-        settings.calibration = calibrate(network: restored, prepared: prepared, layout: layout, settings: settings)
-        return TrainedForecaster(settings: settings, grid: grid, network: restored, scalers: scalers, history: history, bestEpoch: best.epoch)
+        let calibrating = Date()
+        // The best epoch's validation pass read the tail with these very weights: its samples
+        // are what a calibration pass over the restored network would collect, to the bit.
+        if best.epoch > 0 {
+            settings.calibration = Calibration.fit(samples: best.samples.list, origins: best.samples.origins, quantiles: settings.quantiles)
+        } else {
+            settings.calibration = calibrate(network: restored, prepared: prepared, layout: layout, settings: settings, threads: threads)
+        }
+        times.calibration = Date().timeIntervalSince(calibrating)
+        let model = TrainedForecaster(settings: settings, grid: grid, network: restored, scalers: scalers, history: history, bestEpoch: best.epoch)
+        model.times = times
+        return model
     }
 
     /// True when the training parts repeat their week more closely than their day: the mean
@@ -234,65 +272,72 @@ public enum RecurrentForecaster {
 
     /// Fits the calibration on the forecasts made from the origins of the held-back tail.
     static func calibrate(network: RecurrentNetwork, prepared: [PreparedSeries], layout: FeatureLayout,
-                          settings: ForecasterSettings) -> Calibration {
-        var originCount = 0
-        let o = settings.outputSize, q = settings.quantiles.count
-        let pairs = prepared.reduce(0) { $0 + Swift.max(0, $1.scaled.count - settings.horizon - ($1.trainEnd - 1)) } * settings.horizon
-        let every = Swift.max(1, (pairs + calibrationSampleLimit - 1) / calibrationSampleLimit)
-        // The residuals are copied out (q per sample), so each series' outputs are freed after it.
+                          settings: ForecasterSettings, threads: Int = 1, batch: Int = TrainedForecaster.readBatch) -> Calibration {
+        let samples = tailPass(network: network, prepared: prepared, layout: layout, settings: settings, threads: threads, batch: batch).samples
+        return Calibration.fit(samples: samples.list, origins: samples.origins, quantiles: settings.quantiles)
+    }
+
+    /// The (origin, step) samples the calibration is fitted on: the base, the network's
+    /// residuals (q per sample) and the actual value, in scaled units.
+    struct CalibrationSamples {
         var bases: [Double] = [], actuals: [Double] = [], residuals: [Float] = []
-        for s in prepared {
-            guard let (origins, outputs) = tailOutputs(network: network, series: s, layout: layout, settings: settings) else { continue }
-            for t in stride(from: origins.lowerBound, to: origins.upperBound, by: every) {
-                originCount += 1
-                for h in 0..<settings.horizon {
-                    let actual = s.scaled[t + 1 + h]
-                    guard actual.isFinite else { continue }
-                    let start = t * o + h * q
-                    bases.append(s.base(settings.base!, at: t, ahead: h + 1, season: settings.season))
-                    actuals.append(actual)
-                    residuals += outputs[start..<(start + q)]
-                }
-            }
+        var origins = 0
+        var list: [(base: Double, residuals: ArraySlice<Float>, actual: Double)] {
+            let q = bases.isEmpty ? 0 : residuals.count / bases.count
+            return bases.indices.map { i in (base: bases[i], residuals: residuals[(i * q)..<(i * q + q)], actual: actuals[i]) }
         }
-        let samples = bases.indices.map { i in (base: bases[i], residuals: residuals[(i * q)..<(i * q + q)], actual: actuals[i]) }
-        return Calibration.fit(samples: samples, origins: originCount, quantiles: settings.quantiles)
     }
 
-    /// The origins of the held-back tail whose whole horizon lies inside it, and the network's
-    /// outputs at every step up to the last of them (read from the start of the series, from
-    /// the zero state); nil when the tail holds no such origin.
-    static func tailOutputs(network: RecurrentNetwork, series s: PreparedSeries, layout: FeatureLayout,
-                            settings: ForecasterSettings) -> (origins: Range<Int>, outputs: [Float])? {
-        let origins = (s.trainEnd - 1)..<(s.scaled.count - settings.horizon)
-        guard !origins.isEmpty else { return nil }
-        var state = RecurrentState(config: network.config, batch: 1)
-        let inputs = layout.inputs(series: s, steps: 0..<origins.upperBound)
-        guard let outputs = try? network.forward(inputs: inputs, steps: origins.upperBound, state: &state) else { return nil }
-        return (origins, outputs)
-    }
-
-    /// Mean pinball loss, in scaled units, of the forecasts made from every origin of the
-    /// held-back tail whose whole horizon lies inside it.
-    static func validationLoss(network: RecurrentNetwork, prepared: [PreparedSeries], layout: FeatureLayout,
-                               settings: ForecasterSettings) -> Double {
+    /// One batched pass of the network over every series up to the last origin of its held-back
+    /// tail whose whole horizon lies inside it (read from the start, from the zero state; see
+    /// `RecurrentNetwork.read`): the mean pinball loss of the forecasts from every such origin
+    /// (in scaled units; NaN when no series has one), and the calibration samples, taken from
+    /// the same origins at an even stride beyond `calibrationSampleLimit`. Validation and
+    /// calibration read the same tail, so one pass serves both.
+    static func tailPass(network: RecurrentNetwork, prepared: [PreparedSeries], layout: FeatureLayout,
+                         settings: ForecasterSettings, threads: Int,
+                         batch: Int = TrainedForecaster.readBatch) -> (loss: Double, samples: CalibrationSamples) {
+        let o = settings.outputSize, q = settings.quantiles.count, horizon = settings.horizon
+        let pairs = prepared.reduce(0) { $0 + Swift.max(0, $1.scaled.count - horizon - ($1.trainEnd - 1)) } * horizon
+        let every = Swift.max(1, (pairs + calibrationSampleLimit - 1) / calibrationSampleLimit)
+        var read: [Int] = [], requests: [ReadRequest] = []
+        for (i, s) in prepared.enumerated() {
+            let origins = (s.trainEnd - 1)..<(s.scaled.count - horizon)
+            guard !origins.isEmpty else { continue }
+            read.append(i)
+            requests.append(ReadRequest(steps: origins.upperBound, keepFrom: origins.lowerBound))
+        }
         var sum = 0.0, count = 0.0
-        let q = settings.quantiles.count
-        for s in prepared {
-            guard let (origins, outputs) = tailOutputs(network: network, series: s, layout: layout, settings: settings) else { continue }
+        var samples = CalibrationSamples()
+        let inputs = read.map { prepared[$0] }
+        network.read(requests, batch: batch, threads: threads,
+                     inputs: { r, steps in layout.inputs(series: inputs[r], steps: steps) }) { r, result in
+            let s = inputs[r], first = requests[r].keepFrom, outputs = result.outputs
+            let origins = first..<requests[r].steps
             for t in origins {
-                let base = t * settings.outputSize
-                for h in 0..<settings.horizon {
-                    let actual = s.scaled[t + 1 + h] - s.base(settings.base!, at: t, ahead: h + 1, season: settings.season)
+                let at = (t - first) * o
+                for h in 0..<horizon {
+                    let base = s.base(settings.base!, at: t, ahead: h + 1, season: settings.season)
+                    let actual = s.scaled[t + 1 + h] - base
                     guard actual.isFinite else { continue }
                     for (k, level) in settings.quantiles.enumerated() {
-                        let diff = actual - Double(outputs[base + h * q + k])
-                        sum += pinballLoss(diff, level: level)
+                        sum += pinballLoss(actual - Double(outputs[at + h * q + k]), level: level)
                         count += 1
                     }
                 }
             }
+            for t in stride(from: origins.lowerBound, to: origins.upperBound, by: every) {
+                samples.origins += 1
+                let at = (t - first) * o
+                for h in 0..<horizon {
+                    let actual = s.scaled[t + 1 + h]
+                    guard actual.isFinite else { continue }
+                    samples.bases.append(s.base(settings.base!, at: t, ahead: h + 1, season: settings.season))
+                    samples.actuals.append(actual)
+                    samples.residuals += outputs[(at + h * q)..<(at + h * q + q)]
+                }
+            }
         }
-        return count > 0 ? sum / count : .nan
+        return (count > 0 ? sum / count : .nan, samples)
     }
 }

@@ -75,4 +75,62 @@ public enum Benchmark {
         }
         return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
     }
+
+    /// GFLOP/s of one inference step's products at `batch` rows (the LSTM/Elman gate product
+    /// `[B × (in+H+1)] · [(in+H+1) × G·H]` and the head `[B × H] · [H × outputs]`), through
+    /// `rowStableProduct` and through OpenBLAS's sgemm (one BLAS thread), best of `repeats`
+    /// timings of `calls` calls each.
+    public static func inferenceProduct(cell: CellKind, inputs: Int, hidden: Int, outputs: Int, batch: Int,
+                                        calls: Int = 200, repeats: Int = 5) -> (rowStable: Double, sgemm: Double) {
+        BLAS.setThreads(1)
+        let k = inputs + hidden + 1, n = cell.gates * hidden
+        let shapes = [(k, n), (hidden, outputs)]
+        var rng = SeededGenerator(seed: 3)
+        let buffers = shapes.map { (k, n) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) in
+            let a = allocateFloats(batch * k), b = allocateFloats(k * n), c = allocateFloats(batch * n)
+            for i in 0..<(batch * k) { a[i] = 2 * rng.nextFloat() - 1 }
+            for i in 0..<(k * n) { b[i] = 2 * rng.nextFloat() - 1 }
+            return (a, b, c)
+        }
+        defer { for (a, b, c) in buffers { a.deallocate(); b.deallocate(); c.deallocate() } }
+        let flops = Double(calls) * shapes.reduce(0.0) { $0 + 2 * Double(batch * $1.0 * $1.1) }
+        func time(_ body: () -> Void) -> Double {
+            body()
+            var best = Double.infinity
+            for _ in 0..<repeats {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                body()
+                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            }
+            return flops / best / 1e9
+        }
+        let stable = time {
+            for _ in 0..<calls {
+                for (s, (a, b, c)) in zip(shapes, buffers) { rowStableProduct(batch, s.1, s.0, a, s.0, b, s.1, accumulate: false, c, s.1) }
+            }
+        }
+        let blas = time {
+            for _ in 0..<calls {
+                for (s, (a, b, c)) in zip(shapes, buffers) { stepGemm(transB: false, batch, s.1, s.0, a, s.0, b, s.1, 0, c, s.1) }
+            }
+        }
+        return (stable, blas)
+    }
+
+    /// Seconds of one batched inference pass (`RecurrentNetwork.read`) over `sequences` random
+    /// sequences of `steps` steps, keeping the last step's outputs and state of each.
+    public static func inferencePass(cell: CellKind, inputs: Int, hidden: Int, outputs: Int, sequences: Int, steps: Int,
+                                     batch: Int, threads: Int) throws -> Double {
+        BLAS.setThreads(1)
+        let net = try RecurrentNetwork(config: NetworkConfig(cell: cell, inputSize: inputs, hiddenSize: hidden, outputSize: outputs), seed: 1)
+        var rng = SeededGenerator(seed: 2)
+        let pool = (0..<(steps * inputs)).map { _ in 2 * rng.nextFloat() - 1 }
+        let requests = (0..<sequences).map { _ in ReadRequest(steps: steps, keepFrom: steps - 1, stateAfter: steps) }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        var kept = 0
+        net.read(requests, batch: batch, threads: threads,
+                 inputs: { _, range in Array(pool[(range.lowerBound * inputs)..<(range.upperBound * inputs)]) }) { _, r in kept += r.outputs.count }
+        precondition(kept == sequences * outputs)
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    }
 }

@@ -2,10 +2,16 @@
 ///   Y = H W + b, with W `[hidden × outputs]`.
 
 enum DenseHead {
+    /// `inference`: through `rowStableProduct` (each row's bits its own), else OpenBLAS.
     static func forward(rows: Int, inSize: Int, outSize: Int, x: UnsafePointer<Float>,
-                        w: UnsafePointer<Float>, bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+                        w: UnsafePointer<Float>, bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+                        inference: Bool = false) {
         for r in 0..<rows { (y + r * outSize).update(from: bias, count: outSize) }
-        gemm(false, false, rows, outSize, inSize, 1, x, inSize, w, outSize, 1, y, outSize)
+        if inference {
+            rowStableProduct(rows, outSize, inSize, x, inSize, w, outSize, accumulate: true, y, outSize)
+        } else {
+            gemm(false, false, rows, outSize, inSize, 1, x, inSize, w, outSize, 1, y, outSize)
+        }
     }
 
     /// Writes dW, db and (when `dx` is given) dL/dX = dY Wᵀ.

@@ -81,19 +81,19 @@ public final class RecurrentNetwork {
 
     /// Runs all layers and the head over `steps` rows of `ws` (inputs in `ws.x`, carried state in
     /// slot 0 of each layer's h/c). Dropout is applied when the workspace was built for it.
-    /// `stepwise` runs every product one time step at a time (`batch` rows each), as inference
-    /// needs: OpenBLAS's kernels round a row differently depending on how many rows share the
-    /// product (its Haswell/Zen kernels do for 4 rows and more), so a forecast read on from a
-    /// saved state would otherwise differ in the last bits from one read in a single pass.
-    func forward(_ ws: Workspace, steps t: Int, dropoutSeed: UInt64, rowOffset: Int, stepwise: Bool = false) {
+    /// `inference` runs every product through `rowStableProduct` instead of OpenBLAS: OpenBLAS's
+    /// kernels round a row differently depending on how many rows share the product (its
+    /// Haswell/Zen kernels do for 4 rows and more), so neither a forecast read on from a saved
+    /// state nor a batch of many series would give the bits of a single full read.
+    func forward(_ ws: Workspace, steps t: Int, dropoutSeed: UInt64, rowOffset: Int, inference: Bool = false) {
         let b = ws.batch, hs = config.hiddenSize
         var input = UnsafePointer(ws.x)
         for (l, buf) in ws.layers.enumerated() {
             let w = layout.layers[l].weights(params)
             switch config.cell {
-            case .lstm: LSTMCell.forward(steps: t, batch: b, x: input, w: w, buf: buf)
-            case .gru: GRUCell.forward(steps: t, batch: b, x: input, w: w, buf: buf, stepwise: stepwise)
-            case .rnn: ElmanCell.forward(steps: t, batch: b, x: input, w: w, buf: buf)
+            case .lstm: LSTMCell.forward(steps: t, batch: b, x: input, w: w, buf: buf, inference: inference)
+            case .gru: GRUCell.forward(steps: t, batch: b, x: input, w: w, buf: buf, inference: inference)
+            case .rnn: ElmanCell.forward(steps: t, batch: b, x: input, w: w, buf: buf, inference: inference)
             }
             if let out = buf.out, let mask = buf.dropMask {
                 fillDropoutMask(mask, layer: l, steps: t, batch: b, seed: dropoutSeed, rowOffset: rowOffset)
@@ -102,11 +102,8 @@ public final class RecurrentNetwork {
             }
             input = UnsafePointer(buf.output)
         }
-        let o = config.outputSize
-        for (first, rows) in stepwise ? (0..<t).map({ ($0 * b, b) }) : [(0, t * b)] {
-            DenseHead.forward(rows: rows, inSize: hs, outSize: o, x: input + first * hs,
-                              w: params + layout.headW, bias: params + layout.headB, y: ws.y + first * o)
-        }
+        DenseHead.forward(rows: t * b, inSize: hs, outSize: config.outputSize, x: input,
+                          w: params + layout.headW, bias: params + layout.headB, y: ws.y, inference: inference)
     }
 
     /// Backpropagates `ws.dy` through the head and every layer; writes the gradient to `ws.grad`.
@@ -199,7 +196,7 @@ public final class RecurrentNetwork {
                 while start < steps {
                     let t = min(chunk, steps - start)
                     ws.x.update(from: xp.baseAddress! + start * b * inSize, count: t * b * inSize)
-                    forward(ws, steps: t, dropoutSeed: 0, rowOffset: 0, stepwise: true)
+                    forward(ws, steps: t, dropoutSeed: 0, rowOffset: 0, inference: true)
                     (yp.baseAddress! + start * b * outSize).update(from: ws.y, count: t * b * outSize)
                     // Carry: the last step's state becomes slot 0 for the next chunk.
                     for buf in ws.layers {

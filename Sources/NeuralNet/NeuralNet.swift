@@ -10,16 +10,64 @@
 /// - all parameters of a network live in one flat buffer, so optimisers, clipping and the model
 ///   format treat them as one vector.
 import CBLAS
+import Foundation
 
 public enum BLAS {
     /// OpenBLAS's description of its build (version, kernel, threading).
     public static var configuration: String { String(cString: openblas_get_config()) }
 
-    /// Threads OpenBLAS may use inside one product. The trainer shards a batch across threads
-    /// itself and sets this to 1, because splitting the small per-step products costs more than
-    /// it saves (see benchmarks/RESULTS.md).
+    /// Threads OpenBLAS may use inside one product. `ComputeThreads.configure` sets 1: the
+    /// trainer and the batched reads split their work across threads themselves, because
+    /// splitting the small per-step products costs more than it saves and OpenBLAS's idle
+    /// threads spin in `sched_yield` (see benchmarks/RESULTS.md). Only `forecastd bench` sets more.
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
     public static var threads: Int { Int(openblas_get_num_threads()) }
+}
+
+/// The process's threading policy, the one place that decides how many threads compute:
+/// OpenBLAS runs single-threaded inside every product, and a unit of work (a global model's
+/// training, backtest, batched reads; a predict batch) splits itself across its share of the
+/// cores: `cores / concurrentUnits`, at least 1, where `concurrentUnits` is how many units the
+/// process computes at once (the daemon's `concurrency`; 1 for a one-off command). So `N`
+/// workers never keep more than `max(cores, N)` threads busy. docs/ARCHITECTURE.md, "Threads".
+public enum ComputeThreads {
+    nonisolated(unsafe) private static var units = 1
+    nonisolated(unsafe) private static var available = onlineCores()
+
+    /// Pins OpenBLAS to one thread and records how many units run at once. Called once at
+    /// start-up (the command line, the daemon with its `concurrency`), before any work.
+    public static func configure(concurrentUnits: Int, cores: Int? = nil) {
+        units = max(1, concurrentUnits)
+        if let cores { available = max(1, cores) }
+        BLAS.setThreads(1)
+    }
+
+    /// The cores this process may run on (its CPU affinity mask).
+    public static var cores: Int { available }
+    public static var concurrentUnits: Int { units }
+    /// Threads one unit may keep busy.
+    public static var perUnit: Int { max(1, available / units) }
+
+    /// `body(0..<count)` on up to `threads` threads (indices dealt round-robin), results in index
+    /// order: the policy's parallel loop for work split by series (scoring, forecasts).
+    public static func map<T>(_ count: Int, threads: Int, _ body: (Int) -> T) -> [T] {
+        let workers = max(1, min(threads, count))
+        if workers == 1 { return (0..<count).map(body) }
+        var out = [T?](repeating: nil, count: count)
+        withoutActuallyEscaping(body) { body in
+            out.withUnsafeMutableBufferPointer { buffer in
+                let box = MapBox(body: body, out: buffer)
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    var i = w
+                    while i < count { box.out[i] = box.body(i); i += workers }
+                }
+            }
+        }
+        return out.map { $0! }
+    }
+
+    /// Foundation counts the CPUs of the process's affinity mask (`sched_getaffinity` on Linux).
+    private static func onlineCores() -> Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 }
 
 /// `C = alpha * op(A) * op(B) + beta * C`, row-major. Empty products still honour `beta`.
@@ -81,4 +129,10 @@ func allocateFloats(_ n: Int) -> UnsafeMutablePointer<Float> {
     let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
     p.initialize(repeating: 0, count: max(n, 1))
     return p
+}
+
+/// What `ComputeThreads.map`'s workers share: each writes only its own indices.
+private struct MapBox<T>: @unchecked Sendable {
+    let body: (Int) -> T
+    let out: UnsafeMutableBufferPointer<T?>
 }

@@ -79,3 +79,40 @@ private func fmt(_ v: Double, _ digits: Int) -> String {
     let r = (v * scale).rounded() / scale
     return "\(r)"
 }
+
+/// `forecastd bench infer`: the inference product (`rowStableProduct`, whose rows do not depend
+/// on the batch) beside OpenBLAS's sgemm at the shapes of one inference step.
+struct BenchInfer: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "infer", abstract: "Row-stable inference product vs sgemm, GFLOP/s.")
+    @Option(help: "lstm, gru or rnn.") var cell: String = "lstm"
+    @Option(help: "Network inputs (lags + calendar features + 2).") var inputs: Int = 35
+    @Option(help: "Hidden sizes; repeat for several.") var hidden: [Int] = [32, 64]
+    @Option(help: "Batch sizes; repeat for several.") var batch: [Int] = [1, 4, 16, 64, 256]
+    @Option(help: "Head outputs (horizon × quantiles).") var outputs: Int = 72
+    @Option(help: "Also time a whole batched pass over this many sequences (0: skip).") var sequences: Int = 0
+    @Option(help: "Steps of each sequence in the pass.") var steps: Int = 2000
+    @Option(help: "Threads of the pass.") var threads: Int = 2
+
+    func run() throws {
+        guard let kind = CellKind(rawValue: cell) else { throw ValidationError("--cell must be lstm, gru or rnn") }
+        if sequences > 0 {
+            for h in hidden {
+                for b in batch {
+                    let s = try Benchmark.inferencePass(cell: kind, inputs: inputs, hidden: h, outputs: outputs, sequences: sequences,
+                                                        steps: steps, batch: b, threads: threads)
+                    print("pass: \(cell) inputs \(inputs) hidden \(h) batch \(b), \(sequences) × \(steps) steps on \(threads) thread(s): \(fmt(s, 2)) s, \(fmt(Double(sequences * steps) / s, 0)) steps/s")
+                }
+            }
+            return
+        }
+        print("| cell | inputs | hidden | batch | row-stable GFLOP/s | sgemm GFLOP/s | ratio |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for h in hidden {
+            for b in batch {
+                let r = Benchmark.inferenceProduct(cell: kind, inputs: inputs, hidden: h, outputs: outputs, batch: b,
+                                                   calls: max(20, 20_000 / b))
+                print("| \(cell) | \(inputs) | \(h) | \(b) | \(fmt(r.rowStable, 1)) | \(fmt(r.sgemm, 1)) | \(fmt(r.rowStable / r.sgemm, 2)) |")
+            }
+        }
+    }
+}

@@ -7,6 +7,7 @@ import Forecasting
 import Foundation
 import HTTPServing
 import Logging
+import NeuralNet
 import PostgresClient
 
 /// Shared by the commands that run a job's work now.
@@ -248,6 +249,8 @@ extension Run {
         let path = Configuration.resolvePath(explicit: options.config)
         let configuration = try Configuration.load(path: path)
         LoggingSetup.bootstrap(configuration.daemon)
+        // `concurrency` units at once share the cores (a reload keeps the workers, so this too).
+        ComputeThreads.configure(concurrentUnits: configuration.daemon.concurrency)
         let logger = Logger(label: "forecastd")
         let daemon = try Daemon(configuration: configuration, configPath: path, notifier: SystemdNotifier(logger: logger), logger: logger)
         let metricsServer: HTTPServer?

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ForecastConfig
 import Foundation
+import NeuralNet
 
 /// `forecastd [--config PATH] <command>`, with SPEC.md's exit codes: 0 success, 1 runtime
 /// failure, 2 bad usage or bad configuration.
@@ -45,6 +46,9 @@ func argumentsWithConfigAfterCommand(_ arguments: [String]) -> [String] {
 
 /// Runs the command line and returns the process exit status.
 func runCommandLine() async -> Int32 {
+    // The threading policy: one BLAS thread, each unit splits itself across the cores
+    // (`ComputeThreads`); the daemon sets its `concurrency` once it has read its configuration.
+    ComputeThreads.configure(concurrentUnits: 1)
     do {
         var command = try await Forecastd.asyncParseAsRoot(argumentsWithConfigAfterCommand(Array(CommandLine.arguments.dropFirst())))
         if var asyncCommand = command as? AsyncParsableCommand {

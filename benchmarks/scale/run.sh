@@ -12,12 +12,21 @@
 #    (training 10,000 separate networks on 2 cores takes hours; the figures extrapolate), to see
 #    whether peak memory grows with the number of series trained; then a predict cycle.
 #
+# SIDE_BY_SIDE=N (issue 17) instead runs, N times alternately on the same table, `forecastd train`
+# of the global job (EPOCHS, BATCH, HIDDEN; fallback off) and the Python peer benchmarks/scale/peer.py
+# (psycopg + PyTorch: read all series, one global LSTM, the same epochs, batch, hidden and lags,
+# forecast, COPY back; no guard, no backtest) with PEER_PYTHON (default /work/venv-torch/bin/python)
+# on PEER_THREADS torch threads (default 1: on a shared machine torch's 2 OpenMP threads spin
+# against each other, 17k vs 123k steps/s measured for this LSTM under load 8),
+# then `forecastd bench rnn` at the training's shape, and a predict that reads every series in
+# full (the saved states deleted); each line records the load average. Then it stops.
+#
 # Every command runs under /usr/bin/time -v (peak RSS); forecastd's "train timing" and
 # "predict timing" log lines split the time into reading, training/forecasting and writing.
 # Environment: EPOCHS, BATCH, HIDDEN (global model), SERIES_EPOCHS (per-series), CYCLES,
 # PER_SERIES_SMALL, PER_SERIES, FULL_READ=0 to skip the full-read predict,
-# FORECASTD_BIN to use a built binary. Prints a markdown report (also copied to $OUT when set),
-# ending with the size of every forecastd table.
+# FORECASTD_BIN to use a built binary, KEEP_LOGS=DIR to keep forecastd's logs. Prints a markdown report (also copied to $OUT
+# when set), ending with the size of every forecastd table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO="$PWD"
@@ -37,7 +46,7 @@ scratch="${FORECASTD_SCRATCH:-.build-scale-rel}"
 
 tmp="$(mktemp -d /tmp/forecastd-scale.XXXXXX)"
 chmod 755 "$tmp"
-cleanup() { pg_stop; rm -rf "$tmp"; }
+cleanup() { pg_stop; [ -n "${KEEP_LOGS:-}" ] && mkdir -p "$KEEP_LOGS" && cp "$tmp"/*.log "$KEEP_LOGS"/ 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
 
 if [ -z "${FORECASTD_BIN:-}" ]; then
@@ -186,6 +195,47 @@ commit="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources migratio
     echo "Data: $rows rows ($db_size with two indexes), generated and indexed in ${load_seconds}s."
     echo
 } >"$report"
+
+if [ -n "${SIDE_BY_SIDE:-}" ]; then
+    peer_python="${PEER_PYTHON:-/work/venv-torch/bin/python}"
+    {
+        echo "**Side by side** (global LSTM hidden $hidden, batch $batch, $epochs epoch(s); forecastd with its guard, backtest, calibration and saved states, the peer without):"
+        echo
+        echo "| run | forecastd train wall s | stages (forecastd log) | forecastd steps/s in train | bench rnn steps/s, same shape | peer wall s | peer stages | peer steps/s | load avg before forecastd / bench / peer |"
+        echo "| --- | ---: | --- | ---: | ---: | ---: | --- | ---: | --- |"
+    } >>"$report"
+    lags=""
+    for run in $(seq 1 "$SIDE_BY_SIDE"); do
+        echo "==> side by side, run $run: forecastd train" >&2
+        timed "sbs_train_$run" train scale_global --as-of "$(hour_at "$points")"
+        f_wall=$WALL; f_load=$LOAD
+        f_rate=$(grep -oE "steps_per_s=[0-9]+" "$LOG" | tail -1 | cut -d= -f2)
+        f_stages="read $(field read_s), epochs $(field epochs_s), validation $(field validation_s), calibration $(field calibration_s), backtest+forecast pass $(field backtest_s), assembly $(field forecast_s), write $(field write_s)"
+        lags=$(sql -c "SELECT hyperparameters->>'lags' FROM forecastd.models WHERE job = 'scale_global' ORDER BY model_id DESC LIMIT 1")
+        inputs=$((2 + ${lags:-24} + 6))
+        echo "==> side by side, run $run: bench rnn at the training's shape (inputs $inputs)" >&2
+        b_load="$(load)"
+        b_rate=$("$forecastd" bench rnn --cell lstm --hidden "$hidden" --batch "$batch" --tbptt 24 --inputs "$inputs" --outputs 72 --threads "$(nproc)" --json \
+            | python3 -c "import json,sys; print(json.load(sys.stdin)['steps_per_s'])")
+        echo "==> side by side, run $run: peer (lags ${lags:-24})" >&2
+        p_load="$(load)"
+        p_json=$("$peer_python" benchmarks/scale/peer.py "$url" --hidden "$hidden" --batch "$batch" --epochs "$epochs" --lags "${lags:-24}" --threads "${PEER_THREADS:-1}")
+        p_field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$1'])" "$p_json"; }
+        echo "| $run | **$f_wall** | $f_stages | $f_rate | $b_rate | **$(p_field wall_s)** | read $(p_field read_s), prepare $(p_field prepare_s), train $(p_field train_s), forecast $(p_field forecast_s), write $(p_field write_s) | $(p_field steps_per_s) | $f_load / $b_load / $p_load |" >>"$report"
+    done
+    echo >>"$report"
+    echo "bench rnn: \`forecastd bench rnn --cell lstm --hidden $hidden --batch $batch --tbptt 24 --inputs $inputs --outputs 72 --threads $(nproc)\`; peer: \`benchmarks/scale/peer.py --hidden $hidden --batch $batch --epochs $epochs --lags ${lags:-24} --threads ${PEER_THREADS:-1}\`." >>"$report"
+    echo >>"$report"
+    echo "==> predict with the states deleted (full read of every series)" >&2
+    for run in 1 2; do
+        sql -c "DELETE FROM forecastd.series_state"
+        timed "sbs_predict_full_$run" predict scale_global --as-of "$(hour_at "$points")"
+        echo "Full-read predict of $series series, run $run: **${WALL} s** wall (read $(field read_s), forecast $(field forecast_s), write $(field write_s); load $LOAD)." >>"$report"
+    done
+    [ -n "$out" ] && cp "$report" "$out"
+    cat "$report"
+    exit 0
+fi
 
 echo "==> global model: train" >&2
 end_hour=$points

@@ -88,3 +88,15 @@ func refreshTransposedRecurrent(w: LayerWeights, buf: LayerBuffers) {
         for c in 0..<gw { buf.whhT[c * hs + r] = row[c] }
     }
 }
+
+/// One step's forward product `C = A B` (`m` rows): OpenBLAS in training, the row-stable
+/// product in inference, whose rows do not depend on how many share the call.
+@inline(__always)
+func stepProduct(inference: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+                 _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    if inference {
+        rowStableProduct(m, n, k, a, lda, b, ldb, accumulate: false, c, ldc)
+    } else {
+        stepGemm(transB: false, m, n, k, a, lda, b, ldb, 0, c, ldc)
+    }
+}

@@ -1,12 +1,13 @@
 /// Elman RNN cell: h_t = tanh(x W_ih + h_{t-1} W_hh + b).
 
 enum ElmanCell {
-    static func forward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers) {
+    static func forward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers,
+                        inference: Bool = false) {
         let hs = buf.hidden, ins = buf.inSize, kx = stackedWidth(buf)
         fillStackedInputs(steps: t, batch: b, x: x, buf: buf)
         for s in 0..<t {
             let at = buf.a + s * b * hs
-            stepGemm(transB: false, b, hs, kx, buf.xh + s * b * kx, kx, w.wih, hs, 0, at, hs)
+            stepProduct(inference: inference, b, hs, kx, buf.xh + s * b * kx, kx, w.wih, hs, at, hs)
             let hn = buf.h + (s + 1) * b * hs
             let nextRows: UnsafeMutablePointer<Float>? = s + 1 < t ? buf.xh + (s + 1) * b * kx + ins : nil
             for q in 0..<b {

@@ -4,12 +4,14 @@
 /// Because r multiplies the whole recurrent term, one product h W_hh serves all three gates.
 
 enum GRUCell {
-    /// `stepwise`: the input product one step at a time (see `RecurrentNetwork.forward`).
+    /// `inference`: every product through `rowStableProduct` (see `RecurrentNetwork.forward`).
     static func forward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers,
-                        stepwise: Bool = false) {
+                        inference: Bool = false) {
         let hs = buf.hidden, gw = buf.gates, ins = buf.inSize
-        for (first, rows) in stepwise ? (0..<t).map({ ($0 * b, b) }) : [(0, t * b)] {
-            gemm(false, false, rows, gw, ins, 1, x + first * ins, ins, w.wih, gw, 0, buf.a + first * gw, gw)
+        if inference {
+            rowStableProduct(t * b, gw, ins, x, ins, w.wih, gw, accumulate: false, buf.a, gw)
+        } else {
+            gemm(false, false, t * b, gw, ins, 1, x, ins, w.wih, gw, 0, buf.a, gw)
         }
         let cb = buf.gruBias
         for j in 0..<(2 * hs) { cb[j] = w.bih[j] + w.bhh[j] }
@@ -18,7 +20,7 @@ enum GRUCell {
         for s in 0..<t {
             let at = buf.a + s * b * gw, ght = buf.gh + s * b * gw
             let hprev = buf.h + s * b * hs
-            stepGemm(transB: false, b, gw, hs, hprev, hs, w.whh, gw, 0, ght, gw)
+            stepProduct(inference: inference, b, gw, hs, hprev, hs, w.whh, gw, ght, gw)
             for q in 0..<b {
                 let row = at + q * gw, grow = ght + q * gw
                 let hp = hprev + q * hs, hn = hp + b * hs

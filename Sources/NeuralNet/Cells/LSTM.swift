@@ -3,13 +3,15 @@
 ///   c_t = f ⊙ c_{t-1} + i ⊙ g,   h_t = o ⊙ tanh(c_t)
 
 enum LSTMCell {
-    static func forward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers) {
+    /// `inference`: the gate product through `rowStableProduct` (see `RecurrentNetwork.forward`).
+    static func forward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers,
+                        inference: Bool = false) {
         let hs = buf.hidden, gw = buf.gates, ins = buf.inSize, kx = stackedWidth(buf)
         fillStackedInputs(steps: t, batch: b, x: x, buf: buf)
         for s in 0..<t {
             let at = buf.a + s * b * gw
             // a_t = [x_t | h_{t-1} | 1] [W_ih; W_hh; b]
-            stepGemm(transB: false, b, gw, kx, buf.xh + s * b * kx, kx, w.wih, gw, 0, at, gw)
+            stepProduct(inference: inference, b, gw, kx, buf.xh + s * b * kx, kx, w.wih, gw, at, gw)
             let nextRows: UnsafeMutablePointer<Float>? = s + 1 < t ? buf.xh + (s + 1) * b * kx + ins : nil
             for r in 0..<b {
                 let row = at + r * gw
