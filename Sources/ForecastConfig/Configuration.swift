@@ -77,8 +77,11 @@ public struct JobSettings: Sendable, Equatable {
     public var predictEvery: Schedule = .every(3600)
     public var backtestWindows: Int = 3
     public var fallback: FallbackPolicy = .seasonalNaive
-    /// Whether the guard backtests ETS and Theta beside the network and may publish them.
-    public var statisticalChallengers: Bool = true
+    /// Whether the guard backtests ETS and Theta beside the network and may publish them. Off by
+    /// default until the contest's choice is robust: on three backtest windows it follows noise
+    /// between close contenders, and four long-series sets of the accuracy benchmark got worse
+    /// with it on (benchmarks/RESULTS.md), while short monthly and quarterly series gain.
+    public var statisticalChallengers: Bool = false
     /// A series is retrained ahead of schedule when the MAE of its latest `driftPoints` matured
     /// forecasts exceeds its active model's backtest MAE by this factor; 0 turns drift off.
     public var driftFactor: Double = 2.0
