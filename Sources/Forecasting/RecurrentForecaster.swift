@@ -139,7 +139,7 @@ public enum RecurrentForecaster {
             var lossSum = 0.0, normSum = 0.0, groups = 0, steps = 0
             for start in stride(from: 0, to: order.count, by: batch) {
                 let group = order[start..<min(start + batch, order.count)].map { segments[$0] }
-                let data = try batchOf(group, batch: batch, prepared: prepared, layout: layout, settings: settings)
+                let data = try batchOf(group, batch: batch, prepared: prepared, layout: layout, settings: settings, threads: threads)
                 do {
                     let stats = try trainer.trainEpoch(data, resetState: true)
                     lossSum += stats.loss
@@ -233,33 +233,44 @@ public enum RecurrentForecaster {
         return segments
     }
 
-    /// Lays `group` side by side (time-major), padding short rows and missing rows with masked steps.
+    /// Lays `group` side by side (time-major), padding short rows and missing rows with masked
+    /// steps; rows are filled on `threads` threads (each writes only its own row's slots).
     static func batchOf(_ group: [Segment], batch: Int, prepared: [PreparedSeries], layout: FeatureLayout,
-                        settings: ForecasterSettings) throws -> SequenceBatch {
+                        settings: ForecasterSettings, threads: Int = 1) throws -> SequenceBatch {
         let steps = group.map { $0.end - $0.start }.max() ?? 1
         let inputSize = layout.inputSize, outputSize = settings.outputSize, q = settings.quantiles.count
         var inputs = [Float](repeating: 0, count: steps * batch * inputSize)
         var targets = [Float](repeating: 0, count: steps * batch * outputSize)
         var mask = [Float](repeating: 0, count: steps * batch * outputSize)
-        for (row, segment) in group.enumerated() {
-            let s = prepared[segment.series]
-            layout.fillInputs(&inputs, series: s, steps: segment.start..<segment.end,
-                              offset: row * inputSize, stride: batch * inputSize)
-            for t in segment.scoredFrom..<segment.end {
-                let base = ((t - segment.start) * batch + row) * outputSize
-                for h in 0..<settings.horizon {
-                    let target = t + 1 + h
-                    guard target < s.trainEnd else { break }
-                    let v = s.scaled[target]
-                    guard v.isFinite else { continue }
-                    let residual = Float(v - s.base(settings.base!, at: t, ahead: h + 1, season: settings.season))
-                    for k in 0..<q {
-                        targets[base + h * q + k] = residual
-                        mask[base + h * q + k] = 1
+        let base = settings.base!
+        inputs.withUnsafeMutableBufferPointer { ip in
+        targets.withUnsafeMutableBufferPointer { tp in
+        mask.withUnsafeMutableBufferPointer { mp in
+            let (x, y, m) = (ip.baseAddress!, tp.baseAddress!, mp.baseAddress!)
+            _ = ComputeThreads.map(group.count, threads: threads) { row in
+                let segment = group[row], s = prepared[segment.series]
+                let rowInputs = layout.inputs(series: s, steps: segment.start..<segment.end)
+                rowInputs.withUnsafeBufferPointer { r in
+                    for t in 0..<(segment.end - segment.start) {
+                        (x + (t * batch + row) * inputSize).update(from: r.baseAddress! + t * inputSize, count: inputSize)
+                    }
+                }
+                for t in segment.scoredFrom..<segment.end {
+                    let at = ((t - segment.start) * batch + row) * outputSize
+                    for h in 0..<settings.horizon {
+                        let target = t + 1 + h
+                        guard target < s.trainEnd else { break }
+                        let v = s.scaled[target]
+                        guard v.isFinite else { continue }
+                        let residual = Float(v - s.base(base, at: t, ahead: h + 1, season: settings.season))
+                        for k in 0..<q {
+                            y[at + h * q + k] = residual
+                            m[at + h * q + k] = 1
+                        }
                     }
                 }
             }
-        }
+        }}}
         return try SequenceBatch(steps: steps, batch: batch, inputSize: inputSize, outputSize: outputSize,
                                  inputs: inputs, targets: targets, mask: mask)
     }
