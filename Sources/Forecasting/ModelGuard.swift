@@ -251,7 +251,7 @@ public struct ModelGuard: Sendable {
                     if let fitted = try? template.fit(history: s.values, spec: nil, horizon: horizon, levels: levels) { specs[s.key] = fitted.spec }
                 }
                 partnerModel = template.recording(specs)
-                published.hyperparameters = recorded(CombinedWithModel(settings: network.settings, combinedWith: partnerModel!))
+                published.hyperparameters = recorded(CombinedSettings(settings: network.settings, combinedWith: partnerModel!))
             }
         default:
             break

@@ -93,9 +93,8 @@ public struct FallbackBaseline: Codable, Sendable, Equatable {
     /// The baseline a published network is combined with, when its hyperparameters record one
     /// (`combined_with`); nil for a network published alone.
     public static func combinedWith(hyperparameters: String) -> FallbackBaseline? {
-        struct Record: Decodable { var combined_with: FallbackBaseline? }
         guard StatisticalModel.combinedWith(hyperparameters: hyperparameters) == nil else { return nil }
-        return (try? JSONDecoder().decode(Record.self, from: Data(hyperparameters.utf8)))?.combined_with
+        return combinedPartner(hyperparameters)
     }
 
     /// Appended to the fallback's reason when it is not the seasonal naive of record.
@@ -104,11 +103,12 @@ public struct FallbackBaseline: Codable, Sendable, Equatable {
     }
 }
 
-/// The `hyperparameters` of a network published combined with a baseline: the network's
-/// settings and, beside them, `combined_with` naming the baseline (as a fallback records it).
-struct CombinedSettings: Encodable {
+/// The `hyperparameters` of a network published combined with a partner: the network's
+/// settings and, beside them, `combined_with` recording the partner as its own model records it
+/// (a `FallbackBaseline`, or a `StatisticalModel` as an `ets`/`theta` cell does).
+struct CombinedSettings<Partner: Encodable>: Encodable {
     var settings: ForecasterSettings
-    var combinedWith: FallbackBaseline
+    var combinedWith: Partner
 
     private enum CodingKeys: String, CodingKey { case combinedWith = "combined_with" }
 
@@ -123,8 +123,7 @@ extension StatisticalModel {
     /// The statistical model a published network is combined with (`combined_with` holding a
     /// `method`); nil otherwise.
     public static func combinedWith(hyperparameters: String) -> StatisticalModel? {
-        struct Record: Decodable { var combined_with: StatisticalModel? }
-        return (try? JSONDecoder().decode(Record.self, from: Data(hyperparameters.utf8)))?.combined_with
+        combinedPartner(hyperparameters)
     }
 
     /// The model of a stored `ets` or `theta` cell; hyperparameters that do not decode give
@@ -132,21 +131,6 @@ extension StatisticalModel {
     public init(hyperparameters: String, method: Method, jobSeason: Int) {
         self = (try? JSONDecoder().decode(StatisticalModel.self, from: Data(hyperparameters.utf8)))
             ?? StatisticalModel(method: method, season: jobSeason, window: StatisticalModel.fitWindow(periods: [jobSeason]))
-    }
-}
-
-/// The `hyperparameters` of a network published combined with a statistical model: the
-/// network's settings and `combined_with` holding the model (as an `ets`/`theta` cell records it).
-struct CombinedWithModel: Encodable {
-    var settings: ForecasterSettings
-    var combinedWith: StatisticalModel
-
-    private enum CodingKeys: String, CodingKey { case combinedWith = "combined_with" }
-
-    func encode(to encoder: any Encoder) throws {
-        try settings.encode(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(combinedWith, forKey: .combinedWith)
     }
 }
 
@@ -201,3 +185,11 @@ public func hyperparametersJSON<T: Encodable>(_ value: T) -> String {
     encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
     return (try? encoder.encode(value)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
 }
+
+/// The `combined_with` of a combined network's hyperparameters, read as `Partner`; nil when it
+/// records none, or another kind of partner.
+func combinedPartner<Partner: Decodable>(_ hyperparameters: String) -> Partner? {
+    (try? JSONDecoder().decode(CombinedRecord<Partner>.self, from: Data(hyperparameters.utf8)))?.combined_with
+}
+
+private struct CombinedRecord<Partner: Decodable>: Decodable { var combined_with: Partner? }

@@ -123,7 +123,7 @@ final class GuardChoiceTests: XCTestCase {
     func testANetworkCombinedWithAStatisticalModelRecordsItAndReadsItBack() throws {
         let settings = ForecasterSettings.defaults(frequency: Frequency(.month), horizon: 12, season: 12, backtestWindows: 3)
         let partner = StatisticalModel(method: .ets, season: 12, model: "MAdM", window: 1000)
-        let json = hyperparametersJSON(CombinedWithModel(settings: settings, combinedWith: partner))
+        let json = hyperparametersJSON(CombinedSettings(settings: settings, combinedWith: partner))
         XCTAssertTrue(json.contains("\"combined_with\":{\"method\":\"ets\",\"model\":\"MAdM\",\"season\":12,\"window\":1000}"), json)
         XCTAssertEqual(try JSONDecoder().decode(ForecasterSettings.self, from: Data(json.utf8)), settings)
         XCTAssertEqual(StatisticalModel.combinedWith(hyperparameters: json), partner)
