@@ -29,6 +29,8 @@ public struct JobRunner: Sendable {
     public let database: DatabaseSettings
     public var logger: Logger
     public var now: @Sendable () -> Date = { Date() }
+    /// How notes on old data name `now`: "now", or the replayed time of `--as-of`.
+    public var clockName = "now"
     /// Told of the runs this runner closes (the daemon's metrics); nil tells no one.
     public var runObserver: (any RunObserver)?
 
@@ -42,53 +44,72 @@ public struct JobRunner: Sendable {
 
     var job: JobSettings { plan.job }
     var runLog: RunLog { RunLog(database, observer: runObserver) }
+    var dataAge: DataAge { DataAge(plan: plan, clockName: clockName) }
     var models: ModelStore { ModelStore(database) }
 
     // MARK: reading
 
-    /// Reads the job's rows in [from, to) and lays every series on the grid; with `series`,
-    /// only that series' rows are read (the source filters them, see `SourceReader`). `newest`
-    /// is the time of the newest row with a value.
-    func readSeries(from: Date, to: Date, series: String? = nil, on connection: PostgresConnection) async throws -> (outcomes: [SeriesOutcome], points: Int, newest: Date?) {
+    /// Reads the job's rows in [from, to) and lays every series on the grid; with `among`, only
+    /// those series' rows are read (the source filters them, see `SourceReader`), and `keep`
+    /// picks the rows to use. `newest` is the time of the newest row with a value.
+    func readSeries(from: Date, to: Date, among keys: [String]? = nil, keep: (@Sendable (SourcePoint) -> Bool)? = nil,
+                    on connection: PostgresConnection) async throws -> (outcomes: [SeriesOutcome], points: Int, newest: Date?) {
         let reader = SourceReader(job: job)
         let settings = plan.seriesSettings
         return try await connection.withConnection { db in
             var builder = SeriesBuilder(settings: settings)
-            var newest: Date?
-            let summary = try reader.read(from: from, to: to, series: series, on: db) { point in
+            var newest: Date?, points = 0
+            try reader.read(from: from, to: to, among: keys, on: db) { point in
+                if let keep, !keep(point) { return }
+                points += 1
                 if point.value != nil, newest.map({ point.time > $0 }) ?? true { newest = point.time }
                 builder.add(key: point.series, time: point.time, value: point.value)
             }
-            return (builder.finish(), summary.rows, newest)
+            return (builder.finish(), points, newest)
         }
     }
 
-    /// The training data of a run at `end` (of `series` only, when given): the train window
-    /// counted back from `end`, or, when the data ended more than one horizon before `end`,
-    /// counted back from its newest observation, so that data which stopped long ago is trained
-    /// and forecast from its end rather than found missing. A window without rows asks the
-    /// source for its newest observation before `end`; one with rows knows it already.
+    /// The training data of a run at `end` (of `series` only, when given). Each series' window
+    /// counts back from `end` while its data is recent; a series whose newest observation lies
+    /// more than one horizon before `end` (`DataAge.isStale`) counts back from that observation
+    /// instead, so that a series which stopped long ago, alone or with all the others, is
+    /// trained and forecast from its end rather than found missing. `ends` holds those series'
+    /// newest observations; `start` is the earliest window start.
     func readTrainingSeries(end: Date, series: String? = nil, on connection: PostgresConnection) async throws
-        -> (outcomes: [SeriesOutcome], points: Int, start: Date, newest: Date?) {
+        -> (outcomes: [SeriesOutcome], points: Int, start: Date, newest: Date?, ends: [String: Date]) {
         let start = plan.trainingStart(end: end)
-        let read = try await readSeries(from: start, to: end, series: series, on: connection)
-        var newest = read.newest
-        if newest == nil {
-            let reader = SourceReader(job: job)
-            newest = try await connection.withConnection { db in try reader.newestObservation(before: end, series: series, on: db) }
+        let read = try await readSeries(from: start, to: end, among: series.map { [$0] }, on: connection)
+        let age = dataAge, reader = SourceReader(job: job)
+        var ends: [String: Date] = [:]
+        for outcome in read.outcomes {
+            guard let last = outcome.series.map({ $0.date(ofStep: $0.count - 1) }), age.isStale(newest: last, now: end) else { continue }
+            ends[outcome.key] = last
         }
-        let anchored = plan.trainingStart(end: end, newest: newest)
-        guard anchored < start else { return (read.outcomes, read.points, start, newest) }
-        let again = try await readSeries(from: anchored, to: end, series: series, on: connection)
-        return (again.outcomes, again.points, anchored, again.newest ?? newest)
+        // Series with no row in the window at all: one grouped pass over the older rows.
+        let inWindow = Set(read.outcomes.map(\.key))
+        let stopped = try await connection.withConnection { db in try reader.seriesEnds(before: start, end: end, series: series, on: db) }
+        for (key, last) in stopped where !inWindow.contains(key) { ends[key] = last }
+        guard !ends.isEmpty else { return (read.outcomes, read.points, start, read.newest, [:]) }
+
+        let starts = ends.mapValues { plan.trainingStart(end: end, newest: $0) }
+        let earliest = starts.values.min()!
+        let again = try await readSeries(from: earliest, to: end, among: ends.keys.sorted(), keep: { point in
+            starts[point.series].map { point.time >= $0 } ?? false
+        }, on: connection)
+        let outcomes = (read.outcomes.filter { ends[$0.key] == nil } + again.outcomes).sorted { $0.key < $1.key }
+        let points = read.points - read.outcomes.filter { ends[$0.key] != nil }.reduce(0) { $0 + $1.rows.read } + again.points
+        let newest = [read.newest, again.newest].compactMap { $0 }.max()
+        return (outcomes, points, min(start, earliest), newest, ends)
     }
 
     /// Tells the run, its log and its reader that the data ended more than a horizon before the
-    /// run's clock, with the dates its forecasts are for; nothing when the data is recent.
-    func noteDataAge(newest: Date?, end: Date, forecasts: [SeriesForecast], targets: [Date] = [], summary: inout RunSummary,
-                     logger: Logger, on connection: PostgresConnection) async throws {
+    /// run's clock, with the dates its forecasts are for, or, when only some series did (`ends`:
+    /// series' newest observations), which; nothing when the data is recent.
+    func noteDataAge(newest: Date?, ends: [String: Date] = [:], end: Date, forecasts: [SeriesForecast], targets: [Date] = [],
+                     summary: inout RunSummary, logger: Logger, on connection: PostgresConnection) async throws {
         let all = forecasts.flatMap(\.targets) + targets
-        guard let newest, let note = DataAge(plan: plan).note(newest: newest, now: end, targets: all.min().map { $0...all.max()! }) else { return }
+        let whole = newest.flatMap { dataAge.note(newest: $0, now: end, targets: all.min().map { $0...all.max()! }) }
+        guard let note = whole ?? dataAge.note(seriesEnds: ends, now: end) else { return }
         summary.notes.append(note)
         logger.warning("the data is old", metadata: ["note": "\(note)"])
         let runLog = self.runLog, runID = summary.runID
@@ -132,7 +153,7 @@ public struct JobRunner: Sendable {
                 "threads": "\(ComputeThreads.perUnit)",
             ])
         }
-        var windowStart = plan.trainingStart(end: end), newest: Date?
+        var windowStart = plan.trainingStart(end: end), newest: Date?, ends: [String: Date] = [:]
         do {
             defer { timing.read = Date().timeIntervalSince(readStarted) }
             let read = try await readTrainingSeries(end: end, series: oneSeries, on: connection)
@@ -140,6 +161,7 @@ public struct JobRunner: Sendable {
             summary.pointsRead = Int64(read.points)
             windowStart = read.start
             newest = read.newest
+            ends = read.ends.filter { key, _ in only?.contains(key) ?? true }
             try await noteUnreadRows(runID: runID, from: read.start, to: end, on: connection, logger: logger)
         } catch let error as SourceError {
             summary.errors.append(error.description)
@@ -218,7 +240,7 @@ public struct JobRunner: Sendable {
                 guard await connection.isConnected else { throw error }
             }
         }
-        try await noteDataAge(newest: newest, end: end, forecasts: forecasts, summary: &summary, logger: logger, on: connection)
+        try await noteDataAge(newest: newest, ends: ends, end: end, forecasts: forecasts, summary: &summary, logger: logger, on: connection)
         let status: RunStatus = summary.seriesFailed == 0 ? .succeeded : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)
         return try await finish(summary, status: status, on: connection, logger: logger)
     }

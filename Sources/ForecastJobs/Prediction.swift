@@ -136,12 +136,14 @@ extension JobRunner {
             return summary
         }
         let pointsRead = summary.pointsRead
-        // The newest step of the data: the last one read, or where an unchanged series' state stands.
-        let newest = (saved.values.map(\.lastStep) + work.map { item -> Date in
+        // Each series' newest step: the last one read, or where an unchanged series' state stands.
+        var ends = saved.mapValues(\.lastStep)
+        for item in work {
             switch item.reading {
-            case .continuing(_, let s), .full(let s): return s.date(ofStep: s.count - 1)
+            case .continuing(_, let s), .full(let s): ends[item.key] = s.date(ofStep: s.count - 1)
             }
-        }).max()
+        }
+        let newest = ends.values.max()
         try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, pointsRead: pointsRead, newestObservation: newest, on: db) }
         // Series without new rows keep their forecast; they count as served.
         summary.seriesTotal += timing.unchanged
@@ -163,7 +165,7 @@ extension JobRunner {
             _ = try await forecast(full.map { ($0.key, .full($0)) }, servedBy: servedBy, published: published, globalID: global?.modelID, settledBefore: grid.index(of: end),
                                        runID: runID, summary: &summary, timing: &timing, logger: logger, on: connection)
         }
-        try await noteDataAge(newest: newest, end: end, forecasts: [], targets: timing.targets.map { [$0.lowerBound, $0.upperBound] } ?? [],
+        try await noteDataAge(newest: newest, ends: ends, end: end, forecasts: [], targets: timing.targets.map { [$0.lowerBound, $0.upperBound] } ?? [],
                               summary: &summary, logger: logger, on: connection)
         logger.info("predict timing", metadata: [
             "read_s": "\(Self.seconds(timing.read))", "forecast_s": "\(Self.seconds(timing.forecast))",

@@ -36,11 +36,11 @@ public struct Scheduler: Sendable {
                     do {
                         // A savepoint: the user's source failing must not abort the schedule's transaction.
                         units = try tx.transaction { inner in
-                            let keys = try reader.seriesKeys(from: plan.trainingStart(end: now), to: now, on: inner)
-                            guard keys.isEmpty else { return keys }
-                            // No rows in the window: data that ended long ago is trained from its end.
-                            let newest = try reader.newestObservation(before: now, on: inner)
-                            return newest == nil ? [] : try reader.seriesKeys(from: plan.trainingStart(end: now, newest: newest), to: now, on: inner)
+                            let start = plan.trainingStart(end: now)
+                            // With the series of the window, those that stopped before it: each
+                            // unit trains its series from its own end (`readTrainingSeries`).
+                            let stopped = try reader.seriesEnds(before: start, end: now, on: inner)
+                            return Set(try reader.seriesKeys(from: start, to: now, on: inner)).union(stopped.keys).sorted()
                         }
                     } catch let error as SourceError {
                         let runID = try runLog.start(job: job.name, kind: .train, on: tx)

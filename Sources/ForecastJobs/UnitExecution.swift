@@ -60,14 +60,15 @@ extension JobRunner {
     func trainedUnit(for item: WorkItem, on connection: PostgresConnection) async throws -> (unit: TrainedUnit, points: Int) {
         let end = now()
         let series = item.unit.isEmpty ? nil : item.unit
-        let (outcomes, points, _, newest) = try await readTrainingSeries(end: end, series: series, on: connection)
+        let (outcomes, points, _, newest, ends) = try await readTrainingSeries(end: end, series: series, on: connection)
         let runLog = self.runLog
         try await connection.withConnection { db in
             // The rows read count with the unit's results (see `publish`); the newest observation now.
             try runLog.addCounts(runID: item.runID, newestObservation: newest, on: db)
         }
-        if let newest, let note = DataAge(plan: plan).note(newest: newest, now: end, targets: nil) {
-            let line = (series.map { "series \"\($0)\": " } ?? "") + note
+        // All of the unit's data is old, or (a global unit) some of its series are.
+        let whole = newest.flatMap { dataAge.note(newest: $0, now: end, targets: nil) }.map { (series.map { "series \"\($0)\": " } ?? "") + $0 }
+        if let line = whole ?? dataAge.note(seriesEnds: ends, now: end) {
             logger.warning("the data is old", metadata: ["note": "\(line)"])
             try await connection.withConnection { db in try runLog.addNote(runID: item.runID, line, on: db) }
         }

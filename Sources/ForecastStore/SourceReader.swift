@@ -90,10 +90,17 @@ public struct SourceReader: Sendable {
     /// The statement that runs; `$1` and `$2` are the range bounds.
     public var sql: String { Self.sql(for: job) }
 
-    /// The statement that reads one series only: `$3` is the series key (as text).
-    public var oneSeriesSQL: String {
+    /// The statement that reads some series only: `$3` is their keys, a text array (`textArray`).
+    public var selectedSeriesSQL: String {
         guard let column = job.source.seriesColumn else { return sql }
-        return sql + " WHERE (s." + quoteIdentifier(column, qualified: false) + ")::text = $3"
+        return sql + " WHERE (s." + quoteIdentifier(column, qualified: false) + ")::text = ANY($3::text[])"
+    }
+
+    /// `keys` as a PostgreSQL array literal, bound as a parameter: every key is quoted, so
+    /// commas, braces, quotes and backslashes in keys stay part of them.
+    static func textArray(_ keys: [String]) -> String {
+        "{" + keys.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+            .joined(separator: ",") + "}"
     }
 
     /// The statement listing the series keys with rows in [$1, $2); empty for a job without
@@ -117,6 +124,7 @@ public struct SourceReader: Sendable {
     }
 
     /// Reads rows with `from <= time < to` and hands each to `body`; returns what was delivered.
+    /// With `series`, only that series' rows are read.
     ///
     /// A `timestamp` (without time zone) or `date` column is read as local time of the job's
     /// zone: the session is put on that zone for the read and set back afterwards.
@@ -127,17 +135,25 @@ public struct SourceReader: Sendable {
     @discardableResult
     public func read(from: Date, to: Date, series: String? = nil, on db: isolated PostgresConnection,
                      _ body: (SourcePoint) throws -> Void) throws -> SourceReadSummary {
+        try read(from: from, to: to, among: series.map { [$0] }, on: db, body)
+    }
+
+    /// Reads rows with `from <= time < to` of the series in `keys` (every series when nil), the
+    /// source filtering them on the server, and hands each to `body`.
+    @discardableResult
+    public func read(from: Date, to: Date, among keys: [String]?, on db: isolated PostgresConnection,
+                     _ body: (SourcePoint) throws -> Void) throws -> SourceReadSummary {
         let jobName = job.name
         let hasSeries = job.source.seriesColumn != nil
-        let oneSeries = series != nil && hasSeries
-        let sql = oneSeries ? oneSeriesSQL : self.sql
+        let selected = keys != nil && hasSeries
+        let sql = selected ? selectedSeriesSQL : self.sql
         let restoreZone = try enterJobTimeZone(on: db)
         defer { restoreZone() }
 
         var summary = SourceReadSummary()
         do {
             var parameters: [any PostgresEncodable] = [from, to]
-            if oneSeries, let series { parameters.append(series) }
+            if selected, let keys { parameters.append(Self.textArray(keys)) }
             try db.stream(sql, parameters: parameters) { row in
                 let point: SourcePoint?
                 do {
@@ -176,19 +192,28 @@ public struct SourceReader: Sendable {
         return { _ = try? db.execute("SELECT set_config('TimeZone', $1, false)", zone) }
     }
 
-    /// The time of the newest row with a value before `end` (of `series` only, when given); nil
-    /// when there is none. Asked only when a training window met no recent rows, so that data
-    /// which ended long ago is trained from its end: the whole source is read up to `end`,
-    /// with the job's time zone as `read` has it.
-    public func newestObservation(before end: Date, series: String? = nil, on db: isolated PostgresConnection) throws -> Date? {
-        let oneSeries = series != nil && job.source.seriesColumn != nil
-        let sql = "SELECT max(n.t) FROM (" + (oneSeries ? oneSeriesSQL : self.sql) + ") AS n (k, t, v) WHERE n.v IS NOT NULL"
+    /// The series whose newest row with a value before `end` lies before `cutoff`, with that
+    /// row's time (of `series` only, when given): series that stopped while the job's clock went
+    /// on, so that each is trained from its own end rather than found missing. A job without a
+    /// series column has one series, named after the job. The source is read up to `end`, with
+    /// the job's time zone as `read` has it.
+    public func seriesEnds(before cutoff: Date, end: Date, series: String? = nil, on db: isolated PostgresConnection) throws -> [String: Date] {
+        let selected = series != nil && job.source.seriesColumn != nil
+        let sql = "SELECT n.k, max(n.t) FROM (" + (selected ? selectedSeriesSQL : self.sql)
+            + ") AS n (k, t, v) WHERE n.v IS NOT NULL AND n.t IS NOT NULL GROUP BY n.k HAVING max(n.t) < $" + (selected ? "4" : "3")
         let restoreZone = try enterJobTimeZone(on: db)
         defer { restoreZone() }
         var parameters: [any PostgresEncodable] = [Date.distantPast, end]
-        if oneSeries, let series { parameters.append(series) }
+        if selected, let series { parameters.append(Self.textArray([series])) }
+        parameters.append(cutoff)
+        let hasSeries = job.source.seriesColumn != nil
         do {
-            return try db.query(sql, parameters: parameters)[0].decode(0, as: Date?.self)
+            var ends: [String: Date] = [:]
+            for row in try db.query(sql, parameters: parameters) {
+                let key = hasSeries ? try row.decode(0, as: String?.self) : job.name
+                if let key { ends[key] = try row.decode(1, as: Date.self) }
+            }
+            return ends
         } catch let error as PostgresError where error.kind != .connectionLost {
             throw SourceError.queryFailed(job: job.name, underlying: error)
         }

@@ -68,6 +68,14 @@ public enum SeriesOutcome: Sendable, Equatable {
         }
     }
 
+    /// What the builder did with the series' rows.
+    public var rows: RowCounts {
+        switch self {
+        case .ready(let series): return series.rows
+        case .skipped(let skipped): return skipped.rows
+        }
+    }
+
     public var skipReason: SkipReason? {
         if case .skipped(let skipped) = self { return skipped.reason }
         return nil

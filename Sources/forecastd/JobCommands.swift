@@ -108,7 +108,10 @@ struct JobContext {
                                  status: ExitStatus.badUsageOrConfiguration)
         }
         var runner = JobRunner(job: job, database: configuration.database, logger: logger)
-        if let asOf { runner.now = { asOf } }
+        if let asOf {
+            runner.now = { asOf }
+            runner.clockName = DataAge.clockName(asOf: asOf)
+        }
         return runner
     }
 

@@ -214,4 +214,72 @@ final class ConfigChangeTests: StoreTestCase {
             """)[0]
         XCTAssertEqual(try age.decode(0, as: Double.self), try age.decode(1, as: Double.self) - dataEnd.timeIntervalSince1970, accuracy: 60)
     }
+
+    /// Series "c" of a job whose other series are current stopped two years ago (its rows are
+    /// a's, shifted back): the train window counts back from each series' own end.
+    func addStoppedSeries() async throws -> Date {
+        try await db.executeScript("""
+            INSERT INTO \(table("readings")) SELECT 'c', ts - interval '730 days', reading FROM \(table("readings")) WHERE sensor = 'a'
+            """)
+        return t0 + Double(hours - 1) * 3600 - 730 * 86_400
+    }
+
+    /// Issue 15, defect 8 per series: a whole-job train run trains a series that stopped long
+    /// ago from its end, beside the current ones, and its note names that series.
+    func testASeriesThatStoppedLongAgoIsTrainedFromItsOwnEnd() async throws {
+        try await loadReadings()
+        let cEnd = try await addStoppedSeries()
+        let clock = t0 + Double(hours) * 3600
+        let summary = try await runner(baseJob(), at: clock).train(on: db)
+        XCTAssertEqual(summary.status, .succeeded, "\(summary.errors)")
+        XCTAssertEqual(summary.seriesTotal, 3)
+        XCTAssertEqual(summary.notes.count, 1, "\(summary.notes)")
+        XCTAssertTrue(summary.notes.first?.hasPrefix("series \"c\": data ends \(DataAge.format(cEnd)) UTC, 2 years 1 hour before now; it is forecast from its end") == true,
+                      "\(summary.notes)")
+        let issued = try await db.query("SELECT series, min(issued_at) FROM \(table("predictions")) GROUP BY series ORDER BY series")
+            .map { (try $0.decode(0, as: String.self), try $0.decode(1, as: Date.self)) }
+        XCTAssertEqual(issued.map(\.0), ["a", "b", "c"])
+        XCTAssertEqual(issued.map(\.1), [clock - 3600, clock - 3600, cEnd], "each series forecast from its own end")
+        // c's training read its whole window (30 days back from its end, all 480 hours), once.
+        let points = try await db.query("SELECT points_read FROM \(table("runs")) WHERE run_id = $1", summary.runID)[0].decode(0, as: Int64.self)
+        XCTAssertEqual(points, Int64(3 * hours), "every row read once")
+
+        // Predict reads each series on from its model and says the same of c.
+        let predicted = try await runner(baseJob(), at: clock).predict(on: db)
+        XCTAssertEqual(predicted.status, .succeeded, "\(predicted.errors)")
+        XCTAssertTrue(predicted.notes.first?.hasPrefix("series \"c\": data ends \(DataAge.format(cEnd)) UTC") == true, "\(predicted.notes)")
+    }
+
+    /// The scheduler queues a unit for the stopped series too, and that unit trains it from its end.
+    func testTheSchedulerQueuesAndTrainsASeriesThatStoppedLongAgo() async throws {
+        try await loadReadings()
+        let cEnd = try await addStoppedSeries()
+        let clock = t0 + Double(hours) * 3600
+        let database = DatabaseSettings(url: "", schema: schema)
+        let runner = try runner(baseJob(), at: clock)
+        let logged = try await Scheduler(database: database, maxAttempts: 3).tick(runner, now: clock, on: db)
+        XCTAssertTrue(logged?.hasSuffix("3 unit(s) queued") == true, logged ?? "nothing queued")
+        let queued = try await db.query("SELECT unit FROM \(table("work_queue")) ORDER BY unit").map { try $0.decode(0, as: String.self) }
+        XCTAssertEqual(queued, ["a", "b", "c"])
+        try await db.execute("DELETE FROM \(table("work_queue")) WHERE unit <> 'c'")
+        let item = try await db.withConnection { db in try WorkQueue(database).claim(owner: "test", lease: 60, jobs: ["sensors"], on: db) }
+        let claimed = try XCTUnwrap(item)
+        XCTAssertEqual(claimed.unit, "c")
+        _ = try await runner.execute(claimed, owner: "test", on: db)
+        let issued = try await db.query("SELECT DISTINCT issued_at FROM \(table("predictions")) WHERE series = 'c'").map { try $0.decode(0, as: Date.self) }
+        XCTAssertEqual(issued, [cEnd])
+        let note = try await db.query("SELECT note FROM \(table("runs")) WHERE run_id = $1", claimed.runID)[0].decode(0, as: String?.self)
+        XCTAssertTrue(note?.contains("series \"c\": data ends \(DataAge.format(cEnd)) UTC") == true, note ?? "no note")
+    }
+
+    /// Under `--as-of` the note names the replayed clock, not "now".
+    func testTheOldDataNoteNamesTheAsOfClock() async throws {
+        try await loadReadings()
+        let clock = t0 + Double(hours) * 3600 + 30 * 86_400
+        var runner = try runner(baseJob(), at: clock)
+        runner.clockName = DataAge.clockName(asOf: clock)
+        let summary = try await runner.train(on: db)
+        XCTAssertEqual(summary.status, .succeeded, "\(summary.errors)")
+        XCTAssertTrue(summary.notes.first?.contains("30 days 1 hour before --as-of \(DataAge.format(clock)) UTC") == true, "\(summary.notes)")
+    }
 }

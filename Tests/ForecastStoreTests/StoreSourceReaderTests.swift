@@ -150,4 +150,47 @@ final class StoreSourceReaderTests: StoreTestCase {
         let awaited2 = try await count("SELECT count(*) FROM \(t)")
         XCTAssertEqual(awaited2, 100_000, "the connection is usable afterwards")
     }
+
+    /// Reading some series only binds their keys as one text array: keys with commas, braces,
+    /// quotes, backslashes and spaces select exactly themselves.
+    func testReadingSomeSeriesSelectsExactlyTheirKeys() async throws {
+        let t = table("odd")
+        let keys = ["a,b", "{c}", "d\"e", "f\\g", " h ", "NULL", "plain"]
+        try await db.executeScript("CREATE TABLE \(t) (station text, ts timestamptz, v double precision)")
+        for (i, key) in keys.enumerated() {
+            try await db.execute("INSERT INTO \(t) VALUES ($1, $2, $3)", key, from, Double(i))
+        }
+        let reader = SourceReader(job: job(table: "\(schema).odd"))
+        let wanted = ["a,b", "{c}", "d\"e", "f\\g", " h ", "NULL"], from = self.from
+        let read = try await db.withConnection { db in
+            var seen: [String] = []
+            try reader.read(from: from, to: from + 3600, among: wanted, on: db) { seen.append($0.series) }
+            return seen.sorted()
+        }
+        XCTAssertEqual(read, wanted.sorted())
+    }
+
+    /// `seriesEnds` finds the series whose newest value lies before a cutoff, with its time;
+    /// NULL values do not count as observations.
+    func testSeriesEndsFindsSeriesThatStoppedBeforeTheCutoff() async throws {
+        let t = table("ends")
+        try await db.executeScript("""
+            CREATE TABLE \(t) (station text, ts timestamptz, v double precision);
+            INSERT INTO \(t) VALUES
+              ('old', '2020-03-01 00:00+00', 1), ('old', '2020-03-01 05:00+00', 2), ('old', '2023-01-01 00:00+00', NULL),
+              ('current', '2020-01-01 00:00+00', 1), ('current', '2024-01-01 00:00+00', 1),
+              ('future', '2020-01-01 00:00+00', 1), ('future', '2030-01-01 00:00+00', 1);
+            """)
+        let reader = SourceReader(job: job(table: "\(schema).ends"))
+        let cutoff = ISO8601DateFormatter().date(from: "2023-06-01T00:00:00Z")!
+        let end = ISO8601DateFormatter().date(from: "2024-06-01T00:00:00Z")!
+        let ends = try await db.withConnection { db in try reader.seriesEnds(before: cutoff, end: end, on: db) }
+        XCTAssertEqual(ends, ["old": ISO8601DateFormatter().date(from: "2020-03-01T05:00:00Z")!, "future": ISO8601DateFormatter().date(from: "2020-01-01T00:00:00Z")!],
+                       "rows from `end` on are not read")
+        let one = try await db.withConnection { db in try reader.seriesEnds(before: cutoff, end: end, series: "current", on: db) }
+        XCTAssertEqual(one, [:])
+        let single = SourceReader(job: job(table: "\(schema).ends", series: nil))
+        let whole = try await db.withConnection { db in try single.seriesEnds(before: cutoff, end: end, on: db) }
+        XCTAssertEqual(whole, [:], "the job's one series has a value after the cutoff")
+    }
 }
