@@ -57,25 +57,57 @@ struct PreparedSeries {
     let level: [Double]
     /// Steps `0..<trainEnd` provide targets for training.
     let trainEnd: Int
+    /// The seasonal shape the `.profile` base puts in, and the deseasonalised level of the last
+    /// season at each step, in the series' own units (NaN where there is none).
+    let profile: SeasonalProfile?
+    let profileLevel: [Double]
 
     /// `levelBefore` is the level carried into step 0: 0 at the start of a series, the level
     /// where a saved state stopped when `series` is only the last part of one.
-    init(_ series: RegularSeries, scaler: RobustScaler, trainEnd: Int, levelBefore: Double = 0) {
+    init(_ series: RegularSeries, scaler: RobustScaler, trainEnd: Int, levelBefore: Double = 0, profile: SeasonalProfile? = nil) {
         key = series.key
         firstBucket = series.firstBucket
         self.scaler = scaler
         scaled = series.values.map { $0.isFinite ? scaler.transform($0) : .nan }
         level = ForecastBase.carriedLevels(scaled, initial: levelBefore)
         self.trainEnd = trainEnd
+        self.profile = profile
+        profileLevel = profile?.levels(series.values, firstBucket: series.firstBucket) ?? []
     }
 
     /// The base of the forecast made at step t for step t + h (h ≥ 1), in scaled units.
     func base(_ kind: ForecastBase, at t: Int, ahead h: Int, season: Int) -> Double {
-        ForecastBase.forecast(kind, level: level, at: t, ahead: h, season: season)
+        if kind == .profile, let profile, profileLevel[t].isFinite {
+            return scaler.transform(profile.seasonalised(profileLevel[t], bucket: firstBucket + t + h))
+        }
+        return ForecastBase.forecast(kind, level: level, at: t, ahead: h, season: season)
     }
 
-    /// Mean absolute error of a base over the training part: how the base is chosen.
+    /// Mean absolute error of a base over the training part: how level and season are chosen.
     func trainingError(of kind: ForecastBase, horizon: Int, season: Int) -> Double {
         ForecastBase.meanError(of: kind, values: scaled, level: level, end: trainEnd, horizon: horizon, season: season)
+    }
+
+    /// Mean absolute error of a base's forecasts from every origin t in `origins`, 1…horizon
+    /// steps ahead, over the finite actuals; infinity when there is none.
+    func meanError(of kind: ForecastBase, origins: Range<Int>, horizon: Int, season: Int) -> Double {
+        var sum = 0.0, count = 0.0
+        for t in origins where t >= 0 {
+            for h in 1...horizon where t + h < scaled.count {
+                let error = abs(scaled[t + h] - base(kind, at: t, ahead: h, season: season))
+                guard error.isFinite else { continue }
+                sum += error
+                count += 1
+            }
+        }
+        return count > 0 ? sum / count : .infinity
+    }
+
+    /// How a base is chosen: its error over the held-back tail, from the origins whose whole
+    /// horizon lies in it. The profile is fitted on the training part only, so the tail
+    /// judges every base out of sample (over the training part the profile would be judged
+    /// on the very cycles it averages).
+    func tailError(of kind: ForecastBase, horizon: Int, season: Int) -> Double {
+        meanError(of: kind, origins: (trainEnd - 1)..<Swift.max(trainEnd - 1, scaled.count - horizon), horizon: horizon, season: season)
     }
 }

@@ -35,8 +35,8 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
     /// few days.
     public var season: Int
     public var validationSeasons: Int
-    /// What the network's outputs are added to. nil: chosen at training, whichever of the two
-    /// baselines is more accurate on the training data.
+    /// What the network's outputs are added to. nil: chosen at training, whichever base is
+    /// more accurate on the training data (the profile only where every series has one).
     public var base: ForecastBase?
     /// Fitted on the held-back tail after training; nil before.
     public var calibration: Calibration?
@@ -125,6 +125,10 @@ public enum ForecastBase: String, Sendable, Codable, Equatable {
     case level
     /// The value one season before the target (seasonal naive).
     case seasonal
+    /// The level of the last season with the season's averaged shape put in
+    /// (`SeasonalProfile`): seasonal naive without the noise of the one season it copies.
+    /// A series without a profile (too short for one) forecasts as `seasonal`.
+    case profile
 
     /// The baseline forecaster that forecasts like this base: naive for the level, seasonal
     /// naive for the season. What a fallback publishes.
@@ -167,7 +171,7 @@ public enum ForecastBase: String, Sendable, Codable, Equatable {
         switch kind {
         case .level:
             return level[t]
-        case .seasonal:
+        case .seasonal, .profile:
             let back = season * ((h + season - 1) / season)
             let index = t + h - back
             return index >= 0 ? level[index] : level[t]

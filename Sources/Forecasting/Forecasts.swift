@@ -21,14 +21,19 @@ public struct SeriesState: Sendable, Equatable {
     /// The level (latest finite scaled value) carried into the first step of `tail`; 0 when
     /// the tail begins the series.
     public var levelBeforeTail: Double
+    /// The seasonal profile the series was read with (a `.profile` model's), kept like the
+    /// scaler so that an unseen series of a global model reads on with its first profile.
+    public var profile: SeasonalProfile?
 
-    public init(key: String, nextBucket: Int, scaler: RobustScaler, recurrent: RecurrentState, tail: [Double], levelBeforeTail: Double) {
+    public init(key: String, nextBucket: Int, scaler: RobustScaler, recurrent: RecurrentState, tail: [Double], levelBeforeTail: Double,
+                profile: SeasonalProfile? = nil) {
         self.key = key
         self.nextBucket = nextBucket
         self.scaler = scaler
         self.recurrent = recurrent
         self.tail = tail
         self.levelBeforeTail = levelBeforeTail
+        self.profile = profile
     }
 
     /// The bucket of the last step read.
@@ -43,12 +48,21 @@ extension TrainedForecaster {
         scalers[series.key] ?? RobustScaler(fitting: series.values.filter(\.isFinite))
     }
 
-    func prepare(_ series: RegularSeries) throws -> PreparedSeries {
-        guard let scaler = scaler(for: series) else { throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: 0) }
-        return PreparedSeries(series, scaler: scaler, trainEnd: series.count)
+    /// The seasonal profile of a series for a `.profile` model: the one fitted in training, or
+    /// one fitted on this history for a series the (global) model has not seen; nil for other
+    /// bases and for series too short for one (whose base is then seasonal naive's).
+    public func profile(for series: RegularSeries) -> SeasonalProfile? {
+        guard settings.base == .profile else { return nil }
+        return profiles[series.key] ?? SeasonalProfile(fitting: series.values[...], firstBucket: series.firstBucket, period: settings.season)
     }
 
-    /// Steps of the past the next steps look back at: the lags, and a season for the seasonal base.
+    func prepare(_ series: RegularSeries) throws -> PreparedSeries {
+        guard let scaler = scaler(for: series) else { throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: 0) }
+        return PreparedSeries(series, scaler: scaler, trainEnd: series.count, profile: profile(for: series))
+    }
+
+    /// Steps of the past the next steps look back at: the lags, and a season for the seasonal
+    /// and profile bases.
     var stateTailLength: Int { max(settings.lags, settings.season, 1) }
 
     /// The forecast from the end of `series`, read from its first step, quantiles in order and
@@ -56,7 +70,7 @@ extension TrainedForecaster {
     /// `read(window:...)`; nil when none is observed).
     public func forecast(_ series: RegularSeries, settledBefore: Int? = nil) throws -> (QuantileForecast, SeriesState?) {
         guard let scaler = scaler(for: series) else { throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: 0) }
-        return try read(window: series, scaler: scaler, levelBefore: 0, from: 0,
+        return try read(window: series, scaler: scaler, profile: profile(for: series), levelBefore: 0, from: 0,
                         state: RecurrentState(config: network.config, batch: 1), settledBefore: settledBefore)
     }
 
@@ -68,7 +82,7 @@ extension TrainedForecaster {
                          settledBefore: Int? = nil) throws -> (QuantileForecast, SeriesState?) {
         guard newSteps.key == state.key, newSteps.grid == grid, newSteps.firstBucket >= state.nextBucket, newSteps.count > 0,
               state.recurrent.matches(network.config), state.recurrent.batch == 1, state.tail.last?.isFinite == true,
-              state.tail.count <= stateTailLength else {
+              state.tail.count <= stateTailLength, state.profile == nil || settings.base == .profile else {
             throw ForecasterError.mismatchedSeries("the saved state of \"\(state.key)\" does not fit the new steps or the model")
         }
         let gap = newSteps.firstBucket - state.nextBucket
@@ -77,7 +91,7 @@ extension TrainedForecaster {
         interpolateShortGaps(&values, &states, maxGap: maxGap)
         let window = RegularSeries(key: state.key, grid: grid, firstBucket: state.nextBucket - state.tail.count,
                                    values: values, states: states, rows: newSteps.rows)
-        return try read(window: window, scaler: state.scaler, levelBefore: state.levelBeforeTail, from: state.tail.count,
+        return try read(window: window, scaler: state.scaler, profile: state.profile, levelBefore: state.levelBeforeTail, from: state.tail.count,
                         state: state.recurrent, settledBefore: settledBefore)
     }
 
@@ -86,12 +100,12 @@ extension TrainedForecaster {
     /// bucket lies before `settledBefore` (nil: all of them): the bucket that the read's end
     /// falls in may still receive rows, and a gap after the last observation may still turn
     /// out short enough to be interpolated, so steps after it are read again next time.
-    func read(window: RegularSeries, scaler: RobustScaler, levelBefore: Double, from start: Int, state: RecurrentState,
+    func read(window: RegularSeries, scaler: RobustScaler, profile: SeasonalProfile?, levelBefore: Double, from start: Int, state: RecurrentState,
               settledBefore: Int?) throws -> (QuantileForecast, SeriesState?) {
         guard start < window.count else {
             throw ForecasterError.mismatchedSeries("series \"\(window.key)\" has no step after its saved state")
         }
-        let prepared = PreparedSeries(window, scaler: scaler, trainEnd: window.count, levelBefore: levelBefore)
+        let prepared = PreparedSeries(window, scaler: scaler, trainEnd: window.count, levelBefore: levelBefore, profile: profile)
         let limit = settledBefore.map { Swift.max(start, Swift.min(window.count, $0 - window.firstBucket)) } ?? window.count
         let settled = window.states[start..<limit].lastIndex(of: .observed).map { $0 + 1 } ?? start
         var recurrent = state
@@ -104,7 +118,7 @@ extension TrainedForecaster {
             let tailStart = Swift.max(0, settled - stateTailLength)
             saved = SeriesState(key: window.key, nextBucket: window.firstBucket + settled, scaler: scaler, recurrent: recurrent,
                                 tail: Array(window.values[tailStart..<settled]),
-                                levelBeforeTail: tailStart > 0 ? prepared.level[tailStart - 1] : levelBefore)
+                                levelBeforeTail: tailStart > 0 ? prepared.level[tailStart - 1] : levelBefore, profile: profile)
         }
         if settled < window.count {
             outputs = try network.forward(inputs: features.inputs(series: prepared, steps: settled..<window.count),
@@ -168,7 +182,8 @@ extension TrainedForecaster {
                 if settled > 0, let recurrent = read.state {
                     let tailStart = Swift.max(0, settled - stateTailLength)
                     saved = SeriesState(key: s.key, nextBucket: s.firstBucket + settled, scaler: p.scaler, recurrent: recurrent,
-                                        tail: Array(s.values[tailStart..<settled]), levelBeforeTail: tailStart > 0 ? p.level[tailStart - 1] : 0)
+                                        tail: Array(s.values[tailStart..<settled]), levelBeforeTail: tailStart > 0 ? p.level[tailStart - 1] : 0,
+                                        profile: p.profile)
                 }
                 let backtest = plans[r].map { plan in
                     plan.run(series: s) { window in

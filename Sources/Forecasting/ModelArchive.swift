@@ -2,7 +2,8 @@ import Foundation
 import NeuralNet
 
 /// The bytes of a trained forecaster as `models.weights` keeps them: a small header that
-/// names the format, a JSON description (settings, grid, per-series scalers), then the
+/// names the format, a JSON description (settings, grid, per-series scalers and, for a
+/// `.profile` model, seasonal profiles), then the
 /// network in NeuralNet's checksummed binary format. Any damage is a thrown error that says
 /// what is wrong, never a crash.
 public enum ModelArchive {
@@ -17,6 +18,8 @@ public enum ModelArchive {
         var centers: [Double]
         var scales: [Double]
         var bestEpoch: Int
+        /// Absent in archives of models without profiles (and of earlier builds).
+        var profiles: [String: SeasonalProfile]?
     }
 
     public enum ArchiveError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -40,7 +43,7 @@ public enum ModelArchive {
         let header = Header(settings: model.settings, frequency: model.grid.frequency.description,
                             timeZone: model.grid.timeZone.identifier, keys: keys,
                             centers: keys.map { model.scalers[$0]!.center }, scales: keys.map { model.scalers[$0]!.scale },
-                            bestEpoch: model.bestEpoch)
+                            bestEpoch: model.bestEpoch, profiles: model.profiles.isEmpty ? nil : model.profiles)
         let json = try JSONEncoder().encode(header)
         var bytes = magic
         append(version, to: &bytes)
@@ -82,7 +85,10 @@ public enum ModelArchive {
         guard network.config.inputSize == expectedInputs, network.config.outputSize == header.settings.outputSize else {
             throw ArchiveError.badHeader("the network's sizes do not match its settings")
         }
-        return TrainedForecaster(settings: header.settings, grid: grid, network: network, scalers: scalers,
+        guard (header.profiles ?? [:]).values.allSatisfy({ $0.period >= 2 && $0.factors.allSatisfy(\.isFinite) }) else {
+            throw ArchiveError.badHeader("the seasonal profiles are damaged")
+        }
+        return TrainedForecaster(settings: header.settings, grid: grid, network: network, scalers: scalers, profiles: header.profiles ?? [:],
                                  history: [], bestEpoch: header.bestEpoch)
     }
 

@@ -54,6 +54,8 @@ public final class TrainedForecaster: @unchecked Sendable {
     public let grid: TimeGrid
     public let network: RecurrentNetwork
     public let scalers: [String: RobustScaler]
+    /// The seasonal profile of every series it was trained on, when its base is `.profile`.
+    public let profiles: [String: SeasonalProfile]
     public let history: [EpochRecord]
     /// The epoch whose weights were kept (1-based; 0 when the first validation never improved).
     public let bestEpoch: Int
@@ -62,11 +64,12 @@ public final class TrainedForecaster: @unchecked Sendable {
     let features: FeatureLayout
 
     init(settings: ForecasterSettings, grid: TimeGrid, network: RecurrentNetwork, scalers: [String: RobustScaler],
-         history: [EpochRecord], bestEpoch: Int) {
+         profiles: [String: SeasonalProfile] = [:], history: [EpochRecord], bestEpoch: Int) {
         self.settings = settings
         self.grid = grid
         self.network = network
         self.scalers = scalers
+        self.profiles = profiles
         self.history = history
         self.bestEpoch = bestEpoch
         features = FeatureLayout(grid: grid, lags: settings.lags)
@@ -91,6 +94,8 @@ public enum RecurrentForecaster {
         let needed = minimumLength(settings)
         var prepared: [PreparedSeries] = []
         var scalers: [String: RobustScaler] = [:]
+        // The profile base is a candidate only when every series has a season to profile.
+        let profiling = settings.base == nil || settings.base == .profile
         for s in series {
             guard s.count >= needed else { throw ForecasterError.seriesTooShort(key: s.key, needed: needed, got: s.count) }
             let trainEnd = s.count - settings.heldBack(length: s.count)
@@ -98,14 +103,22 @@ public enum RecurrentForecaster {
                 throw ForecasterError.seriesTooShort(key: s.key, needed: needed, got: 0)
             }
             scalers[s.key] = scaler
-            prepared.append(PreparedSeries(s, scaler: scaler, trainEnd: trainEnd))
+            let profile = profiling ? SeasonalProfile(fitting: s.values[..<trainEnd], firstBucket: s.firstBucket, period: settings.season) : nil
+            prepared.append(PreparedSeries(s, scaler: scaler, trainEnd: trainEnd, profile: profile))
         }
 
         var settings = settings
         if settings.base == nil {
             let error = { (kind: ForecastBase) in prepared.reduce(0.0) { $0 + $1.trainingError(of: kind, horizon: settings.horizon, season: settings.season) } }
             settings.base = error(.seasonal) < error(.level) ? .seasonal : .level
+            // The profile replaces seasonal naive where it forecasts the held-back tail better:
+            // judged out of sample, since it is fitted on the training part.
+            if settings.base == .seasonal, prepared.allSatisfy({ $0.profile != nil }) {
+                let tail = { (kind: ForecastBase) in prepared.reduce(0.0) { $0 + $1.tailError(of: kind, horizon: settings.horizon, season: settings.season) } }
+                if tail(.profile) < tail(.seasonal) { settings.base = .profile }
+            }
         }
+        let profiles = settings.base == .profile ? Dictionary(prepared.compactMap { p in p.profile.map { (p.key, $0) } }, uniquingKeysWith: { a, _ in a }) : [:]
         if let week = settings.weekLags, week > settings.lags, weekLagsFit(prepared, week: week, day: settings.season) {
             settings.lags = week
         }
@@ -181,7 +194,8 @@ public enum RecurrentForecaster {
             settings.calibration = calibrate(network: restored, prepared: prepared, layout: layout, settings: settings, threads: threads)
         }
         times.calibration = Date().timeIntervalSince(calibrating)
-        let model = TrainedForecaster(settings: settings, grid: grid, network: restored, scalers: scalers, history: history, bestEpoch: best.epoch)
+        let model = TrainedForecaster(settings: settings, grid: grid, network: restored, scalers: scalers, profiles: profiles,
+                                      history: history, bestEpoch: best.epoch)
         model.times = times
         return model
     }

@@ -2,13 +2,14 @@ import NeuralNet
 
 /// The bytes of a `SeriesState` as `series_state.state` keeps them: a magic word and a version,
 /// then little-endian numbers (the next bucket, the scaler, the level before the tail, the
-/// tail's values, the recurrent state's shape and floats). Compact, because a predict cycle
+/// tail's values, the recurrent state's shape and floats; since version 2 the seasonal profile:
+/// its mode and factors, none when the count is 0). Compact, because a predict cycle
 /// reads and writes one per series. The key is not stored: it is the row's `series`.
 /// A damaged or foreign blob is a thrown error, never a crash; the caller then reads the whole
 /// series again.
 public enum SeriesStateArchive {
     static let magic: [UInt8] = Array("FDSS".utf8)
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
 
     public struct DamagedState: Error, Sendable, Equatable, CustomStringConvertible {
         public var reason: String
@@ -34,6 +35,11 @@ public enum SeriesStateArchive {
             put(UInt32(layer.count), &bytes)
             for value in layer { put(value.bitPattern, &bytes) }
         }
+        put(UInt32(state.profile?.period ?? 0), &bytes)
+        if let profile = state.profile {
+            put(UInt8(profile.mode == .additive ? 0 : 1), &bytes)
+            for factor in profile.factors { put(factor.bitPattern, &bytes) }
+        }
         return bytes
     }
 
@@ -42,7 +48,7 @@ public enum SeriesStateArchive {
         var reader = Reader(bytes: bytes)
         guard Array(try reader.take(4)) == magic else { throw DamagedState(reason: "not a series state (bad magic bytes)") }
         let version: UInt32 = try reader.read()
-        guard version == Self.version else { throw DamagedState(reason: "version \(version) is not supported") }
+        guard version == 1 || version == Self.version else { throw DamagedState(reason: "version \(version) is not supported") }
         let nextBucket = Int(Int64(bitPattern: try reader.read()))
         let center = Double(bitPattern: try reader.read()), scale = Double(bitPattern: try reader.read())
         let levelBeforeTail = Double(bitPattern: try reader.read())
@@ -57,6 +63,17 @@ public enum SeriesStateArchive {
             guard count <= reader.remaining / 4 else { throw DamagedState(reason: "truncated") }
             layers.append(try (0..<count).map { _ in Float(bitPattern: try reader.read()) })
         }
+        var profile: SeasonalProfile?
+        if version >= 2 {
+            let period = Int(try reader.read() as UInt32)
+            if period > 0 {
+                let multiplicative: UInt8 = try reader.read()
+                guard period <= reader.remaining / 8, multiplicative <= 1 else { throw DamagedState(reason: "truncated") }
+                let factors = try (0..<period).map { _ in Double(bitPattern: try reader.read()) }
+                guard factors.allSatisfy(\.isFinite) else { throw DamagedState(reason: "the seasonal profile is damaged") }
+                profile = SeasonalProfile(mode: multiplicative == 1 ? .multiplicative : .additive, factors: factors)
+            }
+        }
         guard reader.remaining == 0 else { throw DamagedState(reason: "\(reader.remaining) trailing bytes") }
         guard center.isFinite, scale.isFinite, scale > 0, levelBeforeTail.isFinite, tail.last?.isFinite == true else {
             throw DamagedState(reason: "the scaling or the last values are damaged")
@@ -64,7 +81,7 @@ public enum SeriesStateArchive {
         let recurrent = RecurrentState(batch: batch, hidden: Array(layers[..<hiddenLayers]), cell: Array(layers[hiddenLayers...]))
         guard batch == 1, recurrent.matches(config) else { throw DamagedState(reason: "it belongs to a network of another shape") }
         return SeriesState(key: key, nextBucket: nextBucket, scaler: RobustScaler(center: center, scale: scale),
-                           recurrent: recurrent, tail: tail, levelBeforeTail: levelBeforeTail)
+                           recurrent: recurrent, tail: tail, levelBeforeTail: levelBeforeTail, profile: profile)
     }
 
     static func put<T: FixedWidthInteger>(_ value: T, _ bytes: inout [UInt8]) {
