@@ -80,6 +80,14 @@ public struct NetworkConfig: Sendable, Codable, Equatable {
         self.medianOutput = medianOutput
     }
 
+    /// `lstm 5→64×2→72`, with the decoder and feedback when they are not the defaults (errors).
+    public var summary: String {
+        var s = "\(cell) \(inputSize)→\(hiddenSize)×\(layers)→\(outputSize)"
+        if decoder == .recurrent { s += ", recurrent decoder ×\(decoderDepth) over \(horizon) steps, \(futureFeatures) future features" }
+        if feedback == .output { s += ", output feedback" }
+        return s
+    }
+
     /// Outputs per horizon step (the quantiles).
     public var quantiles: Int { outputSize / max(horizon, 1) }
     /// Index of the fed-back median within a step's outputs.

@@ -48,7 +48,7 @@ public enum ModelFormatError: Error, Equatable, CustomStringConvertible {
         case .invalidArchitecture(let s): return "model blob describes an invalid architecture: \(s)"
         case .parameterCountMismatch(let s, let e): return "model blob has \(s) parameters, its architecture needs \(e)"
         case .trailingBytes(let n): return "model blob has \(n) unexpected trailing bytes"
-        case .architectureMismatch(let e, let f): return "model blob is a \(f.cell) \(f.inputSize)→\(f.hiddenSize)×\(f.layers)→\(f.outputSize), expected \(e.cell) \(e.inputSize)→\(e.hiddenSize)×\(e.layers)→\(e.outputSize)"
+        case .architectureMismatch(let e, let f): return "model blob is a \(f.summary), expected \(e.summary)"
         }
     }
 }
