@@ -8,6 +8,10 @@
 /// keeps; inputs are asked for one chunk of one sequence at a time. Results are handed back
 /// on the calling thread, in request order, a round of `threads × batch` sequences at a time,
 /// so a caller that sums over sequences sums in the same order as a loop over them would.
+///
+/// The recurrent decoder decodes, with `future`, from every kept step (`keepFrom..<steps`):
+/// the kept outputs are its forecasts, as the dense head's. Feedback carries its fed-back
+/// forecast in the states handed in and back.
 import Dispatch
 
 /// One sequence of a batched read.
@@ -43,9 +47,12 @@ extension RecurrentNetwork {
     /// Reads every request (see the file header). `inputs(request, steps)` returns that
     /// sequence's inputs for `steps`, `[steps.count × inputSize]`; it is called from several
     /// threads at once and must only read shared data. `result(request, result)` runs on the
-    /// calling thread in request order.
+    /// calling thread in request order. `future(request, steps)` (the recurrent decoder) returns
+    /// the future blocks of the kept `steps`, `[steps.count × horizon × (1 + futureFeatures)]`;
+    /// without it a recurrent-decoder network hands back no outputs.
     public func read(_ requests: [ReadRequest], batch: Int = 64, threads: Int = 1, chunk: Int = 64,
                      inputs: @escaping @Sendable (Int, Range<Int>) -> [Float],
+                     future: (@Sendable (Int, Range<Int>) -> [Float])? = nil,
                      result: (Int, ReadResult) throws -> Void) rethrows {
         guard !requests.isEmpty else { return }
         let cfg = config
@@ -55,7 +62,7 @@ extension RecurrentNetwork {
         let b = max(1, min(batch, requests.count))
         let groups = (requests.count + b - 1) / b
         let workers = max(1, min(threads, groups))
-        let workspaces = (0..<workers).map { _ in Workspace(config: cfg, steps: chunk, batch: b, dropout: false) }
+        let workspaces = (0..<workers).map { _ in Workspace(config: cfg, steps: chunk, batch: b, dropout: false, inference: true) }
         var round = 0
         while round * workers < groups {
             let first = round * workers, count = min(workers, groups - first)
@@ -67,7 +74,7 @@ extension RecurrentNetwork {
                     let (net, wss, reqs) = box.value
                     let g = first + w
                     let rows = (g * b)..<min(reqs.count, (g + 1) * b)
-                    outBox.value[w] = net.readGroup(reqs, rows: rows, workspace: wss[w], chunk: chunk, inputs: inputs)
+                    outBox.value[w] = net.readGroup(reqs, rows: rows, workspace: wss[w], chunk: chunk, inputs: inputs, future: future)
                 }
                 if count == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: count, execute: work) }
             }
@@ -81,24 +88,28 @@ extension RecurrentNetwork {
     /// One group of at most `ws.batch` requests read side by side; rows past a sequence's end
     /// (or beyond the group) read zeros and are ignored.
     private func readGroup(_ requests: [ReadRequest], rows: Range<Int>, workspace ws: Workspace, chunk: Int,
-                           inputs: (Int, Range<Int>) -> [Float]) -> [ReadResult] {
+                           inputs: (Int, Range<Int>) -> [Float], future: ((Int, Range<Int>) -> [Float])?) -> [ReadResult] {
         let cfg = config, b = ws.batch, hs = cfg.hiddenSize, ins = cfg.inputSize, outs = cfg.outputSize
         let n = b * hs, lstm = cfg.cell == .lstm
+        let decoding = cfg.decoder == .dense || future != nil
+        let width = cfg.horizon * cfg.decoderInputSize
         var results = rows.map { i -> ReadResult in
             let r = requests[i]
-            return ReadResult(outputs: [Float](repeating: 0, count: (r.steps - r.keepFrom) * outs),
+            return ReadResult(outputs: [Float](repeating: 0, count: decoding ? (r.steps - r.keepFrom) * outs : 0),
                               state: r.stateAfter == 0 ? (r.initial ?? RecurrentState(config: cfg, batch: 1)) : nil)
         }
         for buf in ws.layers {
             buf.h.update(repeating: 0, count: n)
             if lstm { buf.c.update(repeating: 0, count: n) }
         }
+        ws.feedback.update(repeating: 0, count: b)
         for (row, i) in rows.enumerated() {
             guard let initial = requests[i].initial else { continue }
             for (l, buf) in ws.layers.enumerated() {
                 initial.hidden[l].withUnsafeBufferPointer { (buf.h + row * hs).update(from: $0.baseAddress!, count: hs) }
                 if lstm { initial.cell[l].withUnsafeBufferPointer { (buf.c + row * hs).update(from: $0.baseAddress!, count: hs) } }
             }
+            if cfg.feedback == .output { ws.feedback[row] = initial.feedback[0] }
         }
         let longest = rows.map { requests[$0].steps }.max() ?? 0
         var start = 0
@@ -115,10 +126,30 @@ extension RecurrentNetwork {
                 }
             }
             forward(ws, steps: t, dropoutSeed: 0, rowOffset: 0, inference: true)
+            if cfg.decoder == .recurrent, let future {
+                // Decode from the chunk's steps that some sequence keeps (the others' rows of
+                // those steps decode zeros and are ignored).
+                var kept = [Bool](repeating: false, count: t)
+                ws.future.update(repeating: 0, count: t * b * width)
+                for (row, i) in rows.enumerated() {
+                    let r = requests[i], keepStart = max(start, r.keepFrom), keepEnd = min(r.steps, start + t)
+                    guard keepStart < keepEnd else { continue }
+                    let f = future(i, keepStart..<keepEnd)
+                    precondition(f.count == (keepEnd - keepStart) * width, "future blocks of the wrong size")
+                    f.withUnsafeBufferPointer { fp in
+                        for step in keepStart..<keepEnd {
+                            kept[step - start] = true
+                            (ws.future + ((step - start) * b + row) * width).update(from: fp.baseAddress! + (step - keepStart) * width, count: width)
+                        }
+                    }
+                }
+                ws.origins = kept.indices.filter { kept[$0] }
+                if !ws.origins.isEmpty { decoderInference(ws) }
+            }
             for (row, i) in rows.enumerated() {
                 let r = requests[i]
                 let keepStart = max(start, r.keepFrom), keepEnd = min(r.steps, start + t)
-                if keepStart < keepEnd {
+                if decoding && keepStart < keepEnd {
                     let keep = keepStart..<keepEnd
                     results[row].outputs.withUnsafeMutableBufferPointer { op in
                         for step in keep {
@@ -133,14 +164,12 @@ extension RecurrentNetwork {
                         state.hidden[l].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: buf.h + slot * n + row * hs, count: hs) }
                         if lstm { state.cell[l].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: buf.c + slot * n + row * hs, count: hs) } }
                     }
+                    if cfg.feedback == .output { state.feedback[0] = feedbackAfter(ws, step: slot, row: row) }
                     results[row].state = state
                 }
             }
             // Carry: the last step's state becomes slot 0 of the next chunk.
-            for buf in ws.layers {
-                buf.h.update(from: buf.h + t * n, count: n)
-                if lstm { buf.c.update(from: buf.c + t * n, count: n) }
-            }
+            carryChunk(ws, steps: t)
             start += t
         }
         return results

@@ -1,6 +1,9 @@
 /// Throughput measurements behind `forecastd bench rnn` and `forecastd bench sgemm`: the same
 /// work as ../shared/bench/torch_rnn_train_bench.py (random data, stateful TBPTT chunks, MSE on
-/// a dense head, Adam, global-norm clipping at 1.0), timed after a warm-up.
+/// a dense head, Adam, global-norm clipping at 1.0), timed after a warm-up; with the recurrent
+/// decoder, the work of benchmarks/torch_seq2seq_train_bench.py (the encoder's state at every
+/// `decoderStride`-th step of each chunk, counted back from its last, decoded over the horizon
+/// with scheduled sampling); with feedback, the dense head fed its previous median.
 import Dispatch
 
 public enum Benchmark {
@@ -8,6 +11,8 @@ public enum Benchmark {
         public var cell: CellKind
         public var hidden: Int, batch: Int, threads: Int, blasThreads: Int, tbptt: Int, chunks: Int
         public var inputs: Int, outputs: Int
+        public var decoder: DecoderKind = .dense, feedback: FeedbackKind = .none
+        public var horizon = 1, decoderStride = 1, futureFeatures = 0
         public var seconds: Double
         /// Sequence steps × batch trained per second.
         public var stepsPerSecond: Double
@@ -29,21 +34,42 @@ public enum Benchmark {
         return f
     }
 
+    /// Matrix-product FLOPs of one training step of one sequence of the recurrent decoder's
+    /// design: the encoder's layers, and `horizon / stride` decodings of `horizon` steps
+    /// (their layers and the head of `outputs / horizon` quantiles).
+    public static func flopsPerStep(cell: CellKind, inputs: Int, hidden: Int, outputs: Int, horizon: Int, stride: Int,
+                                    futureFeatures: Int, layers: Int = 1) -> Double {
+        let encoder = flopsPerStep(cell: cell, inputs: inputs, hidden: hidden, outputs: 0, layers: layers)
+        let decoderStep = flopsPerStep(cell: cell, inputs: 1 + futureFeatures, hidden: hidden, outputs: outputs / horizon, layers: layers)
+        return encoder + Double(horizon) * decoderStep / Double(stride)
+    }
+
+    /// `decoder`/`feedback`: the designs of issue 13 (`horizon` steps of `outputs / horizon`
+    /// quantiles; the decoder reads `futureFeatures` known features per step and decodes from
+    /// every `decoderStride`-th step; `ownShare` of the fed values are the network's own).
     public static func trainRNN(cell: CellKind, hidden: Int, batch: Int, tbptt k: Int, inputs: Int, outputs: Int,
                                 threads: Int, blasThreads: Int = 1, chunks: Int = 40, warmupChunks: Int = 3,
-                                seed: UInt64 = 0) throws -> RNNResult {
+                                seed: UInt64 = 0, decoder: DecoderKind = .dense, feedback: FeedbackKind = .none,
+                                horizon: Int = 1, decoderStride: Int = 1, futureFeatures: Int = 0,
+                                ownShare: Float = 0.5) throws -> RNNResult {
         BLAS.setThreads(blasThreads)
-        let config = NetworkConfig(cell: cell, inputSize: inputs, hiddenSize: hidden, outputSize: outputs)
+        let designed = decoder == .recurrent || feedback == .output
+        let config = NetworkConfig(cell: cell, inputSize: inputs, hiddenSize: hidden, outputSize: outputs,
+                                   decoder: decoder, feedback: feedback, horizon: designed ? horizon : 1,
+                                   futureFeatures: decoder == .recurrent ? futureFeatures : 0)
         let net = try RecurrentNetwork(config: config, seed: seed)
         let trainer = try TBPTTTrainer(network: net, loss: .mse, optimizer: Adam(learningRate: 1e-3), k1: k,
-                                       batch: batch, clipNorm: 1.0, threads: threads, seed: seed)
+                                       batch: batch, clipNorm: 1.0, threads: threads, seed: seed, decoderStride: decoderStride)
+        trainer.ownShare = designed ? ownShare : 0
         var rng = SeededGenerator(seed: seed &+ 1)
         // Unit-variance uniform noise: the distribution does not change the work, and it is much
         // cheaper to draw than Gaussian samples for the large target arrays.
         func noise(_ n: Int) -> [Float] { (0..<n).map { _ in (2 * rng.nextFloat() - 1) * 1.732_050_8 } }
+        let futureWidth = decoder == .recurrent ? horizon * config.decoderInputSize : 0
         func data(_ steps: Int) throws -> SequenceBatch {
             try SequenceBatch(steps: steps, batch: batch, inputSize: inputs, outputSize: outputs,
-                              inputs: noise(steps * batch * inputs), targets: noise(steps * batch * outputs))
+                              inputs: noise(steps * batch * inputs), targets: noise(steps * batch * outputs),
+                              future: futureWidth > 0 ? noise(steps * batch * futureWidth) : nil)
         }
         let timed = try data(k * chunks)
         try trainer.trainEpoch(data(k * warmupChunks))
@@ -52,10 +78,15 @@ public enum Benchmark {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let steps = Double(batch * k * chunks)
         let rate = steps / seconds
+        let flops = decoder == .recurrent
+            ? flopsPerStep(cell: cell, inputs: inputs, hidden: hidden, outputs: outputs, horizon: horizon, stride: decoderStride,
+                           futureFeatures: futureFeatures)
+            : flopsPerStep(cell: cell, inputs: inputs, hidden: hidden, outputs: outputs)
         return RNNResult(cell: cell, hidden: hidden, batch: batch, threads: trainer.threads, blasThreads: blasThreads,
-                         tbptt: k, chunks: chunks, inputs: inputs, outputs: outputs, seconds: seconds,
-                         stepsPerSecond: rate,
-                         gflops: rate * flopsPerStep(cell: cell, inputs: inputs, hidden: hidden, outputs: outputs) / 1e9)
+                         tbptt: k, chunks: chunks, inputs: inputs, outputs: outputs,
+                         decoder: decoder, feedback: feedback, horizon: designed ? horizon : 1, decoderStride: decoderStride,
+                         futureFeatures: decoder == .recurrent ? futureFeatures : 0, seconds: seconds,
+                         stepsPerSecond: rate, gflops: rate * flops / 1e9)
     }
 
     /// GFLOP/s of `cblas_sgemm` on `size × size` matrices: the best of `repeats` runs, with

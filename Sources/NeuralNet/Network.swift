@@ -1,5 +1,6 @@
-/// The stacked recurrent network with its dense head: owns the flat parameter and gradient
-/// vectors, initialises them, and runs forward/backward over a window held in a workspace.
+/// The stacked recurrent network with its dense head (or its recurrent decoder, `Decoder.swift`;
+/// with output feedback, `Feedback.swift`): owns the flat parameter and gradient vectors,
+/// initialises them, and runs forward/backward over a window held in a workspace.
 
 public final class RecurrentNetwork {
     public let config: NetworkConfig
@@ -22,8 +23,7 @@ public final class RecurrentNetwork {
         grads = allocateFloats(layout.count)
         var rng = SeededGenerator(seed: seed)
         let h = config.hiddenSize, g = config.cell.gates
-        for (l, lay) in layout.layers.enumerated() {
-            _ = l
+        for lay in layout.layers + layout.decoderLayers {
             let limit = Float((6.0 / Double(lay.inSize + h)).squareRoot())
             for i in 0..<(lay.inSize * g * h) { params[lay.wih + i] = (2 * rng.nextFloat() - 1) * limit }
             for gate in 0..<g {
@@ -32,8 +32,9 @@ public final class RecurrentNetwork {
             }
             if config.cell == .lstm { for j in h..<(2 * h) { params[lay.bih + j] = 1 } }
         }
-        let limit = Float((6.0 / Double(h + config.outputSize)).squareRoot())
-        for i in 0..<(h * config.outputSize) { params[layout.headW + i] = (2 * rng.nextFloat() - 1) * limit }
+        let headOutputs = config.decoder == .recurrent ? config.quantiles : config.outputSize
+        let limit = Float((6.0 / Double(h + headOutputs)).squareRoot())
+        for i in 0..<(h * headOutputs) { params[layout.headW + i] = (2 * rng.nextFloat() - 1) * limit }
     }
 
     /// A network with the given parameter vector (from a model blob).
@@ -85,43 +86,75 @@ public final class RecurrentNetwork {
     /// kernels round a row differently depending on how many rows share the product (its
     /// Haswell/Zen kernels do for 4 rows and more), so neither a forecast read on from a saved
     /// state nor a batch of many series would give the bits of a single full read.
-    func forward(_ ws: Workspace, steps t: Int, dropoutSeed: UInt64, rowOffset: Int, inference: Bool = false) {
-        let b = ws.batch, hs = config.hiddenSize
-        var input = UnsafePointer(ws.x)
-        for (l, buf) in ws.layers.enumerated() {
-            let w = layout.layers[l].weights(params)
-            switch config.cell {
-            case .lstm: LSTMCell.forward(steps: t, batch: b, x: input, w: w, buf: buf, inference: inference)
-            case .gru: GRUCell.forward(steps: t, batch: b, x: input, w: w, buf: buf, inference: inference)
-            case .rnn: ElmanCell.forward(steps: t, batch: b, x: input, w: w, buf: buf, inference: inference)
-            }
-            if let out = buf.out, let mask = buf.dropMask {
-                fillDropoutMask(mask, layer: l, steps: t, batch: b, seed: dropoutSeed, rowOffset: rowOffset)
-                let h1 = buf.h + b * hs
-                for i in 0..<(t * b * hs) { out[i] = h1[i] * mask[i] }
-            }
-            input = UnsafePointer(buf.output)
+    /// With the recurrent decoder this is the encoder alone (the decoder runs in the window pass
+    /// or the inference calls, from the origins they choose); with feedback it runs step-major.
+    func forward(_ ws: Workspace, steps t: Int, dropoutSeed: UInt64, rowOffset: Int, inference: Bool = false,
+                 feed: FeedSchedule = .own) {
+        if config.feedback == .output {
+            feedbackForward(ws, steps: t, dropoutSeed: dropoutSeed, rowOffset: rowOffset, inference: inference, feed: feed)
+            return
         }
-        DenseHead.forward(rows: t * b, inSize: hs, outSize: config.outputSize, x: input,
+        encoderForward(ws, from: 0, steps: t, dropoutSeed: dropoutSeed, rowOffset: rowOffset, inference: inference)
+        guard config.decoder == .dense else { return }
+        DenseHead.forward(rows: t * ws.batch, inSize: config.hiddenSize, outSize: config.outputSize, x: ws.layers[ws.layers.count - 1].output,
                           w: params + layout.headW, bias: params + layout.headB, y: ws.y, inference: inference)
     }
 
+    /// Steps `s0..<t` of every encoder layer, layer by layer, with dropout between them.
+    func encoderForward(_ ws: Workspace, from s0: Int, steps t: Int, dropoutSeed: UInt64, rowOffset: Int, inference: Bool) {
+        let b = ws.batch, hs = config.hiddenSize
+        var input = UnsafePointer(ws.x)
+        for (l, buf) in ws.layers.enumerated() {
+            runCell(from: s0, steps: t, batch: b, x: input, w: layout.layers[l].weights(params), buf: buf, inference: inference)
+            if let out = buf.out, let mask = buf.dropMask {
+                fillDropoutMask(mask, layer: l, from: s0, steps: t, batch: b, seed: dropoutSeed, rowOffset: rowOffset)
+                let h1 = buf.h + b * hs
+                for i in (s0 * b * hs)..<(t * b * hs) { out[i] = h1[i] * mask[i] }
+            }
+            input = UnsafePointer(buf.output)
+        }
+    }
+
+    @inline(__always)
+    func runCell(from s0: Int = 0, steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers,
+                 inference: Bool) {
+        switch config.cell {
+        case .lstm: LSTMCell.forward(from: s0, steps: t, batch: b, x: x, w: w, buf: buf, inference: inference)
+        case .gru: GRUCell.forward(from: s0, steps: t, batch: b, x: x, w: w, buf: buf, inference: inference)
+        case .rnn: ElmanCell.forward(from: s0, steps: t, batch: b, x: x, w: w, buf: buf, inference: inference)
+        }
+    }
+
+    @inline(__always)
+    func runCellBackward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, g: LayerGradients, buf: LayerBuffers) {
+        switch config.cell {
+        case .lstm: LSTMCell.backward(steps: t, batch: b, x: x, w: w, g: g, buf: buf)
+        case .gru: GRUCell.backward(steps: t, batch: b, x: x, w: w, g: g, buf: buf)
+        case .rnn: ElmanCell.backward(steps: t, batch: b, x: x, w: w, g: g, buf: buf)
+        }
+    }
+
     /// Backpropagates `ws.dy` through the head and every layer; writes the gradient to `ws.grad`.
+    /// The fed-back values (feedback) are data here: see `Feedback.swift`.
     func backward(_ ws: Workspace, steps t: Int) {
         let b = ws.batch, hs = config.hiddenSize
         let top = ws.layers[ws.layers.count - 1]
         DenseHead.backward(rows: t * b, inSize: hs, outSize: config.outputSize, x: top.output,
                            w: params + layout.headW, dy: ws.dy, dw: ws.grad + layout.headW,
                            db: ws.grad + layout.headB, dx: top.dh)
+        encoderBackward(ws, steps: t, beforeLayer: { _ in })
+    }
+
+    /// Every encoder layer's backward pass, top down, from the gradient already in the top
+    /// layer's `dh`; `beforeLayer(l)` runs once layer l's `dh` holds what comes from above
+    /// (the recurrent decoder adds its initial-state gradients there).
+    func encoderBackward(_ ws: Workspace, steps t: Int, beforeLayer: (Int) -> Void) {
+        let b = ws.batch, hs = config.hiddenSize
         for l in stride(from: ws.layers.count - 1, through: 0, by: -1) {
             let buf = ws.layers[l]
+            beforeLayer(l)
             let x = l == 0 ? UnsafePointer(ws.x) : UnsafePointer(ws.layers[l - 1].output)
-            let w = layout.layers[l].weights(params), g = layout.layers[l].gradients(ws.grad)
-            switch config.cell {
-            case .lstm: LSTMCell.backward(steps: t, batch: b, x: x, w: w, g: g, buf: buf)
-            case .gru: GRUCell.backward(steps: t, batch: b, x: x, w: w, g: g, buf: buf)
-            case .rnn: ElmanCell.backward(steps: t, batch: b, x: x, w: w, g: g, buf: buf)
-            }
+            runCellBackward(steps: t, batch: b, x: x, w: layout.layers[l].weights(params), g: layout.layers[l].gradients(ws.grad), buf: buf)
             if l > 0, let dx = buf.dx, let mask = ws.layers[l - 1].dropMask {
                 let below = ws.layers[l - 1].dh
                 for i in 0..<(t * b * hs) { below[i] = dx[i] * mask[i] }
@@ -129,15 +162,52 @@ public final class RecurrentNetwork {
         }
     }
 
+    /// Forward, loss over the scored steps `skip..<t` and backward of one window of one shard;
+    /// returns the loss sum (`scale` is 1 / the count of scored targets, `scoredTargets`). The
+    /// one sequence of `lossAndGradient` and the trainer's shards.
+    func windowPass(_ ws: Workspace, steps t: Int, skip: Int, loss: Loss, scale: Float, dropoutSeed: UInt64,
+                    rowOffset: Int, feed: FeedSchedule, decoderStride: Int) -> Double {
+        let b = ws.batch
+        if config.decoder == .recurrent {
+            ws.origins = Self.decoderOrigins(scored: skip..<t, stride: decoderStride)
+            encoderForward(ws, from: 0, steps: t, dropoutSeed: dropoutSeed, rowOffset: rowOffset, inference: false)
+            decoderForward(ws, rowOffset: rowOffset, feed: feed)
+            let dec = ws.decoder!, n = ws.origins.count * b
+            let sum = loss.sum(y: dec.y, target: dec.target, mask: ws.masked ? UnsafePointer(dec.mask) : nil,
+                               rows: config.horizon * n, outputs: config.quantiles, dy: dec.dy, scale: scale)
+            decoderBackward(ws, steps: t)
+            return sum
+        }
+        forward(ws, steps: t, dropoutSeed: dropoutSeed, rowOffset: rowOffset, feed: feed)
+        let o = skip * b * config.outputSize
+        ws.dy.update(repeating: 0, count: o)
+        let sum = loss.sum(y: ws.y + o, target: ws.target + o, mask: ws.masked ? UnsafePointer(ws.mask + o) : nil,
+                           rows: (t - skip) * b, outputs: config.outputSize, dy: ws.dy + o, scale: scale)
+        backward(ws, steps: t)
+        return sum
+    }
+
+    /// The targets a window scores: every one of steps `skip..<t` (the dense head), or those of
+    /// the decoder's origins; weighted by `mask` when given (`[t × batch × outputSize]`).
+    func scoredTargets(mask: UnsafePointer<Float>?, steps t: Int, batch b: Int, skip: Int, decoderStride: Int) -> Double {
+        let o = config.outputSize
+        let steps = config.decoder == .recurrent ? Self.decoderOrigins(scored: skip..<t, stride: decoderStride) : Array(skip..<t)
+        guard let mask else { return Double(steps.count * b * o) }
+        var total = 0.0
+        for s in steps { for i in (s * b * o)..<((s + 1) * b * o) { total += Double(mask[i]) } }
+        return total
+    }
+
     /// Inverted-dropout multipliers from a counter-based hash of (seed, layer, step, global row,
-    /// unit): the mask does not depend on how the batch is split across threads.
-    private func fillDropoutMask(_ mask: UnsafeMutablePointer<Float>, layer: Int, steps t: Int, batch b: Int,
+    /// unit): the mask does not depend on how the batch is split across threads, nor on whether
+    /// the steps are filled in one call or one at a time.
+    private func fillDropoutMask(_ mask: UnsafeMutablePointer<Float>, layer: Int, from s0: Int, steps t: Int, batch b: Int,
                                  seed: UInt64, rowOffset: Int) {
         let hs = config.hiddenSize, p = config.dropout
         let keep = 1 / (1 - p)
         let threshold = UInt64(Double(p) * 16_777_216.0)
         let base = seed ^ (UInt64(layer) &* 0xD6E8_FEB8_6659_FD93)
-        for s in 0..<t {
+        for s in s0..<t {
             for r in 0..<b {
                 let rowKey = base ^ (UInt64(s) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(rowOffset + r) &* 0xC2B2_AE3D_27D4_EB4F)
                 let m = mask + (s * b + r) * hs
@@ -157,6 +227,9 @@ public final class RecurrentNetwork {
                 state.cell[l].withUnsafeBufferPointer { buf.c.update(from: $0.baseAddress! + o, count: n) }
             }
         }
+        if config.feedback == .output {
+            state.feedback.withUnsafeBufferPointer { ws.feedback.update(from: $0.baseAddress! + rowOffset, count: ws.batch) }
+        }
     }
 
     /// Copies the state after `step` steps of the window (0 = the carried-in state) to `state`.
@@ -168,46 +241,73 @@ public final class RecurrentNetwork {
                 state.cell[l].withUnsafeMutableBufferPointer { ($0.baseAddress! + o).update(from: buf.c + step * n, count: n) }
             }
         }
+        if config.feedback == .output {
+            for r in 0..<ws.batch { state.feedback[rowOffset + r] = feedbackAfter(ws, step: step, row: r) }
+        }
+    }
+
+    /// Makes the state after `t` steps slot 0 of the next chunk.
+    func carryChunk(_ ws: Workspace, steps t: Int) {
+        let n = ws.batch * config.hiddenSize
+        if config.feedback == .output { for r in 0..<ws.batch { ws.feedback[r] = feedbackAfter(ws, step: t, row: r) } }
+        for buf in ws.layers {
+            buf.h.update(from: buf.h + t * n, count: n)
+            if config.cell == .lstm { buf.c.update(from: buf.c + t * n, count: n) }
+        }
     }
 
     // MARK: - Inference
 
     /// Runs the network over `steps` time steps of `inputs` (`[steps × state.batch × inputSize]`,
-    /// time-major) from `state`, leaves the final state in `state` and returns the head's outputs
+    /// time-major) from `state`, leaves the final state in `state` and returns the outputs
     /// `[steps × batch × outputSize]`. No dropout. Memory is bounded by an internal chunk length.
-    public func forward(inputs: [Float], steps: Int, state: inout RecurrentState) throws -> [Float] {
+    ///
+    /// The recurrent decoder: with `future` (`[steps × batch × horizon × (1 + futureFeatures)]`,
+    /// each step's future block, see `decode(state:future:)`) the outputs are the forecasts
+    /// decoded from every step; without, the encoder only reads (the state advances) and the
+    /// outputs are empty. Feedback: the fed-back forecast is carried in `state.feedback`.
+    public func forward(inputs: [Float], steps: Int, state: inout RecurrentState, future: [Float]? = nil) throws -> [Float] {
         let b = state.batch, inSize = config.inputSize, outSize = config.outputSize
         guard state.matches(config) else { throw NetworkError.shapeMismatch("state does not fit the network") }
         guard steps >= 0, inputs.count == steps * b * inSize else {
             throw NetworkError.shapeMismatch("inputs have \(inputs.count) values, expected \(steps) × \(b) × \(inSize)")
         }
-        var outputs = [Float](repeating: 0, count: steps * b * outSize)
+        let width = config.horizon * config.decoderInputSize
+        if let future {
+            guard config.decoder == .recurrent else { throw NetworkError.shapeMismatch("future: the dense head reads no future block") }
+            guard future.count == steps * b * width else {
+                throw NetworkError.shapeMismatch("future has \(future.count) values, expected \(steps) × \(b) × \(config.horizon) × \(config.decoderInputSize)")
+            }
+        }
+        let decoding = config.decoder == .dense || future != nil
+        var outputs = [Float](repeating: 0, count: decoding ? steps * b * outSize : 0)
         if steps == 0 { return outputs }
         let chunk = min(steps, 256)
         let ws: Workspace
         if let w = inferenceWorkspace, w.batch == b, w.steps >= chunk { ws = w } else {
-            ws = Workspace(config: config, steps: chunk, batch: b, dropout: false)
+            ws = Workspace(config: config, steps: chunk, batch: b, dropout: false, inference: true)
             inferenceWorkspace = ws
         }
         loadState(state, into: ws, rowOffset: 0)
         var start = 0
         inputs.withUnsafeBufferPointer { xp in
+        (future ?? []).withUnsafeBufferPointer { fp in
             outputs.withUnsafeMutableBufferPointer { yp in
                 while start < steps {
                     let t = min(chunk, steps - start)
                     ws.x.update(from: xp.baseAddress! + start * b * inSize, count: t * b * inSize)
                     forward(ws, steps: t, dropoutSeed: 0, rowOffset: 0, inference: true)
-                    (yp.baseAddress! + start * b * outSize).update(from: ws.y, count: t * b * outSize)
-                    // Carry: the last step's state becomes slot 0 for the next chunk.
-                    for buf in ws.layers {
-                        let n = b * config.hiddenSize
-                        buf.h.update(from: buf.h + t * n, count: n)
-                        if config.cell == .lstm { buf.c.update(from: buf.c + t * n, count: n) }
+                    if future != nil {
+                        ws.future.update(from: fp.baseAddress! + start * b * width, count: t * b * width)
+                        ws.origins = Array(0..<t)
+                        decoderInference(ws)
                     }
+                    if decoding { (yp.baseAddress! + start * b * outSize).update(from: ws.y, count: t * b * outSize) }
+                    carryChunk(ws, steps: t)
                     start += t
                 }
             }
-        }
+        }}
         storeState(from: ws, step: 0, into: &state, rowOffset: 0)
         return outputs
     }
@@ -223,14 +323,35 @@ public final class RecurrentNetwork {
     /// state when nil), with its gradient left in `gradients`. Inputs, targets and mask are
     /// time-major. Gradients do not flow into the given state (it is detached), as in TBPTT.
     /// `dropoutSeed` fixes the dropout masks (dropout is off when it is nil).
+    ///
+    /// Recurrent decoder: `future` is the window's future block (`[steps × batch × horizon ×
+    /// (1 + futureFeatures)]`), and the decoder decodes from the scored steps counted back from
+    /// the last at `decoderStride` (`Decoder.swift`), scored on those origins' targets.
+    /// Decoder and feedback: `ownShare` is the share of steps fed the network's own median
+    /// rather than the known true value, drawn from `feedSeed`.
     @discardableResult
     public func lossAndGradient(inputs: [Float], targets: [Float], mask: [Float]? = nil, steps: Int, batch: Int,
                                 state: RecurrentState? = nil, loss: Loss, lossFromStep: Int = 0,
-                                dropoutSeed: UInt64? = nil) throws -> Double {
+                                dropoutSeed: UInt64? = nil, future: [Float]? = nil, decoderStride: Int = 1,
+                                ownShare: Float = 0, feedSeed: UInt64 = 0) throws -> Double {
+        try lossAndGradient(inputs: inputs, targets: targets, mask: mask, steps: steps, batch: batch, state: state, loss: loss,
+                            lossFromStep: lossFromStep, dropoutSeed: dropoutSeed, future: future, decoderStride: decoderStride,
+                            feed: FeedSchedule(ownShare: ownShare, seed: feedSeed))
+    }
+
+    /// As above; `feed.replay` feeds back the values the previous call recorded (same shapes),
+    /// so a gradient check can hold them fixed.
+    func lossAndGradient(inputs: [Float], targets: [Float], mask: [Float]?, steps: Int, batch: Int,
+                         state: RecurrentState?, loss: Loss, lossFromStep: Int, dropoutSeed: UInt64?,
+                         future: [Float]?, decoderStride: Int, feed: FeedSchedule) throws -> Double {
         let n = steps * batch
         guard steps >= 1, batch >= 1, inputs.count == n * config.inputSize, targets.count == n * config.outputSize,
-              mask == nil || mask!.count == n * config.outputSize, (0..<steps).contains(lossFromStep)
+              mask == nil || mask!.count == n * config.outputSize, (0..<steps).contains(lossFromStep), decoderStride >= 1
         else { throw NetworkError.shapeMismatch("window arrays do not match steps × batch × sizes") }
+        let futureCount = config.decoder == .recurrent ? n * config.horizon * config.decoderInputSize : 0
+        guard (future?.count ?? 0) == futureCount else {
+            throw NetworkError.shapeMismatch("future has \(future?.count ?? 0) values, expected \(futureCount)")
+        }
         try loss.validate(outputSize: config.outputSize)
         let useDropout = dropoutSeed != nil && config.dropout > 0
         let ws: Workspace
@@ -247,15 +368,14 @@ public final class RecurrentNetwork {
         inputs.withUnsafeBufferPointer { ws.x.update(from: $0.baseAddress!, count: $0.count) }
         targets.withUnsafeBufferPointer { ws.target.update(from: $0.baseAddress!, count: $0.count) }
         if let mask { mask.withUnsafeBufferPointer { ws.mask.update(from: $0.baseAddress!, count: $0.count) } }
-        forward(ws, steps: steps, dropoutSeed: dropoutSeed ?? 0, rowOffset: 0)
-        let o = config.outputSize, skip = lossFromStep * batch * o
-        let count: Double
-        if let mask { count = mask[skip...].reduce(0.0) { $0 + Double($1) } } else { count = Double(n * o - skip) }
+        if let future { future.withUnsafeBufferPointer { ws.future.update(from: $0.baseAddress!, count: $0.count) } }
+        ws.masked = mask != nil
+        let count = (mask ?? []).withUnsafeBufferPointer { m in
+            scoredTargets(mask: mask == nil ? nil : m.baseAddress!, steps: steps, batch: batch, skip: lossFromStep, decoderStride: decoderStride)
+        }
         let scale = count > 0 ? Float(1 / count) : 0
-        ws.dy.update(repeating: 0, count: skip)
-        let sum = loss.sum(y: ws.y + skip, target: ws.target + skip, mask: mask == nil ? nil : UnsafePointer(ws.mask + skip),
-                           rows: n - lossFromStep * batch, outputs: o, dy: ws.dy + skip, scale: scale)
-        backward(ws, steps: steps)
+        let sum = windowPass(ws, steps: steps, skip: lossFromStep, loss: loss, scale: scale, dropoutSeed: dropoutSeed ?? 0,
+                             rowOffset: 0, feed: feed, decoderStride: decoderStride)
         grads.update(from: ws.grad, count: layout.count)
         return count > 0 ? sum / count : 0
     }

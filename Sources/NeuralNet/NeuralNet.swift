@@ -1,6 +1,7 @@
 /// NeuralNet owns the recurrent networks: Elman RNN, LSTM and GRU cells with their forward
-/// and backward passes side by side over explicit Float32 buffers, the dense head, losses,
-/// optimisers, truncated BPTT training and the binary model format.
+/// and backward passes side by side over explicit Float32 buffers, the dense head, the
+/// recurrent decoder (encoder–decoder, `Decoder.swift`) and output feedback (Jordan,
+/// `Feedback.swift`), losses, optimisers, truncated BPTT training and the binary model format.
 ///
 /// Layout conventions used throughout the module (all row-major, Float32):
 /// - sequences are time-major: `[T × B × features]`, row `t * B + b`;

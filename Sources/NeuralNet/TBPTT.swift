@@ -27,21 +27,24 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
 }
 
 /// B parallel segments of T steps, time-major: `inputs [T × B × inputSize]`,
-/// `targets [T × B × outputSize]`, `mask` (optional) shaped like `targets`.
+/// `targets [T × B × outputSize]`, `mask` (optional) shaped like `targets`; for the recurrent
+/// decoder, `future [T × B × horizon × (1 + futureFeatures)]`, each step's future block.
 public struct SequenceBatch: Sendable {
     public let steps: Int, batch: Int, inputSize: Int, outputSize: Int
     public var inputs: [Float]
     public var targets: [Float]
     public var mask: [Float]?
+    public var future: [Float]?
 
     public init(steps: Int, batch: Int, inputSize: Int, outputSize: Int,
-                inputs: [Float], targets: [Float], mask: [Float]? = nil) throws {
+                inputs: [Float], targets: [Float], mask: [Float]? = nil, future: [Float]? = nil) throws {
         guard steps >= 1, batch >= 1, inputs.count == steps * batch * inputSize,
-              targets.count == steps * batch * outputSize, mask.map({ $0.count == targets.count }) ?? true else {
+              targets.count == steps * batch * outputSize, mask.map({ $0.count == targets.count }) ?? true,
+              future.map({ $0.count % (steps * batch) == 0 }) ?? true else {
             throw TrainingError.shapeMismatch("expected inputs \(steps)×\(batch)×\(inputSize), targets and mask \(steps)×\(batch)×\(outputSize); got \(inputs.count), \(targets.count), \(mask?.count ?? 0)")
         }
         self.steps = steps; self.batch = batch; self.inputSize = inputSize; self.outputSize = outputSize
-        self.inputs = inputs; self.targets = targets; self.mask = mask
+        self.inputs = inputs; self.targets = targets; self.mask = mask; self.future = future
     }
 
     /// Cuts one long sequence (`[length × features]`, step-major) into `batch` consecutive
@@ -91,18 +94,29 @@ public final class TBPTTTrainer {
     public let seed: UInt64
     public let baseLearningRate: Float
     public private(set) var updates = 0
+    /// Recurrent decoder and feedback: the share of steps fed the network's own median forecast
+    /// instead of the known true value (0: teacher forcing; raise it over the epochs so training
+    /// ends seeing what forecasting sees). Drawn per (update, row, step) from `seed`.
+    public var ownShare: Float = 0
+    /// Recurrent decoder: decode from every `decoderStride`-th scored step, counted back from each
+    /// window's last (`Decoder.swift`).
+    public let decoderStride: Int
 
     private let shardRows: [Range<Int>]
     private let workspaces: [Workspace]
     private let carryH: [UnsafeMutablePointer<Float>]
     private let carryC: [UnsafeMutablePointer<Float>]
+    /// Feedback: the carried fed-back forecast per row.
+    private let carryF: UnsafeMutablePointer<Float>
 
     public init(network: RecurrentNetwork, loss: Loss = .mse, optimizer: any Optimizer, k1: Int, k2: Int? = nil,
                 batch: Int, clipNorm: Float? = 1.0, schedule: LearningRateSchedule = .constant,
-                threads: Int = 1, seed: UInt64 = 0) throws {
+                threads: Int = 1, seed: UInt64 = 0, decoderStride: Int = 1) throws {
         let k2 = k2 ?? k1
         guard k1 >= 1, k2 >= k1 else { throw NetworkError.invalidConfiguration("TBPTT needs 1 ≤ k1 ≤ k2 (k1 \(k1), k2 \(k2))") }
         guard batch >= 1 else { throw NetworkError.invalidConfiguration("batch must be ≥ 1") }
+        guard decoderStride >= 1 else { throw NetworkError.invalidConfiguration("decoderStride must be ≥ 1") }
+        self.decoderStride = decoderStride
         try loss.validate(outputSize: network.config.outputSize)
         self.network = network; self.loss = loss; self.optimizer = optimizer
         self.k1 = k1; self.k2 = k2; self.batch = batch
@@ -117,15 +131,18 @@ public final class TBPTTTrainer {
             rows.append(start..<(start + n)); start += n
         }
         shardRows = rows
-        workspaces = rows.map { Workspace(config: network.config, steps: k2, batch: $0.count, dropout: network.config.dropout > 0) }
+        let origins = (k1 + decoderStride - 1) / decoderStride
+        workspaces = rows.map { Workspace(config: network.config, steps: k2, batch: $0.count, dropout: network.config.dropout > 0, origins: origins) }
         let n = batch * network.config.hiddenSize
         carryH = (0..<network.config.layers).map { _ in allocateFloats(n) }
         carryC = network.config.cell == .lstm ? (0..<network.config.layers).map { _ in allocateFloats(n) } : []
+        carryF = allocateFloats(batch)
     }
 
     deinit {
         carryH.forEach { $0.deallocate() }
         carryC.forEach { $0.deallocate() }
+        carryF.deallocate()
     }
 
     /// The state carried between chunks (and between epochs when `resetState` is false).
@@ -134,12 +151,14 @@ public final class TBPTTTrainer {
             let n = batch * network.config.hiddenSize
             return RecurrentState(batch: batch,
                                   hidden: carryH.map { Array(UnsafeBufferPointer(start: $0, count: n)) },
-                                  cell: carryC.map { Array(UnsafeBufferPointer(start: $0, count: n)) })
+                                  cell: carryC.map { Array(UnsafeBufferPointer(start: $0, count: n)) },
+                                  feedback: network.config.feedback == .output ? Array(UnsafeBufferPointer(start: carryF, count: batch)) : [])
         }
         set {
             precondition(newValue.batch == batch && newValue.matches(network.config), "state does not fit the trainer")
             for (l, p) in carryH.enumerated() { newValue.hidden[l].withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: $0.count) } }
             for (l, p) in carryC.enumerated() { newValue.cell[l].withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: $0.count) } }
+            newValue.feedback.withUnsafeBufferPointer { if let f = $0.baseAddress { carryF.update(from: f, count: $0.count) } }
         }
     }
 
@@ -147,6 +166,7 @@ public final class TBPTTTrainer {
         let n = batch * network.config.hiddenSize
         carryH.forEach { $0.update(repeating: 0, count: n) }
         carryC.forEach { $0.update(repeating: 0, count: n) }
+        carryF.update(repeating: 0, count: batch)
     }
 
     /// One pass over `data` in TBPTT updates. Throws (before touching the weights) when the loss
@@ -156,6 +176,10 @@ public final class TBPTTTrainer {
         let c = network.config
         guard data.batch == batch, data.inputSize == c.inputSize, data.outputSize == c.outputSize else {
             throw TrainingError.shapeMismatch("data is \(data.batch) segments × \(data.inputSize) in × \(data.outputSize) out; trainer wants \(batch) × \(c.inputSize) × \(c.outputSize)")
+        }
+        let futureCount = c.decoder == .recurrent ? data.steps * batch * c.horizon * c.decoderInputSize : 0
+        guard (data.future?.count ?? 0) == futureCount else {
+            throw TrainingError.shapeMismatch("future has \(data.future?.count ?? 0) values; the recurrent decoder wants \(data.steps) × \(batch) × \(c.horizon) × \(c.decoderInputSize)")
         }
         if reset { resetState() }
         var lossSum = 0.0, lossCount = 0.0
@@ -184,52 +208,54 @@ public final class TBPTTTrainer {
         let cfg = network.config
         let tw = end - windowStart, skip = lossStart - windowStart
         let bAll = batch, ins = cfg.inputSize, outs = cfg.outputSize, hs = cfg.hiddenSize
-        var count = Double((end - lossStart) * bAll * outs)
-        if let mask = data.mask {
-            count = mask.withUnsafeBufferPointer { m in
-                var total = 0.0
-                for i in (lossStart * bAll * outs)..<(end * bAll * outs) { total += Double(m[i]) }
-                return total
-            }
+        let stride = decoderStride
+        let count = (data.mask ?? []).withUnsafeBufferPointer { m in
+            network.scoredTargets(mask: data.mask == nil ? nil : m.baseAddress! + windowStart * bAll * outs, steps: tw, batch: bAll,
+                                  skip: skip, decoderStride: stride)
         }
         let scale: Float = count > 0 ? Float(1 / count) : 0
         let dropoutSeed = mix64(seed ^ (UInt64(updates) &* 0x9E37_79B9_7F4A_7C15))
+        let feed = FeedSchedule(ownShare: ownShare, seed: mix64(seed ^ 0x5EED_FEED ^ (UInt64(updates) &* 0xC2B2_AE3D_27D4_EB4F)))
         var shardLoss = [Double](repeating: 0, count: workspaces.count)
         let net = network, lossFn = loss, cell = cfg.cell, k = carryTo - windowStart
+        let fw = cfg.decoder == .recurrent ? cfg.horizon * cfg.decoderInputSize : 0, feedback = cfg.feedback == .output
         data.inputs.withUnsafeBufferPointer { xb in
         data.targets.withUnsafeBufferPointer { tb in
         (data.mask ?? []).withUnsafeBufferPointer { mb in
+        (data.future ?? []).withUnsafeBufferPointer { fb in
         shardLoss.withUnsafeMutableBufferPointer { lb in
             let box = SendableBox(value: (xb.baseAddress!, tb.baseAddress!, data.mask == nil ? nil : mb.baseAddress!,
-                                          lb.baseAddress!, workspaces, shardRows, carryH, carryC, net))
+                                          data.future == nil ? nil : fb.baseAddress!,
+                                          lb.baseAddress!, workspaces, shardRows, carryH, carryC, carryF, net))
             let work: @Sendable (Int) -> Void = { shard in
-                let (x, t, m, lossOut, wss, rowsList, ch, cc, net) = box.value
+                let (x, t, m, f, lossOut, wss, rowsList, ch, cc, cf, net) = box.value
                 let ws = wss[shard], rows = rowsList[shard], b = rows.count, r0 = rows.lowerBound
                 for s in 0..<tw {
                     let g = (windowStart + s) * bAll + r0
                     (ws.x + s * b * ins).update(from: x + g * ins, count: b * ins)
-                    if s >= skip {
+                    // Feedback's teacher reads the targets of the warm-up steps too.
+                    if s >= skip || feedback {
                         (ws.target + s * b * outs).update(from: t + g * outs, count: b * outs)
                         if let m { (ws.mask + s * b * outs).update(from: m + g * outs, count: b * outs) }
                     }
+                    if let f, s >= skip { (ws.future + s * b * fw).update(from: f + g * fw, count: b * fw) }
                 }
+                ws.masked = m != nil
                 for (l, buf) in ws.layers.enumerated() {
                     buf.h.update(from: ch[l] + r0 * hs, count: b * hs)
                     if cell == .lstm { buf.c.update(from: cc[l] + r0 * hs, count: b * hs) }
                 }
-                net.forward(ws, steps: tw, dropoutSeed: dropoutSeed, rowOffset: r0)
-                let o = skip * b * outs
-                ws.dy.update(repeating: 0, count: o)
-                lossOut[shard] = lossFn.sum(y: ws.y + o, target: ws.target + o, mask: m == nil ? nil : UnsafePointer(ws.mask + o),
-                                            rows: (tw - skip) * b, outputs: outs, dy: ws.dy + o, scale: scale)
-                net.backward(ws, steps: tw)
+                if feedback { ws.feedback.update(from: cf + r0, count: b) }
+                lossOut[shard] = net.windowPass(ws, steps: tw, skip: skip, loss: lossFn, scale: scale, dropoutSeed: dropoutSeed,
+                                                rowOffset: r0, feed: feed, decoderStride: stride)
                 for (l, buf) in ws.layers.enumerated() {
                     (ch[l] + r0 * hs).update(from: buf.h + k * b * hs, count: b * hs)
                     if cell == .lstm { (cc[l] + r0 * hs).update(from: buf.c + k * b * hs, count: b * hs) }
                 }
+                if feedback { for r in 0..<b { cf[r0 + r] = net.feedbackAfter(ws, step: k, row: r) } }
             }
             if workspaces.count == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workspaces.count, execute: work) }
-        }}}}
+        }}}}}
         let sum = shardLoss.reduce(0, +)
         guard sum.isFinite else { throw TrainingError.nonFiniteLoss(update: updates, loss: sum / max(count, 1)) }
 
@@ -250,13 +276,6 @@ public final class TBPTTTrainer {
 }
 
 // Serial passes over the whole gradient (after the shards join), vectorised.
-
-@inline(__always)
-private func addInPlace(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count n: Int) {
-    var i = 0
-    while i + 8 <= n { store8(load8(a + i) + load8(b + i), a + i); i += 8 }
-    while i < n { a[i] += b[i]; i += 1 }
-}
 
 @inline(__always)
 private func scaleInPlace(_ a: UnsafeMutablePointer<Float>, by f: Float, count n: Int) {

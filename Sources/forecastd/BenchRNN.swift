@@ -18,11 +18,24 @@ struct BenchRNN: ParsableCommand {
     @Option(help: "Threads: the batch is split into this many shards trained at once.") var threads: Int = 2
     @Option(name: .customLong("blas-threads"), help: "OpenBLAS threads inside each product.") var blasThreads: Int = 1
     @Option(help: "Timed chunks (after 3 warm-up chunks).") var chunks: Int = 40
+    @Option(help: "Decoder: dense (the head emits the horizon at every step) or recurrent (encoder-decoder).") var decoder: String = "dense"
+    @Option(help: "Feedback: none or output (the previous step's median is an input; dense decoder only).") var feedback: String = "none"
+    @Option(help: "Horizon steps in --outputs (recurrent decoder, feedback): outputs / horizon quantiles per step.") var horizon: Int = 24
+    @Option(name: .customLong("decoder-stride"), help: "Recurrent decoder: decode from every n-th step of a chunk, counted back from its last.") var decoderStride: Int = 16
+    @Option(name: .customLong("future-features"), help: "Recurrent decoder: known features per future step.") var futureFeatures: Int = 4
+    @Option(name: .customLong("own-share"), help: "Recurrent decoder, feedback: share of fed values that are the network's own forecasts.") var ownShare: Float = 0.5
     @Option(name: .customLong("peak-size"), help: "Also measure the sgemm peak at this square size (0: skip).") var peakSize: Int = 0
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
         guard CellKind(rawValue: cell) != nil else { throw ValidationError("--cell must be lstm, gru or rnn") }
+        guard DecoderKind(rawValue: decoder) != nil else { throw ValidationError("--decoder must be dense or recurrent") }
+        guard FeedbackKind(rawValue: feedback) != nil else { throw ValidationError("--feedback must be none or output") }
+        guard !(decoder == "recurrent" && feedback == "output") else { throw ValidationError("--feedback output needs --decoder dense") }
+        guard horizon >= 1, outputs % horizon == 0 else { throw ValidationError("--horizon must divide --outputs") }
+        guard decoderStride >= 1, futureFeatures >= 0, (0...1).contains(ownShare) else {
+            throw ValidationError("--decoder-stride must be at least 1, --future-features at least 0, --own-share in [0, 1]")
+        }
         for (name, v) in [("hidden", hidden), ("batch", batch), ("tbptt", tbptt), ("inputs", inputs),
                           ("outputs", outputs), ("threads", threads), ("blas-threads", blasThreads), ("chunks", chunks)] where v < 1 {
             throw ValidationError("--\(name) must be at least 1")
@@ -32,15 +45,25 @@ struct BenchRNN: ParsableCommand {
     func run() throws {
         let r = try Benchmark.trainRNN(cell: CellKind(rawValue: cell)!, hidden: hidden, batch: batch, tbptt: tbptt,
                                        inputs: inputs, outputs: outputs, threads: threads, blasThreads: blasThreads,
-                                       chunks: chunks)
+                                       chunks: chunks, decoder: DecoderKind(rawValue: decoder)!, feedback: FeedbackKind(rawValue: feedback)!,
+                                       horizon: horizon, decoderStride: decoderStride, futureFeatures: futureFeatures, ownShare: ownShare)
         var fields: [(String, String)] = [
             ("cell", "\"\(r.cell.rawValue)\""), ("hidden", "\(r.hidden)"), ("batch", "\(r.batch)"),
+            ("decoder", "\"\(r.decoder.rawValue)\""), ("feedback", "\"\(r.feedback.rawValue)\""),
             ("threads", "\(threads)"), ("shards", "\(r.threads)"), ("blas_threads", "\(r.blasThreads)"),
             ("tbptt", "\(r.tbptt)"), ("inputs", "\(r.inputs)"), ("outputs", "\(r.outputs)"), ("chunks", "\(r.chunks)"),
             ("seconds", fmt(r.seconds, 4)), ("steps_per_s", "\(Int(r.stepsPerSecond.rounded()))"),
             ("gflops", fmt(r.gflops, 2)),
             ("flops_per_step", "\(Int(Benchmark.flopsPerStep(cell: r.cell, inputs: inputs, hidden: hidden, outputs: outputs)))"),
         ]
+        if r.decoder == .recurrent || r.feedback == .output {
+            fields += [("horizon", "\(r.horizon)"), ("own_share", fmt(Double(ownShare), 2))]
+        }
+        if r.decoder == .recurrent {
+            fields += [("decoder_stride", "\(r.decoderStride)"), ("future_features", "\(r.futureFeatures)")]
+            fields.removeAll { $0.0 == "flops_per_step" }
+            fields.append(("flops_per_step", "\(Int(Benchmark.flopsPerStep(cell: r.cell, inputs: inputs, hidden: hidden, outputs: outputs, horizon: horizon, stride: decoderStride, futureFeatures: futureFeatures)))"))
+        }
         if peakSize > 0 {
             let peak = Benchmark.sgemmPeak(size: peakSize, threads: threads * blasThreads)
             fields += [("sgemm_peak_gflops", fmt(peak, 1)), ("fraction_of_peak", fmt(r.gflops / peak, 3))]

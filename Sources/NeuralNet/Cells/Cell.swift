@@ -43,16 +43,25 @@ func chunkWeightGradients(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w
 @inline(__always)
 func stackedWidth(_ buf: LayerBuffers) -> Int { buf.inSize + buf.hidden + 1 }
 
-/// Fills the `x_t` and `1` parts of every `[x_t | h_{t-1} | 1]` row and the `h_{-1}` part of step 0
-/// (the carried state); the forward loop writes each later `h_{t-1}` as it computes it.
+/// Fills the `x_t` and `1` parts of the `[x_t | h_{t-1} | 1]` rows of steps `s0..<t` and the
+/// `h_{s0-1}` part of step s0 (the carried state, or the state a previous call left); the
+/// forward loop writes each later `h_{t-1}` as it computes it.
 @inline(__always)
-func fillStackedInputs(steps t: Int, batch b: Int, x: UnsafePointer<Float>, buf: LayerBuffers) {
+func fillStackedInputs(from s0: Int = 0, steps t: Int, batch b: Int, x: UnsafePointer<Float>, buf: LayerBuffers) {
     let ins = buf.inSize, kx = stackedWidth(buf)
-    for r in 0..<(t * b) {
+    for r in (s0 * b)..<(t * b) {
         (buf.xh + r * kx).update(from: x + r * ins, count: ins)
         buf.xh[r * kx + kx - 1] = 1
     }
-    for r in 0..<b { (buf.xh + r * kx + ins).update(from: buf.h + r * buf.hidden, count: buf.hidden) }
+    for r in (s0 * b)..<((s0 + 1) * b) { (buf.xh + r * kx + ins).update(from: buf.h + r * buf.hidden, count: buf.hidden) }
+}
+
+/// Where the recurrent gradient of step s goes: dh_{s-1} inside the chunk, and at s = 0 the
+/// gradient of the carried-in state when the layer keeps one (`dh0`: the recurrent decoder,
+/// whose initial state is the encoder's), else nowhere (the truncation).
+@inline(__always)
+func previousHiddenGradient(step s: Int, batch b: Int, buf: LayerBuffers) -> UnsafeMutablePointer<Float>? {
+    s > 0 ? buf.dh + (s - 1) * b * buf.hidden : buf.dh0
 }
 
 /// Gradients of the stacked cells (LSTM, Elman): `[dW_ih; dW_hh; db] = [X | H_prev | 1]ᵀ dG` in

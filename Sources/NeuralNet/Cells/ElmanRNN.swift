@@ -1,11 +1,12 @@
 /// Elman RNN cell: h_t = tanh(x W_ih + h_{t-1} W_hh + b).
 
 enum ElmanCell {
-    static func forward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers,
+    /// Steps `s0..<t` (a step-major caller runs one step of every layer at a time).
+    static func forward(from s0: Int = 0, steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers,
                         inference: Bool = false) {
         let hs = buf.hidden, ins = buf.inSize, kx = stackedWidth(buf)
-        fillStackedInputs(steps: t, batch: b, x: x, buf: buf)
-        for s in 0..<t {
+        fillStackedInputs(from: s0, steps: t, batch: b, x: x, buf: buf)
+        for s in s0..<t {
             let at = buf.a + s * b * hs
             stepProduct(inference: inference, b, hs, kx, buf.xh + s * b * kx, kx, w.wih, hs, at, hs)
             let hn = buf.h + (s + 1) * b * hs
@@ -28,6 +29,7 @@ enum ElmanCell {
                          g: LayerGradients, buf: LayerBuffers) {
         let hs = buf.hidden
         refreshTransposedRecurrent(w: w, buf: buf)
+        buf.dh0?.update(repeating: 0, count: b * hs)
         for s in stride(from: t - 1, through: 0, by: -1) {
             let dgt = buf.dg + s * b * hs
             let hcur = buf.h + (s + 1) * b * hs, dht = buf.dh + s * b * hs
@@ -39,8 +41,8 @@ enum ElmanCell {
                 st(ld(dht + k, n) * (1 - hv * hv), dgt + k, n)
                 k += 8
             }
-            if s > 0 {
-                recurrentBackward(batch: b, dgt: dgt, gradientWidth: hs, w: w, buf: buf, into: buf.dh + (s - 1) * b * hs)
+            if let into = previousHiddenGradient(step: s, batch: b, buf: buf) {
+                recurrentBackward(batch: b, dgt: dgt, gradientWidth: hs, w: w, buf: buf, into: into)
             }
         }
         stackedWeightGradients(steps: t, batch: b, w: w, g: g, buf: buf)

@@ -5,19 +5,21 @@
 
 enum GRUCell {
     /// `inference`: every product through `rowStableProduct` (see `RecurrentNetwork.forward`).
-    static func forward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers,
+    /// Steps `s0..<t` (a step-major caller runs one step of every layer at a time).
+    static func forward(from s0: Int = 0, steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers,
                         inference: Bool = false) {
         let hs = buf.hidden, gw = buf.gates, ins = buf.inSize
+        let rows = (t - s0) * b, xs = x + s0 * b * ins, as0 = buf.a + s0 * b * gw
         if inference {
-            rowStableProduct(t * b, gw, ins, x, ins, w.wih, gw, accumulate: false, buf.a, gw)
+            rowStableProduct(rows, gw, ins, xs, ins, w.wih, gw, accumulate: false, as0, gw)
         } else {
-            gemm(false, false, t * b, gw, ins, 1, x, ins, w.wih, gw, 0, buf.a, gw)
+            gemm(false, false, rows, gw, ins, 1, xs, ins, w.wih, gw, 0, as0, gw)
         }
         let cb = buf.gruBias
         for j in 0..<(2 * hs) { cb[j] = w.bih[j] + w.bhh[j] }
         (cb + 2 * hs).update(from: w.bih + 2 * hs, count: hs)
         (cb + 3 * hs).update(from: w.bhh + 2 * hs, count: hs)
-        for s in 0..<t {
+        for s in s0..<t {
             let at = buf.a + s * b * gw, ght = buf.gh + s * b * gw
             let hprev = buf.h + s * b * hs
             stepProduct(inference: inference, b, gw, hs, hprev, hs, w.whh, gw, ght, gw)
@@ -44,6 +46,7 @@ enum GRUCell {
                          g: LayerGradients, buf: LayerBuffers) {
         let hs = buf.hidden, gw = buf.gates
         refreshTransposedRecurrent(w: w, buf: buf)
+        buf.dh0?.update(repeating: 0, count: b * hs)
         for s in stride(from: t - 1, through: 0, by: -1) {
             let at = buf.a + s * b * gw, ght = buf.gh + s * b * gw
             let dgt = buf.dg + s * b * gw, dght = buf.dgh + s * b * gw
@@ -52,7 +55,7 @@ enum GRUCell {
                 let drow = dgt + q * gw, dhrow = dght + q * gw
                 let hp = buf.h + (s * b + q) * hs
                 let dhp = buf.dh + (s * b + q) * hs
-                let dprev = dhp - b * hs
+                let dprev: UnsafeMutablePointer<Float>? = s > 0 ? dhp - b * hs : buf.dh0.map { $0 + q * hs }
                 var j = 0
                 while j < hs {
                     let n = min(8, hs - j)
@@ -63,12 +66,12 @@ enum GRUCell {
                     let daz = dhv * (ld(hp + j, n) - nn) * z * (1 - z)
                     st(dar, drow + j, n); st(daz, drow + hs + j, n); st(dan, drow + 2 * hs + j, n)
                     st(dar, dhrow + j, n); st(daz, dhrow + hs + j, n); st(dan * r, dhrow + 2 * hs + j, n)
-                    if s > 0 { st(ld(dprev + j, n) + dhv * z, dprev + j, n) }
+                    if let dprev { st(ld(dprev + j, n) + dhv * z, dprev + j, n) }
                     j += 8
                 }
             }
-            if s > 0 {
-                recurrentBackward(batch: b, dgt: dght, gradientWidth: gw, w: w, buf: buf, into: buf.dh + (s - 1) * b * hs)
+            if let into = previousHiddenGradient(step: s, batch: b, buf: buf) {
+                recurrentBackward(batch: b, dgt: dght, gradientWidth: gw, w: w, buf: buf, into: into)
             }
         }
         chunkWeightGradients(steps: t, batch: b, x: x, w: w, g: g, buf: buf, dgRecurrent: buf.dgh)

@@ -4,11 +4,12 @@
 
 enum LSTMCell {
     /// `inference`: the gate product through `rowStableProduct` (see `RecurrentNetwork.forward`).
-    static func forward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers,
+    /// Steps `s0..<t` (a step-major caller runs one step of every layer at a time).
+    static func forward(from s0: Int = 0, steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights, buf: LayerBuffers,
                         inference: Bool = false) {
         let hs = buf.hidden, gw = buf.gates, ins = buf.inSize, kx = stackedWidth(buf)
-        fillStackedInputs(steps: t, batch: b, x: x, buf: buf)
-        for s in 0..<t {
+        fillStackedInputs(from: s0, steps: t, batch: b, x: x, buf: buf)
+        for s in s0..<t {
             let at = buf.a + s * b * gw
             // a_t = [x_t | h_{t-1} | 1] [W_ih; W_hh; b]
             stepProduct(inference: inference, b, gw, kx, buf.xh + s * b * kx, kx, w.wih, gw, at, gw)
@@ -39,11 +40,14 @@ enum LSTMCell {
 
     /// `buf.dh` holds dL/dh_t from above; on return `buf.dg` holds dL/da for the chunk and the
     /// layer's gradients are written (not accumulated) to `g`. Gradient reaching the carried-in
-    /// state is dropped: that is the truncation.
+    /// state is dropped (that is the truncation) unless the layer keeps it: then `buf.dh0` and
+    /// `buf.dc` hold dL/dh_{-1} and dL/dc_{-1} on return. `buf.dcIn`, when present, is gradient
+    /// reaching each c_t from outside the layer (a recurrent decoder started from it).
     static func backward(steps t: Int, batch b: Int, x: UnsafePointer<Float>, w: LayerWeights,
                          g: LayerGradients, buf: LayerBuffers) {
         let hs = buf.hidden, gw = buf.gates
         buf.dc.update(repeating: 0, count: b * hs)
+        buf.dh0?.update(repeating: 0, count: b * hs)
         refreshTransposedRecurrent(w: w, buf: buf)
         for s in stride(from: t - 1, through: 0, by: -1) {
             let at = buf.a + s * b * gw, dgt = buf.dg + s * b * gw
@@ -53,13 +57,15 @@ enum LSTMCell {
                 let tcp = buf.tc + (s * b + r) * hs
                 let dhp = buf.dh + (s * b + r) * hs
                 let dcp = buf.dc + r * hs
+                let dcIn = buf.dcIn.map { UnsafePointer($0 + (s * b + r) * hs) }
                 var j = 0
                 while j < hs {
                     let n = min(8, hs - j)
                     let i = ld(row + j, n), f = ld(row + hs + j, n)
                     let gg = ld(row + 2 * hs + j, n), o = ld(row + 3 * hs + j, n)
                     let tcv = ld(tcp + j, n), dhv = ld(dhp + j, n)
-                    let dc = ld(dcp + j, n) + dhv * o * (1 - tcv * tcv)
+                    var dc = ld(dcp + j, n) + dhv * o * (1 - tcv * tcv)
+                    if let dcIn { dc += ld(dcIn + j, n) }
                     let dO = dhv * tcv
                     st(dc * i * (1 - gg * gg), drow + 2 * hs + j, n)
                     st(dc * gg * i * (1 - i), drow + j, n)
@@ -69,8 +75,8 @@ enum LSTMCell {
                     j += 8
                 }
             }
-            if s > 0 {
-                recurrentBackward(batch: b, dgt: dgt, gradientWidth: gw, w: w, buf: buf, into: buf.dh + (s - 1) * b * hs)
+            if let into = previousHiddenGradient(step: s, batch: b, buf: buf) {
+                recurrentBackward(batch: b, dgt: dgt, gradientWidth: gw, w: w, buf: buf, into: into)
             }
         }
         stackedWeightGradients(steps: t, batch: b, w: w, g: g, buf: buf)
