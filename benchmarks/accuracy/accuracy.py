@@ -144,7 +144,8 @@ def markdown(results, meta):
                "`forecastd.predictions`. Lower MASE is better.")
     out.append("")
     out.append("```sh")
-    out.append(meta["command"])
+    extra = os.environ.get("ACC_JOB_EXTRA", "").strip()
+    out.append((f"ACC_JOB_EXTRA='{extra}' " if extra else "") + meta["command"])
     out.append("```")
     out.append("")
     out.append(f"Run {meta['date']} on {meta['machine']}; {meta['version']} built from {meta['commit']}. "

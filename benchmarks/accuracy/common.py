@@ -220,10 +220,13 @@ def load(ds):
 
 
 def write_config(path, sets):
+    # ACC_JOB_EXTRA: job-level TOML lines added to every job (e.g. "statistical_challengers = true"),
+    # for a side-by-side of a setting against the defaults; the section names it.
+    extra = os.environ.get("ACC_JOB_EXTRA", "").strip()
     with open(path, "w") as f:
         f.write(f'[database]\nurl = "{DB_URL}"\n')
         for ds in sets:
-            f.write("\n[[jobs]]\n" + ds.job_toml)
+            f.write("\n[[jobs]]\n" + (extra + "\n" if extra else "") + ds.job_toml)
     return path
 
 
