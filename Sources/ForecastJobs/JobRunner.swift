@@ -49,24 +49,14 @@ public struct JobRunner: Sendable {
 
     // MARK: reading
 
-    /// Reads the job's rows in [from, to) and lays every series on the grid; with `among`, only
-    /// those series' rows are read (the source filters them, see `SourceReader`), and `keep`
-    /// picks the rows to use. `newest` is the time of the newest row with a value.
-    func readSeries(from: Date, to: Date, among keys: [String]? = nil, keep: (@Sendable (SourcePoint) -> Bool)? = nil,
-                    on connection: PostgresConnection) async throws -> (outcomes: [SeriesOutcome], points: Int, newest: Date?) {
-        let reader = SourceReader(job: job)
-        let settings = plan.seriesSettings
-        return try await connection.withConnection { db in
-            var builder = SeriesBuilder(settings: settings)
-            var newest: Date?, points = 0
-            try reader.read(from: from, to: to, among: keys, on: db) { point in
-                if let keep, !keep(point) { return }
-                points += 1
-                if point.value != nil, newest.map({ point.time > $0 }) ?? true { newest = point.time }
-                builder.add(key: point.series, time: point.time, value: point.value)
-            }
-            return (builder.finish(), points, newest)
-        }
+    /// This runner's storage on `connection`.
+    func storage(_ connection: PostgresConnection) -> PostgresJobStorage { PostgresJobStorage(runner: self, connection: connection) }
+
+    /// Reads the job's rows in [from, to) and lays every series on the grid (`JobStorage.readSeries`).
+    func readSeries(from: Date, to: Date, among keys: [String]? = nil, on connection: PostgresConnection) async throws
+        -> (outcomes: [SeriesOutcome], points: Int, newest: Date?) {
+        let read = try await storage(connection).readSeries(from: from, to: to, among: keys, keep: nil)
+        return (read.outcomes, read.points, read.newest)
     }
 
     /// The training data of a run at `end` (of `series` only, when given). Each series' window
@@ -75,11 +65,11 @@ public struct JobRunner: Sendable {
     /// instead, so that a series which stopped long ago, alone or with all the others, is
     /// trained and forecast from its end rather than found missing. `ends` holds those series'
     /// newest observations; `start` is the earliest window start.
-    func readTrainingSeries(end: Date, series: String? = nil, on connection: PostgresConnection) async throws
+    func readTrainingSeries(end: Date, series: String? = nil, storage: some JobStorage) async throws
         -> (outcomes: [SeriesOutcome], points: Int, start: Date, newest: Date?, ends: [String: Date]) {
         let start = plan.trainingStart(end: end)
-        let read = try await readSeries(from: start, to: end, among: series.map { [$0] }, on: connection)
-        let age = dataAge, reader = SourceReader(job: job)
+        let read = try await storage.readSeries(from: start, to: end, among: series.map { [$0] }, keep: nil)
+        let age = dataAge
         var ends: [String: Date] = [:]
         for outcome in read.outcomes {
             guard let last = outcome.series.map({ $0.date(ofStep: $0.count - 1) }), age.isStale(newest: last, now: end) else { continue }
@@ -87,15 +77,15 @@ public struct JobRunner: Sendable {
         }
         // Series with no row in the window at all: one grouped pass over the older rows.
         let inWindow = Set(read.outcomes.map(\.key))
-        let stopped = try await connection.withConnection { db in try reader.seriesEnds(before: start, end: end, series: series, on: db) }
+        let stopped = try await storage.seriesEnds(before: start, end: end, series: series)
         for (key, last) in stopped where !inWindow.contains(key) { ends[key] = last }
         guard !ends.isEmpty else { return (read.outcomes, read.points, start, read.newest, [:]) }
 
         let starts = ends.mapValues { plan.trainingStart(end: end, newest: $0) }
         let earliest = starts.values.min()!
-        let again = try await readSeries(from: earliest, to: end, among: ends.keys.sorted(), keep: { point in
+        let again = try await storage.readSeries(from: earliest, to: end, among: ends.keys.sorted(), keep: { point in
             starts[point.series].map { point.time >= $0 } ?? false
-        }, on: connection)
+        })
         let outcomes = (read.outcomes.filter { ends[$0.key] == nil } + again.outcomes).sorted { $0.key < $1.key }
         let points = read.points - read.outcomes.filter { ends[$0.key] != nil }.reduce(0) { $0 + $1.rows.read } + again.points
         let newest = [read.newest, again.newest].compactMap { $0 }.max()
@@ -106,14 +96,13 @@ public struct JobRunner: Sendable {
     /// run's clock, with the dates its forecasts are for, or, when only some series did (`ends`:
     /// series' newest observations), which; nothing when the data is recent.
     func noteDataAge(newest: Date?, ends: [String: Date] = [:], end: Date, forecasts: [SeriesForecast], targets: [Date] = [],
-                     summary: inout RunSummary, logger: Logger, on connection: PostgresConnection) async throws {
+                     summary: inout RunSummary, logger: Logger, storage: some JobStorage) async throws {
         let all = forecasts.flatMap(\.targets) + targets
         let whole = newest.flatMap { dataAge.note(newest: $0, now: end, targets: all.min().map { $0...all.max()! }) }
         guard let note = whole ?? dataAge.note(seriesEnds: ends, now: end) else { return }
         summary.notes.append(note)
         logger.warning("the data is old", metadata: ["note": "\(note)"])
-        let runLog = self.runLog, runID = summary.runID
-        try await connection.withConnection { db in try runLog.addNote(runID: runID, note, on: db) }
+        try await storage.addNote(runID: summary.runID, note)
     }
 
     // MARK: train
@@ -127,12 +116,13 @@ public struct JobRunner: Sendable {
     /// Trains the series in `only` (nil: every series, or the global model); `trigger` and
     /// `note` say why the run started outside its schedule (`runs.trigger`, `runs.note`).
     public func train(on connection: PostgresConnection, only: Set<String>?, trigger: RunTrigger?, note: String?) async throws -> RunSummary {
-        let runLog = self.runLog
-        let jobName = job.name
-        try await HistoryMaintenance.preparePartitions(asOf: now(), database: database, on: connection)
-        let runID = try await connection.withConnection { db in
-            try runLog.start(job: jobName, kind: .train, trigger: trigger, note: note, heldBySession: true, on: db)
-        }
+        try await train(storage: storage(connection), only: only, trigger: trigger, note: note)
+    }
+
+    /// The train run on any storage: what `train(on:)` does on PostgreSQL.
+    public func train(storage: some JobStorage, only: Set<String>?, trigger: RunTrigger?, note: String?) async throws -> RunSummary {
+        try await storage.prepareHistory(asOf: now())
+        let runID = try await storage.startRun(kind: .train, trigger: trigger, note: note)
         var summary = RunSummary(runID: runID, kind: .train, status: .running)
         if let note { summary.notes.append(note) }
         var logger = self.logger
@@ -156,26 +146,23 @@ public struct JobRunner: Sendable {
         var windowStart = plan.trainingStart(end: end), newest: Date?, ends: [String: Date] = [:]
         do {
             defer { timing.read = Date().timeIntervalSince(readStarted) }
-            let read = try await readTrainingSeries(end: end, series: oneSeries, on: connection)
+            let read = try await readTrainingSeries(end: end, series: oneSeries, storage: storage)
             outcomes = read.outcomes.filter { only?.contains($0.key) ?? true }
             summary.pointsRead = Int64(read.points)
             windowStart = read.start
             newest = read.newest
             ends = read.ends.filter { key, _ in only?.contains(key) ?? true }
-            try await noteUnreadRows(runID: runID, from: read.start, to: end, on: connection, logger: logger)
+            try await noteUnreadRows(runID: runID, from: read.start, to: end, storage: storage, logger: logger)
         } catch let error as SourceError {
             summary.errors.append(error.description)
-            return try await finish(summary, status: .failed, on: connection, logger: logger)
+            return try await finish(summary, status: .failed, storage: storage, logger: logger)
         }
         if outcomes.isEmpty {
             let window = "the training window (\(windowStart) to \(end))"
             summary.errors.append(oneSeries.map { "series \"\($0)\" has no rows in \(window)" } ?? "the source has no rows in \(window)")
-            return try await finish(summary, status: .failed, on: connection, logger: logger)
+            return try await finish(summary, status: .failed, storage: storage, logger: logger)
         }
-        let pointsRead = summary.pointsRead, newestRead = newest
-        try await connection.withConnection { db in
-            try runLog.addCounts(runID: runID, pointsRead: pointsRead, newestObservation: newestRead, on: db)
-        }
+        try await storage.addCounts(runID: runID, pointsRead: summary.pointsRead, newestObservation: newest)
         var forecasts: [SeriesForecast] = []
         let trainer = UnitTrainer(plan: plan, readUntil: end)
         var units: [(keys: [String], work: () -> TrainedUnit)] = []
@@ -220,7 +207,7 @@ public struct JobRunner: Sendable {
             do {
                 let writeStarted = Date()
                 defer { timing.write += Date().timeIntervalSince(writeStarted) }
-                let written = try await publish(trained, runID: runID, on: connection)
+                let written = try await storage.publish(trained, runID: runID)
                 summary.rowsWritten += Int64(written)
                 if trained.active != nil { forecasts += trained.forecasts }
                 if trained.active == nil {
@@ -237,22 +224,21 @@ public struct JobRunner: Sendable {
                 summary.seriesFailed += unit.keys.count
                 summary.errors.append("\(Self.seriesList(unit.keys)): \(error)")
                 logger.error("unit failed", metadata: ["series": "\(unit.keys.count == 1 ? unit.keys[0] : "\(unit.keys.count) series")", "error": "\(error)"])
-                guard await connection.isConnected else { throw error }
+                guard await storage.isConnected else { throw error }
             }
         }
-        try await noteDataAge(newest: newest, ends: ends, end: end, forecasts: forecasts, summary: &summary, logger: logger, on: connection)
+        try await noteDataAge(newest: newest, ends: ends, end: end, forecasts: forecasts, summary: &summary, logger: logger, storage: storage)
         let status: RunStatus = summary.seriesFailed == 0 ? .succeeded : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)
-        return try await finish(summary, status: status, on: connection, logger: logger)
+        return try await finish(summary, status: status, storage: storage, logger: logger)
     }
 
     /// Says once per train run, in the log and the run's note, how many source rows it could
     /// not use: NULL series keys, NULL times, rows in the future (`SourceReader.unreadRows`).
-    func noteUnreadRows(runID: Int64, from: Date, to: Date, on connection: PostgresConnection, logger: Logger) async throws {
-        let reader = SourceReader(job: job), runLog = self.runLog
-        let unread = try await connection.withConnection { db in try reader.unreadRows(from: from, to: to, futureFrom: Date(), on: db) }
+    func noteUnreadRows(runID: Int64, from: Date, to: Date, storage: some JobStorage, logger: Logger) async throws {
+        let unread = try await storage.unreadRows(from: from, to: to, futureFrom: Date())
         guard !unread.isEmpty else { return }
         logger.warning("source rows not used: \(unread)")
-        try await connection.withConnection { db in try runLog.addNote(runID: runID, unread.description, on: db) }
+        try await storage.addNote(runID: runID, unread.description)
     }
 
     /// The series of a unit as errors name them: all of them when few, else how many and the
@@ -314,14 +300,14 @@ public struct JobRunner: Sendable {
     }
 
     func finish(_ summary: RunSummary, status: RunStatus, on connection: PostgresConnection, logger: Logger) async throws -> RunSummary {
+        try await finish(summary, status: status, storage: storage(connection), logger: logger)
+    }
+
+    func finish(_ summary: RunSummary, status: RunStatus, storage: some JobStorage, logger: Logger) async throws -> RunSummary {
         var summary = summary
         summary.status = status
         let error = summary.errors.isEmpty ? nil : String(summary.errors.joined(separator: "\n").prefix(8000))
-        let runLog = self.runLog, final = summary
-        try await connection.withConnection { db in
-            try runLog.finish(runID: final.runID, status: status, seriesTotal: final.seriesTotal, seriesFailed: final.seriesFailed,
-                              pointsRead: final.pointsRead, rowsWritten: final.rowsWritten, error: error, on: db)
-        }
+        try await storage.finish(summary, error: error)
         let level: Logger.Level = status == .succeeded ? .info : (status == .partial ? .warning : .error)
         logger.log(level: level, "\(summary.kind.rawValue) run \(status.rawValue)", metadata: [
             "series": "\(summary.seriesTotal)", "failed": "\(summary.seriesFailed)",

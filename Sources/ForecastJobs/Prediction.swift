@@ -166,7 +166,7 @@ extension JobRunner {
                                        runID: runID, summary: &summary, timing: &timing, logger: logger, on: connection)
         }
         try await noteDataAge(newest: newest, ends: ends, end: end, forecasts: [], targets: timing.targets.map { [$0.lowerBound, $0.upperBound] } ?? [],
-                              summary: &summary, logger: logger, on: connection)
+                              summary: &summary, logger: logger, storage: storage(connection))
         logger.info("predict timing", metadata: [
             "read_s": "\(Self.seconds(timing.read))", "forecast_s": "\(Self.seconds(timing.forecast))",
             "write_s": "\(Self.seconds(timing.write))", "continued": "\(timing.continued)",

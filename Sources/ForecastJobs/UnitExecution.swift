@@ -60,7 +60,7 @@ extension JobRunner {
     func trainedUnit(for item: WorkItem, on connection: PostgresConnection) async throws -> (unit: TrainedUnit, points: Int) {
         let end = now()
         let series = item.unit.isEmpty ? nil : item.unit
-        let (outcomes, points, _, newest, ends) = try await readTrainingSeries(end: end, series: series, on: connection)
+        let (outcomes, points, _, newest, ends) = try await readTrainingSeries(end: end, series: series, storage: storage(connection))
         let runLog = self.runLog
         try await connection.withConnection { db in
             // The rows read count with the unit's results (see `publish`); the newest observation now.

@@ -1,0 +1,179 @@
+import Foundation
+import Logging
+import PostgresClient
+import XCTest
+@testable import ForecastConfig
+@testable import ForecastJobs
+@testable import ForecastStore
+@testable import Forecasting
+
+/// `JobStorage` in memory: source rows, and what a run wrote. Lets the train run's logic
+/// (windows per series, counting, notes, one failing unit among others) be tested without
+/// PostgreSQL, as `InMemorySchedule` does for the scheduler's decision.
+actor InMemoryJobStorage: JobStorage {
+    let points: [SourcePoint]
+    let settings: SeriesSettings
+    /// Thrown by every read of the source.
+    var sourceFailure: SourceError?
+    /// Units with one of these series cannot be written.
+    var unwritable: Set<String> = []
+    private(set) var published: [TrainedUnit] = []
+    private(set) var notes: [String] = []
+    private(set) var counts: (pointsRead: Int64, newest: Date?) = (0, nil)
+    private(set) var finished: (summary: RunSummary, error: String?)?
+
+    init(points: [SourcePoint], settings: SeriesSettings) {
+        self.points = points
+        self.settings = settings
+    }
+
+    func failReads(with error: SourceError) { sourceFailure = error }
+    func refuseWrites(of series: Set<String>) { unwritable = series }
+
+    func readSeries(from: Date, to: Date, among keys: [String]?, keep: (@Sendable (SourcePoint) -> Bool)?) async throws -> SeriesRead {
+        if let sourceFailure { throw sourceFailure }
+        let wanted = keys.map(Set.init)
+        var builder = SeriesBuilder(settings: settings)
+        var used = 0, newest: Date?
+        for point in points where point.time >= from && point.time < to && (wanted?.contains(point.series) ?? true) && (keep?(point) ?? true) {
+            used += 1
+            if point.value != nil, newest.map({ point.time > $0 }) ?? true { newest = point.time }
+            builder.add(key: point.series, time: point.time, value: point.value)
+        }
+        return SeriesRead(outcomes: builder.finish(), points: used, newest: newest)
+    }
+
+    func seriesEnds(before cutoff: Date, end: Date, series: String?) async throws -> [String: Date] {
+        if let sourceFailure { throw sourceFailure }
+        var newest: [String: Date] = [:]
+        for point in points where point.value != nil && point.time < end && (series.map { point.series == $0 } ?? true) {
+            newest[point.series] = max(newest[point.series] ?? point.time, point.time)
+        }
+        return newest.filter { $0.value < cutoff }
+    }
+
+    func unreadRows(from: Date, to: Date, futureFrom: Date) async throws -> UnreadRows { UnreadRows(before: futureFrom) }
+    func prepareHistory(asOf: Date) async throws {}
+    func startRun(kind: RunKind, trigger: RunTrigger?, note: String?) async throws -> Int64 { 1 }
+
+    func addCounts(runID: Int64, pointsRead: Int64, newestObservation: Date?) async throws {
+        counts = (counts.pointsRead + pointsRead, newestObservation ?? counts.newest)
+    }
+
+    func addNote(runID: Int64, _ note: String) async throws { notes.append(note) }
+
+    func publish(_ unit: TrainedUnit, runID: Int64) async throws -> Int {
+        if let refused = unit.series.first(where: unwritable.contains) { throw PostgresError(.usage, "cannot write series \(refused)") }
+        published.append(unit)
+        return unit.active == nil ? 0 : unit.forecasts.reduce(0) { $0 + $1.targets.count }
+    }
+
+    func finish(_ summary: RunSummary, error: String?) async throws { finished = (summary, error) }
+
+    var isConnected: Bool { true }
+}
+
+final class TrainRunTests: XCTestCase {
+    let t0 = Date(timeIntervalSince1970: 1_700_002_800)
+    let hours = 20 * 24
+
+    func job() -> JobSettings {
+        var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: 6,
+                              source: SourceSettings(origin: .table("readings"), seriesColumn: "sensor", timeColumn: "ts", valueColumn: "reading"))
+        job.trainWindow = 30 * 86_400
+        job.backtestWindows = 2
+        job.model.hiddenSize = 8
+        job.model.epochs = 3
+        job.model.context = 24
+        job.statisticalChallengers = false
+        return job
+    }
+
+    /// Hourly rows of series `key` over `hours` hours from `start`: a daily cycle on a level.
+    func rows(_ key: String, level: Double, from start: Date) -> [SourcePoint] {
+        (0..<hours).map { h -> SourcePoint in
+            let daily: Double = 3 * sin(2 * Double.pi * Double(h) / 24)
+            let wobble: Double = Double(h % 5) * 0.1
+            return SourcePoint(series: key, time: start + Double(h) * 3600, value: level + daily + wobble)
+        }
+    }
+
+    func storage(_ points: [SourcePoint]) -> InMemoryJobStorage {
+        InMemoryJobStorage(points: points, settings: JobPlan(job()).seriesSettings)
+    }
+
+    func runner(at clock: Date) -> JobRunner {
+        var runner = JobRunner(job: job(), database: DatabaseSettings(url: "", schema: "unused"), logger: Logger(label: "test"))
+        runner.now = { clock }
+        return runner
+    }
+
+    func testATrainRunPublishesEachSeriesAndCountsItsRowsOnce() async throws {
+        let store = storage(rows("a", level: 10, from: t0) + rows("b", level: 100, from: t0))
+        let clock = t0 + Double(hours) * 3600
+        let summary = try await runner(at: clock).train(storage: store, only: nil, trigger: nil, note: nil)
+        XCTAssertEqual(summary.status, .succeeded, "\(summary.errors)")
+        XCTAssertEqual(summary.seriesTotal, 2)
+        XCTAssertEqual(summary.pointsRead, Int64(2 * hours))
+        let published = await store.published
+        XCTAssertEqual(published.map(\.series), [["a"], ["b"]])
+        XCTAssertEqual(summary.rowsWritten, 12, "six steps for each series")
+        XCTAssertEqual(published.flatMap(\.forecasts).map(\.issuedAt), [clock - 3600, clock - 3600])
+        let finished = await store.finished
+        XCTAssertEqual(finished?.summary.status, .succeeded)
+        XCTAssertNil(finished?.error)
+        let counts = await store.counts
+        XCTAssertEqual(counts.pointsRead, Int64(2 * hours))
+        XCTAssertEqual(counts.newest, clock - 3600)
+    }
+
+    /// The window of a series that stopped two years ago counts back from its own end; the
+    /// current series keep theirs, every row is counted once, and the note names the old one.
+    func testASeriesThatStoppedLongAgoIsTrainedOverItsOwnWindow() async throws {
+        let past = t0 - 730 * 86_400
+        let store = storage(rows("a", level: 10, from: t0) + rows("c", level: 50, from: past))
+        let clock = t0 + Double(hours) * 3600
+        let summary = try await runner(at: clock).train(storage: store, only: nil, trigger: nil, note: nil)
+        XCTAssertEqual(summary.status, .succeeded, "\(summary.errors)")
+        XCTAssertEqual(summary.pointsRead, Int64(2 * hours))
+        let issued = await store.published.flatMap(\.forecasts).map { ($0.series, $0.issuedAt) }
+        XCTAssertEqual(issued.map(\.0), ["a", "c"])
+        XCTAssertEqual(issued.map(\.1), [clock - 3600, past + Double(hours - 1) * 3600])
+        let notes = await store.notes
+        XCTAssertEqual(notes.count, 1, "\(notes)")
+        XCTAssertTrue(notes.first?.hasPrefix("series \"c\": data ends") == true, "\(notes)")
+        XCTAssertEqual(summary.notes, notes)
+    }
+
+    func testAFailingSourceFailsTheRunWithItsError() async throws {
+        let store = storage(rows("a", level: 10, from: t0))
+        await store.failReads(with: .queryFailed(job: "sensors", underlying: PostgresError(.usage, "relation \"readings\" does not exist", sqlState: "42P01")))
+        let summary = try await runner(at: t0 + Double(hours) * 3600).train(storage: store, only: nil, trigger: nil, note: nil)
+        XCTAssertEqual(summary.status, .failed)
+        let finished = await store.finished
+        XCTAssertEqual(finished?.error, "job \"sensors\": the source query failed: [42P01] relation \"readings\" does not exist")
+        let published = await store.published
+        XCTAssertTrue(published.isEmpty)
+    }
+
+    /// One unit that cannot be written fails alone: the other is published and the run is partial.
+    func testAUnitThatCannotBeWrittenFailsAloneAndTheRunIsPartial() async throws {
+        let store = storage(rows("a", level: 10, from: t0) + rows("b", level: 100, from: t0))
+        await store.refuseWrites(of: ["b"])
+        let summary = try await runner(at: t0 + Double(hours) * 3600).train(storage: store, only: nil, trigger: nil, note: nil)
+        XCTAssertEqual(summary.status, .partial)
+        XCTAssertEqual(summary.seriesFailed, 1)
+        XCTAssertEqual(summary.errors, ["series b: PostgreSQL usage error: cannot write series b"])
+        let published = await store.published
+        XCTAssertEqual(published.map(\.series), [["a"]])
+    }
+
+    func testAnEmptySourceFailsTheRunNamingTheWindow() async throws {
+        let store = storage([])
+        let clock = t0 + Double(hours) * 3600
+        let summary = try await runner(at: clock).train(storage: store, only: nil, trigger: nil, note: nil)
+        XCTAssertEqual(summary.status, .failed)
+        XCTAssertEqual(summary.errors.count, 1)
+        XCTAssertTrue(summary.errors[0].hasPrefix("the source has no rows in the training window"), summary.errors[0])
+    }
+}
