@@ -101,7 +101,7 @@ public struct ModelGuard: Sendable {
         let candidate = CandidateModel(
             cell: .network(settings.cell), hyperparameters: recorded(model.settings), series: series,
             trainSeconds: seconds, epochs: model.history.count, weights: weights, metrics: [], history: model.history)
-        return contest(series, network: model, candidate: candidate)
+        return contest(series, network: model, candidate: candidate, threads: threads)
     }
 
     /// The fallback for series the network does not serve (too short, or training failed):
@@ -114,12 +114,23 @@ public struct ModelGuard: Sendable {
         return outcome
     }
 
-    /// Backtests the contenders on `series` and builds the outcome of the selection.
+    /// Backtests the contenders on `series` and builds the outcome of the selection. The network
+    /// reads every series once, batched on `threads` (`TrainedForecaster.readInFull`): that one
+    /// pass gives the backtest windows of the scored series and every series' forecast and
+    /// state, each bit for bit what its own batch-1 reads would give.
     func contest(_ series: [RegularSeries], network: TrainedForecaster?, candidate: CandidateModel?,
-                 why: String? = nil, week: Int? = nil) -> GuardOutcome {
+                 why: String? = nil, week: Int? = nil, threads: Int = 1) -> GuardOutcome {
         let levels = settings.quantiles
         let week = network?.settings.weekRead ?? week
         let scored = Self.evenlySpread(series, limit: Self.contestSeriesLimit)
+        var reads: [String: FullRead] = [:]
+        if let network {
+            let scoredKeys = Set(scored.map(\.key))
+            let results = network.readInFull(series, settledBefore: settledBefore, backtest: { s in
+                scoredKeys.contains(s.key) ? guardWindows(heldBack: network.settings.heldBack(length: s.count), week: week) : 0
+            }, season: season, threads: threads)
+            for (s, read) in zip(series, results) { reads[s.key] = read }
+        }
         let partner = FallbackBaseline(ForecastBase.stronger(on: series.map(\.values), horizon: horizon, season: season), season: season)
         let statistical = challengers.map { StatisticalModel.challenger($0, season: season, week: settings.weekLags) }
         var pools: [Contender.Kind: AccuracyPool] = [:]
@@ -129,8 +140,8 @@ public struct ModelGuard: Sendable {
             let windows = guardWindows(heldBack: (network?.settings ?? settings).heldBack(length: s.count), week: week)
             let backtest = Backtest(horizon: horizon, windows: windows, season: season, levels: levels)
             var networkResult: BacktestResult?
-            if let network {
-                guard let result = try? network.backtest(s, windows: backtest.windows, season: season) else { continue }
+            if network != nil {
+                guard let result = reads[s.key]?.backtest else { continue }
                 networkResult = result
             }
             guard !backtest.origins(length: s.count).isEmpty else { continue }
@@ -189,13 +200,13 @@ public struct ModelGuard: Sendable {
             return GuardOutcome(published: nil, rejected: candidate.map { var c = $0; c.reason = c.reason ?? reason; return c },
                                 forecasts: [])
         }
-        return publish(selection, series: series, network: network, candidate: candidate, partner: partner,
+        return publish(selection, series: series, network: network, reads: reads, candidate: candidate, partner: partner,
                        statistical: statistical, why: why)
     }
 
     /// Turns the selection into the published model, its forecasts and states.
-    func publish(_ selection: Selection, series: [RegularSeries], network: TrainedForecaster?, candidate: CandidateModel?,
-                 partner: FallbackBaseline, statistical: [StatisticalModel], why: String?) -> GuardOutcome {
+    func publish(_ selection: Selection, series: [RegularSeries], network: TrainedForecaster?, reads: [String: FullRead],
+                 candidate: CandidateModel?, partner: FallbackBaseline, statistical: [StatisticalModel], why: String?) -> GuardOutcome {
         let levels = settings.quantiles
         let chosen = selection.chosen
         let reason = why.map { "\($0); " } ?? ""
@@ -259,7 +270,8 @@ public struct ModelGuard: Sendable {
         var forecasts: [SeriesForecast] = []
         var states: [SeriesState] = []
         for s in series {
-            guard let (forecast, state) = try? network.forecast(s, settledBefore: settledBefore) else { continue }
+            guard let read = reads[s.key] else { continue }
+            let (forecast, state) = (read.forecast, read.state)
             switch chosen.kind {
             case .networkWithBaseline:
                 // A combination is read in full at every predict (its partner needs the history), so it saves no state.

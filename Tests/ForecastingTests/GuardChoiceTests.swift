@@ -95,7 +95,7 @@ final class GuardChoiceTests: XCTestCase {
             var pool = AccuracyPool()
             pool.add(try backtest.run(series: s) { try template.fit(history: $0.history, spec: nil, horizon: 12, levels: levels).forecast })
             let selection = try XCTUnwrap(Selection([Contender(kind: .statistical(method), pool: pool)]))
-            let unit = modelGuard.publish(selection, series: [s], network: nil, candidate: nil,
+            let unit = modelGuard.publish(selection, series: [s], network: nil, reads: [:], candidate: nil,
                                           partner: FallbackBaseline(.seasonal, season: 12), statistical: [template], why: nil)
             let model = try XCTUnwrap(unit.published)
             XCTAssertEqual(model.cell, .statistical(method))
