@@ -101,7 +101,11 @@ public struct ModelGuard: Sendable {
         let candidate = CandidateModel(
             cell: .network(settings.cell), hyperparameters: recorded(model.settings), series: series,
             trainSeconds: seconds, epochs: model.history.count, weights: weights, metrics: [], history: model.history)
-        return contest(series, network: model, candidate: candidate, threads: threads)
+        var outcome = contest(series, network: model, candidate: candidate, threads: threads)
+        outcome.times.epochs = model.times.epochs
+        outcome.times.validation = model.times.validation
+        outcome.times.calibration = model.times.calibration
+        return outcome
     }
 
     /// The fallback for series the network does not serve (too short, or training failed):
@@ -123,6 +127,7 @@ public struct ModelGuard: Sendable {
         let levels = settings.quantiles
         let week = network?.settings.weekRead ?? week
         let scored = Self.evenlySpread(series, limit: Self.contestSeriesLimit)
+        let started = Date()
         var reads: [String: FullRead] = [:]
         if let network {
             let scoredKeys = Set(scored.map(\.key))
@@ -200,8 +205,13 @@ public struct ModelGuard: Sendable {
             return GuardOutcome(published: nil, rejected: candidate.map { var c = $0; c.reason = c.reason ?? reason; return c },
                                 forecasts: [])
         }
-        return publish(selection, series: series, network: network, reads: reads, candidate: candidate, partner: partner,
-                       statistical: statistical, why: why)
+        let scoredAt = Date()
+        var outcome = publish(selection, series: series, network: network, reads: reads, candidate: candidate, partner: partner,
+                              statistical: statistical, why: why)
+        // The network's pass and the contest, then the forecasts assembled from them.
+        outcome.times.backtest = scoredAt.timeIntervalSince(started)
+        outcome.times.forecast = Date().timeIntervalSince(scoredAt)
+        return outcome
     }
 
     /// Turns the selection into the published model, its forecasts and states.

@@ -23,9 +23,11 @@ public struct StageTimes: Sendable, Equatable {
     public var validation = 0.0
     /// Fitting the calibration on the best epoch's samples.
     public var calibration = 0.0
-    /// The guard's pass over every series: the backtest windows and the forecasts' network read.
+    /// The guard's contest: the network's one pass over every series (its backtest windows,
+    /// forecasts and states) and the other contenders' backtests.
     public var backtest = 0.0
-    /// The forecasts and states assembled from that pass (combinations included).
+    /// The published model's forecasts assembled from that pass (a statistical model or a
+    /// combination fitted to each series' whole history).
     public var forecast = 0.0
 
     public init() {}

@@ -51,6 +51,7 @@ if [ -n "${SCOPE:-}" ]; then printf '[jobs.model]\nscope = "%s"\n' "$SCOPE" >>"$
 started=$(date +%s.%N)
 "$FORECASTD_BIN" --config "$config" train panel --as-of "$origin" >"$ACC_TMP/train.log" 2>&1 || { tail -20 "$ACC_TMP/train.log"; exit 1; }
 seconds=$(python3 -c "print(round($(date +%s.%N) - $started, 1))")
+grep -o 'train timing.*' "$ACC_TMP/train.log" >&2 || true
 
 # The published median of each target hour against the actual, and seasonal naive's error.
 read -r mae naive published <<<"$(sql -F ' ' -c "
