@@ -315,9 +315,9 @@ public enum RecurrentForecaster {
         }
     }
 
-    /// One batched pass of the network over every series up to the last origin of its held-back
-    /// tail whose whole horizon lies inside it (read from the start, from the zero state; see
-    /// `RecurrentNetwork.read`): the mean pinball loss of the forecasts from every such origin
+    /// One batched pass of the network over the held-back tail of every series, up to its last
+    /// origin whose whole horizon lies inside it (read from `context` steps before the tail,
+    /// from the zero state; see `RecurrentNetwork.read`): the mean pinball loss of the forecasts from every such origin
     /// (in scaled units; NaN when no series has one), and the calibration samples, taken from
     /// the same origins at an even stride beyond `calibrationSampleLimit`. Validation and
     /// calibration read the same tail, so one pass serves both.
@@ -327,20 +327,25 @@ public enum RecurrentForecaster {
         let o = settings.outputSize, q = settings.quantiles.count, horizon = settings.horizon
         let pairs = prepared.reduce(0) { $0 + Swift.max(0, $1.scaled.count - horizon - ($1.trainEnd - 1)) } * horizon
         let every = Swift.max(1, (pairs + calibrationSampleLimit - 1) / calibrationSampleLimit)
-        var read: [Int] = [], requests: [ReadRequest] = []
+        // Each read starts `context` steps before the tail's first origin, from the zero state,
+        // as every training segment warms up: the tail is judged as training sees data, and
+        // reading it costs the tail, not the whole series, at every epoch.
+        var read: [Int] = [], requests: [ReadRequest] = [], starts: [Int] = []
         for (i, s) in prepared.enumerated() {
             let origins = (s.trainEnd - 1)..<(s.scaled.count - horizon)
             guard !origins.isEmpty else { continue }
+            let start = Swift.max(0, origins.lowerBound - settings.context)
             read.append(i)
-            requests.append(ReadRequest(steps: origins.upperBound, keepFrom: origins.lowerBound))
+            starts.append(start)
+            requests.append(ReadRequest(steps: origins.upperBound - start, keepFrom: origins.lowerBound - start))
         }
         var sum = 0.0, count = 0.0
         var samples = CalibrationSamples()
-        let inputs = read.map { prepared[$0] }
+        let inputs = read.map { prepared[$0] }, offsets = starts
         network.read(requests, batch: batch, threads: threads,
-                     inputs: { r, steps in layout.inputs(series: inputs[r], steps: steps) }) { r, result in
-            let s = inputs[r], first = requests[r].keepFrom, outputs = result.outputs
-            let origins = first..<requests[r].steps
+                     inputs: { r, steps in layout.inputs(series: inputs[r], steps: (steps.lowerBound + offsets[r])..<(steps.upperBound + offsets[r])) }) { r, result in
+            let s = inputs[r], first = requests[r].keepFrom + offsets[r], outputs = result.outputs
+            let origins = first..<(requests[r].steps + offsets[r])
             for t in origins {
                 let at = (t - first) * o
                 for h in 0..<horizon {
