@@ -282,6 +282,7 @@ def main():
     ap.add_argument("--load-before", required=True)
     ap.add_argument("--commit", required=True)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--design", choices=sorted(C.DESIGNS), help="[jobs.model] decoder/feedback of every job (issue 13)")
     a = ap.parse_args()
 
     def log(msg):
@@ -293,7 +294,7 @@ def main():
     for ds in every:  # a check reads the table of the data set it is made from
         if ds.load_sql and ds.table in tables:
             log(f"==> loading {ds.name}: {C.load(ds)} rows")
-    config = C.write_config(os.path.join(C.TMP, "forecastd.toml"), sets)
+    config = C.write_config(os.path.join(C.TMP, "forecastd.toml"), sets, a.design)
     log("==> configuration (required keys only):\n" + open(config).read().replace(C.DB_URL, "<throwaway>"))
     subprocess.run([C.FORECASTD, "--config", config, "migrate"], check=True)
     subprocess.run([C.FORECASTD, "--config", config, "check-config"], check=True)
@@ -311,7 +312,7 @@ def main():
                 f"AutoETS {fmt(np.mean([s['AutoETS'] for s in r['series'].values()]))}")
         results.append(r)
     load_after = open("/proc/loadavg").read().split()[:3]
-    meta = {"command": a.command, "machine": a.machine, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    meta = {"design": a.design, "command": a.command, "machine": a.machine, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "version": version, "commit": a.commit, "load_before": a.load_before, "load_after": ", ".join(load_after)}
     C.dump(a.json, {"meta": meta, "results": results})
     md = markdown(results, meta)
