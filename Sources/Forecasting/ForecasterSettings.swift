@@ -1,3 +1,4 @@
+import Foundation
 import NeuralNet
 
 /// Every hyperparameter of a recurrent forecaster, resolved: the job's overrides on top of
@@ -306,5 +307,37 @@ public struct Calibration: Sendable, Codable, Equatable {
             if Double(covered) >= nominal * Double(samples.count) { return candidate }
         }
         return Calibration(residualGain: gain, intervalScale: 4)
+    }
+}
+
+/// How a stored network turns its state into forecasts, as its hyperparameters record it
+/// (`decoder`, `decoderLayers`, `feedback`; a model stored before the choice existed records
+/// none and is the dense head): what the report shows.
+public struct NetworkDesign: Decodable, Sendable, Equatable, CustomStringConvertible {
+    public var layers: Int?
+    public var decoder: DecoderKind?
+    public var decoderLayers: Int?
+    public var feedback: FeedbackKind?
+
+    /// The design of a network model's hyperparameters (unreadable ones: the dense head).
+    public init(hyperparameters: String) {
+        self = (try? JSONDecoder().decode(NetworkDesign.self, from: Data(hyperparameters.utf8)))
+            ?? NetworkDesign(layers: nil, decoder: nil, decoderLayers: nil, feedback: nil)
+    }
+
+    init(layers: Int?, decoder: DecoderKind?, decoderLayers: Int?, feedback: FeedbackKind?) {
+        self.layers = layers
+        self.decoder = decoder
+        self.decoderLayers = decoderLayers
+        self.feedback = feedback
+    }
+
+    /// "dense head", "dense head with output feedback", "encoder–decoder (recurrent decoder, 1 layer)".
+    public var description: String {
+        if decoder == .recurrent {
+            let depth = decoderLayers ?? layers ?? 1
+            return "encoder–decoder (recurrent decoder, \(depth) layer\(depth == 1 ? "" : "s"))"
+        }
+        return feedback == .output ? "dense head with output feedback" : "dense head"
     }
 }

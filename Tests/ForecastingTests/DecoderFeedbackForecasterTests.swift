@@ -229,6 +229,11 @@ final class DecoderFeedbackForecasterTests: XCTestCase {
             let requirements = ModelRequirements(settings: c.asked, grid: grid)
             XCTAssertEqual(requirements.mismatch(cell: .network(.lstm), hyperparameters: c.trained)?.description, c.mismatch, "case \(i)")
         }
+        // What the report says of each.
+        XCTAssertEqual(NetworkDesign(hyperparameters: old).description, "dense head")
+        XCTAssertEqual(NetworkDesign(hyperparameters: try recorded(dense)).description, "dense head with output feedback")
+        XCTAssertEqual(NetworkDesign(hyperparameters: try recorded(twoLayers)).description, "encoder–decoder (recurrent decoder, 2 layers)")
+        XCTAssertEqual(NetworkDesign(hyperparameters: try recorded(recurrent)).description, "encoder–decoder (recurrent decoder, 1 layer)")
         // A fallback does not depend on the network's design.
         XCTAssertNil(ModelRequirements(settings: recurrent, grid: grid).mismatch(cell: .seasonalNaive, hyperparameters: "{\"baseline\":\"seasonal_naive\",\"season\":24,\"horizon\":6,\"quantiles\":[0.1,0.5,0.9]}"))
     }
