@@ -313,6 +313,15 @@ extension ModelSettings {
             }
             o.quantiles = q
         }
+        o.decoder = try model.choice("decoder", DecoderKind.self)
+        o.decoderLayers = try model.integer("decoder_layers", range: 1...8)
+        if o.decoderLayers != nil, o.decoder != .recurrent {
+            throw model.error("decoder_layers", "needs decoder = \"recurrent\" (the dense head has no decoder layers)")
+        }
+        o.feedback = try model.choice("feedback", FeedbackKind.self)
+        if o.feedback == .output, o.decoder == .recurrent {
+            throw model.error("feedback", "\"output\" needs decoder = \"dense\": the recurrent decoder already feeds its own forecasts back")
+        }
         scope = try model.choice("scope", ModelScope.self) ?? scope
         o.seed = try model.integer("seed", range: 0...Int(Int32.max)).map { UInt64($0) }
         overrides = o

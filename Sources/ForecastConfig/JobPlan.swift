@@ -25,6 +25,19 @@ public struct JobPlan: Sendable {
                                            aggregation: job.aggregation.rawValue, season: season))
     }
 
+    /// The network the job trains, as `check-config` shows it:
+    /// `model: lstm, hidden 32 × 1 layer, decoder "dense", feedback "none", scope "series"`.
+    public var modelSummary: String {
+        let f = forecaster
+        var decoder = "decoder \"\(f.decoderKind.rawValue)\""
+        if f.decoderKind == .recurrent {
+            let depth = f.decoderLayers ?? f.layers
+            decoder += " (\(depth) layer\(depth == 1 ? "" : "s"))"
+        }
+        return "model: \(f.cell.rawValue), hidden \(f.hiddenSize) × \(f.layers) layer\(f.layers == 1 ? "" : "s"), \(decoder), "
+            + "feedback \"\(f.feedbackKind.rawValue)\", scope \"\(job.model.scope.rawValue)\""
+    }
+
     public var seriesSettings: SeriesSettings {
         SeriesSettings(grid: grid, aggregation: job.aggregation, maxGap: job.maxGap,
                        minimumLength: RecurrentForecaster.minimumLength(forecaster))

@@ -123,6 +123,9 @@ public enum ReportPage {
         }
         var rows: [(String, String)] = [
             ("cell", publishedName(model)),
+        ]
+        if model.cell.isNetwork { rows.append(("design", NetworkDesign(hyperparameters: model.hyperparameters).description)) }
+        rows += [
             ("version", "\(model.version) (model_id \(model.modelID)\(model.series == nil ? ", global model of the job" : ""))"),
             ("status", model.status.rawValue),
             ("trained at", format(model.trainedAt, zone)),

@@ -7,26 +7,50 @@ import NeuralNet
 ///   a season of them puts the seasonal-naive forecast one linear map away, which a recurrent
 ///   state alone would have to memorise; a week of them (hourly or half-hourly data whose week
 ///   repeats, see `ForecasterSettings.weekLags`) puts last week's same day there too;
-/// - the calendar features of the step's bucket.
+/// - the calendar features of the step's bucket;
+/// - with output feedback (Jordan), last: the feedback column, the base of the one-step forecast
+///   made at t − 1, `base(t − 1, 1)` (0 at a series' first step). The network adds its previous
+///   median output there (`NeuralNet/Feedback.swift`): since outputs are residuals on that
+///   base, the column then holds its own forecast of `s_t`; teacher forcing gives `s_t` itself.
 /// Targets are residuals on a base forecast (the level, or the value a season earlier; see
 /// `ForecastBase`): `s_{t+h} − base(t, h)`, once per quantile (outputs horizon-major, quantile
 /// fastest), and a forecast is the base plus the output. Working relative to recent values
 /// makes the network indifferent to where a trending series has wandered since training.
+///
+/// The recurrent decoder (encoder–decoder) reads, per origin t and horizon step h (0-based,
+/// forecasting `s_{t+1+h}` relative to `base(t, h + 1)`), a future block of `1 + calendar.count`
+/// values (`future(series:origins:base:season:)`): first the value the fed-back median is
+/// added to, `r_t` at h = 0 (the last observed value; nothing is added) and `base(t, h)` at
+/// h ≥ 1 (so that base plus the fed-back residual is the forecast of `s_{t+h}`), then the
+/// calendar features of the bucket of `s_{t+1+h}`.
 public struct FeatureLayout: Sendable, Equatable {
     public let calendar: CalendarFeatures
     public let lags: Int
-    public var inputSize: Int { 2 + lags + calendar.count }
+    /// Output feedback: the last input is the feedback column.
+    public let feedback: Bool
+    public var inputSize: Int { 2 + lags + calendar.count + (feedback ? 1 : 0) }
+    /// Floats of one origin's future block per horizon step (recurrent decoder).
+    public var futureWidth: Int { 1 + calendar.count }
 
-    public init(grid: TimeGrid, lags: Int) {
+    public init(grid: TimeGrid, lags: Int, feedback: Bool = false) {
         calendar = CalendarFeatures(grid: grid)
         self.lags = lags
+        self.feedback = feedback
     }
 
-    /// Inputs of `steps` of a series, written at `offset` with `stride` floats between steps.
-    func fillInputs(_ buffer: inout [Float], series s: PreparedSeries, steps: Range<Int>, offset: Int, stride: Int) {
+    /// The layout of a model of these settings on `grid`.
+    public init(grid: TimeGrid, settings: ForecasterSettings) {
+        self.init(grid: grid, lags: settings.lags, feedback: settings.feedbackKind == .output)
+    }
+
+    /// Inputs of `steps` of a series, written at `offset` with `stride` floats between steps;
+    /// `base` and `season` give the feedback column (unused without feedback).
+    func fillInputs(_ buffer: inout [Float], series s: PreparedSeries, steps: Range<Int>, offset: Int, stride: Int,
+                    base: ForecastBase, season: Int) {
         calendar.fill(&buffer, buckets: (s.firstBucket + steps.lowerBound)..<(s.firstBucket + steps.upperBound),
                       offset: offset + 2 + lags, stride: stride)
         var position = offset
+        let feedbackColumn = 2 + lags + calendar.count
         for t in steps {
             let level = s.level[t]
             buffer[position] = Float(level)
@@ -35,13 +59,39 @@ public struct FeatureLayout: Sendable, Equatable {
                 let v = t - k >= 0 ? s.scaled[t - k] : .nan
                 buffer[position + 1 + k] = v.isFinite ? Float(v - level) : 0
             }
+            if feedback {
+                buffer[position + feedbackColumn] = t > 0 ? Float(s.base(base, at: t - 1, ahead: 1, season: season)) : 0
+            }
             position += stride
         }
     }
 
-    func inputs(series: PreparedSeries, steps: Range<Int>) -> [Float] {
+    func inputs(series: PreparedSeries, steps: Range<Int>, base: ForecastBase, season: Int) -> [Float] {
         var buffer = [Float](repeating: 0, count: steps.count * inputSize)
-        fillInputs(&buffer, series: series, steps: steps, offset: 0, stride: inputSize)
+        fillInputs(&buffer, series: series, steps: steps, offset: 0, stride: inputSize, base: base, season: season)
+        return buffer
+    }
+
+    /// The future blocks of `origins` (see the type's header), `[origins.count × horizon ×
+    /// futureWidth]`, for the recurrent decoder.
+    func future(series s: PreparedSeries, origins: Range<Int>, horizon: Int, base: ForecastBase, season: Int) -> [Float] {
+        let width = futureWidth, block = horizon * width, f = calendar.count
+        var buffer = [Float](repeating: 0, count: origins.count * block)
+        guard !origins.isEmpty else { return buffer }
+        // The buckets of every target of these origins, once: s_{t+1} … s_{t+horizon}.
+        let first = s.firstBucket + origins.lowerBound + 1
+        let features = calendar.values(buckets: first..<(first + origins.count + horizon - 1))
+        for (i, t) in origins.enumerated() {
+            var at = i * block
+            for h in 0..<horizon {
+                buffer[at] = Float(h == 0 ? s.level[t] : s.base(base, at: t, ahead: h, season: season))
+                if f > 0 {
+                    let from = (i + h) * f
+                    for k in 0..<f { buffer[at + 1 + k] = features[from + k] }
+                }
+                at += width
+            }
+        }
         return buffer
     }
 }

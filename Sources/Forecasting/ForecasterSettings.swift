@@ -1,3 +1,4 @@
+import Foundation
 import NeuralNet
 
 /// Every hyperparameter of a recurrent forecaster, resolved: the job's overrides on top of
@@ -40,6 +41,57 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
     public var base: ForecastBase?
     /// Fitted on the held-back tail after training; nil before.
     public var calibration: Calibration?
+    /// What turns the network's state into the horizon (`[jobs.model] decoder`): nil is the
+    /// dense head (the default, and every model stored before the choice existed; not written,
+    /// so that such models' hyperparameters stay as they were), `.recurrent` the encoder–decoder.
+    public var decoder: DecoderKind?
+    /// Layers of the recurrent decoder; nil: as many as `layers`.
+    public var decoderLayers: Int?
+    /// Jordan output feedback (`[jobs.model] feedback`): nil is none, `.output` feeds the
+    /// previous step's median forecast back as an input.
+    public var feedback: FeedbackKind?
+    /// Recurrent decoder, training only: the decoder starts from every `decoderStride`-th scored
+    /// step of a TBPTT window (`TBPTTTrainer.decoderStride`). nil before training, which sets it
+    /// with `decoderStride(k1:batch:horizon:)` and records it.
+    public var decoderStride: Int?
+    /// Recurrent decoder and feedback, training only: the share of steps fed the network's own
+    /// median instead of the truth in the last epoch; it rises linearly from 0 in the first
+    /// (`ownShare(epoch:)`). nil: `finalOwnShare`; recorded by training.
+    public var ownShare: Float?
+
+    /// The decoder, nil read as the dense head.
+    public var decoderKind: DecoderKind { decoder ?? .dense }
+    /// The feedback, nil read as none.
+    public var feedbackKind: FeedbackKind { feedback ?? .none }
+
+    /// Where the scheduled share of own forecasts ends: training ends seeing its own forecasts
+    /// on half of the steps, as forecasting does on all of them, without giving up the truth's
+    /// steadier gradient (Bengio et al. 2015 end near there too).
+    public static let finalOwnShare: Float = 0.5
+
+    /// The share of own forecasts fed in epoch `epoch` (1-based) of `epochs`: 0 in the first,
+    /// `ownShare` (or `finalOwnShare`) in the last, linear between.
+    public func ownShare(epoch: Int) -> Float {
+        let last = ownShare ?? Self.finalOwnShare
+        guard epochs > 1 else { return last }
+        return last * Float(epoch - 1) / Float(epochs - 1)
+    }
+
+    /// Decoder origins per TBPTT window: the smallest stride that keeps the decoder's steps per
+    /// window (`ceil(k1 / stride) × horizon`) within twice the window's encoder steps, so that
+    /// an encoder–decoder trains in about three times the dense head's time whatever the
+    /// horizon, and its rows (`× batch`) under 200,000 (about 60 MB of LSTM activations per
+    /// decoder layer at hidden 32). Hourly data (k1 24, horizon 24): every 12th step.
+    public static func decoderStride(k1: Int, batch: Int, horizon: Int) -> Int {
+        let k1 = max(k1, 1), horizon = max(horizon, 1)
+        var stride = 1
+        while stride < k1 {
+            let origins = (k1 + stride - 1) / stride
+            if origins * horizon <= 2 * k1, origins * batch * horizon <= 200_000 { break }
+            stride += 1
+        }
+        return stride
+    }
 
     /// Trailing steps of a series of `length` steps that training does not see.
     public func heldBack(length: Int) -> Int {
@@ -84,6 +136,11 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
         if let v = o.dropout { settings.dropout = v }
         if let v = o.quantiles { settings.quantiles = v }
         if let v = o.seed { settings.seed = v }
+        settings.decoder = o.decoder == .recurrent ? .recurrent : nil
+        settings.decoderLayers = settings.decoder == nil ? nil : o.decoderLayers
+        settings.feedback = o.feedback == .output ? .output : nil
+        if settings.decoder == .recurrent { settings.decoderStride = o.decoderStride }
+        if settings.decoder == .recurrent || settings.feedback == .output { settings.ownShare = o.ownShare }
         return settings
     }
 
@@ -114,6 +171,17 @@ public struct ForecasterOverrides: Sendable, Equatable {
     /// Validated (`Quantiles.validate(_:medianRequired:)`).
     public var quantiles: [Double]?
     public var seed: UInt64?
+    /// `.dense` is the default (stored as nil in the settings).
+    public var decoder: DecoderKind?
+    /// Only with the recurrent decoder.
+    public var decoderLayers: Int?
+    /// `.none` is the default (stored as nil in the settings); `.output` needs the dense head.
+    public var feedback: FeedbackKind?
+    /// Training knobs of the two designs, not configuration keys (`bench accuracy` sets them to
+    /// measure): nil lets training choose (`ForecasterSettings.decoderStride(k1:batch:horizon:)`,
+    /// `finalOwnShare`).
+    public var decoderStride: Int?
+    public var ownShare: Float?
 
     public init() {}
 }
@@ -246,5 +314,37 @@ public struct Calibration: Sendable, Codable, Equatable {
             if Double(covered) >= nominal * Double(samples.count) { return candidate }
         }
         return Calibration(residualGain: gain, intervalScale: 4)
+    }
+}
+
+/// How a stored network turns its state into forecasts, as its hyperparameters record it
+/// (`decoder`, `decoderLayers`, `feedback`; a model stored before the choice existed records
+/// none and is the dense head): what the report shows.
+public struct NetworkDesign: Decodable, Sendable, Equatable, CustomStringConvertible {
+    public var layers: Int?
+    public var decoder: DecoderKind?
+    public var decoderLayers: Int?
+    public var feedback: FeedbackKind?
+
+    /// The design of a network model's hyperparameters (unreadable ones: the dense head).
+    public init(hyperparameters: String) {
+        self = (try? JSONDecoder().decode(NetworkDesign.self, from: Data(hyperparameters.utf8)))
+            ?? NetworkDesign(layers: nil, decoder: nil, decoderLayers: nil, feedback: nil)
+    }
+
+    init(layers: Int?, decoder: DecoderKind?, decoderLayers: Int?, feedback: FeedbackKind?) {
+        self.layers = layers
+        self.decoder = decoder
+        self.decoderLayers = decoderLayers
+        self.feedback = feedback
+    }
+
+    /// "dense head", "dense head with output feedback", "encoder–decoder (recurrent decoder, 1 layer)".
+    public var description: String {
+        if decoder == .recurrent {
+            let depth = decoderLayers ?? layers ?? 1
+            return "encoder–decoder (recurrent decoder, \(depth) layer\(depth == 1 ? "" : "s"))"
+        }
+        return feedback == .output ? "dense head with output feedback" : "dense head"
     }
 }

@@ -111,7 +111,7 @@ extension TrainedForecaster {
         var recurrent = state
         var outputs: [Float] = []
         if settled > start {
-            outputs = try network.forward(inputs: features.inputs(series: prepared, steps: start..<settled), steps: settled - start, state: &recurrent)
+            outputs = try network.forward(inputs: inputs(prepared, steps: start..<settled), steps: settled - start, state: &recurrent)
         }
         var saved: SeriesState?
         if settled > 0 {
@@ -121,8 +121,12 @@ extension TrainedForecaster {
                                 levelBeforeTail: tailStart > 0 ? prepared.level[tailStart - 1] : levelBefore, profile: profile)
         }
         if settled < window.count {
-            outputs = try network.forward(inputs: features.inputs(series: prepared, steps: settled..<window.count),
+            outputs = try network.forward(inputs: inputs(prepared, steps: settled..<window.count),
                                           steps: window.count - settled, state: &recurrent)
+        }
+        if settings.decoderKind == .recurrent {
+            // The encoder has read every step; the decoder restarts from its state at the last.
+            outputs = try network.decode(state: recurrent, future: future(prepared, origins: (window.count - 1)..<window.count))
         }
         let forecast = quantileForecast(outputs: outputs.suffix(settings.outputSize), at: window.count - 1, of: prepared)
         return (forecast, saved)
@@ -196,8 +200,12 @@ extension TrainedForecaster {
             for (j, read) in done.enumerated() { results[index[pending[j].0]] = read }
             pending.removeAll(keepingCapacity: true)
         }
+        let base = settings.base ?? .level, season = settings.season, horizon = settings.horizon
+        let future: (@Sendable (Int, Range<Int>) -> [Float])? = settings.decoderKind == .recurrent
+            ? { @Sendable r, steps in layout.future(series: inputs[r], origins: steps, horizon: horizon, base: base, season: season) } : nil
         network.read(requests, batch: Self.readBatch, threads: threads,
-                     inputs: { r, steps in layout.inputs(series: inputs[r], steps: steps) }) { r, read in
+                     inputs: { r, steps in layout.inputs(series: inputs[r], steps: steps, base: base, season: season) },
+                     future: future) { r, read in
             pending.append((r, read))
             if pending.count == round || r == requests.count - 1 { assemble() }
         }
@@ -213,9 +221,16 @@ extension TrainedForecaster {
     /// its output after the step before it, so no window sees its own future.
     public func backtest(_ series: RegularSeries, windows: Int, season: Int) throws -> BacktestResult {
         let prepared = try prepare(series)
+        if settings.decoderKind == .recurrent {
+            // The decoder runs only from the windows' origins (a read keeps the steps from the
+            // first on), not from every step of the series; the same bits (`readInFull`).
+            guard let result = readInFull([series], backtest: { _ in windows }, season: season).first??.backtest else {
+                throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: series.count)
+            }
+            return result
+        }
         var recurrent = RecurrentState(config: network.config, batch: 1)
-        let inputs = features.inputs(series: prepared, steps: 0..<series.count)
-        let outputs = try network.forward(inputs: inputs, steps: series.count, state: &recurrent)
+        let outputs = try network.forward(inputs: inputs(prepared, steps: 0..<series.count), steps: series.count, state: &recurrent)
         let o = settings.outputSize
         let plan = Backtest(horizon: settings.horizon, windows: windows, season: season, levels: settings.quantiles)
         return plan.run(series: series) { window in

@@ -81,8 +81,11 @@ public enum ModelArchive {
         for (i, key) in header.keys.enumerated() {
             scalers[key] = RobustScaler(center: header.centers[i], scale: header.scales[i])
         }
-        let expectedInputs = FeatureLayout(grid: grid, lags: header.settings.lags).inputSize
-        guard network.config.inputSize == expectedInputs, network.config.outputSize == header.settings.outputSize else {
+        let expected = RecurrentForecaster.networkConfig(header.settings, layout: FeatureLayout(grid: grid, settings: header.settings))
+        let c = network.config
+        guard c.inputSize == expected.inputSize, c.outputSize == expected.outputSize, c.decoder == expected.decoder,
+              c.decoderDepth == expected.decoderDepth, c.futureFeatures == expected.futureFeatures, c.feedback == expected.feedback,
+              c.decoder == .dense && c.feedback == .none || c.horizon == expected.horizon && c.median == expected.median else {
             throw ArchiveError.badHeader("the network's sizes do not match its settings")
         }
         guard (header.profiles ?? [:]).values.allSatisfy({ $0.period >= 2 && $0.factors.allSatisfy(\.isFinite) }) else {

@@ -1,4 +1,5 @@
 import Foundation
+import NeuralNet
 
 /// Whether a stored model still fits its job's configuration: the settings a model depends on,
 /// as the models table records them beside the network's (`hyperparameters`), and the one
@@ -85,6 +86,11 @@ public struct ModelRequirements: Sendable, Equatable {
         var quantiles: [Double]?
         var season: Int?
         var grid: GridRecord?
+        /// Absent for the dense head and for models stored before the choice existed (all dense).
+        var decoder: String?
+        var decoderLayers: Int?
+        /// Absent without feedback.
+        var feedback: String?
     }
 
     /// nil when the model (its `cell` column and `hyperparameters`) still fits the job; else
@@ -94,7 +100,8 @@ public struct ModelRequirements: Sendable, Equatable {
     /// and quantiles, and does not depend on the network's cell or size.
     public func mismatch(cell: ModelCell, hyperparameters: String) -> ModelMismatch? {
         let recorded = (try? JSONDecoder().decode(Recorded.self, from: Data(hyperparameters.utf8)))
-            ?? Recorded(cell: nil, hiddenSize: nil, layers: nil, horizon: nil, quantiles: nil, season: nil, grid: nil)
+            ?? Recorded(cell: nil, hiddenSize: nil, layers: nil, horizon: nil, quantiles: nil, season: nil, grid: nil,
+                        decoder: nil, decoderLayers: nil, feedback: nil)
         func differs<T: Equatable>(_ setting: String, _ trained: T?, _ asked: T, _ text: (T) -> String = { "\($0)" }) -> ModelMismatch? {
             guard let trained, trained != asked else { return nil }
             return ModelMismatch(setting: setting, trained: text(trained), asked: text(asked))
@@ -113,6 +120,12 @@ public struct ModelRequirements: Sendable, Equatable {
             { network ? differs("model.cell", cell.rawValue, settings.cell.rawValue, quoted) : nil },
             { network ? differs("model.hidden_size", recorded.hiddenSize, settings.hiddenSize) : nil },
             { network ? differs("model.layers", recorded.layers, settings.layers) : nil },
+            // A network that records no decoder or feedback has the dense head without feedback.
+            { network ? differs("model.decoder", recorded.decoder ?? DecoderKind.dense.rawValue, settings.decoderKind.rawValue, quoted) : nil },
+            { network && settings.decoderKind == .recurrent
+                ? differs("model.decoder_layers", recorded.decoderLayers ?? recorded.layers ?? settings.layers, settings.decoderLayers ?? settings.layers)
+                : nil },
+            { network ? differs("model.feedback", recorded.feedback ?? FeedbackKind.none.rawValue, settings.feedbackKind.rawValue, quoted) : nil },
             { differs("season", season, grid.season) },
             { differs("aggregation", recorded.grid?.aggregation, grid.aggregation, quoted) },
         ]

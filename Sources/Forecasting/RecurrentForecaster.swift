@@ -74,7 +74,17 @@ public final class TrainedForecaster: @unchecked Sendable {
         self.profiles = profiles
         self.history = history
         self.bestEpoch = bestEpoch
-        features = FeatureLayout(grid: grid, lags: settings.lags)
+        features = FeatureLayout(grid: grid, settings: settings)
+    }
+
+    /// The future blocks of `origins` of a prepared series (recurrent decoder).
+    func future(_ series: PreparedSeries, origins: Range<Int>) -> [Float] {
+        features.future(series: series, origins: origins, horizon: settings.horizon, base: settings.base ?? .level, season: settings.season)
+    }
+
+    /// The inputs of `steps` of a prepared series.
+    func inputs(_ series: PreparedSeries, steps: Range<Int>) -> [Float] {
+        features.inputs(series: series, steps: steps, base: settings.base ?? .level, season: settings.season)
     }
 }
 
@@ -124,16 +134,21 @@ public enum RecurrentForecaster {
         if let week = settings.weekLags, week > settings.lags, weekLagsFit(prepared, week: week, day: settings.season) {
             settings.lags = week
         }
-        let layout = FeatureLayout(grid: grid, lags: settings.lags)
-        let config = NetworkConfig(cell: settings.cell, inputSize: layout.inputSize, hiddenSize: settings.hiddenSize,
-                                   layers: settings.layers, outputSize: settings.outputSize, dropout: settings.dropout)
+        let layout = FeatureLayout(grid: grid, settings: settings)
+        let config = networkConfig(settings, layout: layout)
         let network = try RecurrentNetwork(config: config, seed: settings.seed)
         let segments = trainingSegments(prepared, settings: settings)
         let batch = max(1, min(settings.batchSize, segments.count))
+        if settings.decoderKind == .recurrent, settings.decoderStride == nil {
+            settings.decoderStride = ForecasterSettings.decoderStride(k1: settings.tbpttK1, batch: batch, horizon: settings.horizon)
+        }
+        let feeding = settings.decoderKind == .recurrent || settings.feedbackKind == .output
+        if feeding, settings.ownShare == nil { settings.ownShare = ForecasterSettings.finalOwnShare }
         let trainer = try TBPTTTrainer(network: network, loss: .pinball(quantiles: settings.quantiles.map { Float($0) }),
                                        optimizer: Adam(learningRate: settings.learningRate),
                                        k1: settings.tbpttK1, k2: settings.tbpttK2, batch: batch,
-                                       clipNorm: settings.clipNorm, threads: threads, seed: settings.seed)
+                                       clipNorm: settings.clipNorm, threads: threads, seed: settings.seed,
+                                       decoderStride: settings.decoderStride ?? 1)
         // Warm up briefly, then cosine decay to a tenth over the planned updates.
         let updatesPerEpoch = stride(from: 0, to: segments.count, by: batch).reduce(0) { total, start in
             let longest = segments[start..<min(start + batch, segments.count)].map { $0.end - $0.start }.max() ?? 0
@@ -149,6 +164,7 @@ public enum RecurrentForecaster {
         var times = StageTimes()
         for epoch in 1...settings.epochs {
             let started = Date()
+            if feeding { trainer.ownShare = settings.ownShare(epoch: epoch) }
             var order = Array(segments.indices)
             order.shuffle(using: &generator)
             var lossSum = 0.0, normSum = 0.0, groups = 0, steps = 0
@@ -200,6 +216,25 @@ public enum RecurrentForecaster {
                                       history: history, bestEpoch: best.epoch)
         model.times = times
         return model
+    }
+
+    /// The network of `settings` over `layout`'s inputs. The dense head without feedback gets
+    /// the configuration it always had (horizon and median left at their defaults), so its
+    /// model blobs stay byte for byte what earlier builds wrote.
+    static func networkConfig(_ settings: ForecasterSettings, layout: FeatureLayout) -> NetworkConfig {
+        var config = NetworkConfig(cell: settings.cell, inputSize: layout.inputSize, hiddenSize: settings.hiddenSize,
+                                   layers: settings.layers, outputSize: settings.outputSize, dropout: settings.dropout)
+        guard settings.decoderKind == .recurrent || settings.feedbackKind == .output else { return config }
+        config.horizon = settings.horizon
+        let median = settings.quantiles.firstIndex(of: 0.5) ?? settings.quantiles.count / 2
+        config.medianOutput = median == settings.quantiles.count / 2 ? nil : median
+        config.feedback = settings.feedbackKind
+        if settings.decoderKind == .recurrent {
+            config.decoder = .recurrent
+            config.decoderLayers = settings.decoderLayers
+            config.futureFeatures = layout.calendar.count
+        }
+        return config
     }
 
     /// True when the training parts repeat their week more closely than their day: the mean
@@ -259,16 +294,31 @@ public enum RecurrentForecaster {
         var targets = [Float](repeating: 0, count: steps * batch * outputSize)
         var mask = [Float](repeating: 0, count: steps * batch * outputSize)
         let base = settings.base!
+        // The recurrent decoder reads the future block of each scored step (its origins are
+        // among them; the warm-up steps' blocks stay 0, unread).
+        let decoding = settings.decoderKind == .recurrent
+        let block = settings.horizon * layout.futureWidth
+        var future = [Float](repeating: 0, count: decoding ? steps * batch * block : 0)
         inputs.withUnsafeMutableBufferPointer { ip in
         targets.withUnsafeMutableBufferPointer { tp in
         mask.withUnsafeMutableBufferPointer { mp in
-            let (x, y, m) = (ip.baseAddress!, tp.baseAddress!, mp.baseAddress!)
+        future.withUnsafeMutableBufferPointer { fp in
+            let (x, y, m, f) = (ip.baseAddress!, tp.baseAddress!, mp.baseAddress!, fp.baseAddress)
             _ = ComputeThreads.map(group.count, threads: threads) { row in
                 let segment = group[row], s = prepared[segment.series]
-                let rowInputs = layout.inputs(series: s, steps: segment.start..<segment.end)
+                let rowInputs = layout.inputs(series: s, steps: segment.start..<segment.end, base: base, season: settings.season)
                 rowInputs.withUnsafeBufferPointer { r in
                     for t in 0..<(segment.end - segment.start) {
                         (x + (t * batch + row) * inputSize).update(from: r.baseAddress! + t * inputSize, count: inputSize)
+                    }
+                }
+                if decoding, let f {
+                    let blocks = layout.future(series: s, origins: segment.scoredFrom..<segment.end, horizon: settings.horizon,
+                                               base: base, season: settings.season)
+                    blocks.withUnsafeBufferPointer { r in
+                        for t in segment.scoredFrom..<segment.end {
+                            (f + ((t - segment.start) * batch + row) * block).update(from: r.baseAddress! + (t - segment.scoredFrom) * block, count: block)
+                        }
                     }
                 }
                 for t in segment.scoredFrom..<segment.end {
@@ -286,9 +336,9 @@ public enum RecurrentForecaster {
                     }
                 }
             }
-        }}}
+        }}}}
         return try SequenceBatch(steps: steps, batch: batch, inputSize: inputSize, outputSize: outputSize,
-                                 inputs: inputs, targets: targets, mask: mask)
+                                 inputs: inputs, targets: targets, mask: mask, future: decoding ? future : nil)
     }
 
     /// (origin, step) pairs the calibration is fitted on at most. A global model of thousands of
@@ -342,8 +392,13 @@ public enum RecurrentForecaster {
         var sum = 0.0, count = 0.0
         var samples = CalibrationSamples()
         let inputs = read.map { prepared[$0] }, offsets = starts
+        let base = settings.base!, season = settings.season
+        let shifted = { @Sendable (r: Int, steps: Range<Int>) in (steps.lowerBound + offsets[r])..<(steps.upperBound + offsets[r]) }
+        let future: (@Sendable (Int, Range<Int>) -> [Float])? = settings.decoderKind == .recurrent
+            ? { @Sendable r, steps in layout.future(series: inputs[r], origins: shifted(r, steps), horizon: horizon, base: base, season: season) } : nil
         network.read(requests, batch: batch, threads: threads,
-                     inputs: { r, steps in layout.inputs(series: inputs[r], steps: (steps.lowerBound + offsets[r])..<(steps.upperBound + offsets[r])) }) { r, result in
+                     inputs: { r, steps in layout.inputs(series: inputs[r], steps: shifted(r, steps), base: base, season: season) },
+                     future: future) { r, result in
             let s = inputs[r], first = requests[r].keepFrom + offsets[r], outputs = result.outputs
             let origins = first..<(requests[r].steps + offsets[r])
             for t in origins {

@@ -3,13 +3,14 @@ import NeuralNet
 /// The bytes of a `SeriesState` as `series_state.state` keeps them: a magic word and a version,
 /// then little-endian numbers (the next bucket, the scaler, the level before the tail, the
 /// tail's values, the recurrent state's shape and floats; since version 2 the seasonal profile:
-/// its mode and factors, none when the count is 0). Compact, because a predict cycle
+/// its mode and factors, none when the count is 0; since version 3 the output feedback's value:
+/// a count, 0 or 1, then the float). Compact, because a predict cycle
 /// reads and writes one per series. The key is not stored: it is the row's `series`.
 /// A damaged or foreign blob is a thrown error, never a crash; the caller then reads the whole
 /// series again.
 public enum SeriesStateArchive {
     static let magic: [UInt8] = Array("FDSS".utf8)
-    public static let version: UInt32 = 2
+    public static let version: UInt32 = 3
 
     public struct DamagedState: Error, Sendable, Equatable, CustomStringConvertible {
         public var reason: String
@@ -40,6 +41,8 @@ public enum SeriesStateArchive {
             put(UInt8(profile.mode == .additive ? 0 : 1), &bytes)
             for factor in profile.factors { put(factor.bitPattern, &bytes) }
         }
+        put(UInt32(state.recurrent.feedback.count), &bytes)
+        for value in state.recurrent.feedback { put(value.bitPattern, &bytes) }
         return bytes
     }
 
@@ -48,7 +51,7 @@ public enum SeriesStateArchive {
         var reader = Reader(bytes: bytes)
         guard Array(try reader.take(4)) == magic else { throw DamagedState(reason: "not a series state (bad magic bytes)") }
         let version: UInt32 = try reader.read()
-        guard version == 1 || version == Self.version else { throw DamagedState(reason: "version \(version) is not supported") }
+        guard (1...Self.version).contains(version) else { throw DamagedState(reason: "version \(version) is not supported") }
         let nextBucket = Int(Int64(bitPattern: try reader.read()))
         let center = Double(bitPattern: try reader.read()), scale = Double(bitPattern: try reader.read())
         let levelBeforeTail = Double(bitPattern: try reader.read())
@@ -74,11 +77,20 @@ public enum SeriesStateArchive {
                 profile = SeasonalProfile(mode: multiplicative == 1 ? .multiplicative : .additive, factors: factors)
             }
         }
+        // Versions 1 and 2 were written before output feedback: their networks had none.
+        var feedback: [Float] = []
+        if version >= 3 {
+            let count = Int(try reader.read() as UInt32)
+            guard count <= reader.remaining / 4 else { throw DamagedState(reason: "truncated") }
+            feedback = try (0..<count).map { _ in Float(bitPattern: try reader.read()) }
+            guard feedback.allSatisfy(\.isFinite) else { throw DamagedState(reason: "the fed-back forecast is damaged") }
+        }
         guard reader.remaining == 0 else { throw DamagedState(reason: "\(reader.remaining) trailing bytes") }
         guard center.isFinite, scale.isFinite, scale > 0, levelBeforeTail.isFinite, tail.last?.isFinite == true else {
             throw DamagedState(reason: "the scaling or the last values are damaged")
         }
-        let recurrent = RecurrentState(batch: batch, hidden: Array(layers[..<hiddenLayers]), cell: Array(layers[hiddenLayers...]))
+        let recurrent = RecurrentState(batch: batch, hidden: Array(layers[..<hiddenLayers]), cell: Array(layers[hiddenLayers...]),
+                                       feedback: feedback)
         guard batch == 1, recurrent.matches(config) else { throw DamagedState(reason: "it belongs to a network of another shape") }
         return SeriesState(key: key, nextBucket: nextBucket, scaler: RobustScaler(center: center, scale: scale),
                            recurrent: recurrent, tail: tail, levelBeforeTail: levelBeforeTail, profile: profile)

@@ -22,6 +22,7 @@ struct CheckConfig: AsyncParsableCommand {
             let found = try await SourceCheck.check(job, on: connection)
             print("job \(job.name): " + (found.isEmpty ? "source ok" : "\(found.count) problem(s)"))
             print("    train \(job.trainEvery.explained(after: Date())); predict \(job.predictEvery.explained(after: Date()))")
+            print("    " + JobPlan(job).modelSummary)
             problems += found
         }
         await connection.close()

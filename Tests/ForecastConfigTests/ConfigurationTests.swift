@@ -139,6 +139,40 @@ final class ConfigurationTests: XCTestCase {
         assertError(withKey("drift_points = 0"), line: 5, key: "jobs[0].drift_points", contains: "must be between")
     }
 
+    /// Issue 13: `[jobs.model] decoder`, `decoder_layers` and `feedback`, resolved into the
+    /// forecaster's settings (the defaults stored as nil, so that a dense model's
+    /// hyperparameters stay as they were), and wrong values named with their key and line.
+    func testDecoderAndFeedbackKeysParseResolveAndNameTheirErrors() throws {
+        func model(_ lines: String) -> String { minimalJob + "\n[jobs.model]\n" + lines }
+        func resolved(_ text: String) throws -> ForecasterSettings {
+            JobPlan(try XCTUnwrap(Configuration.parse(text).jobs.first)).forecaster
+        }
+        let defaults = try resolved(minimalJob)
+        XCTAssertEqual(defaults.decoderKind.rawValue, "dense")
+        XCTAssertEqual(defaults.feedbackKind.rawValue, "none")
+        XCTAssertNil(defaults.decoder)
+        XCTAssertEqual(try resolved(model("decoder = \"dense\"\nfeedback = \"none\"")), defaults)
+        let recurrent = try resolved(model("decoder = \"recurrent\"\ndecoder_layers = 2"))
+        XCTAssertEqual(recurrent.decoder, .recurrent)
+        XCTAssertEqual(recurrent.decoderLayers, 2)
+        XCTAssertNil(recurrent.feedback)
+        let feedback = try resolved(model("feedback = \"output\""))
+        XCTAssertEqual(feedback.feedback, .output)
+        XCTAssertNil(feedback.decoder)
+        let plan = JobPlan(try XCTUnwrap(Configuration.parse(model("cell = \"gru\"\ndecoder = \"recurrent\"")).jobs.first))
+        XCTAssertEqual(plan.modelSummary, "model: gru, hidden 32 × 1 layer, decoder \"recurrent\" (1 layer), feedback \"none\", scope \"series\"")
+        XCTAssertEqual(JobPlan(try XCTUnwrap(Configuration.parse(minimalJob).jobs.first)).modelSummary,
+                       "model: lstm, hidden 32 × 1 layer, decoder \"dense\", feedback \"none\", scope \"series\"")
+
+        assertError(model("decoder = \"seq2seq\""), line: 10, key: "jobs[0].model.decoder", contains: "must be one of \"dense\", \"recurrent\"")
+        assertError(model("decoder = 1"), line: 10, key: "jobs[0].model.decoder", contains: "expected a string")
+        assertError(model("feedback = \"jordan\""), line: 10, key: "jobs[0].model.feedback", contains: "must be one of \"none\", \"output\"")
+        assertError(model("decoder = \"recurrent\"\ndecoder_layers = 0"), line: 11, key: "jobs[0].model.decoder_layers", contains: "between 1 and 8")
+        assertError(model("decoder_layers = 2"), line: 10, key: "jobs[0].model.decoder_layers", contains: "needs decoder = \"recurrent\"")
+        assertError(model("decoder = \"recurrent\"\nfeedback = \"output\""), line: 11, key: "jobs[0].model.feedback",
+                    contains: "needs decoder = \"dense\"")
+    }
+
     // MARK: errors name the key and the line
 
     func assertError(_ text: String, line: Int?, key: String?, contains fragment: String,

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NeuralNet
 import PostgresClient
 import XCTest
 @testable import ForecastConfig
@@ -162,6 +163,47 @@ final class ConfigChangeTests: StoreTestCase {
                 XCTAssertTrue(active.contains { $0.modelID == model }, "\(context): model \(model) wrote forecasts but no longer fits")
             }
             XCTAssertEqual(summaries[1].status, .succeeded, "\(context): \(summaries[1].errors)")
+        }
+    }
+
+    /// Issue 13: a model of another design than the job now asks (decoder, decoder layers,
+    /// feedback) forecasts nothing, and `run --once` retrains it with the design asked.
+    func testChangingTheDecoderOrTheFeedbackIsRefusedAndRunOnceRetrainsIt() async throws {
+        try await loadReadings()
+        let end = t0 + Double(hours) * 3600
+        var job = baseJob()
+        job.fallback = .none  // the network is published (alone or combined), so its design matters
+        let trained = try await runner(job, at: end - 10 * 3600).train(on: db)
+        XCTAssertEqual(trained.status, .succeeded, "\(trained.errors)")
+        let changes: [(setting: String, recorded: String, change: (inout JobSettings) -> Void)] = [
+            ("model.decoder", "\"decoder\":\"recurrent\"", { $0.model.decoder = .recurrent }),
+            ("model.decoder_layers", "\"decoderLayers\":2", { $0.model.decoderLayers = 2 }),
+            ("model.decoder", "\"feedback\":\"output\"", { $0.model.decoder = .dense; $0.model.decoderLayers = nil; $0.model.feedback = .output }),
+            ("model.feedback", "\"cell\":\"lstm\"", { $0.model.feedback = FeedbackKind.none }),
+        ]
+        for (setting, recorded, change) in changes {
+            change(&job)
+            let context = "after changing \(setting)"
+            let before = try await rowsPerModel()
+            let stale = try await activeModels()
+            XCTAssertTrue(stale.allSatisfy { $0.cell.isNetwork }, "\(context): a network serves every series, so its design matters")
+            let predicted = try await runner(job, at: end).predict(on: db)
+            XCTAssertNotEqual(predicted.status, .succeeded, context)
+            XCTAssertTrue(predicted.errors.contains { $0.contains("was trained with \(setting) ") && $0.contains("run forecastd train sensors") },
+                          "\(context): \(predicted.errors)")
+            let afterPredict = try await rowsPerModel()
+            XCTAssertEqual(afterPredict, before, "\(context): no forecast from a model that no longer fits")
+
+            let summaries = try await runner(job, at: end).runOnce(on: db)
+            XCTAssertEqual(summaries.map(\.kind), [.train, .predict], context)
+            XCTAssertEqual(summaries[1].status, .succeeded, "\(context): \(summaries[1].errors)")
+            let active = try await activeModels()
+            XCTAssertTrue(Set(active.map(\.modelID)).isDisjoint(with: stale.map(\.modelID)), "\(context): every model was replaced")
+            let requirements = JobPlan(job).requirements
+            for model in active {
+                XCTAssertNil(requirements.mismatch(cell: model.cell, hyperparameters: model.hyperparameters), "\(context): \(model.hyperparameters)")
+                XCTAssertTrue(model.hyperparameters.replacingOccurrences(of: " ", with: "").contains(recorded), "\(context): \(model.hyperparameters)")
+            }
         }
     }
 

@@ -42,7 +42,7 @@ final class IncrementalPredictTests: StoreTestCase {
         }
     }
 
-    func runner(scope: ModelScope, at now: Date) throws -> JobRunner {
+    func runner(scope: ModelScope, at now: Date, design: (inout ModelSettings) -> Void = { _ in }) throws -> JobRunner {
         var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: 6,
                               source: SourceSettings(origin: .table("\(schema).readings"), seriesColumn: "sensor",
                                                      timeColumn: "ts", valueColumn: "reading"))
@@ -54,6 +54,7 @@ final class IncrementalPredictTests: StoreTestCase {
         job.model.epochs = 20  // enough to learn the trend that seasonal naive misses
         job.model.context = 24
         job.model.scope = scope
+        design(&job.model)
         var runner = JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
         runner.now = { now }
         return runner
@@ -86,15 +87,22 @@ final class IncrementalPredictTests: StoreTestCase {
 
     /// Trained 10 hours before the last reading; predict then reads those 10 hours only, and
     /// forecasts bit for bit what a full read forecasts (and saves the same states).
-    func checkIncrementalEqualsFullRead(scope: ModelScope) async throws {
+    func checkIncrementalEqualsFullRead(scope: ModelScope, design: @escaping (inout ModelSettings) -> Void = { _ in },
+                                        recorded: String? = nil) async throws {
         try await loadReadings()
-        let trained = try await runner(scope: scope, at: t0 + Double(hours - 10) * 3600).train(on: db)
+        let trained = try await runner(scope: scope, at: t0 + Double(hours - 10) * 3600, design: design).train(on: db)
         XCTAssertEqual(trained.status, .succeeded, "\(trained.errors)")
+        if let recorded {
+            for row in try await db.query("SELECT hyperparameters::text FROM \(table("models")) WHERE status = 'active'") {
+                let text = try row.decode(0, as: String.self)
+                XCTAssertTrue(text.replacingOccurrences(of: " ", with: "").contains(recorded), "the model records its design: \(text)")
+            }
+        }
         let saved = try await count("SELECT count(*) FROM \(table("series_state")) s JOIN \(table("models")) m USING (model_id) WHERE m.status = 'active'")
         XCTAssertEqual(saved, 2, "training saves a state per series")
 
         // Half an hour into the hour after the last reading: the last bucket is still open.
-        let predictor = try runner(scope: scope, at: t0 + (Double(hours) - 0.5) * 3600)
+        let predictor = try runner(scope: scope, at: t0 + (Double(hours) - 0.5) * 3600, design: design)
         let incremental = try await predictor.predict(on: db)
         XCTAssertEqual(incremental.status, .succeeded, "\(incremental.errors)")
         XCTAssertEqual(incremental.seriesTotal, 2)
@@ -131,6 +139,18 @@ final class IncrementalPredictTests: StoreTestCase {
 
     func testPerSeriesModelsReadOnlyNewRowsAndEqualAFullRead() async throws {
         try await checkIncrementalEqualsFullRead(scope: .series)
+    }
+
+    /// Issue 13: the encoder–decoder publishes, saves the encoder's state and forecasts from it
+    /// (the decoder restarts there) what a full read forecasts.
+    func testARecurrentDecoderReadsOnlyNewRowsAndEqualsAFullRead() async throws {
+        try await checkIncrementalEqualsFullRead(scope: .series, design: { $0.decoder = .recurrent }, recorded: "\"decoder\":\"recurrent\"")
+    }
+
+    /// Issue 13: Jordan output feedback; the saved state keeps the fed-back forecast.
+    func testOutputFeedbackReadsOnlyNewRowsAndEqualsAFullRead() async throws {
+        try await checkIncrementalEqualsFullRead(scope: .global, design: { $0.feedback = .output; $0.cell = .gru },
+                                                 recorded: "\"feedback\":\"output\"")
     }
 
     /// A write that fails after the forecasts were copied (here a trigger, as a crash or a lost

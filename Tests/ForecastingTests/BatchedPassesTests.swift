@@ -51,6 +51,7 @@ final class BatchedPassesTests: XCTestCase {
         let model = try RecurrentForecaster.train(series: all, settings: settings, threads: 2)
         var unfitted = model.settings
         unfitted.calibration = nil
+        // The profiles too: training may choose the profile base (issue 12), whose forecasts need them.
         let prepared = all.map { PreparedSeries($0, scaler: model.scalers[$0.key]!, trainEnd: $0.count - unfitted.heldBack(length: $0.count),
                                                 profile: model.profiles[$0.key]) }
         let separate = RecurrentForecaster.calibrate(network: model.network, prepared: prepared, layout: model.features,

@@ -219,7 +219,17 @@ def load(ds):
     return int(psql(f"SELECT count(*) AS n FROM {ds.table}", csv_out=True)[0]["n"])
 
 
-def write_config(path, sets):
+# The network designs of issue 13, as `[jobs.model]` keys: run.sh with ACC_DESIGN set runs every
+# data set with one of them (same seeds, epochs and everything else), and designs.py puts the
+# three runs side by side.
+DESIGNS = {
+    "dense": 'decoder = "dense"\nfeedback = "none"\n',
+    "recurrent": 'decoder = "recurrent"\nfeedback = "none"\n',
+    "feedback": 'decoder = "dense"\nfeedback = "output"\n',
+}
+
+
+def write_config(path, sets, design=None):
     # ACC_JOB_EXTRA: job-level TOML lines added to every job (e.g. "statistical_challengers = true"),
     # for a side-by-side of a setting against the defaults; the section names it.
     extra = os.environ.get("ACC_JOB_EXTRA", "").strip()
@@ -227,7 +237,26 @@ def write_config(path, sets):
         f.write(f'[database]\nurl = "{DB_URL}"\n')
         for ds in sets:
             f.write("\n[[jobs]]\n" + (extra + "\n" if extra else "") + ds.job_toml)
+            if design:
+                f.write("[jobs.model]\n" + DESIGNS[design])
     return path
+
+
+def write_subsection(path, parent, heading, body):
+    """Replaces the `### heading` subsection of the `## parent` section of RESULTS.md (up to the
+    next `### ` or `## `), or appends it at the end of that section."""
+    lines = open(path).read().split("\n")
+    top = next(i for i, l in enumerate(lines) if l.strip() == f"## {parent}")
+    end = next((i for i in range(top + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    new = [f"### {heading}", ""] + body.rstrip("\n").split("\n") + [""]
+    start = next((i for i in range(top + 1, end) if lines[i].strip() == f"### {heading}"), None)
+    if start is None:
+        lines[end:end] = new
+    else:
+        stop = next((i for i in range(start + 1, end) if lines[i].startswith("### ")), end)
+        lines[start:stop] = new
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,8 +295,10 @@ def max_model_id():
 
 
 def models_since(model_id, job):
-    return psql(f"""SELECT model_id, series, cell, status, coalesce(reason, '') AS reason, train_seconds, epochs
-                    FROM forecastd.models WHERE job = '{job}' AND model_id > {model_id} ORDER BY model_id""", csv_out=True)
+    return psql(f"""SELECT model_id, series, cell, status, coalesce(reason, '') AS reason, train_seconds, epochs,
+                           (SELECT value FROM forecastd.model_metrics mm
+                            WHERE mm.model_id = m.model_id AND split = 'backtest' AND metric = 'mase') AS backtest_mase
+                    FROM forecastd.models m WHERE job = '{job}' AND model_id > {model_id} ORDER BY model_id""", csv_out=True)
 
 
 def published(job, series, as_of):

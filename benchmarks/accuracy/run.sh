@@ -7,7 +7,8 @@
 #   benchmarks/accuracy/run.sh                  # all four data sets
 #   benchmarks/accuracy/run.sh weather sp500    # some of them (RESULTS.md is left alone then)
 #
-# Environment: VENV (default /work/venv-acc, created with statsforecast and pandas when missing),
+# Environment: ACC_DESIGN (dense, recurrent or feedback: adds [jobs.model] decoder/feedback to every job,
+# writes results-ACC_DESIGN.json and leaves RESULTS.md alone; designs.sh runs all three), VENV (default /work/venv-acc, created with statsforecast and pandas when missing),
 # FORECASTD_BIN (skip the build and use this binary), FORECASTD_SCRATCH (build folder,
 # default .build-acc), DATASETS (default ../shared/datasets of the checkout).
 source "$(dirname "$0")/common.sh"
@@ -24,6 +25,12 @@ commit="$(cd "$REPO" && git rev-parse --short HEAD)"
 machine="$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/ {print $2}') GiB"
 extra=()
 [ $# -gt 0 ] && extra=(--no-write --only "$@")
+json="$ACC_DIR/results${1:+-partial}.json"
+if [ -n "${ACC_DESIGN:-}" ]; then
+    extra+=(--no-write --design "$ACC_DESIGN")
+    json="$ACC_DIR/results-$ACC_DESIGN${1:+-partial}.json"
+    cmd="ACC_DESIGN=$ACC_DESIGN $cmd"
+fi
 "$VENV/bin/python" "$ACC_DIR/accuracy.py" "${extra[@]}" \
-    --results "$REPO/benchmarks/RESULTS.md" --json "$ACC_DIR/results${1:+-partial}.json" \
+    --results "$REPO/benchmarks/RESULTS.md" --json "$json" \
     --command "$cmd" --machine "$machine" --load-before "$load_before" --commit "$commit"
