@@ -63,7 +63,7 @@ public struct JobRunner: Sendable {
                 if let keep, !keep(point) { return }
                 points += 1
                 if point.value != nil, newest.map({ point.time > $0 }) ?? true { newest = point.time }
-                builder.add(key: point.series, time: point.time, value: point.value)
+                builder.add(key: point.series, time: point.time, value: point.value, covariates: point.covariates)
             }
             return (builder.finish(), points, newest)
         }
@@ -387,8 +387,6 @@ extension RegularSeries {
     /// reads it from the same first step it was trained from.
     func trimmed(from date: Date?) -> RegularSeries {
         guard let date, let bucket = grid.index(of: date), bucket > firstBucket, bucket < endBucket else { return self }
-        let drop = bucket - firstBucket
-        return RegularSeries(key: key, grid: grid, firstBucket: bucket, values: Array(values[drop...]),
-                             states: Array(states[drop...]), rows: rows)
+        return steps((bucket - firstBucket)..<count)
     }
 }
