@@ -358,10 +358,10 @@ public struct SeriesBuilder: Sendable {
         var counts = [Int32](repeating: 0, count: length)
         var latest: [Double] = settings.aggregation == .last ? [Double](repeating: -.infinity, count: length) : []
         let aggregation = settings.aggregation
-        let base = times.startIndex
+        let base = times.startIndex, valueBase = rowValues.startIndex
         for row in 0..<buckets.count where buckets[row] != Self.offGridBucket {
             let step = buckets[row] - firstBucket
-            let value = rowValues[base + row]
+            let value = rowValues[valueBase + row]
             // Rows kept for their covariates have no value, covariates may be missing, and a
             // covariate's row may lie outside the value's extent.
             guard value.isFinite, step >= 0, step < length else { continue }

@@ -66,6 +66,23 @@ final class CovariateTests: XCTestCase {
         XCTAssertEqual(plain.rows, mean.rows)
     }
 
+    func testEachSeriesGetsItsOwnCovariates() throws {
+        let settings = SeriesSettings(grid: grid("1h"), maxGap: 3, minimumLength: 1, covariates: ["temp"])
+        var rows: [SourceRow] = []
+        for h in 0..<6 {
+            let time = start.addingTimeInterval(Double(h) * 3600)
+            let temp: Double? = h == 2 ? nil : Double(h)
+            rows.append(SourceRow(key: "b", time: time, value: Double(h), covariates: [Double(100 + h)]))
+            rows.append(SourceRow(key: "a", time: time, value: Double(h), covariates: [temp]))
+        }
+        let outcomes = SeriesBuilder.build(rows, settings: settings)
+        XCTAssertEqual(outcomes.map { $0.key }, ["a", "b"])
+        let a = try XCTUnwrap(outcomes[0].series), b = try XCTUnwrap(outcomes[1].series)
+        XCTAssertEqual(a.covariates[0].values, [0, 1, 2, 3, 4, 5])
+        XCTAssertEqual(a.covariates[0].states[2], StepState.interpolated)
+        XCTAssertEqual(b.covariates[0].values, [100, 101, 102, 103, 104, 105])
+    }
+
     func testAllRowsWithoutAValueAreStillMissing() {
         let settings = SeriesSettings(grid: grid("1h"), covariates: ["temp"])
         let outcome = SeriesBuilder.build([at(0, nil, 1), at(1, .nan, 2)], settings: settings)
