@@ -91,7 +91,13 @@ def main():
         cells = "; ".join(f"{k}: " + " ".join(c or "-" for c in s["cells"]) for k, s in ss.items())
         wall = np.mean([run["wall_seconds"] for run in r["runs"]])
         rows.append(f"| {base} | {covs} | **{A.fmt(mase)}** | {per} | {cells} | {A.fmt(r['network_backtest_mase'])} | {cov:.0%} | {wall:.1f} |")
-    md = (f"Run {meta['date']} on {a.machine}; forecastd built from {a.commit}. Load average before/after: "
+    md = ("Past-observed covariates (`[jobs.source] past_covariates`) beside the same jobs without them: the data sets, "
+          "windows (the last 5 horizons), seeds and protocol of the table above (one `forecastd train JOB --as-of ORIGIN` "
+          "per origin, reading only rows before it, covariates included; the published forecast scored), with the "
+          "release defaults and no statsforecast peers (they read no covariates). The network's own backtest MASE is "
+          "the mean, over the origins, of the `backtest` MASE forecastd recorded for its network on the windows before "
+          "each origin (published or not).\n\n"
+          f"Run {meta['date']} on {a.machine}; forecastd built from {a.commit}. Load average before/after: "
           f"{a.load_before} / {load_after}.\n\n```sh\n{a.command}\n```\n\n" + "\n".join(rows) + "\n")
     print("\n" + md)
     if not a.no_write:
