@@ -134,8 +134,18 @@ final class CovariateJobTests: StoreTestCase {
     /// states (covariate gaps and a reading without a value among them) and forecasts bit for
     /// bit what a full read forecasts, saving the same states.
     func testTrainAndPredictReadCovariatesAndReadingOnEqualsAFullRead() async throws {
+        try await checkReadingOn(scope: .series)
+    }
+
+    /// The same with one global model: each series keeps its own covariate scalers.
+    func testAGlobalModelReadsOnWithEachSeriesCovariateScalers() async throws {
+        try await checkReadingOn(scope: .global)
+    }
+
+    func checkReadingOn(scope: ModelScope) async throws {
         try await loadReadings()
-        let job = job()
+        var job = job()
+        job.model.scope = scope
         let trained = try await runner(job, at: t0 + Double(hours - 10) * 3600).train(on: db)
         XCTAssertEqual(trained.status, .succeeded, "\(trained.errors)")
         for row in try await db.query("SELECT cell, hyperparameters::text FROM \(table("models")) WHERE status = 'active'") {
@@ -169,7 +179,8 @@ final class CovariateJobTests: StoreTestCase {
         for model in active {
             let network = try ModelArchive.decode(try XCTUnwrap(model.weights))
             XCTAssertEqual(network.settings.pastCovariates, ["temp", "humid"])
-            XCTAssertEqual(network.covariateScalers.values.map(\.count), [2])
+            XCTAssertEqual(network.covariateScalers.values.map(\.count), scope == .global ? [2, 2] : [2])
+            if scope == .global { XCTAssertNotEqual(network.covariateScalers["a"], network.covariateScalers["b"]) }
         }
     }
 

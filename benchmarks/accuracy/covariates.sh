@@ -7,7 +7,9 @@
 #   benchmarks/accuracy/covariates.sh                 # both pairs
 #   benchmarks/accuracy/covariates.sh elecdemand      # one of them (RESULTS.md is left alone then)
 #
-# Environment as run.sh (VENV default /work/venv-stats: numpy and pandas are all it needs).
+# Environment as run.sh (VENV default /work/venv-stats: numpy and pandas are all it needs);
+# ACC_ORIGINS=N scores the last N horizons instead of the accuracy table's (RESULTS.md is left
+# alone then, and the JSON is results-covariates-N.json).
 source "$(dirname "$0")/common.sh"
 VENV="${VENV:-/work/venv-stats}"
 cmd="benchmarks/accuracy/covariates.sh${*:+ $*}"
@@ -22,6 +24,12 @@ commit="$(cd "$REPO" && git rev-parse --short HEAD)"
 machine="$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/ {print $2}') GiB"
 extra=()
 [ $# -gt 0 ] && extra=(--no-write --only "$@")
+json="$ACC_DIR/results-covariates${1:+-partial}.json"
+if [ -n "${ACC_ORIGINS:-}" ]; then
+    extra+=(--no-write)
+    json="$ACC_DIR/results-covariates-$ACC_ORIGINS${1:+-partial}.json"
+    cmd="ACC_ORIGINS=$ACC_ORIGINS $cmd"
+fi
 "$VENV/bin/python" "$ACC_DIR/covariates.py" "${extra[@]}" \
-    --results "$REPO/benchmarks/RESULTS.md" --json "$ACC_DIR/results-covariates${1:+-partial}.json" \
+    --results "$REPO/benchmarks/RESULTS.md" --json "$json" \
     --command "$cmd" --machine "$machine" --load-before "$load_before" --commit "$commit"
