@@ -214,6 +214,36 @@ final class CovariateTests: XCTestCase {
         XCTAssertEqual(SeriesStateArchive.encode(batched), SeriesStateArchive.encode(try XCTUnwrap(model.forecast(full).1)))
     }
 
+    /// Both designs of issue 13 with covariates: the encoder reads them, the feedback column
+    /// stays the last input, and reading on from a saved state still equals a full read.
+    func testBothDesignsReadCovariatesAndReadOnToAFullRead() throws {
+        let rows = covariateRows(hours: 24 * 16)
+        let settings = SeriesSettings(grid: grid("1h"), maxGap: 3, minimumLength: 1, covariates: ["temp", "humid"])
+        var newSettings = settings
+        newSettings.leadingCovariates = true
+        let build = { (rows: [SourceRow], s: SeriesSettings) in try XCTUnwrap(SeriesBuilder.build(rows, settings: s).first?.series) }
+        let full = try build(rows, settings)
+        for design in ["recurrent decoder", "output feedback"] {
+            var forecaster = smallForecasterSettings()
+            forecaster.cell = .gru
+            forecaster.epochs = 2
+            if design == "recurrent decoder" { forecaster.decoder = .recurrent } else { forecaster.feedback = .output }
+            forecaster.pastCovariates = ["temp", "humid"]
+            let model = try RecurrentForecaster.train(series: [full], settings: forecaster)
+            XCTAssertEqual(model.network.config.inputSize, FeatureLayout(grid: full.grid, settings: model.settings).inputSize)
+            let decoded = try ModelArchive.decode(try ModelArchive.encode(model))
+            let (reread, finalState) = try model.forecast(full)
+            for cut in [full.count - 33, full.count - 7, 100] {
+                let (_, saved) = try model.forecast(try build(rows.filter { $0.time < start.addingTimeInterval(Double(cut) * 3600) }, settings))
+                let state = try SeriesStateArchive.decode(SeriesStateArchive.encode(try XCTUnwrap(saved)), key: "s", config: model.network.config)
+                let newRows = rows.filter { $0.time >= settings.grid.start(ofBucket: state.nextBucket) }
+                let (incremental, next) = try decoded.forecast(continuing: state, with: try build(newRows, newSettings), maxGap: 3)
+                XCTAssertEqual(incremental, reread, "\(design), cut at \(cut)")
+                XCTAssertEqual(SeriesStateArchive.encode(try XCTUnwrap(next)), SeriesStateArchive.encode(try XCTUnwrap(finalState)), "\(design), cut at \(cut)")
+            }
+        }
+    }
+
     /// A state stops after the last step whose value and every covariate are observed: a step
     /// after a covariate's last reading could still be interpolated when the next one arrives.
     func testAStateStopsWhereEveryCovariateIsObserved() throws {
