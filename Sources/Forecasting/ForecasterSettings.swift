@@ -143,6 +143,8 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
         settings.decoder = o.decoder == .recurrent ? .recurrent : nil
         settings.decoderLayers = settings.decoder == nil ? nil : o.decoderLayers
         settings.feedback = o.feedback == .output ? .output : nil
+        if settings.decoder == .recurrent { settings.decoderStride = o.decoderStride }
+        if settings.decoder == .recurrent || settings.feedback == .output { settings.ownShare = o.ownShare }
         return settings
     }
 
@@ -179,6 +181,11 @@ public struct ForecasterOverrides: Sendable, Equatable {
     public var decoderLayers: Int?
     /// `.none` is the default (stored as nil in the settings); `.output` needs the dense head.
     public var feedback: FeedbackKind?
+    /// Training knobs of the two designs, not configuration keys (`bench accuracy` sets them to
+    /// measure): nil lets training choose (`ForecasterSettings.decoderStride(k1:batch:horizon:)`,
+    /// `finalOwnShare`).
+    public var decoderStride: Int?
+    public var ownShare: Float?
 
     public init() {}
 }

@@ -260,9 +260,16 @@ extension TrainedForecaster {
     /// its output after the step before it, so no window sees its own future.
     public func backtest(_ series: RegularSeries, windows: Int, season: Int) throws -> BacktestResult {
         let prepared = try prepare(series)
+        if settings.decoderKind == .recurrent {
+            // The decoder runs only from the windows' origins (a read keeps the steps from the
+            // first on), not from every step of the series; the same bits (`readInFull`).
+            guard let result = readInFull([series], backtest: { _ in windows }, season: season).first??.backtest else {
+                throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: series.count)
+            }
+            return result
+        }
         var recurrent = RecurrentState(config: network.config, batch: 1)
-        let outputs = try network.forward(inputs: inputs(prepared, steps: 0..<series.count), steps: series.count, state: &recurrent,
-                                          future: settings.decoderKind == .recurrent ? future(prepared, origins: 0..<series.count) : nil)
+        let outputs = try network.forward(inputs: inputs(prepared, steps: 0..<series.count), steps: series.count, state: &recurrent)
         let o = settings.outputSize
         let plan = Backtest(horizon: settings.horizon, windows: windows, season: season, levels: settings.quantiles)
         return plan.run(series: series) { window in

@@ -31,6 +31,8 @@ struct BenchAccuracy: ParsableCommand {
     @Option(help: "Layers.") var layers: Int?
     @Option(help: "Decoder: dense or recurrent (issue 13).") var decoder: DecoderKind?
     @Option(help: "Feedback: none or output (issue 13; needs the dense decoder).") var feedback: FeedbackKind?
+    @Option(help: "Recurrent decoder: decode from every Nth scored step in training (default: chosen from tbptt and the horizon).") var decoderStride: Int?
+    @Option(help: "Recurrent decoder and feedback: share of own forecasts fed in the last epoch (default 0.5).") var ownShare: Float?
     @Flag(help: "Print each epoch.") var verbose = false
 
     func run() throws {
@@ -66,6 +68,8 @@ struct BenchAccuracy: ParsableCommand {
         overrides.layers = layers
         overrides.decoder = decoder
         overrides.feedback = feedback
+        overrides.decoderStride = decoderStride
+        overrides.ownShare = ownShare
         if feedback == .output, decoder == .recurrent { throw ValidationError("--feedback output needs --decoder dense") }
         let settings = ForecasterSettings.resolved(frequency: grid.frequency, horizon: horizon, season: season,
                                                    backtestWindows: 3, overrides: overrides)

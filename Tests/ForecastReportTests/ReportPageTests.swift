@@ -119,6 +119,23 @@ final class ReportPageTests: XCTestCase {
         let html = ReportPage.html(report([combined]))
         XCTAssertTrue(html.contains("<dd class=\"\">lstm combined with seasonal naive</dd>"), html)
         XCTAssertTrue(html.contains("<dt>why published</dt><dd class=\"\">combined with seasonal naive: backtest MASE 0.830"), html)
+        XCTAssertTrue(html.contains("<dt>design</dt><dd class=\"\">dense head</dd>"), "a model stored before the designs is the dense head")
+    }
+
+    /// Issue 13: the report names the network's design beside its cell; a fallback has none.
+    func testTheNetworksDesignIsShown() {
+        var encoderDecoder = series()
+        encoderDecoder.model = model()
+        encoderDecoder.model?.hyperparameters = "{\"cell\": \"gru\", \"layers\": 2, \"decoder\": \"recurrent\"}"
+        XCTAssertTrue(ReportPage.html(report([encoderDecoder])).contains("<dt>design</dt><dd class=\"\">encoder–decoder (recurrent decoder, 2 layers)</dd>"))
+        var feedback = series()
+        feedback.model = model()
+        feedback.model?.hyperparameters = "{\"cell\": \"lstm\", \"feedback\": \"output\"}"
+        XCTAssertTrue(ReportPage.html(report([feedback])).contains("<dd class=\"\">dense head with output feedback</dd>"))
+        var fallback = series()
+        fallback.model = model(cell: .seasonalNaive, reason: "fallback")
+        fallback.model?.hyperparameters = hyperparametersJSON(FallbackBaseline(.level, season: 24))
+        XCTAssertFalse(ReportPage.html(report([fallback])).contains("<dt>design</dt>"))
     }
 
     func testAStatisticalModelIsNamedWithItsSpecificationAndShowsWhy() {

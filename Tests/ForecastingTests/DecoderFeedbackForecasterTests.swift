@@ -99,6 +99,13 @@ final class DecoderFeedbackForecasterTests: XCTestCase {
                 XCTAssertEqual(read.state.map(SeriesStateArchive.encode), state.map(SeriesStateArchive.encode), "\(design) \(cell) \(series.key)")
                 let single = try model.backtest(series, windows: 2, season: 24)
                 XCTAssertEqual(read.backtest, single, "\(design) \(cell) \(series.key)")
+                // Each window's forecast is the one made after reading the history before it.
+                let windows = try XCTUnwrap(read.backtest?.windows)
+                XCTAssertEqual(windows.count, 2)
+                for window in windows {
+                    XCTAssertEqual(window.modelForecast, try model.forecast(series.prefix(window.origin)).0,
+                                   "\(design) \(cell) \(series.key) origin \(window.origin)")
+                }
             }
         }
     }

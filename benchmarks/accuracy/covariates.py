@@ -97,7 +97,7 @@ def main():
         wall = np.mean([run["wall_seconds"] for run in r["runs"]])
         rows.append(f"| {base} | {covs} | **{A.fmt(mase)}** | {per} | {cells} | {A.fmt(r['network_backtest_mase'])} | {cov:.0%} | {wall:.1f} |")
     md = ("Past-observed covariates (`[jobs.source] past_covariates`) beside the same jobs without them: the data sets, "
-          f"windows (the last {sets[0].origins} horizons), seeds and protocol of the table above (one `forecastd train JOB --as-of ORIGIN` "
+          f"windows (the last {sets[0].origins} horizons), seeds and protocol of this section's first table (one `forecastd train JOB --as-of ORIGIN` "
           "per origin, reading only rows before it, covariates included; the published forecast scored), with the "
           "release defaults and no statsforecast peers (they read no covariates). The network's own backtest MASE is "
           "the mean, over the origins, of the `backtest` MASE forecastd recorded for its network on the windows before "
