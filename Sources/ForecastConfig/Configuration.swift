@@ -108,6 +108,9 @@ public struct SourceSettings: Sendable, Equatable {
     public var seriesColumn: String?
     public var timeColumn: String
     public var valueColumn: String
+    /// Columns of the source read with the value as past-observed covariates, in order: laid
+    /// on the grid like the value and read by the network up to the forecast origin.
+    public var pastCovariates: [String] = []
 }
 
 /// `[jobs.model]`: the network's settings the user overrode (nil: Forecasting's default, see
@@ -273,6 +276,14 @@ extension SourceSettings {
         seriesColumn = try source.string("series_column")
         timeColumn = try source.requiredString("time_column")
         valueColumn = try source.requiredString("value_column")
+        pastCovariates = try source.strings("past_covariates") ?? []
+        var seen = Set<String>()
+        for name in pastCovariates {
+            guard !name.isEmpty else { throw source.error("past_covariates", "column names must not be empty") }
+            let role = name == timeColumn ? "time_column" : name == valueColumn ? "value_column" : name == seriesColumn ? "series_column" : nil
+            if let role { throw source.error("past_covariates", "\"\(name)\" is the \(role); a covariate is another column of the source") }
+            guard seen.insert(name).inserted else { throw source.error("past_covariates", "\"\(name)\" is listed twice") }
+        }
         try source.rejectUnknownKeys()
     }
 }

@@ -13,8 +13,10 @@ public struct JobPlan: Sendable {
         self.job = job
         grid = TimeGrid(frequency: job.frequency, timeZone: job.timeZone)
         season = job.season ?? grid.frequency.defaultSeasonLength
-        forecaster = .resolved(frequency: grid.frequency, horizon: job.horizon, season: season,
-                               backtestWindows: job.backtestWindows, overrides: job.model.overrides)
+        var forecaster = ForecasterSettings.resolved(frequency: grid.frequency, horizon: job.horizon, season: season,
+                                                     backtestWindows: job.backtestWindows, overrides: job.model.overrides)
+        forecaster.pastCovariates = job.source.pastCovariates.isEmpty ? nil : job.source.pastCovariates
+        self.forecaster = forecaster
     }
 
     /// What the job asks of the models that serve it; a stored model that no longer meets it
@@ -40,7 +42,7 @@ public struct JobPlan: Sendable {
 
     public var seriesSettings: SeriesSettings {
         SeriesSettings(grid: grid, aggregation: job.aggregation, maxGap: job.maxGap,
-                       minimumLength: RecurrentForecaster.minimumLength(forecaster))
+                       minimumLength: RecurrentForecaster.minimumLength(forecaster), covariates: job.source.pastCovariates)
     }
 
     /// Steps the default training window reaches back at least: enough seasons for monthly or

@@ -86,6 +86,18 @@ struct TableReader {
         }
     }
 
+    /// An array of strings, e.g. `past_covariates = ["temperature", "humidity"]`.
+    mutating func strings(_ key: String) throws -> [String]? {
+        guard let node = node(key) else { return nil }
+        guard case .array(let items) = node.value else { throw typeError(key, node, expected: "an array of strings") }
+        return try items.map { item in
+            guard case .string(let s) = item.value else {
+                throw error(key, "expected strings in the array, found \(item.value.typeName)", line: item.line)
+            }
+            return s
+        }
+    }
+
     mutating func boolean(_ key: String) throws -> Bool? {
         guard let node = node(key) else { return nil }
         guard case .boolean(let b) = node.value else { throw typeError(key, node, expected: "true or false") }

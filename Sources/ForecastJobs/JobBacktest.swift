@@ -112,7 +112,6 @@ extension RegularSeries {
     func prefix(steps: Int) -> RegularSeries? {
         guard steps > 0 else { return nil }
         guard steps < count else { return self }
-        return RegularSeries(key: key, grid: grid, firstBucket: firstBucket, values: Array(values[..<steps]),
-                             states: Array(states[..<steps]), rows: rows)
+        return self.steps(0..<steps)
     }
 }

@@ -373,8 +373,6 @@ extension RegularSeries {
     /// reads it from the same first step it was trained from.
     func trimmed(from date: Date?) -> RegularSeries {
         guard let date, let bucket = grid.index(of: date), bucket > firstBucket, bucket < endBucket else { return self }
-        let drop = bucket - firstBucket
-        return RegularSeries(key: key, grid: grid, firstBucket: bucket, values: Array(values[drop...]),
-                             states: Array(states[drop...]), rows: rows)
+        return steps((bucket - firstBucket)..<count)
     }
 }

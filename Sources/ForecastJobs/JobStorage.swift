@@ -64,7 +64,7 @@ public struct PostgresJobStorage: JobStorage {
                 if let keep, !keep(point) { return }
                 points += 1
                 if point.value != nil, newest.map({ point.time > $0 }) ?? true { newest = point.time }
-                builder.add(key: point.series, time: point.time, value: point.value)
+                builder.add(key: point.series, time: point.time, value: point.value, covariates: point.covariates)
             }
             return SeriesRead(outcomes: builder.finish(), points: points, newest: newest)
         }

@@ -186,13 +186,15 @@ extension JobRunner {
         let reader = SourceReader(job: job)
         var settings = plan.seriesSettings
         settings.minimumLength = 1
+        // A covariate read before the first new value is on a full read's grid too.
+        settings.leadingCovariates = true
         let newSettings = settings
         return try await connection.withConnection { db in
             var builder = SeriesBuilder(settings: newSettings)
             var unseen = Set<String>()
             let summary = try reader.read(from: from, to: end, on: db) { point in
                 if let start = readFrom[point.series] {
-                    if point.time >= start { builder.add(key: point.series, time: point.time, value: point.value) }
+                    if point.time >= start { builder.add(key: point.series, time: point.time, value: point.value, covariates: point.covariates) }
                 } else if hasGlobal {
                     unseen.insert(point.series)
                 }
@@ -214,13 +216,13 @@ extension JobRunner {
             if let keys, keys.count <= Self.separateFullReads {
                 for key in keys.sorted() {
                     points += try reader.read(from: start(servedBy(key)), to: end, series: key, on: db) { point in
-                        builder.add(key: point.series, time: point.time, value: point.value)
+                        builder.add(key: point.series, time: point.time, value: point.value, covariates: point.covariates)
                     }.rows
                 }
             } else {
                 let from = models.map(start).min() ?? fallbackStart
                 points = try reader.read(from: from, to: end, on: db) { point in
-                    if keys?.contains(point.series) ?? true { builder.add(key: point.series, time: point.time, value: point.value) }
+                    if keys?.contains(point.series) ?? true { builder.add(key: point.series, time: point.time, value: point.value, covariates: point.covariates) }
                 }.rows
             }
             let series = builder.finish().compactMap { $0.series }.filter { servedBy($0.key) != nil }

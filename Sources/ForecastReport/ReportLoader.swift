@@ -136,7 +136,7 @@ public struct ReportLoader: Sendable {
         // Nothing from after `now`: with `--as-of`, later rows have not arrived yet.
         let end = min(grid.start(ofBucket: last + 1), now)
         try SourceReader(job: job).read(from: grid.start(ofBucket: first), to: max(end, grid.start(ofBucket: first)), series: one, on: db) { point in
-            if wanted.contains(point.series) { builder.add(key: point.series, time: point.time, value: point.value) }
+            if wanted.contains(point.series) { builder.add(key: point.series, time: point.time, value: point.value, covariates: point.covariates) }
         }
         var built: [String: RegularSeries] = [:]
         for outcome in builder.finish() { built[outcome.key] = outcome.series }

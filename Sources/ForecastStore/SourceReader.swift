@@ -10,11 +10,14 @@ public struct SourcePoint: Sendable, Hashable {
     public var time: Date
     /// nil for SQL NULL; NaN and infinities arrive as they are stored.
     public var value: Double?
+    /// The job's past covariates (`source.pastCovariates`, in order), nil for SQL NULL.
+    public var covariates: [Double?]
 
-    public init(series: String, time: Date, value: Double?) {
+    public init(series: String, time: Date, value: Double?, covariates: [Double?] = []) {
         self.series = series
         self.time = time
         self.value = value
+        self.covariates = covariates
     }
 }
 
@@ -119,8 +122,10 @@ public struct SourceReader: Sendable {
         let time = "(s." + quoteIdentifier(source.timeColumn, qualified: false) + ")::timestamptz"
         let value = "s." + quoteIdentifier(source.valueColumn, qualified: false)
         let series = source.seriesColumn.map { "(s." + quoteIdentifier($0, qualified: false) + ")::text" } ?? "NULL::text"
+        // Covariates come after the value, so that columns 0–2 stay where readers decode them.
+        let covariates = job.source.pastCovariates.map { ", s." + quoteIdentifier($0, qualified: false) }.joined()
         // The newline before ')' keeps a trailing '-- comment' in a user's query from eating it.
-        return "SELECT \(series), \(time), \(value) FROM (\n\(inner)\n) AS s"
+        return "SELECT \(series), \(time), \(value)\(covariates) FROM (\n\(inner)\n) AS s"
     }
 
     /// Reads rows with `from <= time < to` and hands each to `body`; returns what was delivered.
@@ -145,6 +150,7 @@ public struct SourceReader: Sendable {
                      _ body: (SourcePoint) throws -> Void) throws -> SourceReadSummary {
         let jobName = job.name
         let hasSeries = job.source.seriesColumn != nil
+        let covariates = job.source.pastCovariates.count
         let selected = keys != nil && hasSeries
         let sql = selected ? selectedSeriesSQL : self.sql
         let restoreZone = try enterJobTimeZone(on: db)
@@ -157,7 +163,7 @@ public struct SourceReader: Sendable {
             try db.stream(sql, parameters: parameters) { row in
                 let point: SourcePoint?
                 do {
-                    point = try Self.point(row, hasSeries: hasSeries, jobName: jobName)
+                    point = try Self.point(row, hasSeries: hasSeries, jobName: jobName, covariates: covariates)
                 } catch let error as PostgresError {
                     throw SourceError.unreadableRow(job: jobName, underlying: error)
                 }
@@ -270,7 +276,7 @@ public struct SourceReader: Sendable {
         }
     }
 
-    static func point(_ row: PostgresRow, hasSeries: Bool, jobName: String) throws -> SourcePoint? {
+    static func point(_ row: PostgresRow, hasSeries: Bool, jobName: String, covariates: Int = 0) throws -> SourcePoint? {
         let series: String
         if hasSeries {
             guard let key = try row.decode(0, as: String?.self) else { return nil }
@@ -279,7 +285,8 @@ public struct SourceReader: Sendable {
             series = jobName
         }
         guard let time = try row.decode(1, as: Date?.self) else { return nil }
-        return SourcePoint(series: series, time: time, value: try row.decode(2, as: Double?.self))
+        return SourcePoint(series: series, time: time, value: try row.decode(2, as: Double?.self),
+                           covariates: try (0..<covariates).map { try row.decode(3 + $0, as: Double?.self) })
     }
 
     /// Carries an error of the caller's closure past the catch clauses that label query errors.

@@ -8,6 +8,11 @@ import NeuralNet
 ///   state alone would have to memorise; a week of them (hourly or half-hourly data whose week
 ///   repeats, see `ForecasterSettings.weekLags`) puts last week's same day there too;
 /// - the calendar features of the step's bucket;
+/// - per past covariate (`ForecasterSettings.pastCovariates`, in order), its value at t scaled on
+///   the series' training part (its own `RobustScaler`, 0 where missing) and its own missing flag:
+///   a flag each rather than one shared, since covariates come from different sensors with
+///   different outages, and a shared flag would blank a humidity that was read because the
+///   temperature was not (two inputs per covariate; jobs have few);
 /// - with output feedback (Jordan), last: the feedback column, the base of the one-step forecast
 ///   made at t − 1, `base(t − 1, 1)` (0 at a series' first step). The network adds its previous
 ///   median output there (`NeuralNet/Feedback.swift`): since outputs are residuals on that
@@ -28,19 +33,23 @@ public struct FeatureLayout: Sendable, Equatable {
     public let lags: Int
     /// Output feedback: the last input is the feedback column.
     public let feedback: Bool
-    public var inputSize: Int { 2 + lags + calendar.count + (feedback ? 1 : 0) }
+    /// Past covariates: two inputs each (value, missing flag) after the calendar features.
+    public let covariates: Int
+    public var inputSize: Int { 2 + lags + calendar.count + 2 * covariates + (feedback ? 1 : 0) }
     /// Floats of one origin's future block per horizon step (recurrent decoder).
     public var futureWidth: Int { 1 + calendar.count }
 
-    public init(grid: TimeGrid, lags: Int, feedback: Bool = false) {
+    public init(grid: TimeGrid, lags: Int, feedback: Bool = false, covariates: Int = 0) {
         calendar = CalendarFeatures(grid: grid)
         self.lags = lags
         self.feedback = feedback
+        self.covariates = covariates
     }
 
     /// The layout of a model of these settings on `grid`.
     public init(grid: TimeGrid, settings: ForecasterSettings) {
-        self.init(grid: grid, lags: settings.lags, feedback: settings.feedbackKind == .output)
+        self.init(grid: grid, lags: settings.lags, feedback: settings.feedbackKind == .output,
+                  covariates: settings.pastCovariates?.count ?? 0)
     }
 
     /// Inputs of `steps` of a series, written at `offset` with `stride` floats between steps;
@@ -50,7 +59,9 @@ public struct FeatureLayout: Sendable, Equatable {
         calendar.fill(&buffer, buckets: (s.firstBucket + steps.lowerBound)..<(s.firstBucket + steps.upperBound),
                       offset: offset + 2 + lags, stride: stride)
         var position = offset
-        let feedbackColumn = 2 + lags + calendar.count
+        let covariateColumn = 2 + lags + calendar.count
+        let feedbackColumn = covariateColumn + 2 * covariates
+        precondition(s.covariates.count == covariates, "one scaled column per covariate of the layout")
         for t in steps {
             let level = s.level[t]
             buffer[position] = Float(level)
@@ -58,6 +69,11 @@ public struct FeatureLayout: Sendable, Equatable {
             for k in 1...max(lags, 1) where lags > 0 {
                 let v = t - k >= 0 ? s.scaled[t - k] : .nan
                 buffer[position + 1 + k] = v.isFinite ? Float(v - level) : 0
+            }
+            for (c, column) in s.covariates.enumerated() {
+                let v = column[t]
+                buffer[position + covariateColumn + 2 * c] = v.isFinite ? Float(v) : 0
+                buffer[position + covariateColumn + 2 * c + 1] = v.isFinite ? 0 : 1
             }
             if feedback {
                 buffer[position + feedbackColumn] = t > 0 ? Float(s.base(base, at: t - 1, ahead: 1, season: season)) : 0
@@ -111,13 +127,22 @@ struct PreparedSeries {
     /// season at each step, in the series' own units (NaN where there is none).
     let profile: SeasonalProfile?
     let profileLevel: [Double]
+    /// The past covariates, each scaled by its own scaler, NaN where missing.
+    let covariateScalers: [RobustScaler]
+    let covariates: [[Double]]
 
     /// `levelBefore` is the level carried into step 0: 0 at the start of a series, the level
     /// where a saved state stopped when `series` is only the last part of one.
-    init(_ series: RegularSeries, scaler: RobustScaler, trainEnd: Int, levelBefore: Double = 0, profile: SeasonalProfile? = nil) {
+    init(_ series: RegularSeries, scaler: RobustScaler, trainEnd: Int, levelBefore: Double = 0, profile: SeasonalProfile? = nil,
+         covariateScalers: [RobustScaler] = []) {
+        precondition(covariateScalers.count == series.covariates.count, "one scaler per covariate")
         key = series.key
         firstBucket = series.firstBucket
         self.scaler = scaler
+        self.covariateScalers = covariateScalers
+        covariates = zip(series.covariates, covariateScalers).map { column, scaler in
+            column.values.map { $0.isFinite ? scaler.transform($0) : .nan }
+        }
         scaled = series.values.map { $0.isFinite ? scaler.transform($0) : .nan }
         level = ForecastBase.carriedLevels(scaled, initial: levelBefore)
         self.trainEnd = trainEnd

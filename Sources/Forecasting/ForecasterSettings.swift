@@ -58,6 +58,10 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
     /// median instead of the truth in the last epoch; it rises linearly from 0 in the first
     /// (`ownShare(epoch:)`). nil: `finalOwnShare`; recorded by training.
     public var ownShare: Float?
+    /// The source columns read as past-observed covariates (`[jobs.source] past_covariates`),
+    /// in order: inputs of the network up to the forecast origin (`FeatureLayout`). nil: none
+    /// (not written, so that the hyperparameters of models without them stay as they were).
+    public var pastCovariates: [String]? = nil
 
     /// The decoder, nil read as the dense head.
     public var decoderKind: DecoderKind { decoder ?? .dense }

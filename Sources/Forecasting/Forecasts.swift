@@ -9,7 +9,9 @@ import NeuralNet
 /// Besides the recurrent state it keeps what the inputs and the forecast of the next steps
 /// look back at: the values of the last `max(lags, season)` steps (the lag inputs, the seasonal
 /// base, and the anchor of a gap to interpolate), the level carried into them, and the scaling
-/// the series was read with.
+/// the series was read with. With past covariates, a state stops only after a step where the
+/// value and every covariate are observed (`RegularSeries.lastSettledStep`), and keeps the
+/// covariates' values there (the anchor of their next gap) and their scalers.
 public struct SeriesState: Sendable, Equatable {
     public var key: String
     /// The grid bucket after the last step read: the next read starts at its first instant.
@@ -24,9 +26,14 @@ public struct SeriesState: Sendable, Equatable {
     /// The seasonal profile the series was read with (a `.profile` model's), kept like the
     /// scaler so that an unseen series of a global model reads on with its first profile.
     public var profile: SeasonalProfile?
+    /// The scalers of the past covariates, in the model's order (empty without covariates).
+    public var covariateScalers: [RobustScaler]
+    /// Each covariate's value at the last step read (observed there, like the value).
+    public var lastCovariates: [Double]
 
     public init(key: String, nextBucket: Int, scaler: RobustScaler, recurrent: RecurrentState, tail: [Double], levelBeforeTail: Double,
-                profile: SeasonalProfile? = nil) {
+                profile: SeasonalProfile? = nil, covariateScalers: [RobustScaler] = [], lastCovariates: [Double] = []) {
+        precondition(covariateScalers.count == lastCovariates.count, "one scaler and one last value per covariate")
         self.key = key
         self.nextBucket = nextBucket
         self.scaler = scaler
@@ -34,6 +41,8 @@ public struct SeriesState: Sendable, Equatable {
         self.tail = tail
         self.levelBeforeTail = levelBeforeTail
         self.profile = profile
+        self.covariateScalers = covariateScalers
+        self.lastCovariates = lastCovariates
     }
 
     /// The bucket of the last step read.
@@ -56,9 +65,25 @@ extension TrainedForecaster {
         return profiles[series.key] ?? SeasonalProfile(fitting: series.values[...], firstBucket: series.firstBucket, period: settings.season)
     }
 
+    /// The scalers of a series' past covariates: the ones fitted in training, or ones fitted on
+    /// this history for a series the (global) model has not seen. Throws when the series does
+    /// not carry the model's covariates.
+    public func covariateScalers(for series: RegularSeries) throws -> [RobustScaler] {
+        try checkCovariates(series.covariateNames, of: series.key)
+        return covariateScalers[series.key] ?? RobustScaler.covariates(of: series, end: series.count)
+    }
+
+    func checkCovariates(_ names: [String], of key: String) throws {
+        let expected = settings.pastCovariates ?? []
+        guard names == expected else {
+            throw ForecasterError.mismatchedSeries("series \"\(key)\" has the covariates \(names), the model reads \(expected)")
+        }
+    }
+
     func prepare(_ series: RegularSeries) throws -> PreparedSeries {
         guard let scaler = scaler(for: series) else { throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: 0) }
-        return PreparedSeries(series, scaler: scaler, trainEnd: series.count, profile: profile(for: series))
+        return PreparedSeries(series, scaler: scaler, trainEnd: series.count, profile: profile(for: series),
+                              covariateScalers: try covariateScalers(for: series))
     }
 
     /// Steps of the past the next steps look back at: the lags, and a season for the seasonal
@@ -70,29 +95,40 @@ extension TrainedForecaster {
     /// `read(window:...)`; nil when none is observed).
     public func forecast(_ series: RegularSeries, settledBefore: Int? = nil) throws -> (QuantileForecast, SeriesState?) {
         guard let scaler = scaler(for: series) else { throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: 0) }
-        return try read(window: series, scaler: scaler, profile: profile(for: series), levelBefore: 0, from: 0,
-                        state: RecurrentState(config: network.config, batch: 1), settledBefore: settledBefore)
+        return try read(window: series, scaler: scaler, profile: profile(for: series), covariateScalers: try covariateScalers(for: series),
+                        levelBefore: 0, from: 0, state: RecurrentState(config: network.config, batch: 1), settledBefore: settledBefore)
     }
 
     /// The forecast after reading on from `state` over `newSteps`: the series' steps from
     /// `state.nextBucket` on, as the series builder lays out the rows read since (so it begins
-    /// and ends with an observed step). A gap of at most `maxGap` steps between the two is
-    /// interpolated as a full read would.
+    /// and ends with an observed step; with covariates it may begin with steps that hold only
+    /// covariates, see `SeriesSettings.leadingCovariates`). A gap of at most `maxGap` steps
+    /// between the two is interpolated as a full read would, in the value and in each covariate.
     public func forecast(continuing state: SeriesState, with newSteps: RegularSeries, maxGap: Int,
                          settledBefore: Int? = nil) throws -> (QuantileForecast, SeriesState?) {
         guard newSteps.key == state.key, newSteps.grid == grid, newSteps.firstBucket >= state.nextBucket, newSteps.count > 0,
               state.recurrent.matches(network.config), state.recurrent.batch == 1, state.tail.last?.isFinite == true,
-              state.tail.count <= stateTailLength, state.profile == nil || settings.base == .profile else {
+              state.tail.count <= stateTailLength, state.profile == nil || settings.base == .profile,
+              state.covariateScalers.count == (settings.pastCovariates?.count ?? 0), state.lastCovariates.allSatisfy(\.isFinite) else {
             throw ForecasterError.mismatchedSeries("the saved state of \"\(state.key)\" does not fit the new steps or the model")
         }
+        try checkCovariates(newSteps.covariateNames, of: newSteps.key)
         let gap = newSteps.firstBucket - state.nextBucket
         var values = state.tail + repeatElement(Double.nan, count: gap) + newSteps.values
         var states = state.tail.map { $0.isFinite ? StepState.observed : .missing } + repeatElement(StepState.missing, count: gap) + newSteps.states
         interpolateShortGaps(&values, &states, maxGap: maxGap)
+        // A covariate's steps in the tail are not read again: only its last value, the anchor of
+        // a gap that follows, takes part.
+        let covariates = zip(newSteps.covariates, state.lastCovariates).map { column, last in
+            var values = repeatElement(Double.nan, count: state.tail.count - 1) + [last] + repeatElement(Double.nan, count: gap) + column.values
+            var states = repeatElement(StepState.missing, count: state.tail.count - 1) + [.observed] + repeatElement(StepState.missing, count: gap) + column.states
+            interpolateShortGaps(&values, &states, maxGap: maxGap)
+            return CovariateSeries(name: column.name, values: values, states: states)
+        }
         let window = RegularSeries(key: state.key, grid: grid, firstBucket: state.nextBucket - state.tail.count,
-                                   values: values, states: states, rows: newSteps.rows)
-        return try read(window: window, scaler: state.scaler, profile: state.profile, levelBefore: state.levelBeforeTail, from: state.tail.count,
-                        state: state.recurrent, settledBefore: settledBefore)
+                                   values: values, states: states, rows: newSteps.rows, covariates: covariates)
+        return try read(window: window, scaler: state.scaler, profile: state.profile, covariateScalers: state.covariateScalers,
+                        levelBefore: state.levelBeforeTail, from: state.tail.count, state: state.recurrent, settledBefore: settledBefore)
     }
 
     /// Reads steps `start...` of `window` on from `state` (which has read the steps before) and
@@ -100,14 +136,15 @@ extension TrainedForecaster {
     /// bucket lies before `settledBefore` (nil: all of them): the bucket that the read's end
     /// falls in may still receive rows, and a gap after the last observation may still turn
     /// out short enough to be interpolated, so steps after it are read again next time.
-    func read(window: RegularSeries, scaler: RobustScaler, profile: SeasonalProfile?, levelBefore: Double, from start: Int, state: RecurrentState,
-              settledBefore: Int?) throws -> (QuantileForecast, SeriesState?) {
+    func read(window: RegularSeries, scaler: RobustScaler, profile: SeasonalProfile?, covariateScalers: [RobustScaler],
+              levelBefore: Double, from start: Int, state: RecurrentState, settledBefore: Int?) throws -> (QuantileForecast, SeriesState?) {
         guard start < window.count else {
             throw ForecasterError.mismatchedSeries("series \"\(window.key)\" has no step after its saved state")
         }
-        let prepared = PreparedSeries(window, scaler: scaler, trainEnd: window.count, levelBefore: levelBefore, profile: profile)
+        let prepared = PreparedSeries(window, scaler: scaler, trainEnd: window.count, levelBefore: levelBefore, profile: profile,
+                                      covariateScalers: covariateScalers)
         let limit = settledBefore.map { Swift.max(start, Swift.min(window.count, $0 - window.firstBucket)) } ?? window.count
-        let settled = window.states[start..<limit].lastIndex(of: .observed).map { $0 + 1 } ?? start
+        let settled = window.lastSettledStep(in: start..<limit).map { $0 + 1 } ?? start
         var recurrent = state
         var outputs: [Float] = []
         if settled > start {
@@ -118,7 +155,8 @@ extension TrainedForecaster {
             let tailStart = Swift.max(0, settled - stateTailLength)
             saved = SeriesState(key: window.key, nextBucket: window.firstBucket + settled, scaler: scaler, recurrent: recurrent,
                                 tail: Array(window.values[tailStart..<settled]),
-                                levelBeforeTail: tailStart > 0 ? prepared.level[tailStart - 1] : levelBefore, profile: profile)
+                                levelBeforeTail: tailStart > 0 ? prepared.level[tailStart - 1] : levelBefore, profile: profile,
+                                covariateScalers: covariateScalers, lastCovariates: window.covariates.map { $0.values[settled - 1] })
         }
         if settled < window.count {
             outputs = try network.forward(inputs: inputs(prepared, steps: settled..<window.count),
@@ -163,7 +201,7 @@ extension TrainedForecaster {
         for (i, s) in series.enumerated() {
             guard prepared[i] != nil, s.count > 0 else { prepared[i] = nil; continue }
             let limit = settledBefore.map { Swift.max(0, Swift.min(s.count, $0 - s.firstBucket)) } ?? s.count
-            let settled = s.states[0..<limit].lastIndex(of: .observed).map { $0 + 1 } ?? 0
+            let settled = s.lastSettledStep(in: 0..<limit).map { $0 + 1 } ?? 0
             let plan = windows.map { Backtest(horizon: settings.horizon, windows: $0(s), season: season, levels: settings.quantiles) }
             let firstOrigin = plan?.origins(length: s.count).min() ?? s.count
             requests.append(ReadRequest(steps: s.count, keepFrom: Swift.max(0, Swift.min(firstOrigin, s.count) - 1),
@@ -187,7 +225,8 @@ extension TrainedForecaster {
                     let tailStart = Swift.max(0, settled - stateTailLength)
                     saved = SeriesState(key: s.key, nextBucket: s.firstBucket + settled, scaler: p.scaler, recurrent: recurrent,
                                         tail: Array(s.values[tailStart..<settled]), levelBeforeTail: tailStart > 0 ? p.level[tailStart - 1] : 0,
-                                        profile: p.profile)
+                                        profile: p.profile, covariateScalers: p.covariateScalers,
+                                        lastCovariates: s.covariates.map { $0.values[settled - 1] })
                 }
                 let backtest = plans[r].map { plan in
                     plan.run(series: s) { window in

@@ -3,7 +3,8 @@ import NeuralNet
 
 /// The bytes of a trained forecaster as `models.weights` keeps them: a small header that
 /// names the format, a JSON description (settings, grid, per-series scalers and, for a
-/// `.profile` model, seasonal profiles), then the
+/// `.profile` model, seasonal profiles; with past covariates, their names in the settings and
+/// each series' covariate scalers), then the
 /// network in NeuralNet's checksummed binary format. Any damage is a thrown error that says
 /// what is wrong, never a crash.
 public enum ModelArchive {
@@ -20,6 +21,8 @@ public enum ModelArchive {
         var bestEpoch: Int
         /// Absent in archives of models without profiles (and of earlier builds).
         var profiles: [String: SeasonalProfile]?
+        /// Absent in archives of models without past covariates (and of earlier builds).
+        var covariateScalers: [String: [RobustScaler]]?
     }
 
     public enum ArchiveError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -43,7 +46,8 @@ public enum ModelArchive {
         let header = Header(settings: model.settings, frequency: model.grid.frequency.description,
                             timeZone: model.grid.timeZone.identifier, keys: keys,
                             centers: keys.map { model.scalers[$0]!.center }, scales: keys.map { model.scalers[$0]!.scale },
-                            bestEpoch: model.bestEpoch, profiles: model.profiles.isEmpty ? nil : model.profiles)
+                            bestEpoch: model.bestEpoch, profiles: model.profiles.isEmpty ? nil : model.profiles,
+                            covariateScalers: model.covariateScalers.isEmpty ? nil : model.covariateScalers)
         let json = try JSONEncoder().encode(header)
         var bytes = magic
         append(version, to: &bytes)
@@ -91,8 +95,14 @@ public enum ModelArchive {
         guard (header.profiles ?? [:]).values.allSatisfy({ $0.period >= 2 && $0.factors.allSatisfy(\.isFinite) }) else {
             throw ArchiveError.badHeader("the seasonal profiles are damaged")
         }
+        let covariates = header.settings.pastCovariates?.count ?? 0
+        guard (header.covariateScalers ?? [:]).values.allSatisfy({ list in
+            list.count == covariates && list.allSatisfy { $0.center.isFinite && $0.scale.isFinite && $0.scale > 0 }
+        }) else {
+            throw ArchiveError.badHeader("the covariate scalers are damaged")
+        }
         return TrainedForecaster(settings: header.settings, grid: grid, network: network, scalers: scalers, profiles: header.profiles ?? [:],
-                                 history: [], bestEpoch: header.bestEpoch)
+                                 covariateScalers: header.covariateScalers ?? [:], history: [], bestEpoch: header.bestEpoch)
     }
 
     static func append(_ value: UInt32, to bytes: inout [UInt8]) {

@@ -36,8 +36,10 @@ struct RecordedHyperparameters<Base: Encodable>: Encodable {
     var grid: GridRecord?
     var horizon: Int?
     var quantiles: [Double]?
+    /// A baseline's past covariates: it reads none, but it won against a network that did.
+    var pastCovariates: [String]?
 
-    private enum CodingKeys: String, CodingKey { case grid, horizon, quantiles }
+    private enum CodingKeys: String, CodingKey { case grid, horizon, quantiles, pastCovariates }
 
     func encode(to encoder: any Encoder) throws {
         try base.encode(to: encoder)
@@ -45,6 +47,7 @@ struct RecordedHyperparameters<Base: Encodable>: Encodable {
         try container.encodeIfPresent(grid, forKey: .grid)
         try container.encodeIfPresent(horizon, forKey: .horizon)
         try container.encodeIfPresent(quantiles, forKey: .quantiles)
+        try container.encodeIfPresent(pastCovariates, forKey: .pastCovariates)
     }
 }
 
@@ -91,6 +94,8 @@ public struct ModelRequirements: Sendable, Equatable {
         var decoderLayers: Int?
         /// Absent without feedback.
         var feedback: String?
+        /// Absent without covariates (and in every model stored before they existed).
+        var pastCovariates: [String]?
     }
 
     /// nil when the model (its `cell` column and `hyperparameters`) still fits the job; else
@@ -101,12 +106,13 @@ public struct ModelRequirements: Sendable, Equatable {
     public func mismatch(cell: ModelCell, hyperparameters: String) -> ModelMismatch? {
         let recorded = (try? JSONDecoder().decode(Recorded.self, from: Data(hyperparameters.utf8)))
             ?? Recorded(cell: nil, hiddenSize: nil, layers: nil, horizon: nil, quantiles: nil, season: nil, grid: nil,
-                        decoder: nil, decoderLayers: nil, feedback: nil)
+                        decoder: nil, decoderLayers: nil, feedback: nil, pastCovariates: nil)
         func differs<T: Equatable>(_ setting: String, _ trained: T?, _ asked: T, _ text: (T) -> String = { "\($0)" }) -> ModelMismatch? {
             guard let trained, trained != asked else { return nil }
             return ModelMismatch(setting: setting, trained: text(trained), asked: text(asked))
         }
         let quoted = { (text: String) in "\"\(text)\"" }
+        let names = { (names: [String]) in "[" + names.map(quoted).joined(separator: ", ") + "]" }
         let list = { (values: [Double]) in "[" + values.map { "\($0)" }.joined(separator: ", ") + "]" }
         let network: Bool
         if case .network = cell { network = true } else { network = false }
@@ -128,6 +134,9 @@ public struct ModelRequirements: Sendable, Equatable {
             { network ? differs("model.feedback", recorded.feedback ?? FeedbackKind.none.rawValue, settings.feedbackKind.rawValue, quoted) : nil },
             { differs("season", season, grid.season) },
             { differs("aggregation", recorded.grid?.aggregation, grid.aggregation, quoted) },
+            // Every model records the covariates it was chosen with (a network in its settings, a
+            // baseline or statistical model beside them); none recorded: none (all older models).
+            { differs("source.past_covariates", recorded.pastCovariates ?? [], settings.pastCovariates ?? [], names) },
         ]
         for check in checks { if let mismatch = check() { return mismatch } }
         return nil

@@ -46,7 +46,8 @@ public struct ModelGuard: Sendable {
     /// and quantiles it forecasts, so `ModelRequirements.mismatch` can tell when it no longer fits.
     func recorded<Base: Encodable>(_ base: Base, standalone: Bool = false) -> String {
         hyperparametersJSON(RecordedHyperparameters(base: base, grid: grid, horizon: standalone ? horizon : nil,
-                                                    quantiles: standalone ? settings.quantiles : nil))
+                                                    quantiles: standalone ? settings.quantiles : nil,
+                                                    pastCovariates: standalone ? settings.pastCovariates : nil))
     }
 
     /// The most series of a global unit the contest is scored on (evenly spread over them):

@@ -58,6 +58,8 @@ public final class TrainedForecaster: @unchecked Sendable {
     public let scalers: [String: RobustScaler]
     /// The seasonal profile of every series it was trained on, when its base is `.profile`.
     public let profiles: [String: SeasonalProfile]
+    /// The scalers of every series' past covariates (`settings.pastCovariates`, in order).
+    public let covariateScalers: [String: [RobustScaler]]
     public let history: [EpochRecord]
     /// The epoch whose weights were kept (1-based; 0 when the first validation never improved).
     public let bestEpoch: Int
@@ -66,12 +68,13 @@ public final class TrainedForecaster: @unchecked Sendable {
     let features: FeatureLayout
 
     init(settings: ForecasterSettings, grid: TimeGrid, network: RecurrentNetwork, scalers: [String: RobustScaler],
-         profiles: [String: SeasonalProfile] = [:], history: [EpochRecord], bestEpoch: Int) {
+         profiles: [String: SeasonalProfile] = [:], covariateScalers: [String: [RobustScaler]] = [:], history: [EpochRecord], bestEpoch: Int) {
         self.settings = settings
         self.grid = grid
         self.network = network
         self.scalers = scalers
         self.profiles = profiles
+        self.covariateScalers = covariateScalers
         self.history = history
         self.bestEpoch = bestEpoch
         features = FeatureLayout(grid: grid, settings: settings)
@@ -105,18 +108,24 @@ public enum RecurrentForecaster {
         guard series.allSatisfy({ $0.grid == grid }) else { throw ForecasterError.mismatchedSeries("all series of one model share one grid") }
         let needed = minimumLength(settings)
         var prepared: [PreparedSeries] = []
-        var scalers: [String: RobustScaler] = [:]
+        var scalers: [String: RobustScaler] = [:], covariateScalers: [String: [RobustScaler]] = [:]
+        let covariates = settings.pastCovariates ?? []
         // The profile base is a candidate only when every series has a season to profile.
         let profiling = settings.base == nil || settings.base == .profile
         for s in series {
             guard s.count >= needed else { throw ForecasterError.seriesTooShort(key: s.key, needed: needed, got: s.count) }
+            guard s.covariateNames == covariates else {
+                throw ForecasterError.mismatchedSeries("series \"\(s.key)\" has the covariates \(s.covariateNames), the settings ask \(covariates)")
+            }
             let trainEnd = s.count - settings.heldBack(length: s.count)
             guard let scaler = RobustScaler(fitting: s.values[..<trainEnd].filter(\.isFinite)) else {
                 throw ForecasterError.seriesTooShort(key: s.key, needed: needed, got: 0)
             }
             scalers[s.key] = scaler
             let profile = profiling ? SeasonalProfile(fitting: s.values[..<trainEnd], firstBucket: s.firstBucket, period: settings.season) : nil
-            prepared.append(PreparedSeries(s, scaler: scaler, trainEnd: trainEnd, profile: profile))
+            let scaling = RobustScaler.covariates(of: s, end: trainEnd)
+            if !scaling.isEmpty { covariateScalers[s.key] = scaling }
+            prepared.append(PreparedSeries(s, scaler: scaler, trainEnd: trainEnd, profile: profile, covariateScalers: scaling))
         }
 
         var settings = settings
@@ -213,7 +222,7 @@ public enum RecurrentForecaster {
         }
         times.calibration = Date().timeIntervalSince(calibrating)
         let model = TrainedForecaster(settings: settings, grid: grid, network: restored, scalers: scalers, profiles: profiles,
-                                      history: history, bestEpoch: best.epoch)
+                                      covariateScalers: covariateScalers, history: history, bestEpoch: best.epoch)
         model.times = times
         return model
     }

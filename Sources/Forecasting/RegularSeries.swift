@@ -47,6 +47,24 @@ public struct RowCounts: Sendable, Hashable, Codable {
     public var dropped: Int { missingValue + offGrid + outsideExtent }
 }
 
+/// A past-observed covariate of a series (`[jobs.source] past_covariates`): another column of
+/// the source laid on the series' grid like its value (aggregated alike, short gaps
+/// interpolated, longer ones missing), one value per step of the series.
+public struct CovariateSeries: Sendable, Equatable {
+    /// The source column.
+    public let name: String
+    /// NaN where the step is `.missing`.
+    public internal(set) var values: [Double]
+    public internal(set) var states: [StepState]
+
+    public init(name: String, values: [Double], states: [StepState]) {
+        precondition(values.count == states.count, "one state per value")
+        self.name = name
+        self.values = values
+        self.states = states
+    }
+}
+
 /// One series on its job's grid: step `i` is bucket `firstBucket + i` of `grid`.
 public struct RegularSeries: Sendable, Equatable {
     public let key: String
@@ -57,16 +75,42 @@ public struct RegularSeries: Sendable, Equatable {
     public internal(set) var values: [Double]
     public internal(set) var states: [StepState]
     public let rows: RowCounts
+    /// The job's past covariates on the same steps, in the configured order.
+    public internal(set) var covariates: [CovariateSeries]
 
     public init(key: String, grid: TimeGrid, firstBucket: Int, values: [Double], states: [StepState],
-                rows: RowCounts = RowCounts()) {
+                rows: RowCounts = RowCounts(), covariates: [CovariateSeries] = []) {
         precondition(values.count == states.count, "one state per value")
+        precondition(covariates.allSatisfy { $0.values.count == values.count }, "one covariate value per step")
         self.key = key
         self.grid = grid
         self.firstBucket = firstBucket
         self.values = values
         self.states = states
         self.rows = rows
+        self.covariates = covariates
+    }
+
+    /// The steps `range` of the series (values, states and covariates), as a series of its own.
+    public func steps(_ range: Range<Int>) -> RegularSeries {
+        RegularSeries(key: key, grid: grid, firstBucket: firstBucket + range.lowerBound, values: Array(values[range]),
+                      states: Array(states[range]), rows: rows,
+                      covariates: covariates.map { CovariateSeries(name: $0.name, values: Array($0.values[range]), states: Array($0.states[range])) })
+    }
+
+    /// The names of the covariates, in order.
+    public var covariateNames: [String] { covariates.map(\.name) }
+
+    /// The last step in `range` whose value and every covariate are observed: where a saved
+    /// state may stop. A step after a covariate's last observation could still be interpolated
+    /// once rows arrive, so reading on from it would not equal a full read.
+    public func lastSettledStep(in range: Range<Int>) -> Int? {
+        var step = range.upperBound - 1
+        while step >= range.lowerBound {
+            if states[step] == .observed, covariates.allSatisfy({ $0.states[step] == .observed }) { return step }
+            step -= 1
+        }
+        return nil
     }
 
     public var frequency: Frequency { grid.frequency }

@@ -53,6 +53,13 @@ public struct RobustScaler: Sendable, Hashable, Codable {
     @inline(__always)
     public func inverse(_ scaled: Double) -> Double { scaled * scale + center }
 
+    /// The scalers of a series' covariates, each fitted on its first `end` steps (the training
+    /// part) like the value's; the identity for a covariate without a value there (its steps
+    /// are then flagged missing anyway until one arrives).
+    public static func covariates(of series: RegularSeries, end: Int) -> [RobustScaler] {
+        series.covariates.map { RobustScaler(fitting: $0.values[..<Swift.min(end, $0.values.count)]) ?? RobustScaler(center: 0, scale: 1) }
+    }
+
     /// NaN stays NaN.
     public func transform(_ values: [Double]) -> [Double] { values.map(transform) }
     public func inverse(_ values: [Double]) -> [Double] { values.map(inverse) }

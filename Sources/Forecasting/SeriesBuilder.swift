@@ -5,11 +5,14 @@ public struct SourceRow: Sendable, Hashable {
     public var key: String
     public var time: Date
     public var value: Double?
+    /// The past covariates' values (`SeriesSettings.covariates`, in order), nil for SQL NULL.
+    public var covariates: [Double?]
 
-    public init(key: String, time: Date, value: Double?) {
+    public init(key: String, time: Date, value: Double?, covariates: [Double?] = []) {
         self.key = key
         self.time = time
         self.value = value
+        self.covariates = covariates
     }
 }
 
@@ -110,9 +113,19 @@ public struct SeriesSettings: Sendable, Hashable {
     public var extent: Extent
     /// A guard against a stray timestamp turning one series into millions of empty steps.
     public var maximumLength: Int
+    /// The past covariates' names (source columns): every row carries one value for each, laid
+    /// on the series' steps like the value (same aggregation; NULL, NaN and infinities missing;
+    /// gaps of at most `maxGap` steps interpolated). A row without a value still brings its
+    /// covariates. The series' extent is the value's: covariates outside it are dropped.
+    public var covariates: [String]
+    /// With `.observed`, steps before the first value that hold a covariate open the series
+    /// (its values missing there): the new steps after a saved state, whose first bucket may
+    /// have a temperature but no demand yet, and a full read has that temperature on its grid.
+    public var leadingCovariates: Bool
 
     public init(grid: TimeGrid, aggregation: Aggregation = .mean, maxGap: Int = 3, minimumLength: Int = 2,
-                extent: Extent = .observed, maximumLength: Int = 10_000_000) {
+                extent: Extent = .observed, maximumLength: Int = 10_000_000, covariates: [String] = [],
+                leadingCovariates: Bool = false) {
         precondition(maxGap >= 0 && minimumLength >= 0 && maximumLength >= 1)
         self.grid = grid
         self.aggregation = aggregation
@@ -120,6 +133,8 @@ public struct SeriesSettings: Sendable, Hashable {
         self.minimumLength = minimumLength
         self.extent = extent
         self.maximumLength = maximumLength
+        self.covariates = covariates
+        self.leadingCovariates = leadingCovariates
     }
 }
 
@@ -144,9 +159,14 @@ public struct SeriesBuilder: Sendable {
     private var rowGroups: [Int32] = []
     private var rowTimes: [Double] = []
     private var rowValues: [Double] = []
+    /// With covariates: `covariateCount` per row (NaN for missing), and rows whose value is
+    /// missing are kept too (value NaN) for their covariates.
+    private var rowCovariates: [Double] = []
+    private let covariateCount: Int
 
     public init(settings: SeriesSettings) {
         self.settings = settings
+        covariateCount = settings.covariates.count
     }
 
     /// Builds every series of `rows`, plus an `.empty` outcome for each expected key that
@@ -158,7 +178,7 @@ public struct SeriesBuilder: Sendable {
         var builder = SeriesBuilder(settings: settings)
         builder.reserveCapacity(rows.underestimatedCount)
         for key in expectedKeys { builder.expect(key: key) }
-        for row in rows { builder.add(key: row.key, time: row.time, value: row.value) }
+        for row in rows { builder.add(key: row.key, time: row.time, value: row.value, covariates: row.covariates) }
         return builder.finish()
     }
 
@@ -166,6 +186,7 @@ public struct SeriesBuilder: Sendable {
         rowGroups.reserveCapacity(rows)
         rowTimes.reserveCapacity(rows)
         rowValues.reserveCapacity(rows)
+        rowCovariates.reserveCapacity(rows * covariateCount)
     }
 
     /// Makes sure `key` comes out, as `.empty` when no row arrives for it.
@@ -173,21 +194,28 @@ public struct SeriesBuilder: Sendable {
         _ = group(for: key)
     }
 
-    public mutating func add(key: String, time: Date, value: Double?) {
-        add(key: key, unixSeconds: time.timeIntervalSince1970, value: value)
+    /// Adds a row; `covariates` holds one value per `settings.covariates` (nil for NULL; missing
+    /// ones are taken as NULL, extra ones ignored).
+    public mutating func add(key: String, time: Date, value: Double?, covariates: [Double?] = []) {
+        add(key: key, unixSeconds: time.timeIntervalSince1970, value: value, covariates: covariates)
     }
 
     /// The same with the time as seconds since 1970-01-01 UTC, as a reader that decodes
     /// timestamps itself has them.
-    public mutating func add(key: String, unixSeconds time: Double, value: Double?) {
+    public mutating func add(key: String, unixSeconds time: Double, value: Double?, covariates: [Double?] = []) {
         let group = group(for: key)
-        guard let value, value.isFinite else {
+        let usable = value.map(\.isFinite) ?? false
+        if !usable {
             missingValueRows[Int(group)] += 1
-            return
+            guard covariateCount > 0 else { return }
         }
         rowGroups.append(group)
         rowTimes.append(time)
-        rowValues.append(value)
+        rowValues.append(usable ? value! : .nan)
+        for c in 0..<covariateCount {
+            let v = c < covariates.count ? covariates[c] ?? .nan : .nan
+            rowCovariates.append(v.isFinite ? v : .nan)
+        }
     }
 
     @inline(__always)
@@ -209,11 +237,14 @@ public struct SeriesBuilder: Sendable {
         for group in 0..<keys.count { offsets[group + 1] += offsets[group] }
         var sortedTimes = [Double](repeating: 0, count: rowTimes.count)
         var sortedValues = [Double](repeating: 0, count: rowValues.count)
+        let c = covariateCount
+        var sortedCovariates = [Double](repeating: 0, count: rowCovariates.count)
         var next = offsets
         for row in 0..<rowGroups.count {
             let group = Int(rowGroups[row])
             sortedTimes[next[group]] = rowTimes[row]
             sortedValues[next[group]] = rowValues[row]
+            for k in 0..<c { sortedCovariates[next[group] * c + k] = rowCovariates[row * c + k] }
             next[group] += 1
         }
 
@@ -225,49 +256,63 @@ public struct SeriesBuilder: Sendable {
                 let rows = offsets[group]..<offsets[group + 1]
                 var counts = RowCounts()
                 counts.missingValue = missingValueRows[group]
-                counts.read = rows.count + counts.missingValue
-                return build(key: keys[group], times: sortedTimes[rows], values: sortedValues[rows], rows: counts,
+                // With covariates, rows without a value are among `rows` as well.
+                let kept = c > 0 ? sortedValues[rows].lazy.filter(\.isNaN).count : 0
+                counts.read = rows.count - kept + counts.missingValue
+                return build(key: keys[group], times: sortedTimes[rows], values: sortedValues[rows],
+                             covariates: sortedCovariates[(rows.lowerBound * c)..<(rows.upperBound * c)], rows: counts,
                              clock: &clock, buckets: &buckets)
             }
     }
 
     private static let offGridBucket = Int.min
 
-    private func build(key: String, times: ArraySlice<Double>, values rowValues: ArraySlice<Double>, rows: RowCounts,
+    private func build(key: String, times: ArraySlice<Double>, values rowValues: ArraySlice<Double>,
+                       covariates rowCovariates: ArraySlice<Double>, rows: RowCounts,
                        clock: inout LocalClock, buckets: inout [Int]) -> SeriesOutcome {
         var rows = rows
         func skipped(_ reason: SkipReason, _ series: RegularSeries? = nil) -> SeriesOutcome {
             .skipped(SkippedSeries(key: key, reason: reason, rows: rows, series: series))
         }
-        if times.isEmpty {
+        if covariateCount == 0 ? times.isEmpty : !rowValues.contains(where: \.isFinite) {
             return skipped(rows.missingValue > 0 ? .allMissing(rows: rows.missingValue) : .empty)
         }
 
         // Bucket of every usable row, and the range they cover.
         buckets.removeAll(keepingCapacity: true)
-        var low = Int.max, high = Int.min
+        var low = Int.max, high = Int.min, leading = Int.max
         let fixed: ClosedRange<Int>?
         if case .buckets(let range) = settings.extent { fixed = range } else { fixed = nil }
-        for time in times {
+        let c = covariateCount, covariateBase = rowCovariates.startIndex
+        for (row, time) in times.enumerated() {
+            // A row kept only for its covariates counts among the missing values, nowhere else.
+            let hasValue = c == 0 || rowValues[rowValues.startIndex + row].isFinite
             guard let bucket = settings.grid.index(ofUnixSeconds: time, clock: &clock) else {
-                rows.offGrid += 1
+                if hasValue { rows.offGrid += 1 }
                 buckets.append(Self.offGridBucket)
                 continue
             }
             if let fixed, !fixed.contains(bucket) {
-                rows.outsideExtent += 1
+                if hasValue { rows.outsideExtent += 1 }
                 buckets.append(Self.offGridBucket)
                 continue
             }
             buckets.append(bucket)
-            low = Swift.min(low, bucket)
-            high = Swift.max(high, bucket)
+            if hasValue {
+                low = Swift.min(low, bucket)
+                high = Swift.max(high, bucket)
+            } else if settings.leadingCovariates, bucket < leading,
+                      (0..<c).contains(where: { rowCovariates[covariateBase + row * c + $0].isFinite }) {
+                leading = bucket
+            }
         }
         if let fixed {
             low = fixed.lowerBound
             high = fixed.upperBound
         } else if low > high {
             return skipped(.empty)
+        } else if leading < low {
+            low = leading
         }
         let (length, overflow) = (high - low).addingReportingOverflow(1)
         if overflow || length > settings.maximumLength {
@@ -284,8 +329,18 @@ public struct SeriesBuilder: Sendable {
             return skipped(.empty)  // a fixed extent that none of the rows fell into
         }
         interpolateShortGaps(&values, &states, maxGap: settings.maxGap)
+        var covariates: [CovariateSeries] = []
+        if c > 0 {
+            var column = [Double](repeating: .nan, count: times.count)
+            for (k, name) in settings.covariates.enumerated() {
+                for row in 0..<times.count { column[row] = rowCovariates[covariateBase + row * c + k] }
+                var (covariate, covariateStates) = aggregate(times: times, values: column[...], buckets: buckets, firstBucket: low, length: length)
+                interpolateShortGaps(&covariate, &covariateStates, maxGap: settings.maxGap)
+                covariates.append(CovariateSeries(name: name, values: covariate, states: covariateStates))
+            }
+        }
         let series = RegularSeries(key: key, grid: settings.grid, firstBucket: low,
-                                   values: values, states: states, rows: rows)
+                                   values: values, states: states, rows: rows, covariates: covariates)
         if length < settings.minimumLength {
             return skipped(.tooShort(needed: settings.minimumLength, got: length), series)
         }
@@ -303,10 +358,13 @@ public struct SeriesBuilder: Sendable {
         var counts = [Int32](repeating: 0, count: length)
         var latest: [Double] = settings.aggregation == .last ? [Double](repeating: -.infinity, count: length) : []
         let aggregation = settings.aggregation
-        let base = times.startIndex
+        let base = times.startIndex, valueBase = rowValues.startIndex
         for row in 0..<buckets.count where buckets[row] != Self.offGridBucket {
             let step = buckets[row] - firstBucket
-            let value = rowValues[base + row]
+            let value = rowValues[valueBase + row]
+            // Rows kept for their covariates have no value, covariates may be missing, and a
+            // covariate's row may lie outside the value's extent.
+            guard value.isFinite, step >= 0, step < length else { continue }
             let first = counts[step] == 0
             counts[step] &+= 1
             switch aggregation {

@@ -4,13 +4,14 @@ import NeuralNet
 /// then little-endian numbers (the next bucket, the scaler, the level before the tail, the
 /// tail's values, the recurrent state's shape and floats; since version 2 the seasonal profile:
 /// its mode and factors, none when the count is 0; since version 3 the output feedback's value:
-/// a count, 0 or 1, then the float). Compact, because a predict cycle
+/// a count, 0 or 1, then the float; since version 4 the past covariates: a count, then per
+/// covariate its scaler's centre and scale and its value at the last step read). Compact, because a predict cycle
 /// reads and writes one per series. The key is not stored: it is the row's `series`.
 /// A damaged or foreign blob is a thrown error, never a crash; the caller then reads the whole
 /// series again.
 public enum SeriesStateArchive {
     static let magic: [UInt8] = Array("FDSS".utf8)
-    public static let version: UInt32 = 3
+    public static let version: UInt32 = 4
 
     public struct DamagedState: Error, Sendable, Equatable, CustomStringConvertible {
         public var reason: String
@@ -43,6 +44,12 @@ public enum SeriesStateArchive {
         }
         put(UInt32(state.recurrent.feedback.count), &bytes)
         for value in state.recurrent.feedback { put(value.bitPattern, &bytes) }
+        put(UInt32(state.covariateScalers.count), &bytes)
+        for (scaler, last) in zip(state.covariateScalers, state.lastCovariates) {
+            put(scaler.center.bitPattern, &bytes)
+            put(scaler.scale.bitPattern, &bytes)
+            put(last.bitPattern, &bytes)
+        }
         return bytes
     }
 
@@ -85,6 +92,19 @@ public enum SeriesStateArchive {
             feedback = try (0..<count).map { _ in Float(bitPattern: try reader.read()) }
             guard feedback.allSatisfy(\.isFinite) else { throw DamagedState(reason: "the fed-back forecast is damaged") }
         }
+        // Versions 1 to 3 were written before covariates: their models read none.
+        var covariateScalers: [RobustScaler] = [], lastCovariates: [Double] = []
+        if version >= 4 {
+            let count = Int(try reader.read() as UInt32)
+            guard count <= reader.remaining / 24 else { throw DamagedState(reason: "truncated") }
+            for _ in 0..<count {
+                let center = Double(bitPattern: try reader.read()), scale = Double(bitPattern: try reader.read())
+                let last = Double(bitPattern: try reader.read())
+                guard center.isFinite, scale.isFinite, scale > 0, last.isFinite else { throw DamagedState(reason: "the covariates are damaged") }
+                covariateScalers.append(RobustScaler(center: center, scale: scale))
+                lastCovariates.append(last)
+            }
+        }
         guard reader.remaining == 0 else { throw DamagedState(reason: "\(reader.remaining) trailing bytes") }
         guard center.isFinite, scale.isFinite, scale > 0, levelBeforeTail.isFinite, tail.last?.isFinite == true else {
             throw DamagedState(reason: "the scaling or the last values are damaged")
@@ -93,7 +113,8 @@ public enum SeriesStateArchive {
                                        feedback: feedback)
         guard batch == 1, recurrent.matches(config) else { throw DamagedState(reason: "it belongs to a network of another shape") }
         return SeriesState(key: key, nextBucket: nextBucket, scaler: RobustScaler(center: center, scale: scale),
-                           recurrent: recurrent, tail: tail, levelBeforeTail: levelBeforeTail, profile: profile)
+                           recurrent: recurrent, tail: tail, levelBeforeTail: levelBeforeTail, profile: profile,
+                           covariateScalers: covariateScalers, lastCovariates: lastCovariates)
     }
 
     static func put<T: FixedWidthInteger>(_ value: T, _ bytes: inout [UInt8]) {

@@ -106,13 +106,11 @@ struct BenchAccuracy: ParsableCommand {
 extension RegularSeries {
     /// The last `n` steps as a series of their own.
     func suffix(_ n: Int) -> RegularSeries {
-        RegularSeries(key: key, grid: grid, firstBucket: firstBucket + count - n, values: Array(values.suffix(n)),
-                      states: Array(states.suffix(n)), rows: rows)
+        steps(Swift.max(0, count - n)..<count)
     }
 
     func prefix(_ n: Int) -> RegularSeries {
-        RegularSeries(key: key, grid: grid, firstBucket: firstBucket, values: Array(values.prefix(n)),
-                      states: Array(states.prefix(n)), rows: rows)
+        steps(0..<Swift.min(n, count))
     }
 }
 

@@ -23,6 +23,9 @@ struct CheckConfig: AsyncParsableCommand {
             print("job \(job.name): " + (found.isEmpty ? "source ok" : "\(found.count) problem(s)"))
             print("    train \(job.trainEvery.explained(after: Date())); predict \(job.predictEvery.explained(after: Date()))")
             print("    " + JobPlan(job).modelSummary)
+            if !job.source.pastCovariates.isEmpty {
+                print("    past covariates: " + job.source.pastCovariates.map { "\"\($0)\"" }.joined(separator: ", "))
+            }
             problems += found
         }
         await connection.close()

@@ -173,6 +173,32 @@ final class ConfigurationTests: XCTestCase {
                     contains: "needs decoder = \"dense\"")
     }
 
+    /// Issue 14: `[jobs.source] past_covariates`, a list of other columns of the source, reaches
+    /// the series builder and the forecaster's settings (none stored as nil, so models without
+    /// covariates keep their hyperparameters); bad lists are named with their key and line.
+    func testPastCovariatesParseResolveAndNameTheirErrors() throws {
+        func withCovariates(_ value: String) -> String { minimalJob + "\npast_covariates = " + value }
+        let job = try XCTUnwrap(Configuration.parse(withCovariates("[\"dewp\", \"humid\"]")).jobs.first)
+        XCTAssertEqual(job.source.pastCovariates, ["dewp", "humid"])
+        let plan = JobPlan(job)
+        XCTAssertEqual(plan.forecaster.pastCovariates, ["dewp", "humid"])
+        XCTAssertEqual(plan.seriesSettings.covariates, ["dewp", "humid"])
+        XCTAssertEqual(plan.requirements.settings.pastCovariates, ["dewp", "humid"])
+        let plain = JobPlan(try XCTUnwrap(Configuration.parse(minimalJob).jobs.first))
+        XCTAssertNil(plain.forecaster.pastCovariates)
+        XCTAssertEqual(plain.seriesSettings.covariates, [])
+        XCTAssertNil(JobPlan(try XCTUnwrap(Configuration.parse(withCovariates("[]")).jobs.first)).forecaster.pastCovariates)
+
+        assertError(withCovariates("\"dewp\""), line: 9, key: "jobs[0].source.past_covariates", contains: "expected an array of strings")
+        assertError(withCovariates("[\"dewp\", 3]"), line: 9, key: "jobs[0].source.past_covariates", contains: "expected strings in the array, found an integer")
+        assertError(withCovariates("[\"dewp\", \"dewp\"]"), line: 9, key: "jobs[0].source.past_covariates", contains: "\"dewp\" is listed twice")
+        assertError(withCovariates("[\"temp\"]"), line: 9, key: "jobs[0].source.past_covariates", contains: "\"temp\" is the value_column")
+        assertError(withCovariates("[\"ts\"]"), line: 9, key: "jobs[0].source.past_covariates", contains: "\"ts\" is the time_column")
+        assertError(withCovariates("[\"\"]"), line: 9, key: "jobs[0].source.past_covariates", contains: "must not be empty")
+        assertError(minimalJob + "\nseries_column = \"station\"\npast_covariates = [\"station\"]", line: 10,
+                    key: "jobs[0].source.past_covariates", contains: "\"station\" is the series_column")
+    }
+
     // MARK: errors name the key and the line
 
     func assertError(_ text: String, line: Int?, key: String?, contains fragment: String,

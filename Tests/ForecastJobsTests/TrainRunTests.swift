@@ -38,7 +38,7 @@ actor InMemoryJobStorage: JobStorage {
         for point in points where point.time >= from && point.time < to && (wanted?.contains(point.series) ?? true) && (keep?(point) ?? true) {
             used += 1
             if point.value != nil, newest.map({ point.time > $0 }) ?? true { newest = point.time }
-            builder.add(key: point.series, time: point.time, value: point.value)
+            builder.add(key: point.series, time: point.time, value: point.value, covariates: point.covariates)
         }
         return SeriesRead(outcomes: builder.finish(), points: used, newest: newest)
     }

@@ -194,8 +194,8 @@ final class DecoderFeedbackForecasterTests: XCTestCase {
         let state = SeriesState(key: "s", nextBucket: 100, scaler: RobustScaler(center: 1, scale: 2),
                                 recurrent: RecurrentState(batch: 1, hidden: [[0.5, -0.5]], cell: []), tail: [1, 2, 3], levelBeforeTail: 0.5)
         var bytes = SeriesStateArchive.encode(state)
-        XCTAssertEqual(Array(bytes.suffix(4)), [0, 0, 0, 0], "no feedback")
-        bytes.removeLast(4)
+        XCTAssertEqual(Array(bytes.suffix(8)), [0, 0, 0, 0, 0, 0, 0, 0], "no feedback, no covariates (version 4)")
+        bytes.removeLast(8)
         bytes.replaceSubrange(4..<8, with: [2, 0, 0, 0])
         XCTAssertEqual(try SeriesStateArchive.decode(bytes, key: "s", config: dense), state)
         XCTAssertThrowsError(try SeriesStateArchive.decode(bytes, key: "s", config: feedback))

@@ -30,13 +30,9 @@ func smallForecasterSettings(horizon: Int = 6) -> ForecasterSettings {
 }
 
 extension RegularSeries {
-    func prefix(_ steps: Int) -> RegularSeries {
-        RegularSeries(key: key, grid: grid, firstBucket: firstBucket, values: Array(values[..<steps]), states: Array(states[..<steps]))
-    }
+    func prefix(_ steps: Int) -> RegularSeries { self.steps(0..<steps) }
 
-    func dropFirst(_ steps: Int) -> RegularSeries {
-        RegularSeries(key: key, grid: grid, firstBucket: firstBucket + steps, values: Array(values[steps...]), states: Array(states[steps...]))
-    }
+    func dropFirst(_ steps: Int) -> RegularSeries { self.steps(steps..<count) }
 }
 
 final class RecurrentForecasterTests: XCTestCase {

@@ -138,8 +138,8 @@ final class SeasonalProfileTests: XCTestCase {
         let state = SeriesState(key: "s", nextBucket: 100, scaler: RobustScaler(center: 1, scale: 2), recurrent: recurrent,
                                 tail: [1, 2, 3], levelBeforeTail: 0.5)
         var bytes = SeriesStateArchive.encode(state)
-        XCTAssertEqual(Array(bytes.suffix(8)), [0, 0, 0, 0, 0, 0, 0, 0], "no profile (version 2), no feedback (version 3)")
-        bytes.removeLast(8)
+        XCTAssertEqual(Array(bytes.suffix(12)), [UInt8](repeating: 0, count: 12), "no profile (version 2), no feedback (version 3), no covariates (version 4)")
+        bytes.removeLast(12)
         bytes.replaceSubrange(4..<8, with: [1, 0, 0, 0])
         let config = NetworkConfig(cell: .lstm, inputSize: 3, hiddenSize: 2, layers: 1, outputSize: 3)
         XCTAssertEqual(try SeriesStateArchive.decode(bytes, key: "s", config: config), state)
