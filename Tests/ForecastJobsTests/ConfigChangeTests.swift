@@ -137,33 +137,43 @@ final class ConfigChangeTests: StoreTestCase {
         ]
         for (setting, change) in changes {
             change(&job)
-            let context = "after changing \(setting)"
-            let before = try await rowsPerModel()
-            let stale = try await activeModels().map(\.modelID)
-            let predicted = try await runner(job, at: end).predict(on: db)
-            XCTAssertNotEqual(predicted.status, .succeeded, context)
-            XCTAssertTrue(predicted.errors.contains { $0.contains("was trained with \(setting) ") && $0.contains("run forecastd train sensors") },
-                          "\(context): \(predicted.errors)")
-            let afterPredict = try await rowsPerModel()
-            XCTAssertEqual(afterPredict, before, "\(context): no forecast from a model that no longer fits")
-
-            let summaries = try await runner(job, at: end).runOnce(on: db)
-            XCTAssertEqual(summaries.map(\.kind), [.train, .predict], context)
-            let trigger = try await db.query("SELECT trigger, note FROM \(table("runs")) WHERE run_id = $1", summaries[0].runID)[0]
-            XCTAssertEqual(try trigger.decode(0, as: String?.self), "config", context)
-            XCTAssertTrue(try trigger.decode(1, as: String?.self)?.contains("was trained with \(setting) ") == true, context)
-            let active = try await activeModels()
-            XCTAssertTrue(Set(active.map(\.modelID)).isDisjoint(with: stale), "\(context): every model was replaced")
-            let requirements = JobPlan(job).requirements
-            for model in active {
-                XCTAssertNil(requirements.mismatch(cell: model.cell, hyperparameters: model.hyperparameters), "\(context): \(model.hyperparameters)")
-            }
-            let after = try await rowsPerModel()
-            for (model, rows) in after where rows != before[model] {
-                XCTAssertTrue(active.contains { $0.modelID == model }, "\(context): model \(model) wrote forecasts but no longer fits")
-            }
-            XCTAssertEqual(summaries[1].status, .succeeded, "\(context): \(summaries[1].errors)")
+            try await assertRefusedThenRetrained(job, setting: setting, at: end)
         }
+    }
+
+    /// After `setting` changed in `job`: predict writes no forecast from the models that no
+    /// longer fit and names the setting and the remedy; `run --once` retrains every one of them
+    /// with trigger `config`, only models that fit write forecasts, and its predict succeeds.
+    /// Returns the models active after.
+    @discardableResult
+    func assertRefusedThenRetrained(_ job: JobSettings, setting: String, at end: Date) async throws -> [StoredModel] {
+        let context = "after changing \(setting)"
+        let before = try await rowsPerModel()
+        let stale = try await activeModels().map(\.modelID)
+        let predicted = try await runner(job, at: end).predict(on: db)
+        XCTAssertNotEqual(predicted.status, .succeeded, context)
+        XCTAssertTrue(predicted.errors.contains { $0.contains("was trained with \(setting) ") && $0.contains("run forecastd train sensors") },
+                      "\(context): \(predicted.errors)")
+        let afterPredict = try await rowsPerModel()
+        XCTAssertEqual(afterPredict, before, "\(context): no forecast from a model that no longer fits")
+
+        let summaries = try await runner(job, at: end).runOnce(on: db)
+        XCTAssertEqual(summaries.map(\.kind), [.train, .predict], context)
+        let trigger = try await db.query("SELECT trigger, note FROM \(table("runs")) WHERE run_id = $1", summaries[0].runID)[0]
+        XCTAssertEqual(try trigger.decode(0, as: String?.self), "config", context)
+        XCTAssertTrue(try trigger.decode(1, as: String?.self)?.contains("was trained with \(setting) ") == true, context)
+        let active = try await activeModels()
+        XCTAssertTrue(Set(active.map(\.modelID)).isDisjoint(with: stale), "\(context): every model was replaced")
+        let requirements = JobPlan(job).requirements
+        for model in active {
+            XCTAssertNil(requirements.mismatch(cell: model.cell, hyperparameters: model.hyperparameters), "\(context): \(model.hyperparameters)")
+        }
+        let after = try await rowsPerModel()
+        for (model, rows) in after where rows != before[model] {
+            XCTAssertTrue(active.contains { $0.modelID == model }, "\(context): model \(model) wrote forecasts but no longer fits")
+        }
+        XCTAssertEqual(summaries.last?.status, .succeeded, "\(context): \(summaries.last?.errors ?? [])")
+        return active
     }
 
     /// Issue 13: a model of another design than the job now asks (decoder, decoder layers,
@@ -183,26 +193,10 @@ final class ConfigChangeTests: StoreTestCase {
         ]
         for (setting, recorded, change) in changes {
             change(&job)
-            let context = "after changing \(setting)"
-            let before = try await rowsPerModel()
             let stale = try await activeModels()
-            XCTAssertTrue(stale.allSatisfy { $0.cell.isNetwork }, "\(context): a network serves every series, so its design matters")
-            let predicted = try await runner(job, at: end).predict(on: db)
-            XCTAssertNotEqual(predicted.status, .succeeded, context)
-            XCTAssertTrue(predicted.errors.contains { $0.contains("was trained with \(setting) ") && $0.contains("run forecastd train sensors") },
-                          "\(context): \(predicted.errors)")
-            let afterPredict = try await rowsPerModel()
-            XCTAssertEqual(afterPredict, before, "\(context): no forecast from a model that no longer fits")
-
-            let summaries = try await runner(job, at: end).runOnce(on: db)
-            XCTAssertEqual(summaries.map(\.kind), [.train, .predict], context)
-            XCTAssertEqual(summaries[1].status, .succeeded, "\(context): \(summaries[1].errors)")
-            let active = try await activeModels()
-            XCTAssertTrue(Set(active.map(\.modelID)).isDisjoint(with: stale.map(\.modelID)), "\(context): every model was replaced")
-            let requirements = JobPlan(job).requirements
-            for model in active {
-                XCTAssertNil(requirements.mismatch(cell: model.cell, hyperparameters: model.hyperparameters), "\(context): \(model.hyperparameters)")
-                XCTAssertTrue(model.hyperparameters.replacingOccurrences(of: " ", with: "").contains(recorded), "\(context): \(model.hyperparameters)")
+            XCTAssertTrue(stale.allSatisfy { $0.cell.isNetwork }, "after changing \(setting): a network serves every series, so its design matters")
+            for model in try await assertRefusedThenRetrained(job, setting: setting, at: end) {
+                XCTAssertTrue(model.hyperparameters.replacingOccurrences(of: " ", with: "").contains(recorded), "after changing \(setting): \(model.hyperparameters)")
             }
         }
     }
