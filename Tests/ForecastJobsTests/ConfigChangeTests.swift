@@ -20,11 +20,8 @@ final class ConfigChangeTests: StoreTestCase {
         let readings = table("readings")
         try await db.executeScript("CREATE TABLE \(readings) (sensor text, ts timestamptz, reading double precision)")
         let t0 = start ?? self.t0, hours = self.hours
-        var seed: UInt64 = 777
-        func noise() -> Double {
-            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Double(seed >> 11) / Double(1 << 53) - 0.5
-        }
+        var generator = SeededNoise(seed: 777)
+        func noise() -> Double { generator.next() }
         _ = try await db.copyIn("COPY \(readings) FROM STDIN") { writer in
             for hour in 0..<hours {
                 let daily = sin(2 * Double.pi * Double(hour) / 24), trend = Double(hour)

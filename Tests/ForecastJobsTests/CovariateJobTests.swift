@@ -24,11 +24,8 @@ final class CovariateJobTests: StoreTestCase {
             CREATE TABLE \(readings) (sensor text, ts timestamptz, reading double precision, temp real, humid numeric, label text)
             """)
         let t0 = self.t0, hours = self.hours
-        var seed: UInt64 = 91
-        func noise() -> Double {
-            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Double(seed >> 11) / Double(1 << 53) - 0.5
-        }
+        var generator = SeededNoise(seed: 91)
+        func noise() -> Double { generator.next() }
         var previous = ["a": 20.0, "b": 20.0]
         _ = try await db.copyIn("COPY \(readings) FROM STDIN") { writer in
             for hour in 0..<hours where hour != hours - 4 {

@@ -21,11 +21,8 @@ final class IncrementalPredictTests: StoreTestCase {
         // seasonal naive misses (a day's trend) and beats it, naive (which misses the cycle)
         // and their combination in both scopes, so the guards publish it alone (deterministic:
         // seeded data, seeded training).
-        var seed: UInt64 = 777
-        func noise() -> Double {
-            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Double(seed >> 11) / Double(1 << 53) - 0.5
-        }
+        var generator = SeededNoise(seed: 777)
+        func noise() -> Double { generator.next() }
         let values = (0..<hours).map { hour -> (Double, Double) in
             let daily = sin(2 * Double.pi * Double(hour) / 24), trend = Double(hour)
             return (10 + 0.05 * trend + 3 * daily + 0.3 * noise(), 100 - 0.04 * trend - 3 * daily + 0.3 * noise())
