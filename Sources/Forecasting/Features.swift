@@ -163,26 +163,15 @@ struct PreparedSeries {
         ForecastBase.meanError(of: kind, values: scaled, level: level, end: trainEnd, horizon: horizon, season: season)
     }
 
-    /// Mean absolute error of a base's forecasts from every origin t in `origins`, 1…horizon
-    /// steps ahead, over the finite actuals; infinity when there is none.
-    func meanError(of kind: ForecastBase, origins: Range<Int>, horizon: Int, season: Int) -> Double {
-        var sum = 0.0, count = 0.0
-        for t in origins where t >= 0 {
-            for h in 1...horizon where t + h < scaled.count {
-                let error = abs(scaled[t + h] - base(kind, at: t, ahead: h, season: season))
-                guard error.isFinite else { continue }
-                sum += error
-                count += 1
-            }
-        }
-        return count > 0 ? sum / count : .infinity
-    }
-
     /// How a base is chosen: its error over the held-back tail, from the origins whose whole
     /// horizon lies in it. The profile is fitted on the training part only, so the tail
     /// judges every base out of sample (over the training part the profile would be judged
     /// on the very cycles it averages).
     func tailError(of kind: ForecastBase, horizon: Int, season: Int) -> Double {
-        meanError(of: kind, origins: (trainEnd - 1)..<Swift.max(trainEnd - 1, scaled.count - horizon), horizon: horizon, season: season)
+        let first = Swift.max(trainEnd - 1, 0)
+        let origins = first..<Swift.max(first, scaled.count - horizon)
+        return ForecastBase.meanError(values: scaled, origins: origins, horizon: horizon) { t, h in
+            base(kind, at: t, ahead: h, season: season)
+        }
     }
 }

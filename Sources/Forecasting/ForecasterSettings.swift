@@ -253,10 +253,19 @@ public enum ForecastBase: String, Sendable, Codable, Equatable {
     /// Mean absolute error of this base's forecasts from every origin t < end − horizon, for
     /// 1…horizon steps ahead, over the finite actuals; infinity when there is none.
     static func meanError(of kind: ForecastBase, values: [Double], level: [Double], end: Int, horizon: Int, season: Int) -> Double {
+        meanError(values: values, origins: 0..<max(end - horizon, 0), horizon: horizon) { t, h in
+            forecast(kind, level: level, at: t, ahead: h, season: season)
+        }
+    }
+
+    /// Mean absolute error of `forecast(t, h)` against `values[t + h]` from every origin t in
+    /// `origins`, 1…horizon steps ahead, over the finite actuals inside `values`; infinity when
+    /// there is none.
+    static func meanError(values: [Double], origins: Range<Int>, horizon: Int, forecast: (Int, Int) -> Double) -> Double {
         var sum = 0.0, count = 0.0
-        for t in 0..<max(end - horizon, 0) {
-            for h in 1...horizon {
-                let error = abs(values[t + h] - forecast(kind, level: level, at: t, ahead: h, season: season))
+        for t in origins {
+            for h in 1...horizon where t + h < values.count {
+                let error = abs(values[t + h] - forecast(t, h))
                 guard error.isFinite else { continue }
                 sum += error
                 count += 1
