@@ -20,24 +20,28 @@ public struct SeriesBacktest: Sendable {
 /// validation tail. Nothing is published: the scores go to `backtest_results` under the run.
 extension JobRunner {
     public func backtest(on connection: PostgresConnection, onlySeries: String? = nil) async throws -> (RunSummary, [SeriesBacktest]) {
-        let runLog = self.runLog, jobName = job.name
-        let runID = try await connection.withConnection { db in try runLog.start(job: jobName, kind: .backtest, heldBySession: true, on: db) }
+        try await backtest(storage: storage(connection), onlySeries: onlySeries)
+    }
+
+    /// `backtest` on any storage.
+    public func backtest(storage: some JobStorage, onlySeries: String? = nil) async throws -> (RunSummary, [SeriesBacktest]) {
+        let runID = try await storage.startRun(kind: .backtest, trigger: nil, note: nil)
         var summary = RunSummary(runID: runID, kind: .backtest, status: .running)
         var logger = self.logger
         logger[metadataKey: "run"] = "\(runID)"
         let end = now()
         let outcomes: [SeriesOutcome]
         do {
-            let read = try await readSeries(from: plan.trainingStart(end: end), to: end, on: connection)
+            let read = try await readSeries(from: plan.trainingStart(end: end), to: end, storage: storage)
             outcomes = read.outcomes.filter { onlySeries == nil || $0.key == onlySeries }
             summary.pointsRead = Int64(read.points)
         } catch let error as SourceError {
             summary.errors.append(error.description)
-            return (try await finish(summary, status: .failed, on: connection, logger: logger), [])
+            return (try await finish(summary, status: .failed, storage: storage, logger: logger), [])
         }
         if outcomes.isEmpty {
             summary.errors.append(onlySeries.map { "series \"\($0)\" has no rows in the training window" } ?? "the source has no rows in the training window")
-            return (try await finish(summary, status: .failed, on: connection, logger: logger), [])
+            return (try await finish(summary, status: .failed, storage: storage, logger: logger), [])
         }
 
         var ready: [RegularSeries] = []
@@ -59,16 +63,15 @@ extension JobRunner {
             summary.errors += errors
         }
 
-        let writer = BacktestResultsWriter(database)
         let rows = scored.flatMap { backtest in
             backtest.result.metrics.map {
                 BacktestResultRow(series: backtest.series, metric: $0.name, value: $0.value.isFinite ? $0.value : nil,
                                   windows: backtest.result.windows.count)
             }
         }
-        try await connection.transaction { tx in try writer.write(rows, runID: runID, job: jobName, on: tx) }
+        try await storage.writeBacktest(rows, runID: runID)
         let status: RunStatus = summary.seriesFailed == 0 ? .succeeded : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)
-        return (try await finish(summary, status: status, on: connection, logger: logger), scored)
+        return (try await finish(summary, status: status, storage: storage, logger: logger), scored)
     }
 
     /// Trains one unit on the history before its windows and scores it on them; the series

@@ -45,7 +45,6 @@ public struct JobRunner: Sendable {
     var job: JobSettings { plan.job }
     var runLog: RunLog { RunLog(database, observer: runObserver) }
     var dataAge: DataAge { DataAge(plan: plan, clockName: clockName) }
-    var models: ModelStore { ModelStore(database) }
 
     // MARK: reading
 
@@ -53,10 +52,8 @@ public struct JobRunner: Sendable {
     func storage(_ connection: PostgresConnection) -> PostgresJobStorage { PostgresJobStorage(runner: self, connection: connection) }
 
     /// Reads the job's rows in [from, to) and lays every series on the grid (`JobStorage.readSeries`).
-    func readSeries(from: Date, to: Date, among keys: [String]? = nil, on connection: PostgresConnection) async throws
-        -> (outcomes: [SeriesOutcome], points: Int, newest: Date?) {
-        let read = try await storage(connection).readSeries(from: from, to: to, among: keys, keep: nil)
-        return (read.outcomes, read.points, read.newest)
+    func readSeries(from: Date, to: Date, among keys: [String]? = nil, storage: some JobStorage) async throws -> SeriesRead {
+        try await storage.readSeries(from: from, to: to, among: keys, settings: plan.seriesSettings, keep: nil)
     }
 
     /// The training data of a run at `end` (of `series` only, when given). Each series' window
@@ -68,7 +65,7 @@ public struct JobRunner: Sendable {
     func readTrainingSeries(end: Date, series: String? = nil, storage: some JobStorage) async throws
         -> (outcomes: [SeriesOutcome], points: Int, start: Date, newest: Date?, ends: [String: Date]) {
         let start = plan.trainingStart(end: end)
-        let read = try await storage.readSeries(from: start, to: end, among: series.map { [$0] }, keep: nil)
+        let read = try await readSeries(from: start, to: end, among: series.map { [$0] }, storage: storage)
         let age = dataAge
         var ends: [String: Date] = [:]
         for outcome in read.outcomes {
@@ -83,7 +80,7 @@ public struct JobRunner: Sendable {
 
         let starts = ends.mapValues { plan.trainingStart(end: end, newest: $0) }
         let earliest = starts.values.min()!
-        let again = try await storage.readSeries(from: earliest, to: end, among: ends.keys.sorted(), keep: { point in
+        let again = try await storage.readSeries(from: earliest, to: end, among: ends.keys.sorted(), settings: plan.seriesSettings, keep: { point in
             starts[point.series].map { point.time >= $0 } ?? false
         })
         let outcomes = (read.outcomes.filter { ends[$0.key] == nil } + again.outcomes).sorted { $0.key < $1.key }
@@ -162,7 +159,7 @@ public struct JobRunner: Sendable {
             summary.errors.append(oneSeries.map { "series \"\($0)\" has no rows in \(window)" } ?? "the source has no rows in \(window)")
             return try await finish(summary, status: .failed, storage: storage, logger: logger)
         }
-        try await storage.addCounts(runID: runID, pointsRead: summary.pointsRead, newestObservation: newest)
+        try await storage.addCounts(runID: runID, RunCounts(pointsRead: summary.pointsRead, newestObservation: newest))
         var forecasts: [SeriesForecast] = []
         let trainer = UnitTrainer(plan: plan, readUntil: end)
         var units: [(keys: [String], work: () -> TrainedUnit)] = []
@@ -247,44 +244,6 @@ public struct JobRunner: Sendable {
         keys.count <= 5 ? "series " + keys.joined(separator: ", ") : "\(keys.count) series (\(keys.prefix(3).joined(separator: ", ")), …)"
     }
 
-    /// Writes one unit in one transaction: the actuals it read, the rejected network (if any),
-    /// the new active model (retiring the previous one), metrics, training history, forecasts
-    /// and the run's counters commit together or not at all.
-    func publish(_ unit: TrainedUnit, runID: Int64, pointsRead: Int64 = 0, completing claim: (item: WorkItem, owner: String)? = nil,
-                 on connection: PostgresConnection) async throws -> Int {
-        let models = self.models, metricsWriter = MetricsWriter(database), predictions = PredictionWriter(database)
-        let runLog = self.runLog, jobName = job.name, queue = WorkQueue(database)
-        let actuals = ActualsWriter(database), revisit = job.horizon
-        let states = SeriesStateStore(database), grid = plan.grid
-        return try await connection.transaction { tx in
-            try predictions.lockJob(jobName, on: tx)
-            try actuals.record(job: jobName, series: unit.observed, revisit: revisit, on: tx)
-            if let rejected = unit.rejected { _ = try Self.store(rejected, models: models, metrics: metricsWriter, on: tx) }
-            var written = 0
-            if let active = unit.active {
-                let id = try Self.store(active, models: models, metrics: metricsWriter, on: tx)
-                written = try predictions.write(unit.forecasts.flatMap { Self.rows($0, job: jobName, modelID: id) }, on: tx)
-                try states.dropInactive(job: jobName, series: active.model.series, on: tx)
-                try states.replace(unit.states.map { Self.stateRow($0, modelID: id, grid: grid) }, on: tx)
-            }
-            try runLog.addCounts(runID: runID, seriesTotal: unit.series.count, seriesFailed: unit.active == nil ? unit.series.count : 0,
-                                 pointsRead: pointsRead, rowsWritten: Int64(written), on: tx)
-            if let claim { try queue.complete(claim.item, owner: claim.owner, on: tx) }
-            return written
-        }
-    }
-
-    static func store(_ version: ModelVersion, models: ModelStore, metrics: MetricsWriter, on tx: isolated PostgresConnection) throws -> Int64 {
-        let id = try models.insert(version.model, on: tx)
-        _ = try metrics.write(metrics: version.metrics.map { ModelMetricRow(modelID: id, split: $0.split, metric: $0.name, value: $0.value) }, on: tx)
-        _ = try metrics.write(history: version.history.map {
-            TrainingHistoryRow(modelID: id, epoch: $0.epoch, trainLoss: $0.trainLoss, validationLoss: $0.validationLoss,
-                               gradNorm: $0.gradNorm, learningRate: $0.learningRate, seconds: $0.seconds,
-                               stepsPerSecond: $0.stepsPerSecond.isFinite ? $0.stepsPerSecond : nil)
-        }, on: tx)
-        return id
-    }
-
     static func stateRow(_ state: SeriesState, modelID: Int64, grid: TimeGrid) -> SeriesStateRow {
         SeriesStateRow(modelID: modelID, series: state.key, lastStep: grid.start(ofBucket: state.lastBucket),
                        state: SeriesStateArchive.encode(state))
@@ -297,10 +256,6 @@ public struct JobRunner: Sendable {
                           forecastValue: f.forecast.point[i], lowerBound: hasInterval ? lower[i] : nil,
                           upperBound: hasInterval ? upper[i] : nil, confidenceLevel: f.forecast.confidenceLevel)
         }
-    }
-
-    func finish(_ summary: RunSummary, status: RunStatus, on connection: PostgresConnection, logger: Logger) async throws -> RunSummary {
-        try await finish(summary, status: status, storage: storage(connection), logger: logger)
     }
 
     func finish(_ summary: RunSummary, status: RunStatus, storage: some JobStorage, logger: Logger) async throws -> RunSummary {
@@ -321,50 +276,61 @@ public struct JobRunner: Sendable {
     /// Training is due when the job has no active model, or `train_every` has come round
     /// since its last successful training run started (`DueRule`, shared with the scheduler).
     public func trainingIsDue(on connection: PostgresConnection) async throws -> Bool {
-        let store = JobScheduleStore(database), jobName = job.name, now = now()
-        let history = try await connection.withConnection { db in try store.history(job: jobName, on: db) }
-        return DueRule(job: job).trainingIsDue(history, now: now)
+        try await trainingIsDue(storage: storage(connection))
+    }
+
+    func trainingIsDue(storage: some JobStorage) async throws -> Bool {
+        DueRule(job: job).trainingIsDue(try await storage.history(), now: now())
     }
 
     /// The active models that the job's configuration no longer fits and that are due for a
     /// retraining (`ConfigFitCheck.dueForRetraining`): what the scheduler and `run --once` retrain.
     public func configMisfits(on connection: PostgresConnection) async throws -> [ConfigMisfit] {
-        let models = self.models, runLog = self.runLog, jobName = job.name, check = ConfigFitCheck(plan: plan)
-        return try await connection.withConnection { db in
-            check.dueForRetraining(try models.activeModels(job: jobName, includeWeights: false, on: db),
-                                   lastConfigRun: try runLog.lastStart(job: jobName, trigger: .config, on: db))
-        }
+        try await configMisfits(storage: storage(connection))
+    }
+
+    func configMisfits(storage: some JobStorage) async throws -> [ConfigMisfit] {
+        ConfigFitCheck(plan: plan).dueForRetraining(try await storage.activeModels(includeWeights: false),
+                                                    lastConfigRun: try await storage.lastStart(trigger: .config))
     }
 
     /// `run --once` for this job: trains when training is due (`trainingIsDue`); otherwise
     /// retrains the models that its configuration no longer fits (a train run with trigger
     /// `config`, the misfits in its note), then predicts.
     public func runOnce(on connection: PostgresConnection) async throws -> [RunSummary] {
-        if try await trainingIsDue(on: connection) { return [try await train(on: connection)] }
+        try await runOnce(storage: storage(connection))
+    }
+
+    public func runOnce(storage: some JobStorage) async throws -> [RunSummary] {
+        if try await trainingIsDue(storage: storage) { return [try await train(storage: storage, only: nil, trigger: nil, note: nil)] }
         var summaries: [RunSummary] = []
-        let misfits = try await configMisfits(on: connection)
+        let misfits = try await configMisfits(storage: storage)
         // A global job retrains its one model; a per-series job the series whose models misfit.
         let only: Set<String>? = job.model.scope == .global ? nil : Set(misfits.compactMap(\.series))
         if !misfits.isEmpty, only.map({ !$0.isEmpty }) ?? true {
-            summaries.append(try await train(on: connection, only: only, trigger: .config,
+            summaries.append(try await train(storage: storage, only: only, trigger: .config,
                                              note: misfits.map(\.description).joined(separator: "\n")))
         }
-        summaries.append(try await predict(on: connection))
+        summaries.append(try await predict(storage: storage))
         return summaries
     }
 
     // MARK: predict
 
     /// Forecasts every series that has an active model, from the end of its history, with
-    /// that model; one transaction per model's unit.
+    /// that model; one transaction per batch of series.
     public func predict(on connection: PostgresConnection) async throws -> RunSummary {
-        let runLog = self.runLog, jobName = job.name
-        try await HistoryMaintenance.preparePartitions(asOf: now(), database: database, on: connection)
-        let runID = try await connection.withConnection { db in try runLog.start(job: jobName, kind: .predict, heldBySession: true, on: db) }
-        let summary = try await predict(runID: runID, on: connection)
+        try await predict(storage: storage(connection))
+    }
+
+    /// The predict run on any storage: what `predict(on:)` does on PostgreSQL.
+    public func predict(storage: some JobStorage) async throws -> RunSummary {
+        try await storage.prepareHistory(asOf: now())
+        let runID = try await storage.startRun(kind: .predict, trigger: nil, note: nil)
+        let summary = try await predict(runID: runID, storage: storage)
         let status: RunStatus = summary.seriesFailed == 0 && summary.seriesTotal > 0 ? .succeeded
             : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)
-        return try await finish(summary, status: status, on: connection, logger: logger)
+        return try await finish(summary, status: status, storage: storage, logger: logger)
     }
 }
 

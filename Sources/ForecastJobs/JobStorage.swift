@@ -7,42 +7,163 @@ import PostgresClient
 /// Series read from a job's source and laid on its grid.
 public struct SeriesRead: Sendable {
     public var outcomes: [SeriesOutcome]
-    /// Source rows used (after `keep`).
+    /// Source rows used (those `keep` accepted).
     public var points: Int
-    /// The time of the newest row with a value.
+    /// Source rows delivered, used or not: what a predict cycle counts as read.
+    public var rowsRead: Int
+    /// The time of the newest row used with a value.
     public var newest: Date?
+    /// Keys of the rows `keep` refused.
+    public var refusedKeys: Set<String>
 
-    public init(outcomes: [SeriesOutcome], points: Int, newest: Date?) {
+    public init(outcomes: [SeriesOutcome], points: Int, rowsRead: Int? = nil, newest: Date?, refusedKeys: Set<String> = []) {
         self.outcomes = outcomes
         self.points = points
+        self.rowsRead = rowsRead ?? points
         self.newest = newest
+        self.refusedKeys = refusedKeys
+    }
+
+    /// Lays `points` on the grid with `settings`: the one loop both storages read through.
+    public static func build(settings: SeriesSettings, keep: (@Sendable (SourcePoint) -> Bool)?,
+                             _ feed: ((SourcePoint) throws -> Void) throws -> Int) rethrows -> SeriesRead {
+        var builder = SeriesBuilder(settings: settings)
+        var newest: Date?, points = 0, refused = Set<String>()
+        let delivered = try feed { point in
+            if let keep, !keep(point) {
+                refused.insert(point.series)
+                return
+            }
+            points += 1
+            if point.value != nil, newest.map({ point.time > $0 }) ?? true { newest = point.time }
+            builder.add(key: point.series, time: point.time, value: point.value, covariates: point.covariates)
+        }
+        return SeriesRead(outcomes: builder.finish(), points: points, rowsRead: delivered, newest: newest, refusedKeys: refused)
     }
 }
 
-/// What a train run reads and writes: the seam between the job logic of `JobRunner.train`
-/// (which series to read over which window, what to train, how to count and report) and
-/// PostgreSQL. `PostgresJobStorage` is the implementation on the store layer's types, where all
-/// the SQL lives; tests give the same logic an in-memory storage. Like `JobScheduling` for the
-/// scheduler's decision.
+/// What to add to a run's counters (`runs`); zero adds nothing.
+public struct RunCounts: Sendable, Equatable {
+    public var seriesTotal = 0
+    public var seriesFailed = 0
+    public var pointsRead: Int64 = 0
+    public var rowsWritten: Int64 = 0
+    /// Kept when newer than the run's.
+    public var newestObservation: Date?
+
+    public init(seriesTotal: Int = 0, seriesFailed: Int = 0, pointsRead: Int64 = 0, rowsWritten: Int64 = 0, newestObservation: Date? = nil) {
+        self.seriesTotal = seriesTotal
+        self.seriesFailed = seriesFailed
+        self.pointsRead = pointsRead
+        self.rowsWritten = rowsWritten
+        self.newestObservation = newestObservation
+    }
+}
+
+/// What one batch of a predict cycle writes, in one transaction.
+public struct PredictBatch: Sendable {
+    public var predictions: [PredictionRow]
+    public var states: [SeriesStateRow]
+    /// What the batch's series read (the new steps only, when reading on), kept as actuals.
+    public var observed: [RegularSeries]
+    /// The batch's series, and those of them that failed, for the run's counters.
+    public var seriesTotal: Int
+    public var seriesFailed: Int
+}
+
+/// A unit of the work queue, held by `owner` under a lease.
+public struct WorkClaim: Sendable, Equatable {
+    public var item: WorkItem
+    public var owner: String
+
+    public init(item: WorkItem, owner: String) {
+        self.item = item
+        self.owner = owner
+    }
+}
+
+/// Where a queued run stands once none of its units is queued or running.
+public struct RunProgress: Sendable, Equatable {
+    public var seriesTotal: Int
+    public var seriesFailed: Int
+    /// Units that failed for good, with their last errors.
+    public var failures: [WorkFailure]
+}
+
+public struct WorkFailure: Sendable, Equatable {
+    public var unit: String
+    public var error: String
+}
+
+/// What a job's runs read and write: the seam between the job logic (`JobRunner`'s train,
+/// predict, backtest and unit execution: which series to read over which window, what to
+/// train or forecast, how to count and report) and PostgreSQL. `PostgresJobStorage` implements
+/// it on the store layer's types, where all the SQL lives; tests give the same logic an
+/// in-memory storage, as `JobScheduling` does for the scheduler's decision.
 public protocol JobStorage: Sendable {
+    // MARK: the source
+
     /// The job's series from rows with `from <= time < to` (of `keys` only, when given), of
-    /// the rows `keep` accepts (all when nil).
-    func readSeries(from: Date, to: Date, among keys: [String]?, keep: (@Sendable (SourcePoint) -> Bool)?) async throws -> SeriesRead
+    /// the rows `keep` accepts (all when nil), laid on the grid with `settings`.
+    func readSeries(from: Date, to: Date, among keys: [String]?, settings: SeriesSettings,
+                    keep: (@Sendable (SourcePoint) -> Bool)?) async throws -> SeriesRead
     /// The series whose newest value before `end` lies before `cutoff`, with its time
     /// (`SourceReader.seriesEnds`).
     func seriesEnds(before cutoff: Date, end: Date, series: String?) async throws -> [String: Date]
     /// What a read of [from, to) cannot use (`SourceReader.unreadRows`).
     func unreadRows(from: Date, to: Date, futureFrom: Date) async throws -> UnreadRows
+
+    // MARK: runs
+
     /// Makes sure forecasts issued around `asOf` have somewhere to go (history partitions).
     func prepareHistory(asOf: Date) async throws
+    /// Opens a run that this process works itself (not through the queue).
     func startRun(kind: RunKind, trigger: RunTrigger?, note: String?) async throws -> Int64
-    func addCounts(runID: Int64, pointsRead: Int64, newestObservation: Date?) async throws
+    func addCounts(runID: Int64, _ counts: RunCounts) async throws
+    /// Sets a running run's counters back to zero (a predict unit tried again counts afresh).
+    func resetCounts(runID: Int64) async throws
     func addNote(runID: Int64, _ note: String) async throws
-    /// Writes one trained unit and its counters in one transaction; returns the forecast rows written.
-    func publish(_ unit: TrainedUnit, runID: Int64) async throws -> Int
     func finish(_ summary: RunSummary, error: String?) async throws
+    /// Closes a queued run once none of its units is queued or running, with the status and
+    /// error `close` gives from its counters and failed units; nothing when it is closed
+    /// already or has units left. Of two last completions at once, exactly one closes it.
+    func closeRunIfDone(runID: Int64, _ close: @Sendable (RunProgress) -> (RunStatus, String?)) async throws
+    /// The job's active models and the start of its last runs that went through.
+    func history() async throws -> JobHistory
+    /// When the job's last run with `trigger` started.
+    func lastStart(trigger: RunTrigger) async throws -> Date?
+
+    // MARK: models and forecasts
+
+    func activeModels(includeWeights: Bool) async throws -> [StoredModel]
+    func weights(modelIDs: [Int64]) async throws -> [Int64: [UInt8]]
+    /// The saved states of the job's active models that `keep` accepts.
+    func activeStates(keep: @Sendable (SeriesStateRow) -> Bool) async throws -> [SeriesStateRow]
+    /// Writes one trained unit in one transaction: its actuals, models, metrics, history,
+    /// forecasts, states and the run's counters (with `pointsRead`), and completes `claim`
+    /// when given (and only while its lease holds). Returns the forecast rows written.
+    func publish(_ unit: TrainedUnit, runID: Int64, pointsRead: Int64, completing claim: WorkClaim?) async throws -> Int
+    /// Writes a predict batch in one transaction; returns the forecast rows written.
+    func write(_ batch: PredictBatch, runID: Int64) async throws -> Int
+    func writeBacktest(_ rows: [BacktestResultRow], runID: Int64) async throws
+
+    // MARK: the work queue
+
+    /// Marks a claimed unit completed (throws when its lease is lost).
+    func complete(_ claim: WorkClaim) async throws
+    /// Records a failed attempt: available again after `backoff` seconds unless `permanent` or
+    /// its attempts are spent, in which case it counts as a failed series in its run. Returns
+    /// whether it will be retried.
+    func fail(_ claim: WorkClaim, error: String, backoff: Double, permanent: Bool) async throws -> Bool
+
     /// False once the database is gone, so a run stops instead of failing every unit after.
     var isConnected: Bool { get async }
+}
+
+extension JobStorage {
+    func publish(_ unit: TrainedUnit, runID: Int64) async throws -> Int {
+        try await publish(unit, runID: runID, pointsRead: 0, completing: nil)
+    }
 }
 
 /// `JobStorage` on PostgreSQL, through ForecastStore's types, on one connection.
@@ -55,18 +176,16 @@ public struct PostgresJobStorage: JobStorage {
         self.connection = connection
     }
 
-    public func readSeries(from: Date, to: Date, among keys: [String]?, keep: (@Sendable (SourcePoint) -> Bool)?) async throws -> SeriesRead {
-        let reader = SourceReader(job: runner.job), settings = runner.plan.seriesSettings
+    var database: DatabaseSettings { runner.database }
+    var jobName: String { runner.job.name }
+
+    public func readSeries(from: Date, to: Date, among keys: [String]?, settings: SeriesSettings,
+                           keep: (@Sendable (SourcePoint) -> Bool)?) async throws -> SeriesRead {
+        let reader = SourceReader(job: runner.job)
         return try await connection.withConnection { db in
-            var builder = SeriesBuilder(settings: settings)
-            var newest: Date?, points = 0
-            try reader.read(from: from, to: to, among: keys, on: db) { point in
-                if let keep, !keep(point) { return }
-                points += 1
-                if point.value != nil, newest.map({ point.time > $0 }) ?? true { newest = point.time }
-                builder.add(key: point.series, time: point.time, value: point.value, covariates: point.covariates)
+            try SeriesRead.build(settings: settings, keep: keep) { body in
+                try reader.read(from: from, to: to, among: keys, on: db, body).rows
             }
-            return SeriesRead(outcomes: builder.finish(), points: points, newest: newest)
         }
     }
 
@@ -81,30 +200,29 @@ public struct PostgresJobStorage: JobStorage {
     }
 
     public func prepareHistory(asOf: Date) async throws {
-        try await HistoryMaintenance.preparePartitions(asOf: asOf, database: runner.database, on: connection)
+        try await HistoryMaintenance.preparePartitions(asOf: asOf, database: database, on: connection)
     }
 
     public func startRun(kind: RunKind, trigger: RunTrigger?, note: String?) async throws -> Int64 {
-        let runLog = runner.runLog, job = runner.job.name
+        let runLog = runner.runLog, job = jobName
         return try await connection.withConnection { db in
             try runLog.start(job: job, kind: kind, trigger: trigger, note: note, heldBySession: true, on: db)
         }
     }
 
-    public func addCounts(runID: Int64, pointsRead: Int64, newestObservation: Date?) async throws {
+    public func addCounts(runID: Int64, _ counts: RunCounts) async throws {
         let runLog = runner.runLog
-        try await connection.withConnection { db in
-            try runLog.addCounts(runID: runID, pointsRead: pointsRead, newestObservation: newestObservation, on: db)
-        }
+        try await connection.withConnection { db in try runLog.add(counts, runID: runID, on: db) }
+    }
+
+    public func resetCounts(runID: Int64) async throws {
+        let runLog = runner.runLog
+        try await connection.withConnection { db in try runLog.resetCounts(runID: runID, on: db) }
     }
 
     public func addNote(runID: Int64, _ note: String) async throws {
         let runLog = runner.runLog
         try await connection.withConnection { db in try runLog.addNote(runID: runID, note, on: db) }
-    }
-
-    public func publish(_ unit: TrainedUnit, runID: Int64) async throws -> Int {
-        try await runner.publish(unit, runID: runID, on: connection)
     }
 
     public func finish(_ summary: RunSummary, error: String?) async throws {
@@ -115,5 +233,123 @@ public struct PostgresJobStorage: JobStorage {
         }
     }
 
+    public func closeRunIfDone(runID: Int64, _ close: @Sendable (RunProgress) -> (RunStatus, String?)) async throws {
+        let queue = WorkQueue(database), runLog = runner.runLog
+        try await connection.transaction { tx in
+            // The row lock serialises the last completions of a run, so exactly one closes it.
+            guard let (total, failed) = try runLog.lockOpen(runID: runID, on: tx), try queue.pending(runID: runID, on: tx) == 0 else { return }
+            let failures = try queue.failures(runID: runID, on: tx).map { WorkFailure(unit: $0.unit, error: $0.error) }
+            let (status, error) = close(RunProgress(seriesTotal: total, seriesFailed: failed, failures: failures))
+            try runLog.finish(runID: runID, status: status, error: error, on: tx)
+        }
+    }
+
+    public func history() async throws -> JobHistory {
+        let store = JobScheduleStore(database), job = jobName
+        return try await connection.withConnection { db in try store.history(job: job, on: db) }
+    }
+
+    public func lastStart(trigger: RunTrigger) async throws -> Date? {
+        let runLog = runner.runLog, job = jobName
+        return try await connection.withConnection { db in try runLog.lastStart(job: job, trigger: trigger, on: db) }
+    }
+
+    public func activeModels(includeWeights: Bool) async throws -> [StoredModel] {
+        let models = ModelStore(database), job = jobName
+        return try await connection.withConnection { db in try models.activeModels(job: job, includeWeights: includeWeights, on: db) }
+    }
+
+    public func weights(modelIDs: [Int64]) async throws -> [Int64: [UInt8]] {
+        let models = ModelStore(database)
+        return try await connection.withConnection { db in try models.weights(modelIDs: modelIDs, on: db) }
+    }
+
+    public func activeStates(keep: @Sendable (SeriesStateRow) -> Bool) async throws -> [SeriesStateRow] {
+        let states = SeriesStateStore(database), job = jobName
+        return try await connection.withConnection { db in
+            var kept: [SeriesStateRow] = []
+            try states.activeStates(job: job, on: db) { row in if keep(row) { kept.append(row) } }
+            return kept
+        }
+    }
+
+    public func publish(_ unit: TrainedUnit, runID: Int64, pointsRead: Int64, completing claim: WorkClaim?) async throws -> Int {
+        let models = ModelStore(database), metricsWriter = MetricsWriter(database), predictions = PredictionWriter(database)
+        let runLog = runner.runLog, job = jobName, queue = WorkQueue(database)
+        let actuals = ActualsWriter(database), revisit = runner.job.horizon
+        let states = SeriesStateStore(database), grid = runner.plan.grid
+        return try await connection.transaction { tx in
+            try predictions.lockJob(job, on: tx)
+            try actuals.record(job: job, series: unit.observed, revisit: revisit, on: tx)
+            if let rejected = unit.rejected { _ = try Self.store(rejected, models: models, metrics: metricsWriter, on: tx) }
+            var written = 0
+            if let active = unit.active {
+                let id = try Self.store(active, models: models, metrics: metricsWriter, on: tx)
+                written = try predictions.write(unit.forecasts.flatMap { JobRunner.rows($0, job: job, modelID: id) }, on: tx)
+                try states.dropInactive(job: job, series: active.model.series, on: tx)
+                try states.replace(unit.states.map { JobRunner.stateRow($0, modelID: id, grid: grid) }, on: tx)
+            }
+            try runLog.addCounts(runID: runID, seriesTotal: unit.series.count, seriesFailed: unit.active == nil ? unit.series.count : 0,
+                                 pointsRead: pointsRead, rowsWritten: Int64(written), on: tx)
+            if let claim { try queue.complete(claim.item, owner: claim.owner, on: tx) }
+            return written
+        }
+    }
+
+    static func store(_ version: ModelVersion, models: ModelStore, metrics: MetricsWriter, on tx: isolated PostgresConnection) throws -> Int64 {
+        let id = try models.insert(version.model, on: tx)
+        _ = try metrics.write(metrics: version.metrics.map { ModelMetricRow(modelID: id, split: $0.split, metric: $0.name, value: $0.value) }, on: tx)
+        _ = try metrics.write(history: version.history.map {
+            TrainingHistoryRow(modelID: id, epoch: $0.epoch, trainLoss: $0.trainLoss, validationLoss: $0.validationLoss,
+                               gradNorm: $0.gradNorm, learningRate: $0.learningRate, seconds: $0.seconds,
+                               stepsPerSecond: $0.stepsPerSecond.isFinite ? $0.stepsPerSecond : nil)
+        }, on: tx)
+        return id
+    }
+
+    public func write(_ batch: PredictBatch, runID: Int64) async throws -> Int {
+        let predictions = PredictionWriter(database), states = SeriesStateStore(database), actuals = ActualsWriter(database)
+        let runLog = runner.runLog, job = jobName, revisit = runner.job.horizon
+        return try await connection.transaction { tx in
+            try predictions.lockJob(job, on: tx)
+            try actuals.record(job: job, series: batch.observed, revisit: revisit, on: tx)
+            let written = try predictions.write(batch.predictions, on: tx)
+            try states.replace(batch.states, on: tx)
+            try runLog.addCounts(runID: runID, seriesTotal: batch.seriesTotal, seriesFailed: batch.seriesFailed, rowsWritten: Int64(written), on: tx)
+            return written
+        }
+    }
+
+    public func writeBacktest(_ rows: [BacktestResultRow], runID: Int64) async throws {
+        let writer = BacktestResultsWriter(database), job = jobName
+        try await connection.transaction { tx in try writer.write(rows, runID: runID, job: job, on: tx) }
+    }
+
+    public func complete(_ claim: WorkClaim) async throws {
+        let queue = WorkQueue(database)
+        try await connection.transaction { tx in try queue.complete(claim.item, owner: claim.owner, on: tx) }
+    }
+
+    public func fail(_ claim: WorkClaim, error: String, backoff: Double, permanent: Bool) async throws -> Bool {
+        let queue = WorkQueue(database), runLog = runner.runLog
+        let item = claim.item
+        // A permanent failure spends the unit's attempts, so the queue fails it for good.
+        let recorded = permanent ? WorkItem(workID: item.workID, job: item.job, kind: item.kind, unit: item.unit, runID: item.runID,
+                                            attempts: item.maxAttempts, maxAttempts: item.maxAttempts) : item
+        return try await connection.transaction { tx -> Bool in
+            let retry = try queue.fail(recorded, owner: claim.owner, error: error, backoff: backoff, on: tx)
+            if !retry { try runLog.addCounts(runID: item.runID, seriesTotal: 1, seriesFailed: 1, on: tx) }
+            return retry
+        }
+    }
+
     public var isConnected: Bool { get async { await connection.isConnected } }
+}
+
+extension RunLog {
+    /// Adds `counts` to a run (`addCounts`).
+    func add(_ counts: RunCounts, runID: Int64, on db: isolated PostgresConnection) throws {
+        try addCounts(runID: runID, seriesTotal: counts.seriesTotal, seriesFailed: counts.seriesFailed, pointsRead: counts.pointsRead,
+                      rowsWritten: counts.rowsWritten, newestObservation: counts.newestObservation, on: db)
+    }
 }

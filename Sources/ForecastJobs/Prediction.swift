@@ -4,7 +4,6 @@ import Forecasting
 import Foundation
 import Logging
 import NeuralNet
-import PostgresClient
 
 /// A predict cycle: every series with an active model is forecast from the end of its history.
 ///
@@ -49,12 +48,12 @@ extension JobRunner {
 
     /// The work of a predict run whose `runs` row exists; counts go to the row batch by batch,
     /// the run itself stays open.
-    func predict(runID: Int64, on connection: PostgresConnection) async throws -> RunSummary {
-        let models = self.models, jobName = job.name, database = self.database
+    func predict(runID: Int64, storage: some JobStorage) async throws -> RunSummary {
+        let jobName = job.name
         var summary = RunSummary(runID: runID, kind: .predict, status: .running)
         var logger = self.logger
         logger[metadataKey: "run"] = "\(runID)"
-        let stored = try await connection.withConnection { db in try models.activeModels(job: jobName, includeWeights: false, on: db) }
+        let stored = try await storage.activeModels(includeWeights: false)
         guard !stored.isEmpty else {
             summary.errors.append("no active model; train the job first")
             return summary
@@ -70,8 +69,7 @@ extension JobRunner {
             }
             summary.seriesTotal += refused.count
             summary.seriesFailed += refused.count
-            let count = refused.count
-            try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, seriesTotal: count, seriesFailed: count, on: db) }
+            try await storage.addCounts(runID: runID, RunCounts(seriesTotal: refused.count, seriesFailed: refused.count))
         }
         let active = stored.filter { !refusedIDs.contains($0.modelID) }
         guard !active.isEmpty else { return summary }
@@ -90,15 +88,10 @@ extension JobRunner {
 
         // The saved states of the models that serve their series now, and where each read starts.
         let saved = try await PredictTiming.measure(&timing.read) {
-            try await connection.withConnection { db in
-                var saved: [String: SeriesStateRow] = [:]
-                try SeriesStateStore(database).activeStates(job: jobName, on: db) { row in
-                    if servedBy(row.series)?.modelID == row.modelID, published[row.modelID]?.isCombined == false, grid.index(of: row.lastStep) != nil {
-                        saved[row.series] = row
-                    }
-                }
-                return saved
+            let rows = try await storage.activeStates { row in
+                servedBy(row.series)?.modelID == row.modelID && published[row.modelID]?.isCombined == false && grid.index(of: row.lastStep) != nil
             }
+            return Dictionary(rows.map { ($0.series, $0) }, uniquingKeysWith: { _, last in last })
         }
         let readFrom = saved.mapValues { grid.start(ofBucket: grid.index(of: $0.lastStep)! + 1) }
 
@@ -109,7 +102,7 @@ extension JobRunner {
         if let from = readFrom.values.min(), !everything {
             do {
                 let (continuing, unseen, points) = try await PredictTiming.measure(&timing.read) {
-                    try await readNewSteps(from: from, to: end, readFrom: readFrom, hasGlobal: global != nil, on: connection)
+                    try await readNewSteps(from: from, to: end, readFrom: readFrom, hasGlobal: global != nil, storage: storage)
                 }
                 summary.pointsRead += Int64(points)
                 for series in continuing { work.append((series.key, .continuing(saved[series.key]!, series))) }
@@ -126,7 +119,7 @@ extension JobRunner {
             let keys: Set<String>? = everything ? nil : withoutState
             if everything || !withoutState.isEmpty {
                 let (full, points) = try await PredictTiming.measure(&timing.read) {
-                    try await readFullSeries(keys, to: end, models: active, servedBy: servedBy, on: connection)
+                    try await readFullSeries(keys, to: end, models: active, servedBy: servedBy, storage: storage)
                 }
                 summary.pointsRead += Int64(points)
                 work += full.map { ($0.key, .full($0)) }
@@ -144,29 +137,26 @@ extension JobRunner {
             }
         }
         let newest = ends.values.max()
-        try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, pointsRead: pointsRead, newestObservation: newest, on: db) }
         // Series without new rows keep their forecast; they count as served.
         summary.seriesTotal += timing.unchanged
-        let unchanged = timing.unchanged
-        try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, seriesTotal: unchanged, on: db) }
+        try await storage.addCounts(runID: runID, RunCounts(seriesTotal: timing.unchanged, pointsRead: pointsRead, newestObservation: newest))
 
         work.sort { $0.key < $1.key }
         let retry = try await forecast(work, servedBy: servedBy, published: published, globalID: global?.modelID, settledBefore: grid.index(of: end), runID: runID,
-                                       summary: &summary, timing: &timing, logger: logger, on: connection)
+                                       summary: &summary, timing: &timing, logger: logger, storage: storage)
         if !retry.isEmpty {
             // Saved states that could not be used: these series are read in full after all.
             let keys = Set(retry)
             let (full, points) = try await PredictTiming.measure(&timing.read) {
-                try await readFullSeries(keys, to: end, models: active, servedBy: servedBy, on: connection)
+                try await readFullSeries(keys, to: end, models: active, servedBy: servedBy, storage: storage)
             }
             summary.pointsRead += Int64(points)
-            let extra = Int64(points)
-            try await connection.withConnection { [runLog] db in try runLog.addCounts(runID: runID, pointsRead: extra, on: db) }
+            try await storage.addCounts(runID: runID, RunCounts(pointsRead: Int64(points)))
             _ = try await forecast(full.map { ($0.key, .full($0)) }, servedBy: servedBy, published: published, globalID: global?.modelID, settledBefore: grid.index(of: end),
-                                       runID: runID, summary: &summary, timing: &timing, logger: logger, on: connection)
+                                       runID: runID, summary: &summary, timing: &timing, logger: logger, storage: storage)
         }
         try await noteDataAge(newest: newest, ends: ends, end: end, forecasts: [], targets: timing.targets.map { [$0.lowerBound, $0.upperBound] } ?? [],
-                              summary: &summary, logger: logger, storage: storage(connection))
+                              summary: &summary, logger: logger, storage: storage)
         logger.info("predict timing", metadata: [
             "read_s": "\(Self.seconds(timing.read))", "forecast_s": "\(Self.seconds(timing.forecast))",
             "write_s": "\(Self.seconds(timing.write))", "continued": "\(timing.continued)",
@@ -182,52 +172,41 @@ extension JobRunner {
     /// per series; and the keys of rows whose series has no state but a model (a series the
     /// global model has not forecast yet).
     func readNewSteps(from: Date, to end: Date, readFrom: [String: Date], hasGlobal: Bool,
-                      on connection: PostgresConnection) async throws -> (series: [RegularSeries], unseen: Set<String>, points: Int) {
-        let reader = SourceReader(job: job)
+                      storage: some JobStorage) async throws -> (series: [RegularSeries], unseen: Set<String>, points: Int) {
         var settings = plan.seriesSettings
         settings.minimumLength = 1
         // A covariate read before the first new value is on a full read's grid too.
         settings.leadingCovariates = true
-        let newSettings = settings
-        return try await connection.withConnection { db in
-            var builder = SeriesBuilder(settings: newSettings)
-            var unseen = Set<String>()
-            let summary = try reader.read(from: from, to: end, on: db) { point in
-                if let start = readFrom[point.series] {
-                    if point.time >= start { builder.add(key: point.series, time: point.time, value: point.value, covariates: point.covariates) }
-                } else if hasGlobal {
-                    unseen.insert(point.series)
-                }
-            }
-            return (builder.finish().compactMap { $0.series }, unseen, summary.rows)
+        let read = try await storage.readSeries(from: from, to: end, among: nil, settings: settings) { point in
+            readFrom[point.series].map { point.time >= $0 } ?? false
         }
+        let unseen: Set<String> = hasGlobal ? read.refusedKeys.filter { readFrom[$0] == nil } : []
+        return (read.outcomes.compactMap { $0.series }, unseen, read.rowsRead)
     }
 
     /// The whole history of `keys` (nil: every series) from the first step of the models that
     /// serve them.
     func readFullSeries(_ keys: Set<String>?, to end: Date, models: [StoredModel], servedBy: @escaping @Sendable (String) -> StoredModel?,
-                        on connection: PostgresConnection) async throws -> (series: [RegularSeries], points: Int) {
-        let reader = SourceReader(job: job), settings = plan.seriesSettings
-        let fallbackStart = plan.trainingStart(end: end)
+                        storage: some JobStorage) async throws -> (series: [RegularSeries], points: Int) {
+        let settings = plan.seriesSettings, fallbackStart = plan.trainingStart(end: end)
         let start: @Sendable (StoredModel?) -> Date = { model in model?.dataStart ?? fallbackStart }
-        return try await connection.withConnection { db in
-            var builder = SeriesBuilder(settings: settings)
-            var points = 0
-            if let keys, keys.count <= Self.separateFullReads {
-                for key in keys.sorted() {
-                    points += try reader.read(from: start(servedBy(key)), to: end, series: key, on: db) { point in
-                        builder.add(key: point.series, time: point.time, value: point.value, covariates: point.covariates)
-                    }.rows
-                }
-            } else {
-                let from = models.map(start).min() ?? fallbackStart
-                points = try reader.read(from: from, to: end, on: db) { point in
-                    if keys?.contains(point.series) ?? true { builder.add(key: point.series, time: point.time, value: point.value, covariates: point.covariates) }
-                }.rows
+        var outcomes: [SeriesOutcome] = [], points = 0
+        if let keys, keys.count <= Self.separateFullReads {
+            for key in keys.sorted() {
+                let read = try await storage.readSeries(from: start(servedBy(key)), to: end, among: [key], settings: settings, keep: nil)
+                outcomes += read.outcomes
+                points += read.rowsRead
             }
-            let series = builder.finish().compactMap { $0.series }.filter { servedBy($0.key) != nil }
-            return (series.map { $0.trimmed(from: servedBy($0.key)!.dataStart) }, points)
+        } else {
+            let from = models.map(start).min() ?? fallbackStart
+            var keep: (@Sendable (SourcePoint) -> Bool)?
+            if let keys { keep = { keys.contains($0.series) } }
+            let read = try await storage.readSeries(from: from, to: end, among: nil, settings: settings, keep: keep)
+            outcomes = read.outcomes
+            points = read.rowsRead
         }
+        let series = outcomes.compactMap { $0.series }.filter { servedBy($0.key) != nil }
+        return (series.map { $0.trimmed(from: servedBy($0.key)!.dataStart) }, points)
     }
 
     /// Forecasts `work` batch by batch and writes each batch in one transaction. Returns the
@@ -235,10 +214,8 @@ extension JobRunner {
     func forecast(_ work: [(key: String, reading: Reading)], servedBy: @escaping @Sendable (String) -> StoredModel?, published: [Int64: PublishedForm],
                   globalID: Int64?, settledBefore: Int?,
                   runID: Int64, summary: inout RunSummary, timing: inout PredictTiming, logger: Logger,
-                  on connection: PostgresConnection) async throws -> [String] {
-        let models = self.models, runLog = self.runLog, jobName = job.name, database = self.database
-        let predictions = PredictionWriter(database), states = SeriesStateStore(database)
-        let actuals = ActualsWriter(database), revisit = job.horizon
+                  storage: some JobStorage) async throws -> [String] {
+        let jobName = job.name
         var networks: [Int64: TrainedForecaster] = [:]
         var retry: [String] = []
         for batchStart in stride(from: 0, to: work.count, by: Self.predictBatch) {
@@ -248,7 +225,7 @@ extension JobRunner {
             let missing = Set(batch.compactMap { servedBy($0.key) }.filter { published[$0.modelID]?.needsWeights == true && networks[$0.modelID] == nil }.map(\.modelID))
             if !missing.isEmpty {
                 let weights = try await PredictTiming.measure(&timing.read) {
-                    try await connection.withConnection { db in try models.weights(modelIDs: Array(missing), on: db) }
+                    try await storage.weights(modelIDs: Array(missing))
                 }
                 let decoding = Date()
                 for (id, bytes) in weights { networks[id] = try? ModelArchive.decode(bytes) }
@@ -299,30 +276,25 @@ extension JobRunner {
             }
             timing.forecast += Date().timeIntervalSince(started)
             networks = networks.filter { $0.key == globalID }
-            let total = batch.count - batch.filter { retry.contains($0.key) }.count, failedCount = failed.count
-            let toWrite = rows, statesToWrite = stateRows, observedToWrite = observed
+            let total = batch.count - batch.filter { retry.contains($0.key) }.count
+            let written: Int
             do {
-                let written = try await PredictTiming.measure(&timing.write) {
-                    try await connection.transaction { tx in
-                        try predictions.lockJob(jobName, on: tx)
-                        try actuals.record(job: jobName, series: observedToWrite, revisit: revisit, on: tx)
-                        let n = try predictions.write(toWrite, on: tx)
-                        try states.replace(statesToWrite, on: tx)
-                        try runLog.addCounts(runID: runID, seriesTotal: total, seriesFailed: failedCount, rowsWritten: Int64(n), on: tx)
-                        return n
-                    }
+                written = try await PredictTiming.measure(&timing.write) {
+                    try await storage.write(PredictBatch(predictions: rows, states: stateRows, observed: observed,
+                                                         seriesTotal: total, seriesFailed: failed.count), runID: runID)
                 }
-                summary.rowsWritten += Int64(written)
-                summary.seriesTotal += total
-                summary.seriesFailed += failedCount
             } catch {
                 summary.seriesTotal += total
                 summary.seriesFailed += total
                 summary.errors.append("series \(batch.first!.key) to \(batch.last!.key): writing failed: \(error)")
                 logger.error("predict write failed", metadata: ["series": "\(batch.count) series", "error": "\(error)"])
-                guard await connection.isConnected else { throw error }
-                try await connection.withConnection { db in try runLog.addCounts(runID: runID, seriesTotal: total, seriesFailed: total, on: db) }
+                guard await storage.isConnected else { throw error }
+                try await storage.addCounts(runID: runID, RunCounts(seriesTotal: total, seriesFailed: total))
+                continue
             }
+            summary.rowsWritten += Int64(written)
+            summary.seriesTotal += total
+            summary.seriesFailed += failed.count
         }
         return retry
     }

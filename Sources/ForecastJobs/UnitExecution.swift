@@ -25,6 +25,13 @@ extension JobRunner {
     @discardableResult
     public func execute(_ item: WorkItem, owner: String, on connection: PostgresConnection,
                         abandoned: @Sendable () -> Bool = { false }) async throws -> Int64 {
+        try await execute(WorkClaim(item: item, owner: owner), storage: storage(connection), abandoned: abandoned)
+    }
+
+    /// `execute` on any storage.
+    @discardableResult
+    public func execute(_ claim: WorkClaim, storage: some JobStorage, abandoned: @Sendable () -> Bool = { false }) async throws -> Int64 {
+        let item = claim.item
         var logger = self.logger
         logger[metadataKey: "run"] = "\(item.runID)"
         if !item.unit.isEmpty { logger[metadataKey: "series"] = "\(item.unit)" }
@@ -32,45 +39,38 @@ extension JobRunner {
         let written: Int64
         switch item.kind {
         case .train:
-            let (unit, points) = try await trainedUnit(for: item, on: connection)
+            let (unit, points) = try await trainedUnit(for: item, storage: storage)
             if abandoned() { throw CancellationError() }
-            written = Int64(try await publish(unit, runID: item.runID, pointsRead: Int64(points), completing: (item, owner), on: connection))
+            written = Int64(try await storage.publish(unit, runID: item.runID, pointsRead: Int64(points), completing: claim))
             var metadata: Logger.Metadata = ["model": "\(unit.active?.model.cell.rawValue ?? "none")"]
             if let reason = unit.rejected?.model.reason { metadata["rejected"] = "\(reason)" }
             logger.info("unit trained", metadata: metadata)
         case .predict, .backtest:
             // A predict run is this one unit: an attempt after a lost one counts from zero.
-            if item.attempts > 1 {
-                let runLog = self.runLog
-                try await connection.withConnection { db in try runLog.resetCounts(runID: item.runID, on: db) }
-            }
-            let summary = try await predict(runID: item.runID, on: connection)
+            if item.attempts > 1 { try await storage.resetCounts(runID: item.runID) }
+            let summary = try await predict(runID: item.runID, storage: storage)
             errors = summary.errors
             written = summary.rowsWritten
-            let queue = WorkQueue(database)
-            try await connection.transaction { tx in try queue.complete(item, owner: owner, on: tx) }
+            try await storage.complete(claim)
             if !errors.isEmpty { logger.warning("predict finished with errors", metadata: ["errors": "\(errors.prefix(5).joined(separator: "; "))"]) }
         }
-        try await finishRunIfDone(item.runID, on: connection, extraErrors: errors)
+        try await finishRunIfDone(item.runID, storage: storage, extraErrors: errors)
         return written
     }
 
     /// Reads the unit's series and trains it on a thread of its own; also returns the rows read,
     /// which count in the run only with the unit's results (a retried unit is counted once).
-    func trainedUnit(for item: WorkItem, on connection: PostgresConnection) async throws -> (unit: TrainedUnit, points: Int) {
+    func trainedUnit(for item: WorkItem, storage: some JobStorage) async throws -> (unit: TrainedUnit, points: Int) {
         let end = now()
         let series = item.unit.isEmpty ? nil : item.unit
-        let (outcomes, points, _, newest, ends) = try await readTrainingSeries(end: end, series: series, storage: storage(connection))
-        let runLog = self.runLog
-        try await connection.withConnection { db in
-            // The rows read count with the unit's results (see `publish`); the newest observation now.
-            try runLog.addCounts(runID: item.runID, newestObservation: newest, on: db)
-        }
+        let (outcomes, points, _, newest, ends) = try await readTrainingSeries(end: end, series: series, storage: storage)
+        // The rows read count with the unit's results (see `JobStorage.publish`); the newest observation now.
+        try await storage.addCounts(runID: item.runID, RunCounts(newestObservation: newest))
         // All of the unit's data is old, or (a global unit) some of its series are.
         let whole = newest.flatMap { dataAge.note(newest: $0, now: end, targets: nil) }.map { (series.map { "series \"\($0)\": " } ?? "") + $0 }
         if let line = whole ?? dataAge.note(seriesEnds: ends, now: end) {
             logger.warning("the data is old", metadata: ["note": "\(line)"])
-            try await connection.withConnection { db in try runLog.addNote(runID: item.runID, line, on: db) }
+            try await storage.addNote(runID: item.runID, line)
         }
         let trainer = UnitTrainer(plan: plan, readUntil: end), season = plan.season
         if job.model.scope == .global {
@@ -93,35 +93,34 @@ extension JobRunner {
     /// Closes a run once none of its units is queued or running: succeeded, partial or failed
     /// by its counters, with the errors of the units that failed for good.
     public func finishRunIfDone(_ runID: Int64, on connection: PostgresConnection, extraErrors: [String]) async throws {
-        let queue = WorkQueue(database), runLog = self.runLog
-        try await connection.transaction { tx in
-            // The row lock serialises the last completions of a run, so exactly one closes it.
-            guard let (total, failed) = try runLog.lockOpen(runID: runID, on: tx), try queue.pending(runID: runID, on: tx) == 0 else { return }
-            let failures = try queue.failures(runID: runID, on: tx)
+        try await finishRunIfDone(runID, storage: storage(connection), extraErrors: extraErrors)
+    }
+
+    func finishRunIfDone(_ runID: Int64, storage: some JobStorage, extraErrors: [String]) async throws {
+        try await storage.closeRunIfDone(runID: runID) { progress in
+            let failures = progress.failures
             let errors = extraErrors + failures.map { "\($0.unit.isEmpty ? "unit" : "series \"\($0.unit)\""): \($0.error)" }
-            let status: RunStatus = failed == 0 && failures.isEmpty && total > 0 ? .succeeded : (failed < total ? .partial : .failed)
-            try runLog.finish(runID: runID, status: status, error: errors.isEmpty ? nil : String(errors.joined(separator: "\n").prefix(8000)), on: tx)
+            let status: RunStatus = progress.seriesFailed == 0 && failures.isEmpty && progress.seriesTotal > 0 ? .succeeded
+                : (progress.seriesFailed < progress.seriesTotal ? .partial : .failed)
+            return (status, errors.isEmpty ? nil : String(errors.joined(separator: "\n").prefix(8000)))
         }
     }
 
     /// Records a unit that failed: retried after a backoff while attempts remain, else failed
     /// for good and counted in its run.
     public func recordFailure(_ item: WorkItem, owner: String, error: any Error, on connection: PostgresConnection) async throws {
-        let queue = WorkQueue(database), runLog = self.runLog
+        try await recordFailure(WorkClaim(item: item, owner: owner), error: error, storage: storage(connection))
+    }
+
+    func recordFailure(_ claim: WorkClaim, error: any Error, storage: some JobStorage) async throws {
+        let item = claim.item
         // 10 s, 40 s, 90 s, ... capped at 10 minutes.
         let backoff = min(600, 10 * Double(item.attempts * item.attempts))
         let message = String(describing: error)
-        let permanent = error is UnitError
-        let retried = try await connection.transaction { tx -> Bool in
-            let retry = try queue.fail(permanent ? WorkItem(workID: item.workID, job: item.job, kind: item.kind, unit: item.unit, runID: item.runID,
-                                                            attempts: item.maxAttempts, maxAttempts: item.maxAttempts) : item,
-                                       owner: owner, error: message, backoff: backoff, on: tx)
-            if !retry { try runLog.addCounts(runID: item.runID, seriesTotal: 1, seriesFailed: 1, on: tx) }
-            return retry
-        }
+        let retried = try await storage.fail(claim, error: message, backoff: backoff, permanent: error is UnitError)
         logger.error("unit failed", metadata: ["run": "\(item.runID)", "series": "\(item.unit)", "error": "\(message)",
                                                "retry": "\(retried ? "in \(Int(backoff))s" : "no")"])
-        if !retried { try await finishRunIfDone(item.runID, on: connection, extraErrors: []) }
+        if !retried { try await finishRunIfDone(item.runID, storage: storage, extraErrors: []) }
     }
 
     /// Failures that retrying cannot mend.

@@ -7,72 +7,6 @@ import XCTest
 @testable import ForecastStore
 @testable import Forecasting
 
-/// `JobStorage` in memory: source rows, and what a run wrote. Lets the train run's logic
-/// (windows per series, counting, notes, one failing unit among others) be tested without
-/// PostgreSQL, as `InMemorySchedule` does for the scheduler's decision.
-actor InMemoryJobStorage: JobStorage {
-    let points: [SourcePoint]
-    let settings: SeriesSettings
-    /// Thrown by every read of the source.
-    var sourceFailure: SourceError?
-    /// Units with one of these series cannot be written.
-    var unwritable: Set<String> = []
-    private(set) var published: [TrainedUnit] = []
-    private(set) var notes: [String] = []
-    private(set) var counts: (pointsRead: Int64, newest: Date?) = (0, nil)
-    private(set) var finished: (summary: RunSummary, error: String?)?
-
-    init(points: [SourcePoint], settings: SeriesSettings) {
-        self.points = points
-        self.settings = settings
-    }
-
-    func failReads(with error: SourceError) { sourceFailure = error }
-    func refuseWrites(of series: Set<String>) { unwritable = series }
-
-    func readSeries(from: Date, to: Date, among keys: [String]?, keep: (@Sendable (SourcePoint) -> Bool)?) async throws -> SeriesRead {
-        if let sourceFailure { throw sourceFailure }
-        let wanted = keys.map(Set.init)
-        var builder = SeriesBuilder(settings: settings)
-        var used = 0, newest: Date?
-        for point in points where point.time >= from && point.time < to && (wanted?.contains(point.series) ?? true) && (keep?(point) ?? true) {
-            used += 1
-            if point.value != nil, newest.map({ point.time > $0 }) ?? true { newest = point.time }
-            builder.add(key: point.series, time: point.time, value: point.value, covariates: point.covariates)
-        }
-        return SeriesRead(outcomes: builder.finish(), points: used, newest: newest)
-    }
-
-    func seriesEnds(before cutoff: Date, end: Date, series: String?) async throws -> [String: Date] {
-        if let sourceFailure { throw sourceFailure }
-        var newest: [String: Date] = [:]
-        for point in points where point.value != nil && point.time < end && (series.map { point.series == $0 } ?? true) {
-            newest[point.series] = max(newest[point.series] ?? point.time, point.time)
-        }
-        return newest.filter { $0.value < cutoff }
-    }
-
-    func unreadRows(from: Date, to: Date, futureFrom: Date) async throws -> UnreadRows { UnreadRows(before: futureFrom) }
-    func prepareHistory(asOf: Date) async throws {}
-    func startRun(kind: RunKind, trigger: RunTrigger?, note: String?) async throws -> Int64 { 1 }
-
-    func addCounts(runID: Int64, pointsRead: Int64, newestObservation: Date?) async throws {
-        counts = (counts.pointsRead + pointsRead, newestObservation ?? counts.newest)
-    }
-
-    func addNote(runID: Int64, _ note: String) async throws { notes.append(note) }
-
-    func publish(_ unit: TrainedUnit, runID: Int64) async throws -> Int {
-        if let refused = unit.series.first(where: unwritable.contains) { throw PostgresError(.usage, "cannot write series \(refused)") }
-        published.append(unit)
-        return unit.active == nil ? 0 : unit.forecasts.reduce(0) { $0 + $1.targets.count }
-    }
-
-    func finish(_ summary: RunSummary, error: String?) async throws { finished = (summary, error) }
-
-    var isConnected: Bool { true }
-}
-
 final class TrainRunTests: XCTestCase {
     let t0 = Date(timeIntervalSince1970: 1_700_002_800)
     let hours = 20 * 24
@@ -99,7 +33,7 @@ final class TrainRunTests: XCTestCase {
     }
 
     func storage(_ points: [SourcePoint]) -> InMemoryJobStorage {
-        InMemoryJobStorage(points: points, settings: JobPlan(job()).seriesSettings)
+        InMemoryJobStorage(points: points, plan: JobPlan(job()))
     }
 
     func runner(at clock: Date) -> JobRunner {
@@ -119,12 +53,12 @@ final class TrainRunTests: XCTestCase {
         XCTAssertEqual(published.map(\.series), [["a"], ["b"]])
         XCTAssertEqual(summary.rowsWritten, 12, "six steps for each series")
         XCTAssertEqual(published.flatMap(\.forecasts).map(\.issuedAt), [clock - 3600, clock - 3600])
-        let finished = await store.finished
-        XCTAssertEqual(finished?.summary.status, .succeeded)
-        XCTAssertNil(finished?.error)
-        let counts = await store.counts
-        XCTAssertEqual(counts.pointsRead, Int64(2 * hours))
-        XCTAssertEqual(counts.newest, clock - 3600)
+        let run = await store.runs[summary.runID]
+        XCTAssertEqual(run?.status, .succeeded)
+        XCTAssertNil(run?.error)
+        let counts = await store.runs[summary.runID]?.counts
+        XCTAssertEqual(counts?.pointsRead, Int64(2 * hours))
+        XCTAssertEqual(counts?.newestObservation, clock - 3600)
     }
 
     /// The window of a series that stopped two years ago counts back from its own end; the
@@ -139,7 +73,7 @@ final class TrainRunTests: XCTestCase {
         let issued = await store.published.flatMap(\.forecasts).map { ($0.series, $0.issuedAt) }
         XCTAssertEqual(issued.map(\.0), ["a", "c"])
         XCTAssertEqual(issued.map(\.1), [clock - 3600, past + Double(hours - 1) * 3600])
-        let notes = await store.notes
+        let notes = await store.runs[summary.runID]?.notes ?? []
         XCTAssertEqual(notes.count, 1, "\(notes)")
         XCTAssertTrue(notes.first?.hasPrefix("series \"c\": data ends") == true, "\(notes)")
         XCTAssertEqual(summary.notes, notes)
@@ -150,8 +84,8 @@ final class TrainRunTests: XCTestCase {
         await store.failReads(with: .queryFailed(job: "sensors", underlying: PostgresError(.usage, "relation \"readings\" does not exist", sqlState: "42P01")))
         let summary = try await runner(at: t0 + Double(hours) * 3600).train(storage: store, only: nil, trigger: nil, note: nil)
         XCTAssertEqual(summary.status, .failed)
-        let finished = await store.finished
-        XCTAssertEqual(finished?.error, "job \"sensors\": the source query failed: [42P01] relation \"readings\" does not exist")
+        let error = await store.runs[summary.runID]?.error
+        XCTAssertEqual(error, "job \"sensors\": the source query failed: [42P01] relation \"readings\" does not exist")
         let published = await store.published
         XCTAssertTrue(published.isEmpty)
     }

@@ -1,0 +1,205 @@
+import Foundation
+import Logging
+import PostgresClient
+import XCTest
+@testable import ForecastConfig
+@testable import ForecastJobs
+@testable import ForecastStore
+@testable import Forecasting
+
+/// The predict cycle, `run --once`, the backtest and the work queue's unit execution on an
+/// in-memory `JobStorage`: their logic without PostgreSQL (the store's SQL has its own tests,
+/// and `IncrementalPredictTests`, `RunMessagesTests` and `ConfigChangeTests` run the same paths
+/// through a live server).
+final class PredictRunTests: XCTestCase {
+    let t0 = Date(timeIntervalSince1970: 1_700_002_800)
+    let hours = 20 * 24
+
+    func job(horizon: Int = 6) -> JobSettings {
+        var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: horizon,
+                              source: SourceSettings(origin: .table("readings"), seriesColumn: "sensor", timeColumn: "ts", valueColumn: "reading"))
+        job.trainWindow = 30 * 86_400
+        job.backtestWindows = 2
+        job.fallback = .none
+        job.statisticalChallengers = false
+        job.model.hiddenSize = 8
+        job.model.epochs = 20  // enough to learn the trend seasonal naive misses, so a network is published
+        job.model.context = 24
+        return job
+    }
+
+    /// Hours `range` of two series: a daily cycle on opposite trends, with seeded noise (the data
+    /// of `IncrementalPredictTests`, on which the guard publishes the network alone).
+    func rows(_ range: Range<Int>) -> [SourcePoint] {
+        var generator = SeededNoise(seed: 777)
+        var points: [SourcePoint] = []
+        for hour in 0..<range.upperBound {
+            let daily = sin(2 * Double.pi * Double(hour) / 24), trend = Double(hour)
+            let a = 10 + 0.05 * trend + 3 * daily + 0.3 * generator.next(), b = 100 - 0.04 * trend - 3 * daily + 0.3 * generator.next()
+            guard range.contains(hour) else { continue }
+            let time = t0 + Double(hour) * 3600
+            points += [SourcePoint(series: "a", time: time, value: a), SourcePoint(series: "b", time: time, value: b)]
+        }
+        return points
+    }
+
+    func runner(_ job: JobSettings, at clock: Date) -> JobRunner {
+        var runner = JobRunner(job: job, database: DatabaseSettings(url: "", schema: "unused"), logger: Logger(label: "test"))
+        runner.now = { clock }
+        return runner
+    }
+
+    func hour(_ h: Int) -> Date { t0 + Double(h) * 3600 }
+
+    /// Trained at hour 480 on both series; returns the storage.
+    func trained() async throws -> InMemoryJobStorage {
+        let store = InMemoryJobStorage(points: rows(0..<hours), plan: JobPlan(job()), clock: hour(hours))
+        let summary = try await runner(job(), at: hour(hours)).train(storage: store, only: nil, trigger: nil, note: nil)
+        XCTAssertEqual(summary.status, .succeeded, "\(summary.errors)")
+        let cells = await store.activeModels.map(\.cell)
+        XCTAssertEqual(cells, [.lstm, .lstm], "the network is published alone, so it saves states")
+        return store
+    }
+
+    func latest(_ store: InMemoryJobStorage, issuedAt: Date) async -> [String: [Double]] {
+        var result: [String: [Double]] = [:]
+        for row in await store.predictions where row.issuedAt == issuedAt {
+            result[row.series, default: []] += [row.forecastValue, row.lowerBound ?? .nan, row.upperBound ?? .nan]
+        }
+        return result
+    }
+
+    func testAPredictReadsOnlyTheNewRowsFromTheSavedStatesAndEqualsAFullRead() async throws {
+        let store = try await trained()
+        await store.add(rows(hours..<(hours + 3)))
+        await store.setClock(hour(hours + 3))
+        let onward = try await runner(job(), at: hour(hours + 3)).predict(storage: store)
+        XCTAssertEqual(onward.status, .succeeded, "\(onward.errors)")
+        XCTAssertEqual(onward.seriesTotal, 2)
+        XCTAssertEqual(onward.pointsRead, 6, "three new rows of each series, nothing older")
+        XCTAssertEqual(onward.rowsWritten, 12)
+        let continued = await latest(store, issuedAt: hour(hours + 2))
+        let statesAfter = await store.states.mapValues(\.lastStep)
+        XCTAssertEqual(statesAfter, ["a": hour(hours + 2), "b": hour(hours + 2)])
+
+        // Without states the same cycle reads every series in full and must publish the same numbers.
+        await store.dropStates()
+        let full = try await runner(job(), at: hour(hours + 3)).predict(storage: store)
+        XCTAssertEqual(full.status, .succeeded, "\(full.errors)")
+        XCTAssertEqual(full.pointsRead, Int64(2 * (hours + 3)))
+        let fromFull = await latest(store, issuedAt: hour(hours + 2))
+        XCTAssertEqual(fromFull.keys.sorted(), ["a", "b"])
+        XCTAssertEqual(fromFull, continued, "reading on from a state gives the forecast of a full read, bit for bit")
+        let issued = await store.predictions.filter { $0.issuedAt == hour(hours + 2) }.count
+        XCTAssertEqual(issued, 12, "writing an origin again replaced it")
+    }
+
+    func testAPredictWithoutNewRowsKeepsTheForecastsAndCountsTheSeriesAsServed() async throws {
+        let store = try await trained()
+        let before = await store.predictions
+        let summary = try await runner(job(), at: hour(hours)).predict(storage: store)
+        XCTAssertEqual(summary.status, .succeeded, "\(summary.errors)")
+        XCTAssertEqual(summary.seriesTotal, 2)
+        XCTAssertEqual(summary.rowsWritten, 0)
+        let after = await store.predictions
+        XCTAssertEqual(after, before)
+    }
+
+    func testAModelTheConfigurationNoLongerFitsIsRefusedAndRunOnceRetrainsIt() async throws {
+        let store = try await trained()
+        await store.add(rows(hours..<(hours + 1)))
+        let longer = job(horizon: 12)
+        let refused = try await runner(longer, at: hour(hours + 1)).predict(storage: store)
+        XCTAssertEqual(refused.status, .failed)
+        XCTAssertEqual(refused.seriesFailed, 2)
+        XCTAssertTrue(refused.errors.allSatisfy { $0.contains("trained with horizon 6, the job now asks 12") }, "\(refused.errors)")
+
+        let summaries = try await runner(longer, at: hour(hours + 1)).runOnce(storage: store)
+        XCTAssertEqual(summaries.map(\.kind), [.train, .predict])
+        XCTAssertEqual(summaries.map(\.status), [.succeeded, .succeeded], "\(summaries.flatMap(\.errors))")
+        let trigger = await store.runs[summaries[0].runID]?.trigger
+        XCTAssertEqual(trigger, .config)
+        let horizons = await store.predictions.filter { $0.issuedAt == hour(hours) }.reduce(into: [String: Int]()) { $0[$1.series, default: 0] += 1 }
+        XCTAssertEqual(horizons, ["a": 12, "b": 12])
+    }
+
+    /// A batch that cannot be written fails its series with the reason, and leaves their forecasts and states as they were.
+    func testABatchThatCannotBeWrittenFailsItsSeriesAndChangesNothing() async throws {
+        let store = try await trained()
+        let predictionsBefore = await store.predictions, statesBefore = await store.states
+        await store.add(rows(hours..<(hours + 2)))
+        await store.refuseWrites(of: ["b"])
+        let summary = try await runner(job(), at: hour(hours + 2)).predict(storage: store)
+        XCTAssertEqual(summary.status, .failed)
+        XCTAssertEqual(summary.seriesFailed, 2)
+        XCTAssertEqual(summary.errors, ["series a to b: writing failed: PostgreSQL usage error: cannot write series b"])
+        let predictionsAfter = await store.predictions, statesAfter = await store.states
+        XCTAssertEqual(predictionsAfter, predictionsBefore)
+        XCTAssertEqual(statesAfter, statesBefore)
+    }
+
+    func testAPredictWithoutAModelFailsSayingSo() async throws {
+        let store = InMemoryJobStorage(points: rows(0..<hours), plan: JobPlan(job()))
+        let summary = try await runner(job(), at: hour(hours)).predict(storage: store)
+        XCTAssertEqual(summary.status, .failed)
+        XCTAssertEqual(summary.errors, ["no active model; train the job first"])
+        let status = await store.runs[summary.runID]?.status
+        XCTAssertEqual(status, .failed)
+    }
+
+    /// Queued units: the run stays open until its last unit, which closes it; a unit that cannot
+    /// be trained fails for good at once (no retry) and names its series in the run's error.
+    func testQueuedUnitsCloseTheirRunWithTheLastOneAndAPermanentFailureIsNotRetried() async throws {
+        let store = InMemoryJobStorage(points: rows(0..<hours), plan: JobPlan(job()), clock: hour(hours))
+        let runner = runner(job(), at: hour(hours))
+        let items = await store.queueRun(kind: .train, units: ["a", "b", "gone"])
+        let runID = items[0].runID
+        let written = try await runner.execute(WorkClaim(item: items[0], owner: "w"), storage: store)
+        XCTAssertEqual(written, 6)
+        var status = await store.runs[runID]?.status
+        XCTAssertEqual(status, .running, "two units are still queued")
+        try await runner.execute(WorkClaim(item: items[1], owner: "w"), storage: store)
+
+        do {
+            try await runner.execute(WorkClaim(item: items[2], owner: "w"), storage: store)
+            XCTFail("a series without rows cannot be trained")
+        } catch {
+            try await runner.recordFailure(WorkClaim(item: items[2], owner: "w"), error: error, storage: store)
+        }
+        let run = await store.runs[runID]
+        XCTAssertEqual(run?.status, .partial)
+        XCTAssertEqual(run?.counts.seriesTotal, 3)
+        XCTAssertEqual(run?.counts.seriesFailed, 1)
+        XCTAssertEqual(run?.counts.pointsRead, Int64(2 * hours))
+        XCTAssertEqual(run?.error, "series \"gone\": the series has no rows in the training window")
+        let queue = await store.queue[items[2].workID]?.state
+        XCTAssertEqual(queue, .failed("the series has no rows in the training window"))
+        status = await store.runs[runID]?.status
+        XCTAssertEqual(status, .partial)
+    }
+
+    /// A unit whose lease was lost writes nothing: its model does not become active.
+    func testATrainUnitWhoseLeaseIsLostPublishesNothing() async throws {
+        let store = InMemoryJobStorage(points: rows(0..<hours), plan: JobPlan(job()), clock: hour(hours))
+        let items = await store.queueRun(kind: .train, units: ["a"])
+        _ = try await store.fail(WorkClaim(item: items[0], owner: "w"), error: "lease expired", backoff: 0, permanent: false)
+        do {
+            try await runner(job(), at: hour(hours)).execute(WorkClaim(item: items[0], owner: "w"), storage: store)
+            XCTFail("the lease is gone")
+        } catch WorkQueueError.leaseLost {}
+        let models = await store.activeModels
+        XCTAssertTrue(models.isEmpty)
+    }
+
+    func testABacktestScoresEverySeriesOnItsWithheldWindows() async throws {
+        let store = InMemoryJobStorage(points: rows(0..<hours), plan: JobPlan(job()), clock: hour(hours))
+        let (summary, scores) = try await runner(job(), at: hour(hours)).backtest(storage: store)
+        XCTAssertEqual(summary.status, .succeeded, "\(summary.errors)")
+        XCTAssertEqual(scores.map(\.series), ["a", "b"])
+        let rows = await store.backtests[summary.runID] ?? []
+        XCTAssertEqual(Set(rows.map(\.series)), ["a", "b"])
+        XCTAssertTrue(rows.allSatisfy { $0.windows == 2 }, "\(rows)")
+        let models = await store.activeModels
+        XCTAssertTrue(models.isEmpty, "a backtest publishes nothing")
+    }
+}
