@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting"]),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
         // What the service's test targets share: a freshly migrated schema per test, model-cell shorthands.
-        .target(name: "ServiceTestSupport", dependencies: ["TestSupport", "ForecastStore", "Forecasting", "PostgresClient"],
+        .target(name: "ServiceTestSupport", dependencies: ["TestSupport", "ForecastStore", "ForecastConfig", "Forecasting", "PostgresClient"],
                 path: "Tests/ServiceTestSupport"),
         .testTarget(name: "ForecastConfigTests", dependencies: ["ForecastConfig", "Forecasting", "ServiceTestSupport"]),
         .testTarget(name: "ForecastStoreTests", dependencies: [

@@ -34,14 +34,7 @@ final class ActualsRecordingTests: StoreTestCase {
     }
 
     func runner(hoursRead: Int) throws -> JobRunner {
-        var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: 6,
-                              source: SourceSettings(origin: .table("\(schema).readings"), seriesColumn: "sensor",
-                                                     timeColumn: "ts", valueColumn: "reading"))
-        job.trainWindow = 30 * 86_400
-        job.backtestWindows = 2
-        job.model.hiddenSize = 8
-        job.model.epochs = 3
-        job.model.context = 24
+        var job = JobSettings.sensors(table: "\(schema).readings")
         job.driftFactor = 3
         job.driftPoints = 6
         var runner = JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))

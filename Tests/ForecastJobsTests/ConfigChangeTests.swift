@@ -14,18 +14,15 @@ final class ConfigChangeTests: StoreTestCase {
     let t0 = Date(timeIntervalSince1970: 1_700_002_800)
     let hours = 20 * 24
 
-    /// Two hourly series with a daily cycle on a trend (the data of `IncrementalPredictTests`,
-    /// where the network is published alone), starting at `start`.
+    /// The two sensors of `trendingReadings` (where the network is published alone), starting at `start`.
     func loadReadings(start: Date? = nil) async throws {
         let readings = table("readings")
         try await db.executeScript("CREATE TABLE \(readings) (sensor text, ts timestamptz, reading double precision)")
         let t0 = start ?? self.t0, hours = self.hours
-        var generator = SeededNoise(seed: 777)
-        func noise() -> Double { generator.next() }
+        let values = trendingReadings(hours: hours)
         _ = try await db.copyIn("COPY \(readings) FROM STDIN") { writer in
             for hour in 0..<hours {
-                let daily = sin(2 * Double.pi * Double(hour) / 24), trend = Double(hour)
-                for (sensor, value) in [("a", 10 + 0.05 * trend + 3 * daily + 0.3 * noise()), ("b", 100 - 0.04 * trend - 3 * daily + 0.3 * noise())] {
+                for (sensor, value) in [("a", values[hour].a), ("b", values[hour].b)] {
                     try writer.append(sensor)
                     try writer.append(t0 + Double(hour) * 3600)
                     try writer.append(value)
@@ -36,14 +33,7 @@ final class ConfigChangeTests: StoreTestCase {
     }
 
     func baseJob() -> JobSettings {
-        var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: 6,
-                              source: SourceSettings(origin: .table("\(schema).readings"), seriesColumn: "sensor",
-                                                     timeColumn: "ts", valueColumn: "reading"))
-        job.trainWindow = 30 * 86_400
-        job.backtestWindows = 2
-        job.model.hiddenSize = 8
-        job.model.epochs = 20
-        job.model.context = 24
+        var job = JobSettings.sensors(table: "\(schema).readings", epochs: 20)
         // The network against the baselines only, as these tests need a published network
         // whose cell and size matter; the statistical challengers have their own tests.
         job.statisticalChallengers = false

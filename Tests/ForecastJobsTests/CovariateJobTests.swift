@@ -47,16 +47,9 @@ final class CovariateJobTests: StoreTestCase {
     }
 
     func job(covariates: [String] = ["temp", "humid"]) -> JobSettings {
-        var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: 6,
-                              source: SourceSettings(origin: .table("\(schema).readings"), seriesColumn: "sensor",
-                                                     timeColumn: "ts", valueColumn: "reading", pastCovariates: covariates))
-        job.trainWindow = 30 * 86_400
-        job.backtestWindows = 2
+        var job = JobSettings.sensors(table: "\(schema).readings", epochs: 10, pastCovariates: covariates)
         job.fallback = .none  // the network is published, so its inputs matter
         job.statisticalChallengers = false
-        job.model.hiddenSize = 8
-        job.model.epochs = 10
-        job.model.context = 24
         return job
     }
 

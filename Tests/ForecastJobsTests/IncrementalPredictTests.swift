@@ -17,19 +17,11 @@ final class IncrementalPredictTests: StoreTestCase {
         let readings = table("readings")
         try await db.executeScript("CREATE TABLE \(readings) (sensor text, ts timestamptz, reading double precision)")
         let t0 = self.t0, hours = self.hours
-        // A strong daily cycle on steady trends, with noise: the small network learns what
-        // seasonal naive misses (a day's trend) and beats it, naive (which misses the cycle)
-        // and their combination in both scopes, so the guards publish it alone (deterministic:
-        // seeded data, seeded training).
-        var generator = SeededNoise(seed: 777)
-        func noise() -> Double { generator.next() }
-        let values = (0..<hours).map { hour -> (Double, Double) in
-            let daily = sin(2 * Double.pi * Double(hour) / 24), trend = Double(hour)
-            return (10 + 0.05 * trend + 3 * daily + 0.3 * noise(), 100 - 0.04 * trend - 3 * daily + 0.3 * noise())
-        }
+        // The guards publish the network alone on this data (`trendingReadings`).
+        let values = trendingReadings(hours: hours)
         _ = try await db.copyIn("COPY \(readings) FROM STDIN") { writer in
             for hour in 0..<hours where hour != hours - 4 {  // a short gap among the new rows
-                for (sensor, value) in [("a", values[hour].0), ("b", values[hour].1)] {
+                for (sensor, value) in [("a", values[hour].a), ("b", values[hour].b)] {
                     try writer.append(sensor)
                     try writer.append(t0 + Double(hour) * 3600)
                     try writer.append(value)
@@ -40,16 +32,10 @@ final class IncrementalPredictTests: StoreTestCase {
     }
 
     func runner(scope: ModelScope, at now: Date, design: (inout ModelSettings) -> Void = { _ in }) throws -> JobRunner {
-        var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: 6,
-                              source: SourceSettings(origin: .table("\(schema).readings"), seriesColumn: "sensor",
-                                                     timeColumn: "ts", valueColumn: "reading"))
-        job.trainWindow = 30 * 86_400
-        job.backtestWindows = 2
+        // 20 epochs: enough to learn the trend that seasonal naive misses.
+        var job = JobSettings.sensors(table: "\(schema).readings", epochs: 20)
         job.fallback = .none
         job.statisticalChallengers = false  // these tests are about the network's saved states (ETS fits this data exactly)
-        job.model.hiddenSize = 8
-        job.model.epochs = 20  // enough to learn the trend that seasonal naive misses
-        job.model.context = 24
         job.model.scope = scope
         design(&job.model)
         var runner = JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))

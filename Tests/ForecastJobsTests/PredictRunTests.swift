@@ -16,31 +16,19 @@ final class PredictRunTests: XCTestCase {
     let hours = 20 * 24
 
     func job(horizon: Int = 6) -> JobSettings {
-        var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: horizon,
-                              source: SourceSettings(origin: .table("readings"), seriesColumn: "sensor", timeColumn: "ts", valueColumn: "reading"))
-        job.trainWindow = 30 * 86_400
-        job.backtestWindows = 2
+        // 20 epochs: enough to learn the trend seasonal naive misses, so a network is published.
+        var job = JobSettings.sensors(table: "readings", horizon: horizon, epochs: 20)
         job.fallback = .none
         job.statisticalChallengers = false
-        job.model.hiddenSize = 8
-        job.model.epochs = 20  // enough to learn the trend seasonal naive misses, so a network is published
-        job.model.context = 24
         return job
     }
 
-    /// Hours `range` of two series: a daily cycle on opposite trends, with seeded noise (the data
-    /// of `IncrementalPredictTests`, on which the guard publishes the network alone).
+    /// Hours `range` of the two sensors of `trendingReadings`, on which the guard publishes the network alone.
     func rows(_ range: Range<Int>) -> [SourcePoint] {
-        var generator = SeededNoise(seed: 777)
-        var points: [SourcePoint] = []
-        for hour in 0..<range.upperBound {
-            let daily = sin(2 * Double.pi * Double(hour) / 24), trend = Double(hour)
-            let a = 10 + 0.05 * trend + 3 * daily + 0.3 * generator.next(), b = 100 - 0.04 * trend - 3 * daily + 0.3 * generator.next()
-            guard range.contains(hour) else { continue }
-            let time = t0 + Double(hour) * 3600
-            points += [SourcePoint(series: "a", time: time, value: a), SourcePoint(series: "b", time: time, value: b)]
+        let values = trendingReadings(hours: range.upperBound)
+        return range.flatMap { h in
+            [SourcePoint(series: "a", time: hour(h), value: values[h].a), SourcePoint(series: "b", time: hour(h), value: values[h].b)]
         }
-        return points
     }
 
     func runner(_ job: JobSettings, at clock: Date) -> JobRunner {

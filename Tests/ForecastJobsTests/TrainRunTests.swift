@@ -12,13 +12,7 @@ final class TrainRunTests: XCTestCase {
     let hours = 20 * 24
 
     func job() -> JobSettings {
-        var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: 6,
-                              source: SourceSettings(origin: .table("readings"), seriesColumn: "sensor", timeColumn: "ts", valueColumn: "reading"))
-        job.trainWindow = 30 * 86_400
-        job.backtestWindows = 2
-        job.model.hiddenSize = 8
-        job.model.epochs = 3
-        job.model.context = 24
+        var job = JobSettings.sensors(table: "readings")
         job.statisticalChallengers = false
         return job
     }

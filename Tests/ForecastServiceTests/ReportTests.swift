@@ -56,15 +56,8 @@ final class ReportTests: StoreTestCase {
     }
 
     func job() -> JobSettings {
-        var job = JobSettings(name: "sensors", frequency: try! Frequency(parsing: "1h"), horizon: 6,
-                              source: SourceSettings(origin: .table("\(schema).readings"), seriesColumn: "sensor",
-                                                     timeColumn: "ts", valueColumn: "reading"))
+        var job = JobSettings.sensors(table: "\(schema).readings")
         job.timeZone = TimeZone(identifier: "America/New_York")!
-        job.trainWindow = 30 * 86_400
-        job.backtestWindows = 2
-        job.model.hiddenSize = 8
-        job.model.epochs = 3
-        job.model.context = 24
         return job
     }
 
