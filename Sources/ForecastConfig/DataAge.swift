@@ -47,13 +47,7 @@ public struct DataAge: Sendable {
             : "\(stale.count) series stopped more than a horizon ago (\(names)), the oldest ends \(when); each is forecast from its own end"
     }
 
-    static func format(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        return formatter.string(from: date)
-    }
+    static func format(_ date: Date) -> String { DateFormatter.utc("yyyy-MM-dd HH:mm").string(from: date) }
 
     /// "2 years 11 months", "3 days 4 hours", "5 hours": the two largest units.
     static func span(from start: Date, to end: Date) -> String {

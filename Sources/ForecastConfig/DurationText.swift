@@ -1,3 +1,5 @@
+import Foundation
+
 /// A whole number of seconds.
 public typealias Seconds = Int
 
@@ -42,5 +44,17 @@ public enum DurationText {
             rest %= size
         }
         return text.isEmpty ? "0s" : text
+    }
+}
+
+extension DateFormatter {
+    /// A formatter of instants as UTC text in `format` (POSIX locale, so the text never
+    /// depends on the machine's settings): what notes, reports and partition names print.
+    public static func utc(_ format: String) -> DateFormatter {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = format
+        return formatter
     }
 }

@@ -218,14 +218,6 @@ public struct HistoryStore: Sendable {
     /// `2026-01-01 00:00:00+00`: a bound PostgreSQL reads the same whatever its TimeZone.
     static func literal(_ day: Date) -> String { literalFormatter.string(from: day) + "+00" }
 
-    private static let dayFormatter = utcFormatter("yyyyMMdd")
-    private static let literalFormatter = utcFormatter("yyyy-MM-dd HH:mm:ss")
-
-    private static func utcFormatter(_ format: String) -> DateFormatter {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = format
-        return formatter
-    }
+    private static let dayFormatter = DateFormatter.utc("yyyyMMdd")
+    private static let literalFormatter = DateFormatter.utc("yyyy-MM-dd HH:mm:ss")
 }

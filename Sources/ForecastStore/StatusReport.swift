@@ -1,6 +1,7 @@
 /// What `forecastd status` shows, read from the tables and never written: per configured job,
 /// the last run of each kind (status, age, duration, series failed), the next scheduled times,
 /// and the active models with their backtest accuracy; and how that reads as a terminal table.
+import ForecastConfig
 import Foundation
 import PostgresClient
 
@@ -145,13 +146,7 @@ public struct StatusReport: Sendable {
         return String(format: "%dd %02dh", whole / 86_400, whole % 86_400 / 3600)
     }
 
-    static func timestamp(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
-        return formatter.string(from: date)
-    }
+    static func timestamp(_ date: Date) -> String { DateFormatter.utc("yyyy-MM-dd HH:mm:ss 'UTC'").string(from: date) }
 
     static func colour(for status: RunStatus) -> String {
         switch status {

@@ -38,6 +38,19 @@ extension JobRunnerTests {
 }
 
 extension JobRunnerTests {
+    /// Claims the job's next unit with a lease far shorter than the unit and runs it: its
+    /// completion is refused and its transaction rolls back.
+    func executeWithLostLease(_ runner: JobRunner, queue: WorkQueue) async throws {
+        let claimed = try await db.withConnection { db in try queue.claim(owner: "w1", lease: 0.001, jobs: ["sensors"], on: db) }
+        let first = try XCTUnwrap(claimed)
+        do {
+            _ = try await runner.execute(first, owner: "w1", on: db)
+            XCTFail("the lease ran out")
+        } catch let error as WorkQueueError {
+            XCTAssertEqual(error, .leaseLost(workID: first.workID))
+        }
+    }
+
     /// A train unit counted the rows it read in the run before its results committed, so a
     /// unit that was retried (here: it lost its lease, nothing of it was written) counted twice.
     func testARetriedTrainUnitCountsItsPointsOnce() async throws {
@@ -49,14 +62,7 @@ extension JobRunnerTests {
             return runID
         }
         let runner = try runner(job())
-        // A lease far shorter than the unit: its completion is refused and its transaction rolls back.
-        let first = try await db.withConnection { db in try queue.claim(owner: "w1", lease: 0.001, jobs: ["sensors"], on: db) }
-        do {
-            _ = try await runner.execute(try XCTUnwrap(first), owner: "w1", on: db)
-            XCTFail("the lease ran out")
-        } catch let error as WorkQueueError {
-            XCTAssertEqual(error, .leaseLost(workID: first!.workID))
-        }
+        try await executeWithLostLease(runner, queue: queue)
         let afterLoss = try await count("SELECT points_read FROM \(table("runs")) WHERE run_id = $1", runID)
         XCTAssertEqual(afterLoss, 0, "nothing of the lost attempt was written, its rows read included")
         let second = try await db.withConnection { db in try queue.claim(owner: "w2", lease: 60, jobs: ["sensors"], on: db) }
@@ -80,13 +86,7 @@ extension JobRunnerTests {
             try queue.enqueue(job: "sensors", kind: .predict, units: [""], runID: runID, maxAttempts: 3, on: db)
             return runID
         }
-        let first = try await db.withConnection { db in try queue.claim(owner: "w1", lease: 0.001, jobs: ["sensors"], on: db) }
-        do {
-            _ = try await runner.execute(try XCTUnwrap(first), owner: "w1", on: db)
-            XCTFail("the lease ran out")
-        } catch let error as WorkQueueError {
-            XCTAssertEqual(error, .leaseLost(workID: first!.workID))
-        }
+        try await executeWithLostLease(runner, queue: queue)
         let once = try await db.withConnection { db in try runs.run(id: runID, on: db) }
         let second = try await db.withConnection { db in try queue.claim(owner: "w2", lease: 60, jobs: ["sensors"], on: db) }
         XCTAssertEqual(second?.attempts, 2)
