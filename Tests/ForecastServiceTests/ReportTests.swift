@@ -26,7 +26,8 @@ final class ReportTests: StoreTestCase {
     }
 
     override func tearDown() async throws {
-        try? FileManager.default.removeItem(at: directory)
+        // nil when setUp skipped the test (no test database).
+        if let directory { try? FileManager.default.removeItem(at: directory) }
         try await super.tearDown()
     }
 
