@@ -310,7 +310,7 @@ extension ModelSettings {
         o.batchSize = try model.integer("batch_size", range: 1...65_536)
         o.epochs = try model.integer("epochs", range: 1...100_000)
         o.learningRate = try model.double("learning_rate", range: 1e-9...10).map { Float($0) }
-        o.clipNorm = try model.double("clip_norm", range: 0...1e9).map { Float($0) }
+        o.clipNorm = try model.double("clip_norm", range: 0.001...1e9).map { Float($0) }
         o.dropout = try model.double("dropout", range: 0...0.9).map { Float($0) }
         if let q = try model.doubles("quantiles", range: 0.001...0.999) {
             do {

@@ -223,10 +223,15 @@ struct BacktestTable {
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run every job: with --once, train where no model is active or training is due, then predict, and exit.")
+        abstract: "Run every job: with --once, train where no model is active or training is due (which publishes forecasts), else retrain the models the configuration no longer fits and predict, and exit.")
     @OptionGroup var options: ConfigOptions
     @Flag(help: "Run every job once and exit.") var once = false
     @OptionGroup var asOf: AsOfOption
+
+    func validate() throws {
+        // The daemon's schedule runs on the wall clock; a replayed clock is for one-off runs.
+        if !once && asOf.text != nil { throw ValidationError("--as-of needs --once: the daemon runs on the wall clock") }
+    }
 
     func run() async throws {
         guard once else { return try await runDaemon() }

@@ -1,6 +1,6 @@
 /// The command line's entry to logging: every command that logs calls this once it has read
 /// the configuration. Formatting and the journald/text/JSON choice live in
-/// ForecastService/Daemon/LogHandlers.swift, so the daemon and its tests share them.
+/// ForecastDaemon/LogHandlers.swift, so the daemon and its tests share them.
 import Foundation
 import ForecastConfig
 import ForecastDaemon

@@ -4,7 +4,7 @@ import Foundation
 
 /// `forecastd report JOB --output FILE.html`: one self-contained HTML page per job with each
 /// series' history, latest forecast and interval, model, accuracy beside the baseline, and
-/// training curves (see `ForecastService/Report`).
+/// training curves (see `ForecastReport`).
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write an HTML report of a job: history, latest forecast, model, accuracy and training curves per series.")

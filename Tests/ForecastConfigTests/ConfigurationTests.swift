@@ -139,6 +139,14 @@ final class ConfigurationTests: XCTestCase {
         assertError(withKey("drift_points = 0"), line: 5, key: "jobs[0].drift_points", contains: "must be between")
     }
 
+    /// `clip_norm = 0` was accepted and scaled every update to nothing, so the network never
+    /// learned; it is refused with its key and line.
+    func testAZeroClipNormIsRefused() throws {
+        let withModel = { (line: String) in self.minimalJob + "\n[jobs.model]\n" + line }
+        XCTAssertEqual(try XCTUnwrap(Configuration.parse(withModel("clip_norm = 0.5")).jobs.first).model.clipNorm, 0.5)
+        assertError(withModel("clip_norm = 0"), line: 10, key: "jobs[0].model.clip_norm", contains: "must be between 0.001 and")
+    }
+
     /// Issue 13: `[jobs.model] decoder`, `decoder_layers` and `feedback`, resolved into the
     /// forecaster's settings (the defaults stored as nil, so that a dense model's
     /// hyperparameters stay as they were), and wrong values named with their key and line.

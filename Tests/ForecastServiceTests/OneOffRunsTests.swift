@@ -62,3 +62,16 @@ extension DaemonProcessTests {
                        "abandoned: the process (host \(RunLog.currentHost), pid \(train.pid)) no longer holds the run (it ended or lost its database connection)")
     }
 }
+
+extension DaemonProcessTests {
+    /// The daemon's schedule runs on the wall clock: `run --as-of` without `--once` used to be
+    /// accepted and the time silently ignored; it is a usage error now, and nothing starts.
+    func testRunWithAsOfButWithoutOnceIsAUsageError() async throws {
+        let config = try writeConfig(source: "SELECT sensor, ts, reading FROM \(schema).readings WHERE ts >= $1 AND ts < $2")
+        let run = try start(config, arguments: ["run", "--as-of", "2020-01-01T00:00:00Z", "--config", config])
+        XCTAssertEqual(run.waitForExit(seconds: 30), 2, run.log)
+        XCTAssertTrue(run.log.contains("--as-of needs --once"), run.log)
+        let runs = try await db.query("SELECT count(*) FROM \(table("runs"))")[0].decode(0, as: Int.self)
+        XCTAssertEqual(runs, 0)
+    }
+}
