@@ -16,6 +16,7 @@ public struct JobPlan: Sendable {
         var forecaster = ForecasterSettings.resolved(frequency: grid.frequency, horizon: job.horizon, season: season,
                                                      backtestWindows: job.backtestWindows, overrides: job.model.overrides)
         forecaster.pastCovariates = job.source.pastCovariates.isEmpty ? nil : job.source.pastCovariates
+        forecaster.futureCovariates = job.source.futureCovariates.isEmpty ? nil : job.source.futureCovariates
         self.forecaster = forecaster
     }
 
@@ -42,7 +43,8 @@ public struct JobPlan: Sendable {
 
     public var seriesSettings: SeriesSettings {
         SeriesSettings(grid: grid, aggregation: job.aggregation, maxGap: job.maxGap,
-                       minimumLength: RecurrentForecaster.minimumLength(forecaster), covariates: job.source.pastCovariates)
+                       minimumLength: RecurrentForecaster.minimumLength(forecaster), covariates: job.source.pastCovariates,
+                       futureCovariates: job.source.futureCovariates, futureSteps: job.horizon)
     }
 
     /// Steps the default training window reaches back at least: enough seasons for monthly or

@@ -167,9 +167,17 @@ public struct JobRunner: Sendable {
         let trainer = UnitTrainer(plan: plan, readUntil: end)
         var units: [(keys: [String], work: () -> TrainedUnit)] = []
         var ready: [RegularSeries] = []
+        var unknownFuture: [String] = []
         for outcome in outcomes {
             switch outcome {
             case .ready(let series):
+                // The network would forecast from an invented future: the fallback serves it.
+                if let missing = series.missingFuture(horizon: job.horizon) {
+                    unknownFuture.append(missing.description)
+                    logger.warning("future-known covariate missing; fallback published", metadata: ["series": "\(series.key)", "reason": "\(missing)"])
+                    units.append(([series.key], { trainer.fallback([series], global: false, reason: missing.description, rejected: nil, points: series.observedCount) }))
+                    continue
+                }
                 if job.model.scope == .global { ready.append(series) } else {
                     units.append(([series.key], { trainer.train([series], global: false) }))
                 }
@@ -183,6 +191,11 @@ public struct JobRunner: Sendable {
                     logger.warning("series skipped", metadata: ["series": "\(skipped.key)", "reason": "\(skipped.reason)"])
                 }
             }
+        }
+        if !unknownFuture.isEmpty {
+            let note = Self.futureNote(unknownFuture)
+            summary.notes.append(note)
+            try await storage.addNote(runID: runID, note)
         }
         if !ready.isEmpty {
             let all = ready, epochLogger = logger
@@ -239,6 +252,14 @@ public struct JobRunner: Sendable {
         guard !unread.isEmpty else { return }
         logger.warning("source rows not used: \(unread)")
         try await storage.addNote(runID: runID, unread.description)
+    }
+
+    /// The run's note on series served the fallback for want of a future-known covariate's
+    /// values (`MissingFuture` descriptions), the first few of them when many.
+    static func futureNote(_ reasons: [String]) -> String {
+        let shown = reasons.prefix(5).joined(separator: "; ")
+        return (reasons.count > 5 ? "\(reasons.count) series forecast by the fallback, e.g. " : "forecast by the fallback: ") + shown
+            + (reasons.count > 5 ? "; …" : "")
     }
 
     /// The series of a unit as errors name them: all of them when few, else how many and the

@@ -240,7 +240,7 @@ extension JobRunner {
         let predictions = PredictionWriter(database), states = SeriesStateStore(database)
         let actuals = ActualsWriter(database), revisit = job.horizon
         var networks: [Int64: TrainedForecaster] = [:]
-        var retry: [String] = []
+        var retry: [String] = [], unknownFuture: [String] = []
         for batchStart in stride(from: 0, to: work.count, by: Self.predictBatch) {
             let batch = work[batchStart..<min(batchStart + Self.predictBatch, work.count)]
             // Networks of this batch: a global one is kept across batches, per-series ones only
@@ -291,6 +291,22 @@ extension JobRunner {
                 } catch let error as SeriesStateArchive.DamagedState {
                     logger.warning("saved state unusable; reading the series in full", metadata: ["series": "\(key)", "error": "\(error)"])
                     retry.append(key)
+                } catch let missing as MissingFuture {
+                    // The fallback needs the whole history: a series read on from its state is read in full.
+                    guard case .full(let series) = reading else { retry.append(key); continue }
+                    let fallback = SeasonalNaive(season: plan.season)
+                    guard fallback.canForecast(history: series.values) else {
+                        failed.append(key)
+                        summary.errors.append("\(missing); the series is too short for the fallback")
+                        continue
+                    }
+                    unknownFuture.append(missing.description)
+                    logger.warning("future-known covariate missing; fallback forecast", metadata: ["series": "\(key)", "reason": "\(missing)"])
+                    observed.append(series)
+                    timing.readInFull += 1
+                    let published = SeriesForecast(after: series, forecast: fallback.forecast(history: series.values, horizon: job.horizon,
+                                                                                              levels: plan.forecaster.quantiles))
+                    rows += Self.rows(published, job: jobName, modelID: model.modelID)
                 } catch {
                     failed.append(key)
                     summary.errors.append("series \"\(key)\": \(error)")
@@ -323,6 +339,11 @@ extension JobRunner {
                 guard await connection.isConnected else { throw error }
                 try await connection.withConnection { db in try runLog.addCounts(runID: runID, seriesTotal: total, seriesFailed: total, on: db) }
             }
+        }
+        if !unknownFuture.isEmpty {
+            let note = Self.futureNote(unknownFuture)
+            summary.notes.append(note)
+            try await storage(connection).addNote(runID: runID, note)
         }
         return retry
     }

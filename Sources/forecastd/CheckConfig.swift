@@ -26,6 +26,10 @@ struct CheckConfig: AsyncParsableCommand {
             if !job.source.pastCovariates.isEmpty {
                 print("    past covariates: " + job.source.pastCovariates.map { "\"\($0)\"" }.joined(separator: ", "))
             }
+            if !job.source.futureCovariates.isEmpty {
+                print("    future covariates: " + job.source.futureCovariates.map { "\"\($0)\"" }.joined(separator: ", ")
+                      + " (read for the \(job.horizon) steps after each forecast's origin too)")
+            }
             problems += found
         }
         await connection.close()
