@@ -199,6 +199,32 @@ final class ConfigurationTests: XCTestCase {
                     key: "jobs[0].source.past_covariates", contains: "\"station\" is the series_column")
     }
 
+    /// Issue 14, item 2: `future_covariates` reach the forecaster's settings and the series
+    /// settings (laid a horizon ahead); a column in both lists is an error naming the key and line.
+    func testFutureCovariatesParseResolveAndNameTheirErrors() throws {
+        func with(_ lines: String) -> String { minimalJob + "\n" + lines }
+        let job = try XCTUnwrap(Configuration.parse(with("past_covariates = [\"dewp\"]\nfuture_covariates = [\"workday\", \"promo\"]")).jobs.first)
+        XCTAssertEqual(job.source.futureCovariates, ["workday", "promo"])
+        let plan = JobPlan(job)
+        XCTAssertEqual(plan.forecaster.futureCovariates, ["workday", "promo"])
+        XCTAssertEqual(plan.forecaster.covariateColumns, ["dewp", "workday", "promo"])
+        XCTAssertEqual(plan.seriesSettings.covariates, ["dewp"])
+        XCTAssertEqual(plan.seriesSettings.futureCovariates, ["workday", "promo"])
+        XCTAssertEqual(plan.seriesSettings.futureSteps, job.horizon)
+        XCTAssertEqual(plan.requirements.settings.futureCovariates, ["workday", "promo"])
+        let plain = JobPlan(try XCTUnwrap(Configuration.parse(minimalJob).jobs.first))
+        XCTAssertNil(plain.forecaster.futureCovariates)
+        XCTAssertEqual(plain.seriesSettings.futureSteps, 0)
+
+        assertError(with("future_covariates = \"workday\""), line: 9, key: "jobs[0].source.future_covariates", contains: "expected an array of strings")
+        assertError(with("future_covariates = [\"workday\", \"workday\"]"), line: 9, key: "jobs[0].source.future_covariates",
+                    contains: "\"workday\" is listed twice")
+        assertError(with("future_covariates = [\"temp\"]"), line: 9, key: "jobs[0].source.future_covariates", contains: "\"temp\" is the value_column")
+        assertError(with("past_covariates = [\"workday\"]\nfuture_covariates = [\"workday\"]"), line: 10, key: "jobs[0].source.future_covariates",
+                    contains: "\"workday\" is also in past_covariates; a covariate is either observed in the past or known ahead")
+        assertError(with("future_covariates = [\"\"]"), line: 9, key: "jobs[0].source.future_covariates", contains: "must not be empty")
+    }
+
     // MARK: errors name the key and the line
 
     func assertError(_ text: String, line: Int?, key: String?, contains fragment: String,
