@@ -94,6 +94,9 @@ public struct JobSettings: Sendable, Equatable {
     public var keepVersions: Int?
     public var source: SourceSettings
     public var model: ModelSettings = ModelSettings()
+    /// A query returning the job's holidays, a date (or timestamp) in its first column and
+    /// optionally a name: three future-known features of every step (`HolidayCalendar`). nil: none.
+    public var holidays: String?
 }
 
 public struct SourceSettings: Sendable, Equatable {
@@ -250,6 +253,12 @@ extension JobSettings {
         driftPoints = try job.integer("drift_points", range: 1...1_000_000) ?? driftPoints
         retention = try job.retention("retention")
         keepVersions = try job.integer("keep_versions", range: 1...100_000)
+        if let query = try job.string("holidays") {
+            guard !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw job.error("holidays", "expected a query returning dates, e.g. \"SELECT day, name FROM public.holidays\"")
+            }
+            holidays = query
+        }
         if var modelReader = try job.subtable("model") {
             model = try ModelSettings(reading: &modelReader)
         }

@@ -58,7 +58,7 @@ public struct PostgresJobStorage: JobStorage {
     public func readSeries(from: Date, to: Date, among keys: [String]?, keep: (@Sendable (SourcePoint) -> Bool)?) async throws -> SeriesRead {
         let reader = SourceReader(job: runner.job), settings = runner.plan.seriesSettings
         return try await connection.withConnection { db in
-            var builder = SeriesBuilder(settings: settings)
+            var builder = SeriesBuilder(settings: try reader.withHolidays(settings, on: db))
             var newest: Date?, points = 0
             try reader.read(from: from, to: to, among: keys, on: db) { point in
                 if let keep, !keep(point) { return }

@@ -190,7 +190,7 @@ extension JobRunner {
         settings.leadingCovariates = true
         let newSettings = settings
         return try await connection.withConnection { db in
-            var builder = SeriesBuilder(settings: newSettings)
+            var builder = SeriesBuilder(settings: try reader.withHolidays(newSettings, on: db))
             var unseen = Set<String>()
             let summary = try reader.read(from: from, to: end, on: db) { point in
                 if let start = readFrom[point.series] {
@@ -211,7 +211,7 @@ extension JobRunner {
         let fallbackStart = plan.trainingStart(end: end)
         let start: @Sendable (StoredModel?) -> Date = { model in model?.dataStart ?? fallbackStart }
         return try await connection.withConnection { db in
-            var builder = SeriesBuilder(settings: settings)
+            var builder = SeriesBuilder(settings: try reader.withHolidays(settings, on: db))
             var points = 0
             if let keys, keys.count <= Self.separateFullReads {
                 for key in keys.sorted() {

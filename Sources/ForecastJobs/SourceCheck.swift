@@ -33,6 +33,17 @@ public enum SourceCheck {
                 return [problem(for: error, job: jobName, sourceKey: source.originKey, columns: columns)]
             }
             var problems: [Problem] = []
+            // The holidays query runs as predict runs it, read-only.
+            if job.holidays != nil {
+                do {
+                    _ = try db.transaction { tx in
+                        try tx.execute("SET TRANSACTION READ ONLY")
+                        return try reader.holidays(on: tx)
+                    }
+                } catch SourceError.holidaysFailed(_, let error) {
+                    problems.append(Problem(job: jobName, key: "holidays", message: "the query fails: \(error.message)"))
+                }
+            }
             for ((key, name), type) in zip(columns, types) {
                 if key == "time_column", !timeTypes.contains(type) {
                     problems.append(Problem(job: jobName, key: "source.\(key)", message: "column \"\(name)\" is \(type), expected timestamptz, timestamp or date"))

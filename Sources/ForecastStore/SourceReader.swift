@@ -28,10 +28,12 @@ public enum SourceError: Error, Sendable, CustomStringConvertible {
     case queryFailed(job: String, underlying: PostgresError)
     /// A row came back that cannot be read, e.g. a text value column.
     case unreadableRow(job: String, underlying: PostgresError)
+    /// The job's `holidays` query failed, or returned what is not a date.
+    case holidaysFailed(job: String, underlying: PostgresError)
 
     public var job: String {
         switch self {
-        case .queryFailed(let job, _), .unreadableRow(let job, _): return job
+        case .queryFailed(let job, _), .unreadableRow(let job, _), .holidaysFailed(let job, _): return job
         }
     }
 
@@ -41,6 +43,8 @@ public enum SourceError: Error, Sendable, CustomStringConvertible {
             return "job \"\(job)\": the source query failed: \(error.sqlState.map { "[\($0)] " } ?? "")\(error.message)"
         case .unreadableRow(let job, let error):
             return "job \"\(job)\": a source row cannot be read: \(error.message)"
+        case .holidaysFailed(let job, let error):
+            return "job \"\(job)\": the holidays query failed: \(error.sqlState.map { "[\($0)] " } ?? "")\(error.message)"
         }
     }
 }
@@ -211,6 +215,36 @@ public struct SourceReader: Sendable {
         guard let bucket = grid.index(of: to) ?? grid.completeBuckets(from: to.addingTimeInterval(-40 * 86_400), until: to)?.upperBound
         else { return to }
         return max(to, grid.start(ofBucket: bucket + job.horizon + 1))
+    }
+
+    /// The job's holidays (`holidays`), each the local date of its query's first column (a date,
+    /// or a timestamp read in the job's time zone); nil for a job without. Read at every read
+    /// of the series, so a holiday added to the table is seen by the next prediction.
+    public func holidays(on db: isolated PostgresConnection) throws -> HolidayCalendar? {
+        guard let query = job.holidays else { return nil }
+        var inner = Substring(query)
+        while let last = inner.last, last == ";" || last.isWhitespace { inner.removeLast() }
+        let restoreZone = try enterJobTimeZone(on: db)
+        defer { restoreZone() }
+        do {
+            var days = Set<Int>()
+            for row in try db.query("SELECT to_char((h.d)::date, 'YYYY-MM-DD') FROM (\n\(inner)\n) AS h (d) WHERE h.d IS NOT NULL") {
+                let text = try row.decode(0, as: String.self)
+                // Years before 1 or after 9999 do not come back as YYYY-MM-DD: no holiday of a series.
+                if let day = HolidayCalendar.day(parsing: text) { days.insert(day) }
+            }
+            return HolidayCalendar(days: days)
+        } catch let error as PostgresError where error.kind != .connectionLost {
+            throw SourceError.holidaysFailed(job: job.name, underlying: error)
+        }
+    }
+
+    /// `settings` with the job's holidays read (`holidays(on:)`): what every read that lays
+    /// series on the grid builds them with.
+    public func withHolidays(_ settings: SeriesSettings, on db: isolated PostgresConnection) throws -> SeriesSettings {
+        var settings = settings
+        settings.holidays = try holidays(on: db)
+        return settings
     }
 
     /// Sets the session's time zone to the job's and returns what sets it back. `date` and

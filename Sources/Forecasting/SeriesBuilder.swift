@@ -129,6 +129,10 @@ public struct SeriesSettings: Sendable, Hashable {
     public var futureCovariates: [String]
     /// Steps after a series' last value that its future-known covariates are laid on: the horizon.
     public var futureSteps: Int
+    /// The job's holidays: three future-known covariates after the others
+    /// (`HolidayCalendar.featureNames`), computed for every step and the `futureSteps` ahead; nil
+    /// without. Read from the database at each read (`SourceReader.withHolidays`).
+    public var holidays: HolidayCalendar?
 
     public init(grid: TimeGrid, aggregation: Aggregation = .mean, maxGap: Int = 3, minimumLength: Int = 2,
                 extent: Extent = .observed, maximumLength: Int = 10_000_000, covariates: [String] = [],
@@ -143,7 +147,7 @@ public struct SeriesSettings: Sendable, Hashable {
         self.covariates = covariates
         self.leadingCovariates = leadingCovariates
         self.futureCovariates = futureCovariates
-        self.futureSteps = futureCovariates.isEmpty ? 0 : max(0, futureSteps)
+        self.futureSteps = max(0, futureSteps)
     }
 }
 
@@ -352,6 +356,12 @@ public struct SeriesBuilder: Sendable {
                 covariateStates.removeLast(covariateStates.count - length)
                 interpolateShortGaps(&covariate, &covariateStates, maxGap: settings.maxGap)
                 covariates.append(CovariateSeries(name: name, values: covariate, states: covariateStates, ahead: future))
+            }
+        }
+        if let holidays = settings.holidays {
+            let observed = [StepState](repeating: .observed, count: length)
+            for (name, column) in zip(HolidayCalendar.featureNames, holidays.columns(grid: settings.grid, first: low, length: length + settings.futureSteps)) {
+                covariates.append(CovariateSeries(name: name, values: Array(column[..<length]), states: observed, ahead: Array(column[length...])))
             }
         }
         let series = RegularSeries(key: key, grid: settings.grid, firstBucket: low,

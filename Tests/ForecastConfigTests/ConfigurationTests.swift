@@ -223,6 +223,16 @@ final class ConfigurationTests: XCTestCase {
         assertError(with("past_covariates = [\"workday\"]\nfuture_covariates = [\"workday\"]"), line: 10, key: "jobs[0].source.future_covariates",
                     contains: "\"workday\" is also in past_covariates; a covariate is either observed in the past or known ahead")
         assertError(with("future_covariates = [\"\"]"), line: 9, key: "jobs[0].source.future_covariates", contains: "must not be empty")
+
+        // Holidays (item 4): a job key whose three features follow the future-known columns.
+        let holidays = minimalJob.replacingOccurrences(of: "horizon = 24\n", with: "horizon = 24\nholidays = \"SELECT day, name FROM public.holidays\"\n")
+        let withHolidays = try XCTUnwrap(Configuration.parse(holidays + "\nfuture_covariates = [\"workday\"]").jobs.first)
+        XCTAssertEqual(withHolidays.holidays, "SELECT day, name FROM public.holidays")
+        XCTAssertEqual(JobPlan(withHolidays).forecaster.futureCovariates, ["workday"] + HolidayCalendar.featureNames)
+        XCTAssertEqual(JobPlan(withHolidays).seriesSettings.futureCovariates, ["workday"], "the features are not source columns")
+        XCTAssertEqual(JobPlan(try XCTUnwrap(Configuration.parse(holidays).jobs.first)).seriesSettings.futureSteps, 24)
+        assertError(minimalJob.replacingOccurrences(of: "horizon = 24\n", with: "horizon = 24\nholidays = \" \"\n"), line: 5,
+                    key: "jobs[0].holidays", contains: "expected a query returning dates")
     }
 
     // MARK: errors name the key and the line

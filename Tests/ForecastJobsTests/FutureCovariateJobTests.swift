@@ -242,6 +242,54 @@ final class FutureCovariateJobTests: StoreTestCase {
                        "seasonal naive: the same hours a day earlier")
     }
 
+    /// Holidays from a query (issue 14, item 4): check-config runs it and names a failing one,
+    /// train and predict lay its dates on every step and the horizon, reading on equals a full
+    /// read, and a holiday declared in the horizon changes the next forecast.
+    func testHolidaysFromAQueryAreFutureKnownFeatures() async throws {
+        try await loadDemand()
+        try await db.executeScript("""
+            CREATE TABLE \(table("holidays")) (day date, name text);
+            INSERT INTO \(table("holidays")) VALUES ('2023-11-23', 'Thanksgiving'), ('2023-11-24', NULL), (NULL, 'undated');
+            """)
+        var job = job(future: [])
+        job.holidays = "SELECT day, name FROM \(table("holidays"));"
+        XCTAssertEqual(JobPlan(job).forecaster.futureCovariates, HolidayCalendar.featureNames)
+        let fine = try await SourceCheck.check(job, on: db)
+        XCTAssertEqual(fine.map(\.description), [])
+        var broken = job
+        broken.holidays = "SELECT holiday_date FROM \(table("holidays"))"
+        let problems = try await SourceCheck.check(broken, on: db)
+        XCTAssertEqual(problems.map(\.key), ["holidays"])
+        XCTAssertTrue(problems.first?.message.contains("holiday_date") == true, "\(problems)")
+
+        let reader = SourceReader(job: job)
+        let calendar = try await db.withConnection { db in try reader.holidays(on: db) }
+        XCTAssertEqual(calendar?.days, Set(["2023-11-23", "2023-11-24"].map { HolidayCalendar.day(parsing: $0)! }))
+
+        let trained = try await runner(job, at: end - 10 * 3600).train(on: db)
+        XCTAssertEqual(trained.status, .succeeded, "\(trained.errors)")
+        for row in try await db.query("SELECT hyperparameters::text FROM \(table("models")) WHERE status = 'active'") {
+            XCTAssertTrue(try row.decode(0, as: String.self).contains("(day before a holiday)"))
+        }
+        let predictor = runner(job, at: end - 1800)
+        let incremental = try await predictor.predict(on: db)
+        XCTAssertEqual(incremental.status, .succeeded, "\(incremental.errors)")
+        let incrementalForecast = try await latest()
+        try await db.execute("DELETE FROM \(table("series_state"))")
+        let full = try await predictor.predict(on: db)
+        XCTAssertEqual(full.status, .succeeded, "\(full.errors)")
+        let fullForecast = try await latest()
+        XCTAssertEqual(fullForecast, incrementalForecast, "bit for bit")
+
+        // A holiday declared for the horizon (in the job's time zone, UTC here) is read by the next prediction.
+        try await db.execute("INSERT INTO \(table("holidays")) VALUES ('2023-12-05', 'declared')")
+        try await db.execute("DELETE FROM \(table("series_state"))")
+        let again = try await predictor.predict(on: db)
+        XCTAssertEqual(again.status, .succeeded, "\(again.errors)")
+        let declared = try await latest()
+        XCTAssertNotEqual(declared, fullForecast)
+    }
+
     /// A job whose future-known list changed: predict refuses the models, `run --once` retrains.
     func testAChangedFutureCovariateListIsRefusedAndRunOnceRetrainsIt() async throws {
         try await loadDemand()
