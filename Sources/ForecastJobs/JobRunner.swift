@@ -171,13 +171,6 @@ public struct JobRunner: Sendable {
         for outcome in outcomes {
             switch outcome {
             case .ready(let series):
-                // The network would forecast from an invented future: the fallback serves it.
-                if let missing = series.missingFuture(horizon: job.horizon) {
-                    unknownFuture.append(missing.description)
-                    logger.warning("future-known covariate missing; fallback published", metadata: ["series": "\(series.key)", "reason": "\(missing)"])
-                    units.append(([series.key], { trainer.fallback([series], global: false, reason: missing.description, rejected: nil, points: series.observedCount) }))
-                    continue
-                }
                 if job.model.scope == .global { ready.append(series) } else {
                     units.append(([series.key], { trainer.train([series], global: false) }))
                 }
@@ -191,11 +184,6 @@ public struct JobRunner: Sendable {
                     logger.warning("series skipped", metadata: ["series": "\(skipped.key)", "reason": "\(skipped.reason)"])
                 }
             }
-        }
-        if !unknownFuture.isEmpty {
-            let note = Self.futureNote(unknownFuture)
-            summary.notes.append(note)
-            try await storage.addNote(runID: runID, note)
         }
         if !ready.isEmpty {
             let all = ready, epochLogger = logger
@@ -212,7 +200,9 @@ public struct JobRunner: Sendable {
         for unit in units {
             summary.seriesTotal += unit.keys.count
             let trainStarted = Date()
-            let trained = unit.work()
+            var trained = unit.work()
+            // A series without its future-known values is forecast by the fallback, never from an invented future.
+            unknownFuture += trainer.serveFallback(forUnknownFutureIn: &trained)
             timing.train += Date().timeIntervalSince(trainStarted)
             stages.epochs += trained.times.epochs; stages.validation += trained.times.validation
             stages.calibration += trained.times.calibration; stages.backtest += trained.times.backtest
@@ -239,6 +229,12 @@ public struct JobRunner: Sendable {
                 logger.error("unit failed", metadata: ["series": "\(unit.keys.count == 1 ? unit.keys[0] : "\(unit.keys.count) series")", "error": "\(error)"])
                 guard await storage.isConnected else { throw error }
             }
+        }
+        if !unknownFuture.isEmpty {
+            let note = Self.futureNote(unknownFuture)
+            summary.notes.append(note)
+            logger.warning("future-known covariates missing; fallback forecasts", metadata: ["note": "\(note)"])
+            try await storage.addNote(runID: runID, note)
         }
         try await noteDataAge(newest: newest, ends: ends, end: end, forecasts: forecasts, summary: &summary, logger: logger, storage: storage)
         let status: RunStatus = summary.seriesFailed == 0 ? .succeeded : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)

@@ -294,8 +294,7 @@ extension JobRunner {
                 } catch let missing as MissingFuture {
                     // The fallback needs the whole history: a series read on from its state is read in full.
                     guard case .full(let series) = reading else { retry.append(key); continue }
-                    let fallback = SeasonalNaive(season: plan.season)
-                    guard fallback.canForecast(history: series.values) else {
+                    guard let published = plan.fallbackForecast(series) else {
                         failed.append(key)
                         summary.errors.append("\(missing); the series is too short for the fallback")
                         continue
@@ -304,8 +303,6 @@ extension JobRunner {
                     logger.warning("future-known covariate missing; fallback forecast", metadata: ["series": "\(key)", "reason": "\(missing)"])
                     observed.append(series)
                     timing.readInFull += 1
-                    let published = SeriesForecast(after: series, forecast: fallback.forecast(history: series.values, horizon: job.horizon,
-                                                                                              levels: plan.forecaster.quantiles))
                     rows += Self.rows(published, job: jobName, modelID: model.modelID)
                 } catch {
                     failed.append(key)
