@@ -248,6 +248,32 @@ final class FutureCovariateJobTests: StoreTestCase {
                        "seasonal naive: the same hours a day earlier")
     }
 
+    /// The daemon's train unit does the same as a one-off train run: a series without its
+    /// future values keeps its network and gets the fallback's forecast and the run's note.
+    func testADaemonTrainUnitServesTheFallbackForAMissingFutureValue() async throws {
+        try await loadDemand()
+        try await db.execute("DELETE FROM \(table("demand")) WHERE region = 'a' AND ts = $1", end + 4 * 3600)
+        let queue = WorkQueue(schema: schema), runs = RunLog(schema: schema)
+        let claimed = try await db.withConnection { db -> WorkItem? in
+            let runID = try runs.start(job: "demand", kind: .train, on: db)
+            try queue.enqueue(job: "demand", kind: .train, units: ["a"], runID: runID, maxAttempts: 3, on: db)
+            return try queue.claim(owner: "w", lease: 600, jobs: ["demand"], on: db)
+        }
+        let item = try XCTUnwrap(claimed)
+        _ = try await runner(job(), at: end).execute(item, owner: "w", on: db)
+        let runNote = try await note(run: item.runID)
+        XCTAssertTrue(runNote.contains("series \"a\": the future-known covariate \"workday\" has no value for step 5 of the horizon"), runNote)
+        let models = try await db.query("SELECT cell FROM \(table("models")) WHERE status = 'active'").map { try $0.decode(0, as: String.self) }
+        XCTAssertEqual(models, ["lstm"])
+        let saved = try await states()
+        XCTAssertEqual(saved.count, 0, "no state from a forecast that could not read the horizon")
+        let forecasts = try await latest()
+        let a = try XCTUnwrap(forecasts.first?.value)
+        let history = try await db.query("SELECT load FROM \(table("demand")) WHERE region = 'a' AND ts >= $1 AND ts < $2 ORDER BY ts",
+                                         end - 24 * 3600, end - 18 * 3600).map { try $0.decode(0, as: Double.self) }
+        XCTAssertEqual(a.enumerated().filter { $0.offset % 3 == 0 }.map(\.element), history.map { Optional($0) })
+    }
+
     /// Holidays from a query (issue 14, item 4): check-config runs it and names a failing one,
     /// train and predict lay its dates on every step and the horizon, reading on equals a full
     /// read, and a holiday declared in the horizon changes the next forecast.
