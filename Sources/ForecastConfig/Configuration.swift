@@ -94,6 +94,9 @@ public struct JobSettings: Sendable, Equatable {
     public var keepVersions: Int?
     public var source: SourceSettings
     public var model: ModelSettings = ModelSettings()
+    /// A query returning the job's holidays, a date (or timestamp) in its first column and
+    /// optionally a name: three future-known features of every step (`HolidayCalendar`). nil: none.
+    public var holidays: String?
 }
 
 public struct SourceSettings: Sendable, Equatable {
@@ -111,6 +114,10 @@ public struct SourceSettings: Sendable, Equatable {
     /// Columns of the source read with the value as past-observed covariates, in order: laid
     /// on the grid like the value and read by the network up to the forecast origin.
     public var pastCovariates: [String] = []
+    /// Columns known ahead for every step of the horizon (a working-day flag, a planned
+    /// promotion, a weather forecast), in order: read like past covariates, and for the horizon
+    /// from the source's rows after the forecast origin (value NULL, or after `--as-of`).
+    public var futureCovariates: [String] = []
 }
 
 /// `[jobs.model]`: the network's settings the user overrode (nil: Forecasting's default, see
@@ -246,6 +253,12 @@ extension JobSettings {
         driftPoints = try job.integer("drift_points", range: 1...1_000_000) ?? driftPoints
         retention = try job.retention("retention")
         keepVersions = try job.integer("keep_versions", range: 1...100_000)
+        if let query = try job.string("holidays") {
+            guard !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw job.error("holidays", "expected a query returning dates, e.g. \"SELECT day, name FROM public.holidays\"")
+            }
+            holidays = query
+        }
         if var modelReader = try job.subtable("model") {
             model = try ModelSettings(reading: &modelReader)
         }
@@ -276,14 +289,24 @@ extension SourceSettings {
         seriesColumn = try source.string("series_column")
         timeColumn = try source.requiredString("time_column")
         valueColumn = try source.requiredString("value_column")
-        pastCovariates = try source.strings("past_covariates") ?? []
-        var seen = Set<String>()
-        for name in pastCovariates {
-            guard !name.isEmpty else { throw source.error("past_covariates", "column names must not be empty") }
-            let role = name == timeColumn ? "time_column" : name == valueColumn ? "value_column" : name == seriesColumn ? "series_column" : nil
-            if let role { throw source.error("past_covariates", "\"\(name)\" is the \(role); a covariate is another column of the source") }
-            guard seen.insert(name).inserted else { throw source.error("past_covariates", "\"\(name)\" is listed twice") }
+        // One column, one kind: past-observed and future-known lists are checked as one.
+        var seen: [String: String] = [:]
+        func covariates(_ key: String) throws -> [String] {
+            let names = try source.strings(key) ?? []
+            for name in names {
+                guard !name.isEmpty else { throw source.error(key, "column names must not be empty") }
+                let role = name == timeColumn ? "time_column" : name == valueColumn ? "value_column" : name == seriesColumn ? "series_column" : nil
+                if let role { throw source.error(key, "\"\(name)\" is the \(role); a covariate is another column of the source") }
+                if let other = seen[name] {
+                    throw source.error(key, other == key ? "\"\(name)\" is listed twice"
+                                       : "\"\(name)\" is also in \(other); a covariate is either observed in the past or known ahead")
+                }
+                seen[name] = key
+            }
+            return names
         }
+        pastCovariates = try covariates("past_covariates")
+        futureCovariates = try covariates("future_covariates")
         try source.rejectUnknownKeys()
     }
 }

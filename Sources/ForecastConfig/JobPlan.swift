@@ -16,6 +16,9 @@ public struct JobPlan: Sendable {
         var forecaster = ForecasterSettings.resolved(frequency: grid.frequency, horizon: job.horizon, season: season,
                                                      backtestWindows: job.backtestWindows, overrides: job.model.overrides)
         forecaster.pastCovariates = job.source.pastCovariates.isEmpty ? nil : job.source.pastCovariates
+        // The holidays' features follow the future-known columns (`SeriesSettings.holidays`).
+        let future = job.source.futureCovariates + (job.holidays == nil ? [] : HolidayCalendar.featureNames)
+        forecaster.futureCovariates = future.isEmpty ? nil : future
         self.forecaster = forecaster
     }
 
@@ -42,7 +45,9 @@ public struct JobPlan: Sendable {
 
     public var seriesSettings: SeriesSettings {
         SeriesSettings(grid: grid, aggregation: job.aggregation, maxGap: job.maxGap,
-                       minimumLength: RecurrentForecaster.minimumLength(forecaster), covariates: job.source.pastCovariates)
+                       minimumLength: RecurrentForecaster.minimumLength(forecaster), covariates: job.source.pastCovariates,
+                       futureCovariates: job.source.futureCovariates,
+                       futureSteps: job.source.futureCovariates.isEmpty && job.holidays == nil ? 0 : job.horizon)
     }
 
     /// Steps the default training window reaches back at least: enough seasons for monthly or

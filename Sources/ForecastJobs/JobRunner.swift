@@ -56,6 +56,10 @@ public struct JobRunner: Sendable {
         try await storage.readSeries(from: from, to: to, among: keys, settings: plan.seriesSettings, keep: nil)
     }
 
+    func readSeries(from: Date, to: Date, on connection: PostgresConnection) async throws -> SeriesRead {
+        try await readSeries(from: from, to: to, storage: storage(connection))
+    }
+
     /// The training data of a run at `end` (of `series` only, when given). Each series' window
     /// counts back from `end` while its data is recent; a series whose newest observation lies
     /// more than one horizon before `end` (`DataAge.isStale`) counts back from that observation
@@ -164,6 +168,7 @@ public struct JobRunner: Sendable {
         let trainer = UnitTrainer(plan: plan, readUntil: end)
         var units: [(keys: [String], work: () -> TrainedUnit)] = []
         var ready: [RegularSeries] = []
+        var unknownFuture: [String] = []
         for outcome in outcomes {
             switch outcome {
             case .ready(let series):
@@ -196,7 +201,9 @@ public struct JobRunner: Sendable {
         for unit in units {
             summary.seriesTotal += unit.keys.count
             let trainStarted = Date()
-            let trained = unit.work()
+            var trained = unit.work()
+            // A series without its future-known values is forecast by the fallback, never from an invented future.
+            unknownFuture += trainer.serveFallback(forUnknownFutureIn: &trained)
             timing.train += Date().timeIntervalSince(trainStarted)
             stages.epochs += trained.times.epochs; stages.validation += trained.times.validation
             stages.calibration += trained.times.calibration; stages.backtest += trained.times.backtest
@@ -224,6 +231,12 @@ public struct JobRunner: Sendable {
                 guard await storage.isConnected else { throw error }
             }
         }
+        if !unknownFuture.isEmpty {
+            let note = Self.futureNote(unknownFuture)
+            summary.notes.append(note)
+            logger.warning("future-known covariates missing; fallback forecasts", metadata: ["note": "\(note)"])
+            try await storage.addNote(runID: runID, note)
+        }
         try await noteDataAge(newest: newest, ends: ends, end: end, forecasts: forecasts, summary: &summary, logger: logger, storage: storage)
         let status: RunStatus = summary.seriesFailed == 0 ? .succeeded : (summary.seriesFailed < summary.seriesTotal ? .partial : .failed)
         return try await finish(summary, status: status, storage: storage, logger: logger)
@@ -236,6 +249,14 @@ public struct JobRunner: Sendable {
         guard !unread.isEmpty else { return }
         logger.warning("source rows not used: \(unread)")
         try await storage.addNote(runID: runID, unread.description)
+    }
+
+    /// The run's note on series served the fallback for want of a future-known covariate's
+    /// values (`MissingFuture` descriptions), the first few of them when many.
+    static func futureNote(_ reasons: [String]) -> String {
+        let shown = reasons.prefix(5).joined(separator: "; ")
+        return (reasons.count > 5 ? "\(reasons.count) series forecast by the fallback, e.g. " : "forecast by the fallback: ") + shown
+            + (reasons.count > 5 ? "; …" : "")
     }
 
     /// The series of a unit as errors name them: all of them when few, else how many and the

@@ -217,7 +217,7 @@ extension JobRunner {
                   storage: some JobStorage) async throws -> [String] {
         let jobName = job.name
         var networks: [Int64: TrainedForecaster] = [:]
-        var retry: [String] = []
+        var retry: [String] = [], unknownFuture: [String] = []
         for batchStart in stride(from: 0, to: work.count, by: Self.predictBatch) {
             let batch = work[batchStart..<min(batchStart + Self.predictBatch, work.count)]
             // Networks of this batch: a global one is kept across batches, per-series ones only
@@ -268,6 +268,19 @@ extension JobRunner {
                 } catch let error as SeriesStateArchive.DamagedState {
                     logger.warning("saved state unusable; reading the series in full", metadata: ["series": "\(key)", "error": "\(error)"])
                     retry.append(key)
+                } catch let missing as MissingFuture {
+                    // The fallback needs the whole history: a series read on from its state is read in full.
+                    guard case .full(let series) = reading else { retry.append(key); continue }
+                    guard let published = plan.fallbackForecast(series) else {
+                        failed.append(key)
+                        summary.errors.append("\(missing); the series is too short for the fallback")
+                        continue
+                    }
+                    unknownFuture.append(missing.description)
+                    logger.warning("future-known covariate missing; fallback forecast", metadata: ["series": "\(key)", "reason": "\(missing)"])
+                    observed.append(series)
+                    timing.readInFull += 1
+                    rows += Self.rows(published, job: jobName, modelID: model.modelID)
                 } catch {
                     failed.append(key)
                     summary.errors.append("series \"\(key)\": \(error)")
@@ -295,6 +308,11 @@ extension JobRunner {
             summary.rowsWritten += Int64(written)
             summary.seriesTotal += total
             summary.seriesFailed += failed.count
+        }
+        if !unknownFuture.isEmpty {
+            let note = Self.futureNote(unknownFuture)
+            summary.notes.append(note)
+            try await storage.addNote(runID: runID, note)
         }
         return retry
     }

@@ -4,7 +4,7 @@ import Foundation
 import PostgresClient
 
 /// Checks that a job's source can be read: the table and columns exist, the time column holds
-/// times and the value column and every past covariate numbers, from the declared types `SourceReader.columnTypes` reads
+/// times and the value column and every covariate numbers, from the declared types `SourceReader.columnTypes` reads
 /// over an empty time range, read-only, so a check never writes and never reads the user's rows.
 public enum SourceCheck {
     public struct Problem: Error, Sendable, CustomStringConvertible {
@@ -22,7 +22,7 @@ public enum SourceCheck {
         let source = job.source
         let columns = [("time_column", source.timeColumn), ("value_column", source.valueColumn)]
             + (source.seriesColumn.map { [("series_column", $0)] } ?? [])
-            + source.pastCovariates.map { ("past_covariates", $0) }
+            + source.pastCovariates.map { ("past_covariates", $0) } + source.futureCovariates.map { ("future_covariates", $0) }
         let reader = SourceReader(job: job)
         let jobName = job.name
         return try await connection.withConnection { db in
@@ -33,11 +33,22 @@ public enum SourceCheck {
                 return [problem(for: error, job: jobName, sourceKey: source.originKey, columns: columns)]
             }
             var problems: [Problem] = []
+            // The holidays query runs as predict runs it, read-only.
+            if job.holidays != nil {
+                do {
+                    _ = try db.transaction { tx in
+                        try tx.execute("SET TRANSACTION READ ONLY")
+                        return try reader.holidays(on: tx)
+                    }
+                } catch SourceError.holidaysFailed(_, let error) {
+                    problems.append(Problem(job: jobName, key: "holidays", message: "the query fails: \(error.message)"))
+                }
+            }
             for ((key, name), type) in zip(columns, types) {
                 if key == "time_column", !timeTypes.contains(type) {
                     problems.append(Problem(job: jobName, key: "source.\(key)", message: "column \"\(name)\" is \(type), expected timestamptz, timestamp or date"))
                 }
-                if key == "value_column" || key == "past_covariates", !numericTypes.contains(type) {
+                if key == "value_column" || key.hasSuffix("_covariates"), !numericTypes.contains(type) {
                     problems.append(Problem(job: jobName, key: "source.\(key)", message: "column \"\(name)\" is \(type), expected a numeric type (integer, real, double precision, numeric)"))
                 }
             }
@@ -53,7 +64,7 @@ public enum SourceCheck {
             // "column s.temp does not exist" or, inside the source, "column "temp" does not exist".
             if let (key, name) = columns.first(where: { error.message.contains("\"\($0.1)\"") || error.message.contains("s.\($0.1) ") || error.message.hasSuffix("s.\($0.1)") }) {
                 // A covariate names the server's words too: which of several columns it was.
-                let detail = key == "past_covariates" ? ": \(error.message)" : ""
+                let detail = key.hasSuffix("_covariates") ? ": \(error.message)" : ""
                 return Problem(job: job, key: "source.\(key)", message: "column \"\(name)\" does not exist in the source\(detail)")
             }
             return Problem(job: job, key: sourceKey, message: error.message)

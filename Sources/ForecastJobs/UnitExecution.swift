@@ -73,17 +73,24 @@ extension JobRunner {
             try await storage.addNote(runID: item.runID, line)
         }
         let trainer = UnitTrainer(plan: plan, readUntil: end), season = plan.season
+        // A series without its future-known values is forecast by the fallback, never from an invented future.
+        let servingFallback = { (unit: TrainedUnit) async throws -> TrainedUnit in
+            var unit = unit
+            let reasons = trainer.serveFallback(forUnknownFutureIn: &unit)
+            if !reasons.isEmpty { try await storage.addNote(runID: item.runID, Self.futureNote(reasons)) }
+            return unit
+        }
         if job.model.scope == .global {
             let ready = outcomes.compactMap { outcome -> RegularSeries? in if case .ready(let s) = outcome { return s } else { return nil } }
             guard !ready.isEmpty else { throw UnitError.nothingToTrain(outcomes.compactMap(\.skipReason).map(\.description).first ?? "no rows") }
-            return (await onOwnThread { trainer.train(ready, global: true) }, points)
+            return (try await servingFallback(await onOwnThread { trainer.train(ready, global: true) }), points)
         }
         guard let outcome = outcomes.first(where: { $0.key == item.unit }) ?? outcomes.first else {
             throw UnitError.nothingToTrain("the series has no rows in the training window")
         }
         switch outcome {
         case .ready(let s):
-            return (await onOwnThread { trainer.train([s], global: false) }, points)
+            return (try await servingFallback(await onOwnThread { trainer.train([s], global: false) }), points)
         case .skipped(let skipped):
             guard let s = outcome.fallbackSeries(season: season) else { throw UnitError.nothingToTrain("skipped: \(skipped.reason)") }
             return (trainer.fallback([s], global: false, reason: skipped.reason.description, rejected: nil, points: s.observedCount), points)

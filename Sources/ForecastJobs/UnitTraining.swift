@@ -59,6 +59,29 @@ public struct UnitTrainer: Sendable {
         return trained
     }
 
+    /// Gives the series of `unit` whose future-known covariates lack a value for a step of the
+    /// horizon (`RegularSeries.missingFuture`) the seasonal-naive fallback's forecast instead of
+    /// the published network's, which would have read an invented future, and saves no state for
+    /// them (a state's fed-back forecast may have read it too; the next prediction reads them in
+    /// full). The network stays the series' model: the next prediction with the values known uses
+    /// it. Returns why, per series (`MissingFuture` descriptions), for the run's note.
+    public func serveFallback(forUnknownFutureIn unit: inout TrainedUnit) -> [String] {
+        guard plan.forecaster.futureCovariates != nil, let active = unit.active, active.model.cell.isNetwork else { return [] }
+        var reasons: [String] = [], replaced: [String: SeriesForecast?] = [:]
+        for series in unit.observed {
+            guard let missing = series.missingFuture(horizon: plan.job.horizon) else { continue }
+            let forecast = plan.fallbackForecast(series)
+            reasons.append(missing.description + (forecast == nil ? "; the series is too short for the fallback" : ""))
+            replaced[series.key] = .some(forecast)
+        }
+        unit.forecasts = unit.forecasts.compactMap { forecast in
+            guard let replacement = replaced[forecast.series] else { return forecast }
+            return replacement
+        }
+        unit.states.removeAll { replaced[$0.key] != nil }
+        return reasons
+    }
+
     /// The guard's decision as rows: the published model `active`, the rejected network `rejected`.
     func unit(_ outcome: GuardOutcome, series: [RegularSeries], global: Bool) -> TrainedUnit {
         let key = global ? nil : series.first?.key
@@ -71,5 +94,16 @@ public struct UnitTrainer: Sendable {
         return TrainedUnit(series: series.map(\.key), active: outcome.published.map { version($0, .active) },
                            rejected: outcome.rejected.map { version($0, .rejected) }, forecasts: outcome.forecasts, states: outcome.states,
                            pointsUsed: series.reduce(0) { $0 + $1.observedCount }, observed: series, times: outcome.times)
+    }
+}
+
+extension JobPlan {
+    /// The seasonal-naive fallback's forecast of `series` for the job's horizon and quantiles
+    /// (what a series gets when its future-known covariates are missing); nil when it is
+    /// shorter than a season.
+    func fallbackForecast(_ series: RegularSeries) -> SeriesForecast? {
+        let fallback = SeasonalNaive(season: season)
+        guard fallback.canForecast(history: series.values) else { return nil }
+        return SeriesForecast(after: series, forecast: fallback.forecast(history: series.values, horizon: job.horizon, levels: forecaster.quantiles))
     }
 }

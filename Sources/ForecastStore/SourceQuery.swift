@@ -19,7 +19,8 @@ public struct SourceQuery: Sendable, Equatable {
             sql = text
         case .table(let table):
             let time = quoteIdentifier(source.timeColumn, qualified: false)
-            let columns = ([source.seriesColumn, source.timeColumn, source.valueColumn].compactMap { $0 } + source.pastCovariates)
+            let columns = ([source.seriesColumn, source.timeColumn, source.valueColumn].compactMap { $0 } + source.pastCovariates
+                           + source.futureCovariates)
                 .map { quoteIdentifier($0, qualified: false) }
                 .joined(separator: ", ")
             sql = "SELECT \(columns) FROM \(quoteIdentifier(table)) WHERE \(time) >= $1 AND \(time) < $2"

@@ -1,4 +1,5 @@
 import ForecastConfig
+import Forecasting
 import Foundation
 import PostgresClient
 
@@ -10,7 +11,8 @@ public struct SourcePoint: Sendable, Hashable {
     public var time: Date
     /// nil for SQL NULL; NaN and infinities arrive as they are stored.
     public var value: Double?
-    /// The job's past covariates (`source.pastCovariates`, in order), nil for SQL NULL.
+    /// The job's covariates (`source.pastCovariates`, then `source.futureCovariates`, in order),
+    /// nil for SQL NULL.
     public var covariates: [Double?]
 
     public init(series: String, time: Date, value: Double?, covariates: [Double?] = []) {
@@ -26,10 +28,12 @@ public enum SourceError: Error, Sendable, CustomStringConvertible {
     case queryFailed(job: String, underlying: PostgresError)
     /// A row came back that cannot be read, e.g. a text value column.
     case unreadableRow(job: String, underlying: PostgresError)
+    /// The job's `holidays` query failed, or returned what is not a date.
+    case holidaysFailed(job: String, underlying: PostgresError)
 
     public var job: String {
         switch self {
-        case .queryFailed(let job, _), .unreadableRow(let job, _): return job
+        case .queryFailed(let job, _), .unreadableRow(let job, _), .holidaysFailed(let job, _): return job
         }
     }
 
@@ -39,6 +43,8 @@ public enum SourceError: Error, Sendable, CustomStringConvertible {
             return "job \"\(job)\": the source query failed: \(error.sqlState.map { "[\($0)] " } ?? "")\(error.message)"
         case .unreadableRow(let job, let error):
             return "job \"\(job)\": a source row cannot be read: \(error.message)"
+        case .holidaysFailed(let job, let error):
+            return "job \"\(job)\": the holidays query failed: \(error.sqlState.map { "[\($0)] " } ?? "")\(error.message)"
         }
     }
 }
@@ -79,6 +85,14 @@ public struct UnreadRows: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Reads a job's source rows for a time range, one row at a time.
+///
+/// With future-known covariates (`source.future_covariates`) a read of [from, to) also reads the
+/// rows of the horizon after `to` (up to the start of the bucket `horizon + 1` after the one
+/// holding `to`): the source's rows for steps still to come, which carry the known covariates
+/// and a NULL value (a table's rows written ahead, or a `query` source's join with a forecast
+/// table). Those rows come back with their value and past covariates blanked, whatever the
+/// source holds there: with `--as-of` the table already has the values that a real forecast
+/// at that time would not have had, and nothing of them may be read.
 ///
 /// Rows stream in libpq's single-row mode, so a long history is held once (by whoever the
 /// closure hands it to), never also as a whole result set. The job's SQL is wrapped in an
@@ -123,7 +137,7 @@ public struct SourceReader: Sendable {
         let value = "s." + quoteIdentifier(source.valueColumn, qualified: false)
         let series = source.seriesColumn.map { "(s." + quoteIdentifier($0, qualified: false) + ")::text" } ?? "NULL::text"
         // Covariates come after the value, so that columns 0–2 stay where readers decode them.
-        let covariates = job.source.pastCovariates.map { ", s." + quoteIdentifier($0, qualified: false) }.joined()
+        let covariates = (job.source.pastCovariates + job.source.futureCovariates).map { ", s." + quoteIdentifier($0, qualified: false) }.joined()
         // The newline before ')' keeps a trailing '-- comment' in a user's query from eating it.
         return "SELECT \(series), \(time), \(value)\(covariates) FROM (\n\(inner)\n) AS s"
     }
@@ -150,26 +164,32 @@ public struct SourceReader: Sendable {
                      _ body: (SourcePoint) throws -> Void) throws -> SourceReadSummary {
         let jobName = job.name
         let hasSeries = job.source.seriesColumn != nil
-        let covariates = job.source.pastCovariates.count
+        let past = job.source.pastCovariates.count, covariates = past + job.source.futureCovariates.count
         let selected = keys != nil && hasSeries
+        let until = futureEnd(after: to)
         let sql = selected ? selectedSeriesSQL : self.sql
         let restoreZone = try enterJobTimeZone(on: db)
         defer { restoreZone() }
 
         var summary = SourceReadSummary()
         do {
-            var parameters: [any PostgresEncodable] = [from, to]
+            var parameters: [any PostgresEncodable] = [from, until]
             if selected, let keys { parameters.append(Self.textArray(keys)) }
             try db.stream(sql, parameters: parameters) { row in
-                let point: SourcePoint?
+                var point: SourcePoint?
                 do {
                     point = try Self.point(row, hasSeries: hasSeries, jobName: jobName, covariates: covariates)
                 } catch let error as PostgresError {
                     throw SourceError.unreadableRow(job: jobName, underlying: error)
                 }
-                guard let point else {
+                guard var point else {
                     summary.skipped += 1
                     return
+                }
+                if point.time >= to {
+                    // A row of the horizon: only its future-known covariates may be read.
+                    point.value = nil
+                    for c in 0..<past { point.covariates[c] = nil }
                 }
                 do {
                     try body(point)
@@ -184,6 +204,47 @@ public struct SourceReader: Sendable {
             throw SourceError.queryFailed(job: jobName, underlying: error)
         }
         return summary
+    }
+
+    /// Where a read up to `to` stops: `to` itself, or with future-known covariates the end of
+    /// the horizon after it (the start of the bucket `horizon + 1` after the one holding `to`,
+    /// or the last before it when `to` is off the grid).
+    public func futureEnd(after to: Date) -> Date {
+        guard !job.source.futureCovariates.isEmpty else { return to }
+        let grid = TimeGrid(frequency: job.frequency, timeZone: job.timeZone)
+        guard let bucket = grid.index(of: to) ?? grid.completeBuckets(from: to.addingTimeInterval(-40 * 86_400), until: to)?.upperBound
+        else { return to }
+        return max(to, grid.start(ofBucket: bucket + job.horizon + 1))
+    }
+
+    /// The job's holidays (`holidays`), each the local date of its query's first column (a date,
+    /// or a timestamp read in the job's time zone); nil for a job without. Read at every read
+    /// of the series, so a holiday added to the table is seen by the next prediction.
+    public func holidays(on db: isolated PostgresConnection) throws -> HolidayCalendar? {
+        guard let query = job.holidays else { return nil }
+        var inner = Substring(query)
+        while let last = inner.last, last == ";" || last.isWhitespace { inner.removeLast() }
+        let restoreZone = try enterJobTimeZone(on: db)
+        defer { restoreZone() }
+        do {
+            var days = Set<Int>()
+            for row in try db.query("SELECT to_char((h.d)::date, 'YYYY-MM-DD') FROM (\n\(inner)\n) AS h (d) WHERE h.d IS NOT NULL") {
+                let text = try row.decode(0, as: String.self)
+                // Years before 1 or after 9999 do not come back as YYYY-MM-DD: no holiday of a series.
+                if let day = HolidayCalendar.day(parsing: text) { days.insert(day) }
+            }
+            return HolidayCalendar(days: days)
+        } catch let error as PostgresError where error.kind != .connectionLost {
+            throw SourceError.holidaysFailed(job: job.name, underlying: error)
+        }
+    }
+
+    /// `settings` with the job's holidays read (`holidays(on:)`): what every read that lays
+    /// series on the grid builds them with.
+    public func withHolidays(_ settings: SeriesSettings, on db: isolated PostgresConnection) throws -> SeriesSettings {
+        var settings = settings
+        settings.holidays = try holidays(on: db)
+        return settings
     }
 
     /// Sets the session's time zone to the job's and returns what sets it back. `date` and
@@ -243,7 +304,9 @@ public struct SourceReader: Sendable {
                 unread.nullTimes = try db.query("SELECT count(*) FROM " + quoteIdentifier(table) + " WHERE "
                                                 + quoteIdentifier(job.source.timeColumn, qualified: false) + " IS NULL")[0].decode(0, as: Int.self)
             }
-            unread.future = try db.query("SELECT count(*) FROM (" + sql + ") AS r", futureFrom, Date.distantFuture)[0].decode(0, as: Int.self)
+            // With future-known covariates, rows ahead without a value are read for them.
+            let valued = job.source.futureCovariates.isEmpty ? "" : " (k, t, v) WHERE r.v IS NOT NULL"
+            unread.future = try db.query("SELECT count(*) FROM (" + sql + ") AS r" + valued, futureFrom, Date.distantFuture)[0].decode(0, as: Int.self)
         } catch let error as PostgresError where error.kind != .connectionLost {
             throw SourceError.queryFailed(job: job.name, underlying: error)
         }

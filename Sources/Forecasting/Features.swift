@@ -8,11 +8,12 @@ import NeuralNet
 ///   state alone would have to memorise; a week of them (hourly or half-hourly data whose week
 ///   repeats, see `ForecasterSettings.weekLags`) puts last week's same day there too;
 /// - the calendar features of the step's bucket;
-/// - per past covariate (`ForecasterSettings.pastCovariates`, in order), its value at t scaled on
-///   the series' training part (its own `RobustScaler`, 0 where missing) and its own missing flag:
-///   a flag each rather than one shared, since covariates come from different sensors with
-///   different outages, and a shared flag would blank a humidity that was read because the
-///   temperature was not (two inputs per covariate; jobs have few);
+/// - per covariate (`ForecasterSettings.pastCovariates`, then `futureCovariates`, in order), its
+///   value at t scaled on the series' training part (its own `RobustScaler`, 0 where missing)
+///   and its own missing flag: a flag each rather than one shared, since covariates come from
+///   different sensors with different outages, and a shared flag would blank a humidity that
+///   was read because the temperature was not (two inputs per covariate; jobs have few). A
+///   future-known covariate is read here like a past one: its value at t;
 /// - with output feedback (Jordan), last: the feedback column, the base of the one-step forecast
 ///   made at t − 1, `base(t − 1, 1)` (0 at a series' first step). The network adds its previous
 ///   median output there (`NeuralNet/Feedback.swift`): since outputs are residuals on that
@@ -23,33 +24,53 @@ import NeuralNet
 /// makes the network indifferent to where a trending series has wandered since training.
 ///
 /// The recurrent decoder (encoder–decoder) reads, per origin t and horizon step h (0-based,
-/// forecasting `s_{t+1+h}` relative to `base(t, h + 1)`), a future block of `1 + calendar.count`
-/// values (`future(series:origins:base:season:)`): first the value the fed-back median is
-/// added to, `r_t` at h = 0 (the last observed value; nothing is added) and `base(t, h)` at
+/// forecasting `s_{t+1+h}` relative to `base(t, h + 1)`), a future block of `1 + calendar.count
+/// + known` values (`future(series:origins:base:season:)`): first the value the fed-back median
+/// is added to, `r_t` at h = 0 (the last observed value; nothing is added) and `base(t, h)` at
 /// h ≥ 1 (so that base plus the fed-back residual is the forecast of `s_{t+h}`), then the
-/// calendar features of the bucket of `s_{t+1+h}`.
+/// calendar features of the bucket of `s_{t+1+h}`, then the future-known covariates there.
+///
+/// The dense head with future-known covariates reads, per origin t, their scaled values at every
+/// step of the horizon, `[horizon × known]` (`head(series:origins:horizon:)`): what step h of
+/// the forecast will see, for each h. Where a value is missing (only ever in training and the
+/// backtests over the past: a forecast from the end needs them all, `RegularSeries.missingFuture`)
+/// it reads 0, the covariate's median, and the encoder's flag at that step says it was missing.
 public struct FeatureLayout: Sendable, Equatable {
     public let calendar: CalendarFeatures
     public let lags: Int
     /// Output feedback: the last input is the feedback column.
     public let feedback: Bool
-    /// Past covariates: two inputs each (value, missing flag) after the calendar features.
+    /// Covariates, past-observed and future-known: two inputs each (value, missing flag) after
+    /// the calendar features.
     public let covariates: Int
+    /// The future-known covariates among them (the last `known`), which the horizon reads too.
+    public let known: Int
+    /// What turns the state into the horizon, which decides the future block the network reads.
+    public let decoder: DecoderKind
     public var inputSize: Int { 2 + lags + calendar.count + 2 * covariates + (feedback ? 1 : 0) }
     /// Floats of one origin's future block per horizon step (recurrent decoder).
-    public var futureWidth: Int { 1 + calendar.count }
+    public var futureWidth: Int { 1 + calendar.count + known }
+    /// Whether the network reads a future block (`futureBlocks`): the recurrent decoder always,
+    /// the dense head with future-known covariates.
+    public var readsFuture: Bool { decoder == .recurrent || known > 0 }
+    /// Floats of one origin's future block (`NetworkConfig.futureWidth`).
+    public func blockWidth(horizon: Int) -> Int { decoder == .recurrent ? horizon * futureWidth : horizon * known }
 
-    public init(grid: TimeGrid, lags: Int, feedback: Bool = false, covariates: Int = 0) {
+    public init(grid: TimeGrid, lags: Int, feedback: Bool = false, covariates: Int = 0, known: Int = 0, decoder: DecoderKind = .dense) {
+        precondition(known <= covariates, "the future-known covariates are among the covariates")
         calendar = CalendarFeatures(grid: grid)
         self.lags = lags
         self.feedback = feedback
         self.covariates = covariates
+        self.known = known
+        self.decoder = decoder
     }
 
     /// The layout of a model of these settings on `grid`.
     public init(grid: TimeGrid, settings: ForecasterSettings) {
         self.init(grid: grid, lags: settings.lags, feedback: settings.feedbackKind == .output,
-                  covariates: settings.pastCovariates?.count ?? 0)
+                  covariates: settings.covariateColumns.count, known: settings.futureCovariates?.count ?? 0,
+                  decoder: settings.decoderKind)
     }
 
     /// Inputs of `steps` of a series, written at `offset` with `stride` floats between steps;
@@ -88,6 +109,14 @@ public struct FeatureLayout: Sendable, Equatable {
         return buffer
     }
 
+    /// The future blocks the network reads from `origins` (nil when it reads none): the
+    /// recurrent decoder's (`future`) or the dense head's (`head`).
+    func futureBlocks(series s: PreparedSeries, origins: Range<Int>, horizon: Int, base: ForecastBase, season: Int) -> [Float]? {
+        guard readsFuture else { return nil }
+        return decoder == .recurrent ? future(series: s, origins: origins, horizon: horizon, base: base, season: season)
+            : head(series: s, origins: origins, horizon: horizon)
+    }
+
     /// The future blocks of `origins` (see the type's header), `[origins.count × horizon ×
     /// futureWidth]`, for the recurrent decoder.
     func future(series s: PreparedSeries, origins: Range<Int>, horizon: Int, base: ForecastBase, season: Int) -> [Float] {
@@ -105,10 +134,32 @@ public struct FeatureLayout: Sendable, Equatable {
                     let from = (i + h) * f
                     for k in 0..<f { buffer[at + 1 + k] = features[from + k] }
                 }
+                for (c, column) in s.known.enumerated() { buffer[at + 1 + f + c] = Self.known(column, t + 1 + h) }
                 at += width
             }
         }
         return buffer
+    }
+
+    /// The dense head's blocks of `origins`, `[origins.count × horizon × known]` (see the
+    /// type's header).
+    func head(series s: PreparedSeries, origins: Range<Int>, horizon: Int) -> [Float] {
+        let k = known, block = horizon * k
+        precondition(s.known.count == k, "one scaled column per future-known covariate of the layout")
+        var buffer = [Float](repeating: 0, count: origins.count * block)
+        for (i, t) in origins.enumerated() {
+            for h in 0..<horizon {
+                for (c, column) in s.known.enumerated() { buffer[i * block + h * k + c] = Self.known(column, t + 1 + h) }
+            }
+        }
+        return buffer
+    }
+
+    /// A future-known covariate's scaled value at `step` (past the series' end: ahead), 0 where
+    /// none is known.
+    @inline(__always)
+    static func known(_ column: [Double], _ step: Int) -> Float {
+        step < column.count && column[step].isFinite ? Float(column[step]) : 0
     }
 }
 
@@ -127,9 +178,11 @@ struct PreparedSeries {
     /// season at each step, in the series' own units (NaN where there is none).
     let profile: SeasonalProfile?
     let profileLevel: [Double]
-    /// The past covariates, each scaled by its own scaler, NaN where missing.
+    /// The covariates, each scaled by its own scaler, NaN where missing.
     let covariateScalers: [RobustScaler]
     let covariates: [[Double]]
+    /// The future-known covariates, scaled, over the series' steps and then what is known ahead.
+    let known: [[Double]]
 
     /// `levelBefore` is the level carried into step 0: 0 at the start of a series, the level
     /// where a saved state stopped when `series` is only the last part of one.
@@ -142,6 +195,9 @@ struct PreparedSeries {
         self.covariateScalers = covariateScalers
         covariates = zip(series.covariates, covariateScalers).map { column, scaler in
             column.values.map { $0.isFinite ? scaler.transform($0) : .nan }
+        }
+        known = zip(series.covariates, covariateScalers).compactMap { column, scaler in
+            column.ahead.map { ahead in (column.values + ahead).map { $0.isFinite ? scaler.transform($0) : .nan } }
         }
         scaled = series.values.map { $0.isFinite ? scaler.transform($0) : .nan }
         level = ForecastBase.carriedLevels(scaled, initial: levelBefore)

@@ -62,6 +62,14 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
     /// in order: inputs of the network up to the forecast origin (`FeatureLayout`). nil: none
     /// (not written, so that the hyperparameters of models without them stay as they were).
     public var pastCovariates: [String]? = nil
+    /// The source columns read as future-known covariates (`[jobs.source] future_covariates`),
+    /// in order: read by the network like past ones up to the origin, and for every step of the
+    /// horizon by the dense head or the recurrent decoder (`FeatureLayout`). nil: none.
+    public var futureCovariates: [String]? = nil
+
+    /// Every covariate column a series carries for this model, in order: the past-observed
+    /// ones, then the future-known (`RegularSeries.covariates`).
+    public var covariateColumns: [String] { (pastCovariates ?? []) + (futureCovariates ?? []) }
 
     /// The decoder, nil read as the dense head.
     public var decoderKind: DecoderKind { decoder ?? .dense }

@@ -9,9 +9,11 @@ import NeuralNet
 /// Besides the recurrent state it keeps what the inputs and the forecast of the next steps
 /// look back at: the values of the last `max(lags, season)` steps (the lag inputs, the seasonal
 /// base, and the anchor of a gap to interpolate), the level carried into them, and the scaling
-/// the series was read with. With past covariates, a state stops only after a step where the
+/// the series was read with. With covariates, a state stops only after a step where the
 /// value and every covariate are observed (`RegularSeries.lastSettledStep`), and keeps the
-/// covariates' values there (the anchor of their next gap) and their scalers.
+/// covariates' values there (the anchor of their next gap) and their scalers. What a
+/// future-known covariate holds ahead is not kept: each read brings it afresh, as a full read
+/// would (the state is the same bytes with and without it, `SeriesStateArchive` version 4).
 public struct SeriesState: Sendable, Equatable {
     public var key: String
     /// The grid bucket after the last step read: the next read starts at its first instant.
@@ -26,7 +28,8 @@ public struct SeriesState: Sendable, Equatable {
     /// The seasonal profile the series was read with (a `.profile` model's), kept like the
     /// scaler so that an unseen series of a global model reads on with its first profile.
     public var profile: SeasonalProfile?
-    /// The scalers of the past covariates, in the model's order (empty without covariates).
+    /// The scalers of the covariates, in the model's order (past-observed, then future-known;
+    /// empty without covariates).
     public var covariateScalers: [RobustScaler]
     /// Each covariate's value at the last step read (observed there, like the value).
     public var lastCovariates: [Double]
@@ -74,10 +77,15 @@ extension TrainedForecaster {
     }
 
     func checkCovariates(_ names: [String], of key: String) throws {
-        let expected = settings.pastCovariates ?? []
+        let expected = settings.covariateColumns
         guard names == expected else {
             throw ForecasterError.mismatchedSeries("series \"\(key)\" has the covariates \(names), the model reads \(expected)")
         }
+    }
+
+    /// Throws `MissingFuture` when the horizon after `series` lacks a future-known covariate.
+    public func checkFuture(_ series: RegularSeries) throws {
+        if let missing = series.missingFuture(horizon: settings.horizon) { throw missing }
     }
 
     func prepare(_ series: RegularSeries) throws -> PreparedSeries {
@@ -93,7 +101,11 @@ extension TrainedForecaster {
     /// The forecast from the end of `series`, read from its first step, quantiles in order and
     /// in the series' own units, with the state after its last settled step (see
     /// `read(window:...)`; nil when none is observed).
+    /// Throws `MissingFuture` when a future-known covariate lacks a value for a step of the
+    /// horizon: the network never forecasts from an invented future (the caller serves the
+    /// fallback and says why).
     public func forecast(_ series: RegularSeries, settledBefore: Int? = nil) throws -> (QuantileForecast, SeriesState?) {
+        try checkFuture(series)
         guard let scaler = scaler(for: series) else { throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: 0) }
         return try read(window: series, scaler: scaler, profile: profile(for: series), covariateScalers: try covariateScalers(for: series),
                         levelBefore: 0, from: 0, state: RecurrentState(config: network.config, batch: 1), settledBefore: settledBefore)
@@ -109,10 +121,11 @@ extension TrainedForecaster {
         guard newSteps.key == state.key, newSteps.grid == grid, newSteps.firstBucket >= state.nextBucket, newSteps.count > 0,
               state.recurrent.matches(network.config), state.recurrent.batch == 1, state.tail.last?.isFinite == true,
               state.tail.count <= stateTailLength, state.profile == nil || settings.base == .profile,
-              state.covariateScalers.count == (settings.pastCovariates?.count ?? 0), state.lastCovariates.allSatisfy(\.isFinite) else {
+              state.covariateScalers.count == settings.covariateColumns.count, state.lastCovariates.allSatisfy(\.isFinite) else {
             throw ForecasterError.mismatchedSeries("the saved state of \"\(state.key)\" does not fit the new steps or the model")
         }
         try checkCovariates(newSteps.covariateNames, of: newSteps.key)
+        try checkFuture(newSteps)
         let gap = newSteps.firstBucket - state.nextBucket
         var values = state.tail + repeatElement(Double.nan, count: gap) + newSteps.values
         var states = state.tail.map { $0.isFinite ? StepState.observed : .missing } + repeatElement(StepState.missing, count: gap) + newSteps.states
@@ -123,7 +136,7 @@ extension TrainedForecaster {
             var values = repeatElement(Double.nan, count: state.tail.count - 1) + [last] + repeatElement(Double.nan, count: gap) + column.values
             var states = repeatElement(StepState.missing, count: state.tail.count - 1) + [.observed] + repeatElement(StepState.missing, count: gap) + column.states
             interpolateShortGaps(&values, &states, maxGap: maxGap)
-            return CovariateSeries(name: column.name, values: values, states: states)
+            return CovariateSeries(name: column.name, values: values, states: states, ahead: column.ahead)
         }
         let window = RegularSeries(key: state.key, grid: grid, firstBucket: state.nextBucket - state.tail.count,
                                    values: values, states: states, rows: newSteps.rows, covariates: covariates)
@@ -147,8 +160,12 @@ extension TrainedForecaster {
         let settled = window.lastSettledStep(in: start..<limit).map { $0 + 1 } ?? start
         var recurrent = state
         var outputs: [Float] = []
+        // The dense head's future blocks go with the steps (with feedback, every step's forecast
+        // is fed on); the recurrent decoder's only with the last step, below.
+        let head = settings.decoderKind == .dense
         if settled > start {
-            outputs = try network.forward(inputs: inputs(prepared, steps: start..<settled), steps: settled - start, state: &recurrent)
+            outputs = try network.forward(inputs: inputs(prepared, steps: start..<settled), steps: settled - start, state: &recurrent,
+                                          future: head ? future(prepared, origins: start..<settled) : nil)
         }
         var saved: SeriesState?
         if settled > 0 {
@@ -160,11 +177,12 @@ extension TrainedForecaster {
         }
         if settled < window.count {
             outputs = try network.forward(inputs: inputs(prepared, steps: settled..<window.count),
-                                          steps: window.count - settled, state: &recurrent)
+                                          steps: window.count - settled, state: &recurrent,
+                                          future: head ? future(prepared, origins: settled..<window.count) : nil)
         }
         if settings.decoderKind == .recurrent {
             // The encoder has read every step; the decoder restarts from its state at the last.
-            outputs = try network.decode(state: recurrent, future: future(prepared, origins: (window.count - 1)..<window.count))
+            outputs = try network.decode(state: recurrent, future: future(prepared, origins: (window.count - 1)..<window.count)!)
         }
         let forecast = quantileForecast(outputs: outputs.suffix(settings.outputSize), at: window.count - 1, of: prepared)
         return (forecast, saved)
@@ -240,8 +258,8 @@ extension TrainedForecaster {
             pending.removeAll(keepingCapacity: true)
         }
         let base = settings.base ?? .level, season = settings.season, horizon = settings.horizon
-        let future: (@Sendable (Int, Range<Int>) -> [Float])? = settings.decoderKind == .recurrent
-            ? { @Sendable r, steps in layout.future(series: inputs[r], origins: steps, horizon: horizon, base: base, season: season) } : nil
+        let future: (@Sendable (Int, Range<Int>) -> [Float])? = layout.readsFuture
+            ? { @Sendable r, steps in layout.futureBlocks(series: inputs[r], origins: steps, horizon: horizon, base: base, season: season)! } : nil
         network.read(requests, batch: Self.readBatch, threads: threads,
                      inputs: { r, steps in layout.inputs(series: inputs[r], steps: steps, base: base, season: season) },
                      future: future) { r, read in
@@ -260,9 +278,10 @@ extension TrainedForecaster {
     /// its output after the step before it, so no window sees its own future.
     public func backtest(_ series: RegularSeries, windows: Int, season: Int) throws -> BacktestResult {
         let prepared = try prepare(series)
-        if settings.decoderKind == .recurrent {
+        if features.readsFuture {
             // The decoder runs only from the windows' origins (a read keeps the steps from the
-            // first on), not from every step of the series; the same bits (`readInFull`).
+            // first on), not from every step of the series, and a head's future blocks are
+            // built for those steps only; the same bits (`readInFull`).
             guard let result = readInFull([series], backtest: { _ in windows }, season: season).first??.backtest else {
                 throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: series.count)
             }

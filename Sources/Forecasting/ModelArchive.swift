@@ -3,8 +3,8 @@ import NeuralNet
 
 /// The bytes of a trained forecaster as `models.weights` keeps them: a small header that
 /// names the format, a JSON description (settings, grid, per-series scalers and, for a
-/// `.profile` model, seasonal profiles; with past covariates, their names in the settings and
-/// each series' covariate scalers), then the
+/// `.profile` model, seasonal profiles; with covariates, their names in the settings and each
+/// series' covariate scalers, past-observed then future-known), then the
 /// network in NeuralNet's checksummed binary format. Any damage is a thrown error that says
 /// what is wrong, never a crash.
 public enum ModelArchive {
@@ -21,7 +21,7 @@ public enum ModelArchive {
         var bestEpoch: Int
         /// Absent in archives of models without profiles (and of earlier builds).
         var profiles: [String: SeasonalProfile]?
-        /// Absent in archives of models without past covariates (and of earlier builds).
+        /// Absent in archives of models without covariates (and of earlier builds).
         var covariateScalers: [String: [RobustScaler]]?
     }
 
@@ -95,7 +95,7 @@ public enum ModelArchive {
         guard (header.profiles ?? [:]).values.allSatisfy({ $0.period >= 2 && $0.factors.allSatisfy(\.isFinite) }) else {
             throw ArchiveError.badHeader("the seasonal profiles are damaged")
         }
-        let covariates = header.settings.pastCovariates?.count ?? 0
+        let covariates = header.settings.covariateColumns.count
         guard (header.covariateScalers ?? [:]).values.allSatisfy({ list in
             list.count == covariates && list.allSatisfy { $0.center.isFinite && $0.scale.isFinite && $0.scale > 0 }
         }) else {

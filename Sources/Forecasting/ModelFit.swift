@@ -36,10 +36,11 @@ struct RecordedHyperparameters<Base: Encodable>: Encodable {
     var grid: GridRecord?
     var horizon: Int?
     var quantiles: [Double]?
-    /// A baseline's past covariates: it reads none, but it won against a network that did.
+    /// A baseline's covariates: it reads none, but it won against a network that did.
     var pastCovariates: [String]?
+    var futureCovariates: [String]?
 
-    private enum CodingKeys: String, CodingKey { case grid, horizon, quantiles, pastCovariates }
+    private enum CodingKeys: String, CodingKey { case grid, horizon, quantiles, pastCovariates, futureCovariates }
 
     func encode(to encoder: any Encoder) throws {
         try base.encode(to: encoder)
@@ -48,6 +49,7 @@ struct RecordedHyperparameters<Base: Encodable>: Encodable {
         try container.encodeIfPresent(horizon, forKey: .horizon)
         try container.encodeIfPresent(quantiles, forKey: .quantiles)
         try container.encodeIfPresent(pastCovariates, forKey: .pastCovariates)
+        try container.encodeIfPresent(futureCovariates, forKey: .futureCovariates)
     }
 }
 
@@ -96,6 +98,7 @@ public struct ModelRequirements: Sendable, Equatable {
         var feedback: String?
         /// Absent without covariates (and in every model stored before they existed).
         var pastCovariates: [String]?
+        var futureCovariates: [String]?
     }
 
     /// nil when the model (its `cell` column and `hyperparameters`) still fits the job; else
@@ -106,7 +109,7 @@ public struct ModelRequirements: Sendable, Equatable {
     public func mismatch(cell: ModelCell, hyperparameters: String) -> ModelMismatch? {
         let recorded = (try? JSONDecoder().decode(Recorded.self, from: Data(hyperparameters.utf8)))
             ?? Recorded(cell: nil, hiddenSize: nil, layers: nil, horizon: nil, quantiles: nil, season: nil, grid: nil,
-                        decoder: nil, decoderLayers: nil, feedback: nil, pastCovariates: nil)
+                        decoder: nil, decoderLayers: nil, feedback: nil, pastCovariates: nil, futureCovariates: nil)
         func differs<T: Equatable>(_ setting: String, _ trained: T?, _ asked: T, _ text: (T) -> String = { "\($0)" }) -> ModelMismatch? {
             guard let trained, trained != asked else { return nil }
             return ModelMismatch(setting: setting, trained: text(trained), asked: text(asked))
@@ -137,6 +140,7 @@ public struct ModelRequirements: Sendable, Equatable {
             // Every model records the covariates it was chosen with (a network in its settings, a
             // baseline or statistical model beside them); none recorded: none (all older models).
             { differs("source.past_covariates", recorded.pastCovariates ?? [], settings.pastCovariates ?? [], names) },
+            { differs("source.future_covariates", recorded.futureCovariates ?? [], settings.futureCovariates ?? [], names) },
         ]
         for check in checks { if let mismatch = check() { return mismatch } }
         return nil

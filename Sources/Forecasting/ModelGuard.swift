@@ -47,7 +47,8 @@ public struct ModelGuard: Sendable {
     func recorded<Base: Encodable>(_ base: Base, standalone: Bool = false) -> String {
         hyperparametersJSON(RecordedHyperparameters(base: base, grid: grid, horizon: standalone ? horizon : nil,
                                                     quantiles: standalone ? settings.quantiles : nil,
-                                                    pastCovariates: standalone ? settings.pastCovariates : nil))
+                                                    pastCovariates: standalone ? settings.pastCovariates : nil,
+                                                    futureCovariates: standalone ? settings.futureCovariates : nil))
     }
 
     /// The most series of a global unit the contest is scored on (evenly spread over them):

@@ -45,7 +45,10 @@ public struct PublishedForecaster: Sendable {
     /// The forecast of a series read in full, and the state to save after it (nil unless the
     /// network is published alone). `read`: the network's read of it, when already done with
     /// others in one batch (`TrainedForecaster.readInFull`, the same bits).
+    /// A network that reads future-known covariates throws `MissingFuture` when one lacks a
+    /// value for a step of the horizon (the caller serves the fallback and says why).
     public func forecast(_ series: RegularSeries, settledBefore: Int?, read: FullRead? = nil) throws -> (QuantileForecast, SeriesState?) {
+        if form.needsWeights, let network { try network.checkFuture(series) }
         switch form {
         case .baseline(let baseline):
             guard baseline.canForecast(history: series.values) else { throw Failure.tooShort }

@@ -80,9 +80,10 @@ public final class TrainedForecaster: @unchecked Sendable {
         features = FeatureLayout(grid: grid, settings: settings)
     }
 
-    /// The future blocks of `origins` of a prepared series (recurrent decoder).
-    func future(_ series: PreparedSeries, origins: Range<Int>) -> [Float] {
-        features.future(series: series, origins: origins, horizon: settings.horizon, base: settings.base ?? .level, season: settings.season)
+    /// The future blocks of `origins` of a prepared series (the recurrent decoder's, or the
+    /// dense head's with future-known covariates; nil when the network reads none).
+    func future(_ series: PreparedSeries, origins: Range<Int>) -> [Float]? {
+        features.futureBlocks(series: series, origins: origins, horizon: settings.horizon, base: settings.base ?? .level, season: settings.season)
     }
 
     /// The inputs of `steps` of a prepared series.
@@ -109,7 +110,7 @@ public enum RecurrentForecaster {
         let needed = minimumLength(settings)
         var prepared: [PreparedSeries] = []
         var scalers: [String: RobustScaler] = [:], covariateScalers: [String: [RobustScaler]] = [:]
-        let covariates = settings.pastCovariates ?? []
+        let covariates = settings.covariateColumns
         // The profile base is a candidate only when every series has a season to profile.
         let profiling = settings.base == nil || settings.base == .profile
         for s in series {
@@ -233,7 +234,7 @@ public enum RecurrentForecaster {
     static func networkConfig(_ settings: ForecasterSettings, layout: FeatureLayout) -> NetworkConfig {
         var config = NetworkConfig(cell: settings.cell, inputSize: layout.inputSize, hiddenSize: settings.hiddenSize,
                                    layers: settings.layers, outputSize: settings.outputSize, dropout: settings.dropout)
-        guard settings.decoderKind == .recurrent || settings.feedbackKind == .output else { return config }
+        guard settings.decoderKind == .recurrent || settings.feedbackKind == .output || layout.known > 0 else { return config }
         config.horizon = settings.horizon
         let median = settings.quantiles.firstIndex(of: 0.5) ?? settings.quantiles.count / 2
         config.medianOutput = median == settings.quantiles.count / 2 ? nil : median
@@ -241,7 +242,10 @@ public enum RecurrentForecaster {
         if settings.decoderKind == .recurrent {
             config.decoder = .recurrent
             config.decoderLayers = settings.decoderLayers
-            config.futureFeatures = layout.calendar.count
+            config.futureFeatures = layout.calendar.count + layout.known
+        } else {
+            // The dense head reads the future-known covariates of every horizon step.
+            config.futureFeatures = layout.known
         }
         return config
     }
@@ -304,9 +308,9 @@ public enum RecurrentForecaster {
         var mask = [Float](repeating: 0, count: steps * batch * outputSize)
         let base = settings.base!
         // The recurrent decoder reads the future block of each scored step (its origins are
-        // among them; the warm-up steps' blocks stay 0, unread).
-        let decoding = settings.decoderKind == .recurrent
-        let block = settings.horizon * layout.futureWidth
+        // among them; the warm-up steps' blocks stay 0, unread); the dense head reads every step's.
+        let decoding = layout.readsFuture, recurrent = layout.decoder == .recurrent
+        let block = layout.blockWidth(horizon: settings.horizon)
         var future = [Float](repeating: 0, count: decoding ? steps * batch * block : 0)
         inputs.withUnsafeMutableBufferPointer { ip in
         targets.withUnsafeMutableBufferPointer { tp in
@@ -322,11 +326,12 @@ public enum RecurrentForecaster {
                     }
                 }
                 if decoding, let f {
-                    let blocks = layout.future(series: s, origins: segment.scoredFrom..<segment.end, horizon: settings.horizon,
-                                               base: base, season: settings.season)
+                    let from = recurrent ? segment.scoredFrom : segment.start
+                    let blocks = layout.futureBlocks(series: s, origins: from..<segment.end, horizon: settings.horizon,
+                                                     base: base, season: settings.season)!
                     blocks.withUnsafeBufferPointer { r in
-                        for t in segment.scoredFrom..<segment.end {
-                            (f + ((t - segment.start) * batch + row) * block).update(from: r.baseAddress! + (t - segment.scoredFrom) * block, count: block)
+                        for t in from..<segment.end {
+                            (f + ((t - segment.start) * batch + row) * block).update(from: r.baseAddress! + (t - from) * block, count: block)
                         }
                     }
                 }
@@ -403,8 +408,8 @@ public enum RecurrentForecaster {
         let inputs = read.map { prepared[$0] }, offsets = starts
         let base = settings.base!, season = settings.season
         let shifted = { @Sendable (r: Int, steps: Range<Int>) in (steps.lowerBound + offsets[r])..<(steps.upperBound + offsets[r]) }
-        let future: (@Sendable (Int, Range<Int>) -> [Float])? = settings.decoderKind == .recurrent
-            ? { @Sendable r, steps in layout.future(series: inputs[r], origins: shifted(r, steps), horizon: horizon, base: base, season: season) } : nil
+        let future: (@Sendable (Int, Range<Int>) -> [Float])? = layout.readsFuture
+            ? { @Sendable r, steps in layout.futureBlocks(series: inputs[r], origins: shifted(r, steps), horizon: horizon, base: base, season: season)! } : nil
         network.read(requests, batch: batch, threads: threads,
                      inputs: { r, steps in layout.inputs(series: inputs[r], steps: shifted(r, steps), base: base, season: season) },
                      future: future) { r, result in

@@ -47,21 +47,52 @@ public struct RowCounts: Sendable, Hashable, Codable {
     public var dropped: Int { missingValue + offGrid + outsideExtent }
 }
 
-/// A past-observed covariate of a series (`[jobs.source] past_covariates`): another column of
-/// the source laid on the series' grid like its value (aggregated alike, short gaps
-/// interpolated, longer ones missing), one value per step of the series.
+/// A covariate of a series: another column of the source laid on the series' grid like its
+/// value (aggregated alike, short gaps interpolated, longer ones missing), one value per step
+/// of the series. A past-observed one (`[jobs.source] past_covariates`) ends with the series; a
+/// future-known one (`future_covariates`) also has the values the source already holds for
+/// the steps after the series' end (`ahead`): what a forecast from the end reads for its horizon.
 public struct CovariateSeries: Sendable, Equatable {
     /// The source column.
     public let name: String
     /// NaN where the step is `.missing`.
     public internal(set) var values: [Double]
     public internal(set) var states: [StepState]
+    /// Future-known covariates: the values of the steps after the series' last one, as the
+    /// source holds them (NaN where a step has none; never interpolated, so that a forecast
+    /// never reads an invented future); nil for a past-observed covariate.
+    public internal(set) var ahead: [Double]?
 
-    public init(name: String, values: [Double], states: [StepState]) {
+    public init(name: String, values: [Double], states: [StepState], ahead: [Double]? = nil) {
         precondition(values.count == states.count, "one state per value")
         self.name = name
         self.values = values
         self.states = states
+        self.ahead = ahead
+    }
+
+    /// Known ahead of time (`future_covariates`).
+    public var isFutureKnown: Bool { ahead != nil }
+
+    /// The steps `range` of the covariate; a future-known one keeps what follows them ahead.
+    func steps(_ range: Range<Int>) -> CovariateSeries {
+        CovariateSeries(name: name, values: Array(values[range]), states: Array(states[range]),
+                        ahead: ahead.map { Array(values[range.upperBound...]) + $0 })
+    }
+}
+
+/// A future-known covariate without a value for some step of a forecast's horizon: the
+/// network cannot forecast the series (it would read an invented value), the fallback does.
+public struct MissingFuture: Error, Sendable, Equatable, CustomStringConvertible {
+    public var series: String
+    public var covariate: String
+    /// The horizon steps (1-based) without a value.
+    public var steps: [Int]
+    public var horizon: Int
+
+    public var description: String {
+        let which = steps.count == horizon ? "any of the \(horizon) steps" : steps.count == 1 ? "step \(steps[0])" : "\(steps.count) steps (from step \(steps[0]))"
+        return "series \"\(series)\": the future-known covariate \"\(covariate)\" has no value for \(which) of the horizon"
     }
 }
 
@@ -75,7 +106,8 @@ public struct RegularSeries: Sendable, Equatable {
     public internal(set) var values: [Double]
     public internal(set) var states: [StepState]
     public let rows: RowCounts
-    /// The job's past covariates on the same steps, in the configured order.
+    /// The job's covariates on the same steps: the past-observed ones in the configured order,
+    /// then the future-known ones (`CovariateSeries.ahead`).
     public internal(set) var covariates: [CovariateSeries]
 
     public init(key: String, grid: TimeGrid, firstBucket: Int, values: [Double], states: [StepState],
@@ -94,12 +126,22 @@ public struct RegularSeries: Sendable, Equatable {
     /// The steps `range` of the series (values, states and covariates), as a series of its own.
     public func steps(_ range: Range<Int>) -> RegularSeries {
         RegularSeries(key: key, grid: grid, firstBucket: firstBucket + range.lowerBound, values: Array(values[range]),
-                      states: Array(states[range]), rows: rows,
-                      covariates: covariates.map { CovariateSeries(name: $0.name, values: Array($0.values[range]), states: Array($0.states[range])) })
+                      states: Array(states[range]), rows: rows, covariates: covariates.map { $0.steps(range) })
     }
 
-    /// The names of the covariates, in order.
+    /// The names of the covariates, in order (the past-observed ones, then the future-known).
     public var covariateNames: [String] { covariates.map(\.name) }
+
+    /// The first future-known covariate that lacks a value for one of the `horizon` steps after
+    /// the series' end, with those steps; nil when every one is known for the whole horizon.
+    public func missingFuture(horizon: Int) -> MissingFuture? {
+        for column in covariates {
+            guard let ahead = column.ahead else { continue }
+            let steps = (0..<horizon).filter { $0 >= ahead.count || !ahead[$0].isFinite }.map { $0 + 1 }
+            if !steps.isEmpty { return MissingFuture(series: key, covariate: column.name, steps: steps, horizon: horizon) }
+        }
+        return nil
+    }
 
     /// The last step in `range` whose value and every covariate are observed: where a saved
     /// state may stop. A step after a covariate's last observation could still be interpolated

@@ -5,7 +5,7 @@ public struct SourceRow: Sendable, Hashable {
     public var key: String
     public var time: Date
     public var value: Double?
-    /// The past covariates' values (`SeriesSettings.covariates`, in order), nil for SQL NULL.
+    /// The covariates' values (`SeriesSettings.covariates`, then `futureCovariates`), nil for SQL NULL.
     public var covariates: [Double?]
 
     public init(key: String, time: Date, value: Double?, covariates: [Double?] = []) {
@@ -122,10 +122,21 @@ public struct SeriesSettings: Sendable, Hashable {
     /// (its values missing there): the new steps after a saved state, whose first bucket may
     /// have a temperature but no demand yet, and a full read has that temperature on its grid.
     public var leadingCovariates: Bool
+    /// The future-known covariates' names, after the past ones in every row: laid on the
+    /// series' steps like them, and on the `futureSteps` steps after its last value too
+    /// (`CovariateSeries.ahead`), from rows there that have no value (NULL, or not read: see
+    /// `SourceReader`). What lies ahead is never interpolated: a forecast reads what is known.
+    public var futureCovariates: [String]
+    /// Steps after a series' last value that its future-known covariates are laid on: the horizon.
+    public var futureSteps: Int
+    /// The job's holidays: three future-known covariates after the others
+    /// (`HolidayCalendar.featureNames`), computed for every step and the `futureSteps` ahead; nil
+    /// without. Read from the database at each read (`SourceReader.withHolidays`).
+    public var holidays: HolidayCalendar?
 
     public init(grid: TimeGrid, aggregation: Aggregation = .mean, maxGap: Int = 3, minimumLength: Int = 2,
                 extent: Extent = .observed, maximumLength: Int = 10_000_000, covariates: [String] = [],
-                leadingCovariates: Bool = false) {
+                leadingCovariates: Bool = false, futureCovariates: [String] = [], futureSteps: Int = 0) {
         precondition(maxGap >= 0 && minimumLength >= 0 && maximumLength >= 1)
         self.grid = grid
         self.aggregation = aggregation
@@ -135,6 +146,8 @@ public struct SeriesSettings: Sendable, Hashable {
         self.maximumLength = maximumLength
         self.covariates = covariates
         self.leadingCovariates = leadingCovariates
+        self.futureCovariates = futureCovariates
+        self.futureSteps = max(0, futureSteps)
     }
 }
 
@@ -166,7 +179,7 @@ public struct SeriesBuilder: Sendable {
 
     public init(settings: SeriesSettings) {
         self.settings = settings
-        covariateCount = settings.covariates.count
+        covariateCount = settings.covariates.count + settings.futureCovariates.count
     }
 
     /// Builds every series of `rows`, plus an `.empty` outcome for each expected key that
@@ -194,8 +207,8 @@ public struct SeriesBuilder: Sendable {
         _ = group(for: key)
     }
 
-    /// Adds a row; `covariates` holds one value per `settings.covariates` (nil for NULL; missing
-    /// ones are taken as NULL, extra ones ignored).
+    /// Adds a row; `covariates` holds one value per `settings.covariates`, then one per
+    /// `settings.futureCovariates` (nil for NULL; missing ones are taken as NULL, extra ones ignored).
     public mutating func add(key: String, time: Date, value: Double?, covariates: [Double?] = []) {
         add(key: key, unixSeconds: time.timeIntervalSince1970, value: value, covariates: covariates)
     }
@@ -332,11 +345,23 @@ public struct SeriesBuilder: Sendable {
         var covariates: [CovariateSeries] = []
         if c > 0 {
             var column = [Double](repeating: .nan, count: times.count)
-            for (k, name) in settings.covariates.enumerated() {
+            let past = settings.covariates.count, ahead = settings.futureSteps
+            for (k, name) in (settings.covariates + settings.futureCovariates).enumerated() {
                 for row in 0..<times.count { column[row] = rowCovariates[covariateBase + row * c + k] }
-                var (covariate, covariateStates) = aggregate(times: times, values: column[...], buckets: buckets, firstBucket: low, length: length)
+                let known = k >= past
+                var (covariate, covariateStates) = aggregate(times: times, values: column[...], buckets: buckets, firstBucket: low,
+                                                             length: length + (known ? ahead : 0))
+                let future = known ? Array(covariate[length...]) : nil
+                covariate.removeLast(covariate.count - length)
+                covariateStates.removeLast(covariateStates.count - length)
                 interpolateShortGaps(&covariate, &covariateStates, maxGap: settings.maxGap)
-                covariates.append(CovariateSeries(name: name, values: covariate, states: covariateStates))
+                covariates.append(CovariateSeries(name: name, values: covariate, states: covariateStates, ahead: future))
+            }
+        }
+        if let holidays = settings.holidays {
+            let observed = [StepState](repeating: .observed, count: length)
+            for (name, column) in zip(HolidayCalendar.featureNames, holidays.columns(grid: settings.grid, first: low, length: length + settings.futureSteps)) {
+                covariates.append(CovariateSeries(name: name, values: Array(column[..<length]), states: observed, ahead: Array(column[length...])))
             }
         }
         let series = RegularSeries(key: key, grid: settings.grid, firstBucket: low,

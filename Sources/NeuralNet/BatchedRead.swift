@@ -47,9 +47,10 @@ extension RecurrentNetwork {
     /// Reads every request (see the file header). `inputs(request, steps)` returns that
     /// sequence's inputs for `steps`, `[steps.count × inputSize]`; it is called from several
     /// threads at once and must only read shared data. `result(request, result)` runs on the
-    /// calling thread in request order. `future(request, steps)` (the recurrent decoder) returns
-    /// the future blocks of the kept `steps`, `[steps.count × horizon × (1 + futureFeatures)]`;
-    /// without it a recurrent-decoder network hands back no outputs.
+    /// calling thread in request order. `future(request, steps)` (the recurrent decoder, and the
+    /// dense head with future features) returns the future blocks of the kept `steps` (of every
+    /// step with output feedback), `[steps.count × futureWidth]`; without it such a network
+    /// hands back no outputs.
     public func read(_ requests: [ReadRequest], batch: Int = 64, threads: Int = 1, chunk: Int = 64,
                      inputs: @escaping @Sendable (Int, Range<Int>) -> [Float],
                      future: (@Sendable (Int, Range<Int>) -> [Float])? = nil,
@@ -91,8 +92,9 @@ extension RecurrentNetwork {
                            inputs: (Int, Range<Int>) -> [Float], future: ((Int, Range<Int>) -> [Float])?) -> [ReadResult] {
         let cfg = config, b = ws.batch, hs = cfg.hiddenSize, ins = cfg.inputSize, outs = cfg.outputSize
         let n = b * hs, lstm = cfg.cell == .lstm
-        let decoding = cfg.decoder == .dense || future != nil
-        let width = cfg.horizon * cfg.decoderInputSize
+        let width = cfg.futureWidth
+        let decoding = (cfg.decoder == .dense && width == 0) || future != nil
+        precondition(future != nil || width == 0 || cfg.feedback == .none, "the fed-back forecasts of a head with future features need its future blocks")
         var results = rows.map { i -> ReadResult in
             let r = requests[i]
             return ReadResult(outputs: [Float](repeating: 0, count: decoding ? (r.steps - r.keepFrom) * outs : 0),
@@ -125,15 +127,16 @@ extension RecurrentNetwork {
                     for s in 0..<(end - start) { (ws.x + (s * b + row) * ins).update(from: xp.baseAddress! + s * ins, count: ins) }
                 }
             }
-            forward(ws, steps: t, dropoutSeed: 0, rowOffset: 0, inference: true)
-            if cfg.decoder == .recurrent, let future {
-                // Decode from the chunk's steps that some sequence keeps (the others' rows of
-                // those steps decode zeros and are ignored).
-                var kept = [Bool](repeating: false, count: t)
+            // The future blocks of the chunk's steps that some sequence keeps (the others' rows
+            // of those steps read zeros and are ignored); the dense head reads them in `forward`.
+            // With feedback a head's every output is fed on, so then every step's block is read.
+            var kept = [Bool](repeating: false, count: t)
+            if width > 0 {
                 ws.future.update(repeating: 0, count: t * b * width)
                 for (row, i) in rows.enumerated() {
-                    let r = requests[i], keepStart = max(start, r.keepFrom), keepEnd = min(r.steps, start + t)
-                    guard keepStart < keepEnd else { continue }
+                    let r = requests[i], keepEnd = min(r.steps, start + t)
+                    let keepStart = cfg.feedback == .output ? start : max(start, r.keepFrom)
+                    guard keepStart < keepEnd, let future else { continue }
                     let f = future(i, keepStart..<keepEnd)
                     precondition(f.count == (keepEnd - keepStart) * width, "future blocks of the wrong size")
                     f.withUnsafeBufferPointer { fp in
@@ -143,6 +146,10 @@ extension RecurrentNetwork {
                         }
                     }
                 }
+            }
+            forward(ws, steps: t, dropoutSeed: 0, rowOffset: 0, inference: true)
+            if cfg.decoder == .recurrent, future != nil {
+                // Decode from the kept steps only.
                 ws.origins = kept.indices.filter { kept[$0] }
                 if !ws.origins.isEmpty { decoderInference(ws) }
             }

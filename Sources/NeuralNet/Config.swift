@@ -56,8 +56,10 @@ public struct NetworkConfig: Sendable, Codable, Equatable {
     /// Steps ahead in `outputSize`; `outputSize / horizon` outputs (quantiles) per step. Only
     /// the recurrent decoder and the feedback need it (1 for the plain dense network).
     public var horizon: Int
-    /// Recurrent decoder: known features per future step beside the fed-back value, so its
-    /// input per step is `1 + futureFeatures` wide (see `Decoder.swift`).
+    /// Known features per future step. The recurrent decoder reads them beside the fed-back
+    /// value, so its input per step is `1 + futureFeatures` wide (see `Decoder.swift`); the
+    /// dense head reads those of every horizon step beside the top hidden state (`Dense.swift`).
+    /// Either way the caller hands them over as each step's future block (`futureWidth`).
     public var futureFeatures: Int
     /// Which of a step's `quantiles` outputs is the median that is fed back (recurrent decoder,
     /// feedback); nil: the middle one, `quantiles / 2`.
@@ -84,6 +86,7 @@ public struct NetworkConfig: Sendable, Codable, Equatable {
     public var summary: String {
         var s = "\(cell) \(inputSize)→\(hiddenSize)×\(layers)→\(outputSize)"
         if decoder == .recurrent { s += ", recurrent decoder ×\(decoderDepth) over \(horizon) steps, \(futureFeatures) future features" }
+        if decoder == .dense, futureFeatures > 0 { s += ", head reads \(futureFeatures) future features × \(horizon) steps" }
         if feedback == .output { s += ", output feedback" }
         return s
     }
@@ -96,6 +99,9 @@ public struct NetworkConfig: Sendable, Codable, Equatable {
     public var decoderDepth: Int { decoder == .recurrent ? (decoderLayers ?? layers) : 0 }
     /// Width of the decoder's input per step: the fed-back value and the known features.
     public var decoderInputSize: Int { 1 + futureFeatures }
+    /// Floats of one step's future block: `horizon × (1 + futureFeatures)` for the recurrent
+    /// decoder, `horizon × futureFeatures` for the dense head (0: it reads none).
+    public var futureWidth: Int { horizon * (decoder == .recurrent ? decoderInputSize : futureFeatures) }
 
     private enum CodingKeys: String, CodingKey {
         case cell, inputSize, hiddenSize, layers, outputSize, dropout
@@ -153,9 +159,6 @@ public struct NetworkConfig: Sendable, Codable, Equatable {
         }
         if let d = decoderLayers, !(1...64).contains(d) { throw bad("decoderLayers \(d) must be in 1...64") }
         guard (0...limit).contains(futureFeatures) else { throw bad("futureFeatures \(futureFeatures) must be in 0...\(limit)") }
-        if decoder == .dense {
-            guard futureFeatures == 0 else { throw bad("futureFeatures \(futureFeatures) needs decoder recurrent (the dense head reads none)") }
-        }
         if feedback == .output {
             guard decoder == .dense else {
                 throw bad("feedback output needs decoder dense: the recurrent decoder already feeds back its own forecasts")
@@ -263,6 +266,9 @@ struct ParameterLayout: Sendable {
     var decoderLayers: [Layer] = []
     var headW = 0
     var headB = 0
+    /// The dense head's weights of the future block `[horizon·futureFeatures × outputSize]`
+    /// (-1 without future features). After the others, so a network without them keeps its layout.
+    var headF = -1
     var count = 0
     var tensors: [ParameterTensor] = []
 
@@ -294,6 +300,7 @@ struct ParameterLayout: Sendable {
         } else {
             headW = take("head.w", c.hiddenSize, c.outputSize)
             headB = take("head.b", 1, c.outputSize)
+            if c.futureFeatures > 0 { headF = take("head.w_future", c.horizon * c.futureFeatures, c.outputSize) }
         }
         count = off
     }

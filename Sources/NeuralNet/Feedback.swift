@@ -49,8 +49,7 @@ struct FeedSchedule {
 extension RecurrentNetwork {
     /// Steps `0..<t` with output feedback, step-major (see the file header).
     func feedbackForward(_ ws: Workspace, steps t: Int, dropoutSeed: UInt64, rowOffset: Int, inference: Bool, feed: FeedSchedule) {
-        let b = ws.batch, ins = config.inputSize, o = config.outputSize, hs = config.hiddenSize, med = config.median
-        let top = ws.layers[ws.layers.count - 1]
+        let b = ws.batch, ins = config.inputSize, o = config.outputSize, med = config.median
         for s in 0..<t {
             for r in 0..<b {
                 let v: Float
@@ -67,8 +66,7 @@ extension RecurrentNetwork {
                 ws.x[(s * b + r) * ins + ins - 1] += v
             }
             encoderForward(ws, from: s, steps: s + 1, dropoutSeed: dropoutSeed, rowOffset: rowOffset, inference: inference)
-            DenseHead.forward(rows: b, inSize: hs, outSize: o, x: top.output + s * b * hs, w: params + layout.headW,
-                              bias: params + layout.headB, y: ws.y + s * b * o, inference: inference)
+            headForward(ws, steps: s..<(s + 1), inference: inference)
         }
     }
 

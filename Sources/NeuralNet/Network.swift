@@ -35,6 +35,12 @@ public final class RecurrentNetwork {
         let headOutputs = config.decoder == .recurrent ? config.quantiles : config.outputSize
         let limit = Float((6.0 / Double(h + headOutputs)).squareRoot())
         for i in 0..<(h * headOutputs) { params[layout.headW + i] = (2 * rng.nextFloat() - 1) * limit }
+        // Drawn after the rest, so a network without future features draws what it always did.
+        if layout.headF >= 0 {
+            let k = config.horizon * config.futureFeatures
+            let limit = Float((6.0 / Double(k + headOutputs)).squareRoot())
+            for i in 0..<(k * headOutputs) { params[layout.headF + i] = (2 * rng.nextFloat() - 1) * limit }
+        }
     }
 
     /// A network with the given parameter vector (from a model blob).
@@ -96,8 +102,20 @@ public final class RecurrentNetwork {
         }
         encoderForward(ws, from: 0, steps: t, dropoutSeed: dropoutSeed, rowOffset: rowOffset, inference: inference)
         guard config.decoder == .dense else { return }
-        DenseHead.forward(rows: t * ws.batch, inSize: config.hiddenSize, outSize: config.outputSize, x: ws.layers[ws.layers.count - 1].output,
-                          w: params + layout.headW, bias: params + layout.headB, y: ws.y, inference: inference)
+        headForward(ws, steps: 0..<t, inference: inference)
+    }
+
+    /// The dense head over `steps` of the window: the top layer's outputs, and each step's
+    /// future block when the head reads one (`DenseHead`).
+    func headForward(_ ws: Workspace, steps: Range<Int>, inference: Bool) {
+        let b = ws.batch, hs = config.hiddenSize, o = config.outputSize, rows = steps.count * b, first = steps.lowerBound * b
+        DenseHead.forward(rows: rows, inSize: hs, outSize: o, x: ws.layers[ws.layers.count - 1].output + first * hs,
+                          w: params + layout.headW, bias: params + layout.headB, y: ws.y + first * o, inference: inference)
+        if layout.headF >= 0 {
+            let k = config.futureWidth
+            DenseHead.addFuture(rows: rows, k: k, outSize: o, f: ws.future + first * k, w: params + layout.headF, y: ws.y + first * o,
+                                inference: inference)
+        }
     }
 
     /// Steps `s0..<t` of every encoder layer, layer by layer, with dropout between them.
@@ -142,6 +160,10 @@ public final class RecurrentNetwork {
         DenseHead.backward(rows: t * b, inSize: hs, outSize: config.outputSize, x: top.output,
                            w: params + layout.headW, dy: ws.dy, dw: ws.grad + layout.headW,
                            db: ws.grad + layout.headB, dx: top.dh)
+        if layout.headF >= 0 {
+            DenseHead.futureBackward(rows: t * b, k: config.futureWidth, outSize: config.outputSize, f: ws.future, dy: ws.dy,
+                                     dw: ws.grad + layout.headF)
+        }
         encoderBackward(ws, steps: t, beforeLayer: { _ in })
     }
 
@@ -262,24 +284,28 @@ public final class RecurrentNetwork {
     /// time-major) from `state`, leaves the final state in `state` and returns the outputs
     /// `[steps × batch × outputSize]`. No dropout. Memory is bounded by an internal chunk length.
     ///
-    /// The recurrent decoder: with `future` (`[steps × batch × horizon × (1 + futureFeatures)]`,
-    /// each step's future block, see `decode(state:future:)`) the outputs are the forecasts
-    /// decoded from every step; without, the encoder only reads (the state advances) and the
-    /// outputs are empty. Feedback: the fed-back forecast is carried in `state.feedback`.
+    /// The recurrent decoder, and the dense head with future features: with `future` (`[steps ×
+    /// batch × futureWidth]`, each step's future block, see `decode(state:future:)` and
+    /// `DenseHead`) the outputs are the forecasts from every step; without, the encoder only
+    /// reads (the state advances) and the outputs are empty. Feedback: the fed-back forecast is
+    /// carried in `state.feedback` (with future features it is the head's output, so the head
+    /// then needs `future`).
     public func forward(inputs: [Float], steps: Int, state: inout RecurrentState, future: [Float]? = nil) throws -> [Float] {
         let b = state.batch, inSize = config.inputSize, outSize = config.outputSize
         guard state.matches(config) else { throw NetworkError.shapeMismatch("state does not fit the network") }
         guard steps >= 0, inputs.count == steps * b * inSize else {
             throw NetworkError.shapeMismatch("inputs have \(inputs.count) values, expected \(steps) × \(b) × \(inSize)")
         }
-        let width = config.horizon * config.decoderInputSize
+        let width = config.futureWidth
         if let future {
-            guard config.decoder == .recurrent else { throw NetworkError.shapeMismatch("future: the dense head reads no future block") }
+            guard width > 0 else { throw NetworkError.shapeMismatch("future: this network reads no future block") }
             guard future.count == steps * b * width else {
-                throw NetworkError.shapeMismatch("future has \(future.count) values, expected \(steps) × \(b) × \(config.horizon) × \(config.decoderInputSize)")
+                throw NetworkError.shapeMismatch("future has \(future.count) values, expected \(steps) × \(b) × \(width)")
             }
+        } else if config.decoder == .dense, config.feedback == .output, width > 0, steps > 0 {
+            throw NetworkError.shapeMismatch("future: the fed-back forecast of a head with future features needs its future block")
         }
-        let decoding = config.decoder == .dense || future != nil
+        let decoding = (config.decoder == .dense && width == 0) || future != nil
         var outputs = [Float](repeating: 0, count: decoding ? steps * b * outSize : 0)
         if steps == 0 { return outputs }
         let chunk = min(steps, 256)
@@ -296,9 +322,13 @@ public final class RecurrentNetwork {
                 while start < steps {
                     let t = min(chunk, steps - start)
                     ws.x.update(from: xp.baseAddress! + start * b * inSize, count: t * b * inSize)
-                    forward(ws, steps: t, dropoutSeed: 0, rowOffset: 0, inference: true)
                     if future != nil {
                         ws.future.update(from: fp.baseAddress! + start * b * width, count: t * b * width)
+                    } else if width > 0 {
+                        ws.future.update(repeating: 0, count: t * b * width)  // a head whose outputs are not wanted
+                    }
+                    forward(ws, steps: t, dropoutSeed: 0, rowOffset: 0, inference: true)
+                    if future != nil, config.decoder == .recurrent {
                         ws.origins = Array(0..<t)
                         decoderInference(ws)
                     }
@@ -324,9 +354,10 @@ public final class RecurrentNetwork {
     /// time-major. Gradients do not flow into the given state (it is detached), as in TBPTT.
     /// `dropoutSeed` fixes the dropout masks (dropout is off when it is nil).
     ///
-    /// Recurrent decoder: `future` is the window's future block (`[steps × batch × horizon ×
-    /// (1 + futureFeatures)]`), and the decoder decodes from the scored steps counted back from
-    /// the last at `decoderStride` (`Decoder.swift`), scored on those origins' targets.
+    /// Recurrent decoder and the dense head with future features: `future` is the window's
+    /// future blocks (`[steps × batch × futureWidth]`). The recurrent decoder decodes from the
+    /// scored steps counted back from the last at `decoderStride` (`Decoder.swift`), scored on
+    /// those origins' targets.
     /// Decoder and feedback: `ownShare` is the share of steps fed the network's own median
     /// rather than the known true value, drawn from `feedSeed`.
     @discardableResult
@@ -348,7 +379,7 @@ public final class RecurrentNetwork {
         guard steps >= 1, batch >= 1, inputs.count == n * config.inputSize, targets.count == n * config.outputSize,
               mask == nil || mask!.count == n * config.outputSize, (0..<steps).contains(lossFromStep), decoderStride >= 1
         else { throw NetworkError.shapeMismatch("window arrays do not match steps × batch × sizes") }
-        let futureCount = config.decoder == .recurrent ? n * config.horizon * config.decoderInputSize : 0
+        let futureCount = n * config.futureWidth
         guard (future?.count ?? 0) == futureCount else {
             throw NetworkError.shapeMismatch("future has \(future?.count ?? 0) values, expected \(futureCount)")
         }

@@ -28,7 +28,8 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
 
 /// B parallel segments of T steps, time-major: `inputs [T × B × inputSize]`,
 /// `targets [T × B × outputSize]`, `mask` (optional) shaped like `targets`; for the recurrent
-/// decoder, `future [T × B × horizon × (1 + futureFeatures)]`, each step's future block.
+/// decoder and a dense head with future features, `future [T × B × futureWidth]`, each step's
+/// future block.
 public struct SequenceBatch: Sendable {
     public let steps: Int, batch: Int, inputSize: Int, outputSize: Int
     public var inputs: [Float]
@@ -177,9 +178,9 @@ public final class TBPTTTrainer {
         guard data.batch == batch, data.inputSize == c.inputSize, data.outputSize == c.outputSize else {
             throw TrainingError.shapeMismatch("data is \(data.batch) segments × \(data.inputSize) in × \(data.outputSize) out; trainer wants \(batch) × \(c.inputSize) × \(c.outputSize)")
         }
-        let futureCount = c.decoder == .recurrent ? data.steps * batch * c.horizon * c.decoderInputSize : 0
+        let futureCount = data.steps * batch * c.futureWidth
         guard (data.future?.count ?? 0) == futureCount else {
-            throw TrainingError.shapeMismatch("future has \(data.future?.count ?? 0) values; the recurrent decoder wants \(data.steps) × \(batch) × \(c.horizon) × \(c.decoderInputSize)")
+            throw TrainingError.shapeMismatch("future has \(data.future?.count ?? 0) values; the network wants \(data.steps) × \(batch) × \(c.futureWidth)")
         }
         if reset { resetState() }
         var lossSum = 0.0, lossCount = 0.0
@@ -218,7 +219,7 @@ public final class TBPTTTrainer {
         let feed = FeedSchedule(ownShare: ownShare, seed: mix64(seed ^ 0x5EED_FEED ^ (UInt64(updates) &* 0xC2B2_AE3D_27D4_EB4F)))
         var shardLoss = [Double](repeating: 0, count: workspaces.count)
         let net = network, lossFn = loss, cell = cfg.cell, k = carryTo - windowStart
-        let fw = cfg.decoder == .recurrent ? cfg.horizon * cfg.decoderInputSize : 0, feedback = cfg.feedback == .output
+        let fw = cfg.futureWidth, feedback = cfg.feedback == .output, dense = cfg.decoder == .dense
         data.inputs.withUnsafeBufferPointer { xb in
         data.targets.withUnsafeBufferPointer { tb in
         (data.mask ?? []).withUnsafeBufferPointer { mb in
@@ -238,7 +239,8 @@ public final class TBPTTTrainer {
                         (ws.target + s * b * outs).update(from: t + g * outs, count: b * outs)
                         if let m { (ws.mask + s * b * outs).update(from: m + g * outs, count: b * outs) }
                     }
-                    if let f, s >= skip { (ws.future + s * b * fw).update(from: f + g * fw, count: b * fw) }
+                    // The dense head reads the warm-up steps' blocks too (feedback feeds their outputs on).
+                    if let f, s >= skip || dense { (ws.future + s * b * fw).update(from: f + g * fw, count: b * fw) }
                 }
                 ws.masked = m != nil
                 for (l, buf) in ws.layers.enumerated() {

@@ -147,10 +147,11 @@ final class Workspace {
     /// fed besides its base, `[steps × batch]`.
     let feedback: UnsafeMutablePointer<Float>
     let fed: UnsafeMutablePointer<Float>
-    /// Recurrent decoder: the future block `[steps × batch × horizon × (1 + futureFeatures)]`
-    /// (column 0: the base the fed-back value is added to, at step 0 the last observed value;
-    /// then the known features of that future step), the origins of this pass (window steps,
-    /// ascending) and the decoder's buffers.
+    /// The future blocks `[steps × batch × futureWidth]`: the recurrent decoder's (per horizon
+    /// step, column 0 the base the fed-back value is added to, at step 0 the last observed
+    /// value, then the known features of that future step) or the dense head's (the known
+    /// features of every horizon step); the origins of this pass (window steps, ascending) and
+    /// the recurrent decoder's buffers.
     let future: UnsafeMutablePointer<Float>
     var origins: [Int] = []
     let decoder: DecoderBuffers?
@@ -181,7 +182,7 @@ final class Workspace {
         layers = built
         feedback = allocateFloats(batch)
         fed = allocateFloats(config.feedback == .output ? n : 1)
-        future = allocateFloats(recurrent ? n * config.horizon * config.decoderInputSize : 1)
+        future = allocateFloats(max(1, n * config.futureWidth))
         let originCount = max(1, min(origins ?? steps, steps))
         decoder = recurrent ? DecoderBuffers(config: config, steps: inference ? 1 : config.horizon,
                                              rows: originCount * batch, training: !inference) : nil

@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import ForecastConfig
+import Forecasting
 import ForecastStore
 import ForecastJobs
 
@@ -25,6 +26,13 @@ struct CheckConfig: AsyncParsableCommand {
             print("    " + JobPlan(job).modelSummary)
             if !job.source.pastCovariates.isEmpty {
                 print("    past covariates: " + job.source.pastCovariates.map { "\"\($0)\"" }.joined(separator: ", "))
+            }
+            if !job.source.futureCovariates.isEmpty {
+                print("    future covariates: " + job.source.futureCovariates.map { "\"\($0)\"" }.joined(separator: ", ")
+                      + " (read for the \(job.horizon) steps after each forecast's origin too)")
+            }
+            if job.holidays != nil {
+                print("    holidays: from the job's holidays query, as future-known " + HolidayCalendar.featureNames.joined(separator: ", "))
             }
             problems += found
         }

@@ -207,6 +207,42 @@ final class ConfigurationTests: XCTestCase {
                     key: "jobs[0].source.past_covariates", contains: "\"station\" is the series_column")
     }
 
+    /// Issue 14, item 2: `future_covariates` reach the forecaster's settings and the series
+    /// settings (laid a horizon ahead); a column in both lists is an error naming the key and line.
+    func testFutureCovariatesParseResolveAndNameTheirErrors() throws {
+        func with(_ lines: String) -> String { minimalJob + "\n" + lines }
+        let job = try XCTUnwrap(Configuration.parse(with("past_covariates = [\"dewp\"]\nfuture_covariates = [\"workday\", \"promo\"]")).jobs.first)
+        XCTAssertEqual(job.source.futureCovariates, ["workday", "promo"])
+        let plan = JobPlan(job)
+        XCTAssertEqual(plan.forecaster.futureCovariates, ["workday", "promo"])
+        XCTAssertEqual(plan.forecaster.covariateColumns, ["dewp", "workday", "promo"])
+        XCTAssertEqual(plan.seriesSettings.covariates, ["dewp"])
+        XCTAssertEqual(plan.seriesSettings.futureCovariates, ["workday", "promo"])
+        XCTAssertEqual(plan.seriesSettings.futureSteps, job.horizon)
+        XCTAssertEqual(plan.requirements.settings.futureCovariates, ["workday", "promo"])
+        let plain = JobPlan(try XCTUnwrap(Configuration.parse(minimalJob).jobs.first))
+        XCTAssertNil(plain.forecaster.futureCovariates)
+        XCTAssertEqual(plain.seriesSettings.futureSteps, 0)
+
+        assertError(with("future_covariates = \"workday\""), line: 9, key: "jobs[0].source.future_covariates", contains: "expected an array of strings")
+        assertError(with("future_covariates = [\"workday\", \"workday\"]"), line: 9, key: "jobs[0].source.future_covariates",
+                    contains: "\"workday\" is listed twice")
+        assertError(with("future_covariates = [\"temp\"]"), line: 9, key: "jobs[0].source.future_covariates", contains: "\"temp\" is the value_column")
+        assertError(with("past_covariates = [\"workday\"]\nfuture_covariates = [\"workday\"]"), line: 10, key: "jobs[0].source.future_covariates",
+                    contains: "\"workday\" is also in past_covariates; a covariate is either observed in the past or known ahead")
+        assertError(with("future_covariates = [\"\"]"), line: 9, key: "jobs[0].source.future_covariates", contains: "must not be empty")
+
+        // Holidays (item 4): a job key whose three features follow the future-known columns.
+        let holidays = minimalJob.replacingOccurrences(of: "horizon = 24\n", with: "horizon = 24\nholidays = \"SELECT day, name FROM public.holidays\"\n")
+        let withHolidays = try XCTUnwrap(Configuration.parse(holidays + "\nfuture_covariates = [\"workday\"]").jobs.first)
+        XCTAssertEqual(withHolidays.holidays, "SELECT day, name FROM public.holidays")
+        XCTAssertEqual(JobPlan(withHolidays).forecaster.futureCovariates, ["workday"] + HolidayCalendar.featureNames)
+        XCTAssertEqual(JobPlan(withHolidays).seriesSettings.futureCovariates, ["workday"], "the features are not source columns")
+        XCTAssertEqual(JobPlan(try XCTUnwrap(Configuration.parse(holidays).jobs.first)).seriesSettings.futureSteps, 24)
+        assertError(minimalJob.replacingOccurrences(of: "horizon = 24\n", with: "horizon = 24\nholidays = \" \"\n"), line: 5,
+                    key: "jobs[0].holidays", contains: "expected a query returning dates")
+    }
+
     // MARK: errors name the key and the line
 
     func assertError(_ text: String, line: Int?, key: String?, contains fragment: String,

@@ -18,10 +18,18 @@ final class DecoderFeedbackTests: XCTestCase {
         NetworkConfig(cell: cell, inputSize: 3, hiddenSize: hidden, layers: layers, outputSize: 2 * 3, feedback: .output, horizon: 2)
     }
 
-    /// A random future block `[steps × batch × horizon × (1 + futureFeatures)]`.
-    static func future(_ config: NetworkConfig, steps: Int, batch: Int, seed: UInt64) -> [Float] {
+    /// The dense head reading the future block (issue 14's future-known covariates), with or
+    /// without output feedback.
+    static func headConfig(_ cell: CellKind, layers: Int, hidden: Int = 5, feedback: FeedbackKind = .none) -> NetworkConfig {
+        NetworkConfig(cell: cell, inputSize: 3, hiddenSize: hidden, layers: layers, outputSize: 3 * 3, feedback: feedback,
+                      horizon: 3, futureFeatures: 2)
+    }
+
+    /// A random future block `[steps × batch × futureWidth]`; nil for a network that reads none.
+    static func future(_ config: NetworkConfig, steps: Int, batch: Int, seed: UInt64) -> [Float]? {
+        guard config.futureWidth > 0 else { return nil }
         var rng = SeededGenerator(seed: seed)
-        return (0..<(steps * batch * config.horizon * config.decoderInputSize)).map { _ in 2 * rng.nextFloat() - 1 }
+        return (0..<(steps * batch * config.futureWidth)).map { _ in 2 * rng.nextFloat() - 1 }
     }
 
     // MARK: - Gradients
@@ -64,11 +72,27 @@ final class DecoderFeedbackTests: XCTestCase {
 
     /// Pure teacher forcing without holes: the fed values are the targets, so the gradient is
     /// the whole gradient, no value held fixed.
+    /// The dense head reading each step's future block: its weights of the block (`head.w_future`)
+    /// and everything under it, alone, with feedback (replayed), dropout and later steps.
+    func testHeadFutureGradientEveryCellOneAndTwoLayersWithMask() throws {
+        for cell in CellKind.allCases {
+            for layers in [1, 2] {
+                for loss in [Loss.pinball(quantiles: Self.quantiles), .mse] {
+                    try assertReplayedGradient(Self.headConfig(cell, layers: layers), ownShare: 0, loss: loss)
+                    try assertReplayedGradient(Self.headConfig(cell, layers: layers, feedback: .output), ownShare: 0.5, loss: loss)
+                }
+            }
+            var config = Self.headConfig(cell, layers: 2, hidden: 6, feedback: .output)
+            config.dropout = 0.3
+            try assertReplayedGradient(config, ownShare: 0.4, lossFromStep: 2, dropoutSeed: 9)
+        }
+    }
+
     func testTeacherForcedGradientNeedsNoReplay() throws {
-        for config in [Self.decoderConfig(.lstm, layers: 2), Self.feedbackConfig(.gru, layers: 2)] {
+        for config in [Self.decoderConfig(.lstm, layers: 2), Self.feedbackConfig(.gru, layers: 2), Self.headConfig(.lstm, layers: 2, feedback: .output)] {
             let net = try RecurrentNetwork(config: config, seed: 3)
             let d = WindowData(config: config, steps: 4, batch: 2, masked: false, seed: 4)
-            let future = config.decoder == .recurrent ? Self.future(config, steps: 4, batch: 2, seed: 5) : nil
+            let future = Self.future(config, steps: 4, batch: 2, seed: 5)
             func lossAt() throws -> Double {
                 try net.lossAndGradient(inputs: d.inputs, targets: d.targets, steps: 4, batch: 2, state: d.state,
                                         loss: .pinball(quantiles: Self.quantiles), future: future, ownShare: 0)
@@ -86,7 +110,7 @@ final class DecoderFeedbackTests: XCTestCase {
         let net = try RecurrentNetwork(config: config, seed: 7)
         var d = WindowData(config: config, steps: steps, batch: batch, masked: true, seed: 107)
         if config.feedback == .output { d.state.feedback = (0..<batch).map { Float($0) * 0.3 - 0.2 } }
-        let future = config.decoder == .recurrent ? Self.future(config, steps: steps, batch: batch, seed: 108) : nil
+        let future = Self.future(config, steps: steps, batch: batch, seed: 108)
         func run(replay: Bool) throws -> Double {
             try net.lossAndGradient(inputs: d.inputs, targets: d.targets, mask: d.mask, steps: steps, batch: batch, state: d.state,
                                     loss: loss, lossFromStep: lossFromStep, dropoutSeed: dropoutSeed, future: future,
@@ -146,18 +170,19 @@ final class DecoderFeedbackTests: XCTestCase {
     /// (the row-stable product) to float rounding.
     func testTrainingForwardAgreesWithInference() throws {
         for cell in CellKind.allCases {
-            for config in [Self.decoderConfig(cell, layers: 2, hidden: 7), Self.feedbackConfig(cell, layers: 2, hidden: 7)] {
+            for config in [Self.decoderConfig(cell, layers: 2, hidden: 7), Self.feedbackConfig(cell, layers: 2, hidden: 7),
+                           Self.headConfig(cell, layers: 2, hidden: 7), Self.headConfig(cell, layers: 1, hidden: 7, feedback: .output)] {
                 let net = try RecurrentNetwork(config: config, seed: 5)
                 var d = WindowData(config: config, steps: 6, batch: 2, masked: false, seed: 9)
                 if config.feedback == .output { d.state.feedback = [0.3, -0.4] }
-                let future = config.decoder == .recurrent ? Self.future(config, steps: 6, batch: 2, seed: 10) : nil
+                let future = Self.future(config, steps: 6, batch: 2, seed: 10)
                 let loss = Loss.pinball(quantiles: Self.quantiles)
                 let l = try net.lossAndGradient(inputs: d.inputs, targets: d.targets, steps: 6, batch: 2, state: d.state, loss: loss,
                                                 future: future, ownShare: 1)
                 var s = d.state
                 let y = try net.forward(inputs: d.inputs, steps: 6, state: &s, future: future)
                 XCTAssertEqual(y.count, d.targets.count)
-                XCTAssertEqual(l, loss.value(outputs: y, targets: d.targets), accuracy: 1e-9 + 1e-5 * l, "\(cell) \(config.decoder)")
+                XCTAssertEqual(l, loss.value(outputs: y, targets: d.targets), accuracy: 1e-9 + 1e-5 * l, "\(cell) \(config.summary)")
             }
         }
     }
@@ -172,7 +197,7 @@ final class DecoderFeedbackTests: XCTestCase {
             let net = try RecurrentNetwork(config: config, seed: 3)
             let steps = 70, width = config.horizon * config.decoderInputSize
             let d = WindowData(config: config, steps: steps, batch: 1, masked: false, seed: 4)
-            let future = Self.future(config, steps: steps, batch: 1, seed: 6)
+            let future = Self.future(config, steps: steps, batch: 1, seed: 6)!
             var whole = d.state
             let y = try net.forward(inputs: d.inputs, steps: steps, state: &whole, future: future)
             for cut in [1, 17, 69] {
@@ -217,14 +242,45 @@ final class DecoderFeedbackTests: XCTestCase {
         }
     }
 
+    /// The dense head with future features: reading on from a saved state (through the model
+    /// format; with feedback it carries the fed-back forecast, which read its step's future
+    /// block) equals a full read, outputs and state, bit for bit; the future block matters.
+    func testHeadFutureReadingOnFromStateEqualsFullRead() throws {
+        for cell in CellKind.allCases {
+            for feedback in FeedbackKind.allCases {
+                let config = Self.headConfig(cell, layers: 2, hidden: 24, feedback: feedback)
+                let net = try RecurrentNetwork(config: config, seed: 3)
+                let steps = 300, width = config.futureWidth
+                let d = WindowData(config: config, steps: steps, batch: 1, masked: false, seed: 4)
+                let future = Self.future(config, steps: steps, batch: 1, seed: 6)!
+                var whole = d.state
+                let y = try net.forward(inputs: d.inputs, steps: steps, state: &whole, future: future)
+                var other = d.state
+                XCTAssertNotEqual(try net.forward(inputs: d.inputs, steps: steps, state: &other, future: future.map { -$0 }), y)
+                for cut in [1, 17, 256] {
+                    var pieces = d.state
+                    let first = try net.forward(inputs: Array(d.inputs[..<(cut * 3)]), steps: cut, state: &pieces,
+                                                future: Array(future[..<(cut * width)]))
+                    let (loaded, saved) = try ModelFormat.decode(ModelFormat.encode(net, state: pieces), expecting: config)
+                    var restored = saved!
+                    let rest = try loaded.forward(inputs: Array(d.inputs[(cut * 3)...]), steps: steps - cut, state: &restored,
+                                                  future: Array(future[(cut * width)...]))
+                    XCTAssertEqual(first + rest, y, "\(cell) \(feedback), cut at \(cut)")
+                    XCTAssertEqual(restored, whole, "\(cell) \(feedback), cut at \(cut)")
+                }
+            }
+        }
+    }
+
     /// Batched reads (many sequences, carried states, states handed back) equal batch-1 reads
-    /// bit for bit, for both designs.
+    /// bit for bit, for both designs and the head with future features.
     func testBatchedReadEqualsBatchOne() throws {
         for cell in CellKind.allCases {
-            for config in [Self.decoderConfig(cell, layers: 2, hidden: 9), Self.feedbackConfig(cell, layers: 2, hidden: 9)] {
+            for config in [Self.decoderConfig(cell, layers: 2, hidden: 9), Self.feedbackConfig(cell, layers: 2, hidden: 9),
+                           Self.headConfig(cell, layers: 2, hidden: 9), Self.headConfig(cell, layers: 1, hidden: 9, feedback: .output)] {
                 let net = try RecurrentNetwork(config: config, seed: 5)
                 var rng = SeededGenerator(seed: 9)
-                let ins = config.inputSize, width = config.horizon * config.decoderInputSize
+                let ins = config.inputSize, width = config.futureWidth
                 let lengths = (0..<13).map { i in [1, 3, 40, 70][i % 4] + i }
                 let inputs = lengths.map { n in (0..<(n * ins)).map { _ in 2 * rng.nextFloat() - 1 } }
                 let futures = lengths.map { n in (0..<(n * width)).map { _ in 2 * rng.nextFloat() - 1 } }
@@ -242,13 +298,14 @@ final class DecoderFeedbackTests: XCTestCase {
                     ReadRequest(steps: lengths[i], keepFrom: i % 2 == 0 ? 0 : lengths[i] / 2,
                                 stateAfter: (i * 7) % (lengths[i] + 1), initial: initials[i])
                 }
-                let recurrent = config.decoder == .recurrent
+                let recurrent = width > 0
                 let expected = try requests.indices.map { i -> ([Float], RecurrentState?) in
                     let r = requests[i]
                     var state = r.initial ?? RecurrentState(config: config, batch: 1)
                     let y = try net.forward(inputs: inputs[i], steps: r.steps, state: &state, future: recurrent ? futures[i] : nil)
                     var s = r.initial ?? RecurrentState(config: config, batch: 1)
-                    _ = try net.forward(inputs: Array(inputs[i][..<(r.stateAfter! * ins)]), steps: r.stateAfter!, state: &s)
+                    _ = try net.forward(inputs: Array(inputs[i][..<(r.stateAfter! * ins)]), steps: r.stateAfter!, state: &s,
+                                        future: recurrent ? Array(futures[i][..<(r.stateAfter! * width)]) : nil)
                     return (Array(y[(r.keepFrom * config.outputSize)...]), s)
                 }
                 for (batch, threads, chunk) in [(1, 1, 64), (4, 2, 16), (16, 1, 50)] {
@@ -263,8 +320,8 @@ final class DecoderFeedbackTests: XCTestCase {
                     net.read(requests, batch: batch, threads: threads, chunk: chunk, inputs: readInputs,
                              future: recurrent ? readFuture : nil) { (i: Int, result: ReadResult) in
                         seen += 1
-                        XCTAssertEqual(result.outputs, expected[i].0, "\(cell) \(config.decoder): sequence \(i), batch \(batch)")
-                        XCTAssertEqual(result.state, expected[i].1, "\(cell) \(config.decoder): state \(i), batch \(batch)")
+                        XCTAssertEqual(result.outputs, expected[i].0, "\(cell) \(config.summary): sequence \(i), batch \(batch)")
+                        XCTAssertEqual(result.state, expected[i].1, "\(cell) \(config.summary): state \(i), batch \(batch)")
                     }
                     XCTAssertEqual(seen, requests.count)
                 }
@@ -277,7 +334,7 @@ final class DecoderFeedbackTests: XCTestCase {
         let config = Self.decoderConfig(.lstm, layers: 2, hidden: 16)
         let net = try RecurrentNetwork(config: config, seed: 2)
         let d = WindowData(config: config, steps: 1, batch: 9, masked: false, seed: 3)
-        let future = Self.future(config, steps: 1, batch: 9, seed: 4)
+        let future = Self.future(config, steps: 1, batch: 9, seed: 4)!
         let all = try net.decode(state: d.state, future: future)
         let width = config.horizon * config.decoderInputSize, o = config.outputSize, hs = config.hiddenSize
         for r in 0..<9 {
@@ -337,8 +394,8 @@ final class DecoderFeedbackTests: XCTestCase {
         XCTAssertTrue(message(c).contains("horizon 4"), message(c))
         c = base; c.decoder = .recurrent; c.decoderLayers = 0
         XCTAssertTrue(message(c).contains("decoderLayers 0"), message(c))
-        c = base; c.futureFeatures = 2
-        XCTAssertTrue(message(c).contains("futureFeatures 2"), message(c))
+        c = base; c.futureFeatures = -1
+        XCTAssertTrue(message(c).contains("futureFeatures -1"), message(c))
         c = base; c.decoder = .recurrent; c.feedback = .output
         XCTAssertTrue(message(c).contains("feedback output needs decoder dense"), message(c))
         c = base; c.medianOutput = 3

@@ -1,7 +1,9 @@
-"""Issue 14: past-observed covariates beside the same jobs without them, on the windows, seeds
-and protocol of accuracy.py (one `forecastd train JOB --as-of ORIGIN` per origin, the published
-forecast scored by MASE), without the statsforecast peers (they do not read covariates and do not
-change). Run through covariates.sh."""
+"""Issue 14: covariates beside the same jobs without them, on the windows, seeds and protocol of
+accuracy.py (one `forecastd train JOB --as-of ORIGIN` per origin, the published forecast scored
+by MASE), without the statsforecast peers (they do not read covariates and do not change). A
+future-known covariate is read, with --as-of, for the horizon after the origin too (the table
+holds those rows; forecastd reads their covariates and never their values). Run through
+covariates.sh."""
 
 import argparse
 import copy
@@ -14,18 +16,30 @@ import numpy as np
 import accuracy as A
 import common as C
 
-# data set -> the source columns read as past covariates
-PAIRS = {"elecdemand": ["temperature_c"], "weather": ["dewp", "humid"]}
+# data set -> its variants: (job name suffix, past covariates, future-known covariates, note)
+VARIANTS = {
+    "elecdemand": [
+        ("pastcov", ["temperature_c"], [], ""),
+        ("workday", ["temperature_c"], ["workday"], ""),
+        ("perfectweather", [], ["workday", "temperature_c"],
+         "temperature_c future-known: the real temperature standing in for a perfect weather forecast"),
+    ],
+    "weather": [("pastcov", ["dewp", "humid"], [], "")],
+}
 
 
-def variant(ds, covariates):
-    """The job of `ds` with `past_covariates`, named apart so that both live in one configuration."""
+def names(columns):
+    return "[" + ", ".join(f'"{c}"' for c in columns) + "]"
+
+
+def variant(ds, suffix, past, future):
+    """The job of `ds` with covariates, named apart so that all live in one configuration."""
     v = copy.copy(ds)
-    v.name = ds.name + "_pastcov"
+    v.name = ds.name + "_" + suffix
     v.table = ds.table
     v.load_sql = []
     v.job_toml = ds.job_toml.replace(f'name = "{ds.name}"', f'name = "{v.name}"') \
-        + "past_covariates = [" + ", ".join(f'"{c}"' for c in covariates) + "]\n"
+        + (f"past_covariates = {names(past)}\n" if past else "") + (f"future_covariates = {names(future)}\n" if future else "")
     # A job without a series column has one series named after the job.
     if "series_column" not in ds.job_toml:
         fn = ds.series_fn
@@ -49,7 +63,7 @@ def main():
     ap.add_argument("--load-before", required=True)
     ap.add_argument("--commit", required=True)
     ap.add_argument("--no-write", action="store_true")
-    ap.add_argument("--only", nargs="*", help="data sets of PAIRS to run (default: all)")
+    ap.add_argument("--only", nargs="*", help="data sets of VARIANTS to run, or DATASET_SUFFIX for one variant (default: all)")
     a = ap.parse_args()
     A.SKIP_PEERS = True
 
@@ -62,10 +76,17 @@ def main():
     if os.environ.get("ACC_ORIGINS"):
         for d in by_name.values():
             d.origins = int(os.environ["ACC_ORIGINS"])
-    names = [n for n in PAIRS if not a.only or n in a.only]
-    sets = []
-    for n in names:
-        sets += [by_name[n], variant(by_name[n], PAIRS[n])]
+    chosen = [n for n in VARIANTS if not a.only or n in a.only or any(o.startswith(n + "_") for o in a.only)]
+    sets, info = [], {}
+    for n in chosen:
+        sets.append(by_name[n])
+        info[n] = ([], [], "")
+        for suffix, past, future, note in VARIANTS[n]:
+            if a.only and n not in a.only and f"{n}_{suffix}" not in a.only:
+                continue
+            v = variant(by_name[n], suffix, past, future)
+            sets.append(v)
+            info[v.name] = (past, future, note)
         log(f"==> loading {n}: {C.load(by_name[n])} rows")
     config = C.write_config(os.path.join(C.TMP, "forecastd.toml"), sets)
     log("==> configuration:\n" + open(config).read().replace(C.DB_URL, "<throwaway>"))
@@ -84,26 +105,35 @@ def main():
             "commit": a.commit, "load_before": a.load_before, "load_after": load_after}
     C.dump(a.json, {"meta": meta, "results": results})
 
-    rows = ["| data set | past covariates | forecastd MASE (published) | per series | published (per origin) | the network's own backtest MASE | coverage | train s / origin |",
-            "| --- | --- | ---: | --- | --- | ---: | ---: | ---: |"]
+    rows = ["| data set | past covariates | future-known covariates | forecastd MASE (published) | vs none | per series | published (per origin) | the network's own backtest MASE | coverage | train s / origin |",
+            "| --- | --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: |"]
+    plain = {r["name"]: np.mean([s["forecastd"] for s in r["series"].values()]) for r in results if r["name"] in VARIANTS}
+    notes = []
     for r in results:
-        base = r["name"].replace("_pastcov", "")
-        covs = ", ".join(PAIRS[base]) if r["name"].endswith("_pastcov") else "none"
+        base = r["name"].split("_")[0] if r["name"] not in VARIANTS else r["name"]
+        past, future, note = info[r["name"]]
+        if note:
+            notes.append(f"{r['name']}: {note}.")
         ss = r["series"]
         mase = np.mean([s["forecastd"] for s in ss.values()])
         cov = np.mean([s["coverage"] for s in ss.values()])
         per = ", ".join(f"{k} {A.fmt(s['forecastd'])}" for k, s in ss.items()) if len(ss) > 1 else ""
         cells = "; ".join(f"{k}: " + " ".join(c or "-" for c in s["cells"]) for k, s in ss.items())
         wall = np.mean([run["wall_seconds"] for run in r["runs"]])
-        rows.append(f"| {base} | {covs} | **{A.fmt(mase)}** | {per} | {cells} | {A.fmt(r['network_backtest_mase'])} | {cov:.0%} | {wall:.1f} |")
-    md = ("Past-observed covariates (`[jobs.source] past_covariates`) beside the same jobs without them: the data sets, "
+        change = f"{(mase / plain[base] - 1) * 100:+.1f}%" if base in plain and r["name"] != base else ""
+        covs = lambda c: ", ".join(c) or "none"
+        label = covs(future) + (" (perfect forecast)" if note else "")
+        rows.append(f"| {base} | {covs(past)} | {label} | **{A.fmt(mase)}** | {change} | {per} | {cells} | {A.fmt(r['network_backtest_mase'])} | {cov:.0%} | {wall:.1f} |")
+    md = ("Covariates (`[jobs.source] past_covariates`, `future_covariates`) beside the same jobs without them: the data sets, "
           f"windows (the last {sets[0].origins} horizons), seeds and protocol of this section's first table (one `forecastd train JOB --as-of ORIGIN` "
-          "per origin, reading only rows before it, covariates included; the published forecast scored), with the "
+          "per origin, reading only rows before it, covariates included, and a future-known covariate's rows of the horizon "
+          "after it, whose values it never reads; the published forecast scored), with the "
           "release defaults and no statsforecast peers (they read no covariates). The network's own backtest MASE is "
           "the mean, over the origins, of the `backtest` MASE forecastd recorded for its network on the windows before "
           "each origin (published or not).\n\n"
           f"Run {meta['date']} on {a.machine}; forecastd built from {a.commit}. Load average before/after: "
-          f"{a.load_before} / {load_after}.\n\n```sh\n{a.command}\n```\n\n" + "\n".join(rows) + "\n")
+          f"{a.load_before} / {load_after}.\n\n```sh\n{a.command}\n```\n\n" + "\n".join(rows) + "\n"
+          + ("\n" + "\n".join(notes) + "\n" if notes else ""))
     print("\n" + md)
     if not a.no_write:
         C.write_subsection(a.results, "Forecast accuracy", "Covariates (issue 14)", md)

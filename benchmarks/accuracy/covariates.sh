@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Past-observed covariates (issue 14) beside the same jobs without them: elecdemand with
-# temperature_c, weather temp with dewp and humid, on the windows and seeds of run.sh, in a
-# throwaway PostgreSQL; writes the "### Covariates (issue 14)" subsection of RESULTS.md and
-# benchmarks/accuracy/results-covariates.json. Not part of CI.
+# Covariates (issue 14) beside the same jobs without them: elecdemand with temperature_c past,
+# with workday future-known and temperature_c past, and with both future-known (the real
+# temperature standing in for a perfect weather forecast); weather temp with dewp and humid past;
+# on the windows and seeds of run.sh, in a throwaway PostgreSQL; writes the "### Covariates
+# (issue 14)" subsection of RESULTS.md and benchmarks/accuracy/results-covariates.json. Not part of CI.
 #
-#   benchmarks/accuracy/covariates.sh                 # both pairs
-#   benchmarks/accuracy/covariates.sh elecdemand      # one of them (RESULTS.md is left alone then)
+#   benchmarks/accuracy/covariates.sh                     # every variant
+#   benchmarks/accuracy/covariates.sh elecdemand          # one data set (RESULTS.md is left alone then)
+#   benchmarks/accuracy/covariates.sh elecdemand_workday  # the data set without covariates and one variant
 #
 # Environment as run.sh (VENV default /work/venv-stats: numpy and pandas are all it needs);
 # ACC_ORIGINS=N scores the last N horizons instead of the accuracy table's (RESULTS.md is left
