@@ -148,6 +148,24 @@ public struct CopyWriter: ~Copyable {
     }
 
     /// bytea in hex form (`\\x0aff`: the backslash itself escaped for COPY).
+    /// One-dimensional arrays (`float8[]`, `int4[]`/`int8[]`, `timestamptz[]`), in binary COPY only.
+    public mutating func append(_ values: [Double?]) throws {
+        guard binaryColumns != nil else { throw Self.arraysNeedBinary }
+        try appendBinary(values)
+    }
+
+    public mutating func append(_ values: [Int]) throws {
+        guard binaryColumns != nil else { throw Self.arraysNeedBinary }
+        try appendBinary(values)
+    }
+
+    public mutating func append(_ values: [Date]) throws {
+        guard binaryColumns != nil else { throw Self.arraysNeedBinary }
+        try appendBinary(values)
+    }
+
+    static let arraysNeedBinary = PostgresError(.usage, "arrays are written by binary COPY only (copyIn(into:columns:))")
+
     public mutating func append(_ value: [UInt8]) throws {
         if binaryColumns != nil { return try appendBinary(value) }
         separate()

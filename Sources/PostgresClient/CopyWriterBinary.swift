@@ -124,6 +124,66 @@ extension CopyWriter {
         try flushIfFull()
     }
 
+    /// A one-dimensional array in `array_send`'s form: dimensions, a has-NULL flag, the element
+    /// type, then each element as a field of its own (length, bytes; −1 for NULL).
+    private mutating func putArray(count: Int, element: UInt32, elementSize: Int, nullCount: Int,
+                                   _ putElement: (inout CopyWriter, Int) -> Bool) throws {
+        try reserve(24)
+        putBigEndian(Int32(20 + count * 4 + (count - nullCount) * elementSize))
+        putBigEndian(Int32(1))  // dimensions
+        putBigEndian(Int32(nullCount > 0 ? 1 : 0))
+        putBigEndian(element)
+        putBigEndian(Int32(count))
+        putBigEndian(Int32(1))  // lower bound
+        for index in 0..<count {
+            try reserve(16)
+            if !putElement(&self, index) { putBigEndian(Int32(-1)) }
+        }
+        try flushIfFull()
+    }
+
+    mutating func appendBinary(_ values: [Double?]) throws {
+        let type = try beginBinaryField()
+        guard type == PostgresTypeOID.float8Array else { throw mismatch(type, [Double?].self) }
+        let nulls = values.reduce(0) { $0 + ($1 == nil ? 1 : 0) }
+        try putArray(count: values.count, element: PostgresTypeOID.float8, elementSize: 8, nullCount: nulls) { writer, i in
+            guard let value = values[i] else { return false }
+            writer.putBigEndian(Int32(8))
+            writer.putBigEndian(value.bitPattern)
+            return true
+        }
+    }
+
+    mutating func appendBinary(_ values: [Int]) throws {
+        let type = try beginBinaryField()
+        switch type {
+        case PostgresTypeOID.int4Array:
+            if let wide = values.first(where: { Int32(exactly: $0) == nil }) { throw outOfRange(Int64(wide), type) }
+            try putArray(count: values.count, element: PostgresTypeOID.int4, elementSize: 4, nullCount: 0) { writer, i in
+                writer.putBigEndian(Int32(4))
+                writer.putBigEndian(Int32(values[i]))
+                return true
+            }
+        case PostgresTypeOID.int8Array:
+            try putArray(count: values.count, element: PostgresTypeOID.int8, elementSize: 8, nullCount: 0) { writer, i in
+                writer.putBigEndian(Int32(8))
+                writer.putBigEndian(Int64(values[i]))
+                return true
+            }
+        default: throw mismatch(type, [Int].self)
+        }
+    }
+
+    mutating func appendBinary(_ values: [Date]) throws {
+        let type = try beginBinaryField()
+        guard type == PostgresTypeOID.timestamptzArray else { throw mismatch(type, [Date].self) }
+        try putArray(count: values.count, element: PostgresTypeOID.timestamptz, elementSize: 8, nullCount: 0) { writer, i in
+            writer.putBigEndian(Int32(8))
+            writer.putBigEndian(PostgresEpoch.microseconds(values[i]))
+            return true
+        }
+    }
+
     mutating func endBinaryRow() throws {
         guard fieldsInRow == binaryColumns!.count else {
             throw PostgresError(.usage, "a row has \(fieldsInRow) fields but the COPY has \(binaryColumns!.count) columns")

@@ -74,6 +74,10 @@ public enum PostgresTypeOID {
     public static let numeric: UInt32 = 1700
     public static let uuid: UInt32 = 2950
     public static let jsonb: UInt32 = 3802
+    public static let int4Array: UInt32 = 1007
+    public static let int8Array: UInt32 = 1016
+    public static let float8Array: UInt32 = 1022
+    public static let timestamptzArray: UInt32 = 1185
 
     static func typeName(_ type: UInt32) -> String {
         switch type {

@@ -105,6 +105,45 @@ final class CopyTests: XCTestCase {
         XCTAssertEqual(try rows[1].decode("y", as: [UInt8].self), [])
     }
 
+    /// One-dimensional arrays in binary COPY: NULL elements, empty arrays, the element types the
+    /// store writes (latest_origins), read back as the server prints them.
+    func testBinaryCopyInWritesArrays() async throws {
+        let db = try await TestDatabase.connect()
+        let table = TestDatabase.uniqueTableName("copy_binary_arrays")
+        try await db.execute("CREATE TEMP TABLE \(table) (k int4, f float8[], i int4[], l int8[], t timestamptz[])")
+        let moment = Date(timeIntervalSince1970: 951_782_400.5)
+        let copied = try await db.copyIn(into: table, columns: ["k", "f", "i", "l", "t"]) { writer in
+            try writer.append(1)
+            try writer.append([1.5, nil, -0.25, Double.infinity] as [Double?])
+            try writer.append([1, -2, 3])
+            try writer.append([Int.max])
+            try writer.append([moment, moment + 3600])
+            try writer.endRow()
+            try writer.append(2)
+            try writer.append([] as [Double?])
+            try writer.append([] as [Int])
+            try writer.append([] as [Int])
+            try writer.append([] as [Date])
+            try writer.endRow()
+        }
+        XCTAssertEqual(copied, 2)
+        try await db.execute("SET TimeZone = 'UTC'")
+        let rows = try await db.query("SELECT f::text, i::text, l::text, t::text, array_length(f, 1) FROM \(table) ORDER BY k")
+        XCTAssertEqual(try rows[0].decode(0, as: String.self), "{1.5,NULL,-0.25,Infinity}")
+        XCTAssertEqual(try rows[0].decode(1, as: String.self), "{1,-2,3}")
+        XCTAssertEqual(try rows[0].decode(2, as: String.self), "{9223372036854775807}")
+        XCTAssertEqual(try rows[0].decode(3, as: String.self), "{\"2000-02-29 00:00:00.5+00\",\"2000-02-29 01:00:00.5+00\"}")
+        XCTAssertEqual(try rows[1].decode(0, as: String.self), "{}")
+        XCTAssertNil(try rows[1].decode(4, as: Int?.self))
+        await XCTAssertThrowsErrorAsync(try await db.copyIn(into: table, columns: ["k", "i"]) { writer in
+            try writer.append(3)
+            try writer.append([Int(Int32.max) + 1])
+        }) { error in XCTAssertEqual((error as? PostgresError)?.kind, .usage) }
+        await XCTAssertThrowsErrorAsync(try await db.copyIn("COPY \(table) (f) FROM STDIN") { writer in
+            try writer.append([1.0] as [Double?])
+        }) { error in XCTAssertEqual((error as? PostgresError)?.kind, .usage) }
+    }
+
     func testBinaryCopyInRejectsValuesThatDoNotFitTheColumn() async throws {
         let db = try await TestDatabase.connect()
         let table = TestDatabase.uniqueTableName("copy_binary_mismatch")
