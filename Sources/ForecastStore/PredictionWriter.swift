@@ -92,9 +92,10 @@ public struct PredictionWriter: Sendable {
             WHERE p.issued_at >= $2 AND p.issued_at <= $3
               AND p.job = o.job AND p.series = o.series AND p.issued_at = timestamptz 'epoch' + o.us * interval '1 microsecond'
             """, String(decoding: try JSONEncoder().encode(list), as: UTF8.self), issued.min()!, issued.max()!)
-        // Binary COPY: the server parses no text. The statement trigger of migration 0007 moves
-        // each series' row of latest_origins forward in this same transaction.
-        return try db.copyIn(into: names.unquoted("predictions"), columns: Self.columns) { writer in
+        // Binary COPY: the server parses no text. latest_origins is written below from the
+        // same rows, so the statement trigger of migration 0007 is told to leave it (0011).
+        _ = try db.query("SELECT set_config('forecastd.latest_written', 'on', true)")
+        let written = try db.copyIn(into: names.unquoted("predictions"), columns: Self.columns) { writer in
             for row in rows {
                 try writer.append(row.job)
                 try writer.append(row.series)
@@ -109,7 +110,79 @@ public struct PredictionWriter: Sendable {
                 try writer.endRow()
             }
         }
+        try moveLatest(rows, on: db)
+        return written
     }
+
+    /// Moves each series' row of latest_origins to its newest origin among `rows` (unless an
+    /// even newer one is stored: a replay with --as-of only moves oldest_target_ts back), as the
+    /// trigger of migration 0007 does for other writers: the origin's steps as arrays in
+    /// target order, its model, and the oldest target of the series in the batch. The arrays
+    /// travel by binary COPY into a staging table of the session, then one upsert.
+    private func moveLatest(_ rows: [PredictionRow], on db: isolated PostgresConnection) throws {
+        struct Key: Hashable { var job: String, series: String }
+        var newest: [Key: (issuedAt: Date, oldest: Date)] = [:]
+        for row in rows {
+            let key = Key(job: row.job, series: row.series)
+            if let seen = newest[key] {
+                newest[key] = (max(seen.issuedAt, row.issuedAt), min(seen.oldest, row.targetTs))
+            } else {
+                newest[key] = (row.issuedAt, row.targetTs)
+            }
+        }
+        var origins: [Key: [PredictionRow]] = [:]
+        for row in rows where newest[Key(job: row.job, series: row.series)]?.issuedAt == row.issuedAt {
+            origins[Key(job: row.job, series: row.series), default: []].append(row)
+        }
+        try db.executeScript("""
+            SET LOCAL client_min_messages TO warning;
+            CREATE TEMPORARY TABLE IF NOT EXISTS forecastd_latest_in (
+                job text NOT NULL, series text NOT NULL, issued_at timestamptz NOT NULL, model_id bigint NOT NULL,
+                target_ts timestamptz[] NOT NULL, step integer[] NOT NULL, forecast_value double precision[] NOT NULL,
+                lower_bound double precision[] NOT NULL, upper_bound double precision[] NOT NULL,
+                confidence_level double precision[] NOT NULL, oldest_target_ts timestamptz NOT NULL
+            ) ON COMMIT DELETE ROWS;
+            DELETE FROM pg_temp.forecastd_latest_in;
+            """)
+        _ = try db.copyIn(into: "pg_temp.forecastd_latest_in", columns: Self.latestColumns) { writer in
+            for (key, steps) in origins {
+                let steps = steps.sorted { $0.targetTs < $1.targetTs }
+                try writer.append(key.job)
+                try writer.append(key.series)
+                try writer.append(steps[0].issuedAt)
+                try writer.append(steps.map(\.modelID).min()!)
+                try writer.append(steps.map(\.targetTs))
+                try writer.append(steps.map(\.step))
+                try writer.append(steps.map { Optional($0.forecastValue) })
+                try writer.append(steps.map(\.lowerBound))
+                try writer.append(steps.map(\.upperBound))
+                try writer.append(steps.map(\.confidenceLevel))
+                try writer.append(newest[key]!.oldest)
+                try writer.endRow()
+            }
+        }
+        try db.execute("""
+            INSERT INTO \(names.latestOrigins) AS l (job, series, issued_at, model_id, target_ts, step, forecast_value, lower_bound,
+                                                     upper_bound, confidence_level, created_at, oldest_target_ts)
+            SELECT job, series, issued_at, model_id, target_ts, step, forecast_value, lower_bound, upper_bound, confidence_level,
+                   now(), oldest_target_ts
+            FROM pg_temp.forecastd_latest_in
+            ON CONFLICT (job, series) DO UPDATE SET
+                issued_at        = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.issued_at ELSE l.issued_at END,
+                model_id         = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.model_id ELSE l.model_id END,
+                target_ts        = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.target_ts ELSE l.target_ts END,
+                step             = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.step ELSE l.step END,
+                forecast_value   = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.forecast_value ELSE l.forecast_value END,
+                lower_bound      = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.lower_bound ELSE l.lower_bound END,
+                upper_bound      = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.upper_bound ELSE l.upper_bound END,
+                confidence_level = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.confidence_level ELSE l.confidence_level END,
+                created_at       = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.created_at ELSE l.created_at END,
+                oldest_target_ts = least(l.oldest_target_ts, EXCLUDED.oldest_target_ts)
+            """)
+    }
+
+    static let latestColumns = ["job", "series", "issued_at", "model_id", "target_ts", "step", "forecast_value",
+                                "lower_bound", "upper_bound", "confidence_level", "oldest_target_ts"]
 
     static let columns = ["job", "series", "model_id", "issued_at", "target_ts", "step", "forecast_value",
                           "lower_bound", "upper_bound", "confidence_level"]

@@ -48,6 +48,51 @@ final class StorePredictionTests: StoreTestCase {
         XCTAssertEqual(awaited6, 0)
     }
 
+    /// forecastd's writer keeps latest_origins itself (migration 0011) and must leave it exactly
+    /// as the trigger does for any other writer: the same rows through both paths, two origins
+    /// per series in one batch, steps out of order, NULL and NaN bounds, and a replayed older
+    /// origin that only moves oldest_target_ts back.
+    func testTheWriterKeepsLatestOriginsAsTheTriggerDoes() async throws {
+        let model = try await makeModel(series: nil)
+        let o1 = Self.t0, o2 = Self.t0 + 3600, o0 = Self.t0 - 7200
+        func batch(_ job: String) -> [[PredictionRow]] {
+            var mixed = forecast(series: "a", model: model, origin: o2, horizon: 4, base: 100).reversed() + forecast(series: "a", model: model, origin: o1, horizon: 4)
+            mixed[1].lowerBound = nil
+            mixed[1].upperBound = nil
+            mixed[2].forecastValue = .nan
+            let second = forecast(series: "b", model: model, origin: o1, horizon: 3)
+            let replay = forecast(series: "a", model: model, origin: o0, horizon: 2, base: 50)
+            return [mixed + second, replay].map { rows in rows.map { var row = $0; row.job = job; return row } }
+        }
+        let writer = PredictionWriter(schema: schema)
+        for rows in batch("j") { _ = try await db.transaction { tx in try writer.write(rows, on: tx) } }
+        let predictions = "\(schema).predictions"
+        for rows in batch("k") {
+            try await db.transaction { tx in
+                let copied = try tx.copyIn(into: predictions, columns: PredictionWriter.columns) { w in
+                    for row in rows {
+                        try w.appendRow(row.job, row.series, row.modelID, row.issuedAt, row.targetTs, row.step, row.forecastValue,
+                                        row.lowerBound, row.upperBound, row.confidenceLevel)
+                    }
+                }
+                XCTAssertEqual(copied, rows.count)
+            }
+        }
+        let latest = try await db.query("""
+            SELECT job, series, issued_at::text, model_id::text, target_ts::text, step::text, forecast_value::text, lower_bound::text,
+                   upper_bound::text, confidence_level::text, oldest_target_ts::text
+            FROM \(table("latest_origins")) ORDER BY series, job
+            """).map { row in try (0..<11).map { i in i == 0 ? "" : try row.decode(i, as: String?.self) ?? "NULL" } }
+        XCTAssertEqual(latest.count, 4)
+        XCTAssertEqual(latest[0], latest[1], "series a: the writer's row is the trigger's")
+        XCTAssertEqual(latest[2], latest[3], "series b")
+        let a = try await db.query("SELECT issued_at, oldest_target_ts, forecast_value::text, lower_bound::text FROM \(table("latest_origins")) WHERE job = 'j' AND series = 'a'")[0]
+        XCTAssertEqual(try a.decode(0, as: Date.self), o2, "the replayed older origin did not replace the newest")
+        XCTAssertEqual(try a.decode(1, as: Date.self), o0 + 3600, "but moved the oldest target back")
+        XCTAssertEqual(try a.decode(2, as: String.self), "{101,NaN,103,104}", "the newest origin's steps in target order")
+        XCTAssertEqual(try a.decode(3, as: String.self), "{100,100,NULL,100}")
+    }
+
     /// Issue 15, defect 7: `forecastd predict J` beside `run --once` wrote the same origin from
     /// two transactions; both deleted its old rows, then the second COPY failed on the primary
     /// key when the first committed. Writers of one job's forecasts now serialise, and the later
