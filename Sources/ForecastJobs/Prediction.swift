@@ -93,7 +93,7 @@ extension JobRunner {
             try await connection.withConnection { db in
                 var saved: [String: SeriesStateRow] = [:]
                 try SeriesStateStore(database).activeStates(job: jobName, on: db) { row in
-                    if servedBy(row.series)?.modelID == row.modelID, published[row.modelID]?.isCombined == false, grid.index(of: row.lastStep) != nil {
+                    if servedBy(row.series)?.modelID == row.modelID, published[row.modelID]?.readsOnFromState == true, grid.index(of: row.lastStep) != nil {
                         saved[row.series] = row
                     }
                 }

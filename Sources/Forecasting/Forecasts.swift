@@ -30,9 +30,14 @@ public struct SeriesState: Sendable, Equatable {
     public var covariateScalers: [RobustScaler]
     /// Each covariate's value at the last step read (observed there, like the value).
     public var lastCovariates: [Double]
+    /// For a network combined with a baseline: the baseline's error quantiles, fitted when the
+    /// model was trained (or when an unseen series was first read); with the tail's last season
+    /// they are all the baseline's forecast needs (`PublishedForecaster`). nil otherwise.
+    public var baselineSpread: BaselineSpread?
 
     public init(key: String, nextBucket: Int, scaler: RobustScaler, recurrent: RecurrentState, tail: [Double], levelBeforeTail: Double,
-                profile: SeasonalProfile? = nil, covariateScalers: [RobustScaler] = [], lastCovariates: [Double] = []) {
+                profile: SeasonalProfile? = nil, covariateScalers: [RobustScaler] = [], lastCovariates: [Double] = [],
+                baselineSpread: BaselineSpread? = nil) {
         precondition(covariateScalers.count == lastCovariates.count, "one scaler and one last value per covariate")
         self.key = key
         self.nextBucket = nextBucket
@@ -43,6 +48,7 @@ public struct SeriesState: Sendable, Equatable {
         self.profile = profile
         self.covariateScalers = covariateScalers
         self.lastCovariates = lastCovariates
+        self.baselineSpread = baselineSpread
     }
 
     /// The bucket of the last step read.
@@ -114,9 +120,7 @@ extension TrainedForecaster {
         }
         try checkCovariates(newSteps.covariateNames, of: newSteps.key)
         let gap = newSteps.firstBucket - state.nextBucket
-        var values = state.tail + repeatElement(Double.nan, count: gap) + newSteps.values
-        var states = state.tail.map { $0.isFinite ? StepState.observed : .missing } + repeatElement(StepState.missing, count: gap) + newSteps.states
-        interpolateShortGaps(&values, &states, maxGap: maxGap)
+        let (values, states) = Self.continued(state, with: newSteps, maxGap: maxGap)
         // A covariate's steps in the tail are not read again: only its last value, the anchor of
         // a gap that follows, takes part.
         let covariates = zip(newSteps.covariates, state.lastCovariates).map { column, last in
@@ -129,6 +133,18 @@ extension TrainedForecaster {
                                    values: values, states: states, rows: newSteps.rows, covariates: covariates)
         return try read(window: window, scaler: state.scaler, profile: state.profile, covariateScalers: state.covariateScalers,
                         levelBefore: state.levelBeforeTail, from: state.tail.count, state: state.recurrent, settledBefore: settledBefore)
+    }
+
+    /// The values (and their states) that reading on from `state` over `newSteps` sees: the
+    /// state's tail, the gap to the new steps (interpolated when at most `maxGap` steps, as a
+    /// full read would), then the new steps; the window's first step is `state.nextBucket −
+    /// state.tail.count`.
+    static func continued(_ state: SeriesState, with newSteps: RegularSeries, maxGap: Int) -> (values: [Double], states: [StepState]) {
+        let gap = newSteps.firstBucket - state.nextBucket
+        var values = state.tail + repeatElement(Double.nan, count: gap) + newSteps.values
+        var states = state.tail.map { $0.isFinite ? StepState.observed : .missing } + repeatElement(StepState.missing, count: gap) + newSteps.states
+        interpolateShortGaps(&values, &states, maxGap: maxGap)
+        return (values, states)
     }
 
     /// Reads steps `start...` of `window` on from `state` (which has read the steps before) and

@@ -4,7 +4,8 @@ import NeuralNet
 /// The bytes of a trained forecaster as `models.weights` keeps them: a small header that
 /// names the format, a JSON description (settings, grid, per-series scalers and, for a
 /// `.profile` model, seasonal profiles; with past covariates, their names in the settings and
-/// each series' covariate scalers), then the
+/// each series' covariate scalers; for a network combined with a baseline, each series'
+/// `BaselineSpread`), then the
 /// network in NeuralNet's checksummed binary format. Any damage is a thrown error that says
 /// what is wrong, never a crash.
 public enum ModelArchive {
@@ -23,6 +24,9 @@ public enum ModelArchive {
         var profiles: [String: SeasonalProfile]?
         /// Absent in archives of models without past covariates (and of earlier builds).
         var covariateScalers: [String: [RobustScaler]]?
+        /// A network combined with a baseline: each series' baseline spread. Absent otherwise
+        /// (and in archives of earlier builds, whose combined models read their series in full).
+        var baselineSpreads: [String: BaselineSpread]?
     }
 
     public enum ArchiveError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -47,7 +51,8 @@ public enum ModelArchive {
                             timeZone: model.grid.timeZone.identifier, keys: keys,
                             centers: keys.map { model.scalers[$0]!.center }, scales: keys.map { model.scalers[$0]!.scale },
                             bestEpoch: model.bestEpoch, profiles: model.profiles.isEmpty ? nil : model.profiles,
-                            covariateScalers: model.covariateScalers.isEmpty ? nil : model.covariateScalers)
+                            covariateScalers: model.covariateScalers.isEmpty ? nil : model.covariateScalers,
+                            baselineSpreads: model.baselineSpreads.isEmpty ? nil : model.baselineSpreads)
         let json = try JSONEncoder().encode(header)
         var bytes = magic
         append(version, to: &bytes)
@@ -101,8 +106,14 @@ public enum ModelArchive {
         }) else {
             throw ArchiveError.badHeader("the covariate scalers are damaged")
         }
+        guard (header.baselineSpreads ?? [:]).values.allSatisfy({ spread in
+            !spread.levels.isEmpty && !spread.offsets.isEmpty && spread.offsets.allSatisfy { $0.count == spread.levels.count && $0.allSatisfy(\.isFinite) }
+        }) else {
+            throw ArchiveError.badHeader("the baseline spreads are damaged")
+        }
         return TrainedForecaster(settings: header.settings, grid: grid, network: network, scalers: scalers, profiles: header.profiles ?? [:],
-                                 covariateScalers: header.covariateScalers ?? [:], history: [], bestEpoch: header.bestEpoch)
+                                 covariateScalers: header.covariateScalers ?? [:], baselineSpreads: header.baselineSpreads ?? [:],
+                                 history: [], bestEpoch: header.bestEpoch)
     }
 
     static func append(_ value: UInt32, to bytes: inout [UInt8]) {

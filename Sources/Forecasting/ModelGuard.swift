@@ -263,9 +263,19 @@ public struct ModelGuard: Sendable {
         published.metrics = chosen.pool.metrics
         published.reason = chosen.kind == .network ? selection.reason : "\(chosen.kind.title): \(selection.reason)"
         var partnerModel: StatisticalModel?
+        // The baseline's spread of each series, kept with the network so that the combination
+        // reads on from saved states as the network alone does (`PublishedForecaster`).
+        var spreads: [String: BaselineSpread] = [:]
         switch chosen.kind {
         case .networkWithBaseline:
             published.hyperparameters = recorded(CombinedSettings(settings: network.settings, combinedWith: partner))
+            for s in series where reads[s.key] != nil {
+                spreads[s.key] = partner.forecaster.spread(history: s.values, horizon: horizon, levels: levels)
+            }
+            guard let weights = try? ModelArchive.encode(network.withBaselineSpreads(spreads)) else {
+                return GuardOutcome(published: nil, rejected: rejected, forecasts: [])
+            }
+            published.weights = weights
         case .networkWithStatistical(let method):
             if let template = statistical.first(where: { $0.method == method }) {
                 var specs: [String: String] = [:]
@@ -285,8 +295,9 @@ public struct ModelGuard: Sendable {
             let (forecast, state) = (read.forecast, read.state)
             switch chosen.kind {
             case .networkWithBaseline:
-                // A combination is read in full at every predict (its partner needs the history), so it saves no state.
-                forecasts.append(SeriesForecast(after: s, forecast: forecast.combined(with: partner.forecaster.forecast(history: s.values, horizon: horizon, levels: levels))))
+                guard let spread = spreads[s.key] else { continue }
+                forecasts.append(SeriesForecast(after: s, forecast: forecast.combined(with: partner.forecaster.forecast(history: s.values, horizon: horizon, spread: spread))))
+                if var state { state.baselineSpread = spread; states.append(state) }
             case .networkWithStatistical:
                 guard let partnerModel, let other = try? partnerModel.forecast(history: s.values, key: s.key, horizon: horizon, levels: levels) else { continue }
                 forecasts.append(SeriesForecast(after: s, forecast: forecast.combined(with: other)))
@@ -369,7 +380,8 @@ public struct GuardOutcome: Sendable {
     /// The published model's forecasts, one per series it could forecast.
     public var forecasts: [SeriesForecast]
     /// Where the published network stands after each series, for predict to read on from
-    /// (empty for a baseline or a combination).
+    /// (empty for a baseline, a statistical model, or a network combined with one; a network
+    /// combined with a baseline keeps the baseline's spread in it).
     public var states: [SeriesState] = []
     /// Where the training's time went (zero for a baseline that trained nothing).
     public var times = StageTimes()

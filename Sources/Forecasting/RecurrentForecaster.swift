@@ -60,6 +60,9 @@ public final class TrainedForecaster: @unchecked Sendable {
     public let profiles: [String: SeasonalProfile]
     /// The scalers of every series' past covariates (`settings.pastCovariates`, in order).
     public let covariateScalers: [String: [RobustScaler]]
+    /// Published combined with a baseline: the baseline's spread of every series (see
+    /// `withBaselineSpreads`); empty otherwise.
+    public let baselineSpreads: [String: BaselineSpread]
     public let history: [EpochRecord]
     /// The epoch whose weights were kept (1-based; 0 when the first validation never improved).
     public let bestEpoch: Int
@@ -68,16 +71,26 @@ public final class TrainedForecaster: @unchecked Sendable {
     let features: FeatureLayout
 
     init(settings: ForecasterSettings, grid: TimeGrid, network: RecurrentNetwork, scalers: [String: RobustScaler],
-         profiles: [String: SeasonalProfile] = [:], covariateScalers: [String: [RobustScaler]] = [:], history: [EpochRecord], bestEpoch: Int) {
+         profiles: [String: SeasonalProfile] = [:], covariateScalers: [String: [RobustScaler]] = [:],
+         baselineSpreads: [String: BaselineSpread] = [:], history: [EpochRecord], bestEpoch: Int) {
         self.settings = settings
         self.grid = grid
         self.network = network
         self.scalers = scalers
         self.profiles = profiles
         self.covariateScalers = covariateScalers
+        self.baselineSpreads = baselineSpreads
         self.history = history
         self.bestEpoch = bestEpoch
         features = FeatureLayout(grid: grid, settings: settings)
+    }
+
+    /// The same network, keeping `spreads` for its combination with a baseline (archived with it).
+    public func withBaselineSpreads(_ spreads: [String: BaselineSpread]) -> TrainedForecaster {
+        let model = TrainedForecaster(settings: settings, grid: grid, network: network, scalers: scalers, profiles: profiles,
+                                      covariateScalers: covariateScalers, baselineSpreads: spreads, history: history, bestEpoch: bestEpoch)
+        model.times = times
+        return model
     }
 
     /// The future blocks of `origins` of a prepared series (recurrent decoder).
