@@ -144,23 +144,26 @@ final class ModelGuardTests: XCTestCase {
     /// consistently: it ties with naive, and naive, cheaper to serve, is published. Made
     /// consistent (0.9h in every window), it wins; so does one far better on average (0.2h,
     /// 1.0h, 0.3h: 0.5h) however inconsistent.
-    func testATieIsDecidedByTheCostOfServingAndAClearWinIsNot() throws {
+    /// On a trend of slope 1, a contender that misses step h by factors[w]·h in window w.
+    func trendPool(_ factors: [Double]) -> AccuracyPool {
         let trend = (0..<400).map(Double.init)
         let levels = [0.1, 0.5, 0.9]
         let backtest = Backtest(horizon: 5, windows: 3, season: 5, levels: levels)
         let origins = backtest.origins(length: trend.count)
-        func pool(_ factors: [Double]) -> AccuracyPool {
-            let result = backtest.run(values: trend) { window in
-                let f = factors[origins.firstIndex(of: window.origin)!]
-                return QuantileForecast(levels: levels, values: (1...5).flatMap { h in
-                    let p = window.history.last! + Double(h) * (1 - f)
-                    return [p - 1, p, p + 1]
-                })
-            }
-            var pool = AccuracyPool()
-            pool.add(result)
-            return pool
+        let result = backtest.run(values: trend) { window in
+            let f = factors[origins.firstIndex(of: window.origin)!]
+            return QuantileForecast(levels: levels, values: (1...5).flatMap { h in
+                let p = window.history.last! + Double(h) * (1 - f)
+                return [p - 1, p, p + 1]
+            })
         }
+        var pool = AccuracyPool()
+        pool.add(result)
+        return pool
+    }
+
+    func testATieIsDecidedByTheCostOfServingAndAClearWinIsNot() throws {
+        let pool = trendPool
         let naive = Contender(kind: .naive, pool: pool([1, 1, 1]))
         let noisy = try XCTUnwrap(Selection([naive, Contender(kind: .statistical(.ets), pool: pool([0.7, 1.3, 0.95]))]))
         XCTAssertEqual(noisy.best.kind, .statistical(.ets))
@@ -172,6 +175,30 @@ final class ModelGuardTests: XCTestCase {
         XCTAssertTrue(clear.reason.contains("runner-up naive"), clear.reason)
         let far = try XCTUnwrap(Selection([naive, Contender(kind: .statistical(.ets), pool: pool([0.2, 1.0, 0.3]))]))
         XCTAssertEqual(far.chosen.kind, .statistical(.ets))
+    }
+
+    /// The network alone and its combination with the baseline cost the same to serve (both
+    /// read on from saved states): when they tie, the combination, which averages two forecasts,
+    /// is published, even a hair worse on the backtest; when the network is clearly better, it is.
+    func testATieBetweenTheNetworkAndItsCombinationWithTheBaselineGoesToTheCombination() throws {
+        let network = Contender(kind: .network, pool: trendPool([0.5, 0.9, 0.6]))
+        let naive = Contender(kind: .naive, pool: trendPool([1, 1, 1]))
+        let close = Contender(kind: .networkWithBaseline, pool: trendPool([0.52, 0.88, 0.61]))
+        XCTAssertGreaterThan(close.mase, network.mase)
+        let tie = try XCTUnwrap(Selection([network, close, naive]))
+        XCTAssertEqual(tie.best.kind, .network)
+        XCTAssertEqual(tie.chosen.kind, .networkWithBaseline)
+        XCTAssertTrue(tie.reason.contains("ties with the best, the network ("), tie.reason)
+        XCTAssertTrue(tie.reason.hasSuffix("and averages two forecasts, so it varies less"), tie.reason)
+        let better = try XCTUnwrap(Selection([network, Contender(kind: .networkWithBaseline, pool: trendPool([0.49, 0.91, 0.59])), naive]))
+        XCTAssertEqual(better.chosen.kind, .networkWithBaseline)
+        XCTAssertTrue(better.reason.contains("runner-up the network"), better.reason)
+        XCTAssertTrue(better.reason.hasSuffix(", a tie)"), better.reason)
+        let clear = try XCTUnwrap(Selection([network, Contender(kind: .networkWithBaseline, pool: trendPool([0.7, 0.95, 0.75])), naive]))
+        XCTAssertEqual(clear.chosen.kind, .network)
+        // The combination with a statistical model still reads the history in full: a tie goes to the network.
+        let statistical = try XCTUnwrap(Selection([network, Contender(kind: .networkWithStatistical(.ets), pool: trendPool([0.49, 0.91, 0.59]))]))
+        XCTAssertEqual(statistical.chosen.kind, .network)
     }
 
     func modelGuard(frequency: Frequency = Frequency(.hour), horizon: Int = 6, season: Int = 24, backtestWindows: Int = 3,
