@@ -34,10 +34,13 @@ public struct SeriesState: Sendable, Equatable {
     /// model was trained (or when an unseen series was first read); with the tail's last season
     /// they are all the baseline's forecast needs (`PublishedForecaster`). nil otherwise.
     public var baselineSpread: BaselineSpread?
+    /// For an ensemble: the recurrent states of its networks after the first (whose state is
+    /// `recurrent`); empty for a single network.
+    public var ensembleRecurrent: [RecurrentState]
 
     public init(key: String, nextBucket: Int, scaler: RobustScaler, recurrent: RecurrentState, tail: [Double], levelBeforeTail: Double,
                 profile: SeasonalProfile? = nil, covariateScalers: [RobustScaler] = [], lastCovariates: [Double] = [],
-                baselineSpread: BaselineSpread? = nil) {
+                baselineSpread: BaselineSpread? = nil, ensembleRecurrent: [RecurrentState] = []) {
         precondition(covariateScalers.count == lastCovariates.count, "one scaler and one last value per covariate")
         self.key = key
         self.nextBucket = nextBucket
@@ -49,6 +52,7 @@ public struct SeriesState: Sendable, Equatable {
         self.covariateScalers = covariateScalers
         self.lastCovariates = lastCovariates
         self.baselineSpread = baselineSpread
+        self.ensembleRecurrent = ensembleRecurrent
     }
 
     /// The bucket of the last step read.
@@ -100,6 +104,7 @@ extension TrainedForecaster {
     /// in the series' own units, with the state after its last settled step (see
     /// `read(window:...)`; nil when none is observed).
     public func forecast(_ series: RegularSeries, settledBefore: Int? = nil) throws -> (QuantileForecast, SeriesState?) {
+        if isEnsemble { return try ensembleForecast(series, settledBefore: settledBefore) }
         guard let scaler = scaler(for: series) else { throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: 0) }
         return try read(window: series, scaler: scaler, profile: profile(for: series), covariateScalers: try covariateScalers(for: series),
                         levelBefore: 0, from: 0, state: RecurrentState(config: network.config, batch: 1), settledBefore: settledBefore)
@@ -112,6 +117,9 @@ extension TrainedForecaster {
     /// between the two is interpolated as a full read would, in the value and in each covariate.
     public func forecast(continuing state: SeriesState, with newSteps: RegularSeries, maxGap: Int,
                          settledBefore: Int? = nil) throws -> (QuantileForecast, SeriesState?) {
+        if isEnsemble || !state.ensembleRecurrent.isEmpty {
+            return try ensembleForecast(continuing: state, with: newSteps, maxGap: maxGap, settledBefore: settledBefore)
+        }
         guard newSteps.key == state.key, newSteps.grid == grid, newSteps.firstBucket >= state.nextBucket, newSteps.count > 0,
               state.recurrent.matches(network.config), state.recurrent.batch == 1, state.tail.last?.isFinite == true,
               state.tail.count <= stateTailLength, state.profile == nil || settings.base == .profile,
@@ -211,6 +219,7 @@ extension TrainedForecaster {
     /// serves the guard's backtest and the forecast it publishes.
     public func readInFull(_ series: [RegularSeries], settledBefore: Int? = nil, backtest windows: ((RegularSeries) -> Int)? = nil,
                            season: Int = 1, threads: Int = 1) -> [FullRead?] {
+        if isEnsemble { return ensembleReadInFull(series, settledBefore: settledBefore, backtest: windows, season: season, threads: threads) }
         let o = settings.outputSize, layout = features
         var prepared: [PreparedSeries?] = series.map { try? prepare($0) }
         var requests: [ReadRequest] = [], index: [Int] = [], plans: [Backtest?] = [], settledSteps: [Int] = []
@@ -275,6 +284,9 @@ extension TrainedForecaster {
     /// horizons of `series`. The network reads the series once; the forecast of each origin is
     /// its output after the step before it, so no window sees its own future.
     public func backtest(_ series: RegularSeries, windows: Int, season: Int) throws -> BacktestResult {
+        if isEnsemble {
+            return ensembleBacktest(series, windows: windows, season: season, members: try members.map { try $0.backtest(series, windows: windows, season: season) })
+        }
         let prepared = try prepare(series)
         if settings.decoderKind == .recurrent {
             // The decoder runs only from the windows' origins (a read keeps the steps from the

@@ -81,7 +81,7 @@ public struct ModelGuard: Sendable {
         var diverged: CandidateModel?
         let epochs = EpochLog()
         do {
-            model = try RecurrentForecaster.train(series: series, settings: settings, threads: threads) { record in
+            model = try RecurrentForecaster.trainEnsemble(series: series, settings: settings, threads: threads) { record in
                 epochs.records.append(record)
                 progress?(record)
             }

@@ -63,6 +63,9 @@ public final class TrainedForecaster: @unchecked Sendable {
     /// Published combined with a baseline: the baseline's spread of every series (see
     /// `withBaselineSpreads`); empty otherwise.
     public let baselineSpreads: [String: BaselineSpread]
+    /// An ensemble's networks (`Ensemble.swift`), the first one this one's own; empty for a
+    /// single network.
+    public let members: [TrainedForecaster]
     public let history: [EpochRecord]
     /// The epoch whose weights were kept (1-based; 0 when the first validation never improved).
     public let bestEpoch: Int
@@ -72,7 +75,7 @@ public final class TrainedForecaster: @unchecked Sendable {
 
     init(settings: ForecasterSettings, grid: TimeGrid, network: RecurrentNetwork, scalers: [String: RobustScaler],
          profiles: [String: SeasonalProfile] = [:], covariateScalers: [String: [RobustScaler]] = [:],
-         baselineSpreads: [String: BaselineSpread] = [:], history: [EpochRecord], bestEpoch: Int) {
+         baselineSpreads: [String: BaselineSpread] = [:], members: [TrainedForecaster] = [], history: [EpochRecord], bestEpoch: Int) {
         self.settings = settings
         self.grid = grid
         self.network = network
@@ -80,6 +83,7 @@ public final class TrainedForecaster: @unchecked Sendable {
         self.profiles = profiles
         self.covariateScalers = covariateScalers
         self.baselineSpreads = baselineSpreads
+        self.members = members
         self.history = history
         self.bestEpoch = bestEpoch
         features = FeatureLayout(grid: grid, settings: settings)
@@ -88,7 +92,8 @@ public final class TrainedForecaster: @unchecked Sendable {
     /// The same network, keeping `spreads` for its combination with a baseline (archived with it).
     public func withBaselineSpreads(_ spreads: [String: BaselineSpread]) -> TrainedForecaster {
         let model = TrainedForecaster(settings: settings, grid: grid, network: network, scalers: scalers, profiles: profiles,
-                                      covariateScalers: covariateScalers, baselineSpreads: spreads, history: history, bestEpoch: bestEpoch)
+                                      covariateScalers: covariateScalers, baselineSpreads: spreads, members: members,
+                                      history: history, bestEpoch: bestEpoch)
         model.times = times
         return model
     }

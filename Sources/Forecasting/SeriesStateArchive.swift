@@ -7,7 +7,9 @@ import NeuralNet
 /// a count, 0 or 1, then the float; since version 4 the past covariates: a count, then per
 /// covariate its scaler's centre and scale and its value at the last step read; since version 5
 /// a combined model's baseline spread: a count of levels, 0 for none, then the levels, a count
-/// of seasons ahead, and one offset per level for each). Compact, because a predict cycle
+/// of seasons ahead, and one offset per level for each; then an ensemble's other networks: a
+/// count, then each one's hidden, cell and fed-back floats, in the first network's shapes; a
+/// state with neither is written as version 4). Compact, because a predict cycle
 /// reads and writes one per series. The key is not stored: it is the row's `series`.
 /// A damaged or foreign blob is a thrown error, never a crash; the caller then reads the whole
 /// series again.
@@ -25,9 +27,11 @@ public enum SeriesStateArchive {
         var bytes = magic
         let floats = state.recurrent.hidden.reduce(0) { $0 + $1.count } + state.recurrent.cell.reduce(0) { $0 + $1.count }
         bytes.reserveCapacity(64 + 8 * state.tail.count + 4 * floats)
-        // A state without a spread is written as version 4, byte for byte what earlier builds wrote.
+        // A state without a spread or an ensemble is written as version 4, byte for byte what
+        // earlier builds wrote.
         let spread = state.baselineSpread.flatMap { $0.levels.isEmpty ? nil : $0 }
-        put(spread == nil ? 4 : version, &bytes)
+        let current = spread != nil || !state.ensembleRecurrent.isEmpty
+        put(current ? version : 4, &bytes)
         put(UInt64(bitPattern: Int64(state.nextBucket)), &bytes)
         put(state.scaler.center.bitPattern, &bytes)
         put(state.scaler.scale.bitPattern, &bytes)
@@ -54,11 +58,19 @@ public enum SeriesStateArchive {
             put(scaler.scale.bitPattern, &bytes)
             put(last.bitPattern, &bytes)
         }
+        guard current else { return bytes }
+        put(UInt32(spread?.levels.count ?? 0), &bytes)
         if let spread {
-            put(UInt32(spread.levels.count), &bytes)
             for level in spread.levels { put(level.bitPattern, &bytes) }
             put(UInt32(spread.offsets.count), &bytes)
             for offset in spread.offsets.joined() { put(offset.bitPattern, &bytes) }
+        }
+        put(UInt32(state.ensembleRecurrent.count), &bytes)
+        for member in state.ensembleRecurrent {
+            for layer in member.hidden + member.cell {
+                for value in layer { put(value.bitPattern, &bytes) }
+            }
+            for value in member.feedback { put(value.bitPattern, &bytes) }
         }
         return bytes
     }
@@ -131,6 +143,23 @@ public enum SeriesStateArchive {
                 baselineSpread = BaselineSpread(levels: list, offsets: offsets)
             }
         }
+        // An ensemble's other networks: states of the first one's shape (since version 5).
+        var ensembleRecurrent: [RecurrentState] = []
+        if version >= 5 {
+            let count = Int(try reader.read() as UInt32)
+            let widths = layers.map(\.count)
+            let floats = widths.reduce(0, +) + feedback.count
+            guard count <= reader.remaining / max(4 * floats, 1) else { throw DamagedState(reason: "truncated") }
+            for _ in 0..<count {
+                let member = try widths.map { width in try (0..<width).map { _ in Float(bitPattern: try reader.read()) } }
+                let fed = try feedback.indices.map { _ in Float(bitPattern: try reader.read()) }
+                guard member.joined().allSatisfy(\.isFinite), fed.allSatisfy(\.isFinite) else {
+                    throw DamagedState(reason: "an ensemble member's state is damaged")
+                }
+                ensembleRecurrent.append(RecurrentState(batch: batch, hidden: Array(member[..<hiddenLayers]), cell: Array(member[hiddenLayers...]),
+                                                        feedback: fed))
+            }
+        }
         guard reader.remaining == 0 else { throw DamagedState(reason: "\(reader.remaining) trailing bytes") }
         guard center.isFinite, scale.isFinite, scale > 0, levelBeforeTail.isFinite, tail.last?.isFinite == true else {
             throw DamagedState(reason: "the scaling or the last values are damaged")
@@ -140,7 +169,8 @@ public enum SeriesStateArchive {
         guard batch == 1, recurrent.matches(config) else { throw DamagedState(reason: "it belongs to a network of another shape") }
         return SeriesState(key: key, nextBucket: nextBucket, scaler: RobustScaler(center: center, scale: scale),
                            recurrent: recurrent, tail: tail, levelBeforeTail: levelBeforeTail, profile: profile,
-                           covariateScalers: covariateScalers, lastCovariates: lastCovariates, baselineSpread: baselineSpread)
+                           covariateScalers: covariateScalers, lastCovariates: lastCovariates, baselineSpread: baselineSpread,
+                           ensembleRecurrent: ensembleRecurrent)
     }
 
     static func put<T: FixedWidthInteger>(_ value: T, _ bytes: inout [UInt8]) {

@@ -150,6 +150,12 @@ final class IncrementalPredictTests: StoreTestCase {
                                                  recorded: "\"feedback\":\"output\"")
     }
 
+    /// Issue 12: an ensemble of networks (here two) saves one state per series holding every
+    /// network's, and reads on from it to the forecast of a full read.
+    func testAnEnsembleReadsOnlyNewRowsAndEqualsAFullRead() async throws {
+        try await checkIncrementalEqualsFullRead(scope: .global, design: { $0.ensemble = 2 }, recorded: "\"ensemble\":2")
+    }
+
     /// Issue 12: a network published combined with seasonal naive reads on from its saved
     /// states like the network alone (the states keep the baseline's spread, fitted at
     /// training and kept in the model's archive) and forecasts bit for bit what a full read does.
