@@ -177,9 +177,11 @@ final class ModelGuardTests: XCTestCase {
         XCTAssertEqual(far.chosen.kind, .statistical(.ets))
     }
 
-    /// The network alone and its combination with the baseline cost the same to serve (both
-    /// read on from saved states): when they tie, the combination, which averages two forecasts,
-    /// is published, even a hair worse on the backtest; when the network is clearly better, it is.
+    /// The network alone and its combination with the baseline both read on from saved states:
+    /// when they tie, the combination, which averages two forecasts, is published, even a hair
+    /// worse on the backtest; when the network is clearly better, it is. Against the baseline
+    /// alone the combination costs the same (it runs the baseline beside the network), so the
+    /// lower MASE decides between them.
     func testATieBetweenTheNetworkAndItsCombinationWithTheBaselineGoesToTheCombination() throws {
         let network = Contender(kind: .network, pool: trendPool([0.5, 0.9, 0.6]))
         let naive = Contender(kind: .naive, pool: trendPool([1, 1, 1]))
@@ -193,9 +195,17 @@ final class ModelGuardTests: XCTestCase {
         let better = try XCTUnwrap(Selection([network, Contender(kind: .networkWithBaseline, pool: trendPool([0.49, 0.91, 0.59])), naive]))
         XCTAssertEqual(better.chosen.kind, .networkWithBaseline)
         XCTAssertTrue(better.reason.contains("runner-up the network"), better.reason)
-        XCTAssertTrue(better.reason.hasSuffix(", a tie)"), better.reason)
+        XCTAssertTrue(better.reason.hasSuffix(", a tie, and the combination varies less)"), better.reason)
         let clear = try XCTUnwrap(Selection([network, Contender(kind: .networkWithBaseline, pool: trendPool([0.7, 0.95, 0.75])), naive]))
         XCTAssertEqual(clear.chosen.kind, .network)
+        // Naive best, the combination tied with it: the same cost, naive's lower MASE decides;
+        // with the network tied too, it is the cheapest, and gives way to its combination.
+        let combination = Contender(kind: .networkWithBaseline, pool: trendPool([1.01, 0.99, 1.02]))
+        XCTAssertEqual(try XCTUnwrap(Selection([naive, combination, Contender(kind: .network, pool: trendPool([1.3, 1.3, 1.3]))])).chosen.kind, .naive)
+        let all = try XCTUnwrap(Selection([naive, combination, Contender(kind: .network, pool: trendPool([1.02, 1.0, 1.0]))]))
+        XCTAssertEqual(all.best.kind, .naive)
+        XCTAssertEqual(all.chosen.kind, .networkWithBaseline)
+        XCTAssertTrue(all.reason.hasSuffix("and is cheaper to serve"), all.reason)
         // The combination with a statistical model still reads the history in full: a tie goes to the network.
         let statistical = try XCTUnwrap(Selection([network, Contender(kind: .networkWithStatistical(.ets), pool: trendPool([0.49, 0.91, 0.59]))]))
         XCTAssertEqual(statistical.chosen.kind, .network)
