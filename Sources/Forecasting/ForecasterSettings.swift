@@ -154,8 +154,9 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
         return settings
     }
 
-    /// Networks in a job's ensemble unless `[jobs.model] ensemble` says otherwise (chosen on
-    /// the accuracy benchmark: README, "What the network forecasts").
+    /// Networks in a job's ensemble unless `[jobs.model] ensemble` says otherwise. One: on the
+    /// accuracy benchmark three networks won on four data sets and lost on four, for 2–3× the
+    /// training time, and five did no better (README, "Ensembles").
     public static let defaultEnsemble = 1
 
     /// How many networks are trained (at least 1).
