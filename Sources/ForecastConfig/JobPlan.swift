@@ -31,7 +31,7 @@ public struct JobPlan: Sendable {
     }
 
     /// The network the job trains, as `check-config` shows it:
-    /// `model: lstm, hidden 32 × 1 layer, decoder "dense", feedback "none", scope "series"`.
+    /// `model: lstm, hidden 32 × 1 layer, decoder "dense", feedback "none", ensemble 1, scope "series"`.
     public var modelSummary: String {
         let f = forecaster
         var decoder = "decoder \"\(f.decoderKind.rawValue)\""
@@ -40,7 +40,7 @@ public struct JobPlan: Sendable {
             decoder += " (\(depth) layer\(depth == 1 ? "" : "s"))"
         }
         return "model: \(f.cell.rawValue), hidden \(f.hiddenSize) × \(f.layers) layer\(f.layers == 1 ? "" : "s"), \(decoder), "
-            + "feedback \"\(f.feedbackKind.rawValue)\", scope \"\(job.model.scope.rawValue)\""
+            + "feedback \"\(f.feedbackKind.rawValue)\", ensemble \(f.ensembleSize), scope \"\(job.model.scope.rawValue)\""
     }
 
     public var seriesSettings: SeriesSettings {

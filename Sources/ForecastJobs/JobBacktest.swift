@@ -85,7 +85,7 @@ extension JobRunner {
         }
         let model: TrainedForecaster
         do {
-            model = try RecurrentForecaster.train(series: training, settings: plan.forecaster, threads: unit.count > 1 ? ComputeThreads.perUnit : 1)
+            model = try RecurrentForecaster.trainEnsemble(series: training, settings: plan.forecaster, threads: unit.count > 1 ? ComputeThreads.perUnit : 1)
         } catch {
             return ([], ["series \(keys): training failed: \(error)"])
         }

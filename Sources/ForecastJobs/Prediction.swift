@@ -89,7 +89,7 @@ extension JobRunner {
         // The saved states of the models that serve their series now, and where each read starts.
         let saved = try await PredictTiming.measure(&timing.read) {
             let rows = try await storage.activeStates { row in
-                servedBy(row.series)?.modelID == row.modelID && published[row.modelID]?.isCombined == false && grid.index(of: row.lastStep) != nil
+                servedBy(row.series)?.modelID == row.modelID && published[row.modelID]?.readsOnFromState == true && grid.index(of: row.lastStep) != nil
             }
             return Dictionary(rows.map { ($0.series, $0) }, uniquingKeysWith: { _, last in last })
         }

@@ -46,9 +46,11 @@ public struct UnitTrainer: Sendable {
 
     /// Trains and judges a model on `series` (one series, or all of a global model); see `ModelGuard.train`.
     /// A global model takes the unit's share of the cores (`ComputeThreads.perUnit`); one series
-    /// is too small a batch to split. `progress` is told each epoch.
+    /// is too small a batch to split, but an ensemble's networks train side by side on the
+    /// unit's share. `progress` is told each epoch.
     public func train(_ series: [RegularSeries], global: Bool, progress: ((EpochRecord) -> Void)? = nil) -> TrainedUnit {
-        unit(modelGuard.train(series, threads: global ? ComputeThreads.perUnit : 1, progress: progress), series: series, global: global)
+        let threads = global || plan.forecaster.ensembleSize > 1 ? ComputeThreads.perUnit : 1
+        return unit(modelGuard.train(series, threads: threads, progress: progress), series: series, global: global)
     }
 
     /// The fallback for series the network does not serve (see `ModelGuard.fallback`).

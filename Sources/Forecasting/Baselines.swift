@@ -51,11 +51,34 @@ public struct SeasonalNaive: Sendable, Hashable {
     /// the step reaches ahead. The point forecast stays the seasonal-naive value itself.
     public func forecast(history: some RandomAccessCollection<Double>, horizon: Int, levels: [Double]) -> QuantileForecast {
         let values = Array(history)
-        let point = pointForecast(history: values, horizon: horizon)
-        var offsetsBySeasonsAhead: [Int: [Double]] = [:]
+        return forecast(point: pointForecast(history: values, horizon: horizon), spread: spread(history: values, horizon: horizon, levels: levels))
+    }
+
+    /// The point forecast of `history` plus a spread fitted before (a combined model's, kept in
+    /// its archive and series state so that reading on needs only the last season).
+    public func forecast(history: some RandomAccessCollection<Double>, horizon: Int, spread: BaselineSpread) -> QuantileForecast {
+        forecast(point: pointForecast(history: history, horizon: horizon), spread: spread)
+    }
+
+    /// `point` plus the spread's offsets of each step's seasons ahead.
+    func forecast(point: [Double], spread: BaselineSpread) -> QuantileForecast {
+        precondition(spread.offsets.count >= spread.seasonsAhead(of: point.count, season: season), "a spread for every step")
+        var quantiles: [Double] = []
+        quantiles.reserveCapacity(point.count * spread.levels.count)
+        for step in point.indices {
+            quantiles.append(contentsOf: spread.offsets[(step + season) / season - 1].map { point[step] + $0 })
+        }
+        return QuantileForecast(levels: spread.levels, values: quantiles, point: point)
+    }
+
+    /// The offsets its quantile forecasts add to the point forecast, per number of seasons a step
+    /// reaches ahead (1 up to that of step `horizon`): the `level` quantiles of the in-sample
+    /// errors y[t] − y[t − k·season] of `history`; with fewer than `minimumErrorSamples` of them
+    /// for k > 1, those of one season widened by √k.
+    public func spread(history: some RandomAccessCollection<Double>, horizon: Int, levels: [Double]) -> BaselineSpread {
+        let values = Array(history)
         let oneSeasonErrors = errors(values, lag: season)
-        func offsets(seasonsAhead: Int) -> [Double] {
-            if let known = offsetsBySeasonsAhead[seasonsAhead] { return known }
+        let offsets = (1...max(BaselineSpread(levels: levels, offsets: []).seasonsAhead(of: horizon, season: season), 1)).map { seasonsAhead in
             var sample = seasonsAhead == 1 ? oneSeasonErrors : errors(values, lag: seasonsAhead * season)
             var widening = 1.0
             if sample.count < Self.minimumErrorSamples, seasonsAhead > 1, !oneSeasonErrors.isEmpty {
@@ -65,19 +88,11 @@ public struct SeasonalNaive: Sendable, Hashable {
             // The order statistics the levels need, selected in place (what sorting would put
             // there, at a fraction of a sort's cost: the guard's backtests make many of these).
             Quantiles.selectOrderStatistics(&sample, for: levels)
-            let result = levels.map { level in
+            return levels.map { level in
                 sample.isEmpty ? 0 : Quantiles.sortedQuantile(sample, level) * widening
             }
-            offsetsBySeasonsAhead[seasonsAhead] = result
-            return result
         }
-        var quantiles: [Double] = []
-        quantiles.reserveCapacity(horizon * levels.count)
-        for step in 0..<max(horizon, 0) {
-            let shift = offsets(seasonsAhead: (step + season) / season)
-            quantiles.append(contentsOf: shift.map { point[step] + $0 })
-        }
-        return QuantileForecast(levels: levels, values: quantiles, point: point)
+        return BaselineSpread(levels: levels, offsets: offsets)
     }
 
     /// y[t] − y[t − lag] wherever both are finite.
@@ -90,5 +105,28 @@ public struct SeasonalNaive: Sendable, Hashable {
             if error.isFinite { result.append(error) }
         }
         return result
+    }
+}
+
+/// The error quantiles a seasonal-naive forecast adds to its point forecast (`SeasonalNaive.spread`):
+/// `offsets[k − 1]` holds one offset per level for the steps k seasons ahead. All that a
+/// baseline's forecast needs beyond the last season of values, so a network combined with a
+/// baseline keeps it per series (model archive, series state) and reads on like the network.
+public struct BaselineSpread: Sendable, Equatable, Codable {
+    public var levels: [Double]
+    public var offsets: [[Double]]
+
+    public init(levels: [Double], offsets: [[Double]]) {
+        self.levels = levels
+        self.offsets = offsets
+    }
+
+    /// How many seasons ahead the last of `horizon` steps reaches.
+    public func seasonsAhead(of horizon: Int, season: Int) -> Int { (max(horizon, 1) - 1 + season) / season }
+
+    /// True when it gives every one of `horizon` steps at `levels` (finite offsets).
+    public func serves(horizon: Int, levels: [Double], season: Int) -> Bool {
+        self.levels == levels && offsets.count >= seasonsAhead(of: horizon, season: season)
+            && offsets.allSatisfy { $0.count == levels.count && $0.allSatisfy(\.isFinite) }
     }
 }

@@ -33,9 +33,17 @@ public struct SeriesState: Sendable, Equatable {
     public var covariateScalers: [RobustScaler]
     /// Each covariate's value at the last step read (observed there, like the value).
     public var lastCovariates: [Double]
+    /// For a network combined with a baseline: the baseline's error quantiles, fitted when the
+    /// model was trained (or when an unseen series was first read); with the tail's last season
+    /// they are all the baseline's forecast needs (`PublishedForecaster`). nil otherwise.
+    public var baselineSpread: BaselineSpread?
+    /// For an ensemble: the recurrent states of its networks after the first (whose state is
+    /// `recurrent`); empty for a single network.
+    public var ensembleRecurrent: [RecurrentState]
 
     public init(key: String, nextBucket: Int, scaler: RobustScaler, recurrent: RecurrentState, tail: [Double], levelBeforeTail: Double,
-                profile: SeasonalProfile? = nil, covariateScalers: [RobustScaler] = [], lastCovariates: [Double] = []) {
+                profile: SeasonalProfile? = nil, covariateScalers: [RobustScaler] = [], lastCovariates: [Double] = [],
+                baselineSpread: BaselineSpread? = nil, ensembleRecurrent: [RecurrentState] = []) {
         precondition(covariateScalers.count == lastCovariates.count, "one scaler and one last value per covariate")
         self.key = key
         self.nextBucket = nextBucket
@@ -46,6 +54,8 @@ public struct SeriesState: Sendable, Equatable {
         self.profile = profile
         self.covariateScalers = covariateScalers
         self.lastCovariates = lastCovariates
+        self.baselineSpread = baselineSpread
+        self.ensembleRecurrent = ensembleRecurrent
     }
 
     /// The bucket of the last step read.
@@ -106,6 +116,7 @@ extension TrainedForecaster {
     /// fallback and says why).
     public func forecast(_ series: RegularSeries, settledBefore: Int? = nil) throws -> (QuantileForecast, SeriesState?) {
         try checkFuture(series)
+        if isEnsemble { return try ensembleForecast(series, settledBefore: settledBefore) }
         guard let scaler = scaler(for: series) else { throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: 0) }
         return try read(window: series, scaler: scaler, profile: profile(for: series), covariateScalers: try covariateScalers(for: series),
                         levelBefore: 0, from: 0, state: RecurrentState(config: network.config, batch: 1), settledBefore: settledBefore)
@@ -118,6 +129,9 @@ extension TrainedForecaster {
     /// between the two is interpolated as a full read would, in the value and in each covariate.
     public func forecast(continuing state: SeriesState, with newSteps: RegularSeries, maxGap: Int,
                          settledBefore: Int? = nil) throws -> (QuantileForecast, SeriesState?) {
+        if isEnsemble || !state.ensembleRecurrent.isEmpty {
+            return try ensembleForecast(continuing: state, with: newSteps, maxGap: maxGap, settledBefore: settledBefore)
+        }
         guard newSteps.key == state.key, newSteps.grid == grid, newSteps.firstBucket >= state.nextBucket, newSteps.count > 0,
               state.recurrent.matches(network.config), state.recurrent.batch == 1, state.tail.last?.isFinite == true,
               state.tail.count <= stateTailLength, state.profile == nil || settings.base == .profile,
@@ -127,9 +141,7 @@ extension TrainedForecaster {
         try checkCovariates(newSteps.covariateNames, of: newSteps.key)
         try checkFuture(newSteps)
         let gap = newSteps.firstBucket - state.nextBucket
-        var values = state.tail + repeatElement(Double.nan, count: gap) + newSteps.values
-        var states = state.tail.map { $0.isFinite ? StepState.observed : .missing } + repeatElement(StepState.missing, count: gap) + newSteps.states
-        interpolateShortGaps(&values, &states, maxGap: maxGap)
+        let (values, states) = Self.continued(state, with: newSteps, maxGap: maxGap)
         // A covariate's steps in the tail are not read again: only its last value, the anchor of
         // a gap that follows, takes part.
         let covariates = zip(newSteps.covariates, state.lastCovariates).map { column, last in
@@ -142,6 +154,18 @@ extension TrainedForecaster {
                                    values: values, states: states, rows: newSteps.rows, covariates: covariates)
         return try read(window: window, scaler: state.scaler, profile: state.profile, covariateScalers: state.covariateScalers,
                         levelBefore: state.levelBeforeTail, from: state.tail.count, state: state.recurrent, settledBefore: settledBefore)
+    }
+
+    /// The values (and their states) that reading on from `state` over `newSteps` sees: the
+    /// state's tail, the gap to the new steps (interpolated when at most `maxGap` steps, as a
+    /// full read would), then the new steps; the window's first step is `state.nextBucket −
+    /// state.tail.count`.
+    static func continued(_ state: SeriesState, with newSteps: RegularSeries, maxGap: Int) -> (values: [Double], states: [StepState]) {
+        let gap = newSteps.firstBucket - state.nextBucket
+        var values = state.tail + repeatElement(Double.nan, count: gap) + newSteps.values
+        var states = state.tail.map { $0.isFinite ? StepState.observed : .missing } + repeatElement(StepState.missing, count: gap) + newSteps.states
+        interpolateShortGaps(&values, &states, maxGap: maxGap)
+        return (values, states)
     }
 
     /// Reads steps `start...` of `window` on from `state` (which has read the steps before) and
@@ -213,6 +237,7 @@ extension TrainedForecaster {
     /// serves the guard's backtest and the forecast it publishes.
     public func readInFull(_ series: [RegularSeries], settledBefore: Int? = nil, backtest windows: ((RegularSeries) -> Int)? = nil,
                            season: Int = 1, threads: Int = 1) -> [FullRead?] {
+        if isEnsemble { return ensembleReadInFull(series, settledBefore: settledBefore, backtest: windows, season: season, threads: threads) }
         let o = settings.outputSize, layout = features
         var prepared: [PreparedSeries?] = series.map { try? prepare($0) }
         var requests: [ReadRequest] = [], index: [Int] = [], plans: [Backtest?] = [], settledSteps: [Int] = []
@@ -277,6 +302,9 @@ extension TrainedForecaster {
     /// horizons of `series`. The network reads the series once; the forecast of each origin is
     /// its output after the step before it, so no window sees its own future.
     public func backtest(_ series: RegularSeries, windows: Int, season: Int) throws -> BacktestResult {
+        if isEnsemble {
+            return ensembleBacktest(series, windows: windows, season: season, members: try members.map { try $0.backtest(series, windows: windows, season: season) })
+        }
         let prepared = try prepare(series)
         if features.readsFuture {
             // The decoder runs only from the windows' origins (a read keeps the steps from the

@@ -4,8 +4,10 @@ import NeuralNet
 /// The bytes of a trained forecaster as `models.weights` keeps them: a small header that
 /// names the format, a JSON description (settings, grid, per-series scalers and, for a
 /// `.profile` model, seasonal profiles; with covariates, their names in the settings and each
-/// series' covariate scalers, past-observed then future-known), then the
-/// network in NeuralNet's checksummed binary format. Any damage is a thrown error that says
+/// series' covariate scalers, past-observed then future-known; for a network combined with a
+/// baseline, each series' `BaselineSpread`; for an ensemble, each further network's seed,
+/// calibration and length), then the network in NeuralNet's checksummed binary format (an
+/// ensemble's further networks after it, in order). Any damage is a thrown error that says
 /// what is wrong, never a crash.
 public enum ModelArchive {
     static let magic: [UInt8] = Array("FDFC".utf8)
@@ -23,6 +25,20 @@ public enum ModelArchive {
         var profiles: [String: SeasonalProfile]?
         /// Absent in archives of models without covariates (and of earlier builds).
         var covariateScalers: [String: [RobustScaler]]?
+        /// A network combined with a baseline: each series' baseline spread. Absent otherwise
+        /// (and in archives of earlier builds, whose combined models read their series in full).
+        var baselineSpreads: [String: BaselineSpread]?
+        /// An ensemble's networks after the first (whose settings are `settings`): what sets
+        /// each apart, and the length of its network's bytes, which follow the first's.
+        /// Absent for a single network.
+        var members: [Member]?
+    }
+
+    struct Member: Codable {
+        var seed: UInt64
+        var calibration: Calibration?
+        var bestEpoch: Int
+        var bytes: Int
     }
 
     public enum ArchiveError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -43,17 +59,23 @@ public enum ModelArchive {
 
     public static func encode(_ model: TrainedForecaster) throws -> [UInt8] {
         let keys = model.scalers.keys.sorted()
+        let others = model.members.dropFirst().map { ModelFormat.encode($0.network) }
         let header = Header(settings: model.settings, frequency: model.grid.frequency.description,
                             timeZone: model.grid.timeZone.identifier, keys: keys,
                             centers: keys.map { model.scalers[$0]!.center }, scales: keys.map { model.scalers[$0]!.scale },
                             bestEpoch: model.bestEpoch, profiles: model.profiles.isEmpty ? nil : model.profiles,
-                            covariateScalers: model.covariateScalers.isEmpty ? nil : model.covariateScalers)
+                            covariateScalers: model.covariateScalers.isEmpty ? nil : model.covariateScalers,
+                            baselineSpreads: model.baselineSpreads.isEmpty ? nil : model.baselineSpreads,
+                            members: others.isEmpty ? nil : zip(model.members.dropFirst(), others).map {
+                                Member(seed: $0.settings.seed, calibration: $0.settings.calibration, bestEpoch: $0.bestEpoch, bytes: $1.count)
+                            })
         let json = try JSONEncoder().encode(header)
         var bytes = magic
         append(version, to: &bytes)
         append(UInt32(json.count), to: &bytes)
         bytes += json
         bytes += ModelFormat.encode(model.network)
+        for network in others { bytes += network }
         return bytes
     }
 
@@ -80,7 +102,18 @@ public enum ModelArchive {
         } catch {
             throw ArchiveError.badHeader(String(describing: error))
         }
-        let (network, _) = try ModelFormat.decode(Array(bytes[(12 + length)...]))
+        let memberBytes = (header.members ?? []).map(\.bytes)
+        guard memberBytes.allSatisfy({ $0 > 0 }), memberBytes.reduce(0, +) < bytes.count - 12 - length else {
+            throw ArchiveError.badHeader("the ensemble's networks are damaged")
+        }
+        var end = bytes.count - memberBytes.reduce(0, +)
+        let (network, _) = try ModelFormat.decode(Array(bytes[(12 + length)..<end]))
+        var others: [RecurrentNetwork] = []
+        for count in memberBytes {
+            let (other, _) = try ModelFormat.decode(Array(bytes[end..<(end + count)]), expecting: network.config)
+            others.append(other)
+            end += count
+        }
         var scalers: [String: RobustScaler] = [:]
         for (i, key) in header.keys.enumerated() {
             scalers[key] = RobustScaler(center: header.centers[i], scale: header.scales[i])
@@ -101,8 +134,25 @@ public enum ModelArchive {
         }) else {
             throw ArchiveError.badHeader("the covariate scalers are damaged")
         }
-        return TrainedForecaster(settings: header.settings, grid: grid, network: network, scalers: scalers, profiles: header.profiles ?? [:],
-                                 covariateScalers: header.covariateScalers ?? [:], history: [], bestEpoch: header.bestEpoch)
+        guard (header.baselineSpreads ?? [:]).values.allSatisfy({ spread in
+            !spread.levels.isEmpty && !spread.offsets.isEmpty && spread.offsets.allSatisfy { $0.count == spread.levels.count && $0.allSatisfy(\.isFinite) }
+        }) else {
+            throw ArchiveError.badHeader("the baseline spreads are damaged")
+        }
+        let model = { (settings: ForecasterSettings, network: RecurrentNetwork, bestEpoch: Int, members: [TrainedForecaster]) in
+            TrainedForecaster(settings: settings, grid: grid, network: network, scalers: scalers, profiles: header.profiles ?? [:],
+                              covariateScalers: header.covariateScalers ?? [:], baselineSpreads: header.baselineSpreads ?? [:],
+                              members: members, history: [], bestEpoch: bestEpoch)
+        }
+        guard let described = header.members, !described.isEmpty else { return model(header.settings, network, header.bestEpoch, []) }
+        let first = model(header.settings, network, header.bestEpoch, [])
+        let members = [first] + zip(described, others).map { member, other in
+            var settings = header.settings
+            settings.seed = member.seed
+            settings.calibration = member.calibration
+            return model(settings, other, member.bestEpoch, [])
+        }
+        return model(header.settings, network, header.bestEpoch, members)
     }
 
     static func append(_ value: UInt32, to bytes: inout [UInt8]) {

@@ -99,6 +99,9 @@ public struct ModelRequirements: Sendable, Equatable {
         /// Absent without covariates (and in every model stored before they existed).
         var pastCovariates: [String]?
         var futureCovariates: [String]?
+        /// Absent in every network stored before ensembles existed (taken to be the job's, so
+        /// that a new default does not retrain them all at once).
+        var ensemble: Int?
     }
 
     /// nil when the model (its `cell` column and `hyperparameters`) still fits the job; else
@@ -109,7 +112,7 @@ public struct ModelRequirements: Sendable, Equatable {
     public func mismatch(cell: ModelCell, hyperparameters: String) -> ModelMismatch? {
         let recorded = (try? JSONDecoder().decode(Recorded.self, from: Data(hyperparameters.utf8)))
             ?? Recorded(cell: nil, hiddenSize: nil, layers: nil, horizon: nil, quantiles: nil, season: nil, grid: nil,
-                        decoder: nil, decoderLayers: nil, feedback: nil, pastCovariates: nil, futureCovariates: nil)
+                        decoder: nil, decoderLayers: nil, feedback: nil, pastCovariates: nil, futureCovariates: nil, ensemble: nil)
         func differs<T: Equatable>(_ setting: String, _ trained: T?, _ asked: T, _ text: (T) -> String = { "\($0)" }) -> ModelMismatch? {
             guard let trained, trained != asked else { return nil }
             return ModelMismatch(setting: setting, trained: text(trained), asked: text(asked))
@@ -135,6 +138,7 @@ public struct ModelRequirements: Sendable, Equatable {
                 ? differs("model.decoder_layers", recorded.decoderLayers ?? recorded.layers ?? settings.layers, settings.decoderLayers ?? settings.layers)
                 : nil },
             { network ? differs("model.feedback", recorded.feedback ?? FeedbackKind.none.rawValue, settings.feedbackKind.rawValue, quoted) : nil },
+            { network ? differs("model.ensemble", recorded.ensemble, settings.ensembleSize) : nil },
             { differs("season", season, grid.season) },
             { differs("aggregation", recorded.grid?.aggregation, grid.aggregation, quoted) },
             // Every model records the covariates it was chosen with (a network in its settings, a

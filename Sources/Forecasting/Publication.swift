@@ -169,11 +169,13 @@ public enum PublishedForm: Sendable, Equatable {
         case .network, .combined, .combinedWithModel: true
         }
     }
-    /// A combination reads its series in full every time (its partner needs the history).
-    public var isCombined: Bool {
+    /// It saves a state per series and reads on from it: the network alone, or combined with a
+    /// baseline (whose spread the state keeps). A statistical model, alone or combined, and a
+    /// baseline alone read their series in full every time.
+    public var readsOnFromState: Bool {
         switch self {
-        case .combined, .combinedWithModel: true
-        case .baseline, .network, .statistical: false
+        case .network, .combined: true
+        case .baseline, .statistical, .combinedWithModel: false
         }
     }
 }

@@ -43,7 +43,7 @@ public struct PublishedForecaster: Sendable {
     }
 
     /// The forecast of a series read in full, and the state to save after it (nil unless the
-    /// network is published alone). `read`: the network's read of it, when already done with
+    /// network is published alone or combined with a baseline). `read`: the network's read of it, when already done with
     /// others in one batch (`TrainedForecaster.readInFull`, the same bits).
     /// A network that reads future-known covariates throws `MissingFuture` when one lacks a
     /// value for a step of the horizon (the caller serves the fallback and says why).
@@ -56,9 +56,14 @@ public struct PublishedForecaster: Sendable {
         case .combined(let baseline):
             guard let network else { throw Failure.noWeights }
             guard baseline.canForecast(history: series.values) else { throw Failure.tooShort }
-            let (forecast, _) = try read.map { ($0.forecast, $0.state) } ?? network.forecast(series, settledBefore: settledBefore)
-            // The baseline forecasts the network's own steps and levels, whatever the job asks now.
-            return (forecast.combined(with: baseline.forecast(history: series.values, horizon: forecast.horizon, levels: forecast.levels)), nil)
+            let (forecast, state) = try read.map { ($0.forecast, $0.state) } ?? network.forecast(series, settledBefore: settledBefore)
+            // The baseline forecasts the network's own steps and levels, whatever the job asks
+            // now, with the spread fitted at training (or, for a series the model has not seen,
+            // on this history), which the state keeps: reading on then equals this full read.
+            let spread = network.baselineSpreads[series.key].flatMap { $0.serves(horizon: forecast.horizon, levels: forecast.levels, season: baseline.season) ? $0 : nil }
+                ?? baseline.spread(history: series.values, horizon: forecast.horizon, levels: forecast.levels)
+            let partner = baseline.forecast(history: series.values, horizon: forecast.horizon, spread: spread)
+            return (forecast.combined(with: partner), state.map { var s = $0; s.baselineSpread = spread; return s })
         case .network:
             guard let network else { throw Failure.noWeights }
             return try read.map { ($0.forecast, $0.state) } ?? network.forecast(series, settledBefore: settledBefore)
@@ -82,19 +87,40 @@ public struct PublishedForecaster: Sendable {
         case .statistical:
             // It is fitted on the whole history, so it never saves a state (see `ModelGuard.publish`).
             throw SeriesStateArchive.DamagedState(reason: "a statistical model reads its series in full")
-        case .combined, .combinedWithModel:
+        case .combinedWithModel:
             guard network != nil else { throw Failure.noWeights }
-            // It needs the whole history, so it is read in full every time and keeps no state
-            // (it never saves one; see `ModelGuard.train`).
-            throw SeriesStateArchive.DamagedState(reason: "a combined model reads its series in full")
+            // Its statistical partner is fitted on the whole history, so it is read in full
+            // every time and keeps no state (it never saves one; see `ModelGuard.publish`).
+            throw SeriesStateArchive.DamagedState(reason: "a network combined with a statistical model reads its series in full")
+        case .combined(let baseline):
+            guard let network else { throw Failure.noWeights }
+            let saved = try SeriesStateArchive.decode(state, key: key, config: network.network.config)
+            guard let spread = saved.baselineSpread else {
+                throw SeriesStateArchive.DamagedState(reason: "it keeps no spread for the baseline the network is combined with")
+            }
+            let (forecast, next) = try readOn(network, from: saved, with: newSteps, settledBefore: settledBefore)
+            // The baseline's point forecast from the window read (the tail holds the last season);
+            // where a phase has no value there, a full read looks further back.
+            let point = baseline.pointForecast(history: TrainedForecaster.continued(saved, with: newSteps, maxGap: maxGap).values,
+                                               horizon: forecast.horizon)
+            guard point.allSatisfy(\.isFinite), spread.serves(horizon: forecast.horizon, levels: forecast.levels, season: baseline.season) else {
+                throw SeriesStateArchive.DamagedState(reason: "the baseline the network is combined with needs more of the series than the state keeps")
+            }
+            return (forecast.combined(with: baseline.forecast(point: point, spread: spread)), next.map { var s = $0; s.baselineSpread = spread; return s })
         case .network:
             guard let network else { throw Failure.noWeights }
             let saved = try SeriesStateArchive.decode(state, key: key, config: network.network.config)
-            do {
-                return try network.forecast(continuing: saved, with: newSteps, maxGap: maxGap, settledBefore: settledBefore)
-            } catch let error as ForecasterError {
-                throw SeriesStateArchive.DamagedState(reason: error.description)
-            }
+            return try readOn(network, from: saved, with: newSteps, settledBefore: settledBefore)
+        }
+    }
+
+    /// The network's forecast read on from `saved`; a state that does not fit is a damaged one.
+    func readOn(_ network: TrainedForecaster, from saved: SeriesState, with newSteps: RegularSeries,
+                settledBefore: Int?) throws -> (QuantileForecast, SeriesState?) {
+        do {
+            return try network.forecast(continuing: saved, with: newSteps, maxGap: maxGap, settledBefore: settledBefore)
+        } catch let error as ForecasterError {
+            throw SeriesStateArchive.DamagedState(reason: error.description)
         }
     }
 }

@@ -60,6 +60,12 @@ public final class TrainedForecaster: @unchecked Sendable {
     public let profiles: [String: SeasonalProfile]
     /// The scalers of every series' past covariates (`settings.pastCovariates`, in order).
     public let covariateScalers: [String: [RobustScaler]]
+    /// Published combined with a baseline: the baseline's spread of every series (see
+    /// `withBaselineSpreads`); empty otherwise.
+    public let baselineSpreads: [String: BaselineSpread]
+    /// An ensemble's networks (`Ensemble.swift`), the first one this one's own; empty for a
+    /// single network.
+    public let members: [TrainedForecaster]
     public let history: [EpochRecord]
     /// The epoch whose weights were kept (1-based; 0 when the first validation never improved).
     public let bestEpoch: Int
@@ -68,16 +74,28 @@ public final class TrainedForecaster: @unchecked Sendable {
     let features: FeatureLayout
 
     init(settings: ForecasterSettings, grid: TimeGrid, network: RecurrentNetwork, scalers: [String: RobustScaler],
-         profiles: [String: SeasonalProfile] = [:], covariateScalers: [String: [RobustScaler]] = [:], history: [EpochRecord], bestEpoch: Int) {
+         profiles: [String: SeasonalProfile] = [:], covariateScalers: [String: [RobustScaler]] = [:],
+         baselineSpreads: [String: BaselineSpread] = [:], members: [TrainedForecaster] = [], history: [EpochRecord], bestEpoch: Int) {
         self.settings = settings
         self.grid = grid
         self.network = network
         self.scalers = scalers
         self.profiles = profiles
         self.covariateScalers = covariateScalers
+        self.baselineSpreads = baselineSpreads
+        self.members = members
         self.history = history
         self.bestEpoch = bestEpoch
         features = FeatureLayout(grid: grid, settings: settings)
+    }
+
+    /// The same network, keeping `spreads` for its combination with a baseline (archived with it).
+    public func withBaselineSpreads(_ spreads: [String: BaselineSpread]) -> TrainedForecaster {
+        let model = TrainedForecaster(settings: settings, grid: grid, network: network, scalers: scalers, profiles: profiles,
+                                      covariateScalers: covariateScalers, baselineSpreads: spreads, members: members,
+                                      history: history, bestEpoch: bestEpoch)
+        model.times = times
+        return model
     }
 
     /// The future blocks of `origins` of a prepared series (the recurrent decoder's, or the

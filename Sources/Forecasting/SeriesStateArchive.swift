@@ -5,13 +5,17 @@ import NeuralNet
 /// tail's values, the recurrent state's shape and floats; since version 2 the seasonal profile:
 /// its mode and factors, none when the count is 0; since version 3 the output feedback's value:
 /// a count, 0 or 1, then the float; since version 4 the past covariates: a count, then per
-/// covariate its scaler's centre and scale and its value at the last step read). Compact, because a predict cycle
+/// covariate its scaler's centre and scale and its value at the last step read; since version 5
+/// a combined model's baseline spread: a count of levels, 0 for none, then the levels, a count
+/// of seasons ahead, and one offset per level for each; then an ensemble's other networks: a
+/// count, then each one's hidden, cell and fed-back floats, in the first network's shapes; a
+/// state with neither is written as version 4). Compact, because a predict cycle
 /// reads and writes one per series. The key is not stored: it is the row's `series`.
 /// A damaged or foreign blob is a thrown error, never a crash; the caller then reads the whole
 /// series again.
 public enum SeriesStateArchive {
     static let magic: [UInt8] = Array("FDSS".utf8)
-    public static let version: UInt32 = 4
+    public static let version: UInt32 = 5
 
     public struct DamagedState: Error, Sendable, Equatable, CustomStringConvertible {
         public var reason: String
@@ -23,7 +27,11 @@ public enum SeriesStateArchive {
         var bytes = magic
         let floats = state.recurrent.hidden.reduce(0) { $0 + $1.count } + state.recurrent.cell.reduce(0) { $0 + $1.count }
         bytes.reserveCapacity(64 + 8 * state.tail.count + 4 * floats)
-        put(version, &bytes)
+        // A state without a spread or an ensemble is written as version 4, byte for byte what
+        // earlier builds wrote.
+        let spread = state.baselineSpread.flatMap { $0.levels.isEmpty ? nil : $0 }
+        let current = spread != nil || !state.ensembleRecurrent.isEmpty
+        put(current ? version : 4, &bytes)
         put(UInt64(bitPattern: Int64(state.nextBucket)), &bytes)
         put(state.scaler.center.bitPattern, &bytes)
         put(state.scaler.scale.bitPattern, &bytes)
@@ -49,6 +57,20 @@ public enum SeriesStateArchive {
             put(scaler.center.bitPattern, &bytes)
             put(scaler.scale.bitPattern, &bytes)
             put(last.bitPattern, &bytes)
+        }
+        guard current else { return bytes }
+        put(UInt32(spread?.levels.count ?? 0), &bytes)
+        if let spread {
+            for level in spread.levels { put(level.bitPattern, &bytes) }
+            put(UInt32(spread.offsets.count), &bytes)
+            for offset in spread.offsets.joined() { put(offset.bitPattern, &bytes) }
+        }
+        put(UInt32(state.ensembleRecurrent.count), &bytes)
+        for member in state.ensembleRecurrent {
+            for layer in member.hidden + member.cell {
+                for value in layer { put(value.bitPattern, &bytes) }
+            }
+            for value in member.feedback { put(value.bitPattern, &bytes) }
         }
         return bytes
     }
@@ -105,6 +127,39 @@ public enum SeriesStateArchive {
                 lastCovariates.append(last)
             }
         }
+        // Versions 1 to 4 were written before combined models kept a state.
+        var baselineSpread: BaselineSpread?
+        if version >= 5 {
+            let levels = Int(try reader.read() as UInt32)
+            if levels > 0 {
+                guard levels <= reader.remaining / 8 else { throw DamagedState(reason: "truncated") }
+                let list = try (0..<levels).map { _ in Double(bitPattern: try reader.read()) }
+                let groups = Int(try reader.read() as UInt32)
+                guard groups <= reader.remaining / (8 * levels) else { throw DamagedState(reason: "truncated") }
+                let offsets = try (0..<groups).map { _ in try (0..<levels).map { _ in Double(bitPattern: try reader.read()) } }
+                guard groups > 0, list.allSatisfy(\.isFinite), offsets.joined().allSatisfy(\.isFinite) else {
+                    throw DamagedState(reason: "the baseline's spread is damaged")
+                }
+                baselineSpread = BaselineSpread(levels: list, offsets: offsets)
+            }
+        }
+        // An ensemble's other networks: states of the first one's shape (since version 5).
+        var ensembleRecurrent: [RecurrentState] = []
+        if version >= 5 {
+            let count = Int(try reader.read() as UInt32)
+            let widths = layers.map(\.count)
+            let floats = widths.reduce(0, +) + feedback.count
+            guard count <= reader.remaining / max(4 * floats, 1) else { throw DamagedState(reason: "truncated") }
+            for _ in 0..<count {
+                let member = try widths.map { width in try (0..<width).map { _ in Float(bitPattern: try reader.read()) } }
+                let fed = try feedback.indices.map { _ in Float(bitPattern: try reader.read()) }
+                guard member.joined().allSatisfy(\.isFinite), fed.allSatisfy(\.isFinite) else {
+                    throw DamagedState(reason: "an ensemble member's state is damaged")
+                }
+                ensembleRecurrent.append(RecurrentState(batch: batch, hidden: Array(member[..<hiddenLayers]), cell: Array(member[hiddenLayers...]),
+                                                        feedback: fed))
+            }
+        }
         guard reader.remaining == 0 else { throw DamagedState(reason: "\(reader.remaining) trailing bytes") }
         guard center.isFinite, scale.isFinite, scale > 0, levelBeforeTail.isFinite, tail.last?.isFinite == true else {
             throw DamagedState(reason: "the scaling or the last values are damaged")
@@ -114,7 +169,8 @@ public enum SeriesStateArchive {
         guard batch == 1, recurrent.matches(config) else { throw DamagedState(reason: "it belongs to a network of another shape") }
         return SeriesState(key: key, nextBucket: nextBucket, scaler: RobustScaler(center: center, scale: scale),
                            recurrent: recurrent, tail: tail, levelBeforeTail: levelBeforeTail, profile: profile,
-                           covariateScalers: covariateScalers, lastCovariates: lastCovariates)
+                           covariateScalers: covariateScalers, lastCovariates: lastCovariates, baselineSpread: baselineSpread,
+                           ensembleRecurrent: ensembleRecurrent)
     }
 
     static func put<T: FixedWidthInteger>(_ value: T, _ bytes: inout [UInt8]) {

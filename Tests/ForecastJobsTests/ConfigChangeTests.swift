@@ -163,8 +163,8 @@ final class ConfigChangeTests: StoreTestCase {
         return active
     }
 
-    /// Issue 13: a model of another design than the job now asks (decoder, decoder layers,
-    /// feedback) forecasts nothing, and `run --once` retrains it with the design asked.
+    /// Issues 12 and 13: a model of another design than the job now asks (decoder, decoder
+    /// layers, feedback, ensemble) forecasts nothing, and `run --once` retrains it with the design asked.
     func testChangingTheDecoderOrTheFeedbackIsRefusedAndRunOnceRetrainsIt() async throws {
         try await loadReadings()
         let end = t0 + Double(hours) * 3600
@@ -177,6 +177,7 @@ final class ConfigChangeTests: StoreTestCase {
             ("model.decoder_layers", "\"decoderLayers\":2", { $0.model.decoderLayers = 2 }),
             ("model.decoder", "\"feedback\":\"output\"", { $0.model.decoder = .dense; $0.model.decoderLayers = nil; $0.model.feedback = .output }),
             ("model.feedback", "\"cell\":\"lstm\"", { $0.model.feedback = FeedbackKind.none }),
+            ("model.ensemble", "\"ensemble\":2", { $0.model.ensemble = 2 }),
         ]
         for (setting, recorded, change) in changes {
             change(&job)

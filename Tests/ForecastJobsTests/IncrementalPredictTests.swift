@@ -136,6 +136,63 @@ final class IncrementalPredictTests: StoreTestCase {
                                                  recorded: "\"feedback\":\"output\"")
     }
 
+    /// Issue 12: an ensemble of networks (here two) saves one state per series holding every
+    /// network's, and reads on from it to the forecast of a full read.
+    func testAnEnsembleReadsOnlyNewRowsAndEqualsAFullRead() async throws {
+        try await checkIncrementalEqualsFullRead(scope: .global, design: { $0.ensemble = 2 }, recorded: "\"ensemble\":2")
+    }
+
+    /// Issue 12: a network published combined with seasonal naive reads on from its saved
+    /// states like the network alone (the states keep the baseline's spread, fitted at
+    /// training and kept in the model's archive) and forecasts bit for bit what a full read does.
+    func testACombinedModelReadsOnlyNewRowsAndEqualsAFullRead() async throws {
+        try await loadReadings()
+        let trained = try await runner(scope: .global, at: t0 + Double(hours - 20) * 3600).train(on: db)
+        XCTAssertEqual(trained.status, .succeeded, "\(trained.errors)")
+        // Published as a combination: what the guard stores when the combination wins.
+        let (id, weights) = try await db.query("SELECT model_id, weights FROM \(table("models")) WHERE status = 'active'").map {
+            (try $0.decode(0, as: Int64.self), try $0.decode(1, as: [UInt8].self))
+        }[0]
+        let network = try ModelArchive.decode(weights)
+        let readings = try await db.query("SELECT sensor, reading FROM \(table("readings")) WHERE ts < $1 ORDER BY ts",
+                                          t0 + Double(hours - 20) * 3600)
+        var history: [String: [Double]] = [:]
+        for row in readings { history[try row.decode(0, as: String.self), default: []].append(try row.decode(1, as: Double.self)) }
+        let spreads = history.mapValues { SeasonalNaive(season: 24).spread(history: $0, horizon: 6, levels: network.settings.quantiles) }
+        try await db.execute("""
+            UPDATE \(table("models")) SET weights = $2,
+                hyperparameters = hyperparameters || '{"combined_with": {"baseline": "seasonal_naive", "season": 24}}' WHERE model_id = $1
+            """, id, try ModelArchive.encode(network.withBaselineSpreads(spreads)))
+        try await db.execute("DELETE FROM \(table("series_state"))")
+
+        // A first predict reads in full and saves states; the next reads the new rows only.
+        let first = try await runner(scope: .global, at: t0 + Double(hours - 10) * 3600).predict(on: db)
+        XCTAssertEqual(first.status, .succeeded, "\(first.errors)")
+        let firstStates = try await states()
+        XCTAssertEqual(firstStates.count, 2, "a state per series")
+        let predictor = try runner(scope: .global, at: t0 + (Double(hours) - 0.5) * 3600)
+        let incremental = try await predictor.predict(on: db)
+        XCTAssertEqual(incremental.status, .succeeded, "\(incremental.errors)")
+        let readIncrementally = try await pointsRead(incremental.runID)
+        XCTAssertEqual(readIncrementally, 2 * 9, "only the rows after the saved states (10 hours, one missing)")
+        let incrementalForecast = try await latest()
+        let incrementalStates = try await states()
+
+        try await db.execute("DELETE FROM \(table("series_state"))")
+        let full = try await predictor.predict(on: db)
+        XCTAssertEqual(full.status, .succeeded, "\(full.errors)")
+        let readInFull = try await pointsRead(full.runID)
+        XCTAssertEqual(readInFull, 2 * (hours - 1), "without states the whole history is read")
+        let fullForecast = try await latest()
+        XCTAssertEqual(incrementalForecast, fullForecast, "bit for bit")
+        let fullStates = try await states()
+        XCTAssertEqual(incrementalStates, fullStates)
+        for (key, bytes) in incrementalStates {
+            let state = try SeriesStateArchive.decode(bytes, key: key, config: network.network.config)
+            XCTAssertEqual(state.baselineSpread, spreads[key], "the spread of the archive, not one refitted on the longer history")
+        }
+    }
+
     /// A write that fails after the forecasts were copied (here a trigger, as a crash or a lost
     /// connection would) rolls the batch back: old forecasts, old states; the retry catches up.
     func testAFailedWriteLeavesTheOldStatesAndTheRetryCatchesUp() async throws {

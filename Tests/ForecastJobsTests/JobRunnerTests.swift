@@ -134,8 +134,9 @@ final class JobRunnerTests: StoreTestCase {
         XCTAssertEqual(forecasts, Array(repeating: last, count: 6), "season 1 from the model's hyperparameters, not the job's 24")
     }
 
-    /// A network published combined with naive: predict reads the series in full (its saved
-    /// state is not used) and publishes the mean of the network's forecast and naive's.
+    /// A network published combined with naive: without a state of its own (a state of the
+    /// network alone keeps no baseline spread), predict reads the series in full, publishes
+    /// the mean of the network's forecast and naive's, and saves a state to read on from.
     func testPredictWithACombinedModelAveragesTheNetworkAndItsBaseline() async throws {
         try await loadReadings()
         var alone = job()
@@ -161,9 +162,12 @@ final class JobRunnerTests: StoreTestCase {
             UPDATE \(table("models")) SET hyperparameters = hyperparameters || '{"combined_with": {"baseline": "naive", "season": 1}}'
             WHERE model_id = $1
             """, model)
+        try await db.execute("DELETE FROM \(table("series_state"))")
         let combined = try await runner.predict(on: db)
         XCTAssertEqual(combined.status, .succeeded, "\(combined.errors)")
-        XCTAssertEqual(combined.pointsRead, 20 * 24, "read in full, the saved state not used")
+        XCTAssertEqual(combined.pointsRead, 20 * 24, "read in full")
+        let statesAfter = try await count("SELECT count(*) FROM \(table("series_state")) WHERE series = 'a'")
+        XCTAssertEqual(statesAfter, 1, "the combination saves a state too")
         let last = try await db.query("SELECT reading FROM \(table("readings")) WHERE sensor = 'a' ORDER BY ts DESC LIMIT 1")[0].decode(0, as: Double.self)
         let published = try await forecasts()
         XCTAssertEqual(published.count, 6)

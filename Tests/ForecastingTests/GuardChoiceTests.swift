@@ -109,7 +109,7 @@ final class GuardChoiceTests: XCTestCase {
             let form = PublishedForm(cell: model.cell, hyperparameters: model.hyperparameters, jobSeason: 12)
             XCTAssertEqual(form, .statistical(stored))
             XCTAssertFalse(form.needsWeights)
-            XCTAssertFalse(form.isCombined)
+            XCTAssertFalse(form.readsOnFromState)
             let forecaster = PublishedForecaster(form: form, network: nil, horizon: 12, levels: levels, maxGap: 3)
             let (forecast, state) = try forecaster.forecast(s, settledBefore: nil)
             XCTAssertNil(state)
@@ -129,7 +129,7 @@ final class GuardChoiceTests: XCTestCase {
         XCTAssertEqual(StatisticalModel.combinedWith(hyperparameters: json), partner)
         XCTAssertNil(FallbackBaseline.combinedWith(hyperparameters: json), "not read as a baseline")
         XCTAssertEqual(PublishedForm(cell: .network(.lstm), hyperparameters: json, jobSeason: 12), .combinedWithModel(partner))
-        XCTAssertTrue(PublishedForm.combinedWithModel(partner).isCombined)
+        XCTAssertFalse(PublishedForm.combinedWithModel(partner).readsOnFromState)
         XCTAssertTrue(PublishedForm.combinedWithModel(partner).needsWeights)
         let forecaster = PublishedForecaster(form: .combinedWithModel(partner), network: nil, horizon: 12, levels: [0.5], maxGap: 3)
         XCTAssertThrowsError(try forecaster.forecast(series(monthlySeasonal(), frequency: "1mo"), settledBefore: nil)) { error in

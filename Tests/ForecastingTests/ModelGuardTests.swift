@@ -144,23 +144,26 @@ final class ModelGuardTests: XCTestCase {
     /// consistently: it ties with naive, and naive, cheaper to serve, is published. Made
     /// consistent (0.9h in every window), it wins; so does one far better on average (0.2h,
     /// 1.0h, 0.3h: 0.5h) however inconsistent.
-    func testATieIsDecidedByTheCostOfServingAndAClearWinIsNot() throws {
+    /// On a trend of slope 1, a contender that misses step h by factors[w]·h in window w.
+    func trendPool(_ factors: [Double]) -> AccuracyPool {
         let trend = (0..<400).map(Double.init)
         let levels = [0.1, 0.5, 0.9]
         let backtest = Backtest(horizon: 5, windows: 3, season: 5, levels: levels)
         let origins = backtest.origins(length: trend.count)
-        func pool(_ factors: [Double]) -> AccuracyPool {
-            let result = backtest.run(values: trend) { window in
-                let f = factors[origins.firstIndex(of: window.origin)!]
-                return QuantileForecast(levels: levels, values: (1...5).flatMap { h in
-                    let p = window.history.last! + Double(h) * (1 - f)
-                    return [p - 1, p, p + 1]
-                })
-            }
-            var pool = AccuracyPool()
-            pool.add(result)
-            return pool
+        let result = backtest.run(values: trend) { window in
+            let f = factors[origins.firstIndex(of: window.origin)!]
+            return QuantileForecast(levels: levels, values: (1...5).flatMap { h in
+                let p = window.history.last! + Double(h) * (1 - f)
+                return [p - 1, p, p + 1]
+            })
         }
+        var pool = AccuracyPool()
+        pool.add(result)
+        return pool
+    }
+
+    func testATieIsDecidedByTheCostOfServingAndAClearWinIsNot() throws {
+        let pool = trendPool
         let naive = Contender(kind: .naive, pool: pool([1, 1, 1]))
         let noisy = try XCTUnwrap(Selection([naive, Contender(kind: .statistical(.ets), pool: pool([0.7, 1.3, 0.95]))]))
         XCTAssertEqual(noisy.best.kind, .statistical(.ets))
@@ -172,6 +175,35 @@ final class ModelGuardTests: XCTestCase {
         XCTAssertTrue(clear.reason.contains("runner-up naive"), clear.reason)
         let far = try XCTUnwrap(Selection([naive, Contender(kind: .statistical(.ets), pool: pool([0.2, 1.0, 0.3]))]))
         XCTAssertEqual(far.chosen.kind, .statistical(.ets))
+    }
+
+    /// The network alone and its combination with the baseline both read on from saved states,
+    /// so they cost the same to serve: when they tie, the lower MASE decides between them (the
+    /// network alone used to be published, cheaper, even a hair worse). Against the baseline
+    /// alone the combination is ranked as before, after it: a tie between them goes to the
+    /// baseline.
+    func testATieBetweenTheNetworkAndItsCombinationWithTheBaselineGoesToTheLowerMASE() throws {
+        let network = Contender(kind: .network, pool: trendPool([0.5, 0.9, 0.6]))
+        let naive = Contender(kind: .naive, pool: trendPool([1, 1, 1]))
+        let worse = Contender(kind: .networkWithBaseline, pool: trendPool([0.52, 0.88, 0.61]))
+        XCTAssertGreaterThan(worse.mase, network.mase)
+        XCTAssertEqual(try XCTUnwrap(Selection([network, worse, naive])).chosen.kind, .network)
+        let better = try XCTUnwrap(Selection([network, Contender(kind: .networkWithBaseline, pool: trendPool([0.49, 0.91, 0.59])), naive]))
+        XCTAssertEqual(better.best.kind, .networkWithBaseline)
+        XCTAssertEqual(better.chosen.kind, .networkWithBaseline)
+        XCTAssertTrue(better.reason.contains("runner-up the network"), better.reason)
+        XCTAssertTrue(better.reason.hasSuffix(", a tie, and it costs the same to serve)"), better.reason)
+        // Naive best, with the combination tied: naive, ranked first, as before; with the network
+        // tied too, the network is the cheapest, and gives way to the combination, better than it.
+        let combination = Contender(kind: .networkWithBaseline, pool: trendPool([1.01, 0.99, 1.02]))
+        XCTAssertEqual(try XCTUnwrap(Selection([naive, combination, Contender(kind: .network, pool: trendPool([1.3, 1.3, 1.3]))])).chosen.kind, .naive)
+        let all = try XCTUnwrap(Selection([naive, combination, Contender(kind: .network, pool: trendPool([1.03, 0.99, 1.02]))]))
+        XCTAssertEqual(all.best.kind, .naive)
+        XCTAssertEqual(all.chosen.kind, .networkWithBaseline)
+        XCTAssertTrue(all.reason.hasSuffix("and is cheaper to serve"), all.reason)
+        // The combination with a statistical model still reads the history in full: the network, cheaper, wins a tie.
+        let statistical = try XCTUnwrap(Selection([network, Contender(kind: .networkWithStatistical(.ets), pool: trendPool([0.49, 0.91, 0.59]))]))
+        XCTAssertEqual(statistical.chosen.kind, .network)
     }
 
     func modelGuard(frequency: Frequency = Frequency(.hour), horizon: Int = 6, season: Int = 24, backtestWindows: Int = 3,

@@ -152,7 +152,8 @@ def markdown(results, meta):
     out.append("")
     out.append("```sh")
     extra = os.environ.get("ACC_JOB_EXTRA", "").strip()
-    out.append((f"ACC_JOB_EXTRA='{extra}' " if extra else "") + meta["command"])
+    model = os.environ.get("ACC_MODEL_EXTRA", "").strip()
+    out.append((f"ACC_JOB_EXTRA='{extra}' " if extra else "") + (f"ACC_MODEL_EXTRA='{model}' " if model else "") + meta["command"])
     out.append("```")
     out.append("")
     out.append(f"Run {meta['date']} on {meta['machine']}; {meta['version']} built from {meta['commit']}. "

@@ -232,13 +232,15 @@ DESIGNS = {
 def write_config(path, sets, design=None):
     # ACC_JOB_EXTRA: job-level TOML lines added to every job (e.g. "statistical_challengers = true"),
     # for a side-by-side of a setting against the defaults; the section names it.
+    # ACC_MODEL_EXTRA: `[jobs.model]` lines added to every job (e.g. "ensemble = 3"), likewise.
     extra = os.environ.get("ACC_JOB_EXTRA", "").strip()
+    model = os.environ.get("ACC_MODEL_EXTRA", "").strip()
     with open(path, "w") as f:
         f.write(f'[database]\nurl = "{DB_URL}"\n')
         for ds in sets:
             f.write("\n[[jobs]]\n" + (extra + "\n" if extra else "") + ds.job_toml)
-            if design:
-                f.write("[jobs.model]\n" + DESIGNS[design])
+            if design or model:
+                f.write("[jobs.model]\n" + (DESIGNS[design] if design else "") + (model + "\n" if model else ""))
     return path
 
 

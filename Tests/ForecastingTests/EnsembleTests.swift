@@ -1,0 +1,111 @@
+import Foundation
+import NeuralNet
+import XCTest
+@testable import Forecasting
+
+/// Ensembles: N networks differing in seed, combined by the median quantile by quantile; stored
+/// in one archive, read in full or on from one saved state, bit for bit alike.
+final class EnsembleTests: XCTestCase {
+    /// Three members' forecasts of two steps at levels 0.1, 0.5, 0.9, by hand: each value of the
+    /// ensemble is the median of the members' same value, not a quantile of their pooled values,
+    /// and quantiles in order in every member stay in order.
+    func testTheMedianIsTakenQuantileByQuantileAndKeepsTheirOrder() {
+        let levels = [0.1, 0.5, 0.9]
+        let a = QuantileForecast(levels: levels, values: [1, 2, 3, 10, 11, 12])
+        let b = QuantileForecast(levels: levels, values: [0, 5, 9, 8, 13, 14])
+        let c = QuantileForecast(levels: levels, values: [2, 4, 4, 9, 9, 20])
+        let median = QuantileForecast.median(of: [a, b, c])
+        XCTAssertEqual(median.values, [1, 4, 4, 9, 11, 14])
+        XCTAssertEqual(median.point, [4, 11], "the point is the median level's")
+        for step in 0..<median.horizon {
+            let q = Array(median.quantiles(atStep: step))
+            XCTAssertEqual(q, q.sorted(), "step \(step)")
+        }
+        // An even count: the mean of the two middle ones.
+        XCTAssertEqual(QuantileForecast.median(of: [a, b]).values, [0.5, 3.5, 6, 9, 12, 13])
+        XCTAssertEqual(QuantileForecast.median(of: [a]), a)
+        // The order holds for any members whose quantiles are in order (the median is monotone).
+        var generator = SplitMix64(seed: 5)
+        for _ in 0..<200 {
+            let members = (0..<5).map { _ in
+                QuantileForecast(levels: levels, values: (0..<4).flatMap { _ in
+                    (0..<3).map { _ in Double(generator.next() % 1000) / 10 }.sorted()
+                })
+            }
+            let m = QuantileForecast.median(of: members)
+            for step in 0..<m.horizon {
+                let q = Array(m.quantiles(atStep: step))
+                XCTAssertEqual(q, q.sorted())
+                for k in 0..<3 {
+                    XCTAssertEqual(q[k], members.map { $0.values[step * 3 + k] }.sorted()[2])
+                }
+            }
+        }
+    }
+
+    func ensembleSettings(_ size: Int) -> ForecasterSettings {
+        var settings = smallForecasterSettings()
+        settings.epochs = 3
+        settings.ensemble = size
+        return settings
+    }
+
+    func testAnEnsembleForecastsTheMedianOfItsMembersWhoDifferInSeed() throws {
+        let series = syntheticHourlySeries(days: 20)
+        let model = try RecurrentForecaster.trainEnsemble(series: [series], settings: ensembleSettings(3), threads: 2)
+        XCTAssertTrue(model.isEnsemble)
+        XCTAssertEqual(model.members.map(\.settings.seed), [1, 2, 3])
+        XCTAssertEqual(model.settings.ensemble, 3, "recorded in the hyperparameters")
+        let single = try RecurrentForecaster.train(series: [series], settings: ensembleSettings(1))
+        XCTAssertEqual(model.members[0].network.parameters, single.network.parameters, "the first member is the network of the job's seed")
+        XCTAssertNotEqual(model.members[1].network.parameters, model.members[0].network.parameters)
+        let forecast = try model.forecast(series).0
+        XCTAssertEqual(forecast, QuantileForecast.median(of: try model.members.map { try $0.forecast(series).0 }))
+        XCTAssertEqual(model.readInFull([series]).first??.forecast, forecast, "the batched read gives the same")
+
+        // An ensemble of one is the network alone.
+        let one = try RecurrentForecaster.trainEnsemble(series: [series], settings: ensembleSettings(1))
+        XCTAssertFalse(one.isEnsemble)
+        XCTAssertEqual(one.network.parameters, single.network.parameters)
+        XCTAssertEqual(one.settings, single.settings)
+        XCTAssertTrue(try ModelArchive.decode(try ModelArchive.encode(one)).members.isEmpty)
+    }
+
+    func testAnEnsembleRoundTripsThroughItsArchiveAndReadsOnFromOneState() throws {
+        let full = syntheticHourlySeries(days: 20, gapAt: 200)
+        let trained = try RecurrentForecaster.trainEnsemble(series: [full], settings: ensembleSettings(3), threads: 2)
+        let model = try ModelArchive.decode(try ModelArchive.encode(trained))
+        XCTAssertEqual(model.members.count, 3)
+        XCTAssertEqual(model.members.map(\.settings.calibration), trained.members.map(\.settings.calibration))
+        let (reread, finalState) = try model.forecast(full)
+        XCTAssertEqual(reread, try trained.forecast(full).0, "the archive keeps every member")
+        XCTAssertEqual(finalState?.ensembleRecurrent.count, 2)
+        for cut in [full.count - 17, full.count - 1, 30] {
+            let (_, saved) = try model.forecast(full.prefix(cut))
+            let bytes = SeriesStateArchive.encode(try XCTUnwrap(saved))
+            let decoded = try SeriesStateArchive.decode(bytes, key: "s", config: model.network.config)
+            XCTAssertEqual(decoded, saved, "the state round-trips")
+            let (incremental, state) = try model.forecast(continuing: decoded, with: full.dropFirst(cut), maxGap: 3)
+            XCTAssertEqual(incremental, reread, "bit for bit, cut at \(cut)")
+            XCTAssertEqual(SeriesStateArchive.encode(try XCTUnwrap(state)), SeriesStateArchive.encode(try XCTUnwrap(finalState)))
+        }
+        // A state of the first network alone does not fit the ensemble, nor the reverse.
+        var alone = try XCTUnwrap(finalState)
+        alone.ensembleRecurrent = []
+        XCTAssertThrowsError(try model.forecast(continuing: alone, with: full.dropFirst(full.count - 1), maxGap: 3))
+        XCTAssertThrowsError(try model.members[0].forecast(continuing: try XCTUnwrap(finalState), with: full.dropFirst(full.count - 1), maxGap: 3))
+        XCTAssertThrowsError(try SeriesStateArchive.decode(Array(SeriesStateArchive.encode(try XCTUnwrap(finalState)).dropLast(4)),
+                                                           key: "s", config: model.network.config))
+    }
+
+    func testTheGuardBacktestsTheEnsembleMedian() throws {
+        let series = syntheticHourlySeries(days: 20)
+        let model = try RecurrentForecaster.trainEnsemble(series: [series], settings: ensembleSettings(3), threads: 2)
+        let backtest = try model.backtest(series, windows: 2, season: 24)
+        let members = try model.members.map { try $0.backtest(series, windows: 2, season: 24) }
+        for (w, window) in backtest.windows.enumerated() {
+            XCTAssertEqual(window.modelForecast, QuantileForecast.median(of: members.map { $0.windows[w].modelForecast }))
+        }
+        XCTAssertEqual(model.readInFull([series], backtest: { _ in 2 }, season: 24).first??.backtest, backtest)
+    }
+}
