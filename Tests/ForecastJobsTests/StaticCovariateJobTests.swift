@@ -161,4 +161,23 @@ final class StaticCovariateJobTests: StoreTestCase {
             XCTAssertTrue(model.hyperparameters.contains("\"note\""), model.hyperparameters)
         }
     }
+
+    /// The same query returning another column (`SELECT *` of a table that gained one): predict
+    /// refuses each series, naming the columns, until the next training.
+    func testTheSameQueryReturningOtherColumnsIsRefusedByPredict() async throws {
+        try await load()
+        let star = job(statics: "SELECT * FROM \(table("sensors"))")
+        let trained = try await runner(star, at: end - 10 * 3600).train(on: db)
+        XCTAssertEqual(trained.status, .succeeded, "\(trained.errors)")
+        try await db.execute("ALTER TABLE \(table("sensors")) ADD COLUMN owner text")
+        let predicted = try await runner(star, at: end).predict(on: db)
+        XCTAssertNotEqual(predicted.status, .succeeded)
+        XCTAssertTrue(predicted.errors.contains {
+            $0.contains("has the static covariates [\"kind\", \"capacity\", \"note\", \"owner\"], the model reads [\"kind\", \"capacity\", \"note\"]")
+        }, "\(predicted.errors)")
+        let retrained = try await runner(star, at: end).train(on: db)
+        XCTAssertEqual(retrained.status, .succeeded, "\(retrained.errors)")
+        let again = try await runner(star, at: end + 1800).predict(on: db)
+        XCTAssertEqual(again.status, .succeeded, "\(again.errors)")
+    }
 }
