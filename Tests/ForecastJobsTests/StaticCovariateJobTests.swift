@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import PostgresClient
 import XCTest
 @testable import ForecastConfig
@@ -11,7 +10,7 @@ import XCTest
 /// joined by key; check-config names a failing query, a result without attributes and a key on
 /// two rows; a global model trains and predicts with them, keeps their encoding, and reading on
 /// from its saved states equals a full read; a changed query is refused and retrained.
-final class StaticCovariateJobTests: StoreTestCase {
+final class StaticCovariateJobTests: CovariateJobTestCase {
     let t0 = Date(timeIntervalSince1970: 1_700_002_800)
     let hours = 20 * 24
 
@@ -58,24 +57,7 @@ final class StaticCovariateJobTests: StoreTestCase {
         return job
     }
 
-    func runner(_ job: JobSettings, at now: Date) -> JobRunner {
-        var runner = JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
-        runner.now = { now }
-        return runner
-    }
-
     var end: Date { t0 + Double(hours) * 3600 }
-
-    func latest() async throws -> [String: [Double?]] {
-        var result: [String: [Double?]] = [:]
-        for row in try await db.query("""
-            SELECT series, issued_at, forecast_value, lower_bound, upper_bound FROM \(table("latest_forecasts")) ORDER BY series, step
-            """) {
-            result[try row.decode(0, as: String.self) + "@\(try row.decode(1, as: Date.self).timeIntervalSince1970)", default: []]
-                += [try row.decode(2, as: Double?.self), try row.decode(3, as: Double?.self), try row.decode(4, as: Double?.self)]
-        }
-        return result
-    }
 
     func testTheReaderAndCheckConfigReadTheAttributesAndNameWhatIsWrong() async throws {
         try await load()
