@@ -101,8 +101,9 @@ def main():
             per.append({"origin": C.iso(data.index[i]), "mase": mase, "fit_seconds": fit})
             print(f"  {name} origin {per[-1]['origin']}: NeuralForecast MASE {mase:.3f} (fit {fit:.1f}s)", flush=True)
         fd = theirs.get(job)
-        fd_mase = float(fd["series"]["elecdemand" if job == "elecdemand" else job]["forecastd"]) if fd else float("nan")
-        fd_per = fd["series"]["elecdemand" if job == "elecdemand" else job].get("per_origin_forecastd") if fd else None
+        # A job without a series column has one series, named after the job.
+        fd_mase = float(fd["series"][job]["forecastd"]) if fd else float("nan")
+        fd_per = fd["series"][job].get("per_origin_forecastd") if fd else None
         nf_mase = float(np.mean([p["mase"] for p in per]))
         summary.append({"variant": name, "past": past, "future": future, "nf_mase": nf_mase, "forecastd_mase": fd_mase,
                         "nf_per_origin": [p["mase"] for p in per], "forecastd_per_origin": fd_per,
@@ -117,7 +118,7 @@ def main():
 
     base = {s["variant"]: s for s in summary}.get("none")
     fmt = lambda x: "n/a" if x != x else f"{x:.3f}"
-    change = lambda x, b: "" if b is None or x != x or b != b else f"{(x / b - 1) * 100:+.1f}%"
+    change = lambda x, b: "" if b is None or x != x or b != b else f"{(x / b - 1) * 100:+.1f}%".replace("-", "−")
     label = {"none": "none", "workday": "workday future-known, temperature_c past",
              "perfectweather": "workday and temperature_c future-known (perfect forecast)"}
     md = [f"NeuralForecast's LSTM beside forecastd on the elecdemand windows of the tables above (the last {a.origins} "
@@ -128,7 +129,7 @@ def main():
           f"`LSTM(h=48, input_size={settings['input_size']}, encoder_hidden_size={settings['encoder_hidden_size']}, "
           f"encoder_n_layers=1, max_steps={settings['max_steps']}, scaler_type=\"robust\", learning_rate=1e-3, "
           "batch_size=32, random_seed=1)`, its other settings default: an input window of forecastd's context on this "
-          "grid (two days), forecastd's hidden size, and few enough steps to fit in about a minute on 2 cores. "
+          "grid (two days), forecastd's hidden size, and the `max_steps` of `neuralforecast_speed.sh`. "
           f"forecastd's figures are those of the run above, read from `{meta['forecastd_json']}` (same windows; not run again).",
           "",
           f"Run {meta['date']} on {a.machine}, from {a.commit}. Load average before/after: {a.load_before} / {load_after}.",
@@ -141,7 +142,8 @@ def main():
                   f"| **{fmt(s['nf_mase'])}** | {change(s['nf_mase'], base and base['nf_mase']) if s['variant'] != 'none' else ''} | {s['nf_fit_seconds']:.0f} |")
     md.append("")
     md.append("Per origin (oldest first), NeuralForecast: " + "; ".join(
-        f"{label[s['variant']]} " + ", ".join(f"{x:.3f}" for x in s["nf_per_origin"]) for s in summary) + ".")
+        f"{label[s['variant']]} " + ", ".join(f"{x:.3f}" for x in s["nf_per_origin"]) for s in summary) + ". forecastd: " + "; ".join(
+        f"{label[s['variant']]} " + ", ".join(f"{x:.3f}" for x in s["forecastd_per_origin"] or []) for s in summary) + ".")
     md = "\n".join(md) + "\n"
     print("\n" + md)
     if not a.no_write:
