@@ -118,6 +118,9 @@ public struct SourceSettings: Sendable, Equatable {
     /// promotion, a weather forecast), in order: read like past covariates, and for the horizon
     /// from the source's rows after the forecast origin (value NULL, or after `--as-of`).
     public var futureCovariates: [String] = []
+    /// A query returning one row per series, its key in the first column and attributes after
+    /// it (`StaticTable`): constant inputs of a global model (`StaticEncoding`). nil: none.
+    public var staticCovariates: String?
 }
 
 /// `[jobs.model]`: the network's settings the user overrode (nil: Forecasting's default, see
@@ -262,6 +265,16 @@ extension JobSettings {
         if var modelReader = try job.subtable("model") {
             model = try ModelSettings(reading: &modelReader)
         }
+        // A per-series model sees one row of attributes: constant inputs that tell it nothing.
+        if source.staticCovariates != nil {
+            guard model.scope == .global else {
+                throw sourceReader.error("static_covariates", "needs a global model ([jobs.model] scope = \"global\"): "
+                                         + "a model of one series sees one row of attributes, which tells it nothing")
+            }
+            guard source.seriesColumn != nil else {
+                throw sourceReader.error("static_covariates", "needs series_column: the query's first column is matched with the series keys")
+            }
+        }
         try job.rejectUnknownKeys()
     }
 }
@@ -307,6 +320,13 @@ extension SourceSettings {
         }
         pastCovariates = try covariates("past_covariates")
         futureCovariates = try covariates("future_covariates")
+        if let query = try source.string("static_covariates") {
+            guard !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw source.error("static_covariates", "expected a query returning one row per series, the key first, e.g. "
+                                   + "\"SELECT sensor, region, capacity FROM public.sensors\"")
+            }
+            staticCovariates = query
+        }
         try source.rejectUnknownKeys()
     }
 }

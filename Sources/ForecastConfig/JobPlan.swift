@@ -19,6 +19,7 @@ public struct JobPlan: Sendable {
         // The holidays' features follow the future-known columns (`SeriesSettings.holidays`).
         let future = job.source.futureCovariates + (job.holidays == nil ? [] : HolidayCalendar.featureNames)
         forecaster.futureCovariates = future.isEmpty ? nil : future
+        forecaster.staticCovariates = job.source.staticCovariates
         self.forecaster = forecaster
     }
 

@@ -183,7 +183,7 @@ public struct PostgresJobStorage: JobStorage {
                            keep: (@Sendable (SourcePoint) -> Bool)?) async throws -> SeriesRead {
         let reader = SourceReader(job: runner.job)
         return try await connection.withConnection { db in
-            try SeriesRead.build(settings: try reader.withHolidays(settings, on: db), keep: keep) { body in
+            try SeriesRead.build(settings: try reader.withJobQueries(settings, on: db), keep: keep) { body in
                 try reader.read(from: from, to: to, among: keys, on: db, body).rows
             }
         }

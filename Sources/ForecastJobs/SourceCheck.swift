@@ -44,6 +44,19 @@ public enum SourceCheck {
                     problems.append(Problem(job: jobName, key: "holidays", message: "the query fails: \(error.message)"))
                 }
             }
+            // So does the static covariates query, which must return one row per series.
+            if job.source.staticCovariates != nil {
+                do {
+                    _ = try db.transaction { tx in
+                        try tx.execute("SET TRANSACTION READ ONLY")
+                        return try reader.staticCovariates(on: tx)
+                    }
+                } catch SourceError.staticCovariatesFailed(_, let error) {
+                    problems.append(Problem(job: jobName, key: "source.static_covariates", message: "the query fails: \(error.message)"))
+                } catch SourceError.staticCovariatesInvalid(_, let reason) {
+                    problems.append(Problem(job: jobName, key: "source.static_covariates", message: reason))
+                }
+            }
             for ((key, name), type) in zip(columns, types) {
                 if key == "time_column", !timeTypes.contains(type) {
                     problems.append(Problem(job: jobName, key: "source.\(key)", message: "column \"\(name)\" is \(type), expected timestamptz, timestamp or date"))

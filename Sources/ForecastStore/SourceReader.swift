@@ -30,10 +30,16 @@ public enum SourceError: Error, Sendable, CustomStringConvertible {
     case unreadableRow(job: String, underlying: PostgresError)
     /// The job's `holidays` query failed, or returned what is not a date.
     case holidaysFailed(job: String, underlying: PostgresError)
+    /// The job's `static_covariates` query failed on the server.
+    case staticCovariatesFailed(job: String, underlying: PostgresError)
+    /// The `static_covariates` query ran but its result cannot serve: no attribute column, a
+    /// column named twice, a series key on two rows.
+    case staticCovariatesInvalid(job: String, reason: String)
 
     public var job: String {
         switch self {
-        case .queryFailed(let job, _), .unreadableRow(let job, _), .holidaysFailed(let job, _): return job
+        case .queryFailed(let job, _), .unreadableRow(let job, _), .holidaysFailed(let job, _),
+             .staticCovariatesFailed(let job, _), .staticCovariatesInvalid(let job, _): return job
         }
     }
 
@@ -45,6 +51,10 @@ public enum SourceError: Error, Sendable, CustomStringConvertible {
             return "job \"\(job)\": a source row cannot be read: \(error.message)"
         case .holidaysFailed(let job, let error):
             return "job \"\(job)\": the holidays query failed: \(error.sqlState.map { "[\($0)] " } ?? "")\(error.message)"
+        case .staticCovariatesFailed(let job, let error):
+            return "job \"\(job)\": source.static_covariates: the query failed: \(error.sqlState.map { "[\($0)] " } ?? "")\(error.message)"
+        case .staticCovariatesInvalid(let job, let reason):
+            return "job \"\(job)\": source.static_covariates: \(reason)"
         }
     }
 }
@@ -239,11 +249,61 @@ public struct SourceReader: Sendable {
         }
     }
 
-    /// `settings` with the job's holidays read (`holidays(on:)`): what every read that lays
-    /// series on the grid builds them with.
-    public func withHolidays(_ settings: SeriesSettings, on db: isolated PostgresConnection) throws -> SeriesSettings {
+    /// The job's static covariates (`source.static_covariates`): each key's attributes, numeric
+    /// columns (integers, floats, numeric) as numbers and every other column as its text; nil
+    /// for a job without. Read at every read of the series like the holidays, so an attribute
+    /// changed in the table is read by the next prediction. Rows with a NULL key name no series
+    /// and are skipped; a key on two rows is an error (which row would be meant?).
+    public func staticCovariates(on db: isolated PostgresConnection) throws -> StaticTable? {
+        guard let query = job.source.staticCovariates else { return nil }
+        var inner = Substring(query)
+        while let last = inner.last, last == ";" || last.isWhitespace { inner.removeLast() }
+        let restoreZone = try enterJobTimeZone(on: db)
+        defer { restoreZone() }
+        func invalid(_ reason: String) -> SourceError { .staticCovariatesInvalid(job: job.name, reason: reason) }
+        do {
+            // The columns and their declared types first: a LEFT JOIN onto one row has them even
+            // when the query returns no row.
+            let shape = try db.query("SELECT s.* FROM (SELECT 1) AS one LEFT JOIN (\n\(inner)\n) AS s ON true LIMIT 1")[0]
+            let names = shape.columnNames
+            guard names.count >= 2 else {
+                throw invalid("the query returns \(names.count) column\(names.count == 1 ? "" : "s"); it needs the series key first and at least one attribute after it")
+            }
+            if let twice = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+                throw invalid("the query returns two columns named \"\(twice)\"; name each once (AS)")
+            }
+            let numericTypes: Set<UInt32> = [PostgresTypeOID.int2, PostgresTypeOID.int4, PostgresTypeOID.int8,
+                                             PostgresTypeOID.float4, PostgresTypeOID.float8, PostgresTypeOID.numeric]
+            let numeric = (1..<names.count).map { numericTypes.contains(shape.columnType($0)) }
+            // Then the values, each cast by the server (numbers to float8, the rest to text),
+            // so any column type reads the same way.
+            let columns = names.enumerated().map { c, name in
+                "(s.\(quoteIdentifier(name, qualified: false)))::\(c > 0 && numeric[c - 1] ? "float8" : "text")"
+            }
+            var rows: [String: [StaticValue]] = [:]
+            for row in try db.query("SELECT \(columns.joined(separator: ", ")) FROM (\n\(inner)\n) AS s") {
+                guard let key = try row.decode(0, as: String?.self) else { continue }
+                let values = try (1..<names.count).map { c -> StaticValue in
+                    if numeric[c - 1] { return try row.decode(c, as: Double?.self).map { $0.isFinite ? .number($0) : .null } ?? .null }
+                    return try row.decode(c, as: String?.self).map(StaticValue.text) ?? .null
+                }
+                guard rows.updateValue(values, forKey: key) == nil else {
+                    throw invalid("the series key \"\(key)\" is on two rows; the query must return one row per series")
+                }
+            }
+            return StaticTable(columns: Array(names.dropFirst()), numeric: numeric, rows: rows)
+        } catch let error as PostgresError where error.kind != .connectionLost {
+            throw SourceError.staticCovariatesFailed(job: job.name, underlying: error)
+        }
+    }
+
+    /// `settings` with what the job's own queries return besides the source: the holidays
+    /// (`holidays(on:)`) and the static covariates (`staticCovariates(on:)`). What every read
+    /// that lays series on the grid builds them with.
+    public func withJobQueries(_ settings: SeriesSettings, on db: isolated PostgresConnection) throws -> SeriesSettings {
         var settings = settings
         settings.holidays = try holidays(on: db)
+        settings.statics = try staticCovariates(on: db)
         return settings
     }
 

@@ -14,6 +14,9 @@ import NeuralNet
 ///   different sensors with different outages, and a shared flag would blank a humidity that
 ///   was read because the temperature was not (two inputs per covariate; jobs have few). A
 ///   future-known covariate is read here like a past one: its value at t;
+/// - with static covariates (`ForecasterSettings.staticEncoding`), the series' encoded
+///   attributes, the same at every step (`StaticEncoding`); the dense head and the decoder read
+///   them through the state, which carries them from every step;
 /// - with output feedback (Jordan), last: the feedback column, the base of the one-step forecast
 ///   made at t − 1, `base(t − 1, 1)` (0 at a series' first step). The network adds its previous
 ///   median output there (`NeuralNet/Feedback.swift`): since outputs are residuals on that
@@ -45,9 +48,11 @@ public struct FeatureLayout: Sendable, Equatable {
     public let covariates: Int
     /// The future-known covariates among them (the last `known`), which the horizon reads too.
     public let known: Int
+    /// Static inputs (`StaticEncoding.width`) after the covariates.
+    public let statics: Int
     /// What turns the state into the horizon, which decides the future block the network reads.
     public let decoder: DecoderKind
-    public var inputSize: Int { 2 + lags + calendar.count + 2 * covariates + (feedback ? 1 : 0) }
+    public var inputSize: Int { 2 + lags + calendar.count + 2 * covariates + statics + (feedback ? 1 : 0) }
     /// Floats of one origin's future block per horizon step (recurrent decoder).
     public var futureWidth: Int { 1 + calendar.count + known }
     /// Whether the network reads a future block (`futureBlocks`): the recurrent decoder always,
@@ -56,8 +61,10 @@ public struct FeatureLayout: Sendable, Equatable {
     /// Floats of one origin's future block (`NetworkConfig.futureWidth`).
     public func blockWidth(horizon: Int) -> Int { decoder == .recurrent ? horizon * futureWidth : horizon * known }
 
-    public init(grid: TimeGrid, lags: Int, feedback: Bool = false, covariates: Int = 0, known: Int = 0, decoder: DecoderKind = .dense) {
+    public init(grid: TimeGrid, lags: Int, feedback: Bool = false, covariates: Int = 0, known: Int = 0, statics: Int = 0,
+                decoder: DecoderKind = .dense) {
         precondition(known <= covariates, "the future-known covariates are among the covariates")
+        self.statics = statics
         calendar = CalendarFeatures(grid: grid)
         self.lags = lags
         self.feedback = feedback
@@ -70,6 +77,7 @@ public struct FeatureLayout: Sendable, Equatable {
     public init(grid: TimeGrid, settings: ForecasterSettings) {
         self.init(grid: grid, lags: settings.lags, feedback: settings.feedbackKind == .output,
                   covariates: settings.covariateColumns.count, known: settings.futureCovariates?.count ?? 0,
+                  statics: settings.staticEncoding?.width ?? 0,
                   decoder: settings.decoderKind)
     }
 
@@ -81,8 +89,11 @@ public struct FeatureLayout: Sendable, Equatable {
                       offset: offset + 2 + lags, stride: stride)
         var position = offset
         let covariateColumn = 2 + lags + calendar.count
-        let feedbackColumn = covariateColumn + 2 * covariates
+        let staticColumn = covariateColumn + 2 * covariates
+        let feedbackColumn = staticColumn + statics
         precondition(s.covariates.count == covariates, "one scaled column per covariate of the layout")
+        precondition(s.statics.count == statics, "one static input per static column of the layout")
+        let staticInputs = s.statics.map { Float($0) }
         for t in steps {
             let level = s.level[t]
             buffer[position] = Float(level)
@@ -96,6 +107,7 @@ public struct FeatureLayout: Sendable, Equatable {
                 buffer[position + covariateColumn + 2 * c] = v.isFinite ? Float(v) : 0
                 buffer[position + covariateColumn + 2 * c + 1] = v.isFinite ? 0 : 1
             }
+            for (k, v) in staticInputs.enumerated() { buffer[position + staticColumn + k] = v }
             if feedback {
                 buffer[position + feedbackColumn] = t > 0 ? Float(s.base(base, at: t - 1, ahead: 1, season: season)) : 0
             }
@@ -183,13 +195,16 @@ struct PreparedSeries {
     let covariates: [[Double]]
     /// The future-known covariates, scaled, over the series' steps and then what is known ahead.
     let known: [[Double]]
+    /// The series' static inputs (`StaticEncoding.encode`), empty without static covariates.
+    let statics: [Double]
 
     /// `levelBefore` is the level carried into step 0: 0 at the start of a series, the level
     /// where a saved state stopped when `series` is only the last part of one.
     init(_ series: RegularSeries, scaler: RobustScaler, trainEnd: Int, levelBefore: Double = 0, profile: SeasonalProfile? = nil,
-         covariateScalers: [RobustScaler] = []) {
+         covariateScalers: [RobustScaler] = [], statics: [Double] = []) {
         precondition(covariateScalers.count == series.covariates.count, "one scaler per covariate")
         key = series.key
+        self.statics = statics
         firstBucket = series.firstBucket
         self.scaler = scaler
         self.covariateScalers = covariateScalers

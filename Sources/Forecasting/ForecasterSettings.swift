@@ -66,6 +66,12 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
     /// in order: read by the network like past ones up to the origin, and for every step of the
     /// horizon by the dense head or the recurrent decoder (`FeatureLayout`). nil: none.
     public var futureCovariates: [String]? = nil
+    /// The job's static covariates query (`[jobs.source] static_covariates`), recorded so that
+    /// a changed query retrains; nil: none.
+    public var staticCovariates: String? = nil
+    /// How the series' attributes become constant inputs of every step (`StaticEncoding`):
+    /// fitted by training on its series when `staticCovariates` is set, nil before.
+    public var staticEncoding: StaticEncoding? = nil
 
     /// Every covariate column a series carries for this model, in order: the past-observed
     /// ones, then the future-known (`RegularSeries.covariates`).

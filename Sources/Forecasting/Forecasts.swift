@@ -101,7 +101,15 @@ extension TrainedForecaster {
     func prepare(_ series: RegularSeries) throws -> PreparedSeries {
         guard let scaler = scaler(for: series) else { throw ForecasterError.seriesTooShort(key: series.key, needed: 1, got: 0) }
         return PreparedSeries(series, scaler: scaler, trainEnd: series.count, profile: profile(for: series),
-                              covariateScalers: try covariateScalers(for: series))
+                              covariateScalers: try covariateScalers(for: series), statics: try staticInputs(for: series))
+    }
+
+    /// The series' static inputs by the model's encoding (empty for a model without static
+    /// covariates): the encoding comes with the model, so every read of the series gives the
+    /// same inputs whatever series it is read with.
+    func staticInputs(for series: RegularSeries) throws -> [Double] {
+        guard let encoding = settings.staticEncoding else { return [] }
+        return try encoding.encode(series.statics, of: series.key)
     }
 
     /// Steps of the past the next steps look back at: the lags, and a season for the seasonal
@@ -150,8 +158,9 @@ extension TrainedForecaster {
             interpolateShortGaps(&values, &states, maxGap: maxGap)
             return CovariateSeries(name: column.name, values: values, states: states, ahead: column.ahead)
         }
-        let window = RegularSeries(key: state.key, grid: grid, firstBucket: state.nextBucket - state.tail.count,
+        var window = RegularSeries(key: state.key, grid: grid, firstBucket: state.nextBucket - state.tail.count,
                                    values: values, states: states, rows: newSteps.rows, covariates: covariates)
+        window.statics = newSteps.statics
         return try read(window: window, scaler: state.scaler, profile: state.profile, covariateScalers: state.covariateScalers,
                         levelBefore: state.levelBeforeTail, from: state.tail.count, state: state.recurrent, settledBefore: settledBefore)
     }
@@ -179,7 +188,7 @@ extension TrainedForecaster {
             throw ForecasterError.mismatchedSeries("series \"\(window.key)\" has no step after its saved state")
         }
         let prepared = PreparedSeries(window, scaler: scaler, trainEnd: window.count, levelBefore: levelBefore, profile: profile,
-                                      covariateScalers: covariateScalers)
+                                      covariateScalers: covariateScalers, statics: try staticInputs(for: window))
         let limit = settledBefore.map { Swift.max(start, Swift.min(window.count, $0 - window.firstBucket)) } ?? window.count
         let settled = window.lastSettledStep(in: start..<limit).map { $0 + 1 } ?? start
         var recurrent = state

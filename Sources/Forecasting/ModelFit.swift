@@ -39,8 +39,9 @@ struct RecordedHyperparameters<Base: Encodable>: Encodable {
     /// A baseline's covariates: it reads none, but it won against a network that did.
     var pastCovariates: [String]?
     var futureCovariates: [String]?
+    var staticCovariates: String?
 
-    private enum CodingKeys: String, CodingKey { case grid, horizon, quantiles, pastCovariates, futureCovariates }
+    private enum CodingKeys: String, CodingKey { case grid, horizon, quantiles, pastCovariates, futureCovariates, staticCovariates }
 
     func encode(to encoder: any Encoder) throws {
         try base.encode(to: encoder)
@@ -50,6 +51,7 @@ struct RecordedHyperparameters<Base: Encodable>: Encodable {
         try container.encodeIfPresent(quantiles, forKey: .quantiles)
         try container.encodeIfPresent(pastCovariates, forKey: .pastCovariates)
         try container.encodeIfPresent(futureCovariates, forKey: .futureCovariates)
+        try container.encodeIfPresent(staticCovariates, forKey: .staticCovariates)
     }
 }
 
@@ -102,6 +104,8 @@ public struct ModelRequirements: Sendable, Equatable {
         /// Absent in every network stored before ensembles existed (taken to be the job's, so
         /// that a new default does not retrain them all at once).
         var ensemble: Int?
+        /// The static covariates query; absent without (and before they existed).
+        var staticCovariates: String?
     }
 
     /// nil when the model (its `cell` column and `hyperparameters`) still fits the job; else
@@ -112,7 +116,8 @@ public struct ModelRequirements: Sendable, Equatable {
     public func mismatch(cell: ModelCell, hyperparameters: String) -> ModelMismatch? {
         let recorded = (try? JSONDecoder().decode(Recorded.self, from: Data(hyperparameters.utf8)))
             ?? Recorded(cell: nil, hiddenSize: nil, layers: nil, horizon: nil, quantiles: nil, season: nil, grid: nil,
-                        decoder: nil, decoderLayers: nil, feedback: nil, pastCovariates: nil, futureCovariates: nil, ensemble: nil)
+                        decoder: nil, decoderLayers: nil, feedback: nil, pastCovariates: nil, futureCovariates: nil,
+                        ensemble: nil, staticCovariates: nil)
         func differs<T: Equatable>(_ setting: String, _ trained: T?, _ asked: T, _ text: (T) -> String = { "\($0)" }) -> ModelMismatch? {
             guard let trained, trained != asked else { return nil }
             return ModelMismatch(setting: setting, trained: text(trained), asked: text(asked))
@@ -145,6 +150,9 @@ public struct ModelRequirements: Sendable, Equatable {
             // baseline or statistical model beside them); none recorded: none (all older models).
             { differs("source.past_covariates", recorded.pastCovariates ?? [], settings.pastCovariates ?? [], names) },
             { differs("source.future_covariates", recorded.futureCovariates ?? [], settings.futureCovariates ?? [], names) },
+            // The query as written: a changed query (another table, a new attribute column) retrains.
+            { differs("source.static_covariates", recorded.staticCovariates ?? "none", settings.staticCovariates ?? "none",
+                      { $0 == "none" ? $0 : quoted($0) }) },
         ]
         for check in checks { if let mismatch = check() { return mismatch } }
         return nil

@@ -48,7 +48,8 @@ public struct ModelGuard: Sendable {
         hyperparametersJSON(RecordedHyperparameters(base: base, grid: grid, horizon: standalone ? horizon : nil,
                                                     quantiles: standalone ? settings.quantiles : nil,
                                                     pastCovariates: standalone ? settings.pastCovariates : nil,
-                                                    futureCovariates: standalone ? settings.futureCovariates : nil))
+                                                    futureCovariates: standalone ? settings.futureCovariates : nil,
+                                                    staticCovariates: standalone ? settings.staticCovariates : nil))
     }
 
     /// The most series of a global unit the contest is scored on (evenly spread over them):

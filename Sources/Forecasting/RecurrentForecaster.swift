@@ -148,6 +148,19 @@ public enum RecurrentForecaster {
         }
 
         var settings = settings
+        // Static covariates: the encoding is fitted on the training series, then each series is
+        // prepared again with its static inputs (the rest of its preparation does not depend on them).
+        if settings.staticCovariates != nil {
+            let attributes = series.compactMap(\.statics)
+            guard attributes.count == series.count, let encoding = StaticEncoding(fitting: attributes) else {
+                throw ForecasterError.mismatchedSeries("the settings ask for static covariates, and a series carries none")
+            }
+            settings.staticEncoding = encoding
+            prepared = try zip(series, prepared).map { s, p in
+                PreparedSeries(s, scaler: p.scaler, trainEnd: p.trainEnd, profile: p.profile, covariateScalers: p.covariateScalers,
+                               statics: try encoding.encode(s.statics, of: s.key))
+            }
+        }
         if settings.base == nil {
             let error = { (kind: ForecastBase) in prepared.reduce(0.0) { $0 + $1.trainingError(of: kind, horizon: settings.horizon, season: settings.season) } }
             settings.base = error(.seasonal) < error(.level) ? .seasonal : .level

@@ -109,6 +109,9 @@ public struct RegularSeries: Sendable, Equatable {
     /// The job's covariates on the same steps: the past-observed ones in the configured order,
     /// then the future-known ones (`CovariateSeries.ahead`).
     public internal(set) var covariates: [CovariateSeries]
+    /// The series' static attributes (`[jobs.source] static_covariates`), the same for every
+    /// step; nil for a job without.
+    public var statics: StaticAttributes?
 
     public init(key: String, grid: TimeGrid, firstBucket: Int, values: [Double], states: [StepState],
                 rows: RowCounts = RowCounts(), covariates: [CovariateSeries] = []) {
@@ -125,8 +128,10 @@ public struct RegularSeries: Sendable, Equatable {
 
     /// The steps `range` of the series (values, states and covariates), as a series of its own.
     public func steps(_ range: Range<Int>) -> RegularSeries {
-        RegularSeries(key: key, grid: grid, firstBucket: firstBucket + range.lowerBound, values: Array(values[range]),
-                      states: Array(states[range]), rows: rows, covariates: covariates.map { $0.steps(range) })
+        var part = RegularSeries(key: key, grid: grid, firstBucket: firstBucket + range.lowerBound, values: Array(values[range]),
+                                 states: Array(states[range]), rows: rows, covariates: covariates.map { $0.steps(range) })
+        part.statics = statics
+        return part
     }
 
     /// The names of the covariates, in order (the past-observed ones, then the future-known).

@@ -131,8 +131,12 @@ public struct SeriesSettings: Sendable, Hashable {
     public var futureSteps: Int
     /// The job's holidays: three future-known covariates after the others
     /// (`HolidayCalendar.featureNames`), computed for every step and the `futureSteps` ahead; nil
-    /// without. Read from the database at each read (`SourceReader.withHolidays`).
+    /// without. Read from the database at each read (`SourceReader.withJobQueries`).
     public var holidays: HolidayCalendar?
+    /// The job's static covariates: each series gets its row (`RegularSeries.statics`), every
+    /// attribute unknown when the query has none for it; nil without. Read from the database at
+    /// each read, like the holidays (`SourceReader.withJobQueries`).
+    public var statics: StaticTable?
 
     public init(grid: TimeGrid, aggregation: Aggregation = .mean, maxGap: Int = 3, minimumLength: Int = 2,
                 extent: Extent = .observed, maximumLength: Int = 10_000_000, covariates: [String] = [],
@@ -364,8 +368,9 @@ public struct SeriesBuilder: Sendable {
                 covariates.append(CovariateSeries(name: name, values: Array(column[..<length]), states: observed, ahead: Array(column[length...])))
             }
         }
-        let series = RegularSeries(key: key, grid: settings.grid, firstBucket: low,
+        var series = RegularSeries(key: key, grid: settings.grid, firstBucket: low,
                                    values: values, states: states, rows: rows, covariates: covariates)
+        series.statics = settings.statics?.attributes(of: key)
         if length < settings.minimumLength {
             return skipped(.tooShort(needed: settings.minimumLength, got: length), series)
         }

@@ -34,6 +34,9 @@ struct CheckConfig: AsyncParsableCommand {
             if job.holidays != nil {
                 print("    holidays: from the job's holidays query, as future-known " + HolidayCalendar.featureNames.joined(separator: ", "))
             }
+            if job.source.staticCovariates != nil {
+                print("    static covariates: one row per series from source.static_covariates, numeric columns scaled, others one-hot (constant inputs)")
+            }
             problems += found
         }
         await connection.close()

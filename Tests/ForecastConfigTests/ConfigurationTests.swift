@@ -260,6 +260,26 @@ final class ConfigurationTests: XCTestCase {
                     key: "jobs[0].holidays", contains: "expected a query returning dates")
     }
 
+    /// Static covariates (issue 14, item 3): a query in `[jobs.source]`, for global models of keyed series.
+    func testStaticCovariatesNeedAGlobalModelOfKeyedSeries() throws {
+        let query = "SELECT sensor, region, capacity FROM public.sensors"
+        let keyed = minimalJob + "\nseries_column = \"station\"\nstatic_covariates = \"\(query)\""
+        let global = "\n[jobs.model]\nscope = \"global\""
+        let job = try XCTUnwrap(Configuration.parse(keyed + global).jobs.first)
+        XCTAssertEqual(job.source.staticCovariates, query)
+        XCTAssertEqual(JobPlan(job).forecaster.staticCovariates, query)
+        XCTAssertEqual(JobPlan(job).requirements.settings.staticCovariates, query, "a changed query retrains")
+        XCTAssertNil(JobPlan(try XCTUnwrap(Configuration.parse(minimalJob).jobs.first)).forecaster.staticCovariates)
+
+        assertError(keyed, line: 10, key: "jobs[0].source.static_covariates", contains: "needs a global model ([jobs.model] scope = \"global\")")
+        assertError(minimalJob + "\nstatic_covariates = \"\(query)\"" + global, line: 9, key: "jobs[0].source.static_covariates",
+                    contains: "needs series_column")
+        assertError(minimalJob + "\nseries_column = \"station\"\nstatic_covariates = \"  \"" + global, line: 10,
+                    key: "jobs[0].source.static_covariates", contains: "expected a query returning one row per series")
+        assertError(minimalJob + "\nseries_column = \"station\"\nstatic_covariates = [\"region\"]" + global, line: 10,
+                    key: "jobs[0].source.static_covariates", contains: "expected a string")
+    }
+
     // MARK: errors name the key and the line
 
     func assertError(_ text: String, line: Int?, key: String?, contains fragment: String,

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import PostgresClient
 import XCTest
 @testable import ForecastConfig
@@ -11,7 +10,7 @@ import XCTest
 /// non-numeric column, train and predict read them, predict reads on from the saved states to a
 /// full read's bits, and a changed covariate list is refused by predict and retrained by
 /// `run --once`.
-final class CovariateJobTests: StoreTestCase {
+final class CovariateJobTests: CovariateJobTestCase {
     let t0 = Date(timeIntervalSince1970: 1_700_002_800)
     let hours = 20 * 24
 
@@ -51,31 +50,6 @@ final class CovariateJobTests: StoreTestCase {
         job.fallback = .none  // the network is published, so its inputs matter
         job.statisticalChallengers = false
         return job
-    }
-
-    func runner(_ job: JobSettings, at now: Date) -> JobRunner {
-        var runner = JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
-        runner.now = { now }
-        return runner
-    }
-
-    func latest() async throws -> [String: [Double?]] {
-        var result: [String: [Double?]] = [:]
-        for row in try await db.query("""
-            SELECT series, issued_at, forecast_value, lower_bound, upper_bound FROM \(table("latest_forecasts")) ORDER BY series, step
-            """) {
-            result[try row.decode(0, as: String.self) + "@\(try row.decode(1, as: Date.self).timeIntervalSince1970)", default: []]
-                += [try row.decode(2, as: Double?.self), try row.decode(3, as: Double?.self), try row.decode(4, as: Double?.self)]
-        }
-        return result
-    }
-
-    func states() async throws -> [String: [UInt8]] {
-        var result: [String: [UInt8]] = [:]
-        for row in try await db.query("SELECT series, state FROM \(table("series_state"))") {
-            result[try row.decode(0, as: String.self)] = try row.decode(1, as: [UInt8].self)
-        }
-        return result
     }
 
     func testCheckConfigNamesAMissingOrNonNumericCovariate() async throws {

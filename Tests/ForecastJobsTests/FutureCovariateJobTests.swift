@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import PostgresClient
 import XCTest
 @testable import ForecastConfig
@@ -13,7 +12,7 @@ import XCTest
 /// reads no value after its time, train and predict read the horizon and reading on from the
 /// saved states equals a full read, and a series without its future values gets the fallback
 /// and a note naming it and the covariate.
-final class FutureCovariateJobTests: StoreTestCase {
+final class FutureCovariateJobTests: CovariateJobTestCase {
     let t0 = Date(timeIntervalSince1970: 1_700_002_800)
     let hours = 20 * 24
     let horizon = 6
@@ -69,32 +68,7 @@ final class FutureCovariateJobTests: StoreTestCase {
         return job
     }
 
-    func runner(_ job: JobSettings, at now: Date) -> JobRunner {
-        var runner = JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
-        runner.now = { now }
-        return runner
-    }
-
     var end: Date { t0 + Double(hours) * 3600 }
-
-    func latest() async throws -> [String: [Double?]] {
-        var result: [String: [Double?]] = [:]
-        for row in try await db.query("""
-            SELECT series, issued_at, forecast_value, lower_bound, upper_bound FROM \(table("latest_forecasts")) ORDER BY series, step
-            """) {
-            result[try row.decode(0, as: String.self) + "@\(try row.decode(1, as: Date.self).timeIntervalSince1970)", default: []]
-                += [try row.decode(2, as: Double?.self), try row.decode(3, as: Double?.self), try row.decode(4, as: Double?.self)]
-        }
-        return result
-    }
-
-    func states() async throws -> [String: [UInt8]] {
-        var result: [String: [UInt8]] = [:]
-        for row in try await db.query("SELECT series, state FROM \(table("series_state"))") {
-            result[try row.decode(0, as: String.self)] = try row.decode(1, as: [UInt8].self)
-        }
-        return result
-    }
 
     func note(run: Int64) async throws -> String {
         try await db.query("SELECT coalesce(note, '') FROM \(table("runs")) WHERE run_id = $1", run)[0].decode(0, as: String.self)

@@ -34,6 +34,25 @@ acc_venv() {
     fi
 }
 
+# acc_nf_venv: NeuralForecast from PyPI into NF_VENV (default /work/venv-nf), outside the
+# repository; when TORCH_VENV (default /work/venv-torch) holds torch for the same Python, the new
+# venv reads it through a .pth file instead of downloading torch again.
+acc_nf_venv() {
+    NF_VENV="${NF_VENV:-/work/venv-nf}"
+    TORCH_VENV="${TORCH_VENV:-/work/venv-torch}"
+    if [ ! -x "$NF_VENV/bin/python" ]; then
+        python3 -m venv "$NF_VENV"
+        local pyver
+        pyver="$("$NF_VENV/bin/python" -c 'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}")')"
+        if [ -d "$TORCH_VENV/lib/$pyver/site-packages/torch" ]; then
+            echo "$TORCH_VENV/lib/$pyver/site-packages" >"$NF_VENV/lib/$pyver/site-packages/torch-venv.pth"
+            echo "==> $NF_VENV reuses torch from $TORCH_VENV"
+        fi
+    fi
+    ACC_IMPORTS="neuralforecast,pandas" acc_venv "$NF_VENV" neuralforecast pandas \
+        || { echo "error: NeuralForecast could not be installed from PyPI into $NF_VENV" >&2; return 1; }
+}
+
 acc_start_pg() {
     ACC_TMP="$(mktemp -d /tmp/forecastd-acc.XXXXXX)"
     chmod 755 "$ACC_TMP"

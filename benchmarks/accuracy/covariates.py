@@ -25,6 +25,21 @@ VARIANTS = {
          "temperature_c future-known: the real temperature standing in for a perfect weather forecast"),
     ],
     "weather": [("pastcov", ["dewp", "humid"], [], "")],
+    # Static covariates (item 3) need a global model: the panel's one global model without them,
+    # and with each origin country's region, hemisphere and distance to Sydney (great-circle,
+    # rounded) from a table joined by key.
+    "aus_arrivals": [
+        ("global", [], [], "", {"scope": "global"}),
+        ("static", [], [], "", {"scope": "global", "versus": "aus_arrivals_global",
+                                "static": "SELECT origin, region, hemisphere, distance_km FROM public.aus_origins"}),
+    ],
+}
+
+# Tables that static covariates' queries read, created after the data set's own.
+STATIC_TABLES = {
+    "aus_arrivals": ["CREATE TABLE aus_origins (origin text, region text, hemisphere text, distance_km integer)",
+                     "INSERT INTO aus_origins VALUES ('Japan', 'Asia', 'north', 7800), ('NZ', 'Oceania', 'south', 2200),"
+                     " ('UK', 'Europe', 'north', 17000), ('US', 'North America', 'north', 12000)"],
 }
 
 
@@ -32,14 +47,17 @@ def names(columns):
     return "[" + ", ".join(f'"{c}"' for c in columns) + "]"
 
 
-def variant(ds, suffix, past, future):
+def variant(ds, suffix, past, future, extra=None):
     """The job of `ds` with covariates, named apart so that all live in one configuration."""
+    extra = extra or {}
     v = copy.copy(ds)
     v.name = ds.name + "_" + suffix
     v.table = ds.table
     v.load_sql = []
     v.job_toml = ds.job_toml.replace(f'name = "{ds.name}"', f'name = "{v.name}"') \
-        + (f"past_covariates = {names(past)}\n" if past else "") + (f"future_covariates = {names(future)}\n" if future else "")
+        + (f"past_covariates = {names(past)}\n" if past else "") + (f"future_covariates = {names(future)}\n" if future else "") \
+        + (f'static_covariates = "{extra["static"]}"\n' if "static" in extra else "") \
+        + (f'[jobs.model]\nscope = "{extra["scope"]}"\n' if "scope" in extra else "")
     # A job without a series column has one series named after the job.
     if "series_column" not in ds.job_toml:
         fn = ds.series_fn
@@ -80,14 +98,16 @@ def main():
     sets, info = [], {}
     for n in chosen:
         sets.append(by_name[n])
-        info[n] = ([], [], "")
-        for suffix, past, future, note in VARIANTS[n]:
+        info[n] = ([], [], "", {})
+        for suffix, past, future, note, *extra in VARIANTS[n]:
             if a.only and n not in a.only and f"{n}_{suffix}" not in a.only:
                 continue
-            v = variant(by_name[n], suffix, past, future)
+            v = variant(by_name[n], suffix, past, future, *extra)
             sets.append(v)
-            info[v.name] = (past, future, note)
+            info[v.name] = (past, future, note, extra[0] if extra else {})
         log(f"==> loading {n}: {C.load(by_name[n])} rows")
+        for sql in STATIC_TABLES.get(n, []):
+            C.psql(sql)
     config = C.write_config(os.path.join(C.TMP, "forecastd.toml"), sets)
     log("==> configuration:\n" + open(config).read().replace(C.DB_URL, "<throwaway>"))
     subprocess.run([C.FORECASTD, "--config", config, "migrate"], check=True)
@@ -105,13 +125,13 @@ def main():
             "commit": a.commit, "load_before": a.load_before, "load_after": load_after}
     C.dump(a.json, {"meta": meta, "results": results})
 
-    rows = ["| data set | past covariates | future-known covariates | forecastd MASE (published) | vs none | per series | published (per origin) | the network's own backtest MASE | coverage | train s / origin |",
-            "| --- | --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: |"]
+    rows = ["| data set | past covariates | future-known covariates | static covariates, scope | forecastd MASE (published) | vs none | per series | published (per origin) | the network's own backtest MASE | coverage | train s / origin |",
+            "| --- | --- | --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: |"]
     plain = {r["name"]: np.mean([s["forecastd"] for s in r["series"].values()]) for r in results if r["name"] in VARIANTS}
     notes = []
     for r in results:
-        base = r["name"].split("_")[0] if r["name"] not in VARIANTS else r["name"]
-        past, future, note = info[r["name"]]
+        base = next(n for n in VARIANTS if r["name"] == n or r["name"].startswith(n + "_"))
+        past, future, note, extra = info[r["name"]]
         if note:
             notes.append(f"{r['name']}: {note}.")
         ss = r["series"]
@@ -120,10 +140,13 @@ def main():
         per = ", ".join(f"{k} {A.fmt(s['forecastd'])}" for k, s in ss.items()) if len(ss) > 1 else ""
         cells = "; ".join(f"{k}: " + " ".join(c or "-" for c in s["cells"]) for k, s in ss.items())
         wall = np.mean([run["wall_seconds"] for run in r["runs"]])
-        change = f"{(mase / plain[base] - 1) * 100:+.1f}%" if base in plain and r["name"] != base else ""
+        # Against the same job without covariates, or the variant named as its comparison.
+        versus = next((np.mean([s["forecastd"] for s in x["series"].values()]) for x in results if x["name"] == extra.get("versus")), plain.get(base))
+        change = f"{(mase / versus - 1) * 100:+.1f}%" if versus is not None and r["name"] != base else ""
+        statics = ("from a query" if "static" in extra else "none") + ", " + extra.get("scope", "series")
         covs = lambda c: ", ".join(c) or "none"
         label = covs(future) + (" (perfect forecast)" if note else "")
-        rows.append(f"| {base} | {covs(past)} | {label} | **{A.fmt(mase)}** | {change} | {per} | {cells} | {A.fmt(r['network_backtest_mase'])} | {cov:.0%} | {wall:.1f} |")
+        rows.append(f"| {base} | {covs(past)} | {label} | {statics} | **{A.fmt(mase)}** | {change} | {per} | {cells} | {A.fmt(r['network_backtest_mase'])} | {cov:.0%} | {wall:.1f} |")
     md = ("Covariates (`[jobs.source] past_covariates`, `future_covariates`) beside the same jobs without them: the data sets, "
           f"windows (the last {sets[0].origins} horizons), seeds and protocol of this section's first table (one `forecastd train JOB --as-of ORIGIN` "
           "per origin, reading only rows before it, covariates included, and a future-known covariate's rows of the horizon "

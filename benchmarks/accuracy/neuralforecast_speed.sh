@@ -7,24 +7,13 @@
 #   benchmarks/accuracy/neuralforecast_speed.sh [--no-write]
 #
 # NeuralForecast comes from PyPI into NF_VENV (default /work/venv-nf), outside the repository.
-# When TORCH_VENV (default /work/venv-bench) already holds torch for the same Python, the new
-# venv reads it through a .pth file instead of downloading torch again.
+# When TORCH_VENV (default /work/venv-torch) already holds torch for the same Python, the new
+# venv reads it through a .pth file instead of downloading torch again (`acc_nf_venv`).
 source "$(dirname "$0")/common.sh"
-NF_VENV="${NF_VENV:-/work/venv-nf}"
-TORCH_VENV="${TORCH_VENV:-/work/venv-bench}"
 cmd="benchmarks/accuracy/neuralforecast_speed.sh${*:+ $*}"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg | sed 's/ /, /g')"
 
-if [ ! -x "$NF_VENV/bin/python" ]; then
-    python3 -m venv "$NF_VENV"
-    pyver="$("$NF_VENV/bin/python" -c 'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}")')"
-    if [ -d "$TORCH_VENV/lib/$pyver/site-packages/torch" ]; then
-        echo "$TORCH_VENV/lib/$pyver/site-packages" >"$NF_VENV/lib/$pyver/site-packages/torch-venv.pth"
-        echo "==> $NF_VENV reuses torch from $TORCH_VENV"
-    fi
-fi
-ACC_IMPORTS="neuralforecast,pandas" acc_venv "$NF_VENV" neuralforecast pandas \
-    || { echo "error: NeuralForecast could not be installed from PyPI into $NF_VENV" >&2; exit 1; }
+acc_nf_venv
 
 acc_start_pg
 acc_build
