@@ -116,9 +116,9 @@ public struct PredictionWriter: Sendable {
 
     /// Moves each series' row of latest_origins to its newest origin among `rows` (unless an
     /// even newer one is stored: a replay with --as-of only moves oldest_target_ts back), as the
-    /// trigger of migration 0007 does for other writers: the origin's steps as arrays in
-    /// target order, its model, and the oldest target of the series in the batch. The arrays
-    /// travel by binary COPY into a staging table of the session, then one upsert.
+    /// trigger does for other writers: the origin's steps as arrays in target order, its model,
+    /// and the oldest target of the series in the batch. The arrays travel by binary COPY into
+    /// the session's stage, then `latest_origins_merge()` (migration 0011) merges them.
     private func moveLatest(_ rows: [PredictionRow], on db: isolated PostgresConnection) throws {
         struct Key: Hashable { var job: String, series: String }
         var newest: [Key: (issuedAt: Date, oldest: Date)] = [:]
@@ -134,16 +134,9 @@ public struct PredictionWriter: Sendable {
         for row in rows where newest[Key(job: row.job, series: row.series)]?.issuedAt == row.issuedAt {
             origins[Key(job: row.job, series: row.series), default: []].append(row)
         }
-        try db.executeScript("""
-            SET LOCAL client_min_messages TO warning;
-            CREATE TEMPORARY TABLE IF NOT EXISTS forecastd_latest_in (
-                job text NOT NULL, series text NOT NULL, issued_at timestamptz NOT NULL, model_id bigint NOT NULL,
-                target_ts timestamptz[] NOT NULL, step integer[] NOT NULL, forecast_value double precision[] NOT NULL,
-                lower_bound double precision[] NOT NULL, upper_bound double precision[] NOT NULL,
-                confidence_level double precision[] NOT NULL, oldest_target_ts timestamptz NOT NULL
-            ) ON COMMIT DELETE ROWS;
-            DELETE FROM pg_temp.forecastd_latest_in;
-            """)
+        // The session's stage and the merge rule live in the schema (migration 0011), shared
+        // with the trigger that serves other writers.
+        _ = try db.query("SELECT \(names.table("latest_origins_stage"))()")
         _ = try db.copyIn(into: "pg_temp.forecastd_latest_in", columns: Self.latestColumns) { writer in
             for (key, steps) in origins {
                 let steps = steps.sorted { $0.targetTs < $1.targetTs }
@@ -161,24 +154,7 @@ public struct PredictionWriter: Sendable {
                 try writer.endRow()
             }
         }
-        try db.execute("""
-            INSERT INTO \(names.latestOrigins) AS l (job, series, issued_at, model_id, target_ts, step, forecast_value, lower_bound,
-                                                     upper_bound, confidence_level, created_at, oldest_target_ts)
-            SELECT job, series, issued_at, model_id, target_ts, step, forecast_value, lower_bound, upper_bound, confidence_level,
-                   now(), oldest_target_ts
-            FROM pg_temp.forecastd_latest_in
-            ON CONFLICT (job, series) DO UPDATE SET
-                issued_at        = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.issued_at ELSE l.issued_at END,
-                model_id         = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.model_id ELSE l.model_id END,
-                target_ts        = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.target_ts ELSE l.target_ts END,
-                step             = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.step ELSE l.step END,
-                forecast_value   = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.forecast_value ELSE l.forecast_value END,
-                lower_bound      = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.lower_bound ELSE l.lower_bound END,
-                upper_bound      = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.upper_bound ELSE l.upper_bound END,
-                confidence_level = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.confidence_level ELSE l.confidence_level END,
-                created_at       = CASE WHEN EXCLUDED.issued_at >= l.issued_at THEN EXCLUDED.created_at ELSE l.created_at END,
-                oldest_target_ts = least(l.oldest_target_ts, EXCLUDED.oldest_target_ts)
-            """)
+        _ = try db.query("SELECT \(names.table("latest_origins_merge"))()")
     }
 
     static let latestColumns = ["job", "series", "issued_at", "model_id", "target_ts", "step", "forecast_value",
