@@ -5,15 +5,18 @@ import PostgresClient
 @testable import ForecastJobs
 
 /// What the covariate job tests (past-observed, future-known, static) share: a job's runner at a
-/// fixed clock, and the forecasts and states a run left, to compare a read on from the states
-/// with a full read.
+/// fixed clock.
 class CovariateJobTestCase: StoreTestCase {
     func runner(_ job: JobSettings, at now: Date) -> JobRunner {
         var runner = JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
         runner.now = { now }
         return runner
     }
+}
 
+/// The forecasts and states a run left, to compare a read on from the states with a full read
+/// (the covariate and incremental-predict tests).
+extension StoreTestCase {
     /// The latest forecast of each series and issue time: per step its value and bounds.
     func latest() async throws -> [String: [Double?]] {
         var result: [String: [Double?]] = [:]
