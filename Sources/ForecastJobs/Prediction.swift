@@ -20,8 +20,8 @@ extension JobRunner {
     /// Series written per transaction: big enough that a cycle over thousands of series is a
     /// handful of COPYs, small enough to bound the memory of the rows waiting to be written.
     static let predictBatch = 1000
-    /// Series without a state up to this many are read one by one (`$3` filter); more are read
-    /// together in one pass over the job's history.
+    /// Series without a state up to this many are read by key (`= ANY($3)` filter), each from
+    /// its model's first step; more are read together in one pass over the job's history.
     static let separateFullReads = 64
 
     /// How the network meets a series in this cycle.
@@ -192,8 +192,11 @@ extension JobRunner {
         let start: @Sendable (StoredModel?) -> Date = { model in model?.dataStart ?? fallbackStart }
         var outcomes: [SeriesOutcome] = [], points = 0
         if let keys, keys.count <= Self.separateFullReads {
-            for key in keys.sorted() {
-                let read = try await storage.readSeries(from: start(servedBy(key)), to: end, among: [key], settings: settings, keep: nil)
+            // One read per first step, not per series: the series a model serves share its
+            // start, and each read also runs the job's holidays and static-covariate queries.
+            let byStart = Dictionary(grouping: keys.sorted()) { start(servedBy($0)) }
+            for (from, group) in byStart.sorted(by: { $0.key < $1.key }) {
+                let read = try await storage.readSeries(from: from, to: end, among: group, settings: settings, keep: nil)
                 outcomes += read.outcomes
                 points += read.rowsRead
             }
