@@ -4,6 +4,7 @@ forecastd, starts the throwaway PostgreSQL and sets the environment."""
 
 import argparse
 import os
+import pickle
 import subprocess
 import time
 import warnings
@@ -24,6 +25,27 @@ SKIP_PEERS = False
 def peers(y, h, season, arima):
     if SKIP_PEERS:
         return ({m: np.full(h, np.nan) for m in PEERS}, 0.0)
+    # ACC_PEER_CACHE (a file): the peers' forecasts of a history computed once and read back by
+    # later runs, so that trying forecastd's settings costs only forecastd's time.
+    cache_file = os.environ.get("ACC_PEER_CACHE")
+    key = (season, h, bool(arima), np.asarray(y, dtype=float).tobytes())
+    if cache_file:
+        global PEER_CACHE
+        if PEER_CACHE is None:
+            PEER_CACHE = pickle.load(open(cache_file, "rb")) if os.path.exists(cache_file) else {}
+        if key in PEER_CACHE:
+            return PEER_CACHE[key]
+    result = compute_peers(y, h, season, arima)
+    if cache_file:
+        PEER_CACHE[key] = result
+        pickle.dump(PEER_CACHE, open(cache_file, "wb"))
+    return result
+
+
+PEER_CACHE = None
+
+
+def compute_peers(y, h, season, arima):
     from statsforecast import StatsForecast
     from statsforecast.models import AutoARIMA, AutoETS, AutoTheta, Naive, SeasonalNaive
     df = pd.DataFrame({"unique_id": "s", "ds": np.arange(len(y)), "y": y})

@@ -10,7 +10,7 @@
 # Environment: ACC_DESIGN (dense, recurrent or feedback: adds [jobs.model] decoder/feedback to every job,
 # writes results-ACC_DESIGN.json and leaves RESULTS.md alone; designs.sh runs all three), ACC_JOB_EXTRA / ACC_MODEL_EXTRA
 # (TOML lines added to every job / to its [jobs.model], e.g. ACC_MODEL_EXTRA="ensemble = 3"), VENV (default /work/venv-acc, created with statsforecast and pandas when missing),
-# FORECASTD_BIN (skip the build and use this binary), FORECASTD_SCRATCH (build folder,
+# ACC_PEER_CACHE (a file keeping the peers' forecasts between runs), FORECASTD_BIN (skip the build and use this binary), FORECASTD_SCRATCH (build folder,
 # default .build-acc), DATASETS (default ../shared/datasets of the checkout).
 source "$(dirname "$0")/common.sh"
 VENV="${VENV:-/work/venv-acc}"
