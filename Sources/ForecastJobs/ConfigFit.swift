@@ -37,10 +37,20 @@ public struct ConfigFitCheck: Sendable {
     public func misfits(_ models: [StoredModel]) -> [ConfigMisfit] {
         let requirements = plan.requirements
         return models.compactMap { model in
-            requirements.mismatch(cell: model.cell, hyperparameters: model.hyperparameters).map {
+            (scopeMismatch(model) ?? requirements.mismatch(cell: model.cell, hyperparameters: model.hyperparameters)).map {
                 ConfigMisfit(series: model.series, modelID: model.modelID, trainedAt: model.trainedAt, mismatch: $0)
             }
         }
+    }
+
+    /// A series' own network under a job whose scope is now global: it would serve its series
+    /// before the global model does. Its retraining publishes the global model, which retires
+    /// it (`ModelStore`). Per-series baselines and statistical models are what a global job
+    /// publishes for series too short for its network, and fit; a global model under a job
+    /// whose scope is now per series fits too, serving the series until each has its own.
+    func scopeMismatch(_ model: StoredModel) -> ModelMismatch? {
+        guard plan.job.model.scope == .global, model.series != nil, model.cell.isNetwork else { return nil }
+        return ModelMismatch(setting: "model.scope", trained: "\"series\"", asked: "\"global\"")
     }
 
     /// The misfits to retrain now: those trained after the job's last config-triggered run

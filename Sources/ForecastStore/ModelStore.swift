@@ -113,6 +113,7 @@ public struct ModelStore: Sendable {
         try lock(job: model.job, series: model.series, on: db)
         if model.status == .active {
             try retireActive(job: model.job, series: model.series, except: nil, on: db)
+            if model.series == nil { try retireSeriesNetworks(job: model.job, on: db) }
         }
         let rows = try db.query("""
             INSERT INTO \(names.models) (job, series, version, cell, hyperparameters, status, reason,
@@ -192,6 +193,18 @@ public struct ModelStore: Sendable {
             UPDATE \(names.models) SET status = 'retired'
             WHERE job = $1 AND series IS NOT DISTINCT FROM $2 AND status = 'active' AND model_id <> $3
             """, job, series, modelID ?? -1)
+    }
+
+    /// A global model replaces the job's per-series networks: a series' own model serves it
+    /// before the global one (`Prediction`), so networks left from before the job's scope
+    /// became global would shadow the new model for ever. Per-series baselines and statistical
+    /// models stay: they are what a global job publishes for series too short for its network.
+    func retireSeriesNetworks(job: String, on db: isolated PostgresConnection) throws {
+        let cells = String(decoding: try JSONEncoder().encode(ModelCell.networks.map(\.rawValue)), as: UTF8.self)
+        try db.execute("""
+            UPDATE \(names.models) SET status = 'retired'
+            WHERE job = $1 AND series IS NOT NULL AND status = 'active' AND cell IN (SELECT jsonb_array_elements_text($2::jsonb))
+            """, job, cells)
     }
 
     static let columns = """

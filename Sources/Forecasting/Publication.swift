@@ -36,6 +36,9 @@ public enum ModelCell: Sendable, Hashable, RawRepresentable {
 
     /// A network's cell (published alone or combined): it has weights and a training curve.
     public var isNetwork: Bool { if case .network = self { true } else { false } }
+
+    /// Every network's `cell` value, for statements that pick networks out.
+    public static var networks: [ModelCell] { CellKind.allCases.map { .network($0) } }
 }
 
 /// The forecasts of one series from one origin, ready to be written.

@@ -198,11 +198,15 @@ actor InMemoryJobStorage: JobStorage {
         return written
     }
 
-    /// Stores a model version; an active one retires the active model of its series (or the global one).
+    /// Stores a model version; an active one retires the active model of its series (or the
+    /// global one), and a global one the job's per-series networks (`ModelStore.retireSeriesNetworks`).
     private func store(_ model: NewModel) -> Int64 {
         let id = Int64(models.count + 1)
         if model.status == .active {
-            for i in models.indices where models[i].status == .active && models[i].series == model.series { models[i].status = .retired }
+            for i in models.indices where models[i].status == .active
+                && (models[i].series == model.series || (model.series == nil && models[i].cell.isNetwork)) {
+                models[i].status = .retired
+            }
         }
         let version = models.filter { $0.series == model.series }.count + 1
         models.append(StoredModel(modelID: id, job: model.job, series: model.series, version: version, cell: model.cell,

@@ -111,6 +111,28 @@ final class PredictRunTests: XCTestCase {
         XCTAssertEqual(horizons, ["a": 12, "b": 12])
     }
 
+    /// A job whose scope becomes global: the series' own networks would serve their series before
+    /// the global model, so predict refuses them, `run --once` trains the global model, and
+    /// publishing it retires them.
+    func testAJobWhoseScopeBecomesGlobalRetrainsOneModelThatRetiresTheSeriesNetworks() async throws {
+        let store = try await trained()
+        await store.add(rows(hours..<(hours + 1)))
+        var global = job()
+        global.model.scope = .global
+        let refused = try await runner(global, at: hour(hours + 1)).predict(storage: store)
+        XCTAssertEqual(refused.status, .failed)
+        XCTAssertEqual(refused.seriesFailed, 2)
+        XCTAssertTrue(refused.errors.allSatisfy { $0.contains("trained with model.scope \"series\", the job now asks \"global\"") }, "\(refused.errors)")
+
+        let summaries = try await runner(global, at: hour(hours + 1)).runOnce(storage: store)
+        XCTAssertEqual(summaries.map(\.kind), [.train, .predict])
+        XCTAssertEqual(summaries.map(\.status), [.succeeded, .succeeded], "\(summaries.flatMap(\.errors))")
+        let active = await store.activeModels
+        XCTAssertEqual(active.map(\.series), [nil], "one global model, the series' networks retired")
+        let served = await Set(store.predictions.filter { $0.issuedAt == hour(hours) }.map(\.modelID))
+        XCTAssertEqual(served, Set(active.map(\.modelID)))
+    }
+
     /// A batch that cannot be written fails its series with the reason, and leaves their forecasts and states as they were.
     func testABatchThatCannotBeWrittenFailsItsSeriesAndChangesNothing() async throws {
         let store = try await trained()

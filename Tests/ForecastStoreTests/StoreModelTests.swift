@@ -101,6 +101,23 @@ final class StoreModelTests: StoreTestCase {
         XCTAssertEqual(awaited13, [global])
     }
 
+    /// A global model published after per-series ones (the job's scope became global) retires
+    /// the series' networks, which would serve their series before it, and keeps the per-series
+    /// fallbacks a global job publishes for series too short for its network.
+    func testAGlobalModelRetiresTheJobsSeriesNetworksAndKeepsItsBaselines() async throws {
+        let store = ModelStore(schema: schema)
+        let a = try await store.insert(NewModel(job: "j", series: "a", cell: .lstm, status: .active), on: db)
+        let b = try await store.insert(NewModel(job: "j", series: "b", cell: .seasonalNaive, status: .active, reason: "too short"), on: db)
+        let other = try await store.insert(NewModel(job: "other", series: "a", cell: .gru, status: .active), on: db)
+        let global = try await db.transaction { tx in try store.insert(NewModel(job: "j", series: nil, cell: .lstm, status: .active), on: tx) }
+        let actives = try await store.activeModels(job: "j", includeWeights: false, on: db).map(\.modelID)
+        XCTAssertEqual(actives, [global, b])
+        let retired = try await store.model(id: a, on: db)?.status
+        XCTAssertEqual(retired, .retired)
+        let untouched = try await store.active(job: "other", series: "a", on: db)?.modelID
+        XCTAssertEqual(untouched, other, "another job's networks stay")
+    }
+
     func testInvalidHyperparametersFailTheInsert() async throws {
         let store = ModelStore(schema: schema)
         do {
