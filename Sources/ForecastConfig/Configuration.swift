@@ -58,7 +58,9 @@ public enum FallbackPolicy: String, Sendable, CaseIterable {
     /// Publish nothing from a rejected model; keep the previous active one.
     case none
 }
-public enum ModelScope: String, Sendable, CaseIterable { case series, global }
+/// One model per series, one for all of a job's series, or the choice left to the data
+/// (`JobPlan.scope(seriesCount:observations:)`).
+public enum ModelScope: String, Sendable, CaseIterable { case series, global, auto }
 
 public struct JobSettings: Sendable, Equatable {
     public var name: String
@@ -128,7 +130,7 @@ public struct SourceSettings: Sendable, Equatable {
 @dynamicMemberLookup
 public struct ModelSettings: Sendable, Equatable {
     public var overrides = ForecasterOverrides()
-    public var scope: ModelScope = .series
+    public var scope: ModelScope = .auto
 
     public subscript<T>(dynamicMember path: WritableKeyPath<ForecasterOverrides, T>) -> T {
         get { overrides[keyPath: path] }
@@ -267,8 +269,8 @@ extension JobSettings {
         }
         // A per-series model sees one row of attributes: constant inputs that tell it nothing.
         if source.staticCovariates != nil {
-            guard model.scope == .global else {
-                throw sourceReader.error("static_covariates", "needs a global model ([jobs.model] scope = \"global\"): "
+            guard model.scope != .series else {
+                throw sourceReader.error("static_covariates", "needs a global model ([jobs.model] scope = \"global\" or \"auto\"): "
                                          + "a model of one series sees one row of attributes, which tells it nothing")
             }
             guard source.seriesColumn != nil else {

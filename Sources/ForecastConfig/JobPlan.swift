@@ -32,7 +32,7 @@ public struct JobPlan: Sendable {
     }
 
     /// The network the job trains, as `check-config` shows it:
-    /// `model: lstm, hidden 32 × 1 layer, decoder "dense", feedback "none", ensemble 1, scope "series"`.
+    /// `model: lstm, hidden 32 × 1 layer, decoder "dense", feedback "none", ensemble 1, scope "auto"`.
     public var modelSummary: String {
         let f = forecaster
         var decoder = "decoder \"\(f.decoderKind.rawValue)\""
@@ -72,5 +72,58 @@ public struct JobPlan: Sendable {
         let year = end.addingTimeInterval(-365 * 86_400)
         guard let last = grid.index(of: end) else { return year }
         return min(year, grid.start(ofBucket: last - Self.defaultWindowSteps))
+    }
+}
+
+/// What a training run trains: one global model, or a model per series, and why.
+public struct ScopeChoice: Sendable, Equatable, CustomStringConvertible {
+    public var global: Bool
+    /// Why, for the model's hyperparameters and the log: `auto: 7 series of median 96 observations, under 120 (10 seasons)`.
+    public var reason: String
+
+    public init(global: Bool, reason: String) {
+        self.global = global
+        self.reason = reason
+    }
+
+    public var scope: ModelScope { global ? .global : .series }
+    public var description: String { "\(scope.rawValue) (\(reason))" }
+}
+
+extension JobPlan {
+    /// Series from which `scope = "auto"` trains one global model whatever their length: a
+    /// network per series would train this many networks (hours at 10,000 series, where one
+    /// global model trains in minutes: benchmarks/scale).
+    public static let manySeries = 100
+    /// Seasons under which a series is short: a network of its own would learn its season from
+    /// a few cycles, where one model across the job's series sees every cycle of all of them
+    /// (cross-learning, as in ES-RNN and the M4 entries that won with it).
+    public static let shortSeasons = 10
+
+    /// The scope a training run uses over `seriesCount` series whose observation counts (in
+    /// the training window) are `observations`: the configured one, or `auto`'s choice: global
+    /// with static covariates (a model of one series sees one row of attributes), per series for
+    /// one series, global for `manySeries` or more, global when the median series has fewer
+    /// observations than `shortSeasons` seasons, per series otherwise.
+    public func scope(seriesCount: Int, observations: [Int]) -> ScopeChoice {
+        switch job.model.scope {
+        case .global: return ScopeChoice(global: true, reason: "scope = \"global\"")
+        case .series: return ScopeChoice(global: false, reason: "scope = \"series\"")
+        case .auto: break
+        }
+        if job.source.staticCovariates != nil {
+            return ScopeChoice(global: true, reason: "auto: static covariates need one model across the series")
+        }
+        guard seriesCount > 1 else { return ScopeChoice(global: false, reason: "auto: one series") }
+        if seriesCount >= Self.manySeries {
+            return ScopeChoice(global: true, reason: "auto: \(seriesCount) series, \(Self.manySeries) or more")
+        }
+        let sorted = observations.sorted()
+        let median = sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+        let short = Self.shortSeasons * max(season, 1)
+        let counted = "\(seriesCount) series of median \(median) observations"
+        return median < short
+            ? ScopeChoice(global: true, reason: "auto: \(counted), under \(short) (\(Self.shortSeasons) seasons)")
+            : ScopeChoice(global: false, reason: "auto: \(counted), \(short) (\(Self.shortSeasons) seasons) or more")
     }
 }

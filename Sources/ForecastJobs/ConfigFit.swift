@@ -53,6 +53,18 @@ public struct ConfigFitCheck: Sendable {
         return ModelMismatch(setting: "model.scope", trained: "\"series\"", asked: "\"global\"")
     }
 
+    /// The queue units that retrain `misfits`: a global job its one model; a per-series job the
+    /// series whose models misfit; `auto` each misfit's own unit (its series, or "" for a global
+    /// model), since either kind may be the one it chose last.
+    public func retrainUnits(_ misfits: [ConfigMisfit]) -> [String] {
+        guard !misfits.isEmpty else { return [] }
+        switch plan.job.model.scope {
+        case .global: return [""]
+        case .series: return misfits.compactMap(\.series)
+        case .auto: return Set(misfits.map(\.unit)).sorted()
+        }
+    }
+
     /// The misfits to retrain now: those trained after the job's last config-triggered run
     /// started (`lastConfigRun`), so a retraining that could not replace a model (nothing
     /// published) is not repeated at every tick; predict goes on refusing it, saying why.

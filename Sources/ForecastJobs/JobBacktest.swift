@@ -54,7 +54,8 @@ extension JobRunner {
                 summary.errors.append("series \"\(skipped.key)\": skipped: \(skipped.reason)")
             }
         }
-        let units: [[RegularSeries]] = job.model.scope == .global ? (ready.isEmpty ? [] : [ready]) : ready.map { [$0] }
+        let global = plan.scope(seriesCount: outcomes.count, observations: ready.map(\.observedCount)).global
+        let units: [[RegularSeries]] = global ? (ready.isEmpty ? [] : [ready]) : ready.map { [$0] }
         var scored: [SeriesBacktest] = []
         for unit in units {
             let (results, errors) = evaluate(unit)

@@ -169,11 +169,16 @@ public struct JobRunner: Sendable {
         var units: [(keys: [String], work: () -> TrainedUnit)] = []
         var ready: [RegularSeries] = []
         var unknownFuture: [String] = []
+        // Retraining named series (`only`: their own models misfit) keeps them per series.
+        let scope = only != nil && job.model.scope == .auto
+            ? ScopeChoice(global: false, reason: "auto: retraining the series' own models")
+            : plan.scope(seriesCount: outcomes.count, observations: outcomes.compactMap(\.readySeries).map(\.observedCount))
+        if job.model.scope == .auto { logger.info("scope chosen", metadata: ["scope": "\(scope)"]) }
         for outcome in outcomes {
             switch outcome {
             case .ready(let series):
-                if job.model.scope == .global { ready.append(series) } else {
-                    units.append(([series.key], { trainer.train([series], global: false) }))
+                if scope.global { ready.append(series) } else {
+                    units.append(([series.key], { trainer.train([series], scope: scope) }))
                 }
             case .skipped(let skipped):
                 if let series = outcome.fallbackSeries(season: plan.season) {
@@ -189,7 +194,7 @@ public struct JobRunner: Sendable {
         if !ready.isEmpty {
             let all = ready, epochLogger = logger
             units.append((all.map(\.key), {
-                trainer.train(all, global: true) { epoch in
+                trainer.train(all, scope: scope) { epoch in
                     epochLogger.info("epoch", metadata: [
                         "epoch": "\(epoch.epoch)", "train_loss": "\(epoch.trainLoss)", "validation_loss": "\(epoch.validationLoss)",
                         "steps_per_s": "\(Int(epoch.stepsPerSecond.isFinite ? epoch.stepsPerSecond.rounded() : 0))",
@@ -327,7 +332,8 @@ public struct JobRunner: Sendable {
         var summaries: [RunSummary] = []
         let misfits = try await configMisfits(storage: storage)
         // A global job retrains its one model; a per-series job the series whose models misfit.
-        let only: Set<String>? = job.model.scope == .global ? nil : Set(misfits.compactMap(\.series))
+        let only: Set<String>? = job.model.scope == .global || (job.model.scope == .auto && misfits.contains { $0.series == nil })
+            ? nil : Set(misfits.compactMap(\.series))
         if !misfits.isEmpty, only.map({ !$0.isEmpty }) ?? true {
             summaries.append(try await train(storage: storage, only: only, trigger: .config,
                                              note: misfits.map(\.description).joined(separator: "\n")))

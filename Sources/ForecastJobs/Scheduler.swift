@@ -40,7 +40,12 @@ public struct Scheduler: Sendable {
                             // With the series of the window, those that stopped before it: each
                             // unit trains its series from its own end (`readTrainingSeries`).
                             let stopped = try reader.seriesEnds(before: start, end: now, on: inner)
-                            return Set(try reader.seriesKeys(from: start, to: now, on: inner)).union(stopped.keys).sorted()
+                            let rows = try reader.seriesRows(from: start, to: now, on: inner)
+                            let keys = Set(rows.map(\.key)).union(stopped.keys)
+                            // `auto` chooses here, from the rows each series has in the window;
+                            // the units carry the choice ("" is the global unit).
+                            let choice = plan.scope(seriesCount: keys.count, observations: rows.map(\.rows))
+                            return choice.global ? [""] : keys.sorted()
                         }
                     } catch let error as SourceError {
                         let runID = try runLog.start(job: job.name, kind: .train, on: tx)
@@ -71,8 +76,7 @@ public struct Scheduler: Sendable {
             let misfits = ConfigFitCheck(plan: plan).dueForRetraining(
                 try ModelStore(database).activeModels(job: job.name, includeWeights: false, on: tx),
                 lastConfigRun: try runLog.lastStart(job: job.name, trigger: .config, on: tx))
-            // A global job retrains its one model; a per-series job the series whose models misfit.
-            let units = job.model.scope == .global ? (misfits.isEmpty ? [] : [""]) : misfits.compactMap(\.series)
+            let units = ConfigFitCheck(plan: plan).retrainUnits(misfits)
             if !units.isEmpty {
                 let note = misfits.map(\.description).joined(separator: "\n")
                 let runID = try runLog.start(job: job.name, kind: .train, trigger: .config, note: note, on: tx)

@@ -80,17 +80,24 @@ extension JobRunner {
             if !reasons.isEmpty { try await storage.addNote(runID: item.runID, Self.futureNote(reasons)) }
             return unit
         }
-        if job.model.scope == .global {
-            let ready = outcomes.compactMap { outcome -> RegularSeries? in if case .ready(let s) = outcome { return s } else { return nil } }
+        let ready = outcomes.compactMap { outcome -> RegularSeries? in if case .ready(let s) = outcome { return s } else { return nil } }
+        // The unit carries the scope: "" is the global unit (queued by a global job, or by `auto`
+        // when it chose global); the choice is described again from what the unit read.
+        if job.model.scope == .global || (job.model.scope == .auto && series == nil) {
             guard !ready.isEmpty else { throw UnitError.nothingToTrain(outcomes.compactMap(\.skipReason).map(\.description).first ?? "no rows") }
-            return (try await servingFallback(await onOwnThread { trainer.train(ready, global: true) }), points)
+            var scope = plan.scope(seriesCount: outcomes.count, observations: ready.map(\.observedCount))
+            if !scope.global { scope = ScopeChoice(global: true, reason: "auto: queued as one global unit") }
+            let chosen = scope
+            return (try await servingFallback(await onOwnThread { trainer.train(ready, scope: chosen) }), points)
         }
         guard let outcome = outcomes.first(where: { $0.key == item.unit }) ?? outcomes.first else {
             throw UnitError.nothingToTrain("the series has no rows in the training window")
         }
         switch outcome {
         case .ready(let s):
-            return (try await servingFallback(await onOwnThread { trainer.train([s], global: false) }), points)
+            let scope = job.model.scope == .auto ? ScopeChoice(global: false, reason: "auto: queued as one unit per series")
+                : plan.scope(seriesCount: 1, observations: [s.observedCount])
+            return (try await servingFallback(await onOwnThread { trainer.train([s], scope: scope) }), points)
         case .skipped(let skipped):
             guard let s = outcome.fallbackSeries(season: season) else { throw UnitError.nothingToTrain("skipped: \(skipped.reason)") }
             return (trainer.fallback([s], global: false, reason: skipped.reason.description, rejected: nil, points: s.observedCount), points)

@@ -48,9 +48,11 @@ public struct UnitTrainer: Sendable {
     /// A global model takes the unit's share of the cores (`ComputeThreads.perUnit`); one series
     /// is too small a batch to split, but an ensemble's networks train side by side on the
     /// unit's share. `progress` is told each epoch.
-    public func train(_ series: [RegularSeries], global: Bool, progress: ((EpochRecord) -> Void)? = nil) -> TrainedUnit {
+    /// `scope` (the job's, or `auto`'s choice) is recorded in the models' hyperparameters.
+    public func train(_ series: [RegularSeries], scope: ScopeChoice, progress: ((EpochRecord) -> Void)? = nil) -> TrainedUnit {
+        let global = scope.global
         let threads = global || plan.forecaster.ensembleSize > 1 ? ComputeThreads.perUnit : 1
-        return unit(modelGuard.train(series, threads: threads, progress: progress), series: series, global: global)
+        return unit(modelGuard.train(series, threads: threads, progress: progress), series: series, global: global, scope: scope)
     }
 
     /// The fallback for series the network does not serve (see `ModelGuard.fallback`).
@@ -85,10 +87,11 @@ public struct UnitTrainer: Sendable {
     }
 
     /// The guard's decision as rows: the published model `active`, the rejected network `rejected`.
-    func unit(_ outcome: GuardOutcome, series: [RegularSeries], global: Bool) -> TrainedUnit {
+    func unit(_ outcome: GuardOutcome, series: [RegularSeries], global: Bool, scope: ScopeChoice? = nil) -> TrainedUnit {
         let key = global ? nil : series.first?.key
         let version = { (candidate: CandidateModel, status: ModelStatus) in
-            ModelVersion(model: NewModel(job: plan.job.name, series: key, cell: candidate.cell, hyperparameters: candidate.hyperparameters,
+            ModelVersion(model: NewModel(job: plan.job.name, series: key, cell: candidate.cell,
+                                         hyperparameters: scope.map { Self.recording($0, in: candidate.hyperparameters) } ?? candidate.hyperparameters,
                                          status: status, reason: candidate.reason, dataStart: candidate.dataStart, dataEnd: candidate.dataEnd,
                                          trainSeconds: candidate.trainSeconds, epochs: candidate.epochs, weights: candidate.weights),
                          metrics: candidate.metrics.map { (split: .backtest, name: $0.name, value: $0.value) }, history: candidate.history)
@@ -96,6 +99,18 @@ public struct UnitTrainer: Sendable {
         return TrainedUnit(series: series.map(\.key), active: outcome.published.map { version($0, .active) },
                            rejected: outcome.rejected.map { version($0, .rejected) }, forecasts: outcome.forecasts, states: outcome.states,
                            pointsUsed: series.reduce(0) { $0 + $1.observedCount }, observed: series, times: outcome.times)
+    }
+}
+
+extension UnitTrainer {
+    /// `hyperparameters` (a JSON object) with the unit's scope and why it was chosen added, as
+    /// `"scope": "global"` and `"scope_reason"`; unchanged if it is not an object.
+    static func recording(_ scope: ScopeChoice, in hyperparameters: String) -> String {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(hyperparameters.utf8))) as? [String: Any] else { return hyperparameters }
+        object["scope"] = scope.scope.rawValue
+        object["scope_reason"] = scope.reason
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return hyperparameters }
+        return String(decoding: data, as: UTF8.self)
     }
 }
 

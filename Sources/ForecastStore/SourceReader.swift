@@ -138,6 +138,13 @@ public struct SourceReader: Sendable {
             + Self.sql(for: job) + ") AS s) AS keys WHERE k IS NOT NULL ORDER BY k"
     }
 
+    /// The statement counting the rows of each series key in [$1, $2) (`seriesRows`).
+    public var rowsPerKeySQL: String {
+        guard let column = job.source.seriesColumn else { return "" }
+        return "SELECT k, count(*) FROM (SELECT (s." + quoteIdentifier(column, qualified: false) + ")::text AS k FROM ("
+            + Self.sql(for: job) + ") AS s) AS keys WHERE k IS NOT NULL GROUP BY k ORDER BY k"
+    }
+
     static func sql(for job: JobSettings) -> String {
         let source = SourceQuery(job.source)
         var inner = Substring(source.sql)
@@ -374,6 +381,20 @@ public struct SourceReader: Sendable {
     }
 
     /// The series keys with rows in [from, to): the units of a per-series training run.
+    /// The series with rows in [from, to) and how many rows each has there: what a training
+    /// run's scope is chosen from (`JobPlan.scope`). A job without a series column has one
+    /// series, named after the job, whose rows are not counted (one series needs no choice).
+    public func seriesRows(from: Date, to: Date, on db: isolated PostgresConnection) throws -> [(key: String, rows: Int)] {
+        guard job.source.seriesColumn != nil else { return [(job.name, 0)] }
+        do {
+            return try db.query(rowsPerKeySQL, from, to).compactMap { row in
+                try row.decode(0, as: String?.self).map { (key: $0, rows: Int(try row.decode(1, as: Int64.self))) }
+            }
+        } catch let error as PostgresError where error.kind != .connectionLost {
+            throw SourceError.queryFailed(job: job.name, underlying: error)
+        }
+    }
+
     public func seriesKeys(from: Date, to: Date, on db: isolated PostgresConnection) throws -> [String] {
         guard job.source.seriesColumn != nil else { return [job.name] }
         do {

@@ -79,6 +79,12 @@ public enum SeriesOutcome: Sendable, Equatable {
         }
     }
 
+    /// The series when it is ready for the network.
+    public var readySeries: RegularSeries? {
+        if case .ready(let series) = self { return series }
+        return nil
+    }
+
     public var skipReason: SkipReason? {
         if case .skipped(let skipped) = self { return skipped.reason }
         return nil

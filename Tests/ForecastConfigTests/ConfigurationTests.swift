@@ -32,7 +32,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(job.source.origin, .table("public.weather"))
         XCTAssertNil(job.source.seriesColumn)
         XCTAssertEqual(job.model.overrides, ForecasterOverrides(), "the network's settings are Forecasting's defaults")
-        XCTAssertEqual(job.model.scope, .series)
+        XCTAssertEqual(job.model.scope, .auto)
         let settings = JobPlan(job).forecaster
         XCTAssertEqual(settings.cell, .lstm)
         XCTAssertEqual(settings.quantiles, [0.1, 0.5, 0.9])
@@ -168,9 +168,9 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(feedback.feedback, .output)
         XCTAssertNil(feedback.decoder)
         let plan = JobPlan(try XCTUnwrap(Configuration.parse(model("cell = \"gru\"\ndecoder = \"recurrent\"")).jobs.first))
-        XCTAssertEqual(plan.modelSummary, "model: gru, hidden 32 × 1 layer, decoder \"recurrent\" (1 layer), feedback \"none\", ensemble 1, scope \"series\"")
+        XCTAssertEqual(plan.modelSummary, "model: gru, hidden 32 × 1 layer, decoder \"recurrent\" (1 layer), feedback \"none\", ensemble 1, scope \"auto\"")
         XCTAssertEqual(JobPlan(try XCTUnwrap(Configuration.parse(minimalJob).jobs.first)).modelSummary,
-                       "model: lstm, hidden 32 × 1 layer, decoder \"dense\", feedback \"none\", ensemble 1, scope \"series\"")
+                       "model: lstm, hidden 32 × 1 layer, decoder \"dense\", feedback \"none\", ensemble 1, scope \"auto\"")
 
         assertError(model("decoder = \"seq2seq\""), line: 10, key: "jobs[0].model.decoder", contains: "must be one of \"dense\", \"recurrent\"")
         assertError(model("decoder = 1"), line: 10, key: "jobs[0].model.decoder", contains: "expected a string")
@@ -271,13 +271,37 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(JobPlan(job).requirements.settings.staticCovariates, query, "a changed query retrains")
         XCTAssertNil(JobPlan(try XCTUnwrap(Configuration.parse(minimalJob).jobs.first)).forecaster.staticCovariates)
 
-        assertError(keyed, line: 10, key: "jobs[0].source.static_covariates", contains: "needs a global model ([jobs.model] scope = \"global\")")
+        let auto = try XCTUnwrap(Configuration.parse(keyed).jobs.first)
+        XCTAssertTrue(JobPlan(auto).scope(seriesCount: 3, observations: [5000, 5000, 5000]).global, "auto is global with static covariates")
+        assertError(keyed + "\n[jobs.model]\nscope = \"series\"", line: 10, key: "jobs[0].source.static_covariates",
+                    contains: "needs a global model ([jobs.model] scope = \"global\" or \"auto\")")
         assertError(minimalJob + "\nstatic_covariates = \"\(query)\"" + global, line: 9, key: "jobs[0].source.static_covariates",
                     contains: "needs series_column")
         assertError(minimalJob + "\nseries_column = \"station\"\nstatic_covariates = \"  \"" + global, line: 10,
                     key: "jobs[0].source.static_covariates", contains: "expected a query returning one row per series")
         assertError(minimalJob + "\nseries_column = \"station\"\nstatic_covariates = [\"region\"]" + global, line: 10,
                     key: "jobs[0].source.static_covariates", contains: "expected a string")
+    }
+
+    /// `scope = "auto"`: global for many series or short ones, per series for a few long ones;
+    /// a configured scope is kept whatever the data.
+    func testAutoScopeIsGlobalForManyOrShortSeriesAndPerSeriesForFewLongOnes() throws {
+        let monthly = minimalJob.replacingOccurrences(of: "frequency = \"1h\"", with: "frequency = \"1mo\"")
+        let plan = JobPlan(try XCTUnwrap(Configuration.parse(monthly).jobs.first))
+        XCTAssertEqual(plan.season, 12)
+        let one = plan.scope(seriesCount: 1, observations: [40])
+        XCTAssertEqual(one, ScopeChoice(global: false, reason: "auto: one series"))
+        let many = plan.scope(seriesCount: 150, observations: Array(repeating: 5000, count: 150))
+        XCTAssertEqual(many, ScopeChoice(global: true, reason: "auto: 150 series, 100 or more"))
+        let short = plan.scope(seriesCount: 7, observations: [60, 70, 80, 90, 100, 300, 400])
+        XCTAssertEqual(short, ScopeChoice(global: true, reason: "auto: 7 series of median 90 observations, under 120 (10 seasons)"))
+        let long = plan.scope(seriesCount: 4, observations: [100, 127, 127, 127])
+        XCTAssertEqual(long, ScopeChoice(global: false, reason: "auto: 4 series of median 127 observations, 120 (10 seasons) or more"))
+        for (scope, global) in [("series", false), ("global", true)] {
+            let fixed = JobPlan(try XCTUnwrap(Configuration.parse(monthly + "\n[jobs.model]\nscope = \"\(scope)\"").jobs.first))
+            XCTAssertEqual(fixed.scope(seriesCount: 7, observations: [60, 70, 80, 90, 100, 300, 400]).global, global)
+            XCTAssertEqual(fixed.scope(seriesCount: 150, observations: Array(repeating: 5000, count: 150)).global, global)
+        }
     }
 
     // MARK: errors name the key and the line

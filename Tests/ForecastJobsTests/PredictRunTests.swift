@@ -133,6 +133,30 @@ final class PredictRunTests: XCTestCase {
         XCTAssertEqual(served, Set(active.map(\.modelID)))
     }
 
+    /// `scope = "auto"` (the default): two series of nine days, under ten seasons of hourly data,
+    /// train one global model, which records the choice and why; twenty days train one each.
+    func testAutoScopeTrainsOneGlobalModelOverShortSeriesAndRecordsWhy() async throws {
+        var auto = job()
+        auto.model.scope = .auto
+        let short = 9 * 24
+        let store = InMemoryJobStorage(points: rows(0..<short), plan: JobPlan(auto), clock: hour(short))
+        let summary = try await runner(auto, at: hour(short)).train(storage: store, only: nil, trigger: nil, note: nil)
+        XCTAssertEqual(summary.status, .succeeded, "\(summary.errors)")
+        let models = await store.models
+        XCTAssertFalse(models.isEmpty)
+        for model in models {
+            XCTAssertNil(model.series, "one global model")
+            XCTAssertTrue(model.hyperparameters.contains(#""scope":"global""#), model.hyperparameters)
+            XCTAssertTrue(model.hyperparameters.contains(#""scope_reason":"auto: 2 series of median 216 observations, under 240 (10 seasons)""#),
+                          model.hyperparameters)
+        }
+        let long = try await trained()
+        let perSeries = await long.models.filter { $0.status == .active }
+        XCTAssertEqual(perSeries.map(\.series), ["a", "b"])
+        XCTAssertTrue(perSeries.allSatisfy { $0.hyperparameters.contains(#""scope_reason":"auto: 2 series of median 480 observations, 240 (10 seasons) or more""#) },
+                      perSeries.map(\.hyperparameters).joined(separator: "\n"))
+    }
+
     /// A batch that cannot be written fails its series with the reason, and leaves their forecasts and states as they were.
     func testABatchThatCannotBeWrittenFailsItsSeriesAndChangesNothing() async throws {
         let store = try await trained()
