@@ -40,7 +40,14 @@ public struct Scheduler: Sendable {
                             // With the series of the window, those that stopped before it: each
                             // unit trains its series from its own end (`readTrainingSeries`).
                             let stopped = try reader.seriesEnds(before: start, end: now, on: inner)
-                            let rows = try reader.seriesRows(from: start, to: now, on: inner)
+                            var rows = try reader.seriesRows(from: start, to: now, on: inner)
+                            // Series that stopped before the window are counted in the window
+                            // that ends with the newest of them, as they will be read.
+                            if job.model.scope == .auto, let newest = stopped.values.max() {
+                                let counted = Set(rows.map(\.key))
+                                rows += try reader.seriesRows(from: plan.trainingStart(end: now, newest: newest), to: now, on: inner)
+                                    .filter { stopped[$0.key] != nil && !counted.contains($0.key) }
+                            }
                             let keys = Set(rows.map(\.key)).union(stopped.keys)
                             // `auto` chooses here, from the rows each series has in the window;
                             // the units carry the choice ("" is the global unit).

@@ -209,6 +209,30 @@ final class ConfigChangeTests: StoreTestCase {
         XCTAssertNil(again, "the retraining is queued once")
     }
 
+    /// `scope = "auto"` in the daemon: the scheduler counts each series' rows in the training
+    /// window and queues one global unit for short series, a unit per series for long ones.
+    func testTheSchedulerChoosesTheAutoScopeFromEachSeriesRowsInTheWindow() async throws {
+        try await loadReadings()
+        let scheduler = Scheduler(database: DatabaseSettings(url: "", schema: schema), maxAttempts: 3)
+        var long = baseJob()
+        long.name = "long"
+        // 480 hourly rows per series: 10 daily seasons are 240.
+        var short = baseJob()
+        short.name = "short"
+        short.season = 168
+        for job in [long, short] {
+            XCTAssertEqual(job.model.scope, .auto)
+            let logged = try await scheduler.tick(try runner(job, at: Date()), now: Date(), on: db)
+            XCTAssertTrue(logged?.hasPrefix("train run") == true, logged ?? "nothing queued")
+        }
+        let queued = try await db.query("SELECT job, unit FROM \(table("work_queue")) WHERE kind = 'train' ORDER BY job, unit")
+            .map { "\(try $0.decode(0, as: String.self)):\(try $0.decode(1, as: String.self))" }
+        XCTAssertEqual(queued, ["long:a", "long:b", "short:"], "480 rows of a weekly season (1680 for 10) are short")
+        let rows = try await SourceReader(job: long).seriesRows(from: t0, to: t0 + Double(hours) * 3600, on: db)
+        XCTAssertEqual(rows.map(\.key), ["a", "b"])
+        XCTAssertEqual(rows.map(\.rows), [hours, hours])
+    }
+
     /// Defect 8: hourly data that ended two years before the clock is trained and forecast from
     /// its end, and the run, its note and job_health say how old it is.
     func testOldDataIsTrainedAndForecastFromItsEnd() async throws {

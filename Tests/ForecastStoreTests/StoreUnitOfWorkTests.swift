@@ -87,11 +87,13 @@ final class StoreUnitOfWorkTests: StoreTestCase {
         let awaited8 = try await count("SELECT count(*) FROM \(table("models")) WHERE job = 'j' AND series = 'a' AND status = 'active'")
         XCTAssertEqual(awaited8, 1)
 
-        // A global model of the job, forecasting two series, alongside the per-series one.
+        // A global model of the job, forecasting two series: it retires the per-series network,
+        // which would serve its series before it (`ModelStore.retireSeriesNetworks`).
         let global = try await Self.publish(schema: schema, runID: runID, series: nil, forecastSeries: ["b", "c"], origin: Self.t0, abort: false, on: db)
         let actives = try await store.activeModels(job: "j", on: db)
-        XCTAssertEqual(actives.map(\.modelID), [global, second])
-        XCTAssertEqual(actives.map(\.series), [nil, "a"])
+        XCTAssertEqual(actives.map(\.modelID), [global])
+        let retired = try await store.model(id: second, on: db)?.status
+        XCTAssertEqual(retired, .retired)
         let awaited9 = try await count("SELECT count(DISTINCT series) FROM \(table("latest_forecasts")) WHERE model_id = $1", global)
         XCTAssertEqual(awaited9, 2)
 
