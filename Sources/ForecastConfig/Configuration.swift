@@ -58,6 +58,22 @@ public enum FallbackPolicy: String, Sendable, CaseIterable {
     /// Publish nothing from a rejected model; keep the previous active one.
     case none
 }
+/// `statistical_challengers`: true, false, or "auto" (for short series; `ModelGuard.challengersBelow`).
+/// A Boolean literal reads as `always` or `never`.
+public enum StatisticalChallengers: Sendable, Equatable, ExpressibleByBooleanLiteral, CustomStringConvertible {
+    case always, never, auto
+
+    public init(booleanLiteral value: Bool) { self = value ? .always : .never }
+
+    public var description: String {
+        switch self {
+        case .always: "true"
+        case .never: "false"
+        case .auto: "\"auto\""
+        }
+    }
+}
+
 /// One model per series, one for all of a job's series, or the choice left to the data
 /// (`JobPlan.scope(seriesCount:observations:)`).
 public enum ModelScope: String, Sendable, CaseIterable { case series, global, auto }
@@ -79,11 +95,9 @@ public struct JobSettings: Sendable, Equatable {
     public var predictEvery: Schedule = .every(3600)
     public var backtestWindows: Int = 3
     public var fallback: FallbackPolicy = .seasonalNaive
-    /// Whether the guard backtests ETS and Theta beside the network and may publish them. Off by
-    /// default until the contest's choice is robust: on three backtest windows it follows noise
-    /// between close contenders, and four long-series sets of the accuracy benchmark got worse
-    /// with it on (benchmarks/RESULTS.md), while short monthly and quarterly series gain.
-    public var statisticalChallengers: Bool = false
+    /// Whether the guard backtests ETS and Theta beside the network and may publish them:
+    /// `auto` (the default) for units of short series only (`ModelGuard.shortSeriesLength`).
+    public var statisticalChallengers: StatisticalChallengers = .auto
     /// A series is retrained ahead of schedule when the MAE of its latest `driftPoints` matured
     /// forecasts exceeds its active model's backtest MAE by this factor; 0 turns drift off.
     public var driftFactor: Double = 2.0
@@ -248,7 +262,7 @@ extension JobSettings {
         predictEvery = try job.schedule("predict_every", timeZone: timeZone) ?? predictEvery
         backtestWindows = try job.integer("backtest_windows", range: 0...1000) ?? backtestWindows
         fallback = try job.choice("fallback", FallbackPolicy.self) ?? fallback
-        statisticalChallengers = try job.boolean("statistical_challengers") ?? statisticalChallengers
+        statisticalChallengers = try job.challengers("statistical_challengers") ?? statisticalChallengers
         if let factor = try job.double("drift_factor", range: 0...1_000_000) {
             guard factor == 0 || factor >= 1 else {
                 throw job.error("drift_factor", "must be 0 (drift off) or at least 1 (a realized error that many times the backtest MAE), found \(factor)")

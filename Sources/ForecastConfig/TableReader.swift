@@ -104,6 +104,17 @@ struct TableReader {
         return b
     }
 
+    /// `true`, `false` or `"auto"` (`statistical_challengers`).
+    mutating func challengers(_ key: String) throws -> StatisticalChallengers? {
+        guard let node = node(key) else { return nil }
+        switch node.value {
+        case .boolean(let b): return b ? .always : .never
+        case .string("auto"): return .auto
+        case .string(let s): throw error(key, "must be true, false or \"auto\", found \"\(s)\"")
+        default: throw typeError(key, node, expected: "true, false or \"auto\"")
+        }
+    }
+
     /// One of a fixed set of words, e.g. `cell = "lstm"`.
     mutating func choice<T: RawRepresentable>(_ key: String, _ type: T.Type) throws -> T? where T.RawValue == String, T: CaseIterable {
         guard let s = try string(key) else { return nil }

@@ -40,7 +40,8 @@ public struct UnitTrainer: Sendable {
         modelGuard = ModelGuard(settings: plan.forecaster, season: plan.season, backtestWindows: plan.job.backtestWindows,
                                 fallbackAllowed: plan.job.fallback == .seasonalNaive,
                                 settledBefore: end.flatMap { plan.grid.index(of: $0) },
-                                challengers: plan.job.statisticalChallengers ? StatisticalModel.Method.allCases : [],
+                                challengers: plan.job.statisticalChallengers == .never ? [] : StatisticalModel.Method.allCases,
+                                challengersBelow: plan.job.statisticalChallengers == .auto ? ModelGuard.shortSeriesLength : nil,
                                 grid: plan.requirements.grid)
     }
 

@@ -283,6 +283,20 @@ final class ConfigurationTests: XCTestCase {
                     key: "jobs[0].source.static_covariates", contains: "expected a string")
     }
 
+    /// `statistical_challengers`: "auto" by default, true, false or "auto" when set, and any other
+    /// value an error naming the key and line.
+    func testStatisticalChallengersAreAutoByDefaultAndTakeTrueFalseOrAuto() throws {
+        XCTAssertEqual(try XCTUnwrap(Configuration.parse(minimalJob).jobs.first).statisticalChallengers, .auto)
+        for (text, value) in [("true", StatisticalChallengers.always), ("false", .never), ("\"auto\"", .auto)] {
+            let job = try XCTUnwrap(Configuration.parse(minimalJob.replacingOccurrences(of: "horizon = 24", with: "horizon = 24\nstatistical_challengers = \(text)")).jobs.first)
+            XCTAssertEqual(job.statisticalChallengers, value)
+        }
+        let sometimes = minimalJob.replacingOccurrences(of: "horizon = 24", with: "horizon = 24\nstatistical_challengers = \"sometimes\"")
+        assertError(sometimes, line: 5, key: "jobs[0].statistical_challengers", contains: "must be true, false or \"auto\", found \"sometimes\"")
+        let number = minimalJob.replacingOccurrences(of: "horizon = 24", with: "horizon = 24\nstatistical_challengers = 1")
+        assertError(number, line: 5, key: "jobs[0].statistical_challengers", contains: "expected true, false or \"auto\"")
+    }
+
     /// `scope = "auto"`: global for many series or short ones, per series for a few long ones;
     /// a configured scope is kept whatever the data.
     func testAutoScopeIsGlobalForManyOrShortSeriesAndPerSeriesForFewLongOnes() throws {

@@ -43,6 +43,20 @@ final class GuardChoiceTests: XCTestCase {
         XCTAssertEqual(unit.forecasts.count, 1)
     }
 
+    /// `statistical_challengers = "auto"`: ETS and Theta contend for a unit whose median series is
+    /// shorter than the limit, and not for longer ones (the same clean seasonal series, which a
+    /// statistical model wins when it may contend).
+    func testAutoChallengersContendOnlyForShortSeries() throws {
+        let values = monthlySeasonal()
+        for (limit, contend) in [(ModelGuard.shortSeriesLength, true), (values.count, false)] {
+            let guarded = ModelGuard(settings: .defaults(frequency: Frequency(.month), horizon: 12, season: 12, backtestWindows: 3),
+                                     season: 12, backtestWindows: 3, fallbackAllowed: true, challengersBelow: limit)
+            XCTAssertEqual(guarded.challengers(for: [series(values, frequency: "1mo")]).isEmpty, !contend)
+            let model = try XCTUnwrap(guarded.train([series(values, frequency: "1mo")]).published)
+            XCTAssertEqual(model.cell == .statistical(.ets) || model.cell == .statistical(.theta), contend, "\(model.cell): \(model.reason ?? "")")
+        }
+    }
+
     /// A random walk: nothing forecasts it better than the last value. The guard publishes
     /// naive, or a network that learned to repeat the last value and ties with it (cheaper to
     /// serve: it reads on from its saved state); never a model significantly worse than naive.

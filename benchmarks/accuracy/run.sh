@@ -20,6 +20,13 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg | sed 's/ /, /g')"
 acc_start_pg
 acc_build
 ACC_IMPORTS="statsforecast,pandas" acc_venv "$VENV" statsforecast pandas
+# The check sets of other public data (check_data.py): short series inside pmdarima's wheel
+# (downloaded, not installed) and statsmodels (installed with statsforecast).
+export ACC_CHECKS="${ACC_CHECKS:-$ACC_TMP/checks}"
+if [ ! -f "$ACC_CHECKS/quarterly_checks.csv" ]; then
+    "$VENV/bin/pip" download -q pmdarima --no-deps -d "$ACC_TMP/pip"
+    "$VENV/bin/python" "$ACC_DIR/check_data.py" "$ACC_CHECKS" "$(ls "$ACC_TMP"/pip/pmdarima-*.whl | head -1)"
+fi
 
 commit="$(cd "$REPO" && git rev-parse --short HEAD)"
 [ -n "$(cd "$REPO" && git status --porcelain -- Sources migrations Package.swift)" ] && commit="$commit (+ uncommitted changes in the work tree)"
