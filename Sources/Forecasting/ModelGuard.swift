@@ -50,7 +50,7 @@ public struct ModelGuard: Sendable {
     /// On the accuracy benchmark they gained on every set of short series (monthly_seven 1.542 →
     /// 1.272, aus_arrivals 1.179 → 1.157, daily demand 1.064 → 0.849, and on the check sets of
     /// other data, quarterly 1.126 → 0.847, monthly 0.712 → 0.704) and lost on AirPassengers
-    /// (0.878 → 1.018, two windows); on the long series (hourly, half-hourly, 3,000 trading days)
+    /// (0.878 → 1.018, two windows); on the long series (hourly, half-hourly, 2,000 trading days)
     /// they won nothing and lost on three sets, while fitting ETS at every window of a long
     /// series costs more than the network.
     public static let shortSeriesLength = 1000
