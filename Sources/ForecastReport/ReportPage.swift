@@ -133,6 +133,7 @@ public enum ReportPage {
         if let start = model.dataStart, let end = model.dataEnd { rows.append(("data", "\(format(start, zone)) to \(format(end, zone))")) }
         if let epochs = model.epochs { rows.append(("epochs", String(epochs))) }
         if let seconds = model.trainSeconds { rows.append(("training time", String(format: "%.1f s", seconds))) }
+        if let scope = TrainedScope(hyperparameters: model.hyperparameters) { rows.append(("scope", scope.description)) }
         if let reason = model.reason, !reason.isEmpty {
             rows.append((model.cell == .seasonalNaive ? "why the fallback" : "why published", reason))
         }
@@ -201,4 +202,24 @@ public enum ReportPage {
         table.metrics th:first-child{text-align:left;font-weight:normal;color:#374151}table.metrics thead th{color:#6b7280;font-weight:normal}
         td.better{color:#2b8a3e;font-weight:bold}td.worse{color:#c92a2a}code{font-size:12px}
         """
+}
+
+/// The scope a model was trained with and why, as its hyperparameters record it (`"scope"`,
+/// `"scope_reason"`; models stored before the choice record none).
+struct TrainedScope: Decodable, CustomStringConvertible {
+    var scope: String
+    var scopeReason: String?
+
+    enum CodingKeys: String, CodingKey {
+        case scope
+        case scopeReason = "scope_reason"
+    }
+
+    init?(hyperparameters: String) {
+        guard let decoded = try? JSONDecoder().decode(TrainedScope.self, from: Data(hyperparameters.utf8)) else { return nil }
+        self = decoded
+    }
+
+    /// "global (auto: 1000 series, 100 or more)"
+    var description: String { scopeReason.map { "\(scope) (\($0))" } ?? scope }
 }

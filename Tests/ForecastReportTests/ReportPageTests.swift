@@ -122,6 +122,16 @@ final class ReportPageTests: XCTestCase {
         XCTAssertTrue(html.contains("<dt>design</dt><dd class=\"\">dense head</dd>"), "a model stored before the designs is the dense head")
     }
 
+    /// Issue 12: the report says which scope trained the model and why (`scope = "auto"`).
+    func testTheReportShowsTheScopeAndWhy() {
+        var global = series()
+        global.model = model(reason: "backtest MASE 0.221")
+        global.model?.hyperparameters = #"{"cell": "lstm", "scope": "global", "scope_reason": "auto: 1000 series, 100 or more"}"#
+        let html = ReportPage.html(report([global]))
+        XCTAssertTrue(html.contains("<dt>scope</dt><dd class=\"\">global (auto: 1000 series, 100 or more)</dd>"), html)
+        XCTAssertFalse(ReportPage.html(report([series()])).contains("<dt>scope</dt>"), "a model stored before the choice shows none")
+    }
+
     /// Issue 13: the report names the network's design beside its cell; a fallback has none.
     func testTheNetworksDesignIsShown() {
         var encoderDecoder = series()
