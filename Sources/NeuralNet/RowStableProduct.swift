@@ -34,6 +34,14 @@ func rowStableProduct(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _
 /// Asked once: the CPU does not change under a running process.
 let rowStableHasAVX2 = crowstable_has_avx2() != 0
 
+/// The AVX2 kernel alone, for tests that hold it to the Swift kernel; only where `rowStableHasAVX2`.
+func rowStableProductAVX2(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+                          _ b: UnsafePointer<Float>, _ ldb: Int, accumulate: Bool,
+                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    precondition(rowStableHasAVX2, "the AVX2 kernel needs a CPU with AVX2")
+    crowstable_product_avx2(m, n, k, a, lda, b, ldb, accumulate ? 1 : 0, c, ldc)
+}
+
 /// The portable kernel, and the reference the AVX2 kernel is tested against.
 ///
 /// Blocking: 4 rows × 8 columns of accumulators (8 SSE registers) over all of k; B streams from
