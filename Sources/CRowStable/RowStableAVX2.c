@@ -76,7 +76,8 @@ INLINE AVX2 void rows(const int R, const int WMAX, ptrdiff_t n, ptrdiff_t k, con
 // Row blocks of 6 × 16 columns: 12 accumulators, two B vectors, a broadcast and a product fill
 // the 16 YMM registers, and B streams from cache once per 6 rows. Fewer rows take wider column
 // blocks, so the adds still have 8–12 independent chains to hide their latency (one row alone
-// would otherwise wait on 2).
+// would otherwise wait on 2); no wider than keeps accumulators and B vectors in registers
+// (4 rows × 24 columns, say, spilled).
 AVX2 void crowstable_product_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
                                   const float *b, ptrdiff_t ldb, int accumulate, float *c, ptrdiff_t ldc) {
     if (m <= 0 || n <= 0) return;
