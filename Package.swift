@@ -18,8 +18,11 @@ let package = Package(
 
         // PostgreSQL over libpq: connections, typed rows, transactions, COPY, streaming, LISTEN/NOTIFY.
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        // The row-stable inference product in AVX2 intrinsics. No FMA contraction, ever: the bits
+        // must be the Swift kernel's (NeuralNet/RowStableProduct.swift).
+        .target(name: "CRowStable", cSettings: [.unsafeFlags(["-ffp-contract=off"])]),
         // Recurrent networks in Float32: cells, losses, optimisers, TBPTT, serialisation.
-        .target(name: "NeuralNet", dependencies: ["CBLAS"],
+        .target(name: "NeuralNet", dependencies: ["CBLAS", "CRowStable"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         // From raw rows to forecasts: grids, features, the model, backtests, metrics.
         .target(name: "Forecasting", dependencies: ["NeuralNet"]),

@@ -1,3 +1,5 @@
+import CRowStable
+
 /// The matrix product of inference: `C = A B` (or `C += A B`), A `[m × k]`, B `[k × n]`, row-major,
 /// where every element is `c₀ + a₀b₀ + a₁b₁ + …` added in k order with a rounding after each
 /// multiply and each add, 8 columns at a time (SIMD across columns, never across k). Each row's
@@ -12,13 +14,42 @@
 /// construction. Speed against sgemm at the inference shapes: docs/ARCHITECTURE.md and
 /// `forecastd bench infer`.
 ///
-/// Blocking: 4 rows × 8 columns of accumulators (8 SSE registers) over all of k; B streams from
-/// L2 once per 4 rows. Leftover rows run one at a time, leftover columns lane by lane: the same
-/// operations in the same order, so blocking changes no bit.
+/// Two kernels, one set of bits: where the CPU has AVX2, `crowstable_product_avx2` (the C target
+/// CRowStable) runs the same per-lane multiply then add in 256-bit registers, 6 rows × 16 columns
+/// of accumulators; elsewhere (older x86-64, arm64) `rowStableProductSIMD`, in Swift, whose
+/// `SIMD8<Float>` the baseline x86-64 target compiles to pairs of 4-wide SSE operations. Lanes
+/// are independent and each does the same IEEE operations in the same order, so which kernel
+/// runs, like the blocking, changes no bit (`RowStableProductTests`).
 @inline(__always)
 func rowStableProduct(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
                       _ b: UnsafePointer<Float>, _ ldb: Int, accumulate: Bool,
                       _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    if rowStableHasAVX2 {
+        crowstable_product_avx2(m, n, k, a, lda, b, ldb, accumulate ? 1 : 0, c, ldc)
+    } else {
+        rowStableProductSIMD(m, n, k, a, lda, b, ldb, accumulate: accumulate, c, ldc)
+    }
+}
+
+/// Asked once: the CPU does not change under a running process.
+let rowStableHasAVX2 = crowstable_has_avx2() != 0
+
+/// The AVX2 kernel alone, for tests that hold it to the Swift kernel; only where `rowStableHasAVX2`.
+func rowStableProductAVX2(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+                          _ b: UnsafePointer<Float>, _ ldb: Int, accumulate: Bool,
+                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    precondition(rowStableHasAVX2, "the AVX2 kernel needs a CPU with AVX2")
+    crowstable_product_avx2(m, n, k, a, lda, b, ldb, accumulate ? 1 : 0, c, ldc)
+}
+
+/// The portable kernel, and the reference the AVX2 kernel is tested against.
+///
+/// Blocking: 4 rows × 8 columns of accumulators (8 SSE registers) over all of k; B streams from
+/// L2 once per 4 rows. Leftover rows run one at a time, leftover columns lane by lane: the same
+/// operations in the same order, so blocking changes no bit.
+func rowStableProductSIMD(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+                          _ b: UnsafePointer<Float>, _ ldb: Int, accumulate: Bool,
+                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
     if m == 0 || n == 0 { return }
     let fullColumns = n & ~7
     var r = 0
