@@ -233,7 +233,7 @@ public struct ModelGuard: Sendable {
         }
         let scoredAt = Date()
         var outcome = publish(selection, series: series, network: network, reads: reads, candidate: candidate, partner: partner,
-                              statistical: statistical, why: why)
+                              statistical: statistical, why: why, threads: threads)
         // The network's pass and the contest, then the forecasts assembled from them.
         outcome.times.backtest = scoredAt.timeIntervalSince(started)
         outcome.times.forecast = Date().timeIntervalSince(scoredAt)
@@ -242,7 +242,8 @@ public struct ModelGuard: Sendable {
 
     /// Turns the selection into the published model, its forecasts and states.
     func publish(_ selection: Selection, series: [RegularSeries], network: TrainedForecaster?, reads: [String: FullRead],
-                 candidate: CandidateModel?, partner: FallbackBaseline, statistical: [StatisticalModel], why: String?) -> GuardOutcome {
+                 candidate: CandidateModel?, partner: FallbackBaseline, statistical: [StatisticalModel], why: String?,
+                 threads: Int = 1) -> GuardOutcome {
         let levels = settings.quantiles
         let chosen = selection.chosen
         let reason = why.map { "\($0); " } ?? ""
@@ -267,15 +268,13 @@ public struct ModelGuard: Sendable {
             let started = Date()
             guard let template = statistical.first(where: { $0.method == method }) else { break }
             // The specification of each series chosen on its whole history, then fitted as predict fits it.
-            var specs: [String: String] = [:]
-            for s in series {
-                if let fitted = try? template.fit(history: s.values, spec: nil, horizon: horizon, levels: levels) { specs[s.key] = fitted.spec }
-            }
+            let specs = Self.specifications(template, of: series, horizon: horizon, levels: levels, threads: threads)
             let model = template.recording(specs)
-            let forecasts = series.compactMap { s in
-                specs[s.key] == nil ? nil : (try? model.forecast(history: s.values, key: s.key, horizon: horizon, levels: levels))
+            let forecasts = ComputeThreads.map(series.count, threads: threads) { i in
+                let s = series[i]
+                return specs[s.key] == nil ? nil : (try? model.forecast(history: s.values, key: s.key, horizon: horizon, levels: levels))
                     .map { SeriesForecast(after: s, forecast: $0) }
-            }
+            }.compactMap { $0 }
             guard !forecasts.isEmpty else { return GuardOutcome(published: nil, rejected: rejected, forecasts: []) }
             let published = CandidateModel(cell: .statistical(method), hyperparameters: recorded(model, standalone: true), series: series,
                                            reason: "\(reason)\(model.name): \(selection.reason)", trainSeconds: Date().timeIntervalSince(started),
@@ -303,11 +302,7 @@ public struct ModelGuard: Sendable {
             published.weights = weights
         case .networkWithStatistical(let method):
             if let template = statistical.first(where: { $0.method == method }) {
-                var specs: [String: String] = [:]
-                for s in series {
-                    if let fitted = try? template.fit(history: s.values, spec: nil, horizon: horizon, levels: levels) { specs[s.key] = fitted.spec }
-                }
-                partnerModel = template.recording(specs)
+                partnerModel = template.recording(Self.specifications(template, of: series, horizon: horizon, levels: levels, threads: threads))
                 published.hyperparameters = recorded(CombinedSettings(settings: network.settings, combinedWith: partnerModel!))
             }
         default:
@@ -315,7 +310,14 @@ public struct ModelGuard: Sendable {
         }
         var forecasts: [SeriesForecast] = []
         var states: [SeriesState] = []
-        for s in series {
+        // The statistical partner's forecasts, fitted per series on the unit's threads.
+        let partnerForecasts: [QuantileForecast?] = partnerModel.map { partner in
+            ComputeThreads.map(series.count, threads: threads) { i in
+                reads[series[i].key] == nil ? nil
+                    : try? partner.forecast(history: series[i].values, key: series[i].key, horizon: horizon, levels: levels)
+            }
+        } ?? []
+        for (i, s) in series.enumerated() {
             guard let read = reads[s.key] else { continue }
             let (forecast, state) = (read.forecast, read.state)
             switch chosen.kind {
@@ -324,7 +326,7 @@ public struct ModelGuard: Sendable {
                 forecasts.append(SeriesForecast(after: s, forecast: forecast.combined(with: partner.forecaster.forecast(history: s.values, horizon: horizon, spread: spread))))
                 if var state { state.baselineSpread = spread; states.append(state) }
             case .networkWithStatistical:
-                guard let partnerModel, let other = try? partnerModel.forecast(history: s.values, key: s.key, horizon: horizon, levels: levels) else { continue }
+                guard i < partnerForecasts.count, let other = partnerForecasts[i] else { continue }
                 forecasts.append(SeriesForecast(after: s, forecast: forecast.combined(with: other)))
             default:
                 forecasts.append(SeriesForecast(after: s, forecast: forecast))
@@ -332,6 +334,19 @@ public struct ModelGuard: Sendable {
             }
         }
         return GuardOutcome(published: published, rejected: nil, forecasts: forecasts, states: states)
+    }
+
+    /// The specification `template` chooses for each series on its whole history (the automatic
+    /// choice, as `ETS.auto` makes it: the costly part of publishing a statistical model for
+    /// thousands of series), on `threads` threads; series it cannot fit are left out.
+    static func specifications(_ template: StatisticalModel, of series: [RegularSeries], horizon: Int, levels: [Double],
+                               threads: Int) -> [String: String] {
+        let fitted = ComputeThreads.map(series.count, threads: threads) { i in
+            (try? template.fit(history: series[i].values, spec: nil, horizon: horizon, levels: levels))?.spec
+        }
+        var specs: [String: String] = [:]
+        for (s, spec) in zip(series, fitted) { if let spec { specs[s.key] = spec } }
+        return specs
     }
 
     /// The stronger of seasonal naive and naive over the series' own history, where no
