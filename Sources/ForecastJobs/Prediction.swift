@@ -250,12 +250,24 @@ extension JobRunner {
                 let reads = networks[id]!.readInFull(series, settledBefore: settledBefore, threads: ComputeThreads.perUnit)
                 for (s, read) in zip(series, reads) { if let read { fullReads[s.key] = read } }
             }
-            for (key, reading) in batch {
+            // Series served without a network (a statistical model, fitted again per series at
+            // every predict, or a baseline) are forecast on the unit's threads first; a network
+            // reads through its one inference workspace, so its series go one by one below.
+            let entries = Array(batch)
+            let forecaster = { (model: StoredModel, form: PublishedForm) in
+                PublishedForecaster(form: form, network: networks[model.modelID], horizon: job.horizon,
+                                    levels: plan.forecaster.quantiles, maxGap: job.maxGap)
+            }
+            let withoutNetwork = ComputeThreads.map(entries.count, threads: ComputeThreads.perUnit) { i -> Result<(QuantileForecast, SeriesState?), any Error>? in
+                let (key, reading) = entries[i]
+                guard let model = servedBy(key), let form = published[model.modelID], !form.needsWeights else { return nil }
+                return Result { try forecastOne(reading, with: forecaster(model, form), settledBefore: settledBefore, read: nil) }
+            }
+            for ((key, reading), ready) in zip(entries, withoutNetwork) {
                 guard let model = servedBy(key), let form = published[model.modelID] else { continue }
-                let forecaster = PublishedForecaster(form: form, network: networks[model.modelID], horizon: job.horizon,
-                                                     levels: plan.forecaster.quantiles, maxGap: job.maxGap)
+                let result = ready ?? Result { try forecastOne(reading, with: forecaster(model, form), settledBefore: settledBefore, read: fullReads[key]) }
                 do {
-                    let (forecast, state) = try forecastOne(reading, with: forecaster, settledBefore: settledBefore, read: fullReads[key])
+                    let (forecast, state) = try result.get()
                     let series: RegularSeries
                     switch reading {
                     case .continuing(_, let s): series = s; timing.continued += 1
