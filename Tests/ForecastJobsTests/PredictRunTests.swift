@@ -157,6 +157,42 @@ final class PredictRunTests: XCTestCase {
                       perSeries.map(\.hyperparameters).joined(separator: "\n"))
     }
 
+    static func sine(_ i: Int, _ h: Int) -> Double { 10 * Double(i + 1) + 5 * sin(2 * Double.pi * Double(h + i) / 24) }
+
+    /// Short clean sines: the challengers (on by default for short series) beat a weak network,
+    /// and predict fits the published statistical model again for each series, on the unit's
+    /// threads, writing every series' horizon.
+    func testAStatisticalModelIsFittedAgainForEverySeriesAtPredict() async throws {
+        var sines = job()
+        sines.statisticalChallengers = .auto
+        sines.model.hiddenSize = 2
+        sines.model.epochs = 1
+        let keys = ["a", "b", "c"]
+        let points = { (range: Range<Int>) -> [SourcePoint] in
+            range.flatMap { (h: Int) -> [SourcePoint] in
+                keys.indices.map { (i: Int) -> SourcePoint in SourcePoint(series: keys[i], time: self.hour(h), value: Self.sine(i, h)) }
+            }
+        }
+        let store = InMemoryJobStorage(points: points(0..<hours), plan: JobPlan(sines), clock: hour(hours))
+        let trained = try await runner(sines, at: hour(hours)).train(storage: store, only: nil, trigger: nil, note: nil)
+        XCTAssertEqual(trained.status, .succeeded, "\(trained.errors)")
+        let cells = await store.activeModels.map(\.cell)
+        XCTAssertEqual(cells.count, 3)
+        XCTAssertTrue(cells.allSatisfy { if case .statistical = $0 { true } else { false } }, "\(cells)")
+
+        await store.add(points(hours..<(hours + 2)))
+        await store.setClock(hour(hours + 2))
+        let predicted = try await runner(sines, at: hour(hours + 2)).predict(storage: store)
+        XCTAssertEqual(predicted.status, .succeeded, "\(predicted.errors)")
+        XCTAssertEqual(predicted.rowsWritten, 3 * 6)
+        let issued = await store.predictions.filter { $0.issuedAt == hour(hours + 1) }
+        XCTAssertEqual(Set(issued.map(\.series)), Set(keys))
+        for row in issued {
+            let i = keys.firstIndex(of: row.series)!, h = Int(row.targetTs.timeIntervalSince(t0) / 3600)
+            XCTAssertEqual(row.forecastValue, Self.sine(i, h), accuracy: 0.5, "the sines forecast again from their new rows")
+        }
+    }
+
     /// A batch that cannot be written fails its series with the reason, and leaves their forecasts and states as they were.
     func testABatchThatCannotBeWrittenFailsItsSeriesAndChangesNothing() async throws {
         let store = try await trained()
