@@ -93,18 +93,23 @@ final class PredictRunTests: XCTestCase {
         XCTAssertEqual(after, before)
     }
 
-    func testAModelTheConfigurationNoLongerFitsIsRefusedAndRunOnceRetrainsIt() async throws {
+    /// Trains the two sensors, then under `changed` checks that predict refuses both models for
+    /// `mismatch` and that `run --once` retrains and predicts; returns the storage and the summaries.
+    func assertRefusedThenRetrained(under changed: JobSettings, mismatch: String) async throws -> (InMemoryJobStorage, [RunSummary]) {
         let store = try await trained()
         await store.add(rows(hours..<(hours + 1)))
-        let longer = job(horizon: 12)
-        let refused = try await runner(longer, at: hour(hours + 1)).predict(storage: store)
+        let refused = try await runner(changed, at: hour(hours + 1)).predict(storage: store)
         XCTAssertEqual(refused.status, .failed)
         XCTAssertEqual(refused.seriesFailed, 2)
-        XCTAssertTrue(refused.errors.allSatisfy { $0.contains("trained with horizon 6, the job now asks 12") }, "\(refused.errors)")
-
-        let summaries = try await runner(longer, at: hour(hours + 1)).runOnce(storage: store)
+        XCTAssertTrue(refused.errors.allSatisfy { $0.contains(mismatch) }, "\(refused.errors)")
+        let summaries = try await runner(changed, at: hour(hours + 1)).runOnce(storage: store)
         XCTAssertEqual(summaries.map(\.kind), [.train, .predict])
         XCTAssertEqual(summaries.map(\.status), [.succeeded, .succeeded], "\(summaries.flatMap(\.errors))")
+        return (store, summaries)
+    }
+
+    func testAModelTheConfigurationNoLongerFitsIsRefusedAndRunOnceRetrainsIt() async throws {
+        let (store, summaries) = try await assertRefusedThenRetrained(under: job(horizon: 12), mismatch: "trained with horizon 6, the job now asks 12")
         let trigger = await store.runs[summaries[0].runID]?.trigger
         XCTAssertEqual(trigger, .config)
         let horizons = await store.predictions.filter { $0.issuedAt == hour(hours) }.reduce(into: [String: Int]()) { $0[$1.series, default: 0] += 1 }
@@ -115,18 +120,9 @@ final class PredictRunTests: XCTestCase {
     /// the global model, so predict refuses them, `run --once` trains the global model, and
     /// publishing it retires them.
     func testAJobWhoseScopeBecomesGlobalRetrainsOneModelThatRetiresTheSeriesNetworks() async throws {
-        let store = try await trained()
-        await store.add(rows(hours..<(hours + 1)))
         var global = job()
         global.model.scope = .global
-        let refused = try await runner(global, at: hour(hours + 1)).predict(storage: store)
-        XCTAssertEqual(refused.status, .failed)
-        XCTAssertEqual(refused.seriesFailed, 2)
-        XCTAssertTrue(refused.errors.allSatisfy { $0.contains("trained with model.scope \"series\", the job now asks \"global\"") }, "\(refused.errors)")
-
-        let summaries = try await runner(global, at: hour(hours + 1)).runOnce(storage: store)
-        XCTAssertEqual(summaries.map(\.kind), [.train, .predict])
-        XCTAssertEqual(summaries.map(\.status), [.succeeded, .succeeded], "\(summaries.flatMap(\.errors))")
+        let (store, _) = try await assertRefusedThenRetrained(under: global, mismatch: "trained with model.scope \"series\", the job now asks \"global\"")
         let active = await store.activeModels
         XCTAssertEqual(active.map(\.series), [nil], "one global model, the series' networks retired")
         let served = await Set(store.predictions.filter { $0.issuedAt == hour(hours) }.map(\.modelID))
