@@ -60,6 +60,11 @@ public struct CalendarFeatures: Sendable, Hashable {
     /// Writes the features of grid buckets `buckets` into `buffer`: the features of the
     /// i-th bucket start at `offset + i * stride` (stride defaults to `count`).
     public func fill(_ buffer: inout [Float], buckets: Range<Int>, offset: Int = 0, stride: Int? = nil) {
+        buffer.withUnsafeMutableBufferPointer { fill($0, buckets: buckets, offset: offset, stride: stride) }
+    }
+
+    /// The same into memory that several rows of a batch fill at once, each its own slots.
+    public func fill(_ buffer: UnsafeMutableBufferPointer<Float>, buckets: Range<Int>, offset: Int = 0, stride: Int? = nil) {
         let stride = stride ?? count
         precondition(stride >= count, "the stride must leave room for every feature")
         guard count > 0, !buckets.isEmpty else { return }

@@ -82,10 +82,11 @@ public struct FeatureLayout: Sendable, Equatable {
     }
 
     /// Inputs of `steps` of a series, written at `offset` with `stride` floats between steps;
-    /// `base` and `season` give the feedback column (unused without feedback).
-    func fillInputs(_ buffer: inout [Float], series s: PreparedSeries, steps: Range<Int>, offset: Int, stride: Int,
+    /// `base` and `season` give the feedback column (unused without feedback). Writes only those
+    /// slots, so the rows of a time-major batch fill one buffer side by side.
+    func fillInputs(_ buffer: UnsafeMutableBufferPointer<Float>, series s: PreparedSeries, steps: Range<Int>, offset: Int, stride: Int,
                     base: ForecastBase, season: Int) {
-        calendar.fill(&buffer, buckets: (s.firstBucket + steps.lowerBound)..<(s.firstBucket + steps.upperBound),
+        calendar.fill(buffer, buckets: (s.firstBucket + steps.lowerBound)..<(s.firstBucket + steps.upperBound),
                       offset: offset + 2 + lags, stride: stride)
         var position = offset
         let covariateColumn = 2 + lags + calendar.count
@@ -117,7 +118,9 @@ public struct FeatureLayout: Sendable, Equatable {
 
     func inputs(series: PreparedSeries, steps: Range<Int>, base: ForecastBase, season: Int) -> [Float] {
         var buffer = [Float](repeating: 0, count: steps.count * inputSize)
-        fillInputs(&buffer, series: series, steps: steps, offset: 0, stride: inputSize, base: base, season: season)
+        buffer.withUnsafeMutableBufferPointer {
+            fillInputs($0, series: series, steps: steps, offset: 0, stride: inputSize, base: base, season: season)
+        }
         return buffer
     }
 

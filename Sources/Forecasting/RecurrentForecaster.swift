@@ -350,12 +350,10 @@ public enum RecurrentForecaster {
             let (x, y, m, f) = (ip.baseAddress!, tp.baseAddress!, mp.baseAddress!, fp.baseAddress)
             _ = ComputeThreads.map(group.count, threads: threads) { row in
                 let segment = group[row], s = prepared[segment.series]
-                let rowInputs = layout.inputs(series: s, steps: segment.start..<segment.end, base: base, season: settings.season)
-                rowInputs.withUnsafeBufferPointer { r in
-                    for t in 0..<(segment.end - segment.start) {
-                        (x + (t * batch + row) * inputSize).update(from: r.baseAddress! + t * inputSize, count: inputSize)
-                    }
-                }
+                // Straight into the batch, time-major: this row's slots only.
+                layout.fillInputs(UnsafeMutableBufferPointer(start: x, count: steps * batch * inputSize), series: s,
+                                  steps: segment.start..<segment.end, offset: row * inputSize, stride: batch * inputSize,
+                                  base: base, season: settings.season)
                 if decoding, let f {
                     let from = recurrent ? segment.scoredFrom : segment.start
                     let blocks = layout.futureBlocks(series: s, origins: from..<segment.end, horizon: settings.horizon,
