@@ -60,18 +60,10 @@ public enum FallbackPolicy: String, Sendable, CaseIterable {
 }
 /// `statistical_challengers`: true, false, or "auto" (for short series; `ModelGuard.challengersBelow`).
 /// A Boolean literal reads as `always` or `never`.
-public enum StatisticalChallengers: Sendable, Equatable, ExpressibleByBooleanLiteral, CustomStringConvertible {
+public enum StatisticalChallengers: Sendable, Equatable, ExpressibleByBooleanLiteral {
     case always, never, auto
 
     public init(booleanLiteral value: Bool) { self = value ? .always : .never }
-
-    public var description: String {
-        switch self {
-        case .always: "true"
-        case .never: "false"
-        case .auto: "\"auto\""
-        }
-    }
 }
 
 /// One model per series, one for all of a job's series, or the choice left to the data

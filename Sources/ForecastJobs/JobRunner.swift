@@ -331,9 +331,10 @@ public struct JobRunner: Sendable {
         if try await trainingIsDue(storage: storage) { return [try await train(storage: storage, only: nil, trigger: nil, note: nil)] }
         var summaries: [RunSummary] = []
         let misfits = try await configMisfits(storage: storage)
-        // A global job retrains its one model; a per-series job the series whose models misfit.
-        let only: Set<String>? = job.model.scope == .global || (job.model.scope == .auto && misfits.contains { $0.series == nil })
-            ? nil : Set(misfits.compactMap(\.series))
+        // The scheduler's units (`retrainUnits`): "" is the global model, so every series; a
+        // per-series job's units are its series, whatever their keys.
+        let units = ConfigFitCheck(plan: plan).retrainUnits(misfits)
+        let only: Set<String>? = job.model.scope != .series && units.contains("") ? nil : Set(units)
         if !misfits.isEmpty, only.map({ !$0.isEmpty }) ?? true {
             summaries.append(try await train(storage: storage, only: only, trigger: .config,
                                              note: misfits.map(\.description).joined(separator: "\n")))

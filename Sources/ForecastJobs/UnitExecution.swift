@@ -80,7 +80,7 @@ extension JobRunner {
             if !reasons.isEmpty { try await storage.addNote(runID: item.runID, Self.futureNote(reasons)) }
             return unit
         }
-        let ready = outcomes.compactMap { outcome -> RegularSeries? in if case .ready(let s) = outcome { return s } else { return nil } }
+        let ready = outcomes.compactMap(\.readySeries)
         // The unit carries the scope: "" is the global unit (queued by a global job, or by `auto`
         // when it chose global); the choice is described again from what the unit read.
         if job.model.scope == .global || (job.model.scope == .auto && series == nil) {
