@@ -130,15 +130,8 @@ public struct SourceReader: Sendable {
             .joined(separator: ",") + "}"
     }
 
-    /// The statement listing the series keys with rows in [$1, $2); empty for a job without
-    /// a series column, whose one series is named after the job.
-    public var keysSQL: String {
-        guard let column = job.source.seriesColumn else { return "" }
-        return "SELECT DISTINCT k FROM (SELECT (s." + quoteIdentifier(column, qualified: false) + ")::text AS k FROM ("
-            + Self.sql(for: job) + ") AS s) AS keys WHERE k IS NOT NULL ORDER BY k"
-    }
-
-    /// The statement counting the rows of each series key in [$1, $2) (`seriesRows`).
+    /// The statement counting the rows of each series key in [$1, $2) (`seriesRows`); empty
+    /// for a job without a series column, whose one series is named after the job.
     public var rowsPerKeySQL: String {
         guard let column = job.source.seriesColumn else { return "" }
         return "SELECT k, count(*) FROM (SELECT (s." + quoteIdentifier(column, qualified: false) + ")::text AS k FROM ("
@@ -380,7 +373,6 @@ public struct SourceReader: Sendable {
         return unread
     }
 
-    /// The series keys with rows in [from, to): the units of a per-series training run.
     /// The series with rows in [from, to) and how many rows each has there: what a training
     /// run's scope is chosen from (`JobPlan.scope`). A job without a series column has one
     /// series, named after the job, whose rows are not counted (one series needs no choice).
@@ -395,13 +387,9 @@ public struct SourceReader: Sendable {
         }
     }
 
+    /// The series keys with rows in [from, to), in order.
     public func seriesKeys(from: Date, to: Date, on db: isolated PostgresConnection) throws -> [String] {
-        guard job.source.seriesColumn != nil else { return [job.name] }
-        do {
-            return try db.query(keysSQL, from, to).compactMap { try $0.decode(0, as: String?.self) }
-        } catch let error as PostgresError where error.kind != .connectionLost {
-            throw SourceError.queryFailed(job: job.name, underlying: error)
-        }
+        try seriesRows(from: from, to: to, on: db).map(\.key)
     }
 
     /// The declared types of the source's `columns` (as `pg_typeof` names them), read by running
