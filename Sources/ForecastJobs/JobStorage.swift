@@ -280,14 +280,16 @@ public struct PostgresJobStorage: JobStorage {
         let states = SeriesStateStore(database), grid = runner.plan.grid
         return try await connection.transaction { tx in
             try predictions.lockJob(job, on: tx)
-            try actuals.record(job: job, series: unit.observed, revisit: revisit, on: tx)
+            let recorded = try actuals.record(job: job, series: unit.observed, revisit: revisit, on: tx)
             if let rejected = unit.rejected { _ = try Self.store(rejected, models: models, metrics: metricsWriter, on: tx) }
             var written = 0
             if let active = unit.active {
                 let id = try Self.store(active, models: models, metrics: metricsWriter, on: tx)
-                written = try predictions.write(unit.forecasts.flatMap { JobRunner.rows($0, job: job, modelID: id) }, on: tx)
+                written = try predictions.write(unit.forecasts.flatMap { JobRunner.rows($0, job: job, modelID: id) }, recorded: recorded, on: tx)
                 try states.dropInactive(job: job, series: active.model.series, on: tx)
                 try states.replace(unit.states.map { JobRunner.stateRow($0, modelID: id, grid: grid) }, on: tx)
+            } else {
+                try predictions.write([], recorded: recorded, on: tx)
             }
             try runLog.addCounts(runID: runID, seriesTotal: unit.series.count, seriesFailed: unit.active == nil ? unit.series.count : 0,
                                  pointsRead: pointsRead, rowsWritten: Int64(written), on: tx)
@@ -312,8 +314,8 @@ public struct PostgresJobStorage: JobStorage {
         let runLog = runner.runLog, job = jobName, revisit = runner.job.horizon
         return try await connection.transaction { tx in
             try predictions.lockJob(job, on: tx)
-            try actuals.record(job: job, series: batch.observed, revisit: revisit, on: tx)
-            let written = try predictions.write(batch.predictions, on: tx)
+            let recorded = try actuals.record(job: job, series: batch.observed, revisit: revisit, on: tx)
+            let written = try predictions.write(batch.predictions, recorded: recorded, on: tx)
             try states.replace(batch.states, on: tx)
             try runLog.addCounts(runID: runID, seriesTotal: batch.seriesTotal, seriesFailed: batch.seriesFailed, rowsWritten: Int64(written), on: tx)
             return written

@@ -18,15 +18,16 @@ public struct ActualsWriter: Sendable {
 
     public init(_ settings: DatabaseSettings) { self.init(schema: settings.schema) }
 
-    /// Upserts the recent observed steps of each series of `job`; returns the rows written.
+    /// Upserts the recent observed steps of each series of `job`.
     ///
     /// Three statements and a COPY per call, whatever the number of series: one lookup of
     /// `latest_origins` (where each series' oldest forecast target and newest recorded actual
     /// are kept), a binary COPY of the rows into a temporary table of the session, and one
-    /// upsert from it that also moves `latest_origins.last_actual_ts` forward.
-    @discardableResult
-    public func record(job: String, series: [RegularSeries], revisit: Int, on db: isolated PostgresConnection) throws -> Int {
-        guard !series.isEmpty else { return 0 }
+    /// upsert from it. `latest_origins.last_actual_ts` is not moved here: the caller hands the
+    /// result to `PredictionWriter.write(_:recorded:on:)` in the same transaction, whose one
+    /// upsert of `latest_origins` moves it with the batch's new origins (migration 0012).
+    public func record(job: String, series: [RegularSeries], revisit: Int, on db: isolated PostgresConnection) throws -> RecordedActuals {
+        guard !series.isEmpty else { return RecordedActuals() }
         let bounds = try recordedBounds(job: job, keys: series.map(\.key), on: db)
         var rows: [(series: String, ts: Date, value: Double)] = []
         for s in series {
@@ -37,11 +38,14 @@ public struct ActualsWriter: Sendable {
                 rows.append((s.key, s.date(ofStep: step), s.values[step]))
             }
         }
-        guard !rows.isEmpty else { return 0 }
+        guard !rows.isEmpty else { return RecordedActuals() }
         let writer = self, staged = rows
         // A transaction (a savepoint inside the caller's) of its own: the staging table empties
         // at commit, so the COPY and the upsert must share one.
-        return try db.transaction { tx in try writer.upsert(job: job, staged, on: tx) }
+        let written = try db.transaction { tx in try writer.upsert(job: job, staged, on: tx) }
+        var newest: [String: Date] = [:]
+        for row in rows where newest[row.series].map({ row.ts > $0 }) ?? true { newest[row.series] = row.ts }
+        return RecordedActuals(job: job, rows: written, newest: newest)
     }
 
     private func upsert(job: String, _ rows: [(series: String, ts: Date, value: Double)], on db: isolated PostgresConnection) throws -> Int {
@@ -62,11 +66,6 @@ public struct ActualsWriter: Sendable {
         }
         // DISTINCT ON: ON CONFLICT DO UPDATE may not touch a row twice in one statement.
         return try db.execute("""
-            WITH moved AS (
-                UPDATE \(names.latestOrigins) l SET last_actual_ts = greatest(l.last_actual_ts, n.ts)
-                FROM (SELECT series, max(ts) AS ts FROM pg_temp.forecastd_actuals_in GROUP BY series) n
-                WHERE l.job = $1 AND l.series = n.series
-            )
             INSERT INTO \(names.actuals) AS a (job, series, ts, value)
             SELECT DISTINCT ON (series, ts) $1, series, ts, value FROM pg_temp.forecastd_actuals_in ORDER BY series, ts
             ON CONFLICT (job, series, ts) DO UPDATE SET value = EXCLUDED.value, recorded_at = now()
@@ -97,5 +96,21 @@ public struct ActualsWriter: Sendable {
             first = max(first, step - revisit)
         }
         return max(first, 0)
+    }
+}
+
+/// What `ActualsWriter.record` wrote: the rows, and per series the newest step recorded, which
+/// `PredictionWriter.write(_:recorded:on:)` moves `latest_origins.last_actual_ts` to.
+public struct RecordedActuals: Sendable, Equatable {
+    public var job = ""
+    public var rows = 0
+    public var newest: [String: Date] = [:]
+
+    public init() {}
+
+    public init(job: String, rows: Int, newest: [String: Date]) {
+        self.job = job
+        self.rows = rows
+        self.newest = newest
     }
 }

@@ -54,13 +54,20 @@ public struct PredictionWriter: Sendable {
 
     /// Returns the number of rows stored. Atomic on its own as well (a savepoint inside the
     /// caller's transaction), so a failed COPY never leaves an origin deleted.
+    ///
+    /// `recorded`, the actuals the caller stored in this transaction, moves each of their
+    /// series' `latest_origins.last_actual_ts` forward: in the same upsert as the series' new
+    /// origin where the batch has one, so the row gets one new version per cycle, not two.
     @discardableResult
-    public func write(_ rows: [PredictionRow], on db: isolated PostgresConnection) throws -> Int {
-        guard !rows.isEmpty else { return 0 }
+    public func write(_ rows: [PredictionRow], recorded: RecordedActuals = RecordedActuals(),
+                      on db: isolated PostgresConnection) throws -> Int {
+        guard !rows.isEmpty || !recorded.newest.isEmpty else { return 0 }
         let writer = self
         return try db.transaction { tx in
-            for job in Set(rows.map(\.job)).sorted() { try writer.lockJob(job, on: tx) }
-            return try writer.replace(rows, on: tx)
+            for job in Set(rows.map(\.job) + (recorded.newest.isEmpty ? [] : [recorded.job])).sorted() {
+                try writer.lockJob(job, on: tx)
+            }
+            return try writer.replace(rows, recorded: recorded, on: tx)
         }
     }
 
@@ -77,88 +84,126 @@ public struct PredictionWriter: Sendable {
     /// The first key of `lockJob`'s advisory locks ("FCpr"), apart from other advisory locks.
     static let lockSpace: Int32 = 0x4643_7072
 
-    private func replace(_ rows: [PredictionRow], on db: isolated PostgresConnection) throws -> Int {
-        var origins = Set<Origin>()
-        for row in rows { origins.insert(Origin(job: row.job, series: row.series, issuedAt: row.issuedAt)) }
-        // One statement for all origins (a predict cycle writes thousands): they travel as one
-        // JSON parameter, the time as whole microseconds since 1970 (timestamptz's resolution).
-        // The bounds on issued_at let the planner keep to the partitions the batch can touch
-        // (usually one); the primary key (job, series, issued_at, target_ts) serves the join.
-        let list = origins.map { OriginJSON(job: $0.job, series: $0.series, us: Int64(($0.issuedAt.timeIntervalSince1970 * 1_000_000).rounded())) }
-        let issued = rows.map(\.issuedAt)
-        try db.execute("""
-            DELETE FROM \(names.predictions) p
-            USING jsonb_to_recordset($1::jsonb) AS o(job text, series text, us bigint)
-            WHERE p.issued_at >= $2 AND p.issued_at <= $3
-              AND p.job = o.job AND p.series = o.series AND p.issued_at = timestamptz 'epoch' + o.us * interval '1 microsecond'
-            """, String(decoding: try JSONEncoder().encode(list), as: UTF8.self), issued.min()!, issued.max()!)
-        // Binary COPY: the server parses no text. latest_origins is written below from the
-        // same rows, so the statement trigger of migration 0007 is told to leave it (0011).
-        _ = try db.query("SELECT set_config('forecastd.latest_written', 'on', true)")
-        let written = try db.copyIn(into: names.unquoted("predictions"), columns: Self.columns) { writer in
-            for row in rows {
-                try writer.append(row.job)
-                try writer.append(row.series)
-                try writer.append(row.modelID)
-                try writer.append(row.issuedAt)
-                try writer.append(row.targetTs)
-                try writer.append(row.step)
-                try writer.append(row.forecastValue)
-                try writer.append(row.lowerBound)
-                try writer.append(row.upperBound)
-                try writer.append(row.confidenceLevel)
-                try writer.endRow()
+    private func replace(_ rows: [PredictionRow], recorded: RecordedActuals, on db: isolated PostgresConnection) throws -> Int {
+        let origins = Self.origins(rows)
+        var written = 0
+        if !origins.isEmpty {
+            // One statement for all origins (a predict cycle writes thousands): they travel as one
+            // JSON parameter, the time as whole microseconds since 1970 (timestamptz's resolution).
+            // The bounds on issued_at let the planner keep to the partitions the batch can touch
+            // (usually one); the primary key (job, series, issued_at, target_ts) serves the join.
+            var unique = Set<Origin>(), list: [OriginJSON] = []
+            for origin in origins where unique.insert(origin.key).inserted {
+                list.append(OriginJSON(job: origin.key.job, series: origin.key.series,
+                                       us: Int64((origin.key.issuedAt.timeIntervalSince1970 * 1_000_000).rounded())))
+            }
+            let issued = origins.map(\.key.issuedAt)
+            try db.execute("""
+                DELETE FROM \(names.predictions) p
+                USING jsonb_to_recordset($1::jsonb) AS o(job text, series text, us bigint)
+                WHERE p.issued_at >= $2 AND p.issued_at <= $3
+                  AND p.job = o.job AND p.series = o.series AND p.issued_at = timestamptz 'epoch' + o.us * interval '1 microsecond'
+                """, String(decoding: try JSONEncoder().encode(list), as: UTF8.self), issued.min()!, issued.max()!)
+            // Binary COPY: the server parses no text. latest_origins is written below from the
+            // same rows, so the statement trigger of migration 0007 is told to leave it (0011).
+            _ = try db.query("SELECT set_config('forecastd.latest_written', 'on', true)")
+            written = try db.copyIn(into: names.unquoted("predictions"), columns: Self.columns) { writer in
+                for row in rows {
+                    try writer.append(row.job)
+                    try writer.append(row.series)
+                    try writer.append(row.modelID)
+                    try writer.append(row.issuedAt)
+                    try writer.append(row.targetTs)
+                    try writer.append(row.step)
+                    try writer.append(row.forecastValue)
+                    try writer.append(row.lowerBound)
+                    try writer.append(row.upperBound)
+                    try writer.append(row.confidenceLevel)
+                    try writer.endRow()
+                }
             }
         }
-        try moveLatest(rows, on: db)
+        try moveLatest(rows, origins: origins, recorded: recorded, on: db)
         return written
+    }
+
+    /// The rows of each forecast origin, in the order given. A writer hands an origin's steps
+    /// together, so the rows are walked once and keys hashed per origin, not per row; an origin
+    /// split across the batch simply appears twice.
+    static func origins(_ rows: [PredictionRow]) -> [(key: Origin, rows: Range<Int>)] {
+        var origins: [(key: Origin, rows: Range<Int>)] = []
+        var start = 0
+        for i in rows.indices where i + 1 == rows.count || !rows[i + 1].sameOrigin(as: rows[i]) {
+            origins.append((Origin(job: rows[i].job, series: rows[i].series, issuedAt: rows[i].issuedAt), start..<(i + 1)))
+            start = i + 1
+        }
+        return origins
     }
 
     /// Moves each series' row of latest_origins to its newest origin among `rows` (unless an
     /// even newer one is stored: a replay with --as-of only moves oldest_target_ts back), as the
     /// trigger does for other writers: the origin's steps as arrays in target order, its model,
-    /// and the oldest target of the series in the batch. The arrays travel by binary COPY into
-    /// the session's stage, then `latest_origins_merge()` (migration 0011) merges them.
-    private func moveLatest(_ rows: [PredictionRow], on db: isolated PostgresConnection) throws {
+    /// the oldest target of the series in the batch, and the newest actual `recorded` for it.
+    /// The arrays travel by binary COPY into the session's stage, then `latest_origins_merge()`
+    /// (migration 0012) merges them. Series with recorded actuals but no origin in the batch get
+    /// their last_actual_ts by a plain update.
+    private func moveLatest(_ rows: [PredictionRow], origins: [(key: Origin, rows: Range<Int>)], recorded: RecordedActuals,
+                            on db: isolated PostgresConnection) throws {
         struct Key: Hashable { var job: String, series: String }
-        var newest: [Key: (issuedAt: Date, oldest: Date)] = [:]
-        for row in rows {
-            let key = Key(job: row.job, series: row.series)
+        var newest: [Key: (origin: Int, oldest: Date)] = [:]
+        for (index, origin) in origins.enumerated() {
+            let key = Key(job: origin.key.job, series: origin.key.series)
+            let oldest = rows[origin.rows].lazy.map(\.targetTs).min()!
             if let seen = newest[key] {
-                newest[key] = (max(seen.issuedAt, row.issuedAt), min(seen.oldest, row.targetTs))
+                let newer = origin.key.issuedAt >= origins[seen.origin].key.issuedAt
+                newest[key] = (newer ? index : seen.origin, min(seen.oldest, oldest))
             } else {
-                newest[key] = (row.issuedAt, row.targetTs)
+                newest[key] = (index, oldest)
             }
         }
-        var origins: [Key: [PredictionRow]] = [:]
-        for row in rows where newest[Key(job: row.job, series: row.series)]?.issuedAt == row.issuedAt {
-            origins[Key(job: row.job, series: row.series), default: []].append(row)
-        }
-        // The session's stage and the merge rule live in the schema (migration 0011), shared
-        // with the trigger that serves other writers.
-        _ = try db.query("SELECT \(names.table("latest_origins_stage"))()")
-        _ = try db.copyIn(into: "pg_temp.forecastd_latest_in", columns: Self.latestColumns) { writer in
-            for (key, steps) in origins {
-                let steps = steps.sorted { $0.targetTs < $1.targetTs }
-                try writer.append(key.job)
-                try writer.append(key.series)
-                try writer.append(steps[0].issuedAt)
-                try writer.append(steps.map(\.modelID).min()!)
-                try writer.append(steps.map(\.targetTs))
-                try writer.append(steps.map(\.step))
-                try writer.append(steps.map { Optional($0.forecastValue) })
-                try writer.append(steps.map(\.lowerBound))
-                try writer.append(steps.map(\.upperBound))
-                try writer.append(steps.map(\.confidenceLevel))
-                try writer.append(newest[key]!.oldest)
-                try writer.endRow()
+        if !newest.isEmpty {
+            // The newest origin of a series split across the batch: all its parts, in target order.
+            var parts: [Key: [Int]] = [:]
+            for (index, origin) in origins.enumerated() {
+                let key = Key(job: origin.key.job, series: origin.key.series)
+                if origins[newest[key]!.origin].key.issuedAt == origin.key.issuedAt { parts[key, default: []].append(index) }
             }
+            // The session's stage and the merge rule live in the schema (migration 0012), shared
+            // with the trigger that serves other writers.
+            _ = try db.query("SELECT \(names.table("latest_origins_stage"))()")
+            _ = try db.copyIn(into: "pg_temp.forecastd_latest_stage", columns: Self.latestColumns) { writer in
+                for (key, indices) in parts {
+                    var steps = indices.flatMap { rows[origins[$0].rows] }
+                    if !zip(steps, steps.dropFirst()).allSatisfy({ $0.targetTs < $1.targetTs }) { steps.sort { $0.targetTs < $1.targetTs } }
+                    try writer.append(key.job)
+                    try writer.append(key.series)
+                    try writer.append(steps[0].issuedAt)
+                    try writer.append(steps.lazy.map(\.modelID).min()!)
+                    try writer.append(steps.map(\.targetTs))
+                    try writer.append(steps.map(\.step))
+                    try writer.append(steps.map { Optional($0.forecastValue) })
+                    try writer.append(steps.map(\.lowerBound))
+                    try writer.append(steps.map(\.upperBound))
+                    try writer.append(steps.map(\.confidenceLevel))
+                    try writer.append(newest[key]!.oldest)
+                    try writer.append(key.job == recorded.job ? recorded.newest[key.series] : nil)
+                    try writer.endRow()
+                }
+            }
+            _ = try db.query("SELECT \(names.table("latest_origins_merge"))()")
         }
-        _ = try db.query("SELECT \(names.table("latest_origins_merge"))()")
+        let unmerged = recorded.newest.filter { newest[Key(job: recorded.job, series: $0.key)] == nil }
+        guard !unmerged.isEmpty else { return }
+        let list = unmerged.map { OriginJSON(job: recorded.job, series: $0.key, us: Int64(($0.value.timeIntervalSince1970 * 1_000_000).rounded())) }
+        try db.execute("""
+            UPDATE \(names.latestOrigins) l SET last_actual_ts = greatest(l.last_actual_ts, timestamptz 'epoch' + n.us * interval '1 microsecond')
+            FROM jsonb_to_recordset($1::jsonb) AS n(job text, series text, us bigint)
+            WHERE l.job = n.job AND l.series = n.series
+            """, String(decoding: try JSONEncoder().encode(list), as: UTF8.self))
     }
 
     static let latestColumns = ["job", "series", "issued_at", "model_id", "target_ts", "step", "forecast_value",
-                                "lower_bound", "upper_bound", "confidence_level", "oldest_target_ts"]
+                                "lower_bound", "upper_bound", "confidence_level", "oldest_target_ts", "last_actual_ts"]
 
     static let columns = ["job", "series", "model_id", "issued_at", "target_ts", "step", "forecast_value",
                           "lower_bound", "upper_bound", "confidence_level"]
@@ -169,9 +214,15 @@ public struct PredictionWriter: Sendable {
         var us: Int64
     }
 
-    private struct Origin: Hashable {
+    struct Origin: Hashable {
         var job: String
         var series: String
         var issuedAt: Date
+    }
+}
+
+extension PredictionRow {
+    func sameOrigin(as other: PredictionRow) -> Bool {
+        issuedAt == other.issuedAt && series == other.series && job == other.job
     }
 }

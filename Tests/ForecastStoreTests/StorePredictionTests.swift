@@ -93,6 +93,37 @@ final class StorePredictionTests: StoreTestCase {
         XCTAssertEqual(try a.decode(3, as: String.self), "{100,100,NULL,100}")
     }
 
+    /// Issue 16: the newest actual a batch records moves latest_origins.last_actual_ts in the
+    /// same upsert as the series' new origin (one new row version per cycle), forward only; a
+    /// series with actuals but no new origin in the batch moves too.
+    func testRecordedActualsMoveLastActualTsWithTheNewOrigin() async throws {
+        let writer = PredictionWriter(schema: schema)
+        let model = try await makeModel(series: nil)
+        let o1 = Self.t0, o2 = Self.t0 + 3600
+        let first = forecast(series: "a", model: model, origin: o1, horizon: 3) + forecast(series: "b", model: model, origin: o1, horizon: 3)
+        let second = forecast(series: "a", model: model, origin: o2, horizon: 3)
+        _ = try await db.transaction { tx in try writer.write(first, on: tx) }
+        func lastActual(_ series: String) async throws -> Date? {
+            try await db.query("SELECT last_actual_ts FROM \(table("latest_origins")) WHERE job = 'j' AND series = $1", series)[0].decode(0)
+        }
+        let aLatest = try await lastActual("a")
+        XCTAssertNil(aLatest)
+        let recorded = RecordedActuals(job: "j", rows: 5, newest: ["a": o2, "b": o1])
+        let written = try await db.transaction { tx in try writer.write(second, recorded: recorded, on: tx) }
+        XCTAssertEqual(written, 3)
+        let (a, b) = (try await lastActual("a"), try await lastActual("b"))
+        XCTAssertEqual(a, o2, "moved with a's new origin")
+        XCTAssertEqual(b, o1, "b has no new origin in the batch and moves all the same")
+        let issued: Date = try await db.query("SELECT issued_at FROM \(table("latest_origins")) WHERE job = 'j' AND series = 'a'")[0].decode(0)
+        XCTAssertEqual(issued, o2)
+        let older = RecordedActuals(job: "j", rows: 2, newest: ["a": o1, "b": o1 - 3600])
+        _ = try await db.transaction { tx in try writer.write(second, recorded: older, on: tx) }
+        _ = try await db.transaction { tx in try writer.write([], recorded: older, on: tx) }
+        let (a2, b2) = (try await lastActual("a"), try await lastActual("b"))
+        XCTAssertEqual(a2, o2, "never moves back")
+        XCTAssertEqual(b2, o1)
+    }
+
     /// Issue 15, defect 7: `forecastd predict J` beside `run --once` wrote the same origin from
     /// two transactions; both deleted its old rows, then the second COPY failed on the primary
     /// key when the first committed. Writers of one job's forecasts now serialise, and the later
