@@ -66,9 +66,40 @@ public struct PredictBatch: Sendable {
     public var states: [SeriesStateRow]
     /// What the batch's series read (the new steps only, when reading on), kept as actuals.
     public var observed: [RegularSeries]
-    /// The batch's series, and those of them that failed, for the run's counters.
-    public var seriesTotal: Int
-    public var seriesFailed: Int
+    /// The batch's series (not those put back to be read again), and those of them that
+    /// failed, for the run's counters.
+    public var series: [String]
+    public var failed: [String]
+
+    public var seriesTotal: Int { series.count }
+    public var seriesFailed: Int { failed.count }
+
+    /// The batch cut by lock stripe (`PredictionWriter.stripe(of:)`), parts without series
+    /// left out: each part is whole for its series (forecasts, state, actuals, counters), so
+    /// the parts can be written in transactions of their own, at once.
+    func byStripe() -> [PredictBatch] {
+        var parts = (0..<PredictionWriter.stripes).map { _ in PredictBatch(predictions: [], states: [], observed: [], series: [], failed: []) }
+        for row in predictions { parts[PredictionWriter.stripe(of: row.series)].predictions.append(row) }
+        for row in states { parts[PredictionWriter.stripe(of: row.series)].states.append(row) }
+        for series in observed { parts[PredictionWriter.stripe(of: series.key)].observed.append(series) }
+        for key in series { parts[PredictionWriter.stripe(of: key)].series.append(key) }
+        for key in failed { parts[PredictionWriter.stripe(of: key)].failed.append(key) }
+        return parts.filter { !$0.series.isEmpty || !$0.predictions.isEmpty || !$0.observed.isEmpty }
+    }
+}
+
+/// A batch written in parts at once of which some committed and one failed: the committed
+/// parts' series are served, the failed part's series are not (each part is whole for its
+/// series, so no series is half-written).
+public struct PartialBatchWrite: Error, CustomStringConvertible {
+    /// Rows the committed parts wrote, and their series that had failed before writing.
+    public var written: Int
+    public var failedBeforeWriting: Int
+    /// The failed part's series.
+    public var unwritten: [String]
+    public var underlying: any Error
+
+    public var description: String { "\(unwritten.count) series not written: \(underlying)" }
 }
 
 /// A unit of the work queue, held by `owner` under a lease.
@@ -166,14 +197,20 @@ extension JobStorage {
     }
 }
 
-/// `JobStorage` on PostgreSQL, through ForecastStore's types, on one connection.
+/// `JobStorage` on PostgreSQL, through ForecastStore's types, on one connection, and a second
+/// one that predict's batch writes open when they are large enough to share.
 public struct PostgresJobStorage: JobStorage {
     public let runner: JobRunner
     public let connection: PostgresConnection
+    let secondSession: SecondSession
+    /// The forecast rows from which a predict batch is worth the second session: below it,
+    /// opening a session costs more than it saves.
+    var sharedWriteRows = 10_000
 
     public init(runner: JobRunner, connection: PostgresConnection) {
         self.runner = runner
         self.connection = connection
+        secondSession = SecondSession(beside: connection)
     }
 
     var database: DatabaseSettings { runner.database }
@@ -309,11 +346,51 @@ public struct PostgresJobStorage: JobStorage {
         return id
     }
 
+    /// A batch of at least `sharedWriteRows` forecast rows is written in one transaction per
+    /// lock stripe, at once, on this storage's two sessions: the write is the server's work (heap,
+    /// primary key, WAL), so two backends do it in about half the time on a server with cores
+    /// to spare. Each part is whole for its series; if one part fails, the others stay
+    /// committed (`PartialBatchWrite`). Without a second session (the server refused one)
+    /// the batch is one transaction, as smaller batches are.
     public func write(_ batch: PredictBatch, runID: Int64) async throws -> Int {
+        let parts = batch.byStripe()
+        guard parts.count > 1, batch.predictions.count >= sharedWriteRows, let second = await secondSession.connection() else {
+            return try await write(batch, stripes: 0..<PredictionWriter.stripes, runID: runID, on: connection)
+        }
+        let sessions = [connection, second]
+        let results = await withTaskGroup(of: (Int, Result<Int, any Error>).self) { group in
+            for (index, part) in parts.enumerated() {
+                let stripe = PredictionWriter.stripe(of: part.series.first ?? part.predictions.first?.series ?? part.observed[0].key)
+                group.addTask {
+                    do { return (index, .success(try await write(part, stripes: [stripe], runID: runID, on: sessions[index % sessions.count]))) }
+                    catch { return (index, .failure(error)) }
+                }
+            }
+            var results: [(Int, Result<Int, any Error>)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        var written = 0, failedBeforeWriting = 0, unwritten: [String] = [], firstError: (any Error)?
+        for (part, result) in zip(parts, results) {
+            switch result {
+            case .success(let rows): written += rows; failedBeforeWriting += part.seriesFailed
+            case .failure(let error): unwritten += part.series; firstError = firstError ?? error
+            }
+        }
+        guard let firstError else { return written }
+        // A session that failed a write is not trusted with the next: the rest go on the first.
+        if results.indices.contains(where: { $0 % sessions.count == 1 && (try? results[$0].get()) == nil }) { await secondSession.drop() }
+        // Nothing committed: the batch failed as a whole, as a single transaction would have.
+        guard results.contains(where: { (try? $0.get()) != nil }) else { throw firstError }
+        throw PartialBatchWrite(written: written, failedBeforeWriting: failedBeforeWriting, unwritten: unwritten, underlying: firstError)
+    }
+
+
+    private func write(_ batch: PredictBatch, stripes: some Collection<Int> & Sendable, runID: Int64, on session: PostgresConnection) async throws -> Int {
         let predictions = PredictionWriter(database), states = SeriesStateStore(database), actuals = ActualsWriter(database)
         let runLog = runner.runLog, job = jobName, revisit = runner.job.horizon
-        return try await connection.transaction { tx in
-            try predictions.lockJob(job, on: tx)
+        return try await session.transaction { tx in
+            try predictions.lockJob(job, stripes: stripes, on: tx)
             let recorded = try actuals.record(job: job, series: batch.observed, revisit: revisit, on: tx)
             let written = try predictions.write(batch.predictions, recorded: recorded, on: tx)
             try states.replace(batch.states, on: tx)
@@ -353,5 +430,31 @@ extension RunLog {
     func add(_ counts: RunCounts, runID: Int64, on db: isolated PostgresConnection) throws {
         try addCounts(runID: runID, seriesTotal: counts.seriesTotal, seriesFailed: counts.seriesFailed, pointsRead: counts.pointsRead,
                       rowsWritten: counts.rowsWritten, newestObservation: counts.newestObservation, on: db)
+    }
+}
+
+/// The second session of `PostgresJobStorage`, opened on first use with the first one's
+/// connection string and closed with the storage. If the server refuses it (its
+/// max_connections reached), or it fails during a write, writes go on the first session alone.
+actor SecondSession {
+    let primary: PostgresConnection
+    private var opened: PostgresConnection?
+    private var unavailable = false
+
+    init(beside primary: PostgresConnection) { self.primary = primary }
+
+    func connection() async -> PostgresConnection? {
+        if let opened { return opened }
+        guard !unavailable else { return nil }
+        opened = try? await primary.sibling()
+        unavailable = opened == nil
+        return opened
+    }
+
+    var isOpen: Bool { opened != nil }
+
+    func drop() {
+        opened = nil
+        unavailable = true
     }
 }

@@ -304,13 +304,23 @@ extension JobRunner {
             }
             timing.forecast += Date().timeIntervalSince(started)
             networks = networks.filter { $0.key == globalID }
-            let total = batch.count - batch.filter { retry.contains($0.key) }.count
+            let served = batch.map(\.key).filter { !retry.contains($0) }, total = served.count
             let written: Int
             do {
                 written = try await PredictTiming.measure(&timing.write) {
                     try await storage.write(PredictBatch(predictions: rows, states: stateRows, observed: observed,
-                                                         seriesTotal: total, seriesFailed: failed.count), runID: runID)
+                                                         series: served, failed: failed), runID: runID)
                 }
+            } catch let partial as PartialBatchWrite {
+                // The committed parts counted their own series; the failed part's are added here.
+                summary.rowsWritten += Int64(partial.written)
+                summary.seriesTotal += total
+                summary.seriesFailed += partial.failedBeforeWriting + partial.unwritten.count
+                summary.errors.append("\(partial.unwritten.count) series of \(batch.first!.key) to \(batch.last!.key): writing failed: \(partial.underlying)")
+                logger.error("predict write failed", metadata: ["series": "\(partial.unwritten.count) series", "error": "\(partial.underlying)"])
+                guard await storage.isConnected else { throw partial.underlying }
+                try await storage.addCounts(runID: runID, RunCounts(seriesTotal: partial.unwritten.count, seriesFailed: partial.unwritten.count))
+                continue
             } catch {
                 summary.seriesTotal += total
                 summary.seriesFailed += total

@@ -62,26 +62,47 @@ public struct PredictionWriter: Sendable {
     public func write(_ rows: [PredictionRow], recorded: RecordedActuals = RecordedActuals(),
                       on db: isolated PostgresConnection) throws -> Int {
         guard !rows.isEmpty || !recorded.newest.isEmpty else { return 0 }
-        let writer = self
+        var touched: [String: Set<Int>] = [:]
+        for origin in Self.origins(rows) { touched[origin.key.job, default: []].insert(Self.stripe(of: origin.key.series)) }
+        for series in recorded.newest.keys { touched[recorded.job, default: []].insert(Self.stripe(of: series)) }
+        let writer = self, stripes = touched
         return try db.transaction { tx in
-            for job in Set(rows.map(\.job) + (recorded.newest.isEmpty ? [] : [recorded.job])).sorted() {
-                try writer.lockJob(job, on: tx)
-            }
+            for (job, held) in stripes.sorted(by: { $0.key < $1.key }) { try writer.lockJob(job, stripes: held, on: tx) }
             return try writer.replace(rows, recorded: recorded, on: tx)
         }
     }
 
     /// Makes the writers of one job's forecasts take turns until the caller's transaction ends
-    /// (a transaction-level advisory lock on the schema and job). Without it two commands that
+    /// (transaction-level advisory locks on the schema and job). Without it two commands that
     /// forecast the same origin at once (`predict` beside `run --once`) both delete its old rows,
-    /// and the later COPY fails on the primary key when the first commits. Writers call it as
-    /// their transaction's first statement, so they also never wait on each other's other rows;
-    /// `write` takes it too (again, harmlessly, for those that did).
-    public func lockJob(_ job: String, on db: isolated PostgresConnection) throws {
-        try db.execute("SELECT pg_advisory_xact_lock(\(Self.lockSpace), hashtext($1))", schema + "." + job)
+    /// and the later COPY fails on the primary key when the first commits.
+    ///
+    /// The race is per series, so the lock is striped: a series belongs to one of `stripes`
+    /// stripes (`stripe(of:)`), and a writer locks the stripes of the series it writes. Two
+    /// transactions of one predict batch, one per stripe, therefore write at once
+    /// (`PostgresJobStorage.write`), while any two writers of the same series still take turns.
+    /// Writers call it as their transaction's first statement with every stripe they will write,
+    /// in ascending order, so they never wait on each other in a cycle; `write` takes its own
+    /// rows' stripes again, harmlessly.
+    public func lockJob(_ job: String, stripes: some Collection<Int> = 0..<PredictionWriter.stripes,
+                        on db: isolated PostgresConnection) throws {
+        for stripe in Set(stripes).sorted() {
+            try db.execute("SELECT pg_advisory_xact_lock(\(Self.lockSpace + Int32(stripe)), hashtext($1))", schema + "." + job)
+        }
     }
 
-    /// The first key of `lockJob`'s advisory locks ("FCpr"), apart from other advisory locks.
+    /// The number of lock stripes: the transactions one predict batch is written in at once.
+    public static let stripes = 2
+
+    /// The stripe of a series: FNV-1a of its UTF-8 bytes, the same in every forecastd process.
+    public static func stripe(of series: String) -> Int {
+        var hash: UInt32 = 2_166_136_261
+        for byte in series.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return Int(hash % UInt32(stripes))
+    }
+
+    /// The first key of `lockJob`'s advisory locks ("FCpr"), apart from other advisory locks;
+    /// stripe n uses this plus n.
     static let lockSpace: Int32 = 0x4643_7072
 
     private func replace(_ rows: [PredictionRow], recorded: RecordedActuals, on db: isolated PostgresConnection) throws -> Int {

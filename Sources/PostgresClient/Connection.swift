@@ -39,6 +39,11 @@ public actor PostgresConnection {
         return connection
     }
 
+    /// A new session to the same server with the same connection string.
+    public nonisolated func sibling() async throws -> PostgresConnection {
+        try await PostgresConnection.connect(conninfo)
+    }
+
     // Isolated, so PQfinish runs on the connection's thread like every other libpq call; the
     // thread ends after it.
     isolated deinit {
