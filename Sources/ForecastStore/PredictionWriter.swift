@@ -62,13 +62,14 @@ public struct PredictionWriter: Sendable {
     public func write(_ rows: [PredictionRow], recorded: RecordedActuals = RecordedActuals(),
                       on db: isolated PostgresConnection) throws -> Int {
         guard !rows.isEmpty || !recorded.newest.isEmpty else { return 0 }
+        let origins = Self.origins(rows)
         var touched: [String: Set<Int>] = [:]
-        for origin in Self.origins(rows) { touched[origin.key.job, default: []].insert(Self.stripe(of: origin.key.series)) }
+        for origin in origins { touched[origin.key.job, default: []].insert(Self.stripe(of: origin.key.series)) }
         for series in recorded.newest.keys { touched[recorded.job, default: []].insert(Self.stripe(of: series)) }
         let writer = self, stripes = touched
         return try db.transaction { tx in
             for (job, held) in stripes.sorted(by: { $0.key < $1.key }) { try writer.lockJob(job, stripes: held, on: tx) }
-            return try writer.replace(rows, recorded: recorded, on: tx)
+            return try writer.replace(rows, origins: origins, recorded: recorded, on: tx)
         }
     }
 
@@ -105,8 +106,8 @@ public struct PredictionWriter: Sendable {
     /// stripe n uses this plus n.
     static let lockSpace: Int32 = 0x4643_7072
 
-    private func replace(_ rows: [PredictionRow], recorded: RecordedActuals, on db: isolated PostgresConnection) throws -> Int {
-        let origins = Self.origins(rows)
+    private func replace(_ rows: [PredictionRow], origins: [(key: Origin, rows: Range<Int>)], recorded: RecordedActuals,
+                         on db: isolated PostgresConnection) throws -> Int {
         var written = 0
         if !origins.isEmpty {
             // One statement for all origins (a predict cycle writes thousands): they travel as one
