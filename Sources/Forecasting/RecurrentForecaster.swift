@@ -203,7 +203,6 @@ public enum RecurrentForecaster {
         var best = (loss: Double.infinity, epoch: 0, parameters: network.parameters, samples: CalibrationSamples())
         var sinceBest = 0
         var times = StageTimes()
-        var buffers = BatchBuffers()
         for epoch in 1...settings.epochs {
             let started = Date()
             if feeding { trainer.ownShare = settings.ownShare(epoch: epoch) }
@@ -212,8 +211,7 @@ public enum RecurrentForecaster {
             var lossSum = 0.0, normSum = 0.0, groups = 0, steps = 0
             for start in stride(from: 0, to: order.count, by: batch) {
                 let group = order[start..<min(start + batch, order.count)].map { segments[$0] }
-                let data = try batchOf(group, batch: batch, prepared: prepared, layout: layout, settings: settings,
-                                       reusing: &buffers, threads: threads)
+                let data = try batchOf(group, batch: batch, prepared: prepared, layout: layout, settings: settings, threads: threads)
                 do {
                     let stats = try trainer.trainEpoch(data, resetState: true)
                     lossSum += stats.loss
@@ -330,42 +328,25 @@ public enum RecurrentForecaster {
         return segments
     }
 
-    /// The arrays of the training batches, kept from one batch to the next. A batch of a large
-    /// global model holds half a gigabyte (2,000 steps × 256 rows × 141 inputs, and the targets and
-    /// mask); allocated afresh for every batch, each of its pages was faulted in and zeroed by
-    /// the kernel before `batchOf` zeroed it again.
-    struct BatchBuffers {
-        var inputs: [Float] = [], targets: [Float] = [], mask: [Float] = [], future: [Float] = []
-
-        /// `array` as `count` zeros, in the storage it already has when that is large enough.
-        static func zeroed(_ array: inout [Float], count: Int) {
-            if array.count > count { array.removeLast(array.count - count) }
-            array.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-            if array.count < count { array.append(contentsOf: repeatElement(0, count: count - array.count)) }
-        }
-    }
-
     /// Lays `group` side by side (time-major), padding short rows and missing rows with masked
-    /// steps; rows are filled on `threads` threads (each writes only its own row's slots). The
-    /// batch is built in `buffers`' storage: release the returned batch before the next call,
-    /// or the next one copies.
+    /// steps; rows are filled on `threads` threads (each writes only its own row's slots).
     static func batchOf(_ group: [Segment], batch: Int, prepared: [PreparedSeries], layout: FeatureLayout,
-                        settings: ForecasterSettings, reusing buffers: inout BatchBuffers, threads: Int = 1) throws -> SequenceBatch {
+                        settings: ForecasterSettings, threads: Int = 1) throws -> SequenceBatch {
         let steps = group.map { $0.end - $0.start }.max() ?? 1
         let inputSize = layout.inputSize, outputSize = settings.outputSize, q = settings.quantiles.count
-        BatchBuffers.zeroed(&buffers.inputs, count: steps * batch * inputSize)
-        BatchBuffers.zeroed(&buffers.targets, count: steps * batch * outputSize)
-        BatchBuffers.zeroed(&buffers.mask, count: steps * batch * outputSize)
+        var inputs = [Float](repeating: 0, count: steps * batch * inputSize)
+        var targets = [Float](repeating: 0, count: steps * batch * outputSize)
+        var mask = [Float](repeating: 0, count: steps * batch * outputSize)
         let base = settings.base!
         // The recurrent decoder reads the future block of each scored step (its origins are
         // among them; the warm-up steps' blocks stay 0, unread); the dense head reads every step's.
         let decoding = layout.readsFuture, recurrent = layout.decoder == .recurrent
         let block = layout.blockWidth(horizon: settings.horizon)
-        BatchBuffers.zeroed(&buffers.future, count: decoding ? steps * batch * block : 0)
-        buffers.inputs.withUnsafeMutableBufferPointer { ip in
-        buffers.targets.withUnsafeMutableBufferPointer { tp in
-        buffers.mask.withUnsafeMutableBufferPointer { mp in
-        buffers.future.withUnsafeMutableBufferPointer { fp in
+        var future = [Float](repeating: 0, count: decoding ? steps * batch * block : 0)
+        inputs.withUnsafeMutableBufferPointer { ip in
+        targets.withUnsafeMutableBufferPointer { tp in
+        mask.withUnsafeMutableBufferPointer { mp in
+        future.withUnsafeMutableBufferPointer { fp in
             let (x, y, m, f) = (ip.baseAddress!, tp.baseAddress!, mp.baseAddress!, fp.baseAddress)
             _ = ComputeThreads.map(group.count, threads: threads) { row in
                 let segment = group[row], s = prepared[segment.series]
@@ -400,8 +381,7 @@ public enum RecurrentForecaster {
             }
         }}}}
         return try SequenceBatch(steps: steps, batch: batch, inputSize: inputSize, outputSize: outputSize,
-                                 inputs: buffers.inputs, targets: buffers.targets, mask: buffers.mask,
-                                 future: decoding ? buffers.future : nil)
+                                 inputs: inputs, targets: targets, mask: mask, future: decoding ? future : nil)
     }
 
     /// (origin, step) pairs the calibration is fitted on at most. A global model of thousands of
