@@ -83,25 +83,42 @@ public struct FeatureLayout: Sendable, Equatable {
 
     /// Inputs of `steps` of a series, written at `offset` with `stride` floats between steps;
     /// `base` and `season` give the feedback column (unused without feedback). Writes only those
-    /// slots, so the rows of a time-major batch fill one buffer side by side.
+    /// slots, so the rows of a time-major batch fill one buffer side by side. `calendarBlock`,
+    /// when given, holds the calendar features of a range of buckets that covers these steps
+    /// (`CalendarBlock`): a batch's rows share it instead of each computing the same sines.
     func fillInputs(_ buffer: UnsafeMutableBufferPointer<Float>, series s: PreparedSeries, steps: Range<Int>, offset: Int, stride: Int,
-                    base: ForecastBase, season: Int) {
-        calendar.fill(buffer, buckets: (s.firstBucket + steps.lowerBound)..<(s.firstBucket + steps.upperBound),
-                      offset: offset + 2 + lags, stride: stride)
+                    base: ForecastBase, season: Int, calendarBlock: CalendarBlock? = nil) {
+        let buckets = (s.firstBucket + steps.lowerBound)..<(s.firstBucket + steps.upperBound)
+        if let calendarBlock, calendarBlock.covers(buckets) {
+            calendarBlock.copy(buckets, into: buffer, offset: offset + 2 + lags, stride: stride)
+        } else {
+            calendar.fill(buffer, buckets: buckets, offset: offset + 2 + lags, stride: stride)
+        }
         var position = offset
         let covariateColumn = 2 + lags + calendar.count
         let staticColumn = covariateColumn + 2 * covariates
         let feedbackColumn = staticColumn + statics
         precondition(s.covariates.count == covariates, "one scaled column per covariate of the layout")
         precondition(s.statics.count == statics, "one static input per static column of the layout")
+        precondition(steps.isEmpty || (steps.lowerBound >= 0 && steps.upperBound <= s.scaled.count), "steps inside the series")
+        precondition(steps.isEmpty || offset + (steps.count - 1) * stride + 2 + lags <= buffer.count, "buffer too small")
         let staticInputs = s.statics.map { Float($0) }
+        let out = buffer.baseAddress!
         for t in steps {
             let level = s.level[t]
-            buffer[position] = Float(level)
-            buffer[position + 1] = s.scaled[t].isFinite ? 0 : 1
-            for k in 1...max(lags, 1) where lags > 0 {
-                let v = t - k >= 0 ? s.scaled[t - k] : .nan
-                buffer[position + 1 + k] = v.isFinite ? Float(v - level) : 0
+            out[position] = Float(level)
+            out[position + 1] = s.scaled[t].isFinite ? 0 : 1
+            if lags > 0 {
+                // The lags inside the series, then the zeros of those before its start; checked
+                // once above rather than per lag (this loop fills most of a training batch).
+                s.scaled.withUnsafeBufferPointer { scaled in
+                    let inside = min(lags, t)
+                    for k in 0..<inside {
+                        let v = scaled[t - 1 - k]
+                        out[position + 2 + k] = v.isFinite ? Float(v - level) : 0
+                    }
+                    for k in inside..<lags { out[position + 2 + k] = 0 }
+                }
             }
             for (c, column) in s.covariates.enumerated() {
                 let v = column[t]
@@ -246,6 +263,34 @@ struct PreparedSeries {
         let origins = first..<Swift.max(first, scaled.count - horizon)
         return ForecastBase.meanError(values: scaled, origins: origins, horizon: horizon) { t, h in
             base(kind, at: t, ahead: h, season: season)
+        }
+    }
+}
+
+/// The calendar features of a range of buckets, computed once for the rows of a training batch
+/// that all fall inside it (aligned series share their buckets), `width` floats per bucket.
+struct CalendarBlock {
+    let buckets: Range<Int>
+    let width: Int
+    let values: [Float]
+
+    init(_ calendar: CalendarFeatures, buckets: Range<Int>) {
+        self.buckets = buckets
+        width = calendar.count
+        values = calendar.values(buckets: buckets)
+    }
+
+    func covers(_ range: Range<Int>) -> Bool { range.isEmpty || (range.lowerBound >= buckets.lowerBound && range.upperBound <= buckets.upperBound) }
+
+    func copy(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<Float>, offset: Int, stride: Int) {
+        guard width > 0, !range.isEmpty else { return }
+        precondition(offset >= 0 && offset + (range.count - 1) * stride + width <= buffer.count, "buffer too small")
+        values.withUnsafeBufferPointer { source in
+            var position = offset
+            for bucket in range {
+                (buffer.baseAddress! + position).update(from: source.baseAddress! + (bucket - buckets.lowerBound) * width, count: width)
+                position += stride
+            }
         }
     }
 }

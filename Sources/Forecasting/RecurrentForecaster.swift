@@ -343,6 +343,11 @@ public enum RecurrentForecaster {
         let decoding = layout.readsFuture, recurrent = layout.decoder == .recurrent
         let block = layout.blockWidth(horizon: settings.horizon)
         var future = [Float](repeating: 0, count: decoding ? steps * batch * block : 0)
+        // The rows' calendar features, computed once when their buckets overlap (aligned series):
+        // the span of all of them, unless it is much longer than the rows themselves.
+        let lowest = group.map { prepared[$0.series].firstBucket + $0.start }.min() ?? 0
+        let highest = group.map { prepared[$0.series].firstBucket + $0.end }.max() ?? 0
+        let calendarBlock = highest - lowest <= 2 * steps ? CalendarBlock(layout.calendar, buckets: lowest..<highest) : nil
         inputs.withUnsafeMutableBufferPointer { ip in
         targets.withUnsafeMutableBufferPointer { tp in
         mask.withUnsafeMutableBufferPointer { mp in
@@ -353,7 +358,7 @@ public enum RecurrentForecaster {
                 // Straight into the batch, time-major: this row's slots only.
                 layout.fillInputs(UnsafeMutableBufferPointer(start: x, count: steps * batch * inputSize), series: s,
                                   steps: segment.start..<segment.end, offset: row * inputSize, stride: batch * inputSize,
-                                  base: base, season: settings.season)
+                                  base: base, season: settings.season, calendarBlock: calendarBlock)
                 if decoding, let f {
                     let from = recurrent ? segment.scoredFrom : segment.start
                     let blocks = layout.futureBlocks(series: s, origins: from..<segment.end, horizon: settings.horizon,

@@ -149,6 +149,27 @@ final class DecoderFeedbackForecasterTests: XCTestCase {
         XCTAssertNil(try? JSONDecoder().decode(ForecasterSettings.self, from: Data(old.utf8)).decoder)
     }
 
+    /// A training batch's rows share one block of calendar features when their buckets
+    /// overlap: the inputs are those each row computes alone, to the bit, lags before the
+    /// series' start included.
+    func testInputsFromASharedCalendarBlockEqualThoseComputedPerRow() throws {
+        let series = syntheticHourlySeries(days: 4)
+        let prepared = PreparedSeries(series, scaler: try XCTUnwrap(RobustScaler(fitting: series.values)), trainEnd: series.count)
+        let layout = FeatureLayout(grid: series.grid, lags: 30, feedback: true)
+        let block = CalendarBlock(layout.calendar, buckets: (series.firstBucket - 5)..<(series.firstBucket + series.count + 5))
+        for steps in [0..<series.count, 3..<40, 60..<61] {
+            let alone = layout.inputs(series: prepared, steps: steps, base: .seasonal, season: 24)
+            var shared = [Float](repeating: .nan, count: alone.count)
+            shared.withUnsafeMutableBufferPointer {
+                layout.fillInputs($0, series: prepared, steps: steps, offset: 0, stride: layout.inputSize, base: .seasonal, season: 24,
+                                  calendarBlock: block)
+            }
+            XCTAssertEqual(shared.map(\.bitPattern), alone.map(\.bitPattern), "steps \(steps)")
+        }
+        let short = CalendarBlock(layout.calendar, buckets: series.firstBucket..<(series.firstBucket + 10))
+        XCTAssertFalse(short.covers(series.firstBucket..<(series.firstBucket + 11)), "a block that misses a bucket is not used")
+    }
+
     func testTheFeedbackColumnHoldsTheOneStepBaseAndTheFutureBlockTheDecodersInputs() throws {
         let series = syntheticHourlySeries(days: 4)
         let scaler = try XCTUnwrap(RobustScaler(fitting: series.values))
