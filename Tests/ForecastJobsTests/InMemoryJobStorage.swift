@@ -54,6 +54,10 @@ actor InMemoryJobStorage: JobStorage {
 
     func failReads(with error: SourceError) { sourceFailure = error }
     func refuseWrites(of series: Set<String>) { unwritable = series }
+    /// Writes predict batches series by series, as PostgreSQL's storage writes one part per
+    /// lock stripe: a refused series fails alone (`PartialBatchWrite`).
+    var writesInParts = false
+    func writeInParts() { writesInParts = true }
     func add(_ more: [SourcePoint]) { points += more }
     func setClock(_ date: Date) { clock = date }
     func dropStates() { states = [:] }
@@ -217,6 +221,23 @@ actor InMemoryJobStorage: JobStorage {
     }
 
     func write(_ batch: PredictBatch, runID: Int64) async throws -> Int {
+        if writesInParts, batch.series.count > 1 {
+            var written = 0, failedBeforeWriting = 0, unwritten: [String] = [], firstError: (any Error)?
+            for key in batch.series {
+                let part = PredictBatch(predictions: batch.predictions.filter { $0.series == key }, states: batch.states.filter { $0.series == key },
+                                        observed: batch.observed.filter { $0.key == key }, series: [key], failed: batch.failed.filter { $0 == key })
+                do {
+                    written += try await write(part, runID: runID)
+                    failedBeforeWriting += part.seriesFailed
+                } catch {
+                    unwritten.append(key)
+                    firstError = firstError ?? error
+                }
+            }
+            guard let firstError else { return written }
+            guard unwritten.count < batch.series.count else { throw firstError }
+            throw PartialBatchWrite(written: written, failedBeforeWriting: failedBeforeWriting, unwritten: unwritten, underlying: firstError)
+        }
         if let refused = batch.predictions.map(\.series).first(where: unwritable.contains) {
             throw PostgresError(.usage, "cannot write series \(refused)")
         }

@@ -204,6 +204,30 @@ final class PredictRunTests: XCTestCase {
         XCTAssertEqual(statesAfter, statesBefore)
     }
 
+    /// A batch written in parts (PostgreSQL's storage writes one per lock stripe, at once) of
+    /// which one fails: the other part's series are served and counted, the failed part's
+    /// series fail with the write's error, and keep their old forecasts and states.
+    func testAFailedPartOfABatchWriteFailsOnlyItsSeries() async throws {
+        let store = try await trained()
+        let statesBefore = await store.states
+        await store.add(rows(hours..<(hours + 2)))
+        await store.refuseWrites(of: ["b"])
+        await store.writeInParts()
+        let summary = try await runner(job(), at: hour(hours + 2)).predict(storage: store)
+        XCTAssertEqual(summary.status, .partial)
+        XCTAssertEqual([summary.seriesTotal, summary.seriesFailed], [2, 1])
+        XCTAssertEqual(summary.errors, ["1 series of a to b: writing failed: PostgreSQL usage error: cannot write series b"])
+        XCTAssertEqual(summary.rowsWritten, 6)
+        let newest = await latest(store, issuedAt: hour(hours + 1))
+        XCTAssertEqual(Set(newest.keys), ["a"], "a's new forecast is stored, b's is not")
+        let statesAfter = await store.states
+        XCTAssertEqual(statesAfter["b"], statesBefore["b"])
+        XCTAssertNotEqual(statesAfter["a"], statesBefore["a"])
+        let counts = await store.runs[summary.runID]?.counts
+        XCTAssertEqual(counts?.seriesTotal, 2)
+        XCTAssertEqual(counts?.seriesFailed, 1)
+    }
+
     func testAPredictWithoutAModelFailsSayingSo() async throws {
         let store = InMemoryJobStorage(points: rows(0..<hours), plan: JobPlan(job()))
         let summary = try await runner(job(), at: hour(hours)).predict(storage: store)
