@@ -70,6 +70,12 @@ public struct PredictionWriter: Sendable {
     /// and the later COPY fails on the primary key when the first commits. Writers call it as
     /// their transaction's first statement, so they also never wait on each other's other rows;
     /// `write` takes it too (again, harmlessly, for those that did).
+    /// The series of `job` that have a forecast (`latest_origins`): one row per series, so
+    /// this reads a few thousand keys where asking the source which series exist scans it.
+    public func forecastSeries(job: String, on db: isolated PostgresConnection) throws -> Set<String> {
+        Set(try db.query("SELECT series FROM \(names.latestOrigins) WHERE job = $1", job).map { try $0.decode(0, as: String.self) })
+    }
+
     public func lockJob(_ job: String, on db: isolated PostgresConnection) throws {
         try db.execute("SELECT pg_advisory_xact_lock(\(Self.lockSpace), hashtext($1))", schema + "." + job)
     }
