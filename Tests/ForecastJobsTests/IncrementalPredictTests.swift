@@ -221,6 +221,33 @@ final class IncrementalPredictTests: StoreTestCase {
         XCTAssertEqual(readNext, 2, "the next cycle reads on from the warm-up's states")
     }
 
+    /// A series that stopped before the warm-up's window has no row in it: when every series is
+    /// read without a state, the series forecast before (`latest_origins`) that the warm-up's
+    /// read did not find are read in full, so none goes unforecast.
+    func testWithoutStatesASeriesThatStoppedBeforeTheWarmUpIsReadInFull() async throws {
+        try await loadReadings()
+        let stopped = 200
+        let values = trendingReadings(hours: stopped)
+        for hour in 0..<stopped {
+            try await db.execute("INSERT INTO \(table("readings")) VALUES ('c', $1, $2)", t0 + Double(hour) * 3600, values[hour].a)
+        }
+        let trained = try await runner(scope: .global, at: t0 + Double(hours - 10) * 3600).train(on: db)
+        XCTAssertEqual(trained.status, .succeeded, "\(trained.errors)")
+        let hyperparameters = try await db.query("SELECT hyperparameters::text FROM \(table("models")) WHERE status = 'active'")[0].decode(0, as: String.self)
+        let warmUp = try XCTUnwrap(WarmUp(hyperparameters: hyperparameters))
+        XCTAssertLessThan(warmUp.steps, hours - stopped, "c stopped before the warm-up's window")
+
+        try await db.execute("DELETE FROM \(table("series_state"))")
+        let predicted = try await runner(scope: .global, at: t0 + (Double(hours) - 0.5) * 3600).predict(on: db)
+        XCTAssertEqual(predicted.status, .succeeded, "\(predicted.errors)")
+        XCTAssertEqual(predicted.seriesTotal, 3, "a and b over the warm-up, c in full")
+        let read = try await pointsRead(predicted.runID)
+        XCTAssertEqual(read, 2 * warmUp.steps + stopped, "a and b's warm-ups and the whole of c")
+        let forecast = try await latest()
+        XCTAssertEqual(forecast.keys.filter { $0.hasPrefix("c@") }, ["c@\((t0 + Double(stopped - 1) * 3600).timeIntervalSince1970)"],
+                       "c is forecast from its last reading")
+    }
+
     /// A write that fails after the forecasts were copied (here a trigger, as a crash or a lost
     /// connection would) rolls the batch back: old forecasts, old states; the retry catches up.
     func testAFailedWriteLeavesTheOldStatesAndTheRetryCatchesUp() async throws {

@@ -232,7 +232,7 @@ if [ -n "${SIDE_BY_SIDE:-}" ]; then
     for run in 1 2; do
         sql -c "DELETE FROM forecastd.series_state"
         timed "sbs_predict_full_$run" predict scale_global --as-of "$(hour_at "$points")"
-        echo "Full-read predict of $series series, run $run: **${WALL} s** wall (read $(field read_s), forecast $(field forecast_s), write $(field write_s); $(last_run points_read scale_global) points read, $(field warmed_up) series over a warm-up of $(grep -E "predict timing" "$LOG" | tail -1 | grep -oE 'warm_up=[^=]*\)' | cut -d= -f2), $(field read_in_full) in full; load $LOAD)." >>"$report"
+        echo "Full-read predict of $series series, run $run: **${WALL} s** wall (read $(field read_s), forecast $(field forecast_s), write $(field write_s); $(last_run points_read scale_global) points read, $(field warmed_up) series over a warm-up of $(grep -E "predict timing" "$LOG" | tail -1 | grep -oE 'warm_up=[^=]*\)' | cut -d= -f2 | tr -d '"'), $(field read_in_full) in full; load $LOAD)." >>"$report"
     done
     [ -n "$out" ] && cp "$report" "$out"
     cat "$report"
