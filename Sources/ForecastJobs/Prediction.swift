@@ -142,8 +142,8 @@ extension JobRunner {
             }
         }
 
-        // The series without a state: a network's warm up over their last steps, the others
-        // (and the series too short for a warm-up) are read in full.
+        // The series without a state: a network warms up over their last steps; the others (and
+        // the series a warm-up cannot serve) are read in full.
         let warmUps = Dictionary(active.compactMap { model in
             warmsUpWithoutState && published[model.modelID]?.readsOnFromState == true ? WarmUp(hyperparameters: model.hyperparameters).map { (model.modelID, $0) } : nil
         }, uniquingKeysWith: { a, _ in a })
@@ -235,9 +235,9 @@ extension JobRunner {
             work += read.series.map { ($0.key, .warmUp($0)) }
             points += read.points
             if inFull != nil {
-                inFull!.formUnion(read.tooShort)
+                inFull!.formUnion(read.unserved)
             } else if models.allSatisfy({ warmUps[$0.modelID] != nil }) {
-                inFull = read.tooShort
+                inFull = read.unserved
             } else {
                 skipping = Set(read.series.map(\.key))
             }
@@ -251,13 +251,13 @@ extension JobRunner {
     }
 
     /// The last `WarmUp.steps` steps before `end` of `keys` (nil: every series a network in
-    /// `warmUps` serves), in one read that brings only those rows, and the series whose read
-    /// holds fewer than `WarmUp.least` steps, to be read in full: a series younger than its
-    /// warm-up, or one that stopped before it. For `keys` nil those are the series forecast
+    /// `warmUps` serves), in one read that brings only those rows, and the series it cannot
+    /// serve, to be read in full: those whose read holds fewer than `WarmUp.least` steps (younger
+    /// than the warm-up), and those with no row in it (stopped before it). For `keys` nil those are the series forecast
     /// before (`forecastSeries`: training forecasts every series it reads) that the read did not
     /// find; asking the source which series stopped would scan it whole (0.45 s of 4M rows).
     func readWarmUps(_ keys: Set<String>?, to end: Date, warmUps: [Int64: WarmUp], servedBy: @escaping @Sendable (String) -> StoredModel?,
-                     storage: some JobStorage) async throws -> (series: [RegularSeries], tooShort: Set<String>, points: Int) {
+                     storage: some JobStorage) async throws -> (series: [RegularSeries], unserved: Set<String>, points: Int) {
         let grid = plan.grid
         // Each model's first step: `steps` before the bucket of `end`, not before its data's start.
         let starts: [Int64: Date] = warmUps.compactMapValues { warmUp in grid.date(-warmUp.steps, stepsAfter: end) }
@@ -272,22 +272,22 @@ extension JobRunner {
         let read = try await storage.readSeries(from: earliest, to: end, among: among, settings: settings) { point in
             (keys?.contains(point.series) ?? true) && from(point.series).map { point.time >= $0 } ?? false
         }
-        var series: [RegularSeries] = [], tooShort = Set<String>()
+        var series: [RegularSeries] = [], unserved = Set<String>()
         for outcome in read.outcomes {
             if let s = outcome.series, let model = servedBy(s.key), let warmUp = warmUps[model.modelID], s.count >= warmUp.least {
                 series.append(s)
             } else if servedBy(outcome.key) != nil {
-                tooShort.insert(outcome.key)
+                unserved.insert(outcome.key)
             }
         }
         let seen = Set(read.outcomes.map(\.key))
         if let keys {
-            tooShort.formUnion(keys.subtracting(seen))
+            unserved.formUnion(keys.subtracting(seen))
         } else {
             let forecast = try await storage.forecastSeries()
-            tooShort.formUnion(forecast.filter { !seen.contains($0) && servedBy($0).map { warmUps[$0.modelID] != nil } ?? false })
+            unserved.formUnion(forecast.filter { !seen.contains($0) && servedBy($0).map { warmUps[$0.modelID] != nil } ?? false })
         }
-        return (series, tooShort, read.rowsRead)
+        return (series, unserved, read.rowsRead)
     }
 
     /// The whole history of `keys` (nil: every series but those `skipping`) from the first step
