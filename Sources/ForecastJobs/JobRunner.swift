@@ -33,6 +33,10 @@ public struct JobRunner: Sendable {
     public var clockName = "now"
     /// Told of the runs this runner closes (the daemon's metrics); nil tells no one.
     public var runObserver: (any RunObserver)?
+    /// Predict reads a series that a network serves without a usable state over its warm-up
+    /// (`WarmUp`). false: in full, which forecasts the bits that reading on from a state does
+    /// (what the tests of saved states compare with), at the cost of reading the whole history.
+    public var warmsUpWithoutState = true
 
     public init(job: JobSettings, database: DatabaseSettings, logger: Logger) {
         plan = JobPlan(job)

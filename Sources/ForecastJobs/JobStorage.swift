@@ -170,6 +170,8 @@ public protocol JobStorage: Sendable {
     func weights(modelIDs: [Int64]) async throws -> [Int64: [UInt8]]
     /// The saved states of the job's active models that `keep` accepts.
     func activeStates(keep: @Sendable (SeriesStateRow) -> Bool) async throws -> [SeriesStateRow]
+    /// The series the job has a forecast of (`PredictionWriter.forecastSeries`).
+    func forecastSeries() async throws -> Set<String>
     /// Writes one trained unit in one transaction: its actuals, models, metrics, history,
     /// forecasts, states and the run's counters (with `pointsRead`), and completes `claim`
     /// when given (and only while its lease holds). Returns the forecast rows written.
@@ -308,6 +310,11 @@ public struct PostgresJobStorage: JobStorage {
             try states.activeStates(job: job, on: db) { row in if keep(row) { kept.append(row) } }
             return kept
         }
+    }
+
+    public func forecastSeries() async throws -> Set<String> {
+        let predictions = PredictionWriter(database), job = jobName
+        return try await connection.withConnection { db in try predictions.forecastSeries(job: job, on: db) }
     }
 
     public func publish(_ unit: TrainedUnit, runID: Int64, pointsRead: Int64, completing claim: WorkClaim?) async throws -> Int {

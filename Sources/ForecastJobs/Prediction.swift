@@ -9,10 +9,12 @@ import NeuralNet
 ///
 /// A network reads on from the state saved with the series' last forecast (`series_state`), so
 /// the cycle reads only the rows after each state's last step, in one streaming read over all
-/// series, and the network runs only over the new steps. A series without a usable state (a
-/// new series, a model trained before states existed, a seasonal-naive fallback, a network
-/// published combined with a baseline, a damaged state) is read in full from its model's first
-/// step instead, which gives the same forecast.
+/// series, and the network runs only over the new steps. A series that a network serves without
+/// a usable state (a new series, a model trained before states existed, states deleted or
+/// damaged) is read over its last steps only, and the network warms its state up over them from
+/// zero (`WarmUp`: not a full read's bits, but close); a series too short or stopped too long for
+/// that, and one served without a network reading on (a seasonal-naive fallback, a statistical
+/// model alone or combined with the network), is read in full from its model's first step.
 /// Series are written in batches, each one transaction holding the batch's forecasts, their
 /// new states, the actuals they read and the run's counters, so a crash leaves every series
 /// with its old forecast and old state or its new forecast and new state.
@@ -30,14 +32,40 @@ extension JobRunner {
         case continuing(SeriesStateRow, RegularSeries)
         /// Reads the whole series from its model's first step.
         case full(RegularSeries)
+        /// Reads the series' last steps from the zero state (`WarmUp`).
+        case warmUp(RegularSeries)
+
+        var series: RegularSeries {
+            switch self {
+            case .continuing(_, let s), .full(let s), .warmUp(let s): s
+            }
+        }
+    }
+
+    /// Why a series goes back to the source after its first forecast failed.
+    struct ReadAgain {
+        /// Its saved state is unusable: it is read as a series without a state.
+        var withoutState: [String] = []
+        /// Its forecast needs the whole history (the fallback, when a future-known covariate is missing).
+        var inFull: [String] = []
+
+        var isEmpty: Bool { withoutState.isEmpty && inFull.isEmpty }
     }
 
     /// Where a cycle's time went, logged at its end.
     struct PredictTiming {
         var read = 0.0, forecast = 0.0, write = 0.0
-        var continued = 0, readInFull = 0, unchanged = 0
+        var continued = 0, readInFull = 0, warmedUp = 0, unchanged = 0
+        /// The warm-up of each network that read a series without a state ("264 steps (at least 216)").
+        var warmUps: Set<String> = []
         /// The first and last target of the forecasts written, for the note on old data.
         var targets: ClosedRange<Date>?
+
+        mutating func noteWarmUps(_ work: [(key: String, reading: Reading)], warmUps: [Int64: WarmUp], servedBy: (String) -> StoredModel?) {
+            for (key, reading) in work {
+                if case .warmUp = reading, let warmUp = servedBy(key).flatMap({ warmUps[$0.modelID] }) { self.warmUps.insert(warmUp.description) }
+            }
+        }
 
         static func measure<T>(_ seconds: inout Double, _ work: () async throws -> T) async rethrows -> T {
             let started = Date()
@@ -114,15 +142,20 @@ extension JobRunner {
             }
         }
 
-        // The series without a state, read in full.
+        // The series without a state: a network warms up over their last steps; the others (and
+        // the series a warm-up cannot serve) are read in full.
+        let warmUps = Dictionary(active.compactMap { model in
+            warmsUpWithoutState && published[model.modelID]?.readsOnFromState == true ? WarmUp(hyperparameters: model.hyperparameters).map { (model.modelID, $0) } : nil
+        }, uniquingKeysWith: { a, _ in a })
         do {
             let keys: Set<String>? = everything ? nil : withoutState
             if everything || !withoutState.isEmpty {
-                let (full, points) = try await PredictTiming.measure(&timing.read) {
-                    try await readFullSeries(keys, to: end, models: active, servedBy: servedBy, storage: storage)
+                let (read, points) = try await PredictTiming.measure(&timing.read) {
+                    try await readWithoutState(keys, to: end, models: active, warmUps: warmUps, servedBy: servedBy, storage: storage)
                 }
                 summary.pointsRead += Int64(points)
-                work += full.map { ($0.key, .full($0)) }
+                work += read
+                timing.noteWarmUps(read, warmUps: warmUps, servedBy: servedBy)
             }
         } catch let error as SourceError {
             summary.errors.append(error.description)
@@ -132,9 +165,8 @@ extension JobRunner {
         // Each series' newest step: the last one read, or where an unchanged series' state stands.
         var ends = saved.mapValues(\.lastStep)
         for item in work {
-            switch item.reading {
-            case .continuing(_, let s), .full(let s): ends[item.key] = s.date(ofStep: s.count - 1)
-            }
+            let s = item.reading.series
+            ends[item.key] = s.date(ofStep: s.count - 1)
         }
         let newest = ends.values.max()
         // Series without new rows keep their forecast; they count as served.
@@ -142,25 +174,31 @@ extension JobRunner {
         try await storage.addCounts(runID: runID, RunCounts(seriesTotal: timing.unchanged, pointsRead: pointsRead, newestObservation: newest))
 
         work.sort { $0.key < $1.key }
-        let retry = try await forecast(work, servedBy: servedBy, published: published, globalID: global?.modelID, settledBefore: grid.index(of: end), runID: runID,
+        var again = try await forecast(work, servedBy: servedBy, published: published, globalID: global?.modelID, settledBefore: grid.index(of: end), runID: runID,
                                        summary: &summary, timing: &timing, logger: logger, storage: storage)
-        if !retry.isEmpty {
-            // Saved states that could not be used: these series are read in full after all.
-            let keys = Set(retry)
-            let (full, points) = try await PredictTiming.measure(&timing.read) {
-                try await readFullSeries(keys, to: end, models: active, servedBy: servedBy, storage: storage)
+        // Saved states that could not be used are read again without them (a warm-up, which may
+        // in turn need the whole history); a full read never goes back.
+        while !again.isEmpty {
+            let (read, points) = try await PredictTiming.measure(&timing.read) {
+                let warmedUp = again.withoutState.isEmpty ? ([], 0)
+                    : try await readWithoutState(Set(again.withoutState), to: end, models: active, warmUps: warmUps, servedBy: servedBy, storage: storage)
+                let full = again.inFull.isEmpty ? ([], 0)
+                    : try await readFullSeries(Set(again.inFull), to: end, models: active, servedBy: servedBy, storage: storage)
+                return (warmedUp.0 + full.0.map { ($0.key, Reading.full($0)) }, warmedUp.1 + full.1)
             }
             summary.pointsRead += Int64(points)
+            timing.noteWarmUps(read, warmUps: warmUps, servedBy: servedBy)
             try await storage.addCounts(runID: runID, RunCounts(pointsRead: Int64(points)))
-            _ = try await forecast(full.map { ($0.key, .full($0)) }, servedBy: servedBy, published: published, globalID: global?.modelID, settledBefore: grid.index(of: end),
-                                       runID: runID, summary: &summary, timing: &timing, logger: logger, storage: storage)
+            again = try await forecast(read.sorted { $0.key < $1.key }, servedBy: servedBy, published: published, globalID: global?.modelID,
+                                       settledBefore: grid.index(of: end), runID: runID, summary: &summary, timing: &timing, logger: logger, storage: storage)
         }
         try await noteDataAge(newest: newest, ends: ends, end: end, forecasts: [], targets: timing.targets.map { [$0.lowerBound, $0.upperBound] } ?? [],
                               summary: &summary, logger: logger, storage: storage)
         logger.info("predict timing", metadata: [
             "read_s": "\(Self.seconds(timing.read))", "forecast_s": "\(Self.seconds(timing.forecast))",
             "write_s": "\(Self.seconds(timing.write))", "continued": "\(timing.continued)",
-            "read_in_full": "\(timing.readInFull)", "unchanged": "\(timing.unchanged)",
+            "read_in_full": "\(timing.readInFull)", "warmed_up": "\(timing.warmedUp)", "unchanged": "\(timing.unchanged)",
+            "warm_up": "\(timing.warmUps.isEmpty ? "-" : timing.warmUps.sorted().joined(separator: ", "))",
             "points_read": "\(summary.pointsRead)", "rows_written": "\(summary.rowsWritten)",
         ])
         return summary
@@ -184,9 +222,77 @@ extension JobRunner {
         return (read.outcomes.compactMap { $0.series }, unseen, read.rowsRead)
     }
 
-    /// The whole history of `keys` (nil: every series) from the first step of the models that
-    /// serve them.
-    func readFullSeries(_ keys: Set<String>?, to end: Date, models: [StoredModel], servedBy: @escaping @Sendable (String) -> StoredModel?,
+    /// The series `keys` (nil: every series) that have no usable state: those a network reading
+    /// on from states serves over their last steps (`readWarmUps`), the others in full.
+    func readWithoutState(_ keys: Set<String>?, to end: Date, models: [StoredModel], warmUps: [Int64: WarmUp],
+                          servedBy: @escaping @Sendable (String) -> StoredModel?, storage: some JobStorage) async throws -> (work: [(key: String, reading: Reading)], points: Int) {
+        let warmsUp: @Sendable (String) -> Bool = { key in servedBy(key).map { warmUps[$0.modelID] != nil } ?? false }
+        var work: [(key: String, reading: Reading)] = [], points = 0
+        // What is read in full: nil with `skipping` is every series but those.
+        var inFull = keys.map { $0.filter { !warmsUp($0) } }, skipping: Set<String> = []
+        if keys.map({ $0.contains(where: warmsUp) }) ?? !warmUps.isEmpty {
+            let read = try await readWarmUps(keys.map { $0.filter(warmsUp) }, to: end, warmUps: warmUps, servedBy: servedBy, storage: storage)
+            work += read.series.map { ($0.key, .warmUp($0)) }
+            points += read.points
+            if inFull != nil {
+                inFull!.formUnion(read.unserved)
+            } else if models.allSatisfy({ warmUps[$0.modelID] != nil }) {
+                inFull = read.unserved
+            } else {
+                skipping = Set(read.series.map(\.key))
+            }
+        }
+        if inFull.map({ !$0.isEmpty }) ?? true {
+            let read = try await readFullSeries(inFull, skipping: skipping, to: end, models: models, servedBy: servedBy, storage: storage)
+            work += read.series.map { ($0.key, .full($0)) }
+            points += read.points
+        }
+        return (work, points)
+    }
+
+    /// The last `WarmUp.steps` steps before `end` of `keys` (nil: every series a network in
+    /// `warmUps` serves), in one read that brings only those rows, and the series it cannot
+    /// serve, to be read in full: those whose read holds fewer than `WarmUp.least` steps (younger
+    /// than the warm-up), and those with no row in it (stopped before it). For `keys` nil those are the series forecast
+    /// before (`forecastSeries`: training forecasts every series it reads) that the read did not
+    /// find; asking the source which series stopped would scan it whole (0.45 s of 4M rows).
+    func readWarmUps(_ keys: Set<String>?, to end: Date, warmUps: [Int64: WarmUp], servedBy: @escaping @Sendable (String) -> StoredModel?,
+                     storage: some JobStorage) async throws -> (series: [RegularSeries], unserved: Set<String>, points: Int) {
+        let grid = plan.grid
+        // Each model's first step: `steps` before the bucket of `end`, not before its data's start.
+        let starts: [Int64: Date] = warmUps.compactMapValues { warmUp in grid.date(-warmUp.steps, stepsAfter: end) }
+        let from: @Sendable (String) -> Date? = { key in
+            servedBy(key).flatMap { model in starts[model.modelID].map { max($0, model.dataStart ?? $0) } }
+        }
+        guard let earliest = starts.values.min() else { return ([], keys ?? [], 0) }
+        var settings = plan.seriesSettings
+        // A warm-up is shorter than training's least history; `least` judges it instead.
+        settings.minimumLength = 1
+        let among = keys.flatMap { $0.count <= Self.separateFullReads ? $0.sorted() : nil }
+        let read = try await storage.readSeries(from: earliest, to: end, among: among, settings: settings) { point in
+            (keys?.contains(point.series) ?? true) && from(point.series).map { point.time >= $0 } ?? false
+        }
+        var series: [RegularSeries] = [], unserved = Set<String>()
+        for outcome in read.outcomes {
+            if let s = outcome.series, let model = servedBy(s.key), let warmUp = warmUps[model.modelID], s.count >= warmUp.least {
+                series.append(s)
+            } else if servedBy(outcome.key) != nil {
+                unserved.insert(outcome.key)
+            }
+        }
+        let seen = Set(read.outcomes.map(\.key))
+        if let keys {
+            unserved.formUnion(keys.subtracting(seen))
+        } else {
+            let forecast = try await storage.forecastSeries()
+            unserved.formUnion(forecast.filter { !seen.contains($0) && servedBy($0).map { warmUps[$0.modelID] != nil } ?? false })
+        }
+        return (series, unserved, read.rowsRead)
+    }
+
+    /// The whole history of `keys` (nil: every series but those `skipping`) from the first step
+    /// of the models that serve them.
+    func readFullSeries(_ keys: Set<String>?, skipping: Set<String> = [], to end: Date, models: [StoredModel], servedBy: @escaping @Sendable (String) -> StoredModel?,
                         storage: some JobStorage) async throws -> (series: [RegularSeries], points: Int) {
         let settings = plan.seriesSettings, fallbackStart = plan.trainingStart(end: end)
         let start: @Sendable (StoredModel?) -> Date = { model in model?.dataStart ?? fallbackStart }
@@ -203,7 +309,7 @@ extension JobRunner {
         } else {
             let from = models.map(start).min() ?? fallbackStart
             var keep: (@Sendable (SourcePoint) -> Bool)?
-            if let keys { keep = { keys.contains($0.series) } }
+            if let keys { keep = { keys.contains($0.series) } } else if !skipping.isEmpty { keep = { !skipping.contains($0.series) } }
             let read = try await storage.readSeries(from: from, to: end, among: nil, settings: settings, keep: keep)
             outcomes = read.outcomes
             points = read.rowsRead
@@ -213,14 +319,15 @@ extension JobRunner {
     }
 
     /// Forecasts `work` batch by batch and writes each batch in one transaction. Returns the
-    /// keys whose saved state was unusable (to be read in full).
+    /// keys to read again: those whose saved state was unusable, and those whose forecast
+    /// needs the whole history.
     func forecast(_ work: [(key: String, reading: Reading)], servedBy: @escaping @Sendable (String) -> StoredModel?, published: [Int64: PublishedForm],
                   globalID: Int64?, settledBefore: Int?,
                   runID: Int64, summary: inout RunSummary, timing: inout PredictTiming, logger: Logger,
-                  storage: some JobStorage) async throws -> [String] {
+                  storage: some JobStorage) async throws -> ReadAgain {
         let jobName = job.name
         var networks: [Int64: TrainedForecaster] = [:]
-        var retry: [String] = [], unknownFuture: [String] = []
+        var again = ReadAgain(), unknownFuture: [String] = []
         for batchStart in stride(from: 0, to: work.count, by: Self.predictBatch) {
             let batch = work[batchStart..<min(batchStart + Self.predictBatch, work.count)]
             // Networks of this batch: a global one is kept across batches, per-series ones only
@@ -238,13 +345,14 @@ extension JobRunner {
             // What each forecast series read (the new steps only, when reading on), kept as actuals.
             var observed: [RegularSeries] = []
             let started = Date()
-            // Series read in full by a network: read side by side, one batched pass per model.
+            // Series read from their first step by a network (in full or over a warm-up): read side
+            // by side, one batched pass per model.
             var fullReads: [String: FullRead] = [:]
             var byModel: [Int64: [RegularSeries]] = [:]
             for (key, reading) in batch {
-                guard case .full(let series) = reading, let model = servedBy(key), published[model.modelID]?.needsWeights == true,
-                      networks[model.modelID] != nil else { continue }
-                byModel[model.modelID, default: []].append(series)
+                if case .continuing = reading { continue }
+                guard let model = servedBy(key), published[model.modelID]?.needsWeights == true, networks[model.modelID] != nil else { continue }
+                byModel[model.modelID, default: []].append(reading.series)
             }
             for (id, series) in byModel.sorted(by: { $0.key < $1.key }) {
                 let reads = networks[id]!.readInFull(series, settledBefore: settledBefore, threads: ComputeThreads.perUnit)
@@ -268,10 +376,11 @@ extension JobRunner {
                 let result = ready ?? Result { try forecastOne(reading, with: forecaster(model, form), settledBefore: settledBefore, read: fullReads[key]) }
                 do {
                     let (forecast, state) = try result.get()
-                    let series: RegularSeries
+                    let series = reading.series
                     switch reading {
-                    case .continuing(_, let s): series = s; timing.continued += 1
-                    case .full(let s): series = s; timing.readInFull += 1
+                    case .continuing: timing.continued += 1
+                    case .full: timing.readInFull += 1
+                    case .warmUp: timing.warmedUp += 1
                     }
                     observed.append(series)
                     let published = SeriesForecast(after: series, forecast: forecast)
@@ -281,11 +390,12 @@ extension JobRunner {
                     }
                     if let state { stateRows.append(Self.stateRow(state, modelID: model.modelID, grid: plan.grid)) }
                 } catch let error as SeriesStateArchive.DamagedState {
-                    logger.warning("saved state unusable; reading the series in full", metadata: ["series": "\(key)", "error": "\(error)"])
-                    retry.append(key)
+                    logger.warning("saved state unusable; reading the series without it", metadata: ["series": "\(key)", "error": "\(error)"])
+                    again.withoutState.append(key)
                 } catch let missing as MissingFuture {
-                    // The fallback needs the whole history: a series read on from its state is read in full.
-                    guard case .full(let series) = reading else { retry.append(key); continue }
+                    // The fallback needs the whole history: a series read on from its state or
+                    // over a warm-up is read in full.
+                    guard case .full(let series) = reading else { again.inFull.append(key); continue }
                     guard let published = plan.fallbackForecast(series) else {
                         failed.append(key)
                         summary.errors.append("\(missing); the series is too short for the fallback")
@@ -304,7 +414,8 @@ extension JobRunner {
             }
             timing.forecast += Date().timeIntervalSince(started)
             networks = networks.filter { $0.key == globalID }
-            let served = batch.map(\.key).filter { !retry.contains($0) }, total = served.count
+            let readAgain = Set(again.withoutState + again.inFull)
+            let served = batch.map(\.key).filter { !readAgain.contains($0) }, total = served.count
             let written: Int
             do {
                 written = try await PredictTiming.measure(&timing.write) {
@@ -339,7 +450,7 @@ extension JobRunner {
             summary.notes.append(note)
             try await storage.addNote(runID: runID, note)
         }
-        return retry
+        return again
     }
 
     /// The forecast of one series and the state to save after it (nil for the baseline).
@@ -347,7 +458,7 @@ extension JobRunner {
         switch reading {
         case .continuing(let row, let newSteps):
             return try forecaster.forecast(continuing: row.state, of: row.series, with: newSteps, settledBefore: settledBefore)
-        case .full(let series):
+        case .full(let series), .warmUp(let series):
             return try forecaster.forecast(series, settledBefore: settledBefore, read: read)
         }
     }

@@ -92,6 +92,12 @@ public struct PredictionWriter: Sendable {
         }
     }
 
+    /// The series of `job` that have a forecast (`latest_origins`): one row per series, so
+    /// this reads a few thousand keys where asking the source which series exist scans it.
+    public func forecastSeries(job: String, on db: isolated PostgresConnection) throws -> Set<String> {
+        Set(try db.query("SELECT series FROM \(names.latestOrigins) WHERE job = $1", job).map { try $0.decode(0, as: String.self) })
+    }
+
     /// The number of lock stripes: the transactions one predict batch is written in at once.
     public static let stripes = 2
 

@@ -78,7 +78,8 @@ public struct PublishedForecaster: Sendable {
 
     /// The forecast after `newSteps` of series `key`, read on from its saved state (the bytes of
     /// `SeriesStateArchive`), and the state after them. A state that does not decode or fit
-    /// throws `SeriesStateArchive.DamagedState`: the caller then reads the series in full.
+    /// throws `SeriesStateArchive.DamagedState`: the caller then reads the series again without it
+    /// (over a warm-up, or in full for a model that reads its series in full).
     public func forecast(continuing state: [UInt8], of key: String, with newSteps: RegularSeries,
                          settledBefore: Int?) throws -> (QuantileForecast, SeriesState?) {
         switch form {

@@ -181,6 +181,8 @@ actor InMemoryJobStorage: JobStorage {
         return states.values.filter { active.contains($0.modelID) && keep($0) }.sorted { $0.series < $1.series }
     }
 
+    func forecastSeries() async throws -> Set<String> { Set(predictions.map(\.series)) }
+
     func publish(_ unit: TrainedUnit, runID: Int64, pointsRead: Int64, completing claim: WorkClaim?) async throws -> Int {
         if let refused = unit.series.first(where: unwritable.contains) { throw PostgresError(.usage, "cannot write series \(refused)") }
         if let claim, queue[claim.item.workID]?.state != .running { throw WorkQueueError.leaseLost(workID: claim.item.workID) }

@@ -45,11 +45,14 @@ final class IncrementalPredictTests: StoreTestCase {
 
     typealias Forecast = [String: [Double?]]
 
-    /// Deletes the saved states and predicts again: the whole history is read, and the forecasts
-    /// and states must be those of the read on from the states, bit for bit.
+    /// Deletes the saved states and predicts again reading in full (no warm-up): the whole
+    /// history is read, and the forecasts and states must be those of the read on from the
+    /// states, bit for bit.
     func assertAFullReadGives(_ forecast: Forecast, _ states: [String: [UInt8]], predictor: JobRunner,
                               file: StaticString = #filePath, line: UInt = #line) async throws {
         try await db.execute("DELETE FROM \(table("series_state"))")
+        var predictor = predictor
+        predictor.warmsUpWithoutState = false
         let full = try await predictor.predict(on: db)
         XCTAssertEqual(full.status, .succeeded, "\(full.errors)", file: file, line: line)
         let readInFull = try await pointsRead(full.runID)
@@ -153,8 +156,11 @@ final class IncrementalPredictTests: StoreTestCase {
             """, id, try ModelArchive.encode(network.withBaselineSpreads(spreads)))
         try await db.execute("DELETE FROM \(table("series_state"))")
 
-        // A first predict reads in full and saves states; the next reads the new rows only.
-        let first = try await runner(scope: .global, at: t0 + Double(hours - 10) * 3600).predict(on: db)
+        // A first predict reads in full (no warm-up: the chain of states starts from a full
+        // read's) and saves states; the next reads the new rows only.
+        var firstReader = try runner(scope: .global, at: t0 + Double(hours - 10) * 3600)
+        firstReader.warmsUpWithoutState = false
+        let first = try await firstReader.predict(on: db)
         XCTAssertEqual(first.status, .succeeded, "\(first.errors)")
         let firstStates = try await states()
         XCTAssertEqual(firstStates.count, 2, "a state per series")
@@ -171,6 +177,75 @@ final class IncrementalPredictTests: StoreTestCase {
             let state = try SeriesStateArchive.decode(bytes, key: key, config: network.network.config)
             XCTAssertEqual(state.baselineSpread, spreads[key], "the spread of the archive, not one refitted on the longer history")
         }
+    }
+
+    /// Issue 17: a network without saved states reads only its warm-up (`WarmUp`: the last
+    /// steps of each series, in SQL), not the whole history, and forecasts close to what reading
+    /// on from the states forecasts; it saves states after the warm-up, which the next cycle
+    /// reads on from.
+    func testWithoutStatesANetworkReadsOnlyItsWarmUpAndForecastsCloseToReadingOn() async throws {
+        try await loadReadings()
+        let trained = try await runner(scope: .global, at: t0 + Double(hours - 10) * 3600).train(on: db)
+        XCTAssertEqual(trained.status, .succeeded, "\(trained.errors)")
+        let hyperparameters = try await db.query("SELECT hyperparameters::text FROM \(table("models")) WHERE status = 'active'")[0].decode(0, as: String.self)
+        let warmUp = try XCTUnwrap(WarmUp(hyperparameters: hyperparameters))
+        XCTAssertLessThan(warmUp.steps, hours / 4, "the warm-up is a small part of the history")
+
+        let predictor = try runner(scope: .global, at: t0 + (Double(hours) - 0.5) * 3600)
+        let readingOn = try await predictor.predict(on: db)
+        XCTAssertEqual(readingOn.status, .succeeded, "\(readingOn.errors)")
+        let fromStates = try await latest()
+
+        try await db.execute("DELETE FROM \(table("series_state"))")
+        let warmedUp = try await predictor.predict(on: db)
+        XCTAssertEqual(warmedUp.status, .succeeded, "\(warmedUp.errors)")
+        XCTAssertEqual(warmedUp.seriesTotal, 2)
+        // The warm-up's first step is `steps` before the open last hour: steps + 1 hours, one missing.
+        let read = try await pointsRead(warmedUp.runID)
+        XCTAssertEqual(read, 2 * warmUp.steps, "only the warm-up's rows are read, not the \(2 * (hours - 1)) of the whole history")
+        let fromWarmUp = try await latest()
+        XCTAssertEqual(fromWarmUp.keys.sorted(), fromStates.keys.sorted(), "the same origins")
+        for (key, values) in fromStates {
+            let warm = try XCTUnwrap(fromWarmUp[key])
+            let differences = zip(values, warm).compactMap { a, b in a.flatMap { a in b.map { abs(a - $0) } } }
+            let scale = values.compactMap { $0.map(abs) }.reduce(0, +) / Double(values.count)
+            let relative = differences.reduce(0, +) / Double(differences.count) / scale
+            XCTAssertLessThan(relative, 0.02, "\(key): the warm-up forecasts close to reading on (mean difference \(relative) of the level)")
+            XCTAssertNotEqual(values, warm, "\(key): a warm-up is not the bits of a full read")
+        }
+        let saved = try await states()
+        XCTAssertEqual(saved.count, 2, "a warm-up saves states")
+        let next = try await predictor.predict(on: db)
+        XCTAssertEqual(next.status, .succeeded, "\(next.errors)")
+        let readNext = try await pointsRead(next.runID)
+        XCTAssertEqual(readNext, 2, "the next cycle reads on from the warm-up's states")
+    }
+
+    /// A series that stopped before the warm-up's window has no row in it: when every series is
+    /// read without a state, the series forecast before (`latest_origins`) that the warm-up's
+    /// read did not find are read in full, so none goes unforecast.
+    func testWithoutStatesASeriesThatStoppedBeforeTheWarmUpIsReadInFull() async throws {
+        try await loadReadings()
+        let stopped = 200
+        let values = trendingReadings(hours: stopped)
+        for hour in 0..<stopped {
+            try await db.execute("INSERT INTO \(table("readings")) VALUES ('c', $1, $2)", t0 + Double(hour) * 3600, values[hour].a)
+        }
+        let trained = try await runner(scope: .global, at: t0 + Double(hours - 10) * 3600).train(on: db)
+        XCTAssertEqual(trained.status, .succeeded, "\(trained.errors)")
+        let hyperparameters = try await db.query("SELECT hyperparameters::text FROM \(table("models")) WHERE status = 'active'")[0].decode(0, as: String.self)
+        let warmUp = try XCTUnwrap(WarmUp(hyperparameters: hyperparameters))
+        XCTAssertLessThan(warmUp.steps, hours - stopped, "c stopped before the warm-up's window")
+
+        try await db.execute("DELETE FROM \(table("series_state"))")
+        let predicted = try await runner(scope: .global, at: t0 + (Double(hours) - 0.5) * 3600).predict(on: db)
+        XCTAssertEqual(predicted.status, .succeeded, "\(predicted.errors)")
+        XCTAssertEqual(predicted.seriesTotal, 3, "a and b over the warm-up, c in full")
+        let read = try await pointsRead(predicted.runID)
+        XCTAssertEqual(read, 2 * warmUp.steps + stopped, "a and b's warm-ups and the whole of c")
+        let forecast = try await latest()
+        XCTAssertEqual(forecast.keys.filter { $0.hasPrefix("c@") }, ["c@\((t0 + Double(stopped - 1) * 3600).timeIntervalSince1970)"],
+                       "c is forecast from its last reading")
     }
 
     /// A write that fails after the forecasts were copied (here a trigger, as a crash or a lost

@@ -7,7 +7,8 @@
 #
 # 1. global model: `forecastd train` once, then CYCLES predict cycles, each after appending one
 #    new hour to every series (the cycle reads the new points, forecasts, writes). Then one
-#    predict with the saved states deleted, which reads every series in full: what the states save.
+#    predict with the saved states deleted, which reads every series over the network's warm-up
+#    (issue 17; before it, in full): what the states save.
 # 2. per-series models on the first PER_SERIES_SMALL and PER_SERIES series of the same table
 #    (training 10,000 separate networks on 2 cores takes hours; the figures extrapolate), to see
 #    whether peak memory grows with the number of series trained; then a predict cycle.
@@ -18,8 +19,9 @@
 # forecast, COPY back; no guard, no backtest) with PEER_PYTHON (default /work/venv-torch/bin/python)
 # on PEER_THREADS torch threads (default 1: on a shared machine torch's 2 OpenMP threads spin
 # against each other, 17k vs 123k steps/s measured for this LSTM under load 8),
-# then `forecastd bench rnn` at the training's shape, and a predict that reads every series in
-# full (the saved states deleted); each line records the load average. Then it stops.
+# then `forecastd bench rnn` at the training's shape, and a predict without states (the saved
+# states deleted: every series read over the network's warm-up, issue 17; the "full-read
+# predict" of the issue, before the warm-up existed); each line records the load average. Then it stops.
 #
 # Every command runs under /usr/bin/time -v (peak RSS); forecastd's "train timing" and
 # "predict timing" log lines split the time into reading, training/forecasting and writing.
@@ -226,11 +228,11 @@ if [ -n "${SIDE_BY_SIDE:-}" ]; then
     echo >>"$report"
     echo "bench rnn: \`forecastd bench rnn --cell lstm --hidden $hidden --batch $batch --tbptt 24 --inputs $inputs --outputs 72 --threads $(nproc)\`; peer: \`benchmarks/scale/peer.py --hidden $hidden --batch $batch --epochs $epochs --lags ${lags:-24} --threads ${PEER_THREADS:-1}\`." >>"$report"
     echo >>"$report"
-    echo "==> predict with the states deleted (full read of every series)" >&2
+    echo "==> predict with the states deleted (every series read over its warm-up, or in full when too short)" >&2
     for run in 1 2; do
         sql -c "DELETE FROM forecastd.series_state"
         timed "sbs_predict_full_$run" predict scale_global --as-of "$(hour_at "$points")"
-        echo "Full-read predict of $series series, run $run: **${WALL} s** wall (read $(field read_s), forecast $(field forecast_s), write $(field write_s); load $LOAD)." >>"$report"
+        echo "Full-read predict of $series series, run $run: **${WALL} s** wall (read $(field read_s), forecast $(field forecast_s), write $(field write_s); $(last_run points_read scale_global) points read, $(field warmed_up) series over a warm-up of $(grep -E "predict timing" "$LOG" | tail -1 | grep -oE 'warm_up=[^=]*\)' | cut -d= -f2 | tr -d '"'), $(field read_in_full) in full; load $LOAD)." >>"$report"
     done
     [ -n "$out" ] && cp "$report" "$out"
     cat "$report"
@@ -263,11 +265,11 @@ for cycle in $(seq 1 "$cycles"); do
 done
 
 if [ "${FULL_READ:-1}" = 1 ]; then
-    echo "==> global model: predict with the states deleted (full read of every series)" >&2
+    echo "==> global model: predict with the states deleted (every series read over its warm-up)" >&2
     sql -c "DELETE FROM forecastd.series_state"
     timed predict_global_full predict scale_global --as-of "$(hour_at "$end_hour")"
     written=$(last_run rows_written scale_global)
-    echo "| predict without states ($(last_run points_read scale_global) points read, $(field read_in_full) series read in full) | $WALL | $(field read_s) | - | $(field forecast_s) | $(field write_s) | $written | $(rate "$written" "$(field write_s)") | $RSS_MB | $LOAD |" >>"$report"
+    echo "| predict without states ($(last_run points_read scale_global) points read, $(field warmed_up) series over a warm-up, $(field read_in_full) read in full) | $WALL | $(field read_s) | - | $(field forecast_s) | $(field write_s) | $written | $(rate "$written" "$(field write_s)") | $RSS_MB | $LOAD |" >>"$report"
 fi
 
 # PER_SERIES=0 measures the global model alone.
