@@ -77,14 +77,15 @@ public struct PredictBatch: Sendable {
     /// The batch cut by lock stripe (`PredictionWriter.stripe(of:)`), parts without series
     /// left out: each part is whole for its series (forecasts, state, actuals, counters), so
     /// the parts can be written in transactions of their own, at once.
-    func byStripe() -> [PredictBatch] {
+    func byStripe() -> [(stripe: Int, part: PredictBatch)] {
         var parts = (0..<PredictionWriter.stripes).map { _ in PredictBatch(predictions: [], states: [], observed: [], series: [], failed: []) }
         for row in predictions { parts[PredictionWriter.stripe(of: row.series)].predictions.append(row) }
         for row in states { parts[PredictionWriter.stripe(of: row.series)].states.append(row) }
         for series in observed { parts[PredictionWriter.stripe(of: series.key)].observed.append(series) }
         for key in series { parts[PredictionWriter.stripe(of: key)].series.append(key) }
         for key in failed { parts[PredictionWriter.stripe(of: key)].failed.append(key) }
-        return parts.filter { !$0.series.isEmpty || !$0.predictions.isEmpty || !$0.observed.isEmpty }
+        return parts.enumerated().map { (stripe: $0.offset, part: $0.element) }
+            .filter { !$0.part.series.isEmpty || !$0.part.predictions.isEmpty || !$0.part.observed.isEmpty }
     }
 }
 
@@ -364,10 +365,10 @@ public struct PostgresJobStorage: JobStorage {
         guard parts.count > 1, batch.predictions.count >= sharedWriteRows, let second = await secondSession.connection() else {
             return try await write(batch, stripes: 0..<PredictionWriter.stripes, runID: runID, on: connection)
         }
+        // Part i goes on session i % 2: the first part on the storage's own session.
         let sessions = [connection, second]
         let results = await withTaskGroup(of: (Int, Result<Int, any Error>).self) { group in
-            for (index, part) in parts.enumerated() {
-                let stripe = PredictionWriter.stripe(of: part.series.first ?? part.predictions.first?.series ?? part.observed[0].key)
+            for (index, (stripe, part)) in parts.enumerated() {
                 group.addTask {
                     do { return (index, .success(try await write(part, stripes: [stripe], runID: runID, on: sessions[index % sessions.count]))) }
                     catch { return (index, .failure(error)) }
@@ -378,20 +379,19 @@ public struct PostgresJobStorage: JobStorage {
             return results.sorted { $0.0 < $1.0 }.map(\.1)
         }
         var written = 0, failedBeforeWriting = 0, unwritten: [String] = [], firstError: (any Error)?
-        for (part, result) in zip(parts, results) {
+        for ((_, part), result) in zip(parts, results) {
             switch result {
             case .success(let rows): written += rows; failedBeforeWriting += part.seriesFailed
             case .failure(let error): unwritten += part.series; firstError = firstError ?? error
             }
         }
         guard let firstError else { return written }
-        // A session that failed a write is not trusted with the next: the rest go on the first.
+        // A second session that failed a write is not trusted with the next: the rest go on the first.
         if results.indices.contains(where: { $0 % sessions.count == 1 && (try? results[$0].get()) == nil }) { await secondSession.drop() }
         // Nothing committed: the batch failed as a whole, as a single transaction would have.
         guard results.contains(where: { (try? $0.get()) != nil }) else { throw firstError }
         throw PartialBatchWrite(written: written, failedBeforeWriting: failedBeforeWriting, unwritten: unwritten, underlying: firstError)
     }
-
 
     private func write(_ batch: PredictBatch, stripes: some Collection<Int> & Sendable, runID: Int64, on session: PostgresConnection) async throws -> Int {
         let predictions = PredictionWriter(database), states = SeriesStateStore(database), actuals = ActualsWriter(database)
