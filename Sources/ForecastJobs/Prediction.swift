@@ -422,23 +422,19 @@ extension JobRunner {
                     try await storage.write(PredictBatch(predictions: rows, states: stateRows, observed: observed,
                                                          series: served, failed: failed), runID: runID)
                 }
-            } catch let partial as PartialBatchWrite {
-                // The committed parts counted their own series; the failed part's are added here.
-                summary.rowsWritten += Int64(partial.written)
-                summary.seriesTotal += total
-                summary.seriesFailed += partial.failedBeforeWriting + partial.unwritten.count
-                summary.errors.append("\(partial.unwritten.count) series of \(batch.first!.key) to \(batch.last!.key): writing failed: \(partial.underlying)")
-                logger.error("predict write failed", metadata: ["series": "\(partial.unwritten.count) series", "error": "\(partial.underlying)"])
-                guard await storage.isConnected else { throw partial.underlying }
-                try await storage.addCounts(runID: runID, RunCounts(seriesTotal: partial.unwritten.count, seriesFailed: partial.unwritten.count))
-                continue
             } catch {
+                // A write in parts (`PartialBatchWrite`) counted the committed parts' series
+                // itself; what failed, the whole batch or one part, is counted here.
+                let partial = error as? PartialBatchWrite, cause = partial?.underlying ?? error
+                let unwritten = partial?.unwritten.count ?? total
+                summary.rowsWritten += Int64(partial?.written ?? 0)
                 summary.seriesTotal += total
-                summary.seriesFailed += total
-                summary.errors.append("series \(batch.first!.key) to \(batch.last!.key): writing failed: \(error)")
-                logger.error("predict write failed", metadata: ["series": "\(batch.count) series", "error": "\(error)"])
-                guard await storage.isConnected else { throw error }
-                try await storage.addCounts(runID: runID, RunCounts(seriesTotal: total, seriesFailed: total))
+                summary.seriesFailed += (partial?.failedBeforeWriting ?? 0) + unwritten
+                let which = partial == nil ? "series" : "\(unwritten) series of"
+                summary.errors.append("\(which) \(batch.first!.key) to \(batch.last!.key): writing failed: \(cause)")
+                logger.error("predict write failed", metadata: ["series": "\(partial == nil ? batch.count : unwritten) series", "error": "\(cause)"])
+                guard await storage.isConnected else { throw cause }
+                try await storage.addCounts(runID: runID, RunCounts(seriesTotal: unwritten, seriesFailed: unwritten))
                 continue
             }
             summary.rowsWritten += Int64(written)
