@@ -30,10 +30,14 @@ public struct ModelGuard: Sendable {
     /// The grid the series were laid on, recorded in every model's hyperparameters so that a
     /// later change of the job's configuration is noticed (`ModelRequirements.mismatch`).
     public let grid: GridRecord?
+    /// With `refitsBelow` set, a network judged on a unit whose median series has fewer
+    /// observations than this is trained again on the whole of them before it is served; nil: never.
+    public let refitsBelow: Int?
 
     public init(settings: ForecasterSettings, season: Int, backtestWindows: Int, fallbackAllowed: Bool, settledBefore: Int? = nil,
                 challengers: [StatisticalModel.Method] = StatisticalModel.Method.allCases, challengersBelow: Int? = nil,
-                grid: GridRecord? = nil) {
+                grid: GridRecord? = nil, refitsBelow: Int? = nil) {
+        self.refitsBelow = refitsBelow
         self.settings = settings
         self.season = season
         self.backtestWindows = backtestWindows
@@ -97,6 +101,34 @@ public struct ModelGuard: Sendable {
     /// `threads`: how many the training and the network's passes may keep busy (`ComputeThreads`);
     /// `progress` is told each epoch.
     public func train(_ series: [RegularSeries], threads: Int = 1, progress: ((EpochRecord) -> Void)? = nil) -> GuardOutcome {
+        switch trainNetwork(series, threads: threads, progress: progress) {
+        case .failed(let reason, let rejected):
+            return fallback(series, reason: reason, rejected: rejected)
+        case .trained(let network, let candidate):
+            var outcome = contest(series, network: network, candidate: candidate, threads: threads)
+            let model = network.judged
+            outcome.times.epochs = model.times.epochs + (network.served === model ? 0 : network.served.times.epochs)
+            outcome.times.validation = model.times.validation
+            outcome.times.calibration = model.times.calibration
+            return outcome
+        }
+    }
+
+    /// A network as the guard judges and serves it: `judged` was trained with the tails held
+    /// back and is backtested on them; `served` forecasts and is stored. They are the same
+    /// network unless it was refitted on the whole series (`refitsBelow`).
+    struct JudgedNetwork {
+        let judged: TrainedForecaster
+        let served: TrainedForecaster
+    }
+
+    enum NetworkTraining {
+        case trained(JudgedNetwork, CandidateModel)
+        /// Why there is no network, and the diverged one to keep as rejected, if any.
+        case failed(reason: String, rejected: CandidateModel?)
+    }
+
+    func trainNetwork(_ series: [RegularSeries], threads: Int, progress: ((EpochRecord) -> Void)?) -> NetworkTraining {
         let started = Date()
         var model: TrainedForecaster?
         var failure: String?
@@ -117,20 +149,49 @@ public struct ModelGuard: Sendable {
                                           metrics: [], history: epochs.records)
             }
         }
-        let seconds = Date().timeIntervalSince(started)
-        let weights = model.flatMap { try? ModelArchive.encode($0) }
-        if model != nil && weights == nil { failure = "the model could not be serialised"; model = nil }
-        guard let model, let weights else {
-            return fallback(series, reason: failure ?? "training failed", rejected: diverged)
+        // A short series held back a fifth of itself, its latest steps, to judge the network:
+        // once judged, it is trained again on all of it (as ETS and Theta are fitted on all of
+        // it), for as many epochs as were best. A failed refit leaves the judged network.
+        let served = model.flatMap { judged in
+            refits(series, network: judged)
+                ? (try? RecurrentForecaster.train(series: series, settings: settings, threads: threads, refitting: judged)) ?? judged : judged
         }
-        let candidate = CandidateModel(
-            cell: .network(settings.cell), hyperparameters: recorded(model.settings), series: series,
-            trainSeconds: seconds, epochs: model.history.count, weights: weights, metrics: [], history: model.history)
-        var outcome = contest(series, network: model, candidate: candidate, threads: threads)
-        outcome.times.epochs = model.times.epochs
-        outcome.times.validation = model.times.validation
-        outcome.times.calibration = model.times.calibration
-        return outcome
+        let seconds = Date().timeIntervalSince(started)
+        let weights = served.flatMap { try? ModelArchive.encode($0) }
+        if model != nil && weights == nil { failure = "the model could not be serialised"; model = nil }
+        guard let model, let served, let weights else { return .failed(reason: failure ?? "training failed", rejected: diverged) }
+        return .trained(JudgedNetwork(judged: model, served: served), CandidateModel(
+            cell: .network(settings.cell), hyperparameters: recorded(served.settings), series: series,
+            trainSeconds: seconds, epochs: model.history.count, weights: weights, metrics: [], history: model.history))
+    }
+
+    /// Whether the network judged on `series` is trained again on the whole of them: when
+    /// `refitsBelow` is set and the median series is shorter than that, for one network (an
+    /// ensemble's members are served as judged).
+    func refits(_ series: [RegularSeries], network: TrainedForecaster) -> Bool {
+        guard let limit = refitsBelow, !series.isEmpty, !network.isEnsemble else { return false }
+        let lengths = series.map(\.observedCount).sorted()
+        return lengths[lengths.count / 2] < limit
+    }
+
+    /// Every contender of `train`'s contest on `series` (the combinations with each statistical
+    /// model and both baselines included), with its backtest windows and the forecasts it would
+    /// publish, lowest backtest MASE first: what `forecastd bench accuracy --contenders` records,
+    /// so that rules of selection and combination can be compared on windows held out from all
+    /// of them. The network trains as `train` trains it; without one, the others contend.
+    public func everyContender(_ series: [RegularSeries], threads: Int = 1) -> [ContenderReport] {
+        var network: JudgedNetwork?, candidate: CandidateModel?
+        if case .trained(let model, let trained) = trainNetwork(series, threads: threads, progress: nil) {
+            (network, candidate) = (model, trained)
+        }
+        let board = score(series, network: network, week: nil, threads: threads)
+        return board.pools.map { Contender(kind: $0.key, pool: $0.value) }.sorted { $0.mase.nanAsInfinity < $1.mase.nanAsInfinity }
+            .map { contender in
+                let outcome = publish(Selection(forcing: contender, among: board.contenders), series: series, network: network?.served,
+                                      board: board, candidate: candidate, why: nil, threads: threads)
+                return ContenderReport(code: contender.kind.code, mase: contender.mase, backtests: contender.pool.results,
+                                       forecasts: outcome.forecasts)
+            }
     }
 
     /// The fallback for series the network does not serve (too short, or training failed):
@@ -147,12 +208,40 @@ public struct ModelGuard: Sendable {
     /// reads every series once, batched on `threads` (`TrainedForecaster.readInFull`): that one
     /// pass gives the backtest windows of the scored series and every series' forecast and
     /// state, each bit for bit what its own batch-1 reads would give.
-    func contest(_ series: [RegularSeries], network: TrainedForecaster?, candidate: CandidateModel?,
+    func contest(_ series: [RegularSeries], network: JudgedNetwork?, candidate: CandidateModel?,
                  why: String? = nil, week: Int? = nil, threads: Int = 1) -> GuardOutcome {
+        let started = Date()
+        let board = score(series, network: network, week: week, threads: threads)
+        guard let selection = Selection(board.contenders) else {
+            let reason = why ?? "no backtest window could be scored"
+            if network == nil { return stronger(series, reason: reason, rejected: candidate) }
+            return GuardOutcome(published: nil, rejected: candidate.map { var c = $0; c.reason = c.reason ?? reason; return c },
+                                forecasts: [])
+        }
+        let scoredAt = Date()
+        var outcome = publish(selection, series: series, network: network?.served, board: board, candidate: candidate, why: why, threads: threads)
+        // The network's pass and the contest, then the forecasts assembled from them.
+        outcome.times.backtest = scoredAt.timeIntervalSince(started)
+        outcome.times.forecast = Date().timeIntervalSince(scoredAt)
+        return outcome
+    }
+
+    /// The contest's backtests: every contender's pool over the scored series, and what
+    /// publishing any of them needs (the network's reads, the baseline partner, the challengers).
+    struct Scoreboard {
+        var contenders: [Contender]
+        /// Every backtest that completed, those the selection leaves out included.
+        var pools: [Contender.Kind: AccuracyPool]
+        var reads: [String: FullRead]
+        var partner: FallbackBaseline
+        var statistical: [StatisticalModel]
+    }
+
+    func score(_ series: [RegularSeries], network judgedNetwork: JudgedNetwork?, week: Int?, threads: Int) -> Scoreboard {
         let levels = settings.quantiles
+        let network = judgedNetwork?.judged
         let week = network?.settings.weekRead ?? week
         let scored = Self.evenlySpread(series, limit: Self.contestSeriesLimit)
-        let started = Date()
         var reads: [String: FullRead] = [:]
         if let network {
             let scoredKeys = Set(scored.map(\.key))
@@ -160,6 +249,13 @@ public struct ModelGuard: Sendable {
                 scoredKeys.contains(s.key) ? guardWindows(heldBack: network.settings.heldBack(length: s.count), week: week) : 0
             }, season: season, threads: threads)
             for (s, read) in zip(series, results) { reads[s.key] = read }
+            // A refitted network forecasts and keeps the states; the judged one's windows score it.
+            if let served = judgedNetwork?.served, served !== network {
+                for (s, read) in zip(series, served.readInFull(series, settledBefore: settledBefore, season: season, threads: threads)) {
+                    guard let read, let judged = reads[s.key] else { reads[s.key] = nil; continue }
+                    reads[s.key] = FullRead(forecast: read.forecast, state: read.state, backtest: judged.backtest)
+                }
+            }
         }
         let partner = FallbackBaseline(ForecastBase.stronger(on: series.map(\.values), horizon: horizon, season: season), season: season)
         let challengers = challengers(for: series)
@@ -225,25 +321,13 @@ public struct ModelGuard: Sendable {
             if (kind == .naive || kind == .seasonalNaive) && kind != baseline { return nil }
             return Contender(kind: kind, pool: pool)
         }
-        guard let selection = Selection(contenders) else {
-            let reason = why ?? "no backtest window could be scored"
-            if network == nil { return stronger(series, reason: reason, rejected: candidate) }
-            return GuardOutcome(published: nil, rejected: candidate.map { var c = $0; c.reason = c.reason ?? reason; return c },
-                                forecasts: [])
-        }
-        let scoredAt = Date()
-        var outcome = publish(selection, series: series, network: network, reads: reads, candidate: candidate, partner: partner,
-                              statistical: statistical, why: why, threads: threads)
-        // The network's pass and the contest, then the forecasts assembled from them.
-        outcome.times.backtest = scoredAt.timeIntervalSince(started)
-        outcome.times.forecast = Date().timeIntervalSince(scoredAt)
-        return outcome
+        return Scoreboard(contenders: contenders, pools: complete, reads: reads, partner: partner, statistical: statistical)
     }
 
     /// Turns the selection into the published model, its forecasts and states.
-    func publish(_ selection: Selection, series: [RegularSeries], network: TrainedForecaster?, reads: [String: FullRead],
-                 candidate: CandidateModel?, partner: FallbackBaseline, statistical: [StatisticalModel], why: String?,
-                 threads: Int = 1) -> GuardOutcome {
+    func publish(_ selection: Selection, series: [RegularSeries], network: TrainedForecaster?, board: Scoreboard,
+                 candidate: CandidateModel?, why: String?, threads: Int = 1) -> GuardOutcome {
+        let (reads, partner, statistical) = (board.reads, board.partner, board.statistical)
         let levels = settings.quantiles
         let chosen = selection.chosen
         let reason = why.map { "\($0); " } ?? ""
@@ -427,6 +511,18 @@ public struct GuardOutcome: Sendable {
     public var times = StageTimes()
 }
 
+/// One contender as `ModelGuard.everyContender` reports it.
+public struct ContenderReport: Sendable {
+    /// `Contender.Kind.code`.
+    public let code: String
+    /// Its backtest MASE over the scored series.
+    public let mase: Double
+    /// Its backtest, one per scored series, in the order of the series.
+    public let backtests: [BacktestResult]
+    /// What it would publish, one per series it forecasts.
+    public let forecasts: [SeriesForecast]
+}
+
 /// One contender of the guard's contest and its backtest.
 struct Contender {
     enum Kind: Hashable {
@@ -460,6 +556,18 @@ struct Contender {
             switch self {
             case .statistical(let m), .networkWithStatistical(let m): return m
             default: return nil
+            }
+        }
+
+        /// How the accuracy benchmark marks it: "network", "sn", "naive", "ets", "theta", "+sn", "+ets", ….
+        var code: String {
+            switch self {
+            case .network: return "network"
+            case .naive: return "naive"
+            case .seasonalNaive: return "sn"
+            case .statistical(let m): return m.rawValue
+            case .networkWithBaseline: return "+baseline"
+            case .networkWithStatistical(let m): return "+\(m.rawValue)"
             }
         }
 
@@ -554,6 +662,14 @@ struct Selection {
         // scored 0.938 on the holiday week that followed, the combination 0.357).
         let combined = tied.first { $0.kind == .networkWithBaseline && $0.mase < cheapest.mase }
         chosen = cheapest.kind == .network ? combined ?? cheapest : cheapest
+    }
+
+    /// `chosen` published whatever the others scored (`ModelGuard.everyContender`).
+    init(forcing chosen: Contender, among contenders: [Contender]) {
+        self.contenders = contenders.filter { $0.mase.isFinite }
+        self.best = self.contenders.min { $0.mase < $1.mase } ?? chosen
+        self.chosen = chosen
+        threshold = Self.threshold
     }
 
     func pool(of kind: Contender.Kind) -> AccuracyPool? { contenders.first { $0.kind == kind }?.pool }

@@ -33,7 +33,13 @@ struct BenchAccuracy: ParsableCommand {
     @Option(help: "Feedback: none or output (issue 13; needs the dense decoder).") var feedback: FeedbackKind?
     @Option(help: "Recurrent decoder: decode from every Nth scored step in training (default: chosen from tbptt and the horizon).") var decoderStride: Int?
     @Option(help: "Recurrent decoder and feedback: share of own forecasts fed in the last epoch (default 0.5).") var ownShare: Float?
+    @Option(help: "Networks in the ensemble.") var ensemble: Int?
     @Flag(help: "Print each epoch.") var verbose = false
+    @Option(help: "Run the guard's whole contest at each origin instead of the network alone, and write every contender's backtest windows and forecast to this file (JSON lines), to compare rules of selection and combination on the held-out windows.")
+    var contenders: String?
+    @Flag(help: "With --contenders: one global model over every series at each origin (each series cut at its own origin).")
+    var global = false
+    @Flag(help: "With --contenders: refit the network of short series on the whole history.") var refit = false
 
     func run() throws {
         let grid = try TimeGrid(frequency: frequency)
@@ -70,13 +76,18 @@ struct BenchAccuracy: ParsableCommand {
         overrides.feedback = feedback
         overrides.decoderStride = decoderStride
         overrides.ownShare = ownShare
+        overrides.ensemble = ensemble
         if feedback == .output, decoder == .recurrent { throw ValidationError("--feedback output needs --decoder dense") }
         let settings = ForecasterSettings.resolved(frequency: grid.frequency, horizon: horizon, season: season,
                                                    backtestWindows: 3, overrides: overrides)
         // The product's own rolling-origin backtest and metrics: each origin trains a fresh
         // model on the history before it; seasonal naive and naive are scored on the same windows.
         let backtest = Backtest(horizon: horizon, windows: origins, season: season, levels: settings.quantiles)
-        for outcome in SeriesBuilder.build(rows, settings: SeriesSettings(grid: grid)) {
+        let built = SeriesBuilder.build(rows, settings: SeriesSettings(grid: grid))
+        if let contenders {
+            return try writeContenders(of: built.compactMap(\.series), settings: settings, season: season, to: contenders)
+        }
+        for outcome in built {
             guard var full = outcome.series else { print("\(outcome.key): skipped \(outcome.skipReason!)"); continue }
             if let last, full.count > last { full = full.suffix(last) }
             var seconds = 0.0
@@ -99,6 +110,62 @@ struct BenchAccuracy: ParsableCommand {
             print(String(format: "%@: MASE model %.3f  seasonal naive %.3f  naive %.3f  coverage %.2f  train %.1fs/origin",
                          full.key, result.model.mase, result.baseline.mase, naive.model.mase, result.model.coverage,
                          seconds / Double(max(result.windows.count, 1))))
+        }
+    }
+}
+
+extension BenchAccuracy {
+    /// For each series and origin (the last `origins` horizons), the guard's contest on the
+    /// history before it as `train --as-of` runs it with the defaults (`ModelGuard.everyContender`),
+    /// one JSON line: the held-out actuals and their MASE scale, and per contender its backtest
+    /// windows (scale, actuals, point forecast) and its forecast of the held-out horizon.
+    func writeContenders(of series: [RegularSeries], settings: ForecasterSettings, season: Int, to path: String) throws {
+        let guardian = ModelGuard(settings: settings, season: season, backtestWindows: 3, fallbackAllowed: true,
+                                  challengersBelow: ModelGuard.shortSeriesLength, refitsBelow: refit ? ModelGuard.shortSeriesLength : nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        guard let file = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }
+        defer { try? file.close() }
+        let window = { (s: RegularSeries, origin: Int, point: [Double]) -> [String: Any] in
+            let observed = s.observedValues
+            return ["scale": Metrics.seasonalNaiveScale(training: Array(observed[..<origin]), season: season),
+                    "actual": Array(observed[origin..<min(origin + horizon, observed.count)]).map { $0.isFinite ? $0 : -1e300 },
+                    "point": point]
+        }
+        let scored = series.map { $0.suffix(last ?? $0.count) }
+        let originsOf = scored.map { Backtest.origins(length: $0.count, horizon: horizon, windows: origins, minimumHistory: season + 1) }
+        // Per unit: the series it trains on, each cut at its origin.
+        var units: [[(series: RegularSeries, origin: Int)]] = []
+        if global {
+            for k in 0..<origins {
+                units.append(zip(scored, originsOf).compactMap { s, o in
+                    let i = k - (origins - o.count)
+                    return i >= 0 ? (s, o[i]) : nil
+                })
+            }
+        } else {
+            units = zip(scored, originsOf).flatMap { s, o in o.map { [(s, $0)] } }
+        }
+        for unit in units where !unit.isEmpty {
+            let histories = unit.map { $0.series.prefix($0.origin) }
+            let started = Date()
+            let reports = guardian.everyContender(histories, threads: ComputeThreads.perUnit)
+            let seconds = Date().timeIntervalSince(started)
+            for (j, (full, origin)) in unit.enumerated() {
+                let key = full.key
+                let line: [String: Any] = [
+                    "series": key, "origin": origin, "seconds": seconds,
+                    "heldout": window(full, origin, []),
+                    "contenders": reports.compactMap { report -> [String: Any]? in
+                        guard let forecast = report.forecasts.first(where: { $0.series == key }), j < report.backtests.count else { return nil }
+                        return ["code": report.code, "mase": report.mase.isFinite ? report.mase : -1,
+                                "windows": report.backtests[j].windows.map { window(histories[j], $0.origin, $0.modelForecast.point) },
+                                "point": forecast.forecast.point, "levels": settings.quantiles, "quantiles": forecast.forecast.values]
+                    }]
+                file.write(try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]))
+                file.write(Data("\n".utf8))
+            }
+            print("\(unit.map(\.series.key).joined(separator: ",")) origin \(unit[0].origin): "
+                  + reports.map { String(format: "%@ %.3f", $0.code, $0.mase) }.joined(separator: ", "))
         }
     }
 }
