@@ -359,8 +359,10 @@ extension JobRunner {
                 for (s, read) in zip(series, reads) { if let read { fullReads[s.key] = read } }
             }
             // Series served without a network (a statistical model, fitted again per series at
-            // every predict, or a baseline) are forecast on the unit's threads first; a network
-            // reads through its one inference workspace, so its series go one by one below.
+            // every predict, or a baseline), or whose network's read is done above, are forecast
+            // on the unit's threads first (a combination's statistical models are fitted there);
+            // reading on from a state goes through the network's one inference workspace, so
+            // those series go one by one below.
             let entries = Array(batch)
             let forecaster = { (model: StoredModel, form: PublishedForm) in
                 PublishedForecaster(form: form, network: networks[model.modelID], horizon: job.horizon,
@@ -368,8 +370,10 @@ extension JobRunner {
             }
             let withoutNetwork = ComputeThreads.map(entries.count, threads: ComputeThreads.perUnit) { i -> Result<(QuantileForecast, SeriesState?), any Error>? in
                 let (key, reading) = entries[i]
-                guard let model = servedBy(key), let form = published[model.modelID], !form.needsWeights else { return nil }
-                return Result { try forecastOne(reading, with: forecaster(model, form), settledBefore: settledBefore, read: nil) }
+                guard let model = servedBy(key), let form = published[model.modelID] else { return nil }
+                let read = fullReads[key]
+                guard !form.needsWeights || read != nil else { return nil }
+                return Result { try forecastOne(reading, with: forecaster(model, form), settledBefore: settledBefore, read: read) }
             }
             for ((key, reading), ready) in zip(entries, withoutNetwork) {
                 guard let model = servedBy(key), let form = published[model.modelID] else { continue }
