@@ -82,10 +82,6 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
     /// `TrainedForecaster.members`). nil: one network (every model stored before ensembles
     /// existed, and `defaults`); `resolved` sets the job's value.
     public var ensemble: Int? = nil
-    /// Set on a network trained again on the whole of its series after the guard judged it
-    /// (`ModelGuard`'s refit of short series): the epochs that training ran. nil: the network
-    /// was trained with the tails held back, as it was judged.
-    public var refitEpochs: Int? = nil
 
     /// The decoder, nil read as the dense head.
     public var decoderKind: DecoderKind { decoder ?? .dense }

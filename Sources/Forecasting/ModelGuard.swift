@@ -30,14 +30,10 @@ public struct ModelGuard: Sendable {
     /// The grid the series were laid on, recorded in every model's hyperparameters so that a
     /// later change of the job's configuration is noticed (`ModelRequirements.mismatch`).
     public let grid: GridRecord?
-    /// With `refitsBelow` set, a network judged on a unit whose median series has fewer
-    /// observations than this is trained again on the whole of them before it is served; nil: never.
-    public let refitsBelow: Int?
 
     public init(settings: ForecasterSettings, season: Int, backtestWindows: Int, fallbackAllowed: Bool, settledBefore: Int? = nil,
                 challengers: [StatisticalModel.Method] = StatisticalModel.Method.allCases, challengersBelow: Int? = nil,
-                grid: GridRecord? = nil, refitsBelow: Int? = nil) {
-        self.refitsBelow = refitsBelow
+                grid: GridRecord? = nil) {
         self.settings = settings
         self.season = season
         self.backtestWindows = backtestWindows
@@ -104,26 +100,17 @@ public struct ModelGuard: Sendable {
         switch trainNetwork(series, threads: threads, progress: progress) {
         case .failed(let reason, let rejected):
             return fallback(series, reason: reason, rejected: rejected)
-        case .trained(let network, let candidate):
-            var outcome = contest(series, network: network, candidate: candidate, threads: threads)
-            let model = network.judged
-            outcome.times.epochs = model.times.epochs + (network.served === model ? 0 : network.served.times.epochs)
+        case .trained(let model, let candidate):
+            var outcome = contest(series, network: model, candidate: candidate, threads: threads)
+            outcome.times.epochs = model.times.epochs
             outcome.times.validation = model.times.validation
             outcome.times.calibration = model.times.calibration
             return outcome
         }
     }
 
-    /// A network as the guard judges and serves it: `judged` was trained with the tails held
-    /// back and is backtested on them; `served` forecasts and is stored. They are the same
-    /// network unless it was refitted on the whole series (`refitsBelow`).
-    struct JudgedNetwork {
-        let judged: TrainedForecaster
-        let served: TrainedForecaster
-    }
-
     enum NetworkTraining {
-        case trained(JudgedNetwork, CandidateModel)
+        case trained(TrainedForecaster, CandidateModel)
         /// Why there is no network, and the diverged one to keep as rejected, if any.
         case failed(reason: String, rejected: CandidateModel?)
     }
@@ -149,29 +136,13 @@ public struct ModelGuard: Sendable {
                                           metrics: [], history: epochs.records)
             }
         }
-        // A short series held back a fifth of itself, its latest steps, to judge the network:
-        // once judged, it is trained again on all of it (as ETS and Theta are fitted on all of
-        // it), for as many epochs as were best. A failed refit leaves the judged network.
-        let served = model.flatMap { judged in
-            refits(series, network: judged)
-                ? (try? RecurrentForecaster.train(series: series, settings: settings, threads: threads, refitting: judged)) ?? judged : judged
-        }
         let seconds = Date().timeIntervalSince(started)
-        let weights = served.flatMap { try? ModelArchive.encode($0) }
+        let weights = model.flatMap { try? ModelArchive.encode($0) }
         if model != nil && weights == nil { failure = "the model could not be serialised"; model = nil }
-        guard let model, let served, let weights else { return .failed(reason: failure ?? "training failed", rejected: diverged) }
-        return .trained(JudgedNetwork(judged: model, served: served), CandidateModel(
-            cell: .network(settings.cell), hyperparameters: recorded(served.settings), series: series,
+        guard let model, let weights else { return .failed(reason: failure ?? "training failed", rejected: diverged) }
+        return .trained(model, CandidateModel(
+            cell: .network(settings.cell), hyperparameters: recorded(model.settings), series: series,
             trainSeconds: seconds, epochs: model.history.count, weights: weights, metrics: [], history: model.history))
-    }
-
-    /// Whether the network judged on `series` is trained again on the whole of them: when
-    /// `refitsBelow` is set and the median series is shorter than that, for one network (an
-    /// ensemble's members are served as judged).
-    func refits(_ series: [RegularSeries], network: TrainedForecaster) -> Bool {
-        guard let limit = refitsBelow, !series.isEmpty, !network.isEnsemble else { return false }
-        let lengths = series.map(\.observedCount).sorted()
-        return lengths[lengths.count / 2] < limit
     }
 
     /// Every contender of `train`'s contest on `series` (the combinations with each statistical
@@ -180,14 +151,14 @@ public struct ModelGuard: Sendable {
     /// so that rules of selection and combination can be compared on windows held out from all
     /// of them. The network trains as `train` trains it; without one, the others contend.
     public func everyContender(_ series: [RegularSeries], threads: Int = 1) -> [ContenderReport] {
-        var network: JudgedNetwork?, candidate: CandidateModel?
+        var network: TrainedForecaster?, candidate: CandidateModel?
         if case .trained(let model, let trained) = trainNetwork(series, threads: threads, progress: nil) {
             (network, candidate) = (model, trained)
         }
         let board = score(series, network: network, week: nil, threads: threads)
         return board.pools.map { Contender(kind: $0.key, pool: $0.value) }.sorted { $0.mase.nanAsInfinity < $1.mase.nanAsInfinity }
             .map { contender in
-                let outcome = publish(Selection(forcing: contender, among: board.contenders), series: series, network: network?.served,
+                let outcome = publish(Selection(forcing: contender, among: board.contenders), series: series, network: network,
                                       board: board, candidate: candidate, why: nil, threads: threads)
                 return ContenderReport(code: contender.kind.code, mase: contender.mase, backtests: contender.pool.results,
                                        forecasts: outcome.forecasts)
@@ -208,7 +179,7 @@ public struct ModelGuard: Sendable {
     /// reads every series once, batched on `threads` (`TrainedForecaster.readInFull`): that one
     /// pass gives the backtest windows of the scored series and every series' forecast and
     /// state, each bit for bit what its own batch-1 reads would give.
-    func contest(_ series: [RegularSeries], network: JudgedNetwork?, candidate: CandidateModel?,
+    func contest(_ series: [RegularSeries], network: TrainedForecaster?, candidate: CandidateModel?,
                  why: String? = nil, week: Int? = nil, threads: Int = 1) -> GuardOutcome {
         let started = Date()
         let board = score(series, network: network, week: week, threads: threads)
@@ -219,7 +190,7 @@ public struct ModelGuard: Sendable {
                                 forecasts: [])
         }
         let scoredAt = Date()
-        var outcome = publish(selection, series: series, network: network?.served, board: board, candidate: candidate, why: why, threads: threads)
+        var outcome = publish(selection, series: series, network: network, board: board, candidate: candidate, why: why, threads: threads)
         // The network's pass and the contest, then the forecasts assembled from them.
         outcome.times.backtest = scoredAt.timeIntervalSince(started)
         outcome.times.forecast = Date().timeIntervalSince(scoredAt)
@@ -255,9 +226,8 @@ public struct ModelGuard: Sendable {
         }
     }
 
-    func score(_ series: [RegularSeries], network judgedNetwork: JudgedNetwork?, week: Int?, threads: Int) -> Scoreboard {
+    func score(_ series: [RegularSeries], network: TrainedForecaster?, week: Int?, threads: Int) -> Scoreboard {
         let levels = settings.quantiles
-        let network = judgedNetwork?.judged
         let week = network?.settings.weekRead ?? week
         let scored = Self.evenlySpread(series, limit: Self.contestSeriesLimit)
         var reads: [String: FullRead] = [:]
@@ -267,13 +237,6 @@ public struct ModelGuard: Sendable {
                 scoredKeys.contains(s.key) ? guardWindows(heldBack: network.settings.heldBack(length: s.count), week: week) : 0
             }, season: season, threads: threads)
             for (s, read) in zip(series, results) { reads[s.key] = read }
-            // A refitted network forecasts and keeps the states; the judged one's windows score it.
-            if let served = judgedNetwork?.served, served !== network {
-                for (s, read) in zip(series, served.readInFull(series, settledBefore: settledBefore, season: season, threads: threads)) {
-                    guard let read, let judged = reads[s.key] else { reads[s.key] = nil; continue }
-                    reads[s.key] = FullRead(forecast: read.forecast, state: read.state, backtest: judged.backtest)
-                }
-            }
         }
         let partner = FallbackBaseline(ForecastBase.stronger(on: series.map(\.values), horizon: horizon, season: season), season: season)
         let challengers = challengers(for: series)

@@ -39,7 +39,6 @@ struct BenchAccuracy: ParsableCommand {
     var contenders: String?
     @Flag(help: "With --contenders: one global model over every series at each origin (each series cut at its own origin).")
     var global = false
-    @Flag(help: "With --contenders: refit the network of short series on the whole history.") var refit = false
 
     func run() throws {
         let grid = try TimeGrid(frequency: frequency)
@@ -121,7 +120,7 @@ extension BenchAccuracy {
     /// windows (scale, actuals, point forecast) and its forecast of the held-out horizon.
     func writeContenders(of series: [RegularSeries], settings: ForecasterSettings, season: Int, to path: String) throws {
         let guardian = ModelGuard(settings: settings, season: season, backtestWindows: 3, fallbackAllowed: true,
-                                  challengersBelow: ModelGuard.shortSeriesLength, refitsBelow: refit ? ModelGuard.shortSeriesLength : nil)
+                                  challengersBelow: ModelGuard.shortSeriesLength)
         _ = FileManager.default.createFile(atPath: path, contents: nil)
         guard let file = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }
         defer { try? file.close() }

@@ -6,6 +6,7 @@ import XCTest
 @testable import ForecastJobs
 @testable import ForecastStore
 @testable import Forecasting
+import NeuralNet
 
 /// The predict cycle, `run --once`, the backtest and the work queue's unit execution on an
 /// in-memory `JobStorage`: their logic without PostgreSQL (the store's SQL has its own tests,
@@ -189,6 +190,44 @@ final class PredictRunTests: XCTestCase {
         for row in issued {
             let i = keys.firstIndex(of: row.series)!, h = Int(row.targetTs.timeIntervalSince(t0) / 3600)
             XCTAssertEqual(row.forecastValue, Self.sine(i, h), accuracy: 0.5, "the sines forecast again from their new rows")
+        }
+    }
+
+    /// Short noisy sines, on which the models the guard cannot tell apart are published as their
+    /// mean (`PublishedForm.mean`): predict forecasts every series again from its rows, each the
+    /// mean of its members, and writes every horizon.
+    func testAMeanOfModelsIsForecastAgainForEverySeriesAtPredict() async throws {
+        var sines = job()
+        sines.statisticalChallengers = .auto
+        sines.model.hiddenSize = 2
+        sines.model.epochs = 1
+        let keys = ["a", "b", "c"]
+        var generator = SplitMix64(state: 7)
+        let noise = (0..<(3 * (hours + 2))).map { _ in Double.random(in: -1...1, using: &generator) }
+        let points = { (range: Range<Int>) -> [SourcePoint] in
+            range.flatMap { (h: Int) -> [SourcePoint] in
+                keys.indices.map { (i: Int) -> SourcePoint in SourcePoint(series: keys[i], time: self.hour(h), value: Self.sine(i, h) + noise[3 * h + i]) }
+            }
+        }
+        let store = InMemoryJobStorage(points: points(0..<hours), plan: JobPlan(sines), clock: hour(hours))
+        let trained = try await runner(sines, at: hour(hours)).train(storage: store, only: nil, trigger: nil, note: nil)
+        XCTAssertEqual(trained.status, .succeeded, "\(trained.errors)")
+        let models = await store.activeModels
+        XCTAssertEqual(models.count, 3)
+        let means = models.filter { CombinationMember.combination(hyperparameters: $0.hyperparameters) != nil }
+        XCTAssertFalse(means.isEmpty, models.map { $0.reason ?? "" }.joined(separator: "\n"))
+        for model in means { XCTAssertTrue(model.reason?.contains("as the mean of") == true, model.reason ?? "") }
+
+        await store.add(points(hours..<(hours + 2)))
+        await store.setClock(hour(hours + 2))
+        let predicted = try await runner(sines, at: hour(hours + 2)).predict(storage: store)
+        XCTAssertEqual(predicted.status, .succeeded, "\(predicted.errors)")
+        XCTAssertEqual(predicted.rowsWritten, 3 * 6)
+        let issued = await store.predictions.filter { $0.issuedAt == hour(hours + 1) }
+        XCTAssertEqual(Set(issued.map(\.series)), Set(keys))
+        for row in issued {
+            let i = keys.firstIndex(of: row.series)!, h = Int(row.targetTs.timeIntervalSince(t0) / 3600)
+            XCTAssertEqual(row.forecastValue, Self.sine(i, h), accuracy: 1.5, "the sines forecast again from their new rows")
         }
     }
 

@@ -199,6 +199,29 @@ final class GuardChoiceTests: XCTestCase {
         XCTAssertLessThanOrEqual(mase, selection.members.map(\.mase).max()!)
     }
 
+    /// A mean with the network among its members forecasts with the network's read (done
+    /// in a batch beforehand, or here) and the others fitted on the history: the mean of theirs.
+    func testAMeanWithTheNetworkAveragesItsReadWithTheOthers() throws {
+        let s = series(monthlySeasonal(noise: 0.05), frequency: "1mo")
+        var settings = ForecasterSettings.defaults(frequency: Frequency(.month), horizon: 12, season: 12, backtestWindows: 3)
+        settings.hiddenSize = 2
+        settings.epochs = 1
+        let network = try RecurrentForecaster.train(series: [s], settings: settings)
+        let levels = settings.quantiles
+        let baseline = FallbackBaseline(.seasonal, season: 12)
+        let form = PublishedForm.mean([.network, .baseline(baseline)])
+        XCTAssertTrue(form.needsWeights)
+        let expected = QuantileForecast.mean(of: [try network.forecast(s, settledBefore: nil).0,
+                                                  baseline.forecaster.forecast(history: s.values, horizon: 12, levels: levels)])
+        let forecaster = PublishedForecaster(form: form, network: network, horizon: 12, levels: levels, maxGap: 3)
+        XCTAssertEqual(try forecaster.forecast(s, settledBefore: nil).0, expected)
+        let read = try XCTUnwrap(network.readInFull([s]).first ?? nil)
+        XCTAssertEqual(try forecaster.forecast(s, settledBefore: nil, read: read).0, expected, "the batched read gives the same")
+        XCTAssertThrowsError(try PublishedForecaster(form: form, network: nil, horizon: 12, levels: levels, maxGap: 3).forecast(s, settledBefore: nil)) { error in
+            XCTAssertEqual(error as? PublishedForecaster.Failure, .noWeights)
+        }
+    }
+
     /// Without the statistical models (a long series) the selection decides as before.
     func testNoMeanWhereTheStatisticalModelsDoNotContend() {
         let s = series(monthlySeasonal(), frequency: "1mo")

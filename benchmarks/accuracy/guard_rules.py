@@ -1,0 +1,91 @@
+"""Compares rules of the guard's choice on held-out windows, from the contenders that
+`forecastd bench accuracy --contenders FILE` records (one JSON line per series and origin:
+every contender's backtest windows, and its forecast of the horizon after the origin).
+
+    python3 guard_rules.py monthly_seven.jsonl aus.jsonl ...
+
+Prints, per file, the mean over series of the held-out MASE (the median forecast, scaled by the
+in-sample seasonal-naive error at the origin) of each rule: every contender alone, the lowest
+backtest MASE, and the mean of the single models that tie with the best (the guard's rule where
+ETS and Theta contend; DM t below 1.645 and MASE within a tolerance of the best's). Needs only
+numpy. Analysis for choosing defaults, not part of the product."""
+
+import json
+import math
+import sys
+
+import numpy as np
+
+SINGLES = ("network", "ets", "theta")
+THRESHOLD = 1.645
+
+
+def mase(actual, point, scale):
+    a, p = np.array(actual), np.array(point[:len(actual)])
+    seen = a > -1e299
+    return float(np.mean(np.abs(a[seen] - p[seen])) / scale)
+
+
+def window_losses(contender):
+    return [mase(w["actual"], w["point"], w["scale"]) for w in contender["windows"]]
+
+
+def dm(losses, best):
+    d = np.array(losses) - np.array(best)
+    mean = d.mean()
+    if len(d) == 1:
+        return 0.0 if mean == 0 else math.copysign(math.inf, mean)
+    sd = d.std(ddof=1)
+    return mean / (sd / math.sqrt(len(d))) if sd > 0 else (0.0 if mean == 0 else math.copysign(math.inf, mean))
+
+
+def stronger_baseline(cs):
+    """The baseline the guard lets contend: the one the network's combination with the baseline
+    was made with (read off its forecast), else the one of lower backtest MASE."""
+    if "+baseline" in cs and "network" in cs:
+        partner = 2 * np.array(cs["+baseline"]["point"]) - np.array(cs["network"]["point"])
+        gaps = {k: np.abs(partner - np.array(cs[k]["point"])).max() for k in ("sn", "naive") if k in cs}
+        return min(gaps, key=gaps.get)
+    return min((k for k in ("sn", "naive") if k in cs), key=lambda k: cs[k]["mase"])
+
+
+def tied_mean(tolerance):
+    def rule(cs):
+        pool = [cs[k] for k in SINGLES if k in cs] + [cs[stronger_baseline(cs)]]
+        best = min(pool, key=lambda c: c["mase"])
+        ref = window_losses(best)
+        members = [c for c in pool if c is best or (c["mase"] <= best["mase"] * (1 + tolerance)
+                                                    and not dm(window_losses(c), ref) >= THRESHOLD)]
+        return np.mean([np.array(c["point"]) for c in members], axis=0)
+    return rule
+
+
+def rules(codes):
+    r = {f"{code} alone": (lambda code: lambda cs: cs[code]["point"] if code in cs else None)(code) for code in codes}
+    r["lowest backtest MASE"] = lambda cs: min(cs.values(), key=lambda c: c["mase"])["point"]
+    for tolerance in (0.1, 0.2, math.inf):
+        r[f"mean of ties, within {tolerance:.0%}" if tolerance < math.inf else "mean of ties, test only"] = tied_mean(tolerance)
+    return r
+
+
+def main(paths):
+    for path in paths:
+        lines = [json.loads(l) for l in open(path)]
+        codes = sorted({c["code"] for l in lines for c in l["contenders"]})
+        scores = {}
+        for l in lines:
+            cs = {c["code"]: c for c in l["contenders"] if c["mase"] >= 0 and c["point"]}
+            for name, rule in rules(codes).items():
+                point = rule(cs)
+                if point is not None:
+                    scores.setdefault(name, {}).setdefault(l["series"], []).append(
+                        mase(l["heldout"]["actual"], point, l["heldout"]["scale"]))
+        series = sorted({l["series"] for l in lines})
+        print(f"== {path}: {len(series)} series, {len(lines)} origins")
+        table = {name: np.mean([np.mean(v[s]) for s in series]) for name, v in scores.items() if all(s in v for s in series)}
+        for name, value in sorted(table.items(), key=lambda kv: kv[1]):
+            print(f"  {value:7.3f}  {name}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

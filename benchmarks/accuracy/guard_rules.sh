@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Records every contender of the guard's contest at the accuracy benchmark's origins of the
+# short seasonal sets (`forecastd bench accuracy --contenders`, in memory, no database) and
+# compares rules of choice on the held-out windows (guard_rules.py). How the mean of the models
+# that tie (ModelGuard.combination, Selection.meanTolerance) was chosen; not part of CI.
+#
+#   FORECASTD_BIN=.build/release/forecastd ACC_CHECKS=/tmp/checks benchmarks/accuracy/guard_rules.sh [OUT]
+#
+# ACC_CHECKS: the folder check_data.py filled (run.sh makes it); sets whose file is missing are skipped.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+bin="${FORECASTD_BIN:-$here/../../.build/release/forecastd}"
+data="${DATASETS:-$here/../../../shared/datasets}"
+checks="${ACC_CHECKS:-/tmp/checks}"
+out="${1:-$(mktemp -d)}"
+mkdir -p "$out"
+record() {  # name csv time value series-column frequency horizon origins
+    local name=$1 csv=$2 time=$3 value=$4 series=$5 frequency=$6 horizon=$7 origins=$8
+    [ -f "$csv" ] || { echo "skipping $name: no $csv"; return; }
+    "$bin" bench accuracy --csv "$csv" --time-column "$time" --value-column "$value" ${series:+--series-column "$series"} \
+        --frequency "$frequency" --horizon "$horizon" --origins "$origins" --contenders "$out/$name.jsonl" > "$out/$name.log"
+    echo "$out/$name.jsonl"
+}
+files=(
+    "$(record monthly_seven "$data/monthly_seven.csv" month value series 1mo 12 3)"
+    "$(record aus_arrivals "$data/aus_arrivals_quarterly.csv" quarter arrivals origin 3mo 8 3)"
+    "$(record airpassengers "$data/airpassengers.csv" month passengers "" 1mo 12 2)"
+    "$(record monthly_checks "$checks/monthly_checks.csv" month value series 1mo 12 3)"
+    "$(record quarterly_checks "$checks/quarterly_checks.csv" quarter value series 3mo 8 3)"
+)
+python3 "$here/guard_rules.py" $(printf '%s\n' "${files[@]}" | grep '\.jsonl$')
