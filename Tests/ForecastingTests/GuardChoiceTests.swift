@@ -127,18 +127,26 @@ final class GuardChoiceTests: XCTestCase {
             XCTAssertNotNil(stored.model, model.hyperparameters)
             XCTAssertTrue(model.hyperparameters.contains("\"model\":\"\(stored.model!)\""), model.hyperparameters)
 
-            let form = PublishedForm(cell: model.cell, hyperparameters: model.hyperparameters, jobSeason: 12)
-            XCTAssertEqual(form, .statistical(stored))
-            XCTAssertFalse(form.needsWeights)
-            XCTAssertFalse(form.readsOnFromState)
-            let forecaster = PublishedForecaster(form: form, network: nil, horizon: 12, levels: levels, maxGap: 3)
-            let (forecast, state) = try forecaster.forecast(s, settledBefore: nil)
-            XCTAssertNil(state)
-            XCTAssertEqual(forecast, unit.forecasts.first?.forecast, "predict forecasts what training published")
-            XCTAssertThrowsError(try forecaster.forecast(continuing: [], of: "s", with: s, settledBefore: nil)) { error in
-                XCTAssertTrue(error is SeriesStateArchive.DamagedState, "\(error): read in full instead")
-            }
+            XCTAssertEqual(try servedAtPredict(model, of: s, published: unit, levels: levels).form, .statistical(stored))
         }
+    }
+
+    /// How predict serves a model `train` published without a network: its form read back from
+    /// the stored cell and hyperparameters, a forecast of the same rows equal to training's, read
+    /// in full (no state saved, none read on from).
+    func servedAtPredict(_ model: CandidateModel, of s: RegularSeries, published unit: GuardOutcome,
+                         levels: [Double]) throws -> (form: PublishedForm, forecast: QuantileForecast) {
+        let form = PublishedForm(cell: model.cell, hyperparameters: model.hyperparameters, jobSeason: 12)
+        XCTAssertFalse(form.needsWeights)
+        XCTAssertFalse(form.readsOnFromState)
+        let forecaster = PublishedForecaster(form: form, network: nil, horizon: 12, levels: levels, maxGap: 3)
+        let (forecast, state) = try forecaster.forecast(s, settledBefore: nil)
+        XCTAssertNil(state)
+        XCTAssertEqual(forecast, unit.forecasts.first?.forecast, "predict forecasts what training published")
+        XCTAssertThrowsError(try forecaster.forecast(continuing: [], of: s.key, with: s, settledBefore: nil)) { error in
+            XCTAssertTrue(error is SeriesStateArchive.DamagedState, "\(error): read in full instead")
+        }
+        return (form, forecast)
     }
 
     func testANetworkCombinedWithAStatisticalModelRecordsItAndReadsItBack() throws {
@@ -178,22 +186,13 @@ final class GuardChoiceTests: XCTestCase {
         XCTAssertEqual(model.cell, .statistical(kinds[0].method!), "the best member's cell")
         let members = try XCTUnwrap(CombinationMember.combination(hyperparameters: model.hyperparameters), model.hyperparameters)
         XCTAssertEqual(members.map(\.title), kinds.map(\.title))
-        let form = PublishedForm(cell: model.cell, hyperparameters: model.hyperparameters, jobSeason: 12)
+        let (form, forecast) = try servedAtPredict(model, of: s, published: unit, levels: levels)
         XCTAssertEqual(form, .mean(members))
-        XCTAssertFalse(form.needsWeights)
-        XCTAssertFalse(form.readsOnFromState)
-        let forecaster = PublishedForecaster(form: form, network: nil, horizon: 12, levels: levels, maxGap: 3)
-        let (forecast, state) = try forecaster.forecast(s, settledBefore: nil)
-        XCTAssertNil(state)
-        XCTAssertEqual(forecast, unit.forecasts.first?.forecast, "predict forecasts what training published")
         let alone = try members.map { member -> QuantileForecast in
             guard case .statistical(let model) = member else { throw XCTSkip("only statistical members here") }
             return try model.forecast(history: s.values, key: s.key, horizon: 12, levels: levels)
         }
         XCTAssertEqual(forecast, QuantileForecast.mean(of: alone))
-        XCTAssertThrowsError(try forecaster.forecast(continuing: [], of: "s", with: s, settledBefore: nil)) { error in
-            XCTAssertTrue(error is SeriesStateArchive.DamagedState, "\(error): read in full instead")
-        }
         // The mean's own backtest is stored as the model's metrics: no worse than its worst member.
         let mase = try XCTUnwrap(model.metrics.first { $0.name == "mase" }?.value)
         XCTAssertLessThanOrEqual(mase, selection.members.map(\.mase).max()!)
