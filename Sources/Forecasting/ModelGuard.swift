@@ -323,10 +323,10 @@ public struct ModelGuard: Sendable {
             }
         }
         guard let members = Selection.meanMembers(of: singles) else { return nil }
-        guard members.count > 1 else { return Selection(forcing: members[0], among: board.contenders) }
+        guard members.count > 1 else { return Selection(mean: members[0], of: members, among: singles) }
         let kinds = members.map(\.kind)
         guard let pool = board.meanPool(of: kinds) else { return nil }
-        return Selection(mean: Contender(kind: .mean(kinds), pool: pool), of: members, among: board.contenders)
+        return Selection(mean: Contender(kind: .mean(kinds), pool: pool), of: members, among: singles)
     }
 
     /// Turns the selection into the published model, its forecasts and states.
@@ -725,7 +725,8 @@ struct Selection {
         }
     }
 
-    /// `mean` published: the mean of `members`, whatever the other contenders scored.
+    /// `mean` published: the mean of `members` (the one member itself when alone), whatever
+    /// the other single models `contenders` scored.
     init(mean: Contender, of members: [Contender], among contenders: [Contender]) {
         self.init(forcing: mean, among: contenders)
         self.members = members
@@ -766,7 +767,12 @@ struct Selection {
 
     /// Why `chosen` was published, naming the runner-up (or, for a mean, its members).
     var reason: String {
-        if let first = members.first {
+        if members.count == 1, let runnerUp {
+            let comparison = Comparison(runnerUp.losses, against: chosen.losses)
+            return String(format: "backtest MASE %.3f; no other model ties with it: runner-up %@ %.3f (%@; ties need DM t below %.2f and a MASE within %.0f%%)",
+                          chosen.mase, runnerUp.kind.title, runnerUp.mase, comparison.text, threshold, Self.meanTolerance * 100)
+        }
+        if members.count > 1, let first = members.first {
             let others = members.dropFirst().map { String(format: "%@ %.3f (%@)", $0.kind.title, $0.mase, Comparison($0.losses, against: first.losses).text) }
             return String(format: "backtest MASE %.3f as the mean of %@: %@ %.3f, and %@, which the backtest cannot tell apart (DM t below %.2f, within %.0f%%)",
                           chosen.mase, listed(members.map(\.kind.title)), first.kind.title, first.mase, listed(others), threshold, Self.meanTolerance * 100)
