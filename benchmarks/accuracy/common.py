@@ -237,6 +237,19 @@ value_column = "value"
              _copy("quarterly_checks", os.path.join(CHECKS, "quarterly_checks.csv"))],
             lambda: _panel_series("quarterly_checks.csv", "series", "quarter", "value", CHECKS), arima=True,
             note="woolyrnq, ausbeer, austres, US real GDP and unemployment (quarterly, 8 steps; pmdarima and statsmodels data)"),
+        DataSet("weekly_checks", """name = "weekly_checks"
+frequency = "1w"
+horizon = 13
+[jobs.source]
+table = "public.weekly_checks"
+series_column = "series"
+time_column = "week"
+value_column = "value"
+""", 13, 3, 52, 52, None,
+            ["CREATE TABLE weekly_checks (series text, week date, value double precision)",
+             _copy("weekly_checks", os.path.join(CHECKS, "weekly_checks.csv"))],
+            lambda: _panel_series("weekly_checks.csv", "series", "week", "value", CHECKS),
+            note="co2, Mauna Loa's weekly series, its last 780 weeks (weekly, 13 steps; statsmodels data)"),
     ]
 
 

@@ -23,7 +23,7 @@ ACC_IMPORTS="statsforecast,pandas" acc_venv "$VENV" statsforecast pandas
 # The check sets of other public data (check_data.py): short series inside pmdarima's wheel
 # (downloaded, not installed) and statsmodels (installed with statsforecast).
 export ACC_CHECKS="${ACC_CHECKS:-$ACC_TMP/checks}"
-if [ ! -f "$ACC_CHECKS/quarterly_checks.csv" ]; then
+if [ ! -f "$ACC_CHECKS/weekly_checks.csv" ]; then
     "$VENV/bin/pip" download -q pmdarima --no-deps -d "$ACC_TMP/pip"
     "$VENV/bin/python" "$ACC_DIR/check_data.py" "$ACC_CHECKS" "$(ls "$ACC_TMP"/pip/pmdarima-*.whl | head -1)"
 fi
