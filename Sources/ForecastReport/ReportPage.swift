@@ -104,12 +104,8 @@ public enum ReportPage {
     /// The cell as published: a fallback's baseline ("seasonal naive (fallback)", "naive
     /// (fallback)"), a statistical model with its fitted specification ("ETS(MAdM)"),
     /// "lstm combined with seasonal naive" or "lstm combined with ETS(MAdM)" for a network
-    /// averaged with a baseline or a statistical model, "mean of lstm, ETS(MAdM) and naive" for
-    /// the guard's mean of models that tie, or the network's cell.
+    /// averaged with a baseline or a statistical model, or the network's cell.
     static func publishedName(_ model: StoredModel) -> String {
-        if let members = CombinationMember.combination(hyperparameters: model.hyperparameters) {
-            return CombinationMember.name(of: members, networkCell: model.cell.rawValue)
-        }
         if model.cell == .seasonalNaive { return FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: 1).name + " (fallback)" }
         if case .statistical(let method) = model.cell {
             return StatisticalModel(hyperparameters: model.hyperparameters, method: method, jobSeason: 1).name

@@ -183,7 +183,7 @@ public struct ModelGuard: Sendable {
                  why: String? = nil, week: Int? = nil, threads: Int = 1) -> GuardOutcome {
         let started = Date()
         let board = score(series, network: network, week: week, threads: threads)
-        guard let selection = combination(board) ?? Selection(board.contenders) else {
+        guard let selection = Selection(board.contenders) else {
             let reason = why ?? "no backtest window could be scored"
             if network == nil { return stronger(series, reason: reason, rejected: candidate) }
             return GuardOutcome(published: nil, rejected: candidate.map { var c = $0; c.reason = c.reason ?? reason; return c },
@@ -206,24 +206,6 @@ public struct ModelGuard: Sendable {
         var reads: [String: FullRead]
         var partner: FallbackBaseline
         var statistical: [StatisticalModel]
-        /// The series every pool scored, in the order of their results, with their backtests.
-        var scored: [(series: RegularSeries, backtest: Backtest)]
-
-        /// The backtest of the mean of `kinds` (single models whose pools are complete): each
-        /// window's forecast the mean of theirs, scored on the same windows.
-        func meanPool(of kinds: [Contender.Kind]) -> AccuracyPool? {
-            guard let naive = pools[.naive], naive.results.count == scored.count else { return nil }
-            var pool = AccuracyPool()
-            for (i, (series, backtest)) in scored.enumerated() {
-                let byOrigin = kinds.compactMap { kind in
-                    pools[kind].flatMap { i < $0.results.count ? Dictionary(uniqueKeysWithValues: $0.results[i].windows.map { ($0.origin, $0.modelForecast) }) : nil }
-                }
-                guard byOrigin.count == kinds.count else { return nil }
-                pool.add(backtest.run(series: series) { window in QuantileForecast.mean(of: byOrigin.map { $0[window.origin]! }) },
-                         naive: naive.results[i])
-            }
-            return pool
-        }
     }
 
     func score(_ series: [RegularSeries], network: TrainedForecaster?, week: Int?, threads: Int) -> Scoreboard {
@@ -243,7 +225,6 @@ public struct ModelGuard: Sendable {
         let statistical = challengers.map { StatisticalModel.challenger($0, season: season, week: settings.weekLags) }
         var pools: [Contender.Kind: AccuracyPool] = [:]
         var unavailable: Set<Contender.Kind> = []
-        var scoredSeries: [(series: RegularSeries, backtest: Backtest)] = []
         // Per series and contender: the windows' forecasts, for the combinations.
         for s in scored {
             let windows = guardWindows(heldBack: (network?.settings ?? settings).heldBack(length: s.count), week: week)
@@ -257,7 +238,6 @@ public struct ModelGuard: Sendable {
             let naiveResult = backtest.run(series: s) { SeasonalNaive.naive.forecast(history: $0.history, horizon: horizon, levels: levels) }
             let seasonalResult = backtest.run(series: s) { SeasonalNaive(season: season).forecast(history: $0.history, horizon: horizon, levels: levels) }
             pools[.naive, default: AccuracyPool()].add(naiveResult, naive: naiveResult)
-            scoredSeries.append((s, backtest))
             pools[.seasonalNaive, default: AccuracyPool()].add(seasonalResult, naive: naiveResult)
             var statForecasts: [StatisticalModel.Method: [Int: QuantileForecast]] = [:]
             for model in statistical where !unavailable.contains(.statistical(model.method)) {
@@ -304,29 +284,7 @@ public struct ModelGuard: Sendable {
             if (kind == .naive || kind == .seasonalNaive) && kind != baseline { return nil }
             return Contender(kind: kind, pool: pool)
         }
-        return Scoreboard(contenders: contenders, pools: complete, reads: reads, partner: partner, statistical: statistical,
-                          scored: scoredSeries)
-    }
-
-    /// Where the statistical models contend (short series), the single models (the network,
-    /// ETS, Theta and the stronger baseline, the last only when a fallback may be published)
-    /// that the backtest cannot tell from the best of them (`Selection.meanMembers`) are
-    /// published as their mean; the best alone when no other ties. nil where they do not
-    /// contend: the selection among the contenders decides (`Selection.init`).
-    func combination(_ board: Scoreboard) -> Selection? {
-        guard board.contenders.contains(where: { if case .statistical = $0.kind { true } else { false } }) else { return nil }
-        let singles = board.contenders.filter { contender in
-            switch contender.kind {
-            case .network, .statistical: return true
-            case .naive, .seasonalNaive: return fallbackAllowed
-            default: return false
-            }
-        }
-        guard let members = Selection.meanMembers(of: singles) else { return nil }
-        guard members.count > 1 else { return Selection(mean: members[0], of: members, among: singles) }
-        let kinds = members.map(\.kind)
-        guard let pool = board.meanPool(of: kinds) else { return nil }
-        return Selection(mean: Contender(kind: .mean(kinds), pool: pool), of: members, among: singles)
+        return Scoreboard(contenders: contenders, pools: complete, reads: reads, partner: partner, statistical: statistical)
     }
 
     /// Turns the selection into the published model, its forecasts and states.
@@ -369,9 +327,6 @@ public struct ModelGuard: Sendable {
                                            reason: "\(reason)\(model.name): \(selection.reason)", trainSeconds: Date().timeIntervalSince(started),
                                            metrics: chosen.pool.metrics)
             return GuardOutcome(published: published, rejected: rejected, forecasts: forecasts)
-        case .mean(let kinds):
-            return publishMean(kinds, selection: selection, series: series, network: network, board: board, candidate: candidate,
-                               rejected: rejected, why: reason, threads: threads)
         case .network, .networkWithBaseline, .networkWithStatistical:
             break
         }
@@ -426,55 +381,6 @@ public struct ModelGuard: Sendable {
             }
         }
         return GuardOutcome(published: published, rejected: nil, forecasts: forecasts, states: states)
-    }
-
-    /// Publishes the mean of the single models `kinds`: each fitted as it would be published
-    /// alone, their forecasts averaged as predict will average them (`PublishedForecaster`).
-    /// The stored model is the network (its cell and weights) when it is a member, else the
-    /// first member's; `combination` in the hyperparameters lists them all.
-    func publishMean(_ kinds: [Contender.Kind], selection: Selection, series: [RegularSeries], network: TrainedForecaster?,
-                     board: Scoreboard, candidate: CandidateModel?, rejected: CandidateModel?, why: String, threads: Int) -> GuardOutcome {
-        let levels = settings.quantiles
-        let started = Date()
-        let members: [CombinationMember] = kinds.compactMap { kind in
-            switch kind {
-            case .network: return network == nil ? nil : .network
-            case .statistical(let method):
-                guard let template = board.statistical.first(where: { $0.method == method }) else { return nil }
-                return .statistical(template.recording(Self.specifications(template, of: series, horizon: horizon, levels: levels, threads: threads)))
-            case .naive: return .baseline(FallbackBaseline(.level, season: season))
-            case .seasonalNaive: return .baseline(FallbackBaseline(.seasonal, season: season))
-            default: return nil
-            }
-        }
-        guard members.count == kinds.count else { return GuardOutcome(published: nil, rejected: rejected, forecasts: []) }
-        let served = PublishedForecaster(form: .mean(members), network: network, horizon: horizon, levels: levels, maxGap: 0)
-        let forecasts = ComputeThreads.map(series.count, threads: threads) { i in
-            let s = series[i]
-            return (try? served.forecast(s, settledBefore: settledBefore, read: board.reads[s.key])).map { SeriesForecast(after: s, forecast: $0.0) }
-        }.compactMap { $0 }
-        guard !forecasts.isEmpty else { return GuardOutcome(published: nil, rejected: rejected, forecasts: []) }
-        let reason = "\(why)\(selection.reason)"
-        if let network, var published = candidate, members.contains(.network) {
-            published.hyperparameters = recorded(CombinationSettings(first: network.settings, combination: members))
-            published.metrics = selection.chosen.pool.metrics
-            published.reason = reason
-            return GuardOutcome(published: published, rejected: nil, forecasts: forecasts)
-        }
-        let cell: ModelCell, hyperparameters: String
-        switch members[0] {
-        case .statistical(let model):
-            cell = .statistical(model.method)
-            hyperparameters = recorded(CombinationSettings(first: model, combination: members), standalone: true)
-        case .baseline(let baseline):
-            cell = .seasonalNaive
-            hyperparameters = recorded(CombinationSettings(first: baseline, combination: members), standalone: true)
-        case .network:
-            return GuardOutcome(published: nil, rejected: rejected, forecasts: [])
-        }
-        let published = CandidateModel(cell: cell, hyperparameters: hyperparameters, series: series, reason: reason,
-                                       trainSeconds: Date().timeIntervalSince(started), metrics: selection.chosen.pool.metrics)
-        return GuardOutcome(published: published, rejected: rejected, forecasts: forecasts)
     }
 
     /// The specification `template` chooses for each series on its whole history (the automatic
@@ -589,8 +495,6 @@ struct Contender {
         case networkWithBaseline
         /// The network averaged with a statistical model.
         case networkWithStatistical(StatisticalModel.Method)
-        /// The mean of single models (`ModelGuard.combination`), best backtest first.
-        case mean([Kind])
 
         /// What serving it costs at each predict, lowest first, as ties are decided: the network
         /// alone reads on from its saved state over the new steps only; a baseline reads the
@@ -607,7 +511,7 @@ struct Contender {
             case .network: return 0
             case .seasonalNaive, .naive: return 1
             case .statistical: return 2
-            case .networkWithBaseline, .networkWithStatistical, .mean: return 3
+            case .networkWithBaseline, .networkWithStatistical: return 3
             }
         }
 
@@ -627,7 +531,6 @@ struct Contender {
             case .statistical(let m): return m.rawValue
             case .networkWithBaseline: return "+baseline"
             case .networkWithStatistical(let m): return "+\(m.rawValue)"
-            case .mean(let kinds): return "mean(" + kinds.map(\.code).joined(separator: ",") + ")"
             }
         }
 
@@ -640,7 +543,6 @@ struct Contender {
             case .statistical(let m): return m.title
             case .networkWithBaseline: return "combined with the stronger baseline"
             case .networkWithStatistical(let m): return "combined with \(m.title)"
-            case .mean(let kinds): return "the mean of " + listed(kinds.map(\.title))
             }
         }
     }
@@ -704,33 +606,6 @@ struct Selection {
     let best: Contender
     let chosen: Contender
     let threshold: Double
-    /// The models `chosen` is the mean of (`ModelGuard.combination`); empty otherwise.
-    var members: [Contender] = []
-
-    /// The most a single model's backtest MASE may exceed the best single model's, relative to
-    /// it, and still join their mean (when the test cannot tell them apart either). Chosen on
-    /// the accuracy benchmark's short series (`benchmarks/accuracy/guard_rules.py`): with 20%,
-    /// monthly_seven 1.272 → 1.196, aus_arrivals 1.157 → 1.141, the monthly check set 0.704 →
-    /// 0.639, the quarterly 0.847 → 0.851; with no limit but the test, 1.248, 1.097, 0.638, 0.861.
-    static let meanTolerance = 0.2
-
-    /// The single models that join the mean, best backtest first: the best, and every other
-    /// not significantly worse than it (`threshold`) whose MASE is within `meanTolerance` of
-    /// its. nil when none has a finite MASE.
-    static func meanMembers(of singles: [Contender], threshold: Double = Selection.threshold) -> [Contender]? {
-        let finite = singles.filter { $0.mase.isFinite }.sorted { ($0.mase, $0.kind.servingCost) < ($1.mase, $1.kind.servingCost) }
-        guard let best = finite.first else { return nil }
-        return [best] + finite.dropFirst().filter {
-            $0.mase <= best.mase * (1 + meanTolerance) && Comparison($0.losses, against: best.losses).ties(threshold: threshold)
-        }
-    }
-
-    /// `mean` published: the mean of `members` (the one member itself when alone), whatever
-    /// the other single models `contenders` scored.
-    init(mean: Contender, of members: [Contender], among contenders: [Contender]) {
-        self.init(forcing: mean, among: contenders)
-        self.members = members
-    }
 
     init?(_ contenders: [Contender], threshold: Double = Selection.threshold) {
         let finite = contenders.filter { $0.mase.isFinite }
@@ -765,18 +640,8 @@ struct Selection {
     /// The best of the others.
     var runnerUp: Contender? { contenders.filter { $0.kind != chosen.kind }.min { $0.mase < $1.mase } }
 
-    /// Why `chosen` was published, naming the runner-up (or, for a mean, its members).
+    /// Why `chosen` was published, naming the runner-up.
     var reason: String {
-        if members.count == 1, let runnerUp {
-            let comparison = Comparison(runnerUp.losses, against: chosen.losses)
-            return String(format: "backtest MASE %.3f; no other model ties with it: runner-up %@ %.3f (%@; ties need DM t below %.2f and a MASE within %.0f%%)",
-                          chosen.mase, runnerUp.kind.title, runnerUp.mase, comparison.text, threshold, Self.meanTolerance * 100)
-        }
-        if members.count > 1, let first = members.first {
-            let others = members.dropFirst().map { String(format: "%@ %.3f (%@)", $0.kind.title, $0.mase, Comparison($0.losses, against: first.losses).text) }
-            return String(format: "backtest MASE %.3f as the mean of %@: %@ %.3f, and %@, which the backtest cannot tell apart (DM t below %.2f, within %.0f%%)",
-                          chosen.mase, listed(members.map(\.kind.title)), first.kind.title, first.mase, listed(others), threshold, Self.meanTolerance * 100)
-        }
         if chosen.kind != best.kind {
             let comparison = Comparison(chosen.losses, against: best.losses)
             let why = "is cheaper to serve"
@@ -857,9 +722,4 @@ extension Double {
 /// The epochs of a training, as they end (filled by `RecurrentForecaster.train`'s progress).
 private final class EpochLog {
     var records: [EpochRecord] = []
-}
-
-/// "a", "a and b", "a, b and c".
-func listed(_ items: [String]) -> String {
-    items.count <= 1 ? items.joined() : items.dropLast().joined(separator: ", ") + " and " + items.last!
 }

@@ -137,84 +137,6 @@ extension StatisticalModel {
     }
 }
 
-/// One model of a published mean (`PublishedForm.mean`), recorded in the hyperparameters'
-/// `combination` list as its own model records it: `{"model": "network"}` for the stored
-/// network, a `StatisticalModel` (`{"method": "ets", …}`), or a `FallbackBaseline`
-/// (`{"baseline": "naive", "season": 1}`).
-public enum CombinationMember: Codable, Sendable, Equatable {
-    case network
-    case statistical(StatisticalModel)
-    case baseline(FallbackBaseline)
-
-    private enum CodingKeys: String, CodingKey { case model, method, baseline }
-
-    public init(from decoder: any Decoder) throws {
-        let keys = try decoder.container(keyedBy: CodingKeys.self)
-        if keys.contains(.method) {
-            self = .statistical(try StatisticalModel(from: decoder))
-        } else if keys.contains(.baseline) {
-            self = .baseline(try FallbackBaseline(from: decoder))
-        } else if try keys.decodeIfPresent(String.self, forKey: .model) == "network" {
-            self = .network
-        } else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a member of a combination"))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        switch self {
-        case .network:
-            var keys = encoder.container(keyedBy: CodingKeys.self)
-            try keys.encode("network", forKey: .model)
-        case .statistical(let model): try model.encode(to: encoder)
-        case .baseline(let baseline): try baseline.encode(to: encoder)
-        }
-    }
-
-    /// How reasons and the report name it.
-    public var title: String {
-        switch self {
-        case .network: "the network"
-        case .statistical(let model): model.method.title
-        case .baseline(let baseline): baseline.name
-        }
-    }
-
-    /// How the report names a published mean: "mean of lstm, ETS(MAdM) and naive", the
-    /// network by its cell, a statistical model with its fitted specification.
-    public static func name(of members: [CombinationMember], networkCell: String) -> String {
-        "mean of " + listed(members.map { member in
-            switch member {
-            case .network: networkCell
-            case .statistical(let model): model.name
-            case .baseline(let baseline): baseline.name
-            }
-        })
-    }
-
-    /// The `combination` a model's hyperparameters record; nil when they record none.
-    public static func combination(hyperparameters: String) -> [CombinationMember]? {
-        (try? JSONDecoder().decode(CombinationRecord.self, from: Data(hyperparameters.utf8)))?.combination
-    }
-}
-
-private struct CombinationRecord: Decodable { var combination: [CombinationMember]? }
-
-/// The `hyperparameters` of a published mean: its first model's record (the network's settings
-/// when the network is a member, else the model's own record) and, beside it, `combination`.
-struct CombinationSettings<First: Encodable>: Encodable {
-    var first: First
-    var combination: [CombinationMember]
-
-    private enum CodingKeys: String, CodingKey { case combination }
-
-    func encode(to encoder: any Encoder) throws {
-        try first.encode(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(combination, forKey: .combination)
-    }
-}
-
 /// What a stored model publishes, read from its cell and hyperparameters (once per predict
 /// cycle, not once per series).
 public enum PublishedForm: Sendable, Equatable {
@@ -228,14 +150,9 @@ public enum PublishedForm: Sendable, Equatable {
     case statistical(StatisticalModel)
     /// The network averaged with a statistical model.
     case combinedWithModel(StatisticalModel)
-    /// The mean of several models (the guard's combination of those it cannot tell apart),
-    /// each refitted on the series' history; the cell is the network's when it is a member.
-    case mean([CombinationMember])
 
     public init(cell: ModelCell, hyperparameters: String, jobSeason: Int) {
-        if let members = CombinationMember.combination(hyperparameters: hyperparameters), !members.isEmpty {
-            self = .mean(members)
-        } else if case .statistical(let method) = cell {
+        if case .statistical(let method) = cell {
             self = .statistical(StatisticalModel(hyperparameters: hyperparameters, method: method, jobSeason: jobSeason))
         } else if cell == .seasonalNaive {
             self = .baseline(FallbackBaseline(hyperparameters: hyperparameters, jobSeason: jobSeason).forecaster)
@@ -253,7 +170,6 @@ public enum PublishedForm: Sendable, Equatable {
         switch self {
         case .baseline, .statistical: false
         case .network, .combined, .combinedWithModel: true
-        case .mean(let members): members.contains(.network)
         }
     }
     /// It saves a state per series and reads on from it: the network alone, or combined with a
@@ -262,7 +178,7 @@ public enum PublishedForm: Sendable, Equatable {
     public var readsOnFromState: Bool {
         switch self {
         case .network, .combined: true
-        case .baseline, .statistical, .combinedWithModel, .mean: false
+        case .baseline, .statistical, .combinedWithModel: false
         }
     }
 }

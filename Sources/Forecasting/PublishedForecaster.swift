@@ -73,20 +73,6 @@ public struct PublishedForecaster: Sendable {
             guard let network else { throw Failure.noWeights }
             let (forecast, _) = try read.map { ($0.forecast, $0.state) } ?? network.forecast(series, settledBefore: settledBefore)
             return (forecast.combined(with: try statisticalForecast(model, of: series)), nil)
-        case .mean(let members):
-            let forecasts = try members.map { member -> QuantileForecast in
-                switch member {
-                case .network:
-                    guard let network else { throw Failure.noWeights }
-                    return try read?.forecast ?? network.forecast(series, settledBefore: settledBefore).0
-                case .statistical(let model):
-                    return try statisticalForecast(model, of: series)
-                case .baseline(let baseline):
-                    guard baseline.forecaster.canForecast(history: series.values) else { throw Failure.tooShort }
-                    return baseline.forecaster.forecast(history: series.values, horizon: horizon, levels: levels)
-                }
-            }
-            return (QuantileForecast.mean(of: forecasts), nil)
         }
     }
 
@@ -102,10 +88,6 @@ public struct PublishedForecaster: Sendable {
         case .statistical:
             // It is fitted on the whole history, so it never saves a state (see `ModelGuard.publish`).
             throw SeriesStateArchive.DamagedState(reason: "a statistical model reads its series in full")
-        case .mean:
-            // Its statistical models and baselines are fitted on the whole history, so it is
-            // read in full every time and keeps no state (it never saves one; see `ModelGuard.publish`).
-            throw SeriesStateArchive.DamagedState(reason: "a mean of models reads its series in full")
         case .combinedWithModel:
             guard network != nil else { throw Failure.noWeights }
             // Its statistical partner is fitted on the whole history, so it is read in full

@@ -167,23 +167,14 @@ public struct QuantileForecast: Sendable, Equatable {
 }
 
 extension QuantileForecast {
-    /// The equal-weight combination of two forecasts of the same steps and levels (`mean(of:)`).
+    /// The equal-weight combination of two forecasts of the same steps and levels: each
+    /// quantile the mean of the two (Vincentization, averaging the quantile functions), the
+    /// point forecast the mean of the two points. Averaging forecasts whose errors differ is
+    /// the cheapest robust gain there is: the combination is rarely much worse than the better
+    /// of the two and often better than both.
     public func combined(with other: QuantileForecast) -> QuantileForecast {
-        Self.mean(of: [self, other])
-    }
-
-    /// The equal-weight combination of forecasts of the same steps and levels: each quantile
-    /// the mean of theirs (Vincentization, averaging the quantile functions), the point
-    /// forecast the mean of their points. Averaging forecasts whose errors differ is the
-    /// cheapest robust gain there is: the combination is rarely much worse than the best of
-    /// them and often better than all.
-    public static func mean(of forecasts: [QuantileForecast]) -> QuantileForecast {
-        precondition(!forecasts.isEmpty, "at least one forecast")
-        let first = forecasts[0], n = Double(forecasts.count)
-        precondition(forecasts.allSatisfy { $0.levels == first.levels && $0.values.count == first.values.count },
-                     "the same steps at the same levels")
-        let mean = { (column: (QuantileForecast) -> [Double], i: Int) in forecasts.reduce(0) { $0 + column($1)[i] } / n }
-        return QuantileForecast(levels: first.levels, values: first.values.indices.map { mean(\.values, $0) },
-                                point: first.point.indices.map { mean(\.point, $0) })
+        precondition(levels == other.levels && values.count == other.values.count, "the same steps at the same levels")
+        return QuantileForecast(levels: levels, values: zip(values, other.values).map { ($0 + $1) / 2 },
+                                point: zip(point, other.point).map { ($0 + $1) / 2 })
     }
 }

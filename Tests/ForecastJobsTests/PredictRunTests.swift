@@ -6,7 +6,6 @@ import XCTest
 @testable import ForecastJobs
 @testable import ForecastStore
 @testable import Forecasting
-import NeuralNet
 
 /// The predict cycle, `run --once`, the backtest and the work queue's unit execution on an
 /// in-memory `JobStorage`: their logic without PostgreSQL (the store's SQL has its own tests,
@@ -159,72 +158,38 @@ final class PredictRunTests: XCTestCase {
 
     static func sine(_ i: Int, _ h: Int) -> Double { 10 * Double(i + 1) + 5 * sin(2 * Double.pi * Double(h + i) / 24) }
 
-    static let sineKeys = ["a", "b", "c"]
-
-    /// A job on three short hourly sines (`noise(series, hour)` added), with a weak network and
-    /// the challengers on by default for short series, trained on their first `hours`; and the
-    /// sines' rows of any hours.
-    func trainedShortSines(noise: @escaping @Sendable (Int, Int) -> Double) async throws
-        -> (job: JobSettings, store: InMemoryJobStorage, points: @Sendable (Range<Int>) -> [SourcePoint]) {
+    /// Short clean sines: the challengers (on by default for short series) beat a weak network,
+    /// and predict fits the published statistical model again for each series, on the unit's
+    /// threads, writing every series' horizon.
+    func testAStatisticalModelIsFittedAgainForEverySeriesAtPredict() async throws {
         var sines = job()
         sines.statisticalChallengers = .auto
         sines.model.hiddenSize = 2
         sines.model.epochs = 1
-        let keys = Self.sineKeys, start = t0
-        let points = { @Sendable (range: Range<Int>) -> [SourcePoint] in
+        let keys = ["a", "b", "c"]
+        let points = { (range: Range<Int>) -> [SourcePoint] in
             range.flatMap { (h: Int) -> [SourcePoint] in
-                keys.indices.map { (i: Int) -> SourcePoint in
-                    SourcePoint(series: keys[i], time: start + Double(h) * 3600, value: Self.sine(i, h) + noise(i, h))
-                }
+                keys.indices.map { (i: Int) -> SourcePoint in SourcePoint(series: keys[i], time: self.hour(h), value: Self.sine(i, h)) }
             }
         }
         let store = InMemoryJobStorage(points: points(0..<hours), plan: JobPlan(sines), clock: hour(hours))
         let trained = try await runner(sines, at: hour(hours)).train(storage: store, only: nil, trigger: nil, note: nil)
         XCTAssertEqual(trained.status, .succeeded, "\(trained.errors)")
-        return (sines, store, points)
-    }
+        let cells = await store.activeModels.map(\.cell)
+        XCTAssertEqual(cells.count, 3)
+        XCTAssertTrue(cells.allSatisfy { if case .statistical = $0 { true } else { false } }, "\(cells)")
 
-    /// Two new hours of the sines and a predict: every series' horizon written, near its sine.
-    func assertPredictForecastsTheSinesAgain(_ sines: (job: JobSettings, store: InMemoryJobStorage, points: @Sendable (Range<Int>) -> [SourcePoint]),
-                                             within accuracy: Double) async throws {
-        let (job, store, points) = sines
         await store.add(points(hours..<(hours + 2)))
         await store.setClock(hour(hours + 2))
-        let predicted = try await runner(job, at: hour(hours + 2)).predict(storage: store)
+        let predicted = try await runner(sines, at: hour(hours + 2)).predict(storage: store)
         XCTAssertEqual(predicted.status, .succeeded, "\(predicted.errors)")
         XCTAssertEqual(predicted.rowsWritten, 3 * 6)
         let issued = await store.predictions.filter { $0.issuedAt == hour(hours + 1) }
-        XCTAssertEqual(Set(issued.map(\.series)), Set(Self.sineKeys))
+        XCTAssertEqual(Set(issued.map(\.series)), Set(keys))
         for row in issued {
-            let i = Self.sineKeys.firstIndex(of: row.series)!, h = Int(row.targetTs.timeIntervalSince(t0) / 3600)
-            XCTAssertEqual(row.forecastValue, Self.sine(i, h), accuracy: accuracy, "the sines forecast again from their new rows")
+            let i = keys.firstIndex(of: row.series)!, h = Int(row.targetTs.timeIntervalSince(t0) / 3600)
+            XCTAssertEqual(row.forecastValue, Self.sine(i, h), accuracy: 0.5, "the sines forecast again from their new rows")
         }
-    }
-
-    /// Short clean sines: the challengers (on by default for short series) beat a weak network,
-    /// and predict fits the published statistical model again for each series, on the unit's
-    /// threads, writing every series' horizon.
-    func testAStatisticalModelIsFittedAgainForEverySeriesAtPredict() async throws {
-        let sines = try await trainedShortSines { _, _ in 0 }
-        let cells = await sines.store.activeModels.map(\.cell)
-        XCTAssertEqual(cells.count, 3)
-        XCTAssertTrue(cells.allSatisfy { if case .statistical = $0 { true } else { false } }, "\(cells)")
-        try await assertPredictForecastsTheSinesAgain(sines, within: 0.5)
-    }
-
-    /// Short noisy sines, on which the models the guard cannot tell apart are published as their
-    /// mean (`PublishedForm.mean`): predict forecasts every series again from its rows, each the
-    /// mean of its members, and writes every horizon.
-    func testAMeanOfModelsIsForecastAgainForEverySeriesAtPredict() async throws {
-        var generator = SplitMix64(state: 7)
-        let noise = (0..<(3 * (hours + 2))).map { _ in Double.random(in: -1...1, using: &generator) }
-        let sines = try await trainedShortSines { i, h in noise[3 * h + i] }
-        let models = await sines.store.activeModels
-        XCTAssertEqual(models.count, 3)
-        let means = models.filter { CombinationMember.combination(hyperparameters: $0.hyperparameters) != nil }
-        XCTAssertFalse(means.isEmpty, models.map { $0.reason ?? "" }.joined(separator: "\n"))
-        for model in means { XCTAssertTrue(model.reason?.contains("as the mean of") == true, model.reason ?? "") }
-        try await assertPredictForecastsTheSinesAgain(sines, within: 1.5)
     }
 
     /// A batch that cannot be written fails its series with the reason, and leaves their forecasts and states as they were.

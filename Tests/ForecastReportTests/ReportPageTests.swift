@@ -155,11 +155,7 @@ final class ReportPageTests: XCTestCase {
         var combined = series()
         combined.model = model(reason: "backtest MASE 0.7")
         combined.model?.hyperparameters = "{\"cell\": \"gru\", \"combined_with\": {\"method\": \"theta\", \"model\": \"OTM\", \"season\": 12, \"window\": 1000}}"
-        var mean = series()
-        mean.model = model(reason: "backtest MASE 0.6 as the mean of the network, ETS and naive")
-        mean.model?.hyperparameters = "{\"cell\": \"lstm\", \"combination\": [{\"model\": \"network\"}, {\"method\": \"ets\", \"model\": \"AAN\", \"season\": 12, \"window\": 1000}, {\"baseline\": \"naive\", \"season\": 1}]}"
-        let html = ReportPage.html(report([ets, combined, mean]))
-        XCTAssertTrue(html.contains("<dd class=\"\">mean of lstm, ETS(AAN) and naive</dd>"), html)
+        let html = ReportPage.html(report([ets, combined]))
         XCTAssertTrue(html.contains("<dd class=\"\">ETS(MAdM)</dd>"), html)
         XCTAssertTrue(html.contains("<dt>why published</dt><dd class=\"\">ETS(MAdM): backtest MASE 0.812; runner-up Theta 0.845"), html)
         XCTAssertTrue(html.contains("combined with Theta(OTM)</dd>"), html)

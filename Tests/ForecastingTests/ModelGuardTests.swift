@@ -238,19 +238,14 @@ final class ModelGuardTests: XCTestCase {
 
     func testTheFallbackPublishesNaiveForARandomWalkAndRecordsWhy() throws {
         // Theta or ETS may beat naive on the last windows of a walk by luck (a drift drawn by
-        // chance, a run of mean reversion). Where they contend (a short series), the models that
-        // tie with the best are published as their mean, never far above naive's backtest.
-        // Without them, a cheaper contender ties with the best only when it is not significantly
-        // worse (DM t < 1.645) and within 2%: of ten walks, at least seven get naive.
+        // chance, a run of mean reversion); a cheaper contender ties with the best only when it
+        // is not significantly worse (DM t < 1.645) and within 2%, so such luck publishes
+        // Theta or ETS when it is worth more than 2% on three windows: of ten walks, at least
+        // seven get naive (seven when this was written; nine with a 10% tolerance).
         var naive = 0
         for seed in UInt64(1)...10 {
             let walk = randomWalk(24 * 30, seed: seed)
-            let mean = try XCTUnwrap(modelGuard().fallback([series(walk)], reason: "the network diverged", rejected: nil).published)
-            let mase = try XCTUnwrap(mean.metrics.first { $0.name == "mase" }?.value)
-            let naiveMASE = try XCTUnwrap(mean.metrics.first { $0.name == "naive_mase" }?.value)
-            XCTAssertLessThanOrEqual(mase, naiveMASE * (1 + Selection.meanTolerance), mean.reason ?? "")
-
-            let unit = modelGuard(challengers: []).fallback([series(walk)], reason: "the network diverged", rejected: nil)
+            let unit = modelGuard().fallback([series(walk)], reason: "the network diverged", rejected: nil)
             let model = try XCTUnwrap(unit.published)
             guard model.cell == .seasonalNaive, model.hyperparameters.contains("\"naive\"") else { continue }
             naive += 1

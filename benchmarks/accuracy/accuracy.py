@@ -252,14 +252,12 @@ def markdown(results, meta):
     out.append("")
     out.append("Per origin (forecastd MASE of each window, oldest first; `sn` / `naive` = the published fallback, "
                "`ets` / `theta` = the published statistical model, `+sn` / `+naive` / `+ets` / `+theta` = the network "
-               "combined with it, `mean(net+ets+sn)` = the mean of the models the guard could not tell apart "
-               "(`combination` in the model's hyperparameters); no mark: the network alone):")
+               "combined with it; no mark: the network alone):")
     out.append("")
     for r in results:
         for k, s in r["series"].items():
             cells = ["%s%s" % (fmt(v), " " + FALLBACK_CELLS[c] if c in FALLBACK_CELLS
                                else " " + STATISTICAL_CELLS[c] if c in STATISTICAL_CELLS
-                               else " " + c.replace("lstm", "net").replace("gru", "net").replace("rnn", "net") if c and c.startswith("mean(")
                                else " +" + c.split("+")[1] if c and "+" in c else "")
                      for v, c in zip(s["per_origin_forecastd"], s["cells"])]
             out.append(f"- {r['name']} {k}: " + ", ".join(cells))

@@ -350,15 +350,9 @@ def published(job, series, as_of):
     {target epoch seconds: (median, lower, upper)}, the model's cell (`naive` for a fallback
     model whose hyperparameters name the naive baseline; `lstm+sn` / `lstm+naive` / `lstm+ets` /
     `lstm+theta` for a network published combined with seasonal naive / naive / a statistical
-    model; `ets` / `theta` for a statistical model; `mean(lstm+ets+sn)` for the mean of the
-    models the guard could not tell apart), and issued_at."""
+    model; `ets` / `theta` for a statistical model), and issued_at."""
     rows = psql(f"""SELECT extract(epoch FROM p.target_ts)::bigint AS t, p.forecast_value, p.lower_bound, p.upper_bound,
-                           CASE WHEN m.hyperparameters ? 'combination'
-                                THEN 'mean(' || (SELECT string_agg(CASE WHEN e ? 'method' THEN e->>'method'
-                                                                        WHEN e->>'baseline' = 'naive' THEN 'naive'
-                                                                        WHEN e ? 'baseline' THEN 'sn' ELSE m.cell END, '+' ORDER BY i)
-                                                 FROM jsonb_array_elements(m.hyperparameters->'combination') WITH ORDINALITY AS c(e, i)) || ')'
-                                WHEN m.cell = 'seasonal_naive' AND m.hyperparameters->>'baseline' = 'naive' THEN 'naive'
+                           CASE WHEN m.cell = 'seasonal_naive' AND m.hyperparameters->>'baseline' = 'naive' THEN 'naive'
                                 WHEN m.hyperparameters ? 'combined_with'
                                 THEN m.cell || CASE WHEN m.hyperparameters->'combined_with' ? 'method'
                                                     THEN '+' || (m.hyperparameters->'combined_with'->>'method')

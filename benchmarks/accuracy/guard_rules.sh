@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Records every contender of the guard's contest at the accuracy benchmark's origins of the
 # short seasonal sets (`forecastd bench accuracy --contenders`, in memory, no database) and
-# compares rules of choice on the held-out windows (guard_rules.py). How the mean of the models
-# that tie (ModelGuard.combination, Selection.meanTolerance) was chosen; not part of CI.
+# compares rules of choice on the held-out windows (guard_rules.py), the guard's own among them.
+# With Rscript on the path, R's short seasonal series (r_checks.R) are checked too. Not part of CI.
 #
 #   FORECASTD_BIN=.build/release/forecastd ACC_CHECKS=/tmp/checks benchmarks/accuracy/guard_rules.sh [OUT]
 #
@@ -27,5 +27,11 @@ files=(
     "$(record airpassengers "$data/airpassengers.csv" month passengers "" 1mo 12 2)"
     "$(record monthly_checks "$checks/monthly_checks.csv" month value series 1mo 12 3)"
     "$(record quarterly_checks "$checks/quarterly_checks.csv" quarter value series 3mo 8 3)"
+    "$(record weekly_checks "$checks/weekly_checks.csv" week value series 1w 13 3)"
 )
+if command -v Rscript >/dev/null; then
+    (cd "$out" && Rscript "$here/r_checks.R")
+    files+=("$(record r_monthly "$out/r_monthly.csv" month value series 1mo 12 3)"
+            "$(record r_quarterly "$out/r_quarterly.csv" quarter value series 3mo 8 3)")
+fi
 python3 "$here/guard_rules.py" $(printf '%s\n' "${files[@]}" | grep '\.jsonl$')
