@@ -82,33 +82,12 @@ secs() { python3 -c "print(f'{$2 - $1:.1f}')"; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # The series' timeline: POINTS hours ending at T_END (exclusive); cycle k appends hour T_END + k - 1.
-t0="2026-01-01 00:00:00+00"
 hour_at() { python3 -c "import datetime as d; print((d.datetime(2026,1,1,tzinfo=d.timezone.utc)+d.timedelta(hours=$1)).strftime('%Y-%m-%dT%H:%M:%SZ'))"; }
-
-# Rows of hours [$1, $2) for every series, in time order (so that ts correlates with the heap).
-generate() {
-    sql -c "
-        INSERT INTO readings (series, ts, value)
-        SELECT p.key, timestamptz '$t0' + h * interval '1 hour',
-               p.level + p.scale * (sin(2 * pi() * h / 24 + p.phase) + 0.6 * sin(2 * pi() * h / 168 + p.weekly)
-                                    + 0.25 * (hashint8(h * 100003 + p.n) % 1000) / 1000.0)
-        FROM generate_series($1, $2 - 1) AS h, series_params p
-        ORDER BY h, p.n"
-}
+source "$(dirname "$0")/table.sh"
 
 echo "==> generating $series series × $points hourly points" >&2
 started=$(now)
-sql -c "
-    CREATE TABLE readings (series text NOT NULL, ts timestamptz NOT NULL, value double precision);
-    CREATE TABLE series_params AS
-    SELECT n, 's' || lpad(n::text, 5, '0') AS key,
-           10 + (hashint4(n) % 1000 + 1000) % 1000 / 10.0 AS level,
-           1 + (hashint4(n + 7) % 100 + 100) % 100 / 10.0 AS scale,
-           (hashint4(n + 13) % 628 + 628) % 628 / 100.0 AS phase,
-           (hashint4(n + 17) % 628 + 628) % 628 / 100.0 AS weekly
-    FROM generate_series(0, $series - 1) AS n;"
-generate 0 "$points"
-sql -c "CREATE INDEX readings_ts ON readings (ts)" -c "CREATE INDEX readings_series_ts ON readings (series, ts)" -c "VACUUM ANALYZE readings"
+scale_table "$series" "$points"
 load_seconds=$(secs "$started" "$(now)")
 rows=$(sql -c "SELECT count(*) FROM readings")
 db_size=$(sql -c "SELECT pg_size_pretty(pg_total_relation_size('readings'))")
@@ -257,7 +236,7 @@ echo "    states saved: $states" >&2
 
 for cycle in $(seq 1 "$cycles"); do
     echo "==> global model: predict cycle $cycle (one new hour for every series)" >&2
-    generate "$end_hour" "$((end_hour + 1))"
+    scale_rows "$end_hour" "$((end_hour + 1))"
     end_hour=$((end_hour + 1))
     timed "predict_global_$cycle" predict scale_global --as-of "$(hour_at "$end_hour")"
     written=$(last_run rows_written scale_global)
@@ -290,7 +269,7 @@ if [ "$per_series" -gt 0 ]; then
         echo "| train $n series ($(last_run series_failed "$job") failed, $(sql -c "SELECT count(*) FROM forecastd.models WHERE job = '$job' AND status = 'active' AND cell = 'seasonal_naive'") on the fallback) | $WALL | $(field read_s) | $(field train_s) | (in training) | $(field write_s) | $written | $(python3 -c "print(f'{$WALL / $n:.2f}')") | $RSS_MB | $LOAD |" >>"$report"
     done
     echo "==> per-series models: predict cycle ($per_series series)" >&2
-    generate "$end_hour" "$((end_hour + 1))"
+    scale_rows "$end_hour" "$((end_hour + 1))"
     end_hour=$((end_hour + 1))
     timed predict_series predict scale_series --as-of "$(hour_at "$end_hour")"
     written=$(last_run rows_written scale_series)

@@ -21,6 +21,7 @@ datasets="${DATASETS:-$REPO/../shared/datasets}"
 sets=("$@")
 [ ${#sets[@]} -eq 0 ] && sets=(weather elecdemand scale)
 out="${OUT:-}"
+[ -z "$out" ] || mkdir -p "$out"
 
 if [ -z "${FORECASTD_BIN:-}" ]; then
     swift build -c release --scratch-path .build-rel --product forecastd >/dev/null
@@ -67,19 +68,8 @@ value_column = "demand_gw"'
         args=(--t0 2014-12-17T00:00:00Z --step-hours 0.5 --season 48 --origins 14) ;;
     scale)
         series="${SERIES:-2000}" points="${POINTS:-2000}"
-        # benchmarks/scale/run.sh's table.
-        sql -c "CREATE TABLE series_params AS
-                SELECT n, 's' || lpad(n::text, 5, '0') AS key, 10 + (hashint4(n) % 1000 + 1000) % 1000 / 10.0 AS level,
-                       1 + (hashint4(n + 7) % 100 + 100) % 100 / 10.0 AS scale, (hashint4(n + 13) % 628 + 628) % 628 / 100.0 AS phase,
-                       (hashint4(n + 17) % 628 + 628) % 628 / 100.0 AS weekly
-                FROM generate_series(0, $series - 1) AS n" \
-            -c "CREATE TABLE readings (series text NOT NULL, ts timestamptz NOT NULL, value double precision)" \
-            -c "INSERT INTO readings (series, ts, value)
-                SELECT p.key, timestamptz '2026-01-01 00:00:00+00' + h * interval '1 hour',
-                       p.level + p.scale * (sin(2 * pi() * h / 24 + p.phase) + 0.6 * sin(2 * pi() * h / 168 + p.weekly)
-                                            + 0.25 * (hashint8(h * 100003 + p.n) % 1000) / 1000.0)
-                FROM generate_series(0, $points - 1) AS h, series_params p ORDER BY h, p.n" \
-            -c "CREATE INDEX readings_ts ON readings (ts)" -c "CREATE INDEX readings_series_ts ON readings (series, ts)" -c "VACUUM ANALYZE readings"
+        source benchmarks/scale/table.sh
+        scale_table "$series" "$points"
         job="name = \"scale\"
 frequency = \"1h\"
 horizon = 24
