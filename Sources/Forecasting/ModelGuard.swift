@@ -160,7 +160,8 @@ public struct ModelGuard: Sendable {
             .map { contender in
                 let outcome = publish(Selection(forcing: contender, among: board.contenders), series: series, network: network,
                                       board: board, candidate: candidate, why: nil, threads: threads)
-                return ContenderReport(code: contender.kind.code, mase: contender.mase, backtests: contender.pool.results,
+                return ContenderReport(code: contender.kind.code, mase: contender.mase,
+                                       backtests: Dictionary(uniqueKeysWithValues: zip(board.scored, contender.pool.results)),
                                        forecasts: outcome.forecasts)
             }
     }
@@ -206,6 +207,8 @@ public struct ModelGuard: Sendable {
         var reads: [String: FullRead]
         var partner: FallbackBaseline
         var statistical: [StatisticalModel]
+        /// The series every complete pool scored, in the order of its results.
+        var scored: [String]
     }
 
     func score(_ series: [RegularSeries], network: TrainedForecaster?, week: Int?, threads: Int) -> Scoreboard {
@@ -225,6 +228,7 @@ public struct ModelGuard: Sendable {
         let statistical = challengers.map { StatisticalModel.challenger($0, season: season, week: settings.weekLags) }
         var pools: [Contender.Kind: AccuracyPool] = [:]
         var unavailable: Set<Contender.Kind> = []
+        var scoredKeys: [String] = []
         // Per series and contender: the windows' forecasts, for the combinations.
         for s in scored {
             let windows = guardWindows(heldBack: (network?.settings ?? settings).heldBack(length: s.count), week: week)
@@ -238,6 +242,7 @@ public struct ModelGuard: Sendable {
             let naiveResult = backtest.run(series: s) { SeasonalNaive.naive.forecast(history: $0.history, horizon: horizon, levels: levels) }
             let seasonalResult = backtest.run(series: s) { SeasonalNaive(season: season).forecast(history: $0.history, horizon: horizon, levels: levels) }
             pools[.naive, default: AccuracyPool()].add(naiveResult, naive: naiveResult)
+            scoredKeys.append(s.key)
             pools[.seasonalNaive, default: AccuracyPool()].add(seasonalResult, naive: naiveResult)
             var statForecasts: [StatisticalModel.Method: [Int: QuantileForecast]] = [:]
             for model in statistical where !unavailable.contains(.statistical(model.method)) {
@@ -284,7 +289,8 @@ public struct ModelGuard: Sendable {
             if (kind == .naive || kind == .seasonalNaive) && kind != baseline { return nil }
             return Contender(kind: kind, pool: pool)
         }
-        return Scoreboard(contenders: contenders, pools: complete, reads: reads, partner: partner, statistical: statistical)
+        return Scoreboard(contenders: contenders, pools: complete, reads: reads, partner: partner, statistical: statistical,
+                          scored: scoredKeys)
     }
 
     /// Turns the selection into the published model, its forecasts and states.
@@ -480,8 +486,8 @@ public struct ContenderReport: Sendable {
     public let code: String
     /// Its backtest MASE over the scored series.
     public let mase: Double
-    /// Its backtest, one per scored series, in the order of the series.
-    public let backtests: [BacktestResult]
+    /// Its backtest of each scored series, by series.
+    public let backtests: [String: BacktestResult]
     /// What it would publish, one per series it forecasts.
     public let forecasts: [SeriesForecast]
 }

@@ -155,9 +155,9 @@ extension BenchAccuracy {
                     "series": key, "origin": origin, "seconds": seconds,
                     "heldout": window(full, origin, []),
                     "contenders": reports.compactMap { report -> [String: Any]? in
-                        guard let forecast = report.forecasts.first(where: { $0.series == key }), j < report.backtests.count else { return nil }
+                        guard let forecast = report.forecasts.first(where: { $0.series == key }), let backtest = report.backtests[key] else { return nil }
                         return ["code": report.code, "mase": report.mase.isFinite ? report.mase : -1,
-                                "windows": report.backtests[j].windows.map { window(histories[j], $0.origin, $0.modelForecast.point) },
+                                "windows": backtest.windows.map { window(histories[j], $0.origin, $0.modelForecast.point) },
                                 "point": forecast.forecast.point, "levels": settings.quantiles, "quantiles": forecast.forecast.values]
                     }]
                 file.write(try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]))

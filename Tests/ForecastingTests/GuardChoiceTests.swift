@@ -110,7 +110,7 @@ final class GuardChoiceTests: XCTestCase {
             pool.add(try backtest.run(series: s) { try template.fit(history: $0.history, spec: nil, horizon: 12, levels: levels).forecast })
             let selection = try XCTUnwrap(Selection([Contender(kind: .statistical(method), pool: pool)]))
             let board = ModelGuard.Scoreboard(contenders: [], pools: [:], reads: [:], partner: FallbackBaseline(.seasonal, season: 12),
-                                              statistical: [template])
+                                              statistical: [template], scored: [])
             let unit = modelGuard.publish(selection, series: [s], network: nil, board: board, candidate: nil, why: nil)
             let model = try XCTUnwrap(unit.published)
             XCTAssertEqual(model.cell, .statistical(method))
@@ -133,6 +133,25 @@ final class GuardChoiceTests: XCTestCase {
                 XCTAssertTrue(error is SeriesStateArchive.DamagedState, "\(error): read in full instead")
             }
         }
+    }
+
+    /// `everyContender` (what `bench accuracy --contenders` records): every contender scored,
+    /// lowest backtest MASE first, each with its windows of the series and the forecast it would
+    /// publish; the one the guard publishes forecasts what `train` publishes.
+    func testEveryContenderIsReportedWithItsWindowsAndTheForecastItWouldPublish() throws {
+        let s = series(monthlySeasonal(), frequency: "1mo")
+        let guarded = modelGuard(Frequency(.month), horizon: 12, season: 12)
+        let reports = guarded.everyContender([s])
+        XCTAssertTrue(Set(["ets", "theta", "naive", "sn"]).isSubset(of: Set(reports.map(\.code))), "\(reports.map(\.code))")
+        XCTAssertEqual(reports.map(\.mase), reports.map(\.mase).sorted())
+        for report in reports {
+            XCTAssertEqual(report.backtests[s.key]?.windows.count, 3, report.code)
+            XCTAssertEqual(report.forecasts.map(\.series), [s.key], report.code)
+        }
+        let published = try XCTUnwrap(guarded.train([s]))
+        let cell = try XCTUnwrap(published.published?.cell)
+        guard case .statistical(let method) = cell else { return XCTFail("\(cell)") }
+        XCTAssertEqual(reports.first { $0.code == method.rawValue }?.forecasts.first?.forecast, published.forecasts.first?.forecast)
     }
 
     func testANetworkCombinedWithAStatisticalModelRecordsItAndReadsItBack() throws {
