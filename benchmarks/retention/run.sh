@@ -46,27 +46,8 @@ pg_start "$tmp/pg"
 pg_psql -d postgres -c "CREATE DATABASE retention"
 url="$(pg_url retention)"
 sql() { pg_psql -d retention -At "$@"; }
-t0="2026-01-01 00:00:00+00"
-hour_at() { python3 -c "import datetime as d; print((d.datetime(2026,1,1,tzinfo=d.timezone.utc)+d.timedelta(hours=$1)).strftime('%Y-%m-%dT%H:%M:%SZ'))"; }
-generate() {
-    sql -c "
-        INSERT INTO readings (series, ts, value)
-        SELECT p.key, timestamptz '$t0' + h * interval '1 hour',
-               p.level + p.scale * (sin(2 * pi() * h / 24 + p.phase) + 0.6 * sin(2 * pi() * h / 168 + p.weekly)
-                                    + 0.25 * (hashint8(h * 100003 + p.n) % 1000) / 1000.0)
-        FROM generate_series($1, $2 - 1) AS h, series_params p ORDER BY h, p.n"
-}
-sql -c "
-    CREATE TABLE readings (series text NOT NULL, ts timestamptz NOT NULL, value double precision);
-    CREATE TABLE series_params AS
-    SELECT n, 's' || lpad(n::text, 5, '0') AS key,
-           10 + (hashint4(n) % 1000 + 1000) % 1000 / 10.0 AS level, 1 + (hashint4(n + 7) % 100 + 100) % 100 / 10.0 AS scale,
-           (hashint4(n + 13) % 628 + 628) % 628 / 100.0 AS phase, (hashint4(n + 17) % 628 + 628) % 628 / 100.0 AS weekly
-    FROM generate_series(0, $series - 1) AS n;
-    CREATE INDEX readings_ts ON readings (ts);
-    CREATE INDEX readings_series_ts ON readings (series, ts);"
-generate 0 "$history"
-sql -c "VACUUM ANALYZE readings"
+source "$REPO/benchmarks/scale/table.sh"
+scale_table "$series" "$history"
 
 cat >"$tmp/forecastd.toml" <<TOML
 [database]
@@ -123,7 +104,7 @@ hour=$history
 for day in $(seq 1 "$days"); do
     : >"$tmp/cycles"
     for _ in $(seq 1 24); do
-        generate "$hour" "$((hour + 1))"
+        scale_rows "$hour" "$((hour + 1))"
         hour=$((hour + 1))
         started=$(date +%s.%N)
         run predict retention --as-of "$(hour_at "$hour")" >"$tmp/predict.log" 2>&1 || { tail -20 "$tmp/predict.log" >&2; exit 1; }

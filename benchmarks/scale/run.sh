@@ -82,7 +82,6 @@ secs() { python3 -c "print(f'{$2 - $1:.1f}')"; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # The series' timeline: POINTS hours ending at T_END (exclusive); cycle k appends hour T_END + k - 1.
-hour_at() { python3 -c "import datetime as d; print((d.datetime(2026,1,1,tzinfo=d.timezone.utc)+d.timedelta(hours=$1)).strftime('%Y-%m-%dT%H:%M:%SZ'))"; }
 source "$(dirname "$0")/table.sh"
 
 echo "==> generating $series series × $points hourly points" >&2

@@ -1,9 +1,13 @@
-# The scale benchmark's table, shared by benchmarks/scale/run.sh and benchmarks/warmup/compare.sh:
+# The scale benchmark's table, shared by benchmarks/scale/run.sh, benchmarks/retention/run.sh and
+# benchmarks/warmup/compare.sh:
 # hourly series in public.readings, each a daily and a weekly cycle with its own level, scale and
 # phases, plus noise (all from hashes of the series number and the hour, so the same on every
 # run), indexed as a source table is. The caller defines `sql` (psql on the database).
 
 SCALE_T0="2026-01-01 00:00:00+00"
+
+# hour_at H: the ISO timestamp of hour H of the table.
+hour_at() { python3 -c "import datetime as d; print((d.datetime(2026,1,1,tzinfo=d.timezone.utc)+d.timedelta(hours=$1)).strftime('%Y-%m-%dT%H:%M:%SZ'))"; }
 
 # scale_rows FROM TO: the rows of hours [FROM, TO) of every series, in time order (so that ts
 # correlates with the heap, as in a table that grows by appends).
