@@ -161,7 +161,7 @@ public struct ModelGuard: Sendable {
                 let outcome = publish(Selection(forcing: contender, among: board.contenders), series: series, network: network,
                                       board: board, candidate: candidate, why: nil, threads: threads)
                 return ContenderReport(code: contender.kind.code, mase: contender.mase,
-                                       backtests: Dictionary(uniqueKeysWithValues: zip(board.scored, contender.pool.results)),
+                                       backtests: Dictionary(uniqueKeysWithValues: zip(board.poolKeys, contender.pool.results)),
                                        forecasts: outcome.forecasts)
             }
     }
@@ -208,7 +208,7 @@ public struct ModelGuard: Sendable {
         var partner: FallbackBaseline
         var statistical: [StatisticalModel]
         /// The series every complete pool scored, in the order of its results.
-        var scored: [String]
+        var poolKeys: [String]
     }
 
     func score(_ series: [RegularSeries], network: TrainedForecaster?, week: Int?, threads: Int) -> Scoreboard {
@@ -228,7 +228,7 @@ public struct ModelGuard: Sendable {
         let statistical = challengers.map { StatisticalModel.challenger($0, season: season, week: settings.weekLags) }
         var pools: [Contender.Kind: AccuracyPool] = [:]
         var unavailable: Set<Contender.Kind> = []
-        var scoredKeys: [String] = []
+        var poolKeys: [String] = []
         // Per series and contender: the windows' forecasts, for the combinations.
         for s in scored {
             let windows = guardWindows(heldBack: (network?.settings ?? settings).heldBack(length: s.count), week: week)
@@ -242,7 +242,7 @@ public struct ModelGuard: Sendable {
             let naiveResult = backtest.run(series: s) { SeasonalNaive.naive.forecast(history: $0.history, horizon: horizon, levels: levels) }
             let seasonalResult = backtest.run(series: s) { SeasonalNaive(season: season).forecast(history: $0.history, horizon: horizon, levels: levels) }
             pools[.naive, default: AccuracyPool()].add(naiveResult, naive: naiveResult)
-            scoredKeys.append(s.key)
+            poolKeys.append(s.key)
             pools[.seasonalNaive, default: AccuracyPool()].add(seasonalResult, naive: naiveResult)
             var statForecasts: [StatisticalModel.Method: [Int: QuantileForecast]] = [:]
             for model in statistical where !unavailable.contains(.statistical(model.method)) {
@@ -290,7 +290,7 @@ public struct ModelGuard: Sendable {
             return Contender(kind: kind, pool: pool)
         }
         return Scoreboard(contenders: contenders, pools: complete, reads: reads, partner: partner, statistical: statistical,
-                          scored: scoredKeys)
+                          poolKeys: poolKeys)
     }
 
     /// Turns the selection into the published model, its forecasts and states.
@@ -528,7 +528,8 @@ struct Contender {
             }
         }
 
-        /// How the accuracy benchmark marks it: "network", "sn", "naive", "ets", "theta", "+sn", "+ets", ….
+        /// How `bench accuracy --contenders` names it: "network", "sn", "naive", "ets", "theta",
+        /// "+baseline", "+ets", "+theta".
         var code: String {
             switch self {
             case .network: return "network"

@@ -110,7 +110,7 @@ final class GuardChoiceTests: XCTestCase {
             pool.add(try backtest.run(series: s) { try template.fit(history: $0.history, spec: nil, horizon: 12, levels: levels).forecast })
             let selection = try XCTUnwrap(Selection([Contender(kind: .statistical(method), pool: pool)]))
             let board = ModelGuard.Scoreboard(contenders: [], pools: [:], reads: [:], partner: FallbackBaseline(.seasonal, season: 12),
-                                              statistical: [template], scored: [])
+                                              statistical: [template], poolKeys: [])
             let unit = modelGuard.publish(selection, series: [s], network: nil, board: board, candidate: nil, why: nil)
             let model = try XCTUnwrap(unit.published)
             XCTAssertEqual(model.cell, .statistical(method))

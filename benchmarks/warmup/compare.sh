@@ -85,7 +85,7 @@ hidden_size = ${HIDDEN:-64}
 batch_size = 256
 epochs = ${EPOCHS:-1}"
         source="SELECT series, ts, value FROM readings"
-        t0=$(python3 -c "import datetime as d; print((d.datetime(2026,1,1,tzinfo=d.timezone.utc)+d.timedelta(hours=$points - 72)).strftime('%Y-%m-%dT%H:%M:%SZ'))")
+        t0=$(hour_at $((points - 72)))
         args=(--t0 "$t0" --step-hours 1 --season 24 --origins 3) ;;
     *) echo "unknown set $set" >&2; exit 2 ;;
     esac
