@@ -211,7 +211,7 @@ public enum RecurrentForecaster {
             var lossSum = 0.0, normSum = 0.0, groups = 0, steps = 0
             for start in stride(from: 0, to: order.count, by: batch) {
                 let group = order[start..<min(start + batch, order.count)].map { segments[$0] }
-                let data = try batchOf(group, batch: batch, prepared: prepared, layout: layout, settings: settings, threads: threads)
+                let data = SegmentWindows(group, batch: batch, prepared: prepared, layout: layout, settings: settings)
                 do {
                     let stats = try trainer.trainEpoch(data, resetState: true)
                     lossSum += stats.loss
@@ -298,95 +298,6 @@ public enum RecurrentForecaster {
             count += 1
         }
         return count > 0 && ratios / count < 1
-    }
-
-    /// A stretch of one series that trains as one row of a batch: `[start, end)`, with targets
-    /// counted from `scoredFrom` (the steps before it warm the state up).
-    struct Segment {
-        let series: Int
-        let start: Int
-        let scoredFrom: Int
-        let end: Int
-    }
-
-    /// Cuts the training part of every series into segments, about `batchSize` of them in all
-    /// for a single long series, one per series when there are many; each segment starts
-    /// `context` steps early so that its scored steps see a warmed-up state.
-    static func trainingSegments(_ prepared: [PreparedSeries], settings: ForecasterSettings) -> [Segment] {
-        let total = prepared.reduce(0) { $0 + $1.trainEnd }
-        let longest = prepared.map(\.trainEnd).max() ?? 0
-        let length = min(longest, max(settings.context + 4 * settings.tbpttK1, (total + settings.batchSize - 1) / settings.batchSize))
-        var segments: [Segment] = []
-        for (index, s) in prepared.enumerated() {
-            var scoredFrom = min(settings.context, s.trainEnd)
-            while scoredFrom < s.trainEnd - settings.horizon {
-                let end = min(s.trainEnd, scoredFrom + length)
-                segments.append(Segment(series: index, start: max(0, scoredFrom - settings.context), scoredFrom: scoredFrom, end: end))
-                scoredFrom = end
-            }
-        }
-        return segments
-    }
-
-    /// Lays `group` side by side (time-major), padding short rows and missing rows with masked
-    /// steps; rows are filled on `threads` threads (each writes only its own row's slots).
-    static func batchOf(_ group: [Segment], batch: Int, prepared: [PreparedSeries], layout: FeatureLayout,
-                        settings: ForecasterSettings, threads: Int = 1) throws -> SequenceBatch {
-        let steps = group.map { $0.end - $0.start }.max() ?? 1
-        let inputSize = layout.inputSize, outputSize = settings.outputSize, q = settings.quantiles.count
-        var inputs = [Float](repeating: 0, count: steps * batch * inputSize)
-        var targets = [Float](repeating: 0, count: steps * batch * outputSize)
-        var mask = [Float](repeating: 0, count: steps * batch * outputSize)
-        let base = settings.base!
-        // The recurrent decoder reads the future block of each scored step (its origins are
-        // among them; the warm-up steps' blocks stay 0, unread); the dense head reads every step's.
-        let decoding = layout.readsFuture, recurrent = layout.decoder == .recurrent
-        let block = layout.blockWidth(horizon: settings.horizon)
-        var future = [Float](repeating: 0, count: decoding ? steps * batch * block : 0)
-        // The rows' calendar features, computed once when their buckets overlap (aligned series):
-        // the span of all of them, unless it is much longer than the rows themselves.
-        let lowest = group.map { prepared[$0.series].firstBucket + $0.start }.min() ?? 0
-        let highest = group.map { prepared[$0.series].firstBucket + $0.end }.max() ?? 0
-        let calendarBlock = highest - lowest <= 2 * steps ? CalendarBlock(layout.calendar, buckets: lowest..<highest) : nil
-        inputs.withUnsafeMutableBufferPointer { ip in
-        targets.withUnsafeMutableBufferPointer { tp in
-        mask.withUnsafeMutableBufferPointer { mp in
-        future.withUnsafeMutableBufferPointer { fp in
-            let (x, y, m, f) = (ip.baseAddress!, tp.baseAddress!, mp.baseAddress!, fp.baseAddress)
-            _ = ComputeThreads.map(group.count, threads: threads) { row in
-                let segment = group[row], s = prepared[segment.series]
-                // Straight into the batch, time-major: this row's slots only.
-                layout.fillInputs(UnsafeMutableBufferPointer(start: x, count: steps * batch * inputSize), series: s,
-                                  steps: segment.start..<segment.end, offset: row * inputSize, stride: batch * inputSize,
-                                  base: base, season: settings.season, calendarBlock: calendarBlock)
-                if decoding, let f {
-                    let from = recurrent ? segment.scoredFrom : segment.start
-                    let blocks = layout.futureBlocks(series: s, origins: from..<segment.end, horizon: settings.horizon,
-                                                     base: base, season: settings.season)!
-                    blocks.withUnsafeBufferPointer { r in
-                        for t in from..<segment.end {
-                            (f + ((t - segment.start) * batch + row) * block).update(from: r.baseAddress! + (t - from) * block, count: block)
-                        }
-                    }
-                }
-                for t in segment.scoredFrom..<segment.end {
-                    let at = ((t - segment.start) * batch + row) * outputSize
-                    for h in 0..<settings.horizon {
-                        let target = t + 1 + h
-                        guard target < s.trainEnd else { break }
-                        let v = s.scaled[target]
-                        guard v.isFinite else { continue }
-                        let residual = Float(v - s.base(base, at: t, ahead: h + 1, season: settings.season))
-                        for k in 0..<q {
-                            y[at + h * q + k] = residual
-                            m[at + h * q + k] = 1
-                        }
-                    }
-                }
-            }
-        }}}}
-        return try SequenceBatch(steps: steps, batch: batch, inputSize: inputSize, outputSize: outputSize,
-                                 inputs: inputs, targets: targets, mask: mask, future: decoding ? future : nil)
     }
 
     /// (origin, step) pairs the calibration is fitted on at most. A global model of thousands of

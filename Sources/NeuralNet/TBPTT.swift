@@ -26,11 +26,39 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// What an epoch of TBPTT updates reads: B parallel rows of `steps` steps. An update asks for
+/// its window one shard of rows at a time, and the shard's thread lays it out in its own
+/// workspace, where the pass reads it next (llm.c's explicit buffers). `SequenceBatch` copies the
+/// window from a whole sequence held in memory; the forecaster writes it straight from its
+/// series (`SegmentWindows`), so no epoch materialises `steps × batch` inputs and targets.
+public protocol TrainingSequence: Sendable {
+    var steps: Int { get }
+    var batch: Int { get }
+    var inputSize: Int { get }
+    var outputSize: Int { get }
+    /// Each step's future block (0: none).
+    var futureWidth: Int { get }
+    /// Whether `fill` writes a mask (else every target counts).
+    var masked: Bool { get }
+    /// Writes steps `window` of rows `rows` into `buffers`, time-major: every value of the
+    /// `window.count × rows.count` slots of each buffer (the buffers hold an earlier window).
+    func fill(_ buffers: WindowBuffers, steps window: Range<Int>, rows: Range<Int>)
+}
+
+/// A shard's window buffers: `inputs [steps × rows × inputSize]`, `targets` and `mask`
+/// `[steps × rows × outputSize]`, `future [steps × rows × futureWidth]`.
+public struct WindowBuffers {
+    public let inputs: UnsafeMutablePointer<Float>
+    public let targets: UnsafeMutablePointer<Float>
+    public let mask: UnsafeMutablePointer<Float>
+    public let future: UnsafeMutablePointer<Float>
+}
+
 /// B parallel segments of T steps, time-major: `inputs [T × B × inputSize]`,
 /// `targets [T × B × outputSize]`, `mask` (optional) shaped like `targets`; for the recurrent
 /// decoder and a dense head with future features, `future [T × B × futureWidth]`, each step's
 /// future block.
-public struct SequenceBatch: Sendable {
+public struct SequenceBatch: TrainingSequence {
     public let steps: Int, batch: Int, inputSize: Int, outputSize: Int
     public var inputs: [Float]
     public var targets: [Float]
@@ -46,6 +74,25 @@ public struct SequenceBatch: Sendable {
         }
         self.steps = steps; self.batch = batch; self.inputSize = inputSize; self.outputSize = outputSize
         self.inputs = inputs; self.targets = targets; self.mask = mask; self.future = future
+    }
+
+    public var futureWidth: Int { (future?.count ?? 0) / (steps * batch) }
+    public var masked: Bool { mask != nil }
+
+    public func fill(_ buffers: WindowBuffers, steps window: Range<Int>, rows: Range<Int>) {
+        let b = rows.count, fw = futureWidth
+        func copy(_ source: [Float], width: Int, into destination: UnsafeMutablePointer<Float>) {
+            source.withUnsafeBufferPointer { all in
+                for s in window {
+                    (destination + (s - window.lowerBound) * b * width)
+                        .update(from: all.baseAddress! + (s * batch + rows.lowerBound) * width, count: b * width)
+                }
+            }
+        }
+        copy(inputs, width: inputSize, into: buffers.inputs)
+        copy(targets, width: outputSize, into: buffers.targets)
+        if let mask { copy(mask, width: outputSize, into: buffers.mask) }
+        if let future, fw > 0 { copy(future, width: fw, into: buffers.future) }
     }
 
     /// Cuts one long sequence (`[length × features]`, step-major) into `batch` consecutive
@@ -173,14 +220,13 @@ public final class TBPTTTrainer {
     /// One pass over `data` in TBPTT updates. Throws (before touching the weights) when the loss
     /// or the gradient stops being finite.
     @discardableResult
-    public func trainEpoch(_ data: SequenceBatch, resetState reset: Bool = true) throws -> TrainingStats {
+    public func trainEpoch(_ data: some TrainingSequence, resetState reset: Bool = true) throws -> TrainingStats {
         let c = network.config
         guard data.batch == batch, data.inputSize == c.inputSize, data.outputSize == c.outputSize else {
             throw TrainingError.shapeMismatch("data is \(data.batch) segments × \(data.inputSize) in × \(data.outputSize) out; trainer wants \(batch) × \(c.inputSize) × \(c.outputSize)")
         }
-        let futureCount = data.steps * batch * c.futureWidth
-        guard (data.future?.count ?? 0) == futureCount else {
-            throw TrainingError.shapeMismatch("future has \(data.future?.count ?? 0) values; the network wants \(data.steps) × \(batch) × \(c.futureWidth)")
+        guard data.futureWidth == c.futureWidth else {
+            throw TrainingError.shapeMismatch("future blocks are \(data.futureWidth) wide; the network wants \(c.futureWidth)")
         }
         if reset { resetState() }
         var lossSum = 0.0, lossCount = 0.0
@@ -202,47 +248,43 @@ public final class TBPTTTrainer {
                              maxGradNorm: normMax, updates: n, learningRate: optimizer.learningRate)
     }
 
-    /// Forward over `[windowStart, end)`, loss on `[lossStart, end)`, backward, clip, step.
-    /// Returns the loss sum/count and the pre-clip gradient norm.
-    private func update(_ data: SequenceBatch, windowStart: Int, lossStart: Int, end: Int,
+    /// Runs `work` once per shard, on the shards' threads when there are several.
+    private func eachShard(_ work: @Sendable (Int) -> Void) {
+        if workspaces.count == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workspaces.count, execute: work) }
+    }
+
+    /// Lays out the window `[windowStart, end)`, forward over it, loss on `[lossStart, end)`,
+    /// backward, clip, step. Returns the loss sum/count and the pre-clip gradient norm.
+    private func update(_ data: some TrainingSequence, windowStart: Int, lossStart: Int, end: Int,
                         carryTo: Int) throws -> ((sum: Double, count: Double), Float) {
         let cfg = network.config
         let tw = end - windowStart, skip = lossStart - windowStart
-        let bAll = batch, ins = cfg.inputSize, outs = cfg.outputSize, hs = cfg.hiddenSize
-        let stride = decoderStride
-        let count = (data.mask ?? []).withUnsafeBufferPointer { m in
-            network.scoredTargets(mask: data.mask == nil ? nil : m.baseAddress! + windowStart * bAll * outs, steps: tw, batch: bAll,
-                                  skip: skip, decoderStride: stride)
+        let hs = cfg.hiddenSize, stride = decoderStride
+        let net = network, wss = workspaces, rowsList = shardRows
+        let shards = SendableBox(value: (wss, net))
+        // The window first, on the shards' threads: the loss scale needs every row's count of
+        // scored targets before any shard runs its pass.
+        eachShard { shard in
+            let ws = shards.value.0[shard]
+            data.fill(WindowBuffers(inputs: ws.x, targets: ws.target, mask: ws.mask, future: ws.future),
+                      steps: windowStart..<end, rows: rowsList[shard])
+            ws.masked = data.masked
+        }
+        let count = zip(wss, rowsList).reduce(0.0) { total, shard in
+            total + net.scoredTargets(mask: shard.0.masked ? shard.0.mask : nil, steps: tw, batch: shard.1.count,
+                                      skip: skip, decoderStride: stride)
         }
         let scale: Float = count > 0 ? Float(1 / count) : 0
         let dropoutSeed = mix64(seed ^ (UInt64(updates) &* 0x9E37_79B9_7F4A_7C15))
         let feed = FeedSchedule(ownShare: ownShare, seed: mix64(seed ^ 0x5EED_FEED ^ (UInt64(updates) &* 0xC2B2_AE3D_27D4_EB4F)))
         var shardLoss = [Double](repeating: 0, count: workspaces.count)
-        let net = network, lossFn = loss, cell = cfg.cell, k = carryTo - windowStart
-        let fw = cfg.futureWidth, feedback = cfg.feedback == .output, dense = cfg.decoder == .dense
-        data.inputs.withUnsafeBufferPointer { xb in
-        data.targets.withUnsafeBufferPointer { tb in
-        (data.mask ?? []).withUnsafeBufferPointer { mb in
-        (data.future ?? []).withUnsafeBufferPointer { fb in
+        let lossFn = loss, cell = cfg.cell, k = carryTo - windowStart
+        let feedback = cfg.feedback == .output
         shardLoss.withUnsafeMutableBufferPointer { lb in
-            let box = SendableBox(value: (xb.baseAddress!, tb.baseAddress!, data.mask == nil ? nil : mb.baseAddress!,
-                                          data.future == nil ? nil : fb.baseAddress!,
-                                          lb.baseAddress!, workspaces, shardRows, carryH, carryC, carryF, net))
-            let work: @Sendable (Int) -> Void = { shard in
-                let (x, t, m, f, lossOut, wss, rowsList, ch, cc, cf, net) = box.value
+            let box = SendableBox(value: (lb.baseAddress!, carryH, carryC, carryF))
+            eachShard { shard in
+                let (lossOut, ch, cc, cf) = box.value, (wss, net) = shards.value
                 let ws = wss[shard], rows = rowsList[shard], b = rows.count, r0 = rows.lowerBound
-                for s in 0..<tw {
-                    let g = (windowStart + s) * bAll + r0
-                    (ws.x + s * b * ins).update(from: x + g * ins, count: b * ins)
-                    // Feedback's teacher reads the targets of the warm-up steps too.
-                    if s >= skip || feedback {
-                        (ws.target + s * b * outs).update(from: t + g * outs, count: b * outs)
-                        if let m { (ws.mask + s * b * outs).update(from: m + g * outs, count: b * outs) }
-                    }
-                    // The dense head reads the warm-up steps' blocks too (feedback feeds their outputs on).
-                    if let f, s >= skip || dense { (ws.future + s * b * fw).update(from: f + g * fw, count: b * fw) }
-                }
-                ws.masked = m != nil
                 for (l, buf) in ws.layers.enumerated() {
                     buf.h.update(from: ch[l] + r0 * hs, count: b * hs)
                     if cell == .lstm { buf.c.update(from: cc[l] + r0 * hs, count: b * hs) }
@@ -256,8 +298,7 @@ public final class TBPTTTrainer {
                 }
                 if feedback { for r in 0..<b { cf[r0 + r] = net.feedbackAfter(ws, step: k, row: r) } }
             }
-            if workspaces.count == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workspaces.count, execute: work) }
-        }}}}}
+        }
         let sum = shardLoss.reduce(0, +)
         guard sum.isFinite else { throw TrainingError.nonFiniteLoss(update: updates, loss: sum / max(count, 1)) }
 
