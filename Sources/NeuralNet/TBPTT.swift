@@ -52,6 +52,11 @@ public struct WindowBuffers {
     public let targets: UnsafeMutablePointer<Float>
     public let mask: UnsafeMutablePointer<Float>
     public let future: UnsafeMutablePointer<Float>
+
+    public init(inputs: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>,
+                future: UnsafeMutablePointer<Float>) {
+        self.inputs = inputs; self.targets = targets; self.mask = mask; self.future = future
+    }
 }
 
 /// B parallel segments of T steps, time-major: `inputs [T × B × inputSize]`,
