@@ -112,12 +112,24 @@ public struct FeatureLayout: Sendable, Equatable {
                 // The lags inside the series, then the zeros of those before its start; checked
                 // once above rather than per lag (this loop fills most of a training batch).
                 s.scaled.withUnsafeBufferPointer { scaled in
-                    let inside = min(lags, t)
-                    for k in 0..<inside {
-                        let v = scaled[t - 1 - k]
-                        out[position + 2 + k] = v.isFinite ? Float(v - level) : 0
+                    let inside = min(lags, t), lagged = out + position + 2
+                    // Four lags at a time: values t−4−k … t−1−k, newest first; the same
+                    // Double difference and rounding to Float as one at a time.
+                    var k = 0
+                    while k + 4 <= inside {
+                        let v = UnsafeRawPointer(scaled.baseAddress! + (t - 4 - k)).loadUnaligned(as: SIMD4<Double>.self)
+                        let newestFirst = SIMD4(v[3], v[2], v[1], v[0])
+                        let finite = (newestFirst - newestFirst) .== 0
+                        let d = SIMD4<Float>((newestFirst - level).replacing(with: 0, where: .!finite))
+                        UnsafeMutableRawPointer(lagged + k).storeBytes(of: d, as: SIMD4<Float>.self)
+                        k += 4
                     }
-                    for k in inside..<lags { out[position + 2 + k] = 0 }
+                    while k < inside {
+                        let v = scaled[t - 1 - k]
+                        lagged[k] = v.isFinite ? Float(v - level) : 0
+                        k += 1
+                    }
+                    for k in inside..<lags { lagged[k] = 0 }
                 }
             }
             for (c, column) in s.covariates.enumerated() {
