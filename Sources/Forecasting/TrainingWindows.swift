@@ -65,42 +65,63 @@ extension RecurrentForecaster {
 
         func fill(_ buffers: WindowBuffers, steps window: Range<Int>, rows: Range<Int>) {
             let b = rows.count, slots = window.count * b
-            buffers.inputs.update(repeating: 0, count: slots * inputSize)
-            buffers.targets.update(repeating: 0, count: slots * outputSize)
-            buffers.mask.update(repeating: 0, count: slots * outputSize)
-            if futureWidth > 0 { buffers.future.update(repeating: 0, count: slots * futureWidth) }
             let inputs = UnsafeMutableBufferPointer(start: buffers.inputs, count: slots * inputSize)
-            for row in rows where row < segments.count {
-                let segment = segments[row], s = prepared[segment.series], slot = row - rows.lowerBound
-                // This row's steps inside the window; slot (t − from) · b + slot holds step t.
-                let from = segment.start + window.lowerBound, to = min(segment.end, segment.start + window.upperBound)
+            // Slot (i, row) holds window step i of `row`; every slot is written exactly once
+            // below (a slot outside its row's segment with zeros), so nothing is zeroed first.
+            func clear(_ i: Int, _ slot: Int) {
+                (buffers.inputs + (i * b + slot) * inputSize).update(repeating: 0, count: inputSize)
+                (buffers.targets + (i * b + slot) * outputSize).update(repeating: 0, count: outputSize)
+                (buffers.mask + (i * b + slot) * outputSize).update(repeating: 0, count: outputSize)
+                if futureWidth > 0 { (buffers.future + (i * b + slot) * futureWidth).update(repeating: 0, count: futureWidth) }
+            }
+            for row in rows {
+                let slot = row - rows.lowerBound
+                guard row < segments.count else {
+                    for i in 0..<window.count { clear(i, slot) }
+                    continue
+                }
+                let segment = segments[row], s = prepared[segment.series]
+                // This row's steps inside the window: step t at window step t − from.
+                let from = segment.start + window.lowerBound, to = max(from, min(segment.end, segment.start + window.upperBound))
+                for i in (to - from)..<window.count { clear(i, slot) }
                 guard from < to else { continue }
                 layout.fillInputs(inputs, series: s, steps: from..<to, offset: slot * inputSize, stride: b * inputSize,
                                   base: base, season: season, calendarBlock: calendarBlock)
-                let firstBlock = max(from, layout.decoder == .recurrent ? segment.scoredFrom : segment.start)
-                if futureWidth > 0, firstBlock < to {
-                    let blocks = layout.futureBlocks(series: s, origins: firstBlock..<to, horizon: horizon, base: base, season: season)!
-                    blocks.withUnsafeBufferPointer { r in
-                        for t in firstBlock..<to {
-                            (buffers.future + ((t - from) * b + slot) * futureWidth)
-                                .update(from: r.baseAddress! + (t - firstBlock) * futureWidth, count: futureWidth)
+                if futureWidth > 0 {
+                    // The recurrent decoder reads the blocks of the scored steps only.
+                    let firstBlock = min(to, max(from, layout.decoder == .recurrent ? segment.scoredFrom : segment.start))
+                    for t in from..<firstBlock {
+                        (buffers.future + ((t - from) * b + slot) * futureWidth).update(repeating: 0, count: futureWidth)
+                    }
+                    if firstBlock < to {
+                        let blocks = layout.futureBlocks(series: s, origins: firstBlock..<to, horizon: horizon, base: base, season: season)!
+                        blocks.withUnsafeBufferPointer { r in
+                            for t in firstBlock..<to {
+                                (buffers.future + ((t - from) * b + slot) * futureWidth)
+                                    .update(from: r.baseAddress! + (t - firstBlock) * futureWidth, count: futureWidth)
+                            }
                         }
                     }
                 }
-                let firstScored = max(from, segment.scoredFrom)
-                guard firstScored < to else { continue }
-                for t in firstScored..<to {
-                    let at = ((t - from) * b + slot) * outputSize
-                    for h in 0..<horizon {
-                        let target = t + 1 + h
-                        guard target < s.trainEnd else { break }
-                        let v = s.scaled[target]
-                        guard v.isFinite else { continue }
-                        let residual = Float(v - s.base(base, at: t, ahead: h + 1, season: season))
-                        for k in 0..<quantiles {
-                            buffers.targets[at + h * quantiles + k] = residual
-                            buffers.mask[at + h * quantiles + k] = 1
+                s.scaled.withUnsafeBufferPointer { scaled in
+                    for t in from..<to {
+                        let at = ((t - from) * b + slot) * outputSize
+                        let targets = buffers.targets + at, mask = buffers.mask + at
+                        var h = 0
+                        if t >= segment.scoredFrom {
+                            while h < horizon, t + 1 + h < s.trainEnd {
+                                let v = scaled[t + 1 + h]
+                                let residual = v.isFinite ? Float(v - s.base(base, at: t, ahead: h + 1, season: season)) : 0
+                                let scored: Float = v.isFinite ? 1 : 0
+                                for k in 0..<quantiles {
+                                    targets[h * quantiles + k] = residual
+                                    mask[h * quantiles + k] = scored
+                                }
+                                h += 1
+                            }
                         }
+                        (targets + h * quantiles).update(repeating: 0, count: outputSize - h * quantiles)
+                        (mask + h * quantiles).update(repeating: 0, count: outputSize - h * quantiles)
                     }
                 }
             }

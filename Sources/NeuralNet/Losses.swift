@@ -62,20 +62,25 @@ public enum Loss: Sendable, Equatable, Codable {
                 total += Double(rowSum)
             }
         case .pinball(let qs):
+            // Output j is quantile j mod nq: walked one horizon step (nq outputs) at a time.
             let nq = qs.count
-            for r in 0..<rows {
-                var rowSum: Float = 0
-                let o = r * outputs
-                for j in 0..<outputs {
-                    let m: Float = mask.map { $0[o + j] } ?? 1
-                    if m == 0 { dy?[o + j] = 0; continue }
-                    let q = qs[j % nq]
-                    let u = target[o + j] - y[o + j]
-                    rowSum += m * pinballLoss(u, level: q)
-                    dy?[o + j] = u >= 0 ? -m * q * scale : m * (1 - q) * scale
-                    if u.isNaN { rowSum = .nan }
+            qs.withUnsafeBufferPointer { levels in
+                for r in 0..<rows {
+                    var rowSum: Float = 0
+                    for first in stride(from: r * outputs, to: (r + 1) * outputs, by: nq) {
+                        for k in 0..<nq {
+                            let i = first + k
+                            let m: Float = mask.map { $0[i] } ?? 1
+                            if m == 0 { dy?[i] = 0; continue }
+                            let q = levels[k]
+                            let u = target[i] - y[i]
+                            rowSum += m * pinballLoss(u, level: q)
+                            dy?[i] = u >= 0 ? -m * q * scale : m * (1 - q) * scale
+                            if u.isNaN { rowSum = .nan }
+                        }
+                    }
+                    total += Double(rowSum)
                 }
-                total += Double(rowSum)
             }
         }
         return total
