@@ -275,7 +275,9 @@ public enum ForecastBase: String, Sendable, Codable, Equatable {
         case .level:
             return level[t]
         case .seasonal, .profile:
-            let back = season * ((h + season - 1) / season)
+            // The same season back for every step of the first season ahead, without the
+            // division (training lays out a target per step and horizon step).
+            let back = h <= season ? season : season * ((h + season - 1) / season)
             let index = t + h - back
             return index >= 0 ? level[index] : level[t]
         }
