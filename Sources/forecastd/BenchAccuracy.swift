@@ -34,6 +34,7 @@ struct BenchAccuracy: ParsableCommand {
     @Option(help: "Recurrent decoder: decode from every Nth scored step in training (default: chosen from tbptt and the horizon).") var decoderStride: Int?
     @Option(help: "Recurrent decoder and feedback: share of own forecasts fed in the last epoch (default 0.5).") var ownShare: Float?
     @Option(help: "Networks in the ensemble.") var ensemble: Int?
+    @Option(help: "The networks' seed (default 1): another seed shows how far a result moves with the seed alone.") var seed: UInt64?
     @Flag(help: "Print each epoch.") var verbose = false
     @Option(help: "Run the guard's whole contest at each origin instead of the network alone, and write every contender's backtest windows and forecast to this file (JSON lines), to compare rules of selection and combination on the held-out windows.")
     var contenders: String?
@@ -76,6 +77,7 @@ struct BenchAccuracy: ParsableCommand {
         overrides.decoderStride = decoderStride
         overrides.ownShare = ownShare
         overrides.ensemble = ensemble
+        overrides.seed = seed
         if feedback == .output, decoder == .recurrent { throw ValidationError("--feedback output needs --decoder dense") }
         let settings = ForecasterSettings.resolved(frequency: grid.frequency, horizon: horizon, season: season,
                                                    backtestWindows: 3, overrides: overrides)
