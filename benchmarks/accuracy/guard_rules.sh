@@ -7,7 +7,8 @@
 #   FORECASTD_BIN=.build/release/forecastd ACC_CHECKS=/tmp/checks benchmarks/accuracy/guard_rules.sh [OUT]
 #
 # ACC_CHECKS: the folder check_data.py filled (run.sh makes it); sets whose file is missing are skipped.
-# SEED: the networks' seed (default 1). Over seeds, compare folders with compare_seeds.py.
+# SEED: the networks' seed (default 1); ENSEMBLE: networks per ensemble (default the release's).
+# Over seeds, compare folders with compare_seeds.py.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="${FORECASTD_BIN:-$here/../../.build/release/forecastd}"
@@ -19,7 +20,7 @@ record() {  # name csv time value series-column frequency horizon origins
     local name=$1 csv=$2 time=$3 value=$4 series=$5 frequency=$6 horizon=$7 origins=$8
     [ -f "$csv" ] || { echo "skipping $name: no $csv"; return; }
     "$bin" bench accuracy --csv "$csv" --time-column "$time" --value-column "$value" ${series:+--series-column "$series"} \
-        --frequency "$frequency" --horizon "$horizon" --origins "$origins" ${SEED:+--seed "$SEED"} --contenders "$out/$name.jsonl" > "$out/$name.log"
+        --frequency "$frequency" --horizon "$horizon" --origins "$origins" ${SEED:+--seed "$SEED"} ${ENSEMBLE:+--ensemble "$ENSEMBLE"} --contenders "$out/$name.jsonl" > "$out/$name.log"
     echo "$out/$name.jsonl"
 }
 files=(
