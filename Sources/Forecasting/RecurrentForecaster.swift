@@ -182,8 +182,8 @@ public enum RecurrentForecaster {
         // As few groups as `batchSize` allows, of even size: 2,000 segments train as 8 groups of
         // 250 rows, not 7 of 256 and one of 208 padded to 256, and 17 as 9 and 8, not 16 and
         // one row (an update from a single segment, padded with 15 that compute nothing).
-        let groups = max(1, (segments.count + settings.batchSize - 1) / settings.batchSize)
-        let batch = max(1, (segments.count + groups - 1) / groups)
+        let groupCount = max(1, (segments.count + settings.batchSize - 1) / settings.batchSize)
+        let batch = max(1, (segments.count + groupCount - 1) / groupCount)
         if settings.decoderKind == .recurrent, settings.decoderStride == nil {
             settings.decoderStride = ForecasterSettings.decoderStride(k1: settings.tbpttK1, batch: batch, horizon: settings.horizon)
         }
