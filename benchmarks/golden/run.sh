@@ -33,60 +33,25 @@ CREATE TABLE air (month timestamptz, passengers float8);
 CREATE TABLE sp (date timestamptz, open float8, high float8, low float8, close float8, volume float8);
 \copy sp FROM '$tmp/sp500_daily_1950_2015.csv' WITH (FORMAT csv, HEADER true)
 SQL
-cat >"$tmp/forecastd.toml" <<TOML
+# weather_job NAME HORIZON VALUE_COLUMN [LINES...]: an hourly job over the three stations; the
+# extra lines follow its [jobs.source] (covariates, then a [jobs.model] table).
+weather_job() {
+    local name=$1 horizon=$2 value=$3; shift 3
+    printf '\n[[jobs]]\nname = "%s"\nfrequency = "1h"\nhorizon = %s\n[jobs.source]\ntable = "public.weather"\n' "$name" "$horizon"
+    printf 'series_column = "station"\ntime_column = "ts"\nvalue_column = "%s"\n' "$value"
+    [ $# -gt 0 ] && printf '%s\n' "$@"
+    return 0
+}
+{
+cat <<TOML
 [database]
 url = "$url"
-
-[[jobs]]
-name = "weather"
-frequency = "1h"
-horizon = 24
-[jobs.source]
-table = "public.weather"
-series_column = "station"
-time_column = "ts"
-value_column = "temp"
-
-[[jobs]]
-name = "weather_cov"
-frequency = "1h"
-horizon = 24
-[jobs.source]
-table = "public.weather"
-series_column = "station"
-time_column = "ts"
-value_column = "temp"
-past_covariates = ["humid"]
-future_covariates = ["dewp"]
-
-[[jobs]]
-name = "weather_rec"
-frequency = "1h"
-horizon = 12
-[jobs.source]
-table = "public.weather"
-series_column = "station"
-time_column = "ts"
-value_column = "temp"
-future_covariates = ["dewp"]
-[jobs.model]
-decoder = "recurrent"
-scope = "global"
-epochs = 2
-
-[[jobs]]
-name = "weather_global"
-frequency = "1h"
-horizon = 12
-[jobs.source]
-table = "public.weather"
-series_column = "station"
-time_column = "ts"
-value_column = "dewp"
-[jobs.model]
-scope = "global"
-epochs = 3
-hidden_size = 16
+TOML
+weather_job weather 24 temp
+weather_job weather_cov 24 temp 'past_covariates = ["humid"]' 'future_covariates = ["dewp"]'
+weather_job weather_rec 12 temp 'future_covariates = ["dewp"]' '[jobs.model]' 'decoder = "recurrent"' 'scope = "global"' 'epochs = 2'
+weather_job weather_global 12 dewp '[jobs.model]' 'scope = "global"' 'epochs = 3' 'hidden_size = 16'
+cat <<'TOML'
 
 [[jobs]]
 name = "monthly"
@@ -117,32 +82,35 @@ name = "sp"
 frequency = "1b"
 horizon = 5
 [jobs.source]
-query = "SELECT date AS ts, close AS value FROM public.sp WHERE date >= \$1 AND date < \$2"
+query = "SELECT date AS ts, close AS value FROM public.sp WHERE date >= $1 AND date < $2"
 time_column = "ts"
 value_column = "value"
 [jobs.model]
 cell = "rnn"
 epochs = 4
 TOML
+} >"$tmp/forecastd.toml"
 export FORECASTD_CONFIG="$tmp/forecastd.toml"
 export FORECASTD_MIGRATIONS="$repo/migrations"
+# A command's output with its durations left out.
+cli() { "$bin" "$@" 2>/dev/null | sed -E 's/[0-9]+\.[0-9]+ ?s\b/<s>/g'; }
 {
 "$bin" migrate >/dev/null
 "$bin" check-config 2>&1 | grep -v "next " || true
-"$bin" train weather --as-of 2013-04-01T00:00:00Z 2>/dev/null | sed -E 's/[0-9]+\.[0-9]+ ?s\b/<s>/g'
-"$bin" predict weather --as-of 2013-04-01T05:00:00Z 2>/dev/null | sed -E 's/[0-9]+\.[0-9]+ ?s\b/<s>/g'
-"$bin" predict weather --as-of 2013-04-02T00:00:00Z 2>/dev/null | sed -E 's/[0-9]+\.[0-9]+ ?s\b/<s>/g'
-"$bin" train weather_cov --as-of 2013-04-01T00:00:00Z 2>/dev/null | sed -E 's/[0-9]+\.[0-9]+ ?s\b/<s>/g'
-"$bin" predict weather_cov --as-of 2013-04-01T03:00:00Z 2>/dev/null | sed -E 's/[0-9]+\.[0-9]+ ?s\b/<s>/g'
-"$bin" train weather_rec --as-of 2013-04-01T00:00:00Z 2>/dev/null | sed -E 's/[0-9]+\.[0-9]+ ?s\b/<s>/g'
-"$bin" train weather_global --as-of 2013-03-01T00:00:00Z 2>/dev/null | sed -E 's/[0-9]+\.[0-9]+ ?s\b/<s>/g'
-"$bin" predict weather_global --as-of 2013-03-01T07:00:00Z 2>/dev/null | sed -E 's/[0-9]+\.[0-9]+ ?s\b/<s>/g'
-"$bin" train monthly --as-of 2005-01-01T00:00:00Z 2>/dev/null | sed -E 's/[0-9]+\.[0-9]+ ?s\b/<s>/g'
-"$bin" predict monthly --as-of 2005-03-01T00:00:00Z 2>/dev/null | sed -E 's/[0-9]+\.[0-9]+ ?s\b/<s>/g'
-"$bin" train air --as-of 1959-01-01T00:00:00Z 2>/dev/null | sed -E 's/[0-9]+\.[0-9]+ ?s\b/<s>/g'
-"$bin" backtest air --as-of 1960-01-01T00:00:00Z 2>/dev/null | sed -E 's/[0-9]+\.[0-9]+ ?s\b/<s>/g'
-"$bin" train sp --as-of 1958-01-01T00:00:00Z 2>/dev/null | sed -E 's/[0-9]+\.[0-9]+ ?s\b/<s>/g'
-"$bin" run --once --as-of 1958-01-10T00:00:00Z 2>/dev/null | sed -E 's/[0-9]+\.[0-9]+ ?s\b/<s>/g'
+cli train weather --as-of 2013-04-01T00:00:00Z
+cli predict weather --as-of 2013-04-01T05:00:00Z
+cli predict weather --as-of 2013-04-02T00:00:00Z
+cli train weather_cov --as-of 2013-04-01T00:00:00Z
+cli predict weather_cov --as-of 2013-04-01T03:00:00Z
+cli train weather_rec --as-of 2013-04-01T00:00:00Z
+cli train weather_global --as-of 2013-03-01T00:00:00Z
+cli predict weather_global --as-of 2013-03-01T07:00:00Z
+cli train monthly --as-of 2005-01-01T00:00:00Z
+cli predict monthly --as-of 2005-03-01T00:00:00Z
+cli train air --as-of 1959-01-01T00:00:00Z
+cli backtest air --as-of 1960-01-01T00:00:00Z
+cli train sp --as-of 1958-01-01T00:00:00Z
+cli run --once --as-of 1958-01-10T00:00:00Z
 } >"$tmp/cli.txt" 2>&1 || true
 {
 echo "== cli"; sed -E "s#/tmp/golden[^ ,)]*#<tmp>#g; s#port=[0-9]+#port=N#" "$tmp/cli.txt"
