@@ -9,14 +9,13 @@ on the seed-averaged values). Analysis only.
 
     python3 compare_seeds.py base=/tmp/a-s1,/tmp/a-s2 new=/tmp/b-s1,/tmp/b-s2
 """
-import json
 import os
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guard_rules import guard, mase  # noqa: E402
+from guard_rules import scores_of  # noqa: E402
 
 GROUPS = ["monthly_seven", "aus_arrivals", "airpassengers", "monthly_checks", "quarterly_checks",
           "weekly_checks", "r_monthly", "r_quarterly"]
@@ -25,15 +24,8 @@ GROUPS = ["monthly_seven", "aus_arrivals", "airpassengers", "monthly_checks", "q
 
 def per_series(path):
     """Per series, the held-out MASE of the network alone and of the guard's rule, averaged over origins."""
-    net, grd = {}, {}
-    for line in open(path):
-        l = json.loads(line)
-        cs = {c["code"]: c for c in l["contenders"] if c["mase"] >= 0 and c["point"]}
-        a, s = l["heldout"]["actual"], l["heldout"]["scale"]
-        grd.setdefault(l["series"], []).append(mase(a, guard(cs), s))
-        if "network" in cs:
-            net.setdefault(l["series"], []).append(mase(a, cs["network"]["point"], s))
-    return ({k: float(np.mean(v)) for k, v in net.items()}, {k: float(np.mean(v)) for k, v in grd.items()})
+    _, scores = scores_of(path)
+    return tuple({k: float(np.mean(v)) for k, v in scores.get(rule, {}).items()} for rule in ("network alone", "the guard's rule"))
 
 
 CHECKS = {"monthly_checks", "quarterly_checks", "weekly_checks", "r_monthly", "r_quarterly"}

@@ -93,18 +93,25 @@ def rules(codes):
     return r
 
 
+def scores_of(path):
+    """The records of one --contenders file, and per rule and series the held-out MASE of each
+    origin the rule forecasts."""
+    lines = [json.loads(l) for l in open(path)]
+    codes = sorted({c["code"] for l in lines for c in l["contenders"]})
+    scores = {}
+    for l in lines:
+        cs = {c["code"]: c for c in l["contenders"] if c["mase"] >= 0 and c["point"]}
+        for name, rule in rules(codes).items():
+            point = rule(cs)
+            if point is not None:
+                scores.setdefault(name, {}).setdefault(l["series"], []).append(
+                    mase(l["heldout"]["actual"], point, l["heldout"]["scale"]))
+    return lines, scores
+
+
 def main(paths):
     for path in paths:
-        lines = [json.loads(l) for l in open(path)]
-        codes = sorted({c["code"] for l in lines for c in l["contenders"]})
-        scores = {}
-        for l in lines:
-            cs = {c["code"]: c for c in l["contenders"] if c["mase"] >= 0 and c["point"]}
-            for name, rule in rules(codes).items():
-                point = rule(cs)
-                if point is not None:
-                    scores.setdefault(name, {}).setdefault(l["series"], []).append(
-                        mase(l["heldout"]["actual"], point, l["heldout"]["scale"]))
+        lines, scores = scores_of(path)
         series = sorted({l["series"] for l in lines})
         print(f"== {path}: {len(series)} series, {len(lines)} origins")
         table = {name: np.mean([np.mean(v[s]) for s in series]) for name, v in scores.items() if all(s in v for s in series)}
