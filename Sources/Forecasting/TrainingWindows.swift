@@ -55,8 +55,6 @@ extension RecurrentForecaster {
             base = settings.base!; season = settings.season; horizon = settings.horizon; quantiles = settings.quantiles.count
             steps = group.map { $0.end - $0.start }.max() ?? 1
             inputSize = layout.inputSize; outputSize = settings.outputSize
-            // The recurrent decoder reads the future block of each scored step (its origins are
-            // among them; the warm-up steps' blocks stay 0, unread); the dense head reads every step's.
             futureWidth = layout.readsFuture ? layout.blockWidth(horizon: settings.horizon) : 0
             let lowest = group.map { prepared[$0.series].firstBucket + $0.start }.min() ?? 0
             let highest = group.map { prepared[$0.series].firstBucket + $0.end }.max() ?? 0
@@ -88,7 +86,9 @@ extension RecurrentForecaster {
                 layout.fillInputs(inputs, series: s, steps: from..<to, offset: slot * inputSize, stride: b * inputSize,
                                   base: base, season: season, calendarBlock: calendarBlock)
                 if futureWidth > 0 {
-                    // The recurrent decoder reads the blocks of the scored steps only.
+                    // The recurrent decoder reads the blocks of the scored steps only (its origins
+                    // are among them; the warm-up steps' blocks are 0, unread); the dense head
+                    // reads every step's.
                     let firstBlock = min(to, max(from, layout.decoder == .recurrent ? segment.scoredFrom : segment.start))
                     for t in from..<firstBlock {
                         (buffers.future + ((t - from) * b + slot) * futureWidth).update(repeating: 0, count: futureWidth)
