@@ -107,11 +107,7 @@ extension UnitTrainer {
     /// `hyperparameters` (a JSON object) with the unit's scope and why it was chosen added, as
     /// `"scope": "global"` and `"scope_reason"`; unchanged if it is not an object.
     static func recording(_ scope: ScopeChoice, in hyperparameters: String) -> String {
-        guard var object = (try? JSONSerialization.jsonObject(with: Data(hyperparameters.utf8))) as? [String: Any] else { return hyperparameters }
-        object["scope"] = scope.scope.rawValue
-        object["scope_reason"] = scope.reason
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return hyperparameters }
-        return String(decoding: data, as: UTF8.self)
+        Forecasting.hyperparameters(hyperparameters, adding: ["scope": scope.scope.rawValue, "scope_reason": scope.reason])
     }
 }
 

@@ -104,8 +104,15 @@ public enum ReportPage {
     /// The cell as published: a fallback's baseline ("seasonal naive (fallback)", "naive
     /// (fallback)"), a statistical model with its fitted specification ("ETS(MAdM)"),
     /// "lstm combined with seasonal naive" or "lstm combined with ETS(MAdM)" for a network
-    /// averaged with a baseline or a statistical model, or the network's cell.
+    /// averaged with a baseline or a statistical model, or the network's cell; "… averaged with
+    /// ETS(AAA)" after any of them that the guard averaged with ETS.
     static func publishedName(_ model: StoredModel) -> String {
+        guard let ets = StatisticalModel.averagedWith(hyperparameters: model.hyperparameters) else { return choiceName(model) }
+        let choice = model.cell == .seasonalNaive ? FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: 1).name : choiceName(model)
+        return "\(choice) averaged with \(ets.name)"
+    }
+
+    static func choiceName(_ model: StoredModel) -> String {
         if model.cell == .seasonalNaive { return FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: 1).name + " (fallback)" }
         if case .statistical(let method) = model.cell {
             return StatisticalModel(hyperparameters: model.hyperparameters, method: method, jobSeason: 1).name
@@ -135,7 +142,8 @@ public enum ReportPage {
         if let seconds = model.trainSeconds { rows.append(("training time", String(format: "%.1f s", seconds))) }
         if let scope = TrainedScope(hyperparameters: model.hyperparameters) { rows.append(("scope", scope.description)) }
         if let reason = model.reason, !reason.isEmpty {
-            rows.append((model.cell == .seasonalNaive ? "why the fallback" : "why published", reason))
+            let fallback = model.cell == .seasonalNaive && StatisticalModel.averagedWith(hyperparameters: model.hyperparameters) == nil
+            rows.append((fallback ? "why the fallback" : "why published", reason))
         }
         var html = "<h3>Model</h3>\n<dl class=\"model\">"
         for (label, value) in rows {

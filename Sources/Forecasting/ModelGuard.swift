@@ -184,7 +184,7 @@ public struct ModelGuard: Sendable {
                  why: String? = nil, week: Int? = nil, threads: Int = 1) -> GuardOutcome {
         let started = Date()
         let board = score(series, network: network, week: week, threads: threads)
-        guard let selection = Selection(board.contenders) else {
+        guard let selection = Selection(board.contenders).map({ joiningETS($0, board: board) }) else {
             let reason = why ?? "no backtest window could be scored"
             if network == nil { return stronger(series, reason: reason, rejected: candidate) }
             return GuardOutcome(published: nil, rejected: candidate.map { var c = $0; c.reason = c.reason ?? reason; return c },
@@ -207,9 +207,31 @@ public struct ModelGuard: Sendable {
         var reads: [String: FullRead]
         var partner: FallbackBaseline
         var statistical: [StatisticalModel]
-        /// The series every complete pool scored, in the order of its results.
-        var poolKeys: [String]
+        /// The series every complete pool scored, in the order of its results, with their backtests.
+        var scored: [(series: RegularSeries, backtest: Backtest)]
+
+        var poolKeys: [String] { scored.map(\.series.key) }
+
+        /// The backtest of `kind` averaged with `partner` (both complete pools): each window's
+        /// forecast the mean of theirs, scored on the same windows; nil if a window is missing.
+        func averagedPool(_ kind: Contender.Kind, with partner: Contender.Kind) -> AccuracyPool? {
+            guard let mine = pools[kind], let other = pools[partner], let naive = pools[.naive] else { return nil }
+            var pool = AccuracyPool()
+            for (i, (series, backtest)) in scored.enumerated() {
+                let forecasts = [mine, other].map { pool in
+                    Dictionary(uniqueKeysWithValues: pool.results[i].windows.map { ($0.origin, $0.modelForecast) })
+                }
+                guard let result = try? backtest.run(series: series, forecaster: { window in
+                    guard let a = forecasts[0][window.origin], let b = forecasts[1][window.origin] else { throw MissingWindow() }
+                    return a.combined(with: b)
+                }) else { return nil }
+                pool.add(result, naive: naive.results[i])
+            }
+            return pool
+        }
     }
+
+    private struct MissingWindow: Error {}
 
     func score(_ series: [RegularSeries], network: TrainedForecaster?, week: Int?, threads: Int) -> Scoreboard {
         let levels = settings.quantiles
@@ -228,7 +250,7 @@ public struct ModelGuard: Sendable {
         let statistical = challengers.map { StatisticalModel.challenger($0, season: season, week: settings.weekLags) }
         var pools: [Contender.Kind: AccuracyPool] = [:]
         var unavailable: Set<Contender.Kind> = []
-        var poolKeys: [String] = []
+        var scoredSeries: [(series: RegularSeries, backtest: Backtest)] = []
         // Per series and contender: the windows' forecasts, for the combinations.
         for s in scored {
             let windows = guardWindows(heldBack: (network?.settings ?? settings).heldBack(length: s.count), week: week)
@@ -242,7 +264,7 @@ public struct ModelGuard: Sendable {
             let naiveResult = backtest.run(series: s) { SeasonalNaive.naive.forecast(history: $0.history, horizon: horizon, levels: levels) }
             let seasonalResult = backtest.run(series: s) { SeasonalNaive(season: season).forecast(history: $0.history, horizon: horizon, levels: levels) }
             pools[.naive, default: AccuracyPool()].add(naiveResult, naive: naiveResult)
-            poolKeys.append(s.key)
+            scoredSeries.append((s, backtest))
             pools[.seasonalNaive, default: AccuracyPool()].add(seasonalResult, naive: naiveResult)
             var statForecasts: [StatisticalModel.Method: [Int: QuantileForecast]] = [:]
             for model in statistical where !unavailable.contains(.statistical(model.method)) {
@@ -290,7 +312,28 @@ public struct ModelGuard: Sendable {
             return Contender(kind: kind, pool: pool)
         }
         return Scoreboard(contenders: contenders, pools: complete, reads: reads, partner: partner, statistical: statistical,
-                          poolKeys: poolKeys)
+                          scored: scoredSeries)
+    }
+
+    /// ETS joins what the selection chose when the backtest cannot tell them apart (ETS not
+    /// significantly worse: the DM statistic of its window losses against the choice's below
+    /// `Selection.threshold`): the choice averaged with ETS is published instead. A choice made
+    /// on three windows is noisy, and ETS is the model that most often wins the next horizon on
+    /// short seasonal series (alone, it beat the guard's publication on the accuracy benchmark's
+    /// check sets); averaging hedges the choice with it. Measured over seeds 1–5 on 34 short
+    /// series (`benchmarks/accuracy/guard_rules.py`, RESULTS.md "Issue 12"). The network averaged
+    /// with ETS is its combination with ETS (`networkWithStatistical`). Unchanged where ETS does not
+    /// contend or is the choice, where it is significantly worse, and where the choice is a
+    /// baseline that may not be published.
+    func joiningETS(_ selection: Selection, board: Scoreboard) -> Selection {
+        let choice = selection.chosen
+        guard let ets = selection.contenders.first(where: { $0.kind == .statistical(.ets) }), choice.kind != ets.kind,
+              fallbackAllowed || !choice.kind.isBaseline,
+              Comparison(ets.losses, against: choice.losses).ties(threshold: selection.threshold) else { return selection }
+        let averaged = choice.kind == .network
+            ? board.pools[.networkWithStatistical(.ets)].map { Contender(kind: .networkWithStatistical(.ets), pool: $0) }
+            : board.averagedPool(choice.kind, with: ets.kind).map { Contender(kind: .averagedWithETS(choice.kind), pool: $0) }
+        return averaged.map { Selection(averaging: selection, with: ets, as: $0) } ?? selection
     }
 
     /// Turns the selection into the published model, its forecasts and states.
@@ -333,6 +376,8 @@ public struct ModelGuard: Sendable {
                                            reason: "\(reason)\(model.name): \(selection.reason)", trainSeconds: Date().timeIntervalSince(started),
                                            metrics: chosen.pool.metrics)
             return GuardOutcome(published: published, rejected: rejected, forecasts: forecasts)
+        case .averagedWithETS:
+            return publishAveraged(selection, series: series, network: network, board: board, candidate: candidate, why: why, threads: threads)
         case .network, .networkWithBaseline, .networkWithStatistical:
             break
         }
@@ -387,6 +432,39 @@ public struct ModelGuard: Sendable {
             }
         }
         return GuardOutcome(published: published, rejected: nil, forecasts: forecasts, states: states)
+    }
+
+    /// Publishes the choice `selection` averaged with ETS (`joiningETS`): what `publish` makes of
+    /// the choice alone, each forecast averaged with ETS's (fitted per series on the whole
+    /// history, as predict fits it again), ETS recorded as `averaged_with` in the hyperparameters,
+    /// and no states: ETS reads every series in full. A series ETS cannot fit is not published.
+    func publishAveraged(_ selection: Selection, series: [RegularSeries], network: TrainedForecaster?, board: Scoreboard,
+                         candidate: CandidateModel?, why: String?, threads: Int) -> GuardOutcome {
+        guard let choice = selection.joined?.choice else { return GuardOutcome(published: nil, rejected: candidate, forecasts: []) }
+        var outcome = publish(Selection(forcing: choice, among: selection.contenders), series: series, network: network, board: board,
+                              candidate: candidate, why: why, threads: threads)
+        guard var published = outcome.published, let template = board.statistical.first(where: { $0.method == .ets }) else { return outcome }
+        let levels = settings.quantiles
+        let ets = template.recording(Self.specifications(template, of: series, horizon: horizon, levels: levels, threads: threads))
+        let byKey = Dictionary(uniqueKeysWithValues: series.map { ($0.key, $0) })
+        let alone = outcome.forecasts
+        outcome.forecasts = ComputeThreads.map(alone.count, threads: threads) { i -> SeriesForecast? in
+            guard let s = byKey[alone[i].series],
+                  let other = try? ets.forecast(history: s.values, key: s.key, horizon: horizon, levels: levels) else { return nil }
+            var averaged = alone[i]
+            averaged.forecast = averaged.forecast.combined(with: other)
+            return averaged
+        }.compactMap { $0 }
+        published.hyperparameters = Forecasting.hyperparameters(published.hyperparameters, adding: ["averaged_with": ets])
+        published.metrics = selection.chosen.pool.metrics
+        published.reason = "\(why.map { "\($0); " } ?? "")\(ets.name): \(selection.reason)"
+        outcome.published = outcome.forecasts.isEmpty ? nil : published
+        outcome.states = []
+        if var rejected = outcome.rejected, candidate?.reason == nil {
+            rejected.reason = "\(why.map { "\($0); " } ?? "")\(selection.rejection(of: .network) ?? selection.reason)"
+            outcome.rejected = rejected
+        }
+        return outcome
     }
 
     /// The specification `template` chooses for each series on its whole history (the automatic
@@ -501,6 +579,8 @@ struct Contender {
         case networkWithBaseline
         /// The network averaged with a statistical model.
         case networkWithStatistical(StatisticalModel.Method)
+        /// Another kind averaged with ETS, which ties with it (`ModelGuard.joiningETS`).
+        indirect case averagedWithETS(Kind)
 
         /// What serving it costs at each predict, lowest first, as ties are decided: the network
         /// alone reads on from its saved state over the new steps only; a baseline reads the
@@ -517,9 +597,11 @@ struct Contender {
             case .network: return 0
             case .seasonalNaive, .naive: return 1
             case .statistical: return 2
-            case .networkWithBaseline, .networkWithStatistical: return 3
+            case .networkWithBaseline, .networkWithStatistical, .averagedWithETS: return 3
             }
         }
+
+        var isBaseline: Bool { self == .naive || self == .seasonalNaive }
 
         var method: StatisticalModel.Method? {
             switch self {
@@ -538,6 +620,7 @@ struct Contender {
             case .statistical(let m): return m.rawValue
             case .networkWithBaseline: return "+baseline"
             case .networkWithStatistical(let m): return "+\(m.rawValue)"
+            case .averagedWithETS(let kind): return "\(kind.code)~ets"
             }
         }
 
@@ -550,6 +633,7 @@ struct Contender {
             case .statistical(let m): return m.title
             case .networkWithBaseline: return "combined with the stronger baseline"
             case .networkWithStatistical(let m): return "combined with \(m.title)"
+            case .averagedWithETS(let kind): return "\(kind.title) averaged with ETS"
             }
         }
     }
@@ -613,6 +697,9 @@ struct Selection {
     let best: Contender
     let chosen: Contender
     let threshold: Double
+    /// When `chosen` is another choice averaged with ETS (`ModelGuard.joiningETS`): that choice,
+    /// ETS, and why the choice was made.
+    var joined: (choice: Contender, ets: Contender, reason: String)?
 
     init?(_ contenders: [Contender], threshold: Double = Selection.threshold) {
         let finite = contenders.filter { $0.mase.isFinite }
@@ -642,6 +729,12 @@ struct Selection {
         threshold = Self.threshold
     }
 
+    /// The choice of `selection` averaged with `ets`, scored as `averaged`.
+    init(averaging selection: Selection, with ets: Contender, as averaged: Contender) {
+        self.init(forcing: averaged, among: selection.contenders)
+        joined = (selection.chosen, ets, selection.reason)
+    }
+
     func pool(of kind: Contender.Kind) -> AccuracyPool? { contenders.first { $0.kind == kind }?.pool }
 
     /// The best of the others.
@@ -649,6 +742,11 @@ struct Selection {
 
     /// Why `chosen` was published, naming the runner-up.
     var reason: String {
+        if let joined {
+            return String(format: "backtest MASE %.3f as %@ averaged with ETS, which ties with it (ETS %.3f; %@, below %.2f); %@: %@",
+                          chosen.mase, joined.choice.kind.title, joined.ets.mase, Comparison(joined.ets.losses, against: joined.choice.losses).text,
+                          threshold, joined.choice.kind.title, joined.reason)
+        }
         if chosen.kind != best.kind {
             let comparison = Comparison(chosen.losses, against: best.losses)
             let why = "is cheaper to serve"

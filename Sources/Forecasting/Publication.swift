@@ -150,8 +150,20 @@ public enum PublishedForm: Sendable, Equatable {
     case statistical(StatisticalModel)
     /// The network averaged with a statistical model.
     case combinedWithModel(StatisticalModel)
+    /// What the guard chose (any other form) averaged with ETS, which tied with it on the
+    /// backtest (`averaged_with` in the hyperparameters; see `ModelGuard.joiningETS`).
+    indirect case averaged(PublishedForm, with: StatisticalModel)
 
     public init(cell: ModelCell, hyperparameters: String, jobSeason: Int) {
+        if let partner = StatisticalModel.averagedWith(hyperparameters: hyperparameters) {
+            self = .averaged(PublishedForm(chosen: cell, hyperparameters: hyperparameters, jobSeason: jobSeason), with: partner)
+        } else {
+            self = PublishedForm(chosen: cell, hyperparameters: hyperparameters, jobSeason: jobSeason)
+        }
+    }
+
+    /// The form of what the guard chose, `averaged_with` left aside.
+    private init(chosen cell: ModelCell, hyperparameters: String, jobSeason: Int) {
         if case .statistical(let method) = cell {
             self = .statistical(StatisticalModel(hyperparameters: hyperparameters, method: method, jobSeason: jobSeason))
         } else if cell == .seasonalNaive {
@@ -170,17 +182,41 @@ public enum PublishedForm: Sendable, Equatable {
         switch self {
         case .baseline, .statistical: false
         case .network, .combined, .combinedWithModel: true
+        case .averaged(let chosen, _): chosen.needsWeights
         }
     }
     /// It saves a state per series and reads on from it: the network alone, or combined with a
-    /// baseline (whose spread the state keeps). A statistical model, alone or combined, and a
-    /// baseline alone read their series in full every time.
+    /// baseline (whose spread the state keeps). A statistical model, alone, combined or averaged
+    /// with another form, and a baseline alone read their series in full every time.
     public var readsOnFromState: Bool {
         switch self {
         case .network, .combined: true
-        case .baseline, .statistical, .combinedWithModel: false
+        case .baseline, .statistical, .combinedWithModel, .averaged: false
         }
     }
+}
+
+extension StatisticalModel {
+    /// The statistical model a published model is averaged with (`averaged_with`); nil when none.
+    public static func averagedWith(hyperparameters: String) -> StatisticalModel? {
+        (try? JSONDecoder().decode(AveragedRecord.self, from: Data(hyperparameters.utf8)))?.averaged_with
+    }
+}
+
+private struct AveragedRecord: Decodable { var averaged_with: StatisticalModel? }
+
+/// `hyperparameters` (a JSON object) with `entries` recorded beside what it holds (each encoded
+/// as `hyperparametersJSON` encodes it); unchanged if it is not an object.
+public func hyperparameters(_ hyperparameters: String, adding entries: [String: any Encodable]) -> String {
+    guard var object = (try? JSONSerialization.jsonObject(with: Data(hyperparameters.utf8))) as? [String: Any] else { return hyperparameters }
+    for (key, value) in entries {
+        guard let encoded = try? JSONSerialization.jsonObject(with: Data(hyperparametersJSON(value).utf8), options: [.fragmentsAllowed]) else {
+            return hyperparameters
+        }
+        object[key] = encoded
+    }
+    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return hyperparameters }
+    return String(decoding: data, as: UTF8.self)
 }
 
 /// The JSON of a model's `hyperparameters`: keys sorted, non-finite numbers as strings.

@@ -161,6 +161,22 @@ final class ReportPageTests: XCTestCase {
         XCTAssertTrue(html.contains("combined with Theta(OTM)</dd>"), html)
     }
 
+    /// A choice the guard averaged with ETS (`averaged_with`) is named with both, and a baseline
+    /// averaged with ETS is not called a fallback.
+    func testAChoiceAveragedWithETSIsNamedWithBoth() {
+        let ets = hyperparametersJSON(StatisticalModel(method: .ets, season: 12, model: "AAA", window: 1000))
+        var theta = series()
+        theta.model = model(cell: .statistical(.theta), reason: "ETS(AAA): backtest MASE 0.7 as Theta averaged with ETS")
+        theta.model?.hyperparameters = #"{"method": "theta", "model": "OTM", "season": 12, "window": 1000, "averaged_with": \#(ets)}"#
+        var baseline = series()
+        baseline.model = model(cell: .seasonalNaive, reason: "ETS(AAA): backtest MASE 0.9 as seasonal naive averaged with ETS")
+        baseline.model?.hyperparameters = #"{"baseline": "seasonal_naive", "season": 12, "averaged_with": \#(ets)}"#
+        let html = ReportPage.html(report([theta, baseline]))
+        XCTAssertTrue(html.contains("<dd class=\"\">Theta(OTM) averaged with ETS(AAA)</dd>"), html)
+        XCTAssertTrue(html.contains("<dd class=\"\">seasonal naive averaged with ETS(AAA)</dd>"), html)
+        XCTAssertFalse(html.contains("why the fallback"), html)
+    }
+
     func testEmptyShortAndUntrainedSeries() {
         let empty = SeriesReport(key: "empty")
         let single = SeriesReport(key: "single", history: [HistoryPoint(time: origin, value: 3)])

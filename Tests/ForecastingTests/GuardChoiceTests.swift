@@ -110,7 +110,7 @@ final class GuardChoiceTests: XCTestCase {
             pool.add(try backtest.run(series: s) { try template.fit(history: $0.history, spec: nil, horizon: 12, levels: levels).forecast })
             let selection = try XCTUnwrap(Selection([Contender(kind: .statistical(method), pool: pool)]))
             let board = ModelGuard.Scoreboard(contenders: [], pools: [:], reads: [:], partner: FallbackBaseline(.seasonal, season: 12),
-                                              statistical: [template], poolKeys: [])
+                                              statistical: [template], scored: [])
             let unit = modelGuard.publish(selection, series: [s], network: nil, board: board, candidate: nil, why: nil)
             let model = try XCTUnwrap(unit.published)
             XCTAssertEqual(model.cell, .statistical(method))
@@ -133,6 +133,76 @@ final class GuardChoiceTests: XCTestCase {
                 XCTAssertTrue(error is SeriesStateArchive.DamagedState, "\(error): read in full instead")
             }
         }
+    }
+
+    /// ETS joins the choice it ties with (`ModelGuard.joiningETS`): Theta chosen and ETS not
+    /// significantly worse publishes Theta averaged with ETS, recorded as `averaged_with` and
+    /// forecast at predict as at training; a network chosen becomes its combination with ETS.
+    /// Where ETS is significantly worse, or the choice is a baseline that may not be published,
+    /// the choice stands alone.
+    func testETSJoinsAChoiceItTiesWith() throws {
+        let s = series(monthlySeasonal(), frequency: "1mo")
+        let levels = [0.1, 0.5, 0.9]
+        let backtest = Backtest(horizon: 12, windows: 3, season: 12, levels: levels)
+        let templates = StatisticalModel.Method.allCases.map { StatisticalModel.challenger($0, season: 12, week: nil) }
+        func pool(_ forecast: (BacktestWindow) throws -> QuantileForecast) rethrows -> AccuracyPool {
+            var pool = AccuracyPool()
+            pool.add(try backtest.run(series: s, forecaster: forecast))
+            return pool
+        }
+        let theta = try pool { try templates[1].fit(history: $0.history, spec: nil, horizon: 12, levels: levels).forecast }
+        let naive = pool { SeasonalNaive.naive.forecast(history: $0.history, horizon: 12, levels: levels) }
+        let farOff = pool { _ in QuantileForecast(levels: levels, values: Array(repeating: 0, count: 36)) }
+        let thetaChosen = Contender(kind: .statistical(.theta), pool: theta)
+        // ETS scored exactly as Theta: the test cannot tell them apart.
+        let tying = Contender(kind: .statistical(.ets), pool: theta)
+        let board = ModelGuard.Scoreboard(contenders: [thetaChosen, tying], pools: [.statistical(.theta): theta, .statistical(.ets): theta, .naive: naive,
+                                                                                   .networkWithStatistical(.ets): theta, .seasonalNaive: theta],
+                                          reads: [:], partner: FallbackBaseline(.seasonal, season: 12), statistical: templates, scored: [(s, backtest)])
+        let guarded = modelGuard(Frequency(.month), horizon: 12, season: 12)
+        let joined = guarded.joiningETS(Selection(forcing: thetaChosen, among: [thetaChosen, tying]), board: board)
+        XCTAssertEqual(joined.chosen.kind, .averagedWithETS(.statistical(.theta)))
+        XCTAssertTrue(joined.reason.contains("as Theta averaged with ETS, which ties with it"), joined.reason)
+
+        let unit = guarded.publish(joined, series: [s], network: nil, board: board, candidate: nil, why: nil)
+        let model = try XCTUnwrap(unit.published)
+        XCTAssertEqual(model.cell, .statistical(.theta))
+        XCTAssertTrue(unit.states.isEmpty, "ETS reads the series in full")
+        let ets = try XCTUnwrap(StatisticalModel.averagedWith(hyperparameters: model.hyperparameters), model.hyperparameters)
+        XCTAssertEqual(ets.method, .ets)
+        XCTAssertNotNil(ets.model, "the specification ETS chose is recorded")
+        XCTAssertTrue(try XCTUnwrap(model.reason).hasPrefix("\(ets.name): backtest MASE"), model.reason!)
+        let form = PublishedForm(cell: model.cell, hyperparameters: model.hyperparameters, jobSeason: 12)
+        guard case .averaged(.statistical(let chosen), with: ets) = form else { return XCTFail("\(form)") }
+        XCTAssertEqual(chosen.method, .theta)
+        XCTAssertFalse(form.needsWeights)
+        XCTAssertFalse(form.readsOnFromState)
+        let forecast = { (form: PublishedForm) in
+            try PublishedForecaster(form: form, network: nil, horizon: 12, levels: levels, maxGap: 3).forecast(s, settledBefore: nil)
+        }
+        let (published, state) = try forecast(form)
+        XCTAssertNil(state)
+        XCTAssertEqual(published, unit.forecasts.first?.forecast, "predict forecasts what training published")
+        let (thetaAlone, etsAlone) = (try forecast(.statistical(chosen)).0, try forecast(.statistical(ets)).0)
+        for h in 0..<12 { XCTAssertEqual(published.point[h], (thetaAlone.point[h] + etsAlone.point[h]) / 2, accuracy: 1e-9) }
+        XCTAssertThrowsError(try PublishedForecaster(form: form, network: nil, horizon: 12, levels: levels, maxGap: 3)
+            .forecast(continuing: [], of: "s", with: s, settledBefore: nil)) { error in
+            XCTAssertTrue(error is SeriesStateArchive.DamagedState, "\(error): read in full instead")
+        }
+        XCTAssertEqual(model.metrics.first { $0.name == "mase" }?.value, theta.value("mase"), "the mean of two equal backtests scores as either")
+
+        let network = Contender(kind: .network, pool: theta)
+        XCTAssertEqual(guarded.joiningETS(Selection(forcing: network, among: [network, tying]), board: board).chosen.kind,
+                       .networkWithStatistical(.ets), "the network averaged with ETS is its combination with ETS")
+        let worse = Contender(kind: .statistical(.ets), pool: farOff)
+        XCTAssertEqual(guarded.joiningETS(Selection(forcing: thetaChosen, among: [thetaChosen, worse]), board: board).chosen.kind,
+                       .statistical(.theta), "ETS significantly worse does not join")
+        let baseline = Contender(kind: .seasonalNaive, pool: theta)
+        let withoutFallback = modelGuard(Frequency(.month), horizon: 12, season: 12, fallback: false)
+        XCTAssertEqual(withoutFallback.joiningETS(Selection(forcing: baseline, among: [baseline, tying]), board: board).chosen.kind,
+                       .seasonalNaive, "a baseline that may not be published is not averaged into one")
+        XCTAssertEqual(guarded.joiningETS(Selection(forcing: baseline, among: [baseline, tying]), board: board).chosen.kind,
+                       .averagedWithETS(.seasonalNaive))
     }
 
     /// `everyContender` (what `bench accuracy --contenders` records): every contender scored,

@@ -241,7 +241,9 @@ final class ModelGuardTests: XCTestCase {
         // chance, a run of mean reversion); a cheaper contender ties with the best only when it
         // is not significantly worse (DM t < 1.645) and within 2%, so such luck publishes
         // Theta or ETS when it is worth more than 2% on three windows: of ten walks, at least
-        // seven get naive (seven when this was written; nine with a 10% tolerance).
+        // seven get naive (seven when this was written; nine with a 10% tolerance). ETS, which
+        // on a walk is close to naive (ETS(ANN), its level following the last values), joins
+        // naive where it ties with it (`ModelGuard.joiningETS`): naive averaged with ETS.
         var naive = 0
         for seed in UInt64(1)...10 {
             let walk = randomWalk(24 * 30, seed: seed)
@@ -253,6 +255,12 @@ final class ModelGuardTests: XCTestCase {
             XCTAssertTrue(model.hyperparameters.contains("\"baseline\":\"naive\""), model.hyperparameters)
             XCTAssertTrue(model.hyperparameters.contains("\"season\":1"), model.hyperparameters)
             let reason = try XCTUnwrap(model.reason)
+            if let ets = StatisticalModel.averagedWith(hyperparameters: model.hyperparameters) {
+                XCTAssertTrue(reason.hasPrefix("the network diverged; \(ets.name): backtest MASE "), reason)
+                XCTAssertTrue(reason.contains(" as naive averaged with ETS, which ties with it (ETS "), reason)
+                for point in try XCTUnwrap(unit.forecasts.first?.forecast.point) { XCTAssertEqual(point, walk.last!, accuracy: 0.5) }
+                continue
+            }
             XCTAssertTrue(reason.hasPrefix("fallback: the network diverged; backtest MASE "), reason)
             XCTAssertTrue(reason.hasSuffix("; published naive (the last value), which forecasts this history better than seasonal naive"), reason)
             XCTAssertEqual(unit.forecasts.first?.forecast.point, Array(repeating: walk.last!, count: 6))

@@ -128,8 +128,8 @@ def summarise(ds, keys, per, runs):
              "coverage": sum(w["inside"] for w in ws) / cov if cov else float("nan"),
              "points": pts, "covered_points": cov,
              "fallbacks": sum(w["cell"] in FALLBACK_CELLS for w in ws),
-             "statistical": sum(w["cell"] in STATISTICAL_CELLS or "+ets" in (w["cell"] or "") or "+theta" in (w["cell"] or "") for w in ws),
-             "combined": sum("+" in (w["cell"] or "") for w in ws),
+             "statistical": sum(w["cell"] in STATISTICAL_CELLS or any(m in (w["cell"] or "") for m in ("+ets", "+theta", "~ets")) for w in ws),
+             "combined": sum("+" in (w["cell"] or "") or "~" in (w["cell"] or "") for w in ws),
              "missing_forecasts": sum(w["cell"] is None for w in ws),
              "per_origin_forecastd": [w["forecastd_abs"] / w["covered_points"] if w["covered_points"] else None for w in ws],
              "cells": [w["cell"] for w in ws],
@@ -245,7 +245,8 @@ def markdown(results, meta):
                "(the same cell with `hyperparameters = {\"baseline\": \"naive\", \"season\": 1}`). Combined: origins "
                "at which forecastd published the network combined with that baseline (each quantile the mean of "
                "the two; `combined_with` in the model's hyperparameters), because the combination beat the network "
-               "alone, or passed the guard where the network alone did not. Train seconds: wall time of the `forecastd train` command "
+               "alone, or passed the guard where the network alone did not; also origins at which the guard averaged its choice with "
+               "ETS, which tied with it (`averaged_with` in the hyperparameters; `~ets` after the cell). Train seconds: wall time of the `forecastd train` command "
                "(process start, reading the rows, training every series of the job at the default concurrency 2, "
                "backtest, writing), and the sum of `models.train_seconds` of the models stored for the series at "
                "that origin.")

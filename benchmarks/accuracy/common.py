@@ -350,7 +350,8 @@ def published(job, series, as_of):
     {target epoch seconds: (median, lower, upper)}, the model's cell (`naive` for a fallback
     model whose hyperparameters name the naive baseline; `lstm+sn` / `lstm+naive` / `lstm+ets` /
     `lstm+theta` for a network published combined with seasonal naive / naive / a statistical
-    model; `ets` / `theta` for a statistical model), and issued_at."""
+    model; `ets` / `theta` for a statistical model; any of them followed by `~ets` when the
+    guard averaged it with ETS), and issued_at."""
     rows = psql(f"""SELECT extract(epoch FROM p.target_ts)::bigint AS t, p.forecast_value, p.lower_bound, p.upper_bound,
                            CASE WHEN m.cell = 'seasonal_naive' AND m.hyperparameters->>'baseline' = 'naive' THEN 'naive'
                                 WHEN m.hyperparameters ? 'combined_with'
@@ -358,7 +359,8 @@ def published(job, series, as_of):
                                                     THEN '+' || (m.hyperparameters->'combined_with'->>'method')
                                                     WHEN m.hyperparameters->'combined_with'->>'baseline' = 'naive'
                                                     THEN '+naive' ELSE '+sn' END
-                                ELSE m.cell END AS cell, p.issued_at
+                                ELSE m.cell END
+                           || CASE WHEN m.hyperparameters ? 'averaged_with' THEN '~ets' ELSE '' END AS cell, p.issued_at
                     FROM forecastd.predictions p JOIN forecastd.models m USING (model_id)
                     WHERE p.job = '{job}' AND p.series = '{series}'
                       AND p.issued_at = (SELECT max(issued_at) FROM forecastd.predictions
