@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from guard_rules import scores_of  # noqa: E402
 
 GROUPS = ["monthly_seven", "aus_arrivals", "airpassengers", "monthly_checks", "quarterly_checks",
-          "weekly_checks", "r_monthly", "r_quarterly"]
+          "weekly_checks", "r_monthly", "r_quarterly", "r_seatbelts"]
 
 
 
@@ -28,7 +28,7 @@ def per_series(path):
     return tuple({k: float(np.mean(v)) for k, v in scores.get(rule, {}).items()} for rule in ("network alone", "the guard's rule"))
 
 
-CHECKS = {"monthly_checks", "quarterly_checks", "weekly_checks", "r_monthly", "r_quarterly"}
+CHECKS = {"monthly_checks", "quarterly_checks", "weekly_checks", "r_monthly", "r_quarterly", "r_seatbelts"}
 
 
 def main(args):

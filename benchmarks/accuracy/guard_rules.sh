@@ -34,6 +34,7 @@ files=(
 if command -v Rscript >/dev/null; then
     (cd "$out" && Rscript "$here/r_checks.R")
     files+=("$(record r_monthly "$out/r_monthly.csv" month value series 1mo 12 3)"
-            "$(record r_quarterly "$out/r_quarterly.csv" quarter value series 3mo 8 3)")
+            "$(record r_quarterly "$out/r_quarterly.csv" quarter value series 3mo 8 3)"
+            "$(record r_seatbelts "$out/r_seatbelts.csv" month value series 1mo 12 3)")
 fi
 python3 "$here/guard_rules.py" $(printf '%s\n' "${files[@]}" | grep '\.jsonl$')

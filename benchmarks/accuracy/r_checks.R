@@ -1,7 +1,9 @@
 # Short seasonal series from R's own datasets package (no download), as other data to check a
 # rule of the guard on (guard_rules.sh): monthly UKDriverDeaths, nottem, USAccDeaths, ldeaths,
-# mdeaths, fdeaths; quarterly UKgas, JohnsonJohnson. Writes r_monthly.csv and r_quarterly.csv
-# (series, period, value) into the current folder.
+# mdeaths, fdeaths; quarterly UKgas, JohnsonJohnson; and the other monthly columns of Seatbelts
+# (front, rear, kms, PetrolPrice, VanKilled), added after the rules above were chosen, as data no
+# rule was tuned on. Writes r_monthly.csv, r_quarterly.csv and r_seatbelts.csv (series, period,
+# value) into the current folder.
 #
 #   Rscript r_checks.R        # apt-get install r-base-core
 out <- function(series, file, timecol) {
@@ -17,3 +19,5 @@ out <- function(series, file, timecol) {
 out(list(UKDriverDeaths = UKDriverDeaths, nottem = nottem, USAccDeaths = USAccDeaths, ldeaths = ldeaths, mdeaths = mdeaths, fdeaths = fdeaths),
     "r_monthly.csv", "month")
 out(list(UKgas = UKgas, JohnsonJohnson = JohnsonJohnson), "r_quarterly.csv", "quarter")
+out(lapply(c(front = "front", rear = "rear", kms = "kms", PetrolPrice = "PetrolPrice", VanKilled = "VanKilled"), function(k) Seatbelts[, k]),
+    "r_seatbelts.csv", "month")
