@@ -224,6 +224,36 @@ final class GuardChoiceTests: XCTestCase {
         XCTAssertEqual(reports.first { $0.code == method.rawValue }?.forecasts.first?.forecast, published.forecasts.first?.forecast)
     }
 
+    /// ETS and Theta are scored as they would be published: the specification chosen on each
+    /// window's own history (as the published model chooses it on the whole history), not on the
+    /// first window's and refitted at the later ones. Six years of a noisy monthly series: on
+    /// the first window's three years AICc picks an ETS without season (MNN), on five years one
+    /// with it (MAM); chosen once at the first window, ETS was scored as a model it would not publish.
+    func testTheChallengersChooseTheirSpecificationAtEveryWindow() throws {
+        var generator = SplitMix64(state: 3)
+        let shape = [0.82, 0.86, 0.95, 1.0, 1.04, 1.12, 1.25, 1.22, 1.06, 0.96, 0.86, 0.86]
+        let values = (0..<72).map { (t: Int) -> Double in
+            let level: Double = 100 + 0.5 * Double(t)
+            let noise: Double = 0.15 * Double.random(in: -1...1, using: &generator)
+            return level * shape[t % 12] * (1 + noise)
+        }
+        let s = series(values, frequency: "1mo")
+        let guarded = modelGuard(Frequency(.month), horizon: 12, season: 12)
+        let reports = guarded.everyContender([s])
+        for method in StatisticalModel.Method.allCases {
+            let windows = try XCTUnwrap(reports.first { $0.code == method.rawValue }?.backtests[s.key]?.windows, method.rawValue)
+            XCTAssertEqual(windows.map(\.origin), [36, 48, 60])
+            let template = StatisticalModel.challenger(method, season: 12, week: nil)
+            var specs: [String] = []
+            for window in windows {
+                let fitted = try template.fit(history: values[..<window.origin], spec: nil, horizon: 12, levels: guarded.settings.quantiles)
+                XCTAssertEqual(window.modelForecast, fitted.forecast, "\(method) at \(window.origin) (\(fitted.spec))")
+                specs.append(fitted.spec)
+            }
+            if method == .ets { XCTAssertEqual([specs.first, specs.last], ["MNN", "MAM"]) }
+        }
+    }
+
     func testANetworkCombinedWithAStatisticalModelRecordsItAndReadsItBack() throws {
         let settings = ForecasterSettings.defaults(frequency: Frequency(.month), horizon: 12, season: 12, backtestWindows: 3)
         let partner = StatisticalModel(method: .ets, season: 12, model: "MAdM", window: 1000)
