@@ -640,7 +640,16 @@ struct Contender {
             case .statistical(let m): return m.title
             case .networkWithBaseline: return "combined with the stronger baseline"
             case .networkWithStatistical(let m): return "combined with \(m.title)"
-            case .averagedWithETS(let kind): return "\(kind.title) averaged with ETS"
+            case .averagedWithETS(let kind): return "\(kind.noun) averaged with ETS"
+            }
+        }
+
+        /// How a sentence names it as a model: "the network combined with ETS" where `title`,
+        /// which prefixes a reason, says "combined with ETS".
+        var noun: String {
+            switch self {
+            case .networkWithBaseline, .networkWithStatistical: return "the network \(title)"
+            default: return title
             }
         }
     }
@@ -751,8 +760,8 @@ struct Selection {
     var reason: String {
         if let joined {
             return String(format: "backtest MASE %.3f as %@ averaged with ETS, which ties with it (ETS %.3f; %@, below %.2f); %@: %@",
-                          chosen.mase, joined.choice.kind.title, joined.ets.mase, Comparison(joined.ets.losses, against: joined.choice.losses).text,
-                          threshold, joined.choice.kind.title, joined.reason)
+                          chosen.mase, joined.choice.kind.noun, joined.ets.mase, Comparison(joined.ets.losses, against: joined.choice.losses).text,
+                          threshold, joined.choice.kind.noun, joined.reason)
         }
         if chosen.kind != best.kind {
             let comparison = Comparison(chosen.losses, against: best.losses)
