@@ -66,6 +66,16 @@ FALLBACK_CELLS = {"seasonal_naive": "sn", "naive": "naive"}
 STATISTICAL_CELLS = {"ets": "ets", "theta": "theta"}
 
 
+def cell_mark(cell):
+    """How the per-origin list marks what was published: " sn", " ets", " +theta", " theta~ets"; ""
+    for the network alone."""
+    if not cell:
+        return ""
+    base, averaged = (cell[:-len("~ets")], "~ets") if cell.endswith("~ets") else (cell, "")
+    mark = FALLBACK_CELLS.get(base) or STATISTICAL_CELLS.get(base) or ("+" + base.split("+")[1] if "+" in base else "")
+    return " " + mark + averaged if mark or averaged else ""
+
+
 def run_dataset(ds, config, log):
     series = ds.series_fn()
     keys = sorted(series)
@@ -253,14 +263,11 @@ def markdown(results, meta):
     out.append("")
     out.append("Per origin (forecastd MASE of each window, oldest first; `sn` / `naive` = the published fallback, "
                "`ets` / `theta` = the published statistical model, `+sn` / `+naive` / `+ets` / `+theta` = the network "
-               "combined with it; no mark: the network alone):")
+               "combined with it, any of them followed by `~ets` where the guard averaged it with ETS; no mark: the network alone):")
     out.append("")
     for r in results:
         for k, s in r["series"].items():
-            cells = ["%s%s" % (fmt(v), " " + FALLBACK_CELLS[c] if c in FALLBACK_CELLS
-                               else " " + STATISTICAL_CELLS[c] if c in STATISTICAL_CELLS
-                               else " +" + c.split("+")[1] if c and "+" in c else "")
-                     for v, c in zip(s["per_origin_forecastd"], s["cells"])]
+            cells = [fmt(v) + cell_mark(c) for v, c in zip(s["per_origin_forecastd"], s["cells"])]
             out.append(f"- {r['name']} {k}: " + ", ".join(cells))
     rej = sorted({reason for r in results for s in r["series"].values() for reason in s["rejections"] if reason})
     if rej:
