@@ -464,11 +464,12 @@ public struct ModelGuard: Sendable {
         }.compactMap { $0 }
         published.hyperparameters = Forecasting.hyperparameters(published.hyperparameters, adding: ["averaged_with": ets])
         published.metrics = selection.chosen.pool.metrics
-        published.reason = "\(why.map { "\($0); " } ?? "")\(ets.name): \(selection.reason)"
+        let because = why.map { "\($0); " } ?? ""
+        published.reason = "\(because)\(ets.name): \(selection.reason)"
         outcome.published = outcome.forecasts.isEmpty ? nil : published
         outcome.states = []
         if var rejected = outcome.rejected, candidate?.reason == nil {
-            rejected.reason = "\(why.map { "\($0); " } ?? "")\(selection.rejection(of: .network) ?? selection.reason)"
+            rejected.reason = "\(because)\(selection.rejection(of: .network) ?? selection.reason)"
             outcome.rejected = rejected
         }
         return outcome
