@@ -25,16 +25,23 @@ import Foundation
 /// Knows nothing of networks, databases or rows.
 public struct StatisticalModel: Codable, Sendable, Equatable {
     public enum Method: String, Codable, Sendable, CaseIterable {
-        case ets, theta
+        case ets, theta, arima
 
         /// How reasons and the report name it.
-        public var title: String { self == .ets ? "ETS" : "Theta" }
+        public var title: String {
+            switch self {
+            case .ets: "ETS"
+            case .theta: "Theta"
+            case .arima: "ARIMA"
+            }
+        }
     }
 
     public var method: Method
     /// The season the model was chosen with (1: none).
     public var season: Int
-    /// The fitted specification of a one-series unit: an ETS code ("MAdM") or a Theta variant ("OTM").
+    /// The fitted specification of a one-series unit: an ETS code ("MAdM"), a Theta variant
+    /// ("OTM") or ARIMA orders ("(0,1,1)(0,1,1), on logs").
     public var model: String?
     /// The specifications per series of a global unit.
     public var models: [String: String]?
@@ -69,10 +76,11 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
     /// The recorded specification of series `key`; nil: chosen automatically.
     public func spec(for key: String) -> String? { models?[key] ?? model }
 
-    /// "ETS(MAdM)", "Theta(OTM)", "ETS(AAdN) after MSTL (48, 336)".
+    /// "ETS(MAdM)", "Theta(OTM)", "ETS(AAdN) after MSTL (48, 336)", "ARIMA(0,1,1)(0,1,1), on logs".
     public var name: String {
         let spec = model ?? (models.map { Set($0.values).count == 1 ? $0.values.first! : "per series" } ?? "auto")
         let after = deseasonalised.map { " after MSTL (\($0.map(String.init).joined(separator: ", ")))" } ?? ""
+        if method == .arima, spec.hasPrefix("(") { return "ARIMA\(spec)" }
         return "\(method.title)(\(spec))\(after)"
     }
 
@@ -112,6 +120,9 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
                 let model = try Theta.auto(y, season: season, variants: variants)
                 return (model.forecast(horizon: horizon, levels: levels), model.variant.rawValue)
             } catch { throw Failure.cannotFit(error.description) }
+        case .arima:
+            let model = try fitARIMA(y, spec: spec)
+            return (model.forecast(horizon: horizon, levels: levels), model.spec.description)
         case .ets:
             let periods = (deseasonalised ?? []).filter { y.count >= 2 * $0 }
             if deseasonalised != nil {
@@ -134,6 +145,24 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
             return try ETS.auto(y, season: season)
         } catch let error as ETSError {
             throw Failure.cannotFit(error.description)
+        }
+    }
+
+    /// `spec` fitted, or the automatic choice. A recorded specification the history no longer
+    /// allows is eased as a predict on changed rows needs it: without the logarithm when a value
+    /// is not positive, without the season when the history became too short for it.
+    func fitARIMA(_ y: [Double], spec: String?) throws -> ARIMAModel {
+        guard let spec else {
+            do { return try ARIMA.auto(y, season: season) } catch { throw Failure.cannotFit(error.description) }
+        }
+        guard var parsed = ARIMASpec(spec) else { throw Failure.cannotFit("unknown ARIMA model \(spec)") }
+        if parsed.logarithm && !y.allSatisfy({ !$0.isFinite || $0 > 0 }) { parsed.logarithm = false }
+        let fitted: Result<ARIMAModel, ARIMAError> = Result { () throws(ARIMAError) in try ARIMA.fit(y, season: season, spec: parsed) }
+        switch fitted {
+        case .success(let model): return model
+        case .failure(.tooShort) where parsed.isSeasonal:
+            do { return try ARIMA.fit(y, season: season, spec: parsed.withoutSeason) } catch { throw Failure.cannotFit(error.description) }
+        case .failure(let error): throw Failure.cannotFit(error.description)
         }
     }
 
