@@ -105,11 +105,12 @@ public enum ReportPage {
     /// (fallback)"), a statistical model with its fitted specification ("ETS(MAdM)"),
     /// "lstm combined with seasonal naive" or "lstm combined with ETS(MAdM)" for a network
     /// averaged with a baseline or a statistical model, or the network's cell; "… averaged with
-    /// ETS(AAA)" after any of them that the guard averaged with ETS.
+    /// ETS(AAA) and ARIMA(0,1,1)(0,1,1)" after any of them that the guard averaged with
+    /// statistical models.
     static func publishedName(_ model: StoredModel) -> String {
-        guard let ets = StatisticalModel.averagedWith(hyperparameters: model.hyperparameters) else { return choiceName(model) }
+        guard let partners = StatisticalModel.averagedWith(hyperparameters: model.hyperparameters) else { return choiceName(model) }
         let choice = model.cell == .seasonalNaive ? FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: 1).name : choiceName(model)
-        return "\(choice) averaged with \(ets.name)"
+        return "\(choice) averaged with \(StatisticalModel.listed(partners.map(\.name)))"
     }
 
     static func choiceName(_ model: StoredModel) -> String {

@@ -184,7 +184,7 @@ public struct ModelGuard: Sendable {
                  why: String? = nil, week: Int? = nil, threads: Int = 1) -> GuardOutcome {
         let started = Date()
         let board = score(series, network: network, week: week, threads: threads)
-        guard let selection = Selection(board.contenders).map({ joiningETS($0, board: board) }) else {
+        guard let selection = Selection(board.contenders).map({ joiningStatistical($0, board: board) }) else {
             let reason = why ?? "no backtest window could be scored"
             if network == nil { return stronger(series, reason: reason, rejected: candidate) }
             return GuardOutcome(published: nil, rejected: candidate.map { var c = $0; c.reason = c.reason ?? reason; return c },
@@ -212,18 +212,21 @@ public struct ModelGuard: Sendable {
 
         var poolKeys: [String] { scored.map(\.series.key) }
 
-        /// The backtest of `kind` averaged with `partner` (both complete pools): each window's
+        /// The backtest of `kind` averaged with `partners` (all complete pools): each window's
         /// forecast the mean of theirs, scored on the same windows; nil if a window is missing.
-        func averagedPool(_ kind: Contender.Kind, with partner: Contender.Kind) -> AccuracyPool? {
-            guard let mine = pools[kind], let other = pools[partner], let naive = pools[.naive] else { return nil }
+        func averagedPool(_ kind: Contender.Kind, with partners: [Contender.Kind]) -> AccuracyPool? {
+            guard let naive = pools[.naive] else { return nil }
+            let members = ([kind] + partners).compactMap { pools[$0] }
+            guard members.count == partners.count + 1 else { return nil }
             var pool = AccuracyPool()
             for (i, (series, backtest)) in scored.enumerated() {
-                let forecasts = [mine, other].map { pool in
+                let forecasts = members.map { pool in
                     Dictionary(uniqueKeysWithValues: pool.results[i].windows.map { ($0.origin, $0.modelForecast) })
                 }
                 guard let result = try? backtest.run(series: series, forecaster: { window in
-                    guard let a = forecasts[0][window.origin], let b = forecasts[1][window.origin] else { throw MissingWindow() }
-                    return a.combined(with: b)
+                    let each = forecasts.compactMap { $0[window.origin] }
+                    guard each.count == forecasts.count else { throw MissingWindow() }
+                    return QuantileForecast.mean(of: each)
                 }) else { return nil }
                 pool.add(result, naive: naive.results[i])
             }
@@ -296,7 +299,7 @@ public struct ModelGuard: Sendable {
                 let baseline = partner.forecaster.forecast(history: window.history, horizon: horizon, levels: levels)
                 return byOrigin[window.origin].map { $0.combined(with: baseline) } ?? baseline
             }, naive: naiveResult)
-            for (method, forecasts) in statForecasts {
+            for (method, forecasts) in statForecasts where !Self.joinsOnly.contains(method) {
                 pools[.networkWithStatistical(method), default: AccuracyPool()].add(backtest.run(series: s) { window in
                     let other = forecasts[window.origin]!
                     return byOrigin[window.origin].map { $0.combined(with: other) } ?? other
@@ -307,7 +310,7 @@ public struct ModelGuard: Sendable {
             !(kind.method.map { unavailable.contains(.statistical($0)) } ?? false) && pool.results.count == pools[.naive]?.results.count
         }
         // The combination with the better statistical model only.
-        let betterStatistical = challengers.filter { complete[.statistical($0)] != nil }
+        let betterStatistical = challengers.filter { complete[.statistical($0)] != nil && !Self.joinsOnly.contains($0) }
             .min { complete[.statistical($0)]!.value("mase").nanAsInfinity < complete[.statistical($1)]!.value("mase").nanAsInfinity }
         // One baseline contends: the stronger of the two over the series' whole history (what
         // the combination is made with), not the one luckier on the last windows: on the S&P 500
@@ -316,31 +319,49 @@ public struct ModelGuard: Sendable {
         let contenders = complete.compactMap { kind, pool -> Contender? in
             if case .networkWithStatistical(let m) = kind, m != betterStatistical { return nil }
             if (kind == .naive || kind == .seasonalNaive) && kind != baseline { return nil }
+            if let method = kind.method, Self.joinsOnly.contains(method) { return nil }
             return Contender(kind: kind, pool: pool)
         }
         return Scoreboard(contenders: contenders, pools: complete, reads: reads, partner: partner, statistical: statistical,
                           scored: scoredSeries)
     }
 
-    /// ETS joins what the selection chose when the backtest cannot tell them apart (ETS not
-    /// significantly worse: the DM statistic of its window losses against the choice's below
-    /// `Selection.threshold`): the choice averaged with ETS is published instead. A choice made
-    /// on three windows is noisy, and ETS is the model that most often wins the next horizon on
-    /// short seasonal series (alone, it beat the guard's publication on the accuracy benchmark's
-    /// check sets); averaging hedges the choice with it. Measured over seeds 1–5 on 34 short
-    /// series (`benchmarks/accuracy/guard_rules.py`, RESULTS.md "Issue 12"). The network averaged
-    /// with ETS is its combination with ETS (`networkWithStatistical`). Unchanged where ETS does not
-    /// contend or is the choice, where it is significantly worse, and where the choice is a
-    /// baseline that may not be published.
-    func joiningETS(_ selection: Selection, board: Scoreboard) -> Selection {
+    /// The statistical models that join the guard's choice (`joiningStatistical`), in the order
+    /// they are named, each with the DM statistic of its window losses against the choice's
+    /// below which it joins (nil: `Selection.threshold`, not significantly worse). ARIMA joins
+    /// only where it beat the choice on the backtest windows (mean difference below 0): joining
+    /// wherever it was not significantly worse, over seeds 1–5 it gained on 77 series-seeds of
+    /// the accuracy benchmark's short series and lost on 59, and took Seatbelts from 0.779 to
+    /// 0.832; at 0, 40 and 24 (RESULTS.md "Issue 12").
+    static let joiners: [(method: StatisticalModel.Method, below: Double?)] = [(.ets, nil), (.arima, 0)]
+    /// The statistical models that never contend for the choice, only join it. Contending,
+    /// ARIMA took AirPassengers' choice and ETS joined it there (0.931 → 1.020 over seeds 1–3).
+    static let joinsOnly: Set<StatisticalModel.Method> = [.arima]
+
+    /// ETS and ARIMA join what the selection chose where the backtest does not speak against
+    /// them (`joiners`): the mean of the choice and those that join is published instead. A
+    /// choice made on three windows is noisy, and ETS and ARIMA are the models that most often
+    /// win the next horizon on short seasonal series; averaging hedges the choice with them.
+    /// Measured over seeds 1–5 on the short series of the accuracy benchmark
+    /// (`benchmarks/accuracy/guard_rules.py`, RESULTS.md "Issue 12"). The network averaged with
+    /// ETS alone is its combination with ETS (`networkWithStatistical`). Unchanged where none
+    /// joins (or contends), and where the choice is a baseline that may not be published.
+    func joiningStatistical(_ selection: Selection, board: Scoreboard) -> Selection {
         let choice = selection.chosen
-        guard let ets = selection.contenders.first(where: { $0.kind == .statistical(.ets) }), choice.kind != ets.kind,
-              fallbackAllowed || !choice.kind.isBaseline,
-              Comparison(ets.losses, against: choice.losses).ties(threshold: selection.threshold) else { return selection }
-        let averaged = choice.kind == .network
+        guard fallbackAllowed || !choice.kind.isBaseline else { return selection }
+        let joining = Self.joiners.compactMap { method, below -> Contender? in
+            guard choice.kind != .statistical(method), let pool = board.pools[.statistical(method)] else { return nil }
+            let joiner = Contender(kind: .statistical(method), pool: pool)
+            let comparison = Comparison(joiner.losses, against: choice.losses)
+            guard joiner.mase.isFinite, comparison.ties(threshold: below ?? selection.threshold) else { return nil }
+            return joiner
+        }
+        guard !joining.isEmpty else { return selection }
+        let methods = joining.compactMap(\.kind.method)
+        let averaged = choice.kind == .network && methods == [.ets]
             ? board.pools[.networkWithStatistical(.ets)].map { Contender(kind: .networkWithStatistical(.ets), pool: $0) }
-            : board.averagedPool(choice.kind, with: ets.kind).map { Contender(kind: .averagedWithETS(choice.kind), pool: $0) }
-        return averaged.map { Selection(averaging: selection, with: ets, as: $0) } ?? selection
+            : board.averagedPool(choice.kind, with: joining.map(\.kind)).map { Contender(kind: .averaged(choice.kind, with: methods), pool: $0) }
+        return averaged.map { Selection(averaging: selection, with: joining, as: $0) } ?? selection
     }
 
     /// Turns the selection into the published model, its forecasts and states.
@@ -383,7 +404,7 @@ public struct ModelGuard: Sendable {
                                            reason: "\(reason)\(model.name): \(selection.reason)", trainSeconds: Date().timeIntervalSince(started),
                                            metrics: chosen.pool.metrics)
             return GuardOutcome(published: published, rejected: rejected, forecasts: forecasts)
-        case .averagedWithETS:
+        case .averaged:
             return publishAveraged(selection, series: series, network: network, board: board, candidate: candidate, why: why, threads: threads)
         case .network, .networkWithBaseline, .networkWithStatistical:
             break
@@ -441,31 +462,37 @@ public struct ModelGuard: Sendable {
         return GuardOutcome(published: published, rejected: nil, forecasts: forecasts, states: states)
     }
 
-    /// Publishes the choice `selection` averaged with ETS (`joiningETS`): what `publish` makes of
-    /// the choice alone, each forecast averaged with ETS's (fitted per series on the whole
-    /// history, as predict fits it again), ETS recorded as `averaged_with` in the hyperparameters,
-    /// and no states: ETS reads every series in full. A series ETS cannot fit is not published.
+    /// Publishes the choice `selection` averaged with the statistical models that joined it
+    /// (`joiningStatistical`): what `publish` makes of the choice alone, each forecast averaged
+    /// with theirs (each fitted per series on the whole history, as predict fits it again), they
+    /// recorded as `averaged_with` in the hyperparameters (one object for one model, a list for
+    /// several), and no states: they read every series in full. A series one of them cannot fit
+    /// is not published.
     func publishAveraged(_ selection: Selection, series: [RegularSeries], network: TrainedForecaster?, board: Scoreboard,
                          candidate: CandidateModel?, why: String?, threads: Int) -> GuardOutcome {
-        guard let choice = selection.joined?.choice else { return GuardOutcome(published: nil, rejected: candidate, forecasts: []) }
-        var outcome = publish(Selection(forcing: choice, among: selection.contenders), series: series, network: network, board: board,
+        guard let joined = selection.joined else { return GuardOutcome(published: nil, rejected: candidate, forecasts: []) }
+        var outcome = publish(Selection(forcing: joined.choice, among: selection.contenders), series: series, network: network, board: board,
                               candidate: candidate, why: why, threads: threads)
-        guard var published = outcome.published, let template = board.statistical.first(where: { $0.method == .ets }) else { return outcome }
+        let templates = joined.joining.compactMap { joiner in board.statistical.first { $0.method == joiner.kind.method } }
+        guard var published = outcome.published, templates.count == joined.joining.count else { return outcome }
         let levels = settings.quantiles
-        let ets = template.recording(Self.specifications(template, of: series, horizon: horizon, levels: levels, threads: threads))
+        let partners = templates.map { $0.recording(Self.specifications($0, of: series, horizon: horizon, levels: levels, threads: threads)) }
         let byKey = Dictionary(uniqueKeysWithValues: series.map { ($0.key, $0) })
         let alone = outcome.forecasts
         outcome.forecasts = ComputeThreads.map(alone.count, threads: threads) { i -> SeriesForecast? in
-            guard let s = byKey[alone[i].series],
-                  let other = try? ets.forecast(history: s.values, key: s.key, horizon: horizon, levels: levels) else { return nil }
+            guard let s = byKey[alone[i].series] else { return nil }
+            let others = partners.compactMap { try? $0.forecast(history: s.values, key: s.key, horizon: horizon, levels: levels) }
+            guard others.count == partners.count else { return nil }
             var averaged = alone[i]
-            averaged.forecast = averaged.forecast.combined(with: other)
+            averaged.forecast = QuantileForecast.mean(of: [averaged.forecast] + others)
             return averaged
         }.compactMap { $0 }
-        published.hyperparameters = Forecasting.hyperparameters(published.hyperparameters, adding: ["averaged_with": ets])
+        published.hyperparameters = partners.count == 1
+            ? Forecasting.hyperparameters(published.hyperparameters, adding: ["averaged_with": partners[0]])
+            : Forecasting.hyperparameters(published.hyperparameters, adding: ["averaged_with": partners])
         published.metrics = selection.chosen.pool.metrics
         let because = why.map { "\($0); " } ?? ""
-        published.reason = "\(because)\(ets.name): \(selection.reason)"
+        published.reason = "\(because)\(StatisticalModel.listed(partners.map(\.name))): \(selection.reason)"
         outcome.published = outcome.forecasts.isEmpty ? nil : published
         outcome.states = []
         if var rejected = outcome.rejected, candidate?.reason == nil {
@@ -587,8 +614,8 @@ struct Contender {
         case networkWithBaseline
         /// The network averaged with a statistical model.
         case networkWithStatistical(StatisticalModel.Method)
-        /// Another kind averaged with ETS, which ties with it (`ModelGuard.joiningETS`).
-        indirect case averagedWithETS(Kind)
+        /// Another kind averaged with statistical models that tie with it (`ModelGuard.joiningStatistical`).
+        indirect case averaged(Kind, with: [StatisticalModel.Method])
 
         /// What serving it costs at each predict, lowest first, as ties are decided: the network
         /// alone reads on from its saved state over the new steps only; a baseline reads the
@@ -605,7 +632,7 @@ struct Contender {
             case .network: return 0
             case .seasonalNaive, .naive: return 1
             case .statistical: return 2
-            case .networkWithBaseline, .networkWithStatistical, .averagedWithETS: return 3
+            case .networkWithBaseline, .networkWithStatistical, .averaged: return 3
             }
         }
 
@@ -619,7 +646,7 @@ struct Contender {
         }
 
         /// How `bench accuracy --contenders` names it: "network", "sn", "naive", "ets", "theta",
-        /// "+baseline", "+ets", "+theta".
+        /// "arima", "+baseline", "+ets", "+theta", "theta~ets~arima".
         var code: String {
             switch self {
             case .network: return "network"
@@ -628,7 +655,7 @@ struct Contender {
             case .statistical(let m): return m.rawValue
             case .networkWithBaseline: return "+baseline"
             case .networkWithStatistical(let m): return "+\(m.rawValue)"
-            case .averagedWithETS(let kind): return "\(kind.code)~ets"
+            case .averaged(let kind, let methods): return kind.code + methods.map { "~\($0.rawValue)" }.joined()
             }
         }
 
@@ -641,7 +668,7 @@ struct Contender {
             case .statistical(let m): return m.title
             case .networkWithBaseline: return "combined with the stronger baseline"
             case .networkWithStatistical(let m): return "combined with \(m.title)"
-            case .averagedWithETS(let kind): return "\(kind.noun) averaged with ETS"
+            case .averaged(let kind, let methods): return "\(kind.noun) averaged with \(StatisticalModel.listed(methods.map(\.title)))"
             }
         }
 
@@ -714,9 +741,9 @@ struct Selection {
     let best: Contender
     let chosen: Contender
     let threshold: Double
-    /// When `chosen` is another choice averaged with ETS (`ModelGuard.joiningETS`): that choice,
-    /// ETS, and why the choice was made.
-    var joined: (choice: Contender, ets: Contender, reason: String)?
+    /// When `chosen` is another choice averaged with statistical models that tie with it
+    /// (`ModelGuard.joiningStatistical`): that choice, those models, and why the choice was made.
+    var joined: (choice: Contender, joining: [Contender], reason: String)?
 
     init?(_ contenders: [Contender], threshold: Double = Selection.threshold) {
         let finite = contenders.filter { $0.mase.isFinite }
@@ -746,10 +773,10 @@ struct Selection {
         threshold = Self.threshold
     }
 
-    /// The choice of `selection` averaged with `ets`, scored as `averaged`.
-    init(averaging selection: Selection, with ets: Contender, as averaged: Contender) {
+    /// The choice of `selection` averaged with `joining`, scored as `averaged`.
+    init(averaging selection: Selection, with joining: [Contender], as averaged: Contender) {
         self.init(forcing: averaged, among: selection.contenders)
-        joined = (selection.chosen, ets, selection.reason)
+        joined = (selection.chosen, joining, selection.reason)
     }
 
     func pool(of kind: Contender.Kind) -> AccuracyPool? { contenders.first { $0.kind == kind }?.pool }
@@ -760,8 +787,12 @@ struct Selection {
     /// Why `chosen` was published, naming the runner-up.
     var reason: String {
         if let joined {
-            return String(format: "backtest MASE %.3f as %@ averaged with ETS, which ties with it (ETS %.3f; %@, below %.2f); %@: %@",
-                          chosen.mase, joined.choice.kind.noun, joined.ets.mase, Comparison(joined.ets.losses, against: joined.choice.losses).text,
+            let ties = joined.joining.map { joiner in
+                String(format: "%@ %.3f; %@", joiner.kind.title, joiner.mase, Comparison(joiner.losses, against: joined.choice.losses).text)
+            }
+            return String(format: "backtest MASE %.3f as %@ averaged with %@, which %@ with it (%@; below %.2f); %@: %@",
+                          chosen.mase, joined.choice.kind.noun, StatisticalModel.listed(joined.joining.map(\.kind.title)),
+                          joined.joining.count == 1 ? "ties" : "tie", ties.joined(separator: "; "),
                           threshold, joined.choice.kind.noun, joined.reason)
         }
         if chosen.kind != best.kind {

@@ -150,13 +150,14 @@ public enum PublishedForm: Sendable, Equatable {
     case statistical(StatisticalModel)
     /// The network averaged with a statistical model.
     case combinedWithModel(StatisticalModel)
-    /// What the guard chose (any other form) averaged with ETS, which tied with it on the
-    /// backtest (`averaged_with` in the hyperparameters; see `ModelGuard.joiningETS`).
-    indirect case averaged(PublishedForm, with: StatisticalModel)
+    /// What the guard chose (any other form) averaged with the statistical models that tied
+    /// with it on the backtest (`averaged_with` in the hyperparameters; see
+    /// `ModelGuard.joiningStatistical`).
+    indirect case averaged(PublishedForm, with: [StatisticalModel])
 
     public init(cell: ModelCell, hyperparameters: String, jobSeason: Int) {
-        if let partner = StatisticalModel.averagedWith(hyperparameters: hyperparameters) {
-            self = .averaged(PublishedForm(chosen: cell, hyperparameters: hyperparameters, jobSeason: jobSeason), with: partner)
+        if let partners = StatisticalModel.averagedWith(hyperparameters: hyperparameters) {
+            self = .averaged(PublishedForm(chosen: cell, hyperparameters: hyperparameters, jobSeason: jobSeason), with: partners)
         } else {
             self = PublishedForm(chosen: cell, hyperparameters: hyperparameters, jobSeason: jobSeason)
         }
@@ -197,13 +198,18 @@ public enum PublishedForm: Sendable, Equatable {
 }
 
 extension StatisticalModel {
-    /// The statistical model a published model is averaged with (`averaged_with`); nil when none.
-    public static func averagedWith(hyperparameters: String) -> StatisticalModel? {
-        (try? JSONDecoder().decode(AveragedRecord.self, from: Data(hyperparameters.utf8)))?.averaged_with
+    /// The statistical models a published model is averaged with (`averaged_with`: one object,
+    /// or a list of them); nil when none.
+    public static func averagedWith(hyperparameters: String) -> [StatisticalModel]? {
+        let data = Data(hyperparameters.utf8)
+        if let one = (try? JSONDecoder().decode(AveragedRecord<StatisticalModel>.self, from: data))?.averaged_with { return [one] }
+        guard let several = (try? JSONDecoder().decode(AveragedRecord<[StatisticalModel]>.self, from: data))?.averaged_with,
+              !several.isEmpty else { return nil }
+        return several
     }
 }
 
-private struct AveragedRecord: Decodable { var averaged_with: StatisticalModel? }
+private struct AveragedRecord<Partners: Decodable>: Decodable { var averaged_with: Partners? }
 
 /// `hyperparameters` (a JSON object) with `entries` recorded beside what it holds (each encoded
 /// as `hyperparametersJSON` encodes it); unchanged if it is not an object.

@@ -73,10 +73,10 @@ public struct PublishedForecaster: Sendable {
             guard let network else { throw Failure.noWeights }
             let (forecast, _) = try read.map { ($0.forecast, $0.state) } ?? network.forecast(series, settledBefore: settledBefore)
             return (forecast.combined(with: try statisticalForecast(model, of: series)), nil)
-        case .averaged(let chosen, let model):
+        case .averaged(let chosen, let models):
             let (forecast, _) = try PublishedForecaster(form: chosen, network: network, horizon: horizon, levels: levels, maxGap: maxGap)
                 .forecast(series, settledBefore: settledBefore, read: read)
-            return (forecast.combined(with: try statisticalForecast(model, of: series)), nil)
+            return (QuantileForecast.mean(of: [forecast] + (try models.map { try statisticalForecast($0, of: series) })), nil)
         }
     }
 
@@ -98,8 +98,9 @@ public struct PublishedForecaster: Sendable {
             // every time and keeps no state (it never saves one; see `ModelGuard.publish`).
             throw SeriesStateArchive.DamagedState(reason: "a network combined with a statistical model reads its series in full")
         case .averaged:
-            // ETS is fitted on the whole history, so it never saves a state (see `ModelGuard.joiningETS`).
-            throw SeriesStateArchive.DamagedState(reason: "a model averaged with ETS reads its series in full")
+            // Its statistical partners are fitted on the whole history, so it never saves a state
+            // (see `ModelGuard.joiningStatistical`).
+            throw SeriesStateArchive.DamagedState(reason: "a model averaged with statistical models reads its series in full")
         case .combined(let baseline):
             guard let network else { throw Failure.noWeights }
             let saved = try SeriesStateArchive.decode(state, key: key, config: network.network.config)

@@ -177,4 +177,16 @@ extension QuantileForecast {
         return QuantileForecast(levels: levels, values: zip(values, other.values).map { ($0 + $1) / 2 },
                                 point: zip(point, other.point).map { ($0 + $1) / 2 })
     }
+
+    /// The equal-weight combination of several forecasts of the same steps and levels (at
+    /// least one), as `combined(with:)` combines two: each quantile and the point the mean of theirs.
+    public static func mean(of forecasts: [QuantileForecast]) -> QuantileForecast {
+        precondition(!forecasts.isEmpty, "at least one forecast")
+        if forecasts.count <= 2 { return forecasts.count == 1 ? forecasts[0] : forecasts[0].combined(with: forecasts[1]) }
+        let first = forecasts[0], n = Double(forecasts.count)
+        precondition(forecasts.allSatisfy { $0.levels == first.levels && $0.values.count == first.values.count }, "the same steps at the same levels")
+        let values = first.values.indices.map { i in forecasts.reduce(0) { $0 + $1.values[i] } / n }
+        let point = first.point.indices.map { i in forecasts.reduce(0) { $0 + $1.point[i] } / n }
+        return QuantileForecast(levels: first.levels, values: values, point: point)
+    }
 }

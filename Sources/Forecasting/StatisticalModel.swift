@@ -84,6 +84,11 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
         return "\(method.title)(\(spec))\(after)"
     }
 
+    /// Names in a sentence: "ETS(MAdM)", "ETS(MAdM) and ARIMA(0,1,1)", "A, B and C".
+    public static func listed(_ names: [String]) -> String {
+        names.count <= 1 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
+    }
+
     /// This model with the specification chosen for each series.
     func recording(_ specs: [String: String]) -> StatisticalModel {
         var recorded = self

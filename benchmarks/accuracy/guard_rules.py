@@ -6,8 +6,9 @@ every contender's backtest windows, and its forecast of the horizon after the or
 
 Prints, per file, the mean over series of the held-out MASE (the median forecast, scaled by the
 in-sample seasonal-naive error at the origin) of each rule: the guard's own (`Selection`: the
-lowest backtest MASE unless a contender cheaper to serve ties with it; then averaged with ETS
-where ETS ties with that choice), the choice before ETS joins it, every contender alone,
+lowest backtest MASE unless a contender cheaper to serve ties with it, ARIMA not contending;
+then averaged with ETS where ETS ties with that choice and with ARIMA where ARIMA beat it), the choice before they join
+it, every contender alone,
 the lowest backtest MASE, and the mean of the single models (network, ETS, Theta, the stronger
 baseline) that tie with the best of them (DM t below 1.645, MASE within a tolerance of the
 best's), which was measured and not adopted (benchmarks/RESULTS.md, issue 12). Needs only
@@ -19,7 +20,7 @@ import sys
 
 import numpy as np
 
-SINGLES = ("network", "ets", "theta")
+SINGLES = ("network", "ets", "theta", "arima")
 THRESHOLD = 1.645
 
 
@@ -63,8 +64,11 @@ def tied_mean(tolerance):
     return rule
 
 
-COST = {"network": 0, "sn": 1, "naive": 1, "ets": 2, "theta": 2, "+baseline": 3, "+ets": 3, "+theta": 3}
+COST = {"network": 0, "sn": 1, "naive": 1, "ets": 2, "theta": 2, "arima": 2, "+baseline": 3, "+ets": 3, "+theta": 3, "+arima": 3}
 TOLERANCE = 0.02
+# The models that only join the choice (`ModelGuard.joinsOnly`), and all that join (`ModelGuard.joiners`).
+JOINS_ONLY = ("arima", "+arima")
+JOINERS = {"ets": THRESHOLD, "arima": 0.0}  # each joins below this DM statistic
 
 
 def choice(cs):
@@ -75,7 +79,8 @@ def choice(cs):
     stats = [c for c in ("ets", "theta") if c in cs]
     better = min(stats, key=lambda k: cs[k]["mase"]) if stats else None
     baseline = stronger_baseline(cs)
-    pool = [c for k, c in cs.items() if not (k in ("+ets", "+theta") and k[1:] != better) and not (k in ("sn", "naive") and k != baseline)]
+    pool = [c for k, c in cs.items() if not (k in ("+ets", "+theta") and k[1:] != better) and not (k in ("sn", "naive") and k != baseline)
+            and k not in JOINS_ONLY]
     best = min(pool, key=lambda c: (c["mase"], COST[c["code"]]))
     ref = window_losses(best)
     tied = [c for c in pool if c is best or (c["mase"] <= best["mase"] * (1 + TOLERANCE)
@@ -86,16 +91,17 @@ def choice(cs):
 
 
 def guard(cs):
-    """The guard's publication (`ModelGuard.joiningETS`): the choice, averaged with ETS where ETS
-    is not significantly worse than it on the backtest windows (DM t below 1.645)."""
-    chosen, ets = choice(cs), cs.get("ets")
-    if ets is None or chosen is ets or dm(window_losses(ets), window_losses(chosen)) >= THRESHOLD:
-        return chosen["point"]
-    return (np.array(chosen["point"]) + np.array(ets["point"])) / 2
+    """The guard's publication (`ModelGuard.joiningStatistical`): the choice, averaged with ETS
+    where ETS is not significantly worse than it on the backtest windows (DM t below 1.645) and
+    with ARIMA where ARIMA beat it there (DM t below 0), all with equal weight."""
+    chosen = choice(cs)
+    joining = [cs[k] for k, below in JOINERS.items() if k in cs and cs[k] is not chosen
+               and dm(window_losses(cs[k]), window_losses(chosen)) < below]
+    return np.mean([np.array(chosen["point"])] + [np.array(c["point"]) for c in joining], axis=0)
 
 
 def rules(codes):
-    r = {"the guard's rule": guard, "the choice before ETS joins": lambda cs: choice(cs)["point"]}
+    r = {"the guard's rule": guard, "the choice before ETS and ARIMA join": lambda cs: choice(cs)["point"]}
     r.update({f"{code} alone": (lambda code: lambda cs: cs[code]["point"] if code in cs else None)(code) for code in codes})
     r["lowest backtest MASE"] = lambda cs: min(cs.values(), key=lambda c: c["mase"])["point"]
     for tolerance in (0.1, 0.2, math.inf):
