@@ -7,7 +7,7 @@ import XCTest
 @testable import ForecastStore
 @testable import Forecasting
 
-/// A choice the guard averaged with ETS (`ModelGuard.joiningETS`) through the service: stored
+/// A choice the guard averaged with ETS (`ModelGuard.joiningStatistical`) through the service: stored
 /// with `averaged_with` in the models table, read back, and forecast again at predict as
 /// training published it.
 final class AveragedModelTests: StoreTestCase {
@@ -54,13 +54,13 @@ final class AveragedModelTests: StoreTestCase {
         XCTAssertEqual(active.count, 1)
         let (cell, hyperparameters, reason) = (try active[0].decode(0, as: String.self), try active[0].decode(1, as: String.self),
                                                try active[0].decode(2, as: String.self))
-        let ets = try XCTUnwrap(StatisticalModel.averagedWith(hyperparameters: hyperparameters), "\(cell): \(reason)")
-        XCTAssertEqual(ets.method, .ets)
+        let partners = try XCTUnwrap(StatisticalModel.averagedWith(hyperparameters: hyperparameters), "\(cell): \(reason)")
+        XCTAssertEqual(partners.first?.method, .ets, "ETS joins; ARIMA too where it beat Theta: \(hyperparameters)")
         XCTAssertEqual(cell, "theta")
-        XCTAssertTrue(reason.hasPrefix("\(ets.name): backtest MASE "), reason)
-        XCTAssertTrue(reason.contains(" as Theta averaged with ETS, which ties with it (ETS "), reason)
-        guard case .averaged(.statistical(let theta), with: ets) = PublishedForm(cell: ModelCell(rawValue: cell)!, hyperparameters: hyperparameters,
-                                                                                 jobSeason: 4) else {
+        XCTAssertTrue(reason.hasPrefix("\(StatisticalModel.listed(partners.map(\.name))): backtest MASE "), reason)
+        XCTAssertTrue(reason.contains(" as Theta averaged with ETS"), reason)
+        guard case .averaged(.statistical(let theta), with: partners) = PublishedForm(cell: ModelCell(rawValue: cell)!, hyperparameters: hyperparameters,
+                                                                                      jobSeason: 4) else {
             return XCTFail("the jsonb record reads back as Theta averaged with ETS: \(hyperparameters)")
         }
         XCTAssertEqual(theta.method, .theta)

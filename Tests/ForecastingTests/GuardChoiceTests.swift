@@ -135,12 +135,14 @@ final class GuardChoiceTests: XCTestCase {
         }
     }
 
-    /// ETS joins the choice it ties with (`ModelGuard.joiningETS`): Theta chosen and ETS not
-    /// significantly worse publishes Theta averaged with ETS, recorded as `averaged_with` and
-    /// forecast at predict as at training; a network chosen becomes its combination with ETS.
-    /// Where ETS is significantly worse, or the choice is a baseline that may not be published,
-    /// the choice stands alone.
-    func testETSJoinsAChoiceItTiesWith() throws {
+    /// ETS joins the choice it ties with, ARIMA the choice it beat (`ModelGuard.joiningStatistical`):
+    /// Theta chosen and ETS not significantly worse publishes Theta averaged with ETS, recorded
+    /// as `averaged_with` and forecast at predict as at training; with ARIMA better than Theta
+    /// on the windows too, the mean of the three, `averaged_with` a list. A network chosen with
+    /// ETS alone joining becomes its combination with ETS. Where ETS is significantly worse,
+    /// ARIMA no better, or the choice is a baseline that may not be published, the choice
+    /// stands alone.
+    func testETSAndARIMAJoinAChoiceTheyTieWithOrBeat() throws {
         let s = series(monthlySeasonal(), frequency: "1mo")
         let levels = [0.1, 0.5, 0.9]
         let backtest = Backtest(horizon: 12, windows: 3, season: 12, levels: levels)
@@ -153,27 +155,36 @@ final class GuardChoiceTests: XCTestCase {
         let theta = try pool { try templates[1].fit(history: $0.history, spec: nil, horizon: 12, levels: levels).forecast }
         let naive = pool { SeasonalNaive.naive.forecast(history: $0.history, horizon: 12, levels: levels) }
         let farOff = pool { _ in QuantileForecast(levels: levels, values: Array(repeating: 0, count: 36)) }
+        // What happened: better than any model on every window.
+        let hindsight = pool { w in QuantileForecast(levels: levels, values: (0..<12).flatMap { h in Array(repeating: s.values[w.origin + h], count: 3) }) }
         let thetaChosen = Contender(kind: .statistical(.theta), pool: theta)
         // ETS scored exactly as Theta: the test cannot tell them apart.
         let tying = Contender(kind: .statistical(.ets), pool: theta)
-        let board = ModelGuard.Scoreboard(contenders: [thetaChosen, tying], pools: [.statistical(.theta): theta, .statistical(.ets): theta, .naive: naive,
-                                                                                   .networkWithStatistical(.ets): theta, .seasonalNaive: theta],
-                                          reads: [:], partner: FallbackBaseline(.seasonal, season: 12), statistical: templates, scored: [(s, backtest)])
+        var pools: [Contender.Kind: AccuracyPool] = [.statistical(.theta): theta, .statistical(.ets): theta, .naive: naive,
+                                                     .networkWithStatistical(.ets): theta, .seasonalNaive: theta, .statistical(.arima): theta]
+        func board(_ pools: [Contender.Kind: AccuracyPool]) -> ModelGuard.Scoreboard {
+            ModelGuard.Scoreboard(contenders: [thetaChosen, tying], pools: pools, reads: [:], partner: FallbackBaseline(.seasonal, season: 12),
+                                  statistical: templates, scored: [(s, backtest)])
+        }
         let guarded = modelGuard(Frequency(.month), horizon: 12, season: 12)
-        let joined = guarded.joiningETS(Selection(forcing: thetaChosen, among: [thetaChosen, tying]), board: board)
-        XCTAssertEqual(joined.chosen.kind, .averagedWithETS(.statistical(.theta)))
+        // ARIMA scored as Theta: not better, so it does not join.
+        let joined = guarded.joiningStatistical(Selection(forcing: thetaChosen, among: [thetaChosen, tying]), board: board(pools))
+        XCTAssertEqual(joined.chosen.kind, .averaged(.statistical(.theta), with: [.ets]))
         XCTAssertTrue(joined.reason.contains("as Theta averaged with ETS, which ties with it"), joined.reason)
 
-        let unit = guarded.publish(joined, series: [s], network: nil, board: board, candidate: nil, why: nil)
+        let unit = guarded.publish(joined, series: [s], network: nil, board: board(pools), candidate: nil, why: nil)
         let model = try XCTUnwrap(unit.published)
         XCTAssertEqual(model.cell, .statistical(.theta))
         XCTAssertTrue(unit.states.isEmpty, "ETS reads the series in full")
-        let ets = try XCTUnwrap(StatisticalModel.averagedWith(hyperparameters: model.hyperparameters), model.hyperparameters)
-        XCTAssertEqual(ets.method, .ets)
+        let partners = try XCTUnwrap(StatisticalModel.averagedWith(hyperparameters: model.hyperparameters), model.hyperparameters)
+        XCTAssertEqual(partners.map(\.method), [.ets])
+        let ets = partners[0]
         XCTAssertNotNil(ets.model, "the specification ETS chose is recorded")
+        XCTAssertTrue(model.hyperparameters.contains("\"averaged_with\":{"), "one model is recorded as an object, as before: \(model.hyperparameters)")
         XCTAssertTrue(try XCTUnwrap(model.reason).hasPrefix("\(ets.name): backtest MASE"), model.reason!)
         let form = PublishedForm(cell: model.cell, hyperparameters: model.hyperparameters, jobSeason: 12)
-        guard case .averaged(.statistical(let chosen), with: ets) = form else { return XCTFail("\(form)") }
+        guard case .averaged(.statistical(let chosen), with: let with) = form else { return XCTFail("\(form)") }
+        XCTAssertEqual(with, [ets])
         XCTAssertEqual(chosen.method, .theta)
         XCTAssertFalse(form.needsWeights)
         XCTAssertFalse(form.readsOnFromState)
@@ -191,18 +202,38 @@ final class GuardChoiceTests: XCTestCase {
         }
         XCTAssertEqual(model.metrics.first { $0.name == "mase" }?.value, theta.value("mase"), "the mean of two equal backtests scores as either")
 
+        // ARIMA better than Theta on every window: it joins too, and the three are averaged.
+        pools[.statistical(.arima)] = hindsight
+        let three = guarded.joiningStatistical(Selection(forcing: thetaChosen, among: [thetaChosen, tying]), board: board(pools))
+        XCTAssertEqual(three.chosen.kind, .averaged(.statistical(.theta), with: [.ets, .arima]))
+        XCTAssertTrue(three.reason.contains("as Theta averaged with ETS and ARIMA, which tie with it (ETS "), three.reason)
+        let threeUnit = guarded.publish(three, series: [s], network: nil, board: board(pools), candidate: nil, why: nil)
+        let threeModel = try XCTUnwrap(threeUnit.published)
+        let threePartners = try XCTUnwrap(StatisticalModel.averagedWith(hyperparameters: threeModel.hyperparameters))
+        XCTAssertEqual(threePartners.map(\.method), [.ets, .arima])
+        XCTAssertTrue(try XCTUnwrap(threeModel.reason).hasPrefix("\(ets.name) and \(threePartners[1].name): backtest MASE"), threeModel.reason!)
+        let threeForm = PublishedForm(cell: threeModel.cell, hyperparameters: threeModel.hyperparameters, jobSeason: 12)
+        let (threePublished, _) = try forecast(threeForm)
+        XCTAssertEqual(threePublished, threeUnit.forecasts.first?.forecast, "predict forecasts what training published")
+        let arimaAlone = try forecast(.statistical(threePartners[1])).0
+        for h in 0..<12 {
+            XCTAssertEqual(threePublished.point[h], (thetaAlone.point[h] + etsAlone.point[h] + arimaAlone.point[h]) / 3, accuracy: 1e-9)
+        }
+        pools[.statistical(.arima)] = theta
+
         let network = Contender(kind: .network, pool: theta)
-        XCTAssertEqual(guarded.joiningETS(Selection(forcing: network, among: [network, tying]), board: board).chosen.kind,
+        XCTAssertEqual(guarded.joiningStatistical(Selection(forcing: network, among: [network, tying]), board: board(pools)).chosen.kind,
                        .networkWithStatistical(.ets), "the network averaged with ETS is its combination with ETS")
-        let worse = Contender(kind: .statistical(.ets), pool: farOff)
-        XCTAssertEqual(guarded.joiningETS(Selection(forcing: thetaChosen, among: [thetaChosen, worse]), board: board).chosen.kind,
+        pools[.statistical(.ets)] = farOff
+        XCTAssertEqual(guarded.joiningStatistical(Selection(forcing: thetaChosen, among: [thetaChosen]), board: board(pools)).chosen.kind,
                        .statistical(.theta), "ETS significantly worse does not join")
+        pools[.statistical(.ets)] = theta
         let baseline = Contender(kind: .seasonalNaive, pool: theta)
         let withoutFallback = modelGuard(Frequency(.month), horizon: 12, season: 12, fallback: false)
-        XCTAssertEqual(withoutFallback.joiningETS(Selection(forcing: baseline, among: [baseline, tying]), board: board).chosen.kind,
+        XCTAssertEqual(withoutFallback.joiningStatistical(Selection(forcing: baseline, among: [baseline, tying]), board: board(pools)).chosen.kind,
                        .seasonalNaive, "a baseline that may not be published is not averaged into one")
-        XCTAssertEqual(guarded.joiningETS(Selection(forcing: baseline, among: [baseline, tying]), board: board).chosen.kind,
-                       .averagedWithETS(.seasonalNaive))
+        XCTAssertEqual(guarded.joiningStatistical(Selection(forcing: baseline, among: [baseline, tying]), board: board(pools)).chosen.kind,
+                       .averaged(.seasonalNaive, with: [.ets]))
     }
 
     /// `everyContender` (what `bench accuracy --contenders` records): every contender scored,

@@ -243,7 +243,7 @@ final class ModelGuardTests: XCTestCase {
         // Theta or ETS when it is worth more than 2% on three windows: of ten walks, at least
         // seven get naive (seven when this was written; nine with a 10% tolerance). ETS, which
         // on a walk is close to naive (ETS(ANN), its level following the last values), joins
-        // naive where it ties with it (`ModelGuard.joiningETS`): naive averaged with ETS.
+        // naive where it ties with it (`ModelGuard.joiningStatistical`): naive averaged with ETS.
         var naive = 0
         for seed in UInt64(1)...10 {
             let walk = randomWalk(24 * 30, seed: seed)
@@ -255,9 +255,9 @@ final class ModelGuardTests: XCTestCase {
             XCTAssertTrue(model.hyperparameters.contains("\"baseline\":\"naive\""), model.hyperparameters)
             XCTAssertTrue(model.hyperparameters.contains("\"season\":1"), model.hyperparameters)
             let reason = try XCTUnwrap(model.reason)
-            if let ets = StatisticalModel.averagedWith(hyperparameters: model.hyperparameters) {
-                XCTAssertTrue(reason.hasPrefix("the network diverged; \(ets.name): backtest MASE "), reason)
-                XCTAssertTrue(reason.contains(" as naive averaged with ETS, which ties with it (ETS "), reason)
+            if let partners = StatisticalModel.averagedWith(hyperparameters: model.hyperparameters) {
+                XCTAssertTrue(reason.hasPrefix("the network diverged; \(StatisticalModel.listed(partners.map(\.name))): backtest MASE "), reason)
+                XCTAssertTrue(reason.contains(" as naive averaged with "), reason)
                 for point in try XCTUnwrap(unit.forecasts.first?.forecast.point) { XCTAssertEqual(point, walk.last!, accuracy: 0.5) }
                 continue
             }
