@@ -67,11 +67,12 @@ STATISTICAL_CELLS = {"ets": "ets", "theta": "theta"}
 
 
 def cell_mark(cell):
-    """How the per-origin list marks what was published: " sn", " ets", " +theta", " theta~ets"; ""
-    for the network alone."""
+    """How the per-origin list marks what was published: " sn", " ets", " +theta", " theta~ets",
+    " sn~ets~arima"; "" for the network alone."""
     if not cell:
         return ""
-    base, averaged = (cell[:-len("~ets")], "~ets") if cell.endswith("~ets") else (cell, "")
+    base, tilde, joined = cell.partition("~")
+    averaged = tilde + joined
     mark = FALLBACK_CELLS.get(base) or STATISTICAL_CELLS.get(base) or ("+" + base.split("+")[1] if "+" in base else "")
     return " " + mark + averaged if mark or averaged else ""
 
@@ -138,7 +139,7 @@ def summarise(ds, keys, per, runs):
              "coverage": sum(w["inside"] for w in ws) / cov if cov else float("nan"),
              "points": pts, "covered_points": cov,
              "fallbacks": sum(w["cell"] in FALLBACK_CELLS for w in ws),
-             "statistical": sum(w["cell"] in STATISTICAL_CELLS or any(m in (w["cell"] or "") for m in ("+ets", "+theta", "~ets")) for w in ws),
+             "statistical": sum(w["cell"] in STATISTICAL_CELLS or any(m in (w["cell"] or "") for m in ("+ets", "+theta", "~")) for w in ws),
              "combined": sum("+" in (w["cell"] or "") or "~" in (w["cell"] or "") for w in ws),
              "missing_forecasts": sum(w["cell"] is None for w in ws),
              "per_origin_forecastd": [w["forecastd_abs"] / w["covered_points"] if w["covered_points"] else None for w in ws],
@@ -256,14 +257,14 @@ def markdown(results, meta):
                "at which forecastd published the network combined with that baseline (each quantile the mean of "
                "the two; `combined_with` in the model's hyperparameters), because the combination beat the network "
                "alone, or passed the guard where the network alone did not; also origins at which the guard averaged its choice with "
-               "ETS, which tied with it (`averaged_with` in the hyperparameters; `~ets` after the cell). Train seconds: wall time of the `forecastd train` command "
+               "ETS, which tied with it, or with ARIMA, which beat it (`averaged_with` in the hyperparameters; `~ets`, `~arima` after the cell). Train seconds: wall time of the `forecastd train` command "
                "(process start, reading the rows, training every series of the job at the default concurrency 2, "
                "backtest, writing), and the sum of `models.train_seconds` of the models stored for the series at "
                "that origin.")
     out.append("")
     out.append("Per origin (forecastd MASE of each window, oldest first; `sn` / `naive` = the published fallback, "
                "`ets` / `theta` = the published statistical model, `+sn` / `+naive` / `+ets` / `+theta` = the network "
-               "combined with it, any of them followed by `~ets` where the guard averaged it with ETS; no mark: the network alone):")
+               "combined with it, any of them followed by `~ets` / `~arima` where the guard averaged it with ETS / ARIMA; no mark: the network alone):")
     out.append("")
     for r in results:
         for k, s in r["series"].items():

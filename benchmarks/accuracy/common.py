@@ -350,8 +350,8 @@ def published(job, series, as_of):
     {target epoch seconds: (median, lower, upper)}, the model's cell (`naive` for a fallback
     model whose hyperparameters name the naive baseline; `lstm+sn` / `lstm+naive` / `lstm+ets` /
     `lstm+theta` for a network published combined with seasonal naive / naive / a statistical
-    model; `ets` / `theta` for a statistical model; any of them followed by `~ets` when the
-    guard averaged it with ETS), and issued_at."""
+    model; `ets` / `theta` for a statistical model; any of them followed by `~ets`, `~arima` or
+    `~ets~arima` when the guard averaged it with those models), and issued_at."""
     rows = psql(f"""SELECT extract(epoch FROM p.target_ts)::bigint AS t, p.forecast_value, p.lower_bound, p.upper_bound,
                            CASE WHEN m.cell = 'seasonal_naive' AND m.hyperparameters->>'baseline' = 'naive' THEN 'naive'
                                 WHEN m.hyperparameters ? 'combined_with'
@@ -360,7 +360,11 @@ def published(job, series, as_of):
                                                     WHEN m.hyperparameters->'combined_with'->>'baseline' = 'naive'
                                                     THEN '+naive' ELSE '+sn' END
                                 ELSE m.cell END
-                           || CASE WHEN m.hyperparameters ? 'averaged_with' THEN '~ets' ELSE '' END AS cell, p.issued_at
+                           || COALESCE((SELECT string_agg('~' || (a->>'method'), '' ORDER BY n)
+                                        FROM jsonb_array_elements(CASE jsonb_typeof(m.hyperparameters->'averaged_with')
+                                                                      WHEN 'array' THEN m.hyperparameters->'averaged_with'
+                                                                      WHEN 'object' THEN jsonb_build_array(m.hyperparameters->'averaged_with')
+                                                                      ELSE '[]'::jsonb END) WITH ORDINALITY AS j(a, n)), '') AS cell, p.issued_at
                     FROM forecastd.predictions p JOIN forecastd.models m USING (model_id)
                     WHERE p.job = '{job}' AND p.series = '{series}'
                       AND p.issued_at = (SELECT max(issued_at) FROM forecastd.predictions
