@@ -57,7 +57,9 @@ public struct ModelGuard: Sendable {
 
     /// The challengers that contend for `series`: all of them, or none when `challengersBelow`
     /// is set and the median series is at least that long.
+    /// ARIMA only where the season is at most `ARIMA.maximumSeason` steps.
     func challengers(for series: [RegularSeries]) -> [StatisticalModel.Method] {
+        let challengers = challengers.filter { $0 != .arima || season <= ARIMA.maximumSeason }
         guard let limit = challengersBelow, !series.isEmpty else { return challengers }
         let lengths = series.map(\.observedCount).sorted()
         return lengths[lengths.count / 2] < limit ? challengers : []

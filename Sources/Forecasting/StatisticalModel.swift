@@ -1,10 +1,11 @@
 import Foundation
 
-/// The statistical challengers of the guard (issue 12, item 4): `ETS.auto` and `Theta.auto`
-/// fitted on a series' own history, as a published model records them in `hyperparameters`
-/// (cell `ets` or `theta`):
+/// The statistical challengers of the guard (issue 12, item 4): `ETS.auto`, `Theta.auto` and
+/// `ARIMA.auto` fitted on a series' own history, as a published model records them in
+/// `hyperparameters` (cell `ets` or `theta`; ARIMA only joins a choice, in `averaged_with`):
 ///
 ///     {"method": "ets", "model": "MAdM", "season": 12, "window": 1000}
+///     {"method": "arima", "model": "(0,1,1)(0,1,1), on logs", "season": 12, "window": 1000}
 ///     {"method": "ets", "model": "AAdN", "season": 48, "deseasonalised": [48, 336], "window": 1344}
 ///     {"method": "theta", "model": "OTM", "season": 12, "window": 1000}
 ///
