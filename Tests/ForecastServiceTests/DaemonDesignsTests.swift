@@ -9,7 +9,12 @@ extension DaemonProcessTests {
     func testTheDaemonTrainsAndPredictsWithTheRecurrentDecoderAndWithOutputFeedback() async throws {
         try await loadReadings(sensors: ["a"])
         for (index, design) in ["decoder = \"recurrent\"", "feedback = \"output\""].enumerated() {
-            let daemon = try start(try writeConfig("design-\(index).toml", extra: design))
+            // Without the statistical challengers: the test is about the network's designs, and
+            // ETS, which follows this sine as closely, was published instead at some hours of the
+            // day (the readings end at the current hour, so the calendar features move with it);
+            // a statistical model does not depend on the network's design, so the second design
+            // retrained nothing.
+            let daemon = try start(try writeConfig("design-\(index).toml", jobExtra: "statistical_challengers = false", extra: design))
             if index > 0 {
                 // The model of the first design no longer fits: the due prediction retrains it first.
                 try await eventually("the daemon to listen", seconds: 10) { daemon.log.contains("ready") }
