@@ -107,8 +107,9 @@ public enum ReportPage {
     /// averaged with a baseline or a statistical model, or the network's cell; "… averaged with
     /// ETS(AAA) and ARIMA(0,1,1)(0,1,1)" after any of them that the guard averaged with
     /// statistical models.
-    static func publishedName(_ model: StoredModel) -> String {
-        guard let partners = StatisticalModel.averagedWith(hyperparameters: model.hyperparameters) else { return choiceName(model) }
+    /// `partners`: the model's `averaged_with`, read once by the caller.
+    static func publishedName(_ model: StoredModel, averagedWith partners: [StatisticalModel]?) -> String {
+        guard let partners else { return choiceName(model) }
         let choice = model.cell == .seasonalNaive ? FallbackBaseline(hyperparameters: model.hyperparameters, jobSeason: 1).name : choiceName(model)
         return "\(choice) averaged with \(StatisticalModel.listed(partners.map(\.name)))"
     }
@@ -129,8 +130,9 @@ public enum ReportPage {
         guard let model else {
             return "<h3>Model</h3>\n<p class=\"empty\">No model yet: the job has not been trained for this series.</p>\n"
         }
+        let partners = StatisticalModel.averagedWith(hyperparameters: model.hyperparameters)
         var rows: [(String, String)] = [
-            ("cell", publishedName(model)),
+            ("cell", publishedName(model, averagedWith: partners)),
         ]
         if model.cell.isNetwork { rows.append(("design", NetworkDesign(hyperparameters: model.hyperparameters).description)) }
         rows += [
@@ -143,7 +145,7 @@ public enum ReportPage {
         if let seconds = model.trainSeconds { rows.append(("training time", String(format: "%.1f s", seconds))) }
         if let scope = TrainedScope(hyperparameters: model.hyperparameters) { rows.append(("scope", scope.description)) }
         if let reason = model.reason, !reason.isEmpty {
-            let fallback = model.cell == .seasonalNaive && StatisticalModel.averagedWith(hyperparameters: model.hyperparameters) == nil
+            let fallback = model.cell == .seasonalNaive && partners == nil
             rows.append((fallback ? "why the fallback" : "why published", reason))
         }
         var html = "<h3>Model</h3>\n<dl class=\"model\">"

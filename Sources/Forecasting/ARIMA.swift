@@ -235,7 +235,7 @@ public enum ARIMA {
         let conditioning = spec.p + spec.seasonalP * m
         let used = w.count - conditioning
         let k = spec.parameterCount
-        guard used > k + 1, w.count - k - 1 > 0 else {
+        guard used > k + 1 else {
             throw .tooShort(needed: x.count - w.count + conditioning + k + 2, got: x.count)
         }
         let average = w.reduce(0, +) / Double(w.count)

@@ -489,9 +489,8 @@ public struct ModelGuard: Sendable {
             averaged.forecast = QuantileForecast.mean(of: [averaged.forecast] + others)
             return averaged
         }.compactMap { $0 }
-        published.hyperparameters = partners.count == 1
-            ? Forecasting.hyperparameters(published.hyperparameters, adding: ["averaged_with": partners[0]])
-            : Forecasting.hyperparameters(published.hyperparameters, adding: ["averaged_with": partners])
+        let record: any Encodable = partners.count == 1 ? partners[0] : partners
+        published.hyperparameters = Forecasting.hyperparameters(published.hyperparameters, adding: ["averaged_with": record])
         published.metrics = selection.chosen.pool.metrics
         let because = why.map { "\($0); " } ?? ""
         published.reason = "\(because)\(StatisticalModel.listed(partners.map(\.name))): \(selection.reason)"
@@ -789,13 +788,16 @@ struct Selection {
     /// Why `chosen` was published, naming the runner-up.
     var reason: String {
         if let joined {
+            // Each with the statistic it joined below (`ModelGuard.joiners`): ETS 1.65, ARIMA 0.
             let ties = joined.joining.map { joiner in
-                String(format: "%@ %.3f; %@", joiner.kind.title, joiner.mase, Comparison(joiner.losses, against: joined.choice.losses).text)
+                let below = ModelGuard.joiners.first { $0.method == joiner.kind.method }?.below ?? threshold
+                return String(format: "%@ %.3f; %@, below %.2f", joiner.kind.title, joiner.mase,
+                              Comparison(joiner.losses, against: joined.choice.losses).text, below)
             }
-            return String(format: "backtest MASE %.3f as %@ averaged with %@, which %@ with it (%@; below %.2f); %@: %@",
+            return String(format: "backtest MASE %.3f as %@ averaged with %@, which %@ with it (%@); %@: %@",
                           chosen.mase, joined.choice.kind.noun, StatisticalModel.listed(joined.joining.map(\.kind.title)),
                           joined.joining.count == 1 ? "ties" : "tie", ties.joined(separator: "; "),
-                          threshold, joined.choice.kind.noun, joined.reason)
+                          joined.choice.kind.noun, joined.reason)
         }
         if chosen.kind != best.kind {
             let comparison = Comparison(chosen.losses, against: best.losses)

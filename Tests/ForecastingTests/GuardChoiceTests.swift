@@ -207,6 +207,8 @@ final class GuardChoiceTests: XCTestCase {
         let three = guarded.joiningStatistical(Selection(forcing: thetaChosen, among: [thetaChosen, tying]), board: board(pools))
         XCTAssertEqual(three.chosen.kind, .averaged(.statistical(.theta), with: [.ets, .arima]))
         XCTAssertTrue(three.reason.contains("as Theta averaged with ETS and ARIMA, which tie with it (ETS "), three.reason)
+        XCTAssertTrue(three.reason.contains(", below 1.65; ARIMA "), "each with the statistic it joined below: \(three.reason)")
+        XCTAssertTrue(three.reason.contains(", below 0.00); Theta: "), three.reason)
         let threeUnit = guarded.publish(three, series: [s], network: nil, board: board(pools), candidate: nil, why: nil)
         let threeModel = try XCTUnwrap(threeUnit.published)
         let threePartners = try XCTUnwrap(StatisticalModel.averagedWith(hyperparameters: threeModel.hyperparameters))
