@@ -1,23 +1,22 @@
 import Foundation
 
 /// Seasonal ARIMA(p,d,q)(P,D,Q)[m], chosen as forecast::auto.arima and statsforecast's
-/// `AutoARIMA` choose it, fitted by maximum likelihood. With B the backshift operator,
+/// `AutoARIMA` choose it, fitted by conditional sum of squares. With B the backshift operator,
 /// x the series (or its logarithm, below), w = (1 − B)^d (1 − B^m)^D x and μ its mean when the
 /// model has a constant (a mean when d + D = 0, a drift when d + D = 1):
 ///
 ///     φ(B) Φ(B^m) (w[t] − μ) = θ(B) Θ(B^m) ε[t],   φ(B) = 1 − φ₁B − … − φ_pB^p,
 ///                                                  θ(B) = 1 + θ₁B + … + θ_qB^q (Φ, Θ alike in B^m)
 ///
-/// Fitting (`fit`), as R's `arima(method = "CSS-ML")`, statsforecast's default: first the
-/// coefficients and μ that minimise the conditional sum of squares Σ ε[t]² over t ≥ p + Pm (ε
-/// before that taken as 0; R's `method = "CSS"`, `Estimation.conditionalSumOfSquares`), then,
-/// from there, those that maximise the exact Gaussian likelihood of w − μ (a Kalman filter
-/// started from the stationary covariance; σ² concentrated out). Both by Nelder–Mead over
-/// partial autocorrelations (tanh of the free parameters, turned into coefficients by the
-/// Durbin–Levinson recursion), so every fitted AR polynomial is stationary and every MA
-/// polynomial invertible, as auto.arima requires of the models it keeps. AICc = −2 log L + 2k +
-/// 2k(k+1)/(n − k − 1), n the length of w, k the coefficients, the constant and σ². The
-/// conditional fit alone gives log L = −n/2 (log 2πσ² + 1), σ² the mean squared residual.
+/// Fitting (`fit`), as R's `arima(method = "CSS")`: the coefficients and μ minimise the
+/// conditional sum of squares Σ ε[t]² over t ≥ p + Pm (ε before that taken as 0), by
+/// Nelder–Mead over partial autocorrelations (tanh of the free parameters, turned into
+/// coefficients by the Durbin–Levinson recursion), so every fitted AR polynomial is stationary
+/// and every MA polynomial invertible, as auto.arima requires of the models it keeps. σ² is the
+/// mean squared residual. The models a search compares share d and D, so they are compared on
+/// the same differenced series: log L = −n/2 (log 2πσ² + 1) with n the length of w for every
+/// model, and AICc = −2 log L + 2k + 2k(k+1)/(n − k − 1), k the coefficients, the constant and σ².
+/// (The exact likelihood of a Kalman filter, statsforecast's `CSS-ML`, is not implemented.)
 ///
 /// Choice (`auto`), as auto.arima's defaults (stepwise):
 /// - the logarithm is modelled when the series is strictly positive and its seasonal swing grows
@@ -30,15 +29,9 @@ import Foundation
 /// - start with (2,d,2)(1,D,1), (0,d,0)(0,D,0), (1,d,0)(1,D,0), (0,d,1)(0,D,1) (with a constant
 ///   where d + D ≤ 1) and (0,d,0)(0,D,0) without; then move to the first neighbour of lower AICc
 ///   (P, Q, then p, q, each ±1 and in pairs, then the constant toggled) until none is lower,
-///   with p, q ≤ 5, P, Q ≤ 2, p + q + P + Q ≤ 5 and at most 94 models;
-/// - the models of the search are fitted by conditional sum of squares (auto.arima's
-///   `approximation`, which it uses for series longer than 150 or seasons longer than 12), and
-///   the one chosen is fitted again by the exact likelihood. Searching with the exact likelihood
-///   (auto.arima's choice for shorter series) scored no better through the guard over seeds
-///   1–5 and cost twice as much (benchmarks/RESULTS.md, "ARIMA by maximum likelihood").
+///   with p, q ≤ 5, P, Q ≤ 2, p + q + P + Q ≤ 5 and at most 94 models.
 ///
-/// Forecasts run the recursion on w with future ε = 0 (past ε the filter's innovations, which
-/// are the one-step errors once its covariance has settled) and undo the differencing; intervals are
+/// Forecasts run the recursion on w with future ε = 0 and undo the differencing; intervals are
 /// Gaussian with variance σ² Σ_{j<h} ψ_j², ψ the MA(∞) weights of the whole model with its
 /// differencing. On the logarithm each quantile is taken back with exp, so the point forecast
 /// (the median) is exp of the mean. Missing values are interpolated linearly first; leading ones
@@ -119,11 +112,9 @@ public struct ARIMAModel: Sendable {
     public let mean: Double
     public let sigma2: Double
     public let aicc: Double
-    public let logLikelihood: Double
     /// The modelled series (the logarithm when `spec.logarithm`), gaps filled.
     let x: [Double]
-    /// The in-sample one-step errors on w: the Kalman filter's innovations for an exact fit;
-    /// for a conditional one, 0 before the conditioning steps.
+    /// The in-sample one-step errors on w, 0 before the conditioning steps.
     let residuals: [Double]
 
     /// The median forecast of the next `horizon` steps.
@@ -207,7 +198,7 @@ public enum ARIMA {
                   p + q + sp + sq <= maxOrder, !constant || constantAllowed, tried.count < maxModels else { return false }
             let spec = ARIMASpec(p: p, d: d, q: q, seasonalP: sp, seasonalD: bigD, seasonalQ: sq, constant: constant, logarithm: logarithm)
             if tried[spec] != nil { return false }
-            let model = try? fit(y, season: season, spec: spec, estimation: .conditionalSumOfSquares)
+            let model = try? fit(y, season: season, spec: spec)
             tried[spec] = .some(model)
             guard let model, model.aicc.isFinite, model.aicc < (best?.aicc ?? .infinity) else { return false }
             best = model
@@ -231,11 +222,11 @@ public enum ARIMA {
             guard neighbours.contains(where: { consider($0.0, $0.1, $0.2, $0.3, $0.4) }) else { break }
         }
         guard let best else { throw .noModel }
-        return (try? fit(y, season: season, spec: best.spec)) ?? best
+        return best
     }
 
     /// The model `spec` fitted by conditional sum of squares (see `ARIMASpec`'s comment).
-    public static func fit(_ values: [Double], season: Int, spec: ARIMASpec, estimation: Estimation = .exact) throws(ARIMAError) -> ARIMAModel {
+    public static func fit(_ values: [Double], season: Int, spec: ARIMASpec) throws(ARIMAError) -> ARIMAModel {
         let y = try prepared(values)
         if spec.logarithm && !y.allSatisfy({ $0 > 0 }) { throw .notPositive }
         let x = spec.logarithm ? y.map { Foundation.log($0) } : y
@@ -286,169 +277,14 @@ public enum ARIMA {
             let upper = [Double](repeating: limit, count: free) + (spec.constant ? [Double.infinity] : [])
             let best = Numerics.nelderMead(objective, start: start, lower: lower, upper: upper,
                                            tolerance: 1e-9, maxIterations: 400 * start.count)
-            var u = best.x
-            (ar, ma, mean) = polynomials(u)
-            if estimation == .exact {
-                // From the conditional estimates, as R's `CSS-ML`: the exact likelihood's
-                // optimum is near them, and the simplex starts small around its start.
-                let exact = { (u: [Double]) -> Double in
-                    let (a, b, c) = polynomials(u)
-                    guard let filtered = kalman(w.map { $0 - c }, ar: a, ma: b) else { return .infinity }
-                    return filtered.objective
-                }
-                let refined = Numerics.nelderMead(exact, start: u, lower: lower, upper: upper,
-                                                  tolerance: 1e-9, maxIterations: 100 * start.count)
-                if refined.value.isFinite { u = refined.x }
-                (ar, ma, mean) = polynomials(u)
-            }
+            (ar, ma, mean) = polynomials(best.x)
         }
+        let (total, residuals) = sumOfSquares(ar, ma, mean)
+        let sigma2 = total / Double(used)
         let n = Double(w.count), kk = Double(k)
-        let sigma2: Double, logLikelihood: Double, residuals: [Double]
-        if estimation == .exact, let filtered = kalman(w.map { $0 - mean }, ar: ar, ma: ma) {
-            sigma2 = filtered.squares / n
-            logLikelihood = -0.5 * (n * (Foundation.log(2 * Double.pi * Swift.max(sigma2, 1e-300)) + 1) + filtered.logDeterminant)
-            residuals = filtered.innovations
-        } else {
-            let (total, errors) = sumOfSquares(ar, ma, mean)
-            sigma2 = total / Double(used)
-            logLikelihood = -0.5 * n * (Foundation.log(2 * Double.pi * Swift.max(sigma2, 1e-300)) + 1)
-            residuals = errors
-        }
+        let logLikelihood = -0.5 * n * (Foundation.log(2 * Double.pi * Swift.max(sigma2, 1e-300)) + 1)
         let aicc = -2 * logLikelihood + 2 * kk + 2 * kk * (kk + 1) / (n - kk - 1)
-        return ARIMAModel(spec: spec, season: m, ar: ar, ma: ma, mean: mean, sigma2: sigma2, aicc: aicc,
-                          logLikelihood: logLikelihood, x: x, residuals: residuals)
-    }
-
-    /// How `fit` estimates the coefficients.
-    public enum Estimation: Sendable {
-        /// Conditional sum of squares, as R's `arima(method = "CSS")`.
-        case conditionalSumOfSquares
-        /// The exact Gaussian likelihood, from the conditional estimates, as R's `arima(method =
-        /// "CSS-ML")`, statsforecast's default.
-        case exact
-    }
-
-    /// The Kalman filter of a zero-mean ARMA with lag coefficients `ar` and `ma` (innovation
-    /// variance 1; σ² is concentrated out) over z, in Harvey's state space (state size
-    /// r = max(p, q + 1), started from the stationary covariance): Σ v²/F, Σ log F, the
-    /// innovations v, and R's `armafn` objective ½ log(Σ v²/F / n) + Σ log F / 2n. Once the
-    /// state's covariance has settled (P = RR′: the past determines the state), the filter runs
-    /// the plain ARMA recursion, whose innovations are then the one-step errors the forecast
-    /// reads. nil when the covariance cannot be formed (a non-stationary AR polynomial).
-    static func kalman(_ z: [Double], ar: [Double], ma: [Double]) -> (squares: Double, logDeterminant: Double, innovations: [Double], objective: Double)? {
-        // The covariance left to settle, relative to the innovation variance 1: each later step's
-        // log F then differs from 0 by less than this, so log L by less than n times it.
-        let settledBelow = 1e-7
-        let r = Swift.max(ar.count, ma.count + 1)
-        guard var covariance = stationaryCovariance(ar: ar, ma: ma, size: r) else { return nil }
-        let phi = ar + [Double](repeating: 0, count: r - ar.count)
-        let loading = [1.0] + ma + [Double](repeating: 0, count: r - ma.count - 1)
-        var state = [Double](repeating: 0, count: r)
-        var next = [Double](repeating: 0, count: r * r), firstRow = [Double](repeating: 0, count: r)
-        var innovations = [Double](repeating: 0, count: z.count)
-        var squares = 0.0, logDeterminant = 0.0
-        var settled = false
-        for t in 0..<z.count {
-            let v = z[t] - state[0]
-            innovations[t] = v
-            if settled {
-                squares += v * v
-                for i in 0..<r { state[i] += loading[i] * v }
-            } else {
-                let f = covariance[0]
-                guard f > 0, f.isFinite else { return nil }
-                squares += v * v / f
-                logDeterminant += Foundation.log(f)
-                for j in 0..<r { firstRow[j] = covariance[j] }
-                for i in 0..<r {
-                    let gain = covariance[i * r] / f
-                    state[i] += gain * v
-                    for j in 0..<r { covariance[i * r + j] -= gain * firstRow[j] }
-                }
-            }
-            let head = state[0]
-            for i in 0..<r { state[i] = phi[i] * head + (i + 1 < r ? state[i + 1] : 0) }
-            guard !settled else { continue }
-            // P ← T P T′ + R R′, T the companion of φ (first column) with ones above the diagonal.
-            let p00 = covariance[0]
-            var distance = 0.0
-            for i in 0..<r {
-                for j in i..<r {
-                    var value = phi[i] * phi[j] * p00 + loading[i] * loading[j]
-                    if j + 1 < r { value += phi[i] * covariance[j + 1] + covariance[(i + 1) * r + j + 1] }
-                    if i + 1 < r { value += covariance[(i + 1) * r] * phi[j] }
-                    next[i * r + j] = value
-                    next[j * r + i] = value
-                    distance = Swift.max(distance, abs(value - loading[i] * loading[j]))
-                }
-            }
-            swap(&covariance, &next)
-            settled = distance < settledBelow
-        }
-        let n = Double(z.count)
-        guard n > 0, squares > 0 else { return (squares, logDeterminant, innovations, -.infinity) }
-        return (squares, logDeterminant, innovations, 0.5 * Foundation.log(squares / n) + logDeterminant / (2 * n))
-    }
-
-    /// The covariance of Harvey's state for an ARMA with innovation variance 1. Its i-th
-    /// component is Σ_{j<r−i} (φ_{i+j+1} y[t−1−j] + θ_{i+j} ε[t−j]) (θ₀ = 1), so with
-    /// Y = (y[t−1], …, y[t−r]) and E = (ε[t], …, ε[t−r+1]) it is Φ Γ Φ′ + Φ C Θ′ + Θ C′ Φ′ + Θ Θ′,
-    /// Γ the autocovariances of y and C[j][l] = cov(y[t−1−j], ε[t−l]) = ψ_{l−1−j}.
-    static func stationaryCovariance(ar: [Double], ma: [Double], size r: Int) -> [Double]? {
-        guard let gamma = autocovariances(ar: ar, ma: ma, count: r) else { return nil }
-        let psi = psiWeights(ar: ar, ma: ma, count: r)
-        var phi = [Double](repeating: 0, count: r * r), theta = phi, autocovariance = phi, cross = phi
-        for i in 0..<r {
-            for j in 0..<r {
-                if i + j < ar.count { phi[i * r + j] = ar[i + j] }
-                if i + j == 0 { theta[i * r + j] = 1 } else if i + j <= ma.count { theta[i * r + j] = ma[i + j - 1] }
-                autocovariance[i * r + j] = gamma[abs(i - j)]
-                if j - 1 - i >= 0 { cross[i * r + j] = psi[j - 1 - i] }
-            }
-        }
-        func product(_ a: [Double], _ b: [Double], transposingB: Bool) -> [Double] {
-            var c = [Double](repeating: 0, count: r * r)
-            for i in 0..<r {
-                for k in 0..<r where a[i * r + k] != 0 {
-                    let v = a[i * r + k]
-                    for j in 0..<r { c[i * r + j] += v * (transposingB ? b[j * r + k] : b[k * r + j]) }
-                }
-            }
-            return c
-        }
-        let ar = product(product(phi, autocovariance, transposingB: false), phi, transposingB: true)
-        let mixed = product(product(phi, cross, transposingB: false), theta, transposingB: true)
-        let ma = product(theta, theta, transposingB: true)
-        var covariance = [Double](repeating: 0, count: r * r)
-        for i in 0..<r {
-            for j in 0..<r { covariance[i * r + j] = ar[i * r + j] + mixed[i * r + j] + mixed[j * r + i] + ma[i * r + j] }
-        }
-        return covariance.allSatisfy(\.isFinite) ? covariance : nil
-    }
-
-    /// γ(0), …, γ(count − 1) of an ARMA with innovation variance 1: the first p + 1 from the
-    /// linear system γ(k) − Σ φ_j γ(|k − j|) = Σ_{j≥k} θ_j ψ_{j−k}, the rest by the recursion.
-    static func autocovariances(ar: [Double], ma: [Double], count: Int) -> [Double]? {
-        let p = ar.count, q = ma.count
-        let psi = psiWeights(ar: ar, ma: ma, count: q + 1)
-        func theta(_ k: Int) -> Double { k == 0 ? 1 : (k <= q ? ma[k - 1] : 0) }
-        func right(_ k: Int) -> Double { k > q ? 0 : (k...q).reduce(0) { $0 + theta($1) * psi[$1 - k] } }
-        let size = p + 1
-        var a = [Double](repeating: 0, count: size * size), b = (0..<size).map(right)
-        for k in 0..<size {
-            a[k * size + k] += 1
-            for j in stride(from: 1, through: p, by: 1) { a[k * size + abs(k - j)] -= ar[j - 1] }
-        }
-        guard let solved = Numerics.solve(a, b, size: size) else { return nil }
-        b = solved
-        var gamma = Array(b.prefix(count))
-        while gamma.count < count {
-            let k = gamma.count
-            var value = right(k)
-            for j in stride(from: 1, through: p, by: 1) { value += ar[j - 1] * gamma[k - j] }
-            gamma.append(value)
-        }
-        return gamma
+        return ARIMAModel(spec: spec, season: m, ar: ar, ma: ma, mean: mean, sigma2: sigma2, aicc: aicc, x: x, residuals: residuals)
     }
 
     // MARK: Pieces

@@ -16,7 +16,7 @@
 /// - `ETS`, `Theta`, `ARIMA` and `Decomposition` (ETS.swift, Theta.swift, ARIMA.swift,
 ///   Decomposition.swift, with StatisticalSupport.swift): the statistical challengers, as
 ///   statsforecast's AutoETS and AutoTheta and auto.arima's stepwise choice (fitted by
-///   maximum likelihood from conditional-sum-of-squares estimates), and classical/STL/MSTL seasonal decomposition, additive or
+///   conditional sum of squares), and classical/STL/MSTL seasonal decomposition, additive or
 ///   multiplicative.
 /// - `Metrics` and `Backtest` (Metrics.swift, Backtest.swift): rolling-origin scores of a
 ///   model and the baseline on the same windows, named as in `model_metrics`.

@@ -105,33 +105,6 @@ enum Numerics {
         return x - u / (1 + x * u / 2)
     }
 
-    /// The solution of the dense system a·x = b (`size` × `size`, row-major) by Gaussian
-    /// elimination with partial pivoting; nil when a is singular.
-    static func solve(_ a: [Double], _ b: [Double], size n: Int) -> [Double]? {
-        var a = a, b = b
-        for column in 0..<n {
-            let pivot = (column..<n).max { abs(a[$0 * n + column]) < abs(a[$1 * n + column]) }!
-            guard abs(a[pivot * n + column]) > 1e-300 else { return nil }
-            if pivot != column {
-                for k in 0..<n { a.swapAt(pivot * n + k, column * n + k) }
-                b.swapAt(pivot, column)
-            }
-            for row in (column + 1)..<n {
-                let factor = a[row * n + column] / a[column * n + column]
-                guard factor != 0 else { continue }
-                for k in column..<n { a[row * n + k] -= factor * a[column * n + k] }
-                b[row] -= factor * b[column]
-            }
-        }
-        var x = [Double](repeating: 0, count: n)
-        for row in stride(from: n - 1, through: 0, by: -1) {
-            var value = b[row]
-            for k in (row + 1)..<n { value -= a[row * n + k] * x[k] }
-            x[row] = value / a[row * n + row]
-        }
-        return x.allSatisfy(\.isFinite) ? x : nil
-    }
-
     /// Least squares coefficients of `y` on the columns of `x` (rows of equal length), by the
     /// normal equations with partial pivoting: meant for two to four well-scaled columns.
     static func leastSquares(_ x: [[Double]], _ y: [Double]) -> [Double] {

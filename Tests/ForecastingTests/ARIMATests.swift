@@ -2,14 +2,13 @@ import XCTest
 @testable import Forecasting
 import NeuralNet
 
-/// ARIMA against R's `arima(method = "CSS")` (ARIMAReference.swift, fixed orders) and
-/// `arima(method = "ML")` (ARIMAExactReference.swift), and the automatic choice on series whose
-/// right orders are known.
+/// ARIMA against R's `arima(method = "CSS")` (ARIMAReference.swift, fixed orders), and the
+/// automatic choice on series whose right orders are known.
 final class ARIMATests: XCTestCase {
     func testFixedOrdersAgreeWithR() throws {
         for c in ARIMAReference.cases {
             let spec = try XCTUnwrap(ARIMASpec(c.spec), c.spec)
-            let model = try ARIMA.fit(c.history, season: c.season, spec: spec, estimation: .conditionalSumOfSquares)
+            let model = try ARIMA.fit(c.history, season: c.season, spec: spec)
             let horizon = c.mean.count
             let f = model.forecast(horizon: horizon, levels: ETSTests.levels)
             let back = { (v: Double) in spec.logarithm ? exp(v) : v }
@@ -23,38 +22,6 @@ final class ARIMATests: XCTestCase {
             XCTAssertLessThanOrEqual(sigma, 0.01, "\(c.key) \(c.spec): sigma2")
             XCTAssertLessThanOrEqual(point, 0.02, "\(c.key) \(c.spec): point forecasts")
             XCTAssertLessThanOrEqual(width, 0.05, "\(c.key) \(c.spec): interval widths")
-        }
-    }
-
-    /// The Kalman filter's likelihood at R's maximum-likelihood coefficients is R's maximum.
-    /// R filters the undifferenced series with the differencing's states started diffuse
-    /// (variance 10⁶), which moves its log L of the airline models by up to 0.003; we filter
-    /// the differenced series.
-    func testTheExactLikelihoodAtRsCoefficientsIsRs() throws {
-        for c in ARIMAExactReference.cases {
-            let m = c.spec.isSeasonal ? c.season : 1
-            let ar = ARIMA.multiplied(c.ar, c.seasonalAR, season: m, sign: -1)
-            let ma = ARIMA.multiplied(c.ma, c.seasonalMA, season: m, sign: 1)
-            let x = c.spec.logarithm ? c.history.map { log($0) } : c.history
-            let w = ARIMA.differencingStages(x, spec: c.spec, season: m).last!.series
-            let filtered = try XCTUnwrap(ARIMA.kalman(w.map { $0 - c.mean }, ar: ar, ma: ma), c.name)
-            let n = Double(w.count), sigma2 = filtered.squares / n
-            let logLikelihood = -0.5 * (n * (log(2 * Double.pi * sigma2) + 1) + filtered.logDeterminant)
-            print(String(format: "%@: log L %.6f (R %.6f), sigma2 %.6g (R %.6g)", c.name, logLikelihood, c.logLikelihood, sigma2, c.sigma2))
-            XCTAssertEqual(logLikelihood, c.logLikelihood, accuracy: 5e-3, c.name)
-            XCTAssertEqual(sigma2 / c.sigma2, 1, accuracy: 1e-4, c.name)
-        }
-    }
-
-    /// Fitted by the exact likelihood, each model reaches R's maximum and forecasts as R does.
-    func testExactFitsReachRsMaximumAndForecasts() throws {
-        for c in ARIMAExactReference.cases {
-            let model = try ARIMA.fit(c.history, season: c.season, spec: c.spec)
-            let point = model.pointForecast(horizon: c.forecast.count)
-            let difference = ETSTests.relativeDifference(point, c.forecast)
-            print(String(format: "%@: log L %.6f (R %.6f), forecasts within %.4f%%", c.name, model.logLikelihood, c.logLikelihood, 100 * difference))
-            XCTAssertGreaterThan(model.logLikelihood, c.logLikelihood - 0.01, c.name)
-            XCTAssertLessThanOrEqual(difference, 0.002, c.name)
         }
     }
 

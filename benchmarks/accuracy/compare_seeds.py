@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from guard_rules import scores_of  # noqa: E402
 
 GROUPS = ["monthly_seven", "aus_arrivals", "airpassengers", "monthly_checks", "quarterly_checks",
-          "weekly_checks", "r_monthly", "r_quarterly", "r_seatbelts"]
+          "weekly_checks", "r_monthly", "r_quarterly", "r_seatbelts", "fresh_monthly", "fresh_quarterly"]
 
 
 
@@ -28,7 +28,8 @@ def per_series(path):
     return tuple({k: float(np.mean(v)) for k, v in scores.get(rule, {}).items()} for rule in ("network alone", "the guard's rule"))
 
 
-CHECKS = {"monthly_checks", "quarterly_checks", "weekly_checks", "r_monthly", "r_quarterly", "r_seatbelts"}
+CHECKS = {"monthly_checks", "quarterly_checks", "weekly_checks", "r_monthly", "r_quarterly", "r_seatbelts",
+          "fresh_monthly", "fresh_quarterly"}
 
 
 def main(args):

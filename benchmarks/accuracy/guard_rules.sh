@@ -7,6 +7,7 @@
 #   FORECASTD_BIN=.build/release/forecastd ACC_CHECKS=/tmp/checks benchmarks/accuracy/guard_rules.sh [OUT]
 #
 # ACC_CHECKS: the folder check_data.py filled (run.sh makes it); sets whose file is missing are skipped.
+# `python fresh_checks.py $ACC_CHECKS` adds series no rule was chosen on (fresh_monthly, fresh_quarterly).
 # SEED: the networks' seed (default 1); ENSEMBLE: networks per ensemble (default the release's).
 # Over seeds, compare folders with compare_seeds.py.
 set -euo pipefail
@@ -36,5 +37,10 @@ if command -v Rscript >/dev/null; then
     files+=("$(record r_monthly "$out/r_monthly.csv" month value series 1mo 12 3)"
             "$(record r_quarterly "$out/r_quarterly.csv" quarter value series 3mo 8 3)"
             "$(record r_seatbelts "$out/r_seatbelts.csv" month value series 1mo 12 3)")
+fi
+# Series no rule was chosen on (fresh_checks.py writes them into ACC_CHECKS): confirm a rule here.
+if [ -f "$checks/fresh_quarterly.csv" ]; then
+    files+=("$(record fresh_monthly "$checks/fresh_monthly.csv" month value series 1mo 12 3)"
+            "$(record fresh_quarterly "$checks/fresh_quarterly.csv" quarter value series 3mo 8 3)")
 fi
 python3 "$here/guard_rules.py" $(printf '%s\n' "${files[@]}" | grep '\.jsonl$')
