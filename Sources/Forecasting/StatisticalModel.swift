@@ -146,7 +146,7 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
                 // A seasonal specification on a history that became too short for it: the same without the season.
                 let usable = parsed.season != .none && y.count <= season
                     ? ETSSpec(error: parsed.error, trend: parsed.trend, damped: parsed.damped, season: .none) : parsed
-                return try ETS.fit(y, season: season, spec: usable)
+                return try ETS.fitAsChosen(y, season: season, spec: usable)
             }
             return try ETS.auto(y, season: season)
         } catch let error as ETSError {
