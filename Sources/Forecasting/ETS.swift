@@ -26,7 +26,8 @@ import Foundation
 ///   1 − the starting α, and, because it shares the bound array across the candidates of one
 ///   automatic choice, keeps those caps for the candidates after (β ≤ 0.0168 for monthly data
 ///   once a seasonal trend model was tried). `ETSBounds` carries them the same way so the
-///   choices agree; `ETS.auto` tries the candidates in statsforecast's order.
+///   choices agree; `ETS.auto` tries the candidates in statsforecast's order, and
+///   `ETS.fitAsChosen` refits a chosen specification within the caps it was chosen under.
 ///
 /// Choice (`auto`): the lowest AICc = −2 log L + 2k + 2k(k+1)/(n − k − 1), k the number of
 /// parameters and initial states plus one (σ²), over ANN, ANA, AAdN, AAN, AAdA, AAA, MNN,
