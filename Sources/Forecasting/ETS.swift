@@ -205,9 +205,9 @@ public enum ETS {
 
     /// The model `spec` fitted within the bounds `auto` fits it in: tightened, as statsforecast's
     /// AutoETS tightens them, by every candidate tried before it. A specification that `auto`
-    /// chose, fitted again on the same or a longer history, is then the model AutoETS would fit
-    /// (with fresh bounds the optimiser reaches a better likelihood and forecasts worse: on
-    /// monthly_seven, aus_arrivals and the check groups ETS alone scored 1–5% behind AutoETS).
+    /// chose, fitted again on the same or a longer history, is then the model AutoETS would fit.
+    /// With fresh bounds the optimiser can reach another optimum: on US M1, MAN with AICc 1481
+    /// against the choice's 1522, and a held-out MASE of 2.155 against AutoETS's 1.839.
     public static func fitAsChosen(_ values: [Double], season: Int, spec: ETSSpec) throws(ETSError) -> ETSModel {
         var bounds = ETSBounds()
         let y = trimmed(values)
