@@ -120,7 +120,7 @@ public struct ETSBounds: Sendable, Equatable {
 
     /// What fitting `spec` does to the bounds before it optimises: β ≤ α₀ with a trend,
     /// γ ≤ 1 − α₀ with a season.
-    mutating func tighten(for spec: ETSSpec, m: Int, alpha0: Double) {
+    mutating func tighten(for spec: ETSSpec, alpha0: Double) {
         if spec.trend != .none { upper[1] = Swift.min(upper[1], alpha0) }
         if spec.season != .none { upper[2] = Swift.min(upper[2], 1 - alpha0) }
     }
@@ -213,8 +213,7 @@ public enum ETS {
         let y = trimmed(values)
         for candidate in candidates(for: y, season: season) {
             guard candidate != spec else { break }
-            let m = candidate.season != .none ? season : 1
-            bounds.tighten(for: candidate, m: m, alpha0: bounds.startingAlpha(m: m))
+            bounds.tighten(for: candidate, alpha0: bounds.startingAlpha(m: candidate.season != .none ? season : 1))
         }
         return try fit(values, season: season, spec: spec, bounds: &bounds)
     }
@@ -244,7 +243,7 @@ public enum ETS {
         // Starting values and bounds of the smoothing parameters (statsforecast's initparam).
         let alpha0 = fixedAlpha ?? bounds.startingAlpha(m: m)
         var beta0 = 0.0, gamma0 = 0.0, phi0 = 1.0
-        bounds.tighten(for: spec, m: m, alpha0: alpha0)
+        bounds.tighten(for: spec, alpha0: alpha0)
         if hasTrend {
             beta0 = bounds.lower[1] + 0.1 * (bounds.upper[1] - bounds.lower[1])
             if beta0 < 0 || beta0 > alpha0 { beta0 = alpha0 - 1e-3 }
