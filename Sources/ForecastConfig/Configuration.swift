@@ -386,7 +386,7 @@ extension ModelSettings {
         }
         scope = try model.choice("scope", ModelScope.self) ?? scope
         o.seed = try model.integer("seed", range: 0...Int(Int32.max)).map { UInt64($0) }
-        o.ensemble = try model.integer("ensemble", range: 1...32)
+        o.ensemble = try model.integerOrAuto("ensemble", range: 1...32)
         overrides = o
         try model.rejectUnknownKeys()
     }

@@ -32,7 +32,7 @@ public struct JobPlan: Sendable {
     }
 
     /// The network the job trains, as `check-config` shows it:
-    /// `model: lstm, hidden 32 × 1 layer, decoder "dense", feedback "none", ensemble 1, scope "auto"`.
+    /// `model: lstm, hidden 32 × 1 layer, decoder "dense", feedback "none", ensemble "auto", scope "auto"`.
     public var modelSummary: String {
         let f = forecaster
         var decoder = "decoder \"\(f.decoderKind.rawValue)\""
@@ -41,7 +41,7 @@ public struct JobPlan: Sendable {
             decoder += " (\(depth) layer\(depth == 1 ? "" : "s"))"
         }
         return "model: \(f.cell.rawValue), hidden \(f.hiddenSize) × \(f.layers) layer\(f.layers == 1 ? "" : "s"), \(decoder), "
-            + "feedback \"\(f.feedbackKind.rawValue)\", ensemble \(f.ensembleSize), scope \"\(job.model.scope.rawValue)\""
+            + "feedback \"\(f.feedbackKind.rawValue)\", ensemble \(f.ensemble.map(String.init) ?? "\"auto\""), scope \"\(job.model.scope.rawValue)\""
     }
 
     public var seriesSettings: SeriesSettings {

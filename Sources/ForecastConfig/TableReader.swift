@@ -49,6 +49,17 @@ struct TableReader {
         return i
     }
 
+    /// An integer in `range`, or `"auto"`: nil, as when the key is absent (`ensemble`).
+    mutating func integerOrAuto(_ key: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let node = node(key) else { return nil }
+        switch node.value {
+        case .string("auto"): return nil
+        case .integer: return try integer(key, range: range)
+        case .string(let s): throw error(key, "must be an integer between \(range.lowerBound) and \(range.upperBound) or \"auto\", found \"\(s)\"")
+        default: throw typeError(key, node, expected: "an integer or \"auto\"")
+        }
+    }
+
     mutating func requiredInteger(_ key: String, range: ClosedRange<Int>) throws -> Int {
         guard let i = try integer(key, range: range) else { throw error(key, "is required") }
         return i

@@ -84,9 +84,12 @@ extension JobRunner {
         guard training.count == unit.count else {
             return ([], unit.map { "series \"\($0.key)\": shorter than its \(windows) backtest window(s) of \(job.horizon) steps plus a training history" })
         }
+        let settings = plan.forecaster.resolvingEnsemble(for: training)
         let model: TrainedForecaster
         do {
-            model = try RecurrentForecaster.trainEnsemble(series: training, settings: plan.forecaster, threads: unit.count > 1 ? ComputeThreads.perUnit : 1)
+            // As `UnitTraining.train`: an ensemble's networks train side by side.
+            model = try RecurrentForecaster.trainEnsemble(series: training, settings: settings,
+                                                          threads: unit.count > 1 || settings.ensembleSize > 1 ? ComputeThreads.perUnit : 1)
         } catch {
             return ([], ["series \(keys): training failed: \(error)"])
         }

@@ -52,7 +52,7 @@ public struct UnitTrainer: Sendable {
     /// `scope` (the job's, or `auto`'s choice) is recorded in the models' hyperparameters.
     public func train(_ series: [RegularSeries], scope: ScopeChoice, progress: ((EpochRecord) -> Void)? = nil) -> TrainedUnit {
         let global = scope.global
-        let threads = global || plan.forecaster.ensembleSize > 1 ? ComputeThreads.perUnit : 1
+        let threads = global || plan.forecaster.resolvingEnsemble(for: series).ensembleSize > 1 ? ComputeThreads.perUnit : 1
         return unit(modelGuard.train(series, threads: threads, progress: progress), series: series, global: global, scope: scope)
     }
 

@@ -54,6 +54,28 @@ extension RecurrentForecaster {
 }
 
 extension ForecasterSettings {
+    /// Networks in the ensemble of a unit of short series when the job leaves `ensemble` to
+    /// `"auto"`: where the unit's median series has fewer observations than
+    /// `ModelGuard.shortSeriesLength`, where the statistical challengers contend too. A network
+    /// trained on a short series depends on its seed (AirPassengers' held-out MASE 0.675–0.927
+    /// over seeds 1–5); the median of three, over the same seeds on the accuracy benchmark's
+    /// short series, was better on 26 series and worse on 1, and what the guard published better
+    /// on 10 and worse on 5 (on the series no rule was chosen on, 3 and 0), at three times the
+    /// network's training, which is cheap on short series (RESULTS.md, "Issue 12").
+    /// On long series one network: three lost on the S&P 500 (1.826 → 1.863) and on two of the
+    /// four other long sets, for twice the training of the costliest units.
+    public static let shortSeriesEnsemble = 3
+
+    /// These settings with the ensemble's size fixed for a unit of `series`: the job's, or for
+    /// `"auto"` `shortSeriesEnsemble` networks on short series and one on long ones.
+    public func resolvingEnsemble(for series: [RegularSeries]) -> ForecasterSettings {
+        guard ensemble == nil else { return self }
+        var settings = self
+        let short = ModelGuard.medianObservedCount(series).map { $0 < ModelGuard.shortSeriesLength } ?? false
+        settings.ensemble = short ? Self.shortSeriesEnsemble : 1
+        return settings
+    }
+
     /// The same network design and data-driven choices, whatever the seed and the calibration.
     func sameDesign(as other: ForecasterSettings) -> Bool {
         var a = self, b = other

@@ -79,8 +79,9 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
 
     /// Networks trained side by side, differing in seed (`seed`, `seed + 1`, ...), whose
     /// forecasts are combined by the median, quantile by quantile (`[jobs.model] ensemble`;
-    /// `TrainedForecaster.members`). nil: one network (every model stored before ensembles
-    /// existed, and `defaults`); `resolved` sets the job's value.
+    /// `TrainedForecaster.members`). nil: `"auto"`, the job's default, which the guard fixes
+    /// per unit (`resolvingEnsemble(for:)`); a trained model's settings always hold the count (a
+    /// network stored before ensembles existed holds none and is one network).
     public var ensemble: Int? = nil
 
     /// The decoder, nil read as the dense head.
@@ -160,7 +161,7 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
         if let v = o.dropout { settings.dropout = v }
         if let v = o.quantiles { settings.quantiles = v }
         if let v = o.seed { settings.seed = v }
-        settings.ensemble = o.ensemble ?? defaultEnsemble
+        settings.ensemble = o.ensemble
         settings.decoder = o.decoder == .recurrent ? .recurrent : nil
         settings.decoderLayers = settings.decoder == nil ? nil : o.decoderLayers
         settings.feedback = o.feedback == .output ? .output : nil
@@ -169,12 +170,7 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
         return settings
     }
 
-    /// Networks in a job's ensemble unless `[jobs.model] ensemble` says otherwise. One: on the
-    /// accuracy benchmark three networks won on four data sets and lost on four, for 2–3× the
-    /// training time, and five did no better (README, "Ensembles").
-    public static let defaultEnsemble = 1
-
-    /// How many networks are trained (at least 1).
+    /// How many networks are trained (at least 1); for `"auto"` (nil), see `resolvingEnsemble(for:)`.
     public var ensembleSize: Int { max(ensemble ?? 1, 1) }
 
     /// The longest week offered as lags: half-hourly data (336 steps). Finer grids would feed

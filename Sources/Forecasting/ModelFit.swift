@@ -143,7 +143,8 @@ public struct ModelRequirements: Sendable, Equatable {
                 ? differs("model.decoder_layers", recorded.decoderLayers ?? recorded.layers ?? settings.layers, settings.decoderLayers ?? settings.layers)
                 : nil },
             { network ? differs("model.feedback", recorded.feedback ?? FeedbackKind.none.rawValue, settings.feedbackKind.rawValue, quoted) : nil },
-            { network ? differs("model.ensemble", recorded.ensemble, settings.ensembleSize) : nil },
+            // `"auto"` (nil) takes whatever size the unit was trained with.
+            { network ? settings.ensemble.flatMap { differs("model.ensemble", recorded.ensemble, $0) } : nil },
             { differs("season", season, grid.season) },
             { differs("aggregation", recorded.grid?.aggregation, grid.aggregation, quoted) },
             // Every model records the covariates it was chosen with (a network in its settings, a

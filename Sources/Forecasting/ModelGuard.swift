@@ -60,9 +60,15 @@ public struct ModelGuard: Sendable {
     /// ARIMA only where the season is at most `ARIMA.maximumSeason` steps.
     func challengers(for series: [RegularSeries]) -> [StatisticalModel.Method] {
         let challengers = challengers.filter { $0 != .arima || season <= ARIMA.maximumSeason }
-        guard let limit = challengersBelow, !series.isEmpty else { return challengers }
+        guard let limit = challengersBelow, let median = Self.medianObservedCount(series) else { return challengers }
+        return median < limit ? challengers : []
+    }
+
+    /// The observations of the unit's median series (the upper one of an even count); nil for none.
+    static func medianObservedCount(_ series: [RegularSeries]) -> Int? {
+        guard !series.isEmpty else { return nil }
         let lengths = series.map(\.observedCount).sorted()
-        return lengths[lengths.count / 2] < limit ? challengers : []
+        return lengths[lengths.count / 2]
     }
 
     /// A model's `hyperparameters` as stored: `base` with the grid it was trained on and, for a
@@ -126,7 +132,7 @@ public struct ModelGuard: Sendable {
         var diverged: CandidateModel?
         let epochs = EpochLog()
         do {
-            model = try RecurrentForecaster.trainEnsemble(series: series, settings: settings, threads: threads) { record in
+            model = try RecurrentForecaster.trainEnsemble(series: series, settings: settings.resolvingEnsemble(for: series), threads: threads) { record in
                 epochs.records.append(record)
                 progress?(record)
             }

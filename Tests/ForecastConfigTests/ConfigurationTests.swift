@@ -168,9 +168,9 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(feedback.feedback, .output)
         XCTAssertNil(feedback.decoder)
         let plan = JobPlan(try XCTUnwrap(Configuration.parse(model("cell = \"gru\"\ndecoder = \"recurrent\"")).jobs.first))
-        XCTAssertEqual(plan.modelSummary, "model: gru, hidden 32 × 1 layer, decoder \"recurrent\" (1 layer), feedback \"none\", ensemble 1, scope \"auto\"")
+        XCTAssertEqual(plan.modelSummary, "model: gru, hidden 32 × 1 layer, decoder \"recurrent\" (1 layer), feedback \"none\", ensemble \"auto\", scope \"auto\"")
         XCTAssertEqual(JobPlan(try XCTUnwrap(Configuration.parse(minimalJob).jobs.first)).modelSummary,
-                       "model: lstm, hidden 32 × 1 layer, decoder \"dense\", feedback \"none\", ensemble 1, scope \"auto\"")
+                       "model: lstm, hidden 32 × 1 layer, decoder \"dense\", feedback \"none\", ensemble \"auto\", scope \"auto\"")
 
         assertError(model("decoder = \"seq2seq\""), line: 10, key: "jobs[0].model.decoder", contains: "must be one of \"dense\", \"recurrent\"")
         assertError(model("decoder = 1"), line: 10, key: "jobs[0].model.decoder", contains: "expected a string")
@@ -184,12 +184,15 @@ final class ConfigurationTests: XCTestCase {
     /// Issue 14: `[jobs.source] past_covariates`, a list of other columns of the source, reaches
     /// the series builder and the forecaster's settings (none stored as nil, so models without
     /// covariates keep their hyperparameters); bad lists are named with their key and line.
-    /// Issue 12: `[jobs.model] ensemble`, resolved into the forecaster's settings (the default
-    /// written too, so that a later change is noticed), shown by check-config, errors named.
+    /// Issue 12: `[jobs.model] ensemble`, resolved into the forecaster's settings, shown by
+    /// check-config, errors named. Absent or `"auto"`, it stays nil until the guard fixes it
+    /// per unit (`ForecasterSettings.resolvingEnsemble(for:)`).
     func testTheEnsembleKeyParsesResolvesAndNamesItsErrors() throws {
         func model(_ lines: String) -> String { minimalJob + "\n[jobs.model]\n" + lines }
         func plan(_ text: String) throws -> JobPlan { JobPlan(try XCTUnwrap(Configuration.parse(text).jobs.first)) }
-        XCTAssertEqual(try plan(minimalJob).forecaster.ensemble, ForecasterSettings.defaultEnsemble)
+        XCTAssertNil(try plan(minimalJob).forecaster.ensemble)
+        XCTAssertNil(try plan(model("ensemble = \"auto\"")).forecaster.ensemble)
+        XCTAssertTrue(try plan(minimalJob).modelSummary.contains("ensemble \"auto\""))
         let five = try plan(model("ensemble = 5"))
         XCTAssertEqual(five.forecaster.ensemble, 5)
         XCTAssertEqual(five.forecaster.ensembleSize, 5)
@@ -198,7 +201,8 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertNil(ForecasterSettings.defaults(frequency: Frequency(.hour), horizon: 24, season: 24, backtestWindows: 3).ensemble)
         assertError(model("ensemble = 0"), line: 10, key: "jobs[0].model.ensemble", contains: "between 1 and 32")
         assertError(model("ensemble = 33"), line: 10, key: "jobs[0].model.ensemble", contains: "between 1 and 32")
-        assertError(model("ensemble = \"3\""), line: 10, key: "jobs[0].model.ensemble", contains: "expected an integer")
+        assertError(model("ensemble = \"3\""), line: 10, key: "jobs[0].model.ensemble", contains: "or \"auto\", found \"3\"")
+        assertError(model("ensemble = 2.5"), line: 10, key: "jobs[0].model.ensemble", contains: "expected an integer or \"auto\"")
     }
 
     func testPastCovariatesParseResolveAndNameTheirErrors() throws {

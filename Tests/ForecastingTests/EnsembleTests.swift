@@ -108,4 +108,45 @@ final class EnsembleTests: XCTestCase {
         }
         XCTAssertEqual(model.readInFull([series], backtest: { _ in 2 }, season: 24).first??.backtest, backtest)
     }
+    /// `ensemble = "auto"` (nil, the default): `shortSeriesEnsemble` networks for a unit whose
+    /// median series is short, one for long ones, a job's own count whatever the series; and a
+    /// model trained under "auto" fits the job whatever size it was given, where a set count
+    /// must match.
+    func testTheAutoEnsembleDependsOnTheUnitsMedianLengthAndFitsAnyTrainedSize() throws {
+        let auto = smallForecasterSettings()
+        XCTAssertNil(auto.ensemble)
+        let short = syntheticHourlySeries(key: "short", days: 20), long = syntheticHourlySeries(key: "long", days: 60)
+        XCTAssertLessThan(short.observedCount, ModelGuard.shortSeriesLength)
+        XCTAssertGreaterThanOrEqual(long.observedCount, ModelGuard.shortSeriesLength)
+        XCTAssertEqual(auto.resolvingEnsemble(for: [short]).ensemble, ForecasterSettings.shortSeriesEnsemble)
+        XCTAssertEqual(auto.resolvingEnsemble(for: [long]).ensemble, 1)
+        XCTAssertEqual(auto.resolvingEnsemble(for: [short, long, long]).ensemble, 1, "the median series decides")
+        XCTAssertEqual(auto.resolvingEnsemble(for: [short, short, long]).ensemble, ForecasterSettings.shortSeriesEnsemble)
+        XCTAssertEqual(ensembleSettings(2).resolvingEnsemble(for: [short]).ensemble, 2)
+        XCTAssertEqual(ensembleSettings(1).resolvingEnsemble(for: [short]).ensemble, 1)
+
+        let grid = GridRecord(frequency: "1h", timeZone: "UTC", aggregation: "mean", season: 24)
+        func recorded(_ s: ForecasterSettings) throws -> String {
+            String(decoding: try JSONEncoder().encode(RecordedHyperparameters(base: s, grid: grid)), as: UTF8.self)
+        }
+        let network = ModelCell.network(.lstm)
+        for trained in [1, 3] {
+            XCTAssertNil(ModelRequirements(settings: auto, grid: grid).mismatch(cell: network, hyperparameters: try recorded(ensembleSettings(trained))))
+        }
+        XCTAssertEqual(ModelRequirements(settings: ensembleSettings(2), grid: grid)
+            .mismatch(cell: network, hyperparameters: try recorded(ensembleSettings(3)))?.setting, "model.ensemble")
+    }
+
+    /// The guard trains the ensemble "auto" resolves to, and records its size in the model.
+    func testTheGuardTrainsThreeNetworksOnAShortSeriesUnderAuto() throws {
+        var settings = smallForecasterSettings()
+        settings.epochs = 2
+        let series = syntheticHourlySeries(days: 20)
+        let guardian = ModelGuard(settings: settings, season: 24, backtestWindows: 2, fallbackAllowed: true)
+        guard case .trained(let model, let candidate) = guardian.trainNetwork([series], threads: 2, progress: nil) else {
+            return XCTFail("the network trains")
+        }
+        XCTAssertEqual(model.members.count, ForecasterSettings.shortSeriesEnsemble)
+        XCTAssertTrue(candidate.hyperparameters.contains("\"ensemble\":\(ForecasterSettings.shortSeriesEnsemble)"), candidate.hyperparameters)
+    }
 }
