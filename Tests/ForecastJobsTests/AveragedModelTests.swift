@@ -40,10 +40,12 @@ final class AveragedModelTests: StoreTestCase {
                 try writer.endRow()
             }
         }
-        // A job with only the required keys.
-        let job = JobSettings(name: "aus", frequency: try Frequency(parsing: "3mo"), horizon: 8,
+        // A job with only the required keys but one network: on these arrivals one network's
+        // backtest leaves Theta the choice (the default three networks are chosen, combined with Theta).
+        var job = JobSettings(name: "aus", frequency: try Frequency(parsing: "3mo"), horizon: 8,
                               source: SourceSettings(origin: .table("\(schema).arrivals"), seriesColumn: "origin", timeColumn: "quarter",
                                                      valueColumn: "arrivals"))
+        job.model.ensemble = 1
         var runner = JobRunner(job: job, database: DatabaseSettings(url: "", schema: schema), logger: Logger(label: "test"))
         let now = Self.quarter(Self.arrivals.count)
         runner.now = { now }

@@ -54,6 +54,10 @@ final class StaticCovariateJobTests: CovariateJobTestCase {
         job.model.hiddenSize = 8
         job.model.epochs = 10
         job.model.context = 24
+        // One network: an ensemble (the default for these short series) reads on from its
+        // states to forecasts within 1e-8 of a full read's, not to its bits (see the note of
+        // session 20); the ensemble's own read-on is checked in IncrementalPredictTests.
+        job.model.ensemble = 1
         return job
     }
 

@@ -8,7 +8,8 @@
 #
 # ACC_CHECKS: the folder check_data.py filled (run.sh makes it); sets whose file is missing are skipped.
 # `python fresh_checks.py $ACC_CHECKS` adds series no rule was chosen on (fresh_monthly, fresh_quarterly).
-# SEED: the networks' seed (default 1); ENSEMBLE: networks per ensemble (default the release's).
+# SEED: the networks' seed (default 1); ENSEMBLE: networks per ensemble (default the release's);
+# BENCH_FLAGS: further `bench accuracy` options for every set (e.g. "--hidden 16 --epochs 40").
 # Over seeds, compare folders with compare_seeds.py.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -21,7 +22,7 @@ record() {  # name csv time value series-column frequency horizon origins
     local name=$1 csv=$2 time=$3 value=$4 series=$5 frequency=$6 horizon=$7 origins=$8
     [ -f "$csv" ] || { echo "skipping $name: no $csv"; return; }
     "$bin" bench accuracy --csv "$csv" --time-column "$time" --value-column "$value" ${series:+--series-column "$series"} \
-        --frequency "$frequency" --horizon "$horizon" --origins "$origins" ${SEED:+--seed "$SEED"} ${ENSEMBLE:+--ensemble "$ENSEMBLE"} --contenders "$out/$name.jsonl" > "$out/$name.log"
+        --frequency "$frequency" --horizon "$horizon" --origins "$origins" ${SEED:+--seed "$SEED"} ${ENSEMBLE:+--ensemble "$ENSEMBLE"} ${BENCH_FLAGS:-} --contenders "$out/$name.jsonl" > "$out/$name.log"
     echo "$out/$name.jsonl"
 }
 files=(
