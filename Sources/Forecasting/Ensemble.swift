@@ -62,8 +62,9 @@ extension ForecasterSettings {
     /// short series, was better on 26 series and worse on 1, and what the guard published better
     /// on 10 and worse on 5 (on the series no rule was chosen on, 3 and 0), at three times the
     /// network's training, which is cheap on short series (RESULTS.md, "Issue 12").
-    /// On long series one network: three lost on the S&P 500 (1.826 → 1.863) and on two of the
-    /// four other long sets, for twice the training of the costliest units.
+    /// On long series one network: on one seed, three won on weather, elecdemand and
+    /// elec_temperature and lost on weather_dewp and on the S&P 500 (1.826 → 1.863, past its
+    /// target), for twice the training of the costliest units; not a reliable enough gain.
     public static let shortSeriesEnsemble = 3
 
     /// These settings with the ensemble's size fixed for a unit of `series`: the job's, or for
