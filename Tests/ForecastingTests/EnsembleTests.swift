@@ -108,6 +108,7 @@ final class EnsembleTests: XCTestCase {
         }
         XCTAssertEqual(model.readInFull([series], backtest: { _ in 2 }, season: 24).first??.backtest, backtest)
     }
+
     /// `ensemble = "auto"` (nil, the default): `shortSeriesEnsemble` networks for a unit whose
     /// median series is short, one for long ones, a job's own count whatever the series; and a
     /// model trained under "auto" fits the job whatever size it was given, where a set count
