@@ -120,18 +120,6 @@ extension TrainedForecaster {
     /// True for an ensemble of several networks.
     public var isEnsemble: Bool { members.count > 1 }
 
-    /// This network's design trained again on the whole of `series` (the series it was trained
-    /// on, tails included) for its best epoch's count, keeping its calibration; an ensemble's
-    /// members each so, side by side on `threads` as they trained. Throws when a refit fails.
-    public func refitted(on series: [RegularSeries], threads: Int = 1) throws -> TrainedForecaster {
-        guard isEnsemble else { return try RecurrentForecaster.train(series: series, settings: settings, threads: threads, refitting: self) }
-        let running = max(1, min(threads, members.count))
-        let refits = try ComputeThreads.map(members.count, threads: running) { i in
-            Result { try RecurrentForecaster.train(series: series, settings: members[i].settings, threads: max(1, threads / running), refitting: members[i]) }
-        }.map { try $0.get() }
-        return refits[0].with(members: refits)
-    }
-
     /// The members' states after the same steps, as the ensemble's one: the first member's,
     /// with the others' recurrent states beside. nil when any member saved none.
     static func ensembleState(_ states: [SeriesState?]) -> SeriesState? {

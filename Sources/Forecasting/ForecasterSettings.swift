@@ -83,10 +83,6 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
     /// per unit (`resolvingEnsemble(for:)`); a trained model's settings always hold the count (a
     /// network stored before ensembles existed holds none and is one network).
     public var ensemble: Int? = nil
-    /// Set on a network trained again on the whole of its series after the guard judged it
-    /// (`TrainedForecaster.refitted(on:threads:)`): the epochs that training ran, its judged
-    /// network's best. nil: the network was trained with the tails held back, as it was judged.
-    public var refitEpochs: Int? = nil
 
     /// The decoder, nil read as the dense head.
     public var decoderKind: DecoderKind { decoder ?? .dense }

@@ -30,10 +30,6 @@ public struct ModelGuard: Sendable {
     /// The grid the series were laid on, recorded in every model's hyperparameters so that a
     /// later change of the job's configuration is noticed (`ModelRequirements.mismatch`).
     public let grid: GridRecord?
-    /// With `refitsBelow` set, a network judged on a unit whose median series has fewer
-    /// observations than this is trained again on the whole of its series (the tails it held
-    /// back to be judged included) before it is published (`TrainedForecaster.refit`); nil: never.
-    public var refitsBelow: Int?
 
     public init(settings: ForecasterSettings, season: Int, backtestWindows: Int, fallbackAllowed: Bool, settledBefore: Int? = nil,
                 challengers: [StatisticalModel.Method] = StatisticalModel.Method.allCases, challengersBelow: Int? = nil,
@@ -148,19 +144,12 @@ public struct ModelGuard: Sendable {
                                           metrics: [], history: epochs.records)
             }
         }
-        // A short unit's network judged on tails it never trained on is trained again on them:
-        // what it publishes has seen the newest steps. A refit that fails leaves the judged one.
-        if let model, let limit = refitsBelow, let median = Self.medianObservedCount(series), median < limit {
-            let refitting = Date()
-            model.refit = try? model.refitted(on: series, threads: threads)
-            if model.refit != nil { model.times.epochs += Date().timeIntervalSince(refitting) }
-        }
         let seconds = Date().timeIntervalSince(started)
-        let weights = model.flatMap { try? ModelArchive.encode($0.refit ?? $0) }
+        let weights = model.flatMap { try? ModelArchive.encode($0) }
         if model != nil && weights == nil { failure = "the model could not be serialised"; model = nil }
         guard let model, let weights else { return .failed(reason: failure ?? "training failed", rejected: diverged) }
         return .trained(model, CandidateModel(
-            cell: .network(settings.cell), hyperparameters: recorded((model.refit ?? model).settings), series: series,
+            cell: .network(settings.cell), hyperparameters: recorded(model.settings), series: series,
             trainSeconds: seconds, epochs: model.history.count, weights: weights, metrics: [], history: model.history))
     }
 
@@ -265,13 +254,7 @@ public struct ModelGuard: Sendable {
             let results = network.readInFull(series, settledBefore: settledBefore, backtest: { s in
                 scoredKeys.contains(s.key) ? guardWindows(heldBack: network.settings.heldBack(length: s.count), week: week) : 0
             }, season: season, threads: threads)
-            // A refit forecasts and gives the states; the judged network's windows score it.
-            let served = network.refit?.readInFull(series, settledBefore: settledBefore, threads: threads)
-            for (i, (s, read)) in zip(series, results).enumerated() {
-                reads[s.key] = served.map { served in
-                    served[i].flatMap { refit in read.map { FullRead(forecast: refit.forecast, state: refit.state, backtest: $0.backtest) } }
-                } ?? read
-            }
+            for (s, read) in zip(series, results) { reads[s.key] = read }
         }
         let partner = FallbackBaseline(ForecastBase.stronger(on: series.map(\.values), horizon: horizon, season: season), season: season)
         let challengers = challengers(for: series)
@@ -434,10 +417,7 @@ public struct ModelGuard: Sendable {
         case .network, .networkWithBaseline, .networkWithStatistical:
             break
         }
-        // A refitted network is what forecasts and is stored; the judged one's windows scored it.
-        guard let network = network.map({ $0.refit ?? $0 }), var published = candidate else {
-            return GuardOutcome(published: nil, rejected: rejected, forecasts: [])
-        }
+        guard let network, var published = candidate else { return GuardOutcome(published: nil, rejected: rejected, forecasts: []) }
         published.metrics = chosen.pool.metrics
         published.reason = chosen.kind == .network ? selection.reason : "\(chosen.kind.title): \(selection.reason)"
         var partnerModel: StatisticalModel?

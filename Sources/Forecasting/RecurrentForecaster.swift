@@ -71,10 +71,6 @@ public final class TrainedForecaster: @unchecked Sendable {
     public let bestEpoch: Int
     /// The training stages' seconds (zero for a decoded model).
     public internal(set) var times = StageTimes()
-    /// The same design trained again on the whole of the series after the guard judged this
-    /// one (`ModelGuard.refitsBelow`): what is published, read and saved; this one's backtest
-    /// judges it. nil: this one is published.
-    public internal(set) var refit: TrainedForecaster?
     let features: FeatureLayout
 
     init(settings: ForecasterSettings, grid: TimeGrid, network: RecurrentNetwork, scalers: [String: RobustScaler],
@@ -114,29 +110,6 @@ public final class TrainedForecaster: @unchecked Sendable {
     }
 }
 
-/// The settings of a refit (`RecurrentForecaster.train(refitting:)`): the judged network's
-/// resolved design (base, lags, static encoding, decoder stride), trained for its best epoch's count.
-struct RefitPlan {
-    let judged: TrainedForecaster
-
-    var settings: ForecasterSettings {
-        var settings = judged.settings
-        settings.epochs = max(judged.bestEpoch, 1)
-        return settings
-    }
-
-    /// What the refit records: the judged network's epochs, patience and calibration (fitted on
-    /// the tail the refit no longer holds back), and how many epochs the refit trained.
-    func recorded(_ refit: ForecasterSettings) -> ForecasterSettings {
-        var settings = refit
-        settings.epochs = judged.settings.epochs
-        settings.patience = judged.settings.patience
-        settings.calibration = judged.settings.calibration
-        settings.refitEpochs = self.settings.epochs
-        return settings
-    }
-}
-
 /// Trains the multi-horizon quantile forecaster: the network reads a series step by step and
 /// at every step emits every quantile of the whole horizon ("forking sequences"), so one pass
 /// trains on every forecast origin. Training runs TBPTT over stateful segments with pinball
@@ -148,13 +121,8 @@ public enum RecurrentForecaster {
         settings.context + 2 * settings.horizon + settings.holdout
     }
 
-    /// `refitting`: a network trained on the same series with their tails held back; this
-    /// trains its design again on the whole of every series, for as many epochs as its best
-    /// epoch, with no tail to score, and keeps its calibration (`TrainedForecaster.refitted`).
     public static func train(series: [RegularSeries], settings: ForecasterSettings, threads: Int = 1,
-                             refitting judged: TrainedForecaster? = nil,
                              progress: ((EpochRecord) -> Void)? = nil) throws -> TrainedForecaster {
-        var settings = judged.map(RefitPlan.init).map(\.settings) ?? settings
         guard let grid = series.first?.grid else { throw ForecasterError.noSeries }
         guard series.allSatisfy({ $0.grid == grid }) else { throw ForecasterError.mismatchedSeries("all series of one model share one grid") }
         let needed = minimumLength(settings)
@@ -168,7 +136,7 @@ public enum RecurrentForecaster {
             guard s.covariateNames == covariates else {
                 throw ForecasterError.mismatchedSeries("series \"\(s.key)\" has the covariates \(s.covariateNames), the settings ask \(covariates)")
             }
-            let trainEnd = s.count - (judged == nil ? settings.heldBack(length: s.count) : 0)
+            let trainEnd = s.count - settings.heldBack(length: s.count)
             guard let scaler = RobustScaler(fitting: s.values[..<trainEnd].filter(\.isFinite)) else {
                 throw ForecasterError.seriesTooShort(key: s.key, needed: needed, got: 0)
             }
@@ -179,6 +147,7 @@ public enum RecurrentForecaster {
             prepared.append(PreparedSeries(s, scaler: scaler, trainEnd: trainEnd, profile: profile, covariateScalers: scaling))
         }
 
+        var settings = settings
         // Static covariates: the encoding is fitted on the training series, then each series is
         // prepared again with its static inputs (the rest of its preparation does not depend on them).
         if settings.staticCovariates != nil {
@@ -258,8 +227,7 @@ public enum RecurrentForecaster {
                 }
             }
             let trained = Date()
-            let tail = judged != nil ? (loss: Double.nan, samples: CalibrationSamples())
-                : tailPass(network: network, prepared: prepared, layout: layout, settings: settings, threads: threads)
+            let tail = tailPass(network: network, prepared: prepared, layout: layout, settings: settings, threads: threads)
             let validation = tail.loss
             let seconds = trained.timeIntervalSince(started)
             times.epochs += seconds
@@ -271,10 +239,7 @@ public enum RecurrentForecaster {
             progress?(record)
             guard record.trainLoss.isFinite else { throw ForecasterError.diverged("training loss is \(record.trainLoss) at epoch \(epoch)") }
             let score = validation.isNaN ? record.trainLoss : validation
-            if judged != nil {
-                // A refit keeps its last epoch: it stops where the judged network was best.
-                best = (score, epoch, network.parameters, tail.samples)
-            } else if score < best.loss {
+            if score < best.loss {
                 best = (score, epoch, network.parameters, tail.samples)
                 sinceBest = 0
             } else {
@@ -286,9 +251,7 @@ public enum RecurrentForecaster {
         let calibrating = Date()
         // The best epoch's validation pass read the tail with these very weights: its samples
         // are what a calibration pass over the restored network would collect, to the bit.
-        if let judged {
-            settings = RefitPlan(judged: judged).recorded(settings)
-        } else if best.epoch > 0 {
+        if best.epoch > 0 {
             settings.calibration = Calibration.fit(samples: best.samples.list, origins: best.samples.origins, quantiles: settings.quantiles)
         } else {
             settings.calibration = calibrate(network: restored, prepared: prepared, layout: layout, settings: settings, threads: threads)

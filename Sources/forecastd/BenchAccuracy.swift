@@ -40,8 +40,6 @@ struct BenchAccuracy: ParsableCommand {
     var contenders: String?
     @Flag(help: "With --contenders: one global model over every series at each origin (each series cut at its own origin).")
     var global = false
-    @Flag(help: "With --contenders: the judged network of a short unit trained again on the whole series before it forecasts (issue 12 experiment).")
-    var refit = false
 
     func run() throws {
         let grid = try TimeGrid(frequency: frequency)
@@ -123,9 +121,8 @@ extension BenchAccuracy {
     /// one JSON line: the held-out actuals and their MASE scale, and per contender its backtest
     /// windows (scale, actuals, point forecast) and its forecast of the held-out horizon.
     func writeContenders(of series: [RegularSeries], settings: ForecasterSettings, season: Int, to path: String) throws {
-        var guardian = ModelGuard(settings: settings, season: season, backtestWindows: 3, fallbackAllowed: true,
+        let guardian = ModelGuard(settings: settings, season: season, backtestWindows: 3, fallbackAllowed: true,
                                   challengersBelow: ModelGuard.shortSeriesLength)
-        if refit { guardian.refitsBelow = ModelGuard.shortSeriesLength }
         _ = FileManager.default.createFile(atPath: path, contents: nil)
         guard let file = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }
         defer { try? file.close() }
