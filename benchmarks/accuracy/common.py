@@ -383,8 +383,10 @@ def epoch(ts):
 # ---------------------------------------------------------------------------------------------
 
 def write_section(path, heading, body):
-    """Replaces the `## heading` section of RESULTS.md (up to the next `## `), or appends it;
-    the rest of the file, which other people write, is left as it is."""
+    """Replaces the generated part of the `## heading` section of RESULTS.md, or appends the
+    section. What people write in it is kept: the notes (`> ` paragraphs) that open it, and its
+    `### ` subsections from the first on; the generated part is what lies between. The rest of
+    the file is left as it is."""
     text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
     lines = text.split("\n")
     start = next((i for i, l in enumerate(lines) if l.strip() == f"## {heading}"), None)
@@ -395,6 +397,13 @@ def write_section(path, heading, body):
         lines += [""] + new
     else:
         end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        notes = start + 1
+        while notes < end and (lines[notes] == "" or lines[notes].startswith(">")):
+            notes += 1
+        kept = "\n".join(lines[start + 1:notes]).strip("\n").split("\n")
+        kept = [] if kept == [""] else kept
+        subsections = next((i for i in range(notes, end) if lines[i].startswith("### ")), end)
+        new = new[:2] + (kept + [""] if kept else []) + new[2:] + lines[subsections:end]
         lines[start:end] = new
     out = "\n".join(lines)
     if not out.endswith("\n"):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Forecast accuracy benchmark (issues 4 and 12): forecastd with the defaults beside statsforecast's
 # SeasonalNaive, Naive, AutoETS, AutoTheta and AutoARIMA over rolling origins on ../shared/datasets, each data set in a
-# throwaway PostgreSQL. Writes the "## Forecast accuracy" section of benchmarks/RESULTS.md and
+# throwaway PostgreSQL. Writes the generated part of the "## Forecast accuracy" section of benchmarks/RESULTS.md
+# (the notes that open it and its ### subsections are kept) and
 # benchmarks/accuracy/results.json. Not part of CI.
 #
 #   benchmarks/accuracy/run.sh                  # all four data sets
