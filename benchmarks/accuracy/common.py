@@ -101,6 +101,11 @@ def _sp500_series():
     return {"sp500": pd.Series(s.close.values.astype(float), index=pd.to_datetime(s.date, utc=True))}
 
 
+def _table(name):
+    """The CREATE TABLE of a shared data set, from benchmarks/sql (its one definition)."""
+    return open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sql", f"{name}.sql")).read()
+
+
 def _copy(table, path_or_none, columns=None):
     return f"\\copy {table}{'(' + columns + ')' if columns else ''} FROM '{path_or_none}' WITH (FORMAT csv, HEADER true)"
 
@@ -118,10 +123,7 @@ series_column = "station"
 time_column = "ts"
 value_column = "temp"
 """, 24, 5, 24, 24, 0.85,
-            ["CREATE TABLE weather (station text, ts timestamptz, temp double precision, dewp double precision,"
-             " humid double precision, wind_speed double precision, pressure double precision,"
-             " precip double precision, visib double precision)",
-             _copy("weather", os.path.join(d, "weather_nyc_2013.csv"))], _weather_series),
+            [_table("weather"), _copy("weather", os.path.join(d, "weather_nyc_2013.csv"))], _weather_series),
         DataSet("elecdemand", """name = "elecdemand"
 frequency = "30m"
 horizon = 48
@@ -130,9 +132,7 @@ table = "public.elecdemand"
 time_column = "ts"
 value_column = "demand_gw"
 """, 48, 5, 48, 48, 0.55,
-            ["CREATE TABLE elecdemand (ts timestamptz, demand_gw double precision, workday integer,"
-             " temperature_c double precision)",
-             _copy("elecdemand", os.path.join(d, "elecdemand_vic_2014.csv"))], _elec_series),
+            [_table("elecdemand"), _copy("elecdemand", os.path.join(d, "elecdemand_vic_2014.csv"))], _elec_series),
         DataSet("airpassengers", """name = "airpassengers"
 frequency = "1mo"
 horizon = 12

@@ -24,7 +24,7 @@ cp "$data"/weather_nyc_2013.csv "$data"/monthly_seven.csv "$data"/airpassengers.
 chmod 644 "$tmp"/*.csv
 pg_psql -d golden -q <<SQL
 SET client_min_messages TO warning;
-CREATE TABLE weather (station text, ts timestamptz, temp float8, dewp float8, humid float8, wind_speed float8, pressure float8, precip float8, visib float8);
+\i $repo/benchmarks/sql/weather.sql
 \copy weather FROM '$tmp/weather_nyc_2013.csv' WITH (FORMAT csv, HEADER true)
 CREATE TABLE monthly (series text, month timestamptz, value float8);
 \copy monthly FROM '$tmp/monthly_seven.csv' WITH (FORMAT csv, HEADER true)

@@ -41,9 +41,7 @@ for set in "${sets[@]}"; do
     sql() { pg_psql -d warmup -At "$@"; }
     case "$set" in
     weather)
-        sql -c "CREATE TABLE weather (station text, ts timestamptz, temp double precision, dewp double precision, humid double precision,
-                wind_speed double precision, pressure double precision, precip double precision, visib double precision)" \
-            -c "\\copy weather FROM '$datasets/weather_nyc_2013.csv' WITH (FORMAT csv, HEADER true)"
+        sql -f benchmarks/sql/weather.sql -c "\\copy weather FROM '$datasets/weather_nyc_2013.csv' WITH (FORMAT csv, HEADER true)"
         job='name = "weather"
 frequency = "1h"
 horizon = 24
@@ -55,8 +53,7 @@ value_column = "temp"'
         source="SELECT station AS series, ts, temp AS value FROM weather"
         args=(--t0 2013-12-17T00:00:00Z --step-hours 1 --season 24 --origins 14) ;;
     elecdemand)
-        sql -c "CREATE TABLE elecdemand (ts timestamptz, demand_gw double precision, workday integer, temperature_c double precision)" \
-            -c "\\copy elecdemand FROM '$datasets/elecdemand_vic_2014.csv' WITH (FORMAT csv, HEADER true)"
+        sql -f benchmarks/sql/elecdemand.sql -c "\\copy elecdemand FROM '$datasets/elecdemand_vic_2014.csv' WITH (FORMAT csv, HEADER true)"
         job='name = "elecdemand"
 frequency = "30m"
 horizon = 48
