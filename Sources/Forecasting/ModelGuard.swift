@@ -193,10 +193,12 @@ public struct ModelGuard: Sendable {
         let started = Date()
         let board = score(series, network: network, week: week, threads: threads)
         guard let selection = Selection(board.contenders).map({ joiningStatistical($0, board: board) }) else {
+            // Nothing could be judged (a constant series, one that repeats its season exactly so
+            // that seasonal naive's in-sample error, the MASE's scale, is zero, or one shorter
+            // than its windows): the stronger baseline is published, as where no network trained,
+            // and the network is kept as rejected with the reason.
             let reason = why ?? "no backtest window could be scored"
-            if network == nil { return stronger(series, reason: reason, rejected: candidate) }
-            return GuardOutcome(published: nil, rejected: candidate.map { var c = $0; c.reason = c.reason ?? reason; return c },
-                                forecasts: [])
+            return stronger(series, reason: reason, rejected: candidate.map { var c = $0; c.reason = c.reason ?? reason; return c })
         }
         let scoredAt = Date()
         var outcome = publish(selection, series: series, network: network, board: board, candidate: candidate, why: why, threads: threads)

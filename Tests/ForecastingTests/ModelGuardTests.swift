@@ -280,6 +280,33 @@ final class ModelGuardTests: XCTestCase {
         XCTAssertEqual(unit.forecasts.first?.forecast.point, Array(cycle[(cycle.count - 24)..<(cycle.count - 18)]))
     }
 
+    /// A series that repeats its day exactly (a schedule-driven meter): seasonal naive's
+    /// in-sample error, the MASE's scale, is zero, so no contender can be scored. The network
+    /// trains and is kept as rejected with the reason; the stronger baseline, seasonal naive, is
+    /// published (before, the series got no forecast at all); with the fallback off, nothing is.
+    func testASeriesThatRepeatsItsSeasonExactlyGetsSeasonalNaive() throws {
+        let day: [Double] = (0..<24).map { Double(($0 * 7) % 24) }
+        let values = (0..<(24 * 40)).map { day[$0 % 24] }
+        var settings = ForecasterSettings.defaults(frequency: Frequency(.hour), horizon: 6, season: 24, backtestWindows: 3)
+        settings.epochs = 2
+        settings.ensemble = 1
+        let guardian = ModelGuard(settings: settings, season: 24, backtestWindows: 3, fallbackAllowed: true)
+        let unit = guardian.train([series(values)])
+        let published = try XCTUnwrap(unit.published, "a forecast, not none")
+        XCTAssertEqual(published.cell, .seasonalNaive)
+        XCTAssertEqual(FallbackBaseline(hyperparameters: published.hyperparameters, jobSeason: 24), FallbackBaseline(.seasonal, season: 24))
+        XCTAssertTrue(published.reason?.hasPrefix("fallback: no backtest window could be scored") == true, published.reason ?? "no reason")
+        XCTAssertEqual(unit.forecasts.first?.forecast.point, Array(day[0..<6]))
+        let rejected = try XCTUnwrap(unit.rejected, "the network is kept, rejected")
+        XCTAssertEqual(rejected.cell, .network(.lstm))
+        XCTAssertEqual(rejected.reason, "no backtest window could be scored")
+
+        let strict = ModelGuard(settings: settings, season: 24, backtestWindows: 3, fallbackAllowed: false)
+        let none = strict.train([series(values)])
+        XCTAssertNil(none.published)
+        XCTAssertEqual(none.rejected?.reason, "no backtest window could be scored")
+    }
+
     func testAFallbackStoredBeforeTheBaselineWasRecordedUsesTheJobSeason() {
         XCTAssertEqual(FallbackBaseline(hyperparameters: "{\"season\": 24}", jobSeason: 24).forecaster, SeasonalNaive(season: 24))
         XCTAssertEqual(FallbackBaseline(hyperparameters: "{}", jobSeason: 12).forecaster, SeasonalNaive(season: 12))
