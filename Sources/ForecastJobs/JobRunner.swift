@@ -190,8 +190,9 @@ public struct JobRunner: Sendable {
                 } else {
                     summary.seriesTotal += 1
                     summary.seriesFailed += 1
-                    summary.errors.append("series \"\(skipped.key)\": skipped: \(skipped.reason)")
-                    logger.warning("series skipped", metadata: ["series": "\(skipped.key)", "reason": "\(skipped.reason)"])
+                    let why = outcome.unservedReason(season: plan.season)
+                    summary.errors.append("series \"\(skipped.key)\": \(why)")
+                    logger.warning("series skipped", metadata: ["series": "\(skipped.key)", "reason": "\(why)"])
                 }
             }
         }

@@ -97,6 +97,15 @@ public enum SeriesOutcome: Sendable, Equatable {
         guard case .skipped(let skipped) = self, let series = skipped.series else { return nil }
         return SeasonalNaive(season: season).canForecast(history: series.values) ? series : nil
     }
+
+    /// Why a skipped series gets no forecast at all (`fallbackSeries` is nil): the skip reason,
+    /// and for a series too short for the network, the least the fallback needs too, so that
+    /// "needs 84" is not read as the least any forecast needs.
+    public func unservedReason(season: Int) -> String {
+        guard let reason = skipReason else { return "" }
+        guard case .tooShort(let needed, let got) = reason else { return "skipped: \(reason)" }
+        return "skipped: too short: \(got) steps; the network needs \(needed), the seasonal-naive fallback a season (\(max(season, 1)) steps)"
+    }
 }
 
 /// The job settings that shape a series.

@@ -212,6 +212,10 @@ final class SeriesBuilderTests: XCTestCase {
         XCTAssertNil(outcomes[key: "short"]?.fallbackSeries(season: 4))
         XCTAssertNil(outcomes[key: "missing"]?.fallbackSeries(season: 1))
         XCTAssertNil(outcomes[key: "good"]?.fallbackSeries(season: 1))  // ready: the network's
+        // Where nothing serves it, the reason names the fallback's need beside the network's.
+        XCTAssertEqual(outcomes[key: "short"]?.unservedReason(season: 4),
+                       "skipped: too short: 3 steps; the network needs 5, the seasonal-naive fallback a season (4 steps)")
+        XCTAssertEqual(outcomes[key: "missing"]?.unservedReason(season: 4), "skipped: all 10 values are missing (NULL, NaN or infinite)")
 
         settings.grid = grid("1b")
         let business = SeriesBuilder.build(rows, settings: settings)
