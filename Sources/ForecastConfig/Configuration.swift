@@ -310,6 +310,12 @@ extension SourceSettings {
         seriesColumn = try source.string("series_column")
         timeColumn = try source.requiredString("time_column")
         valueColumn = try source.requiredString("value_column")
+        // Each role its own column: the source query would name one column twice.
+        let roles: [(key: String, column: String?)] = [("time_column", timeColumn), ("value_column", valueColumn), ("series_column", seriesColumn)]
+        for (i, role) in roles.enumerated() {
+            guard let column = role.column, let other = roles[..<i].first(where: { $0.column == column }) else { continue }
+            throw source.error(role.key, "\"\(column)\" is also the \(other.key); each names another column of the source")
+        }
         // One column, one kind: past-observed and future-known lists are checked as one.
         var seen: [String: String] = [:]
         func covariates(_ key: String) throws -> [String] {

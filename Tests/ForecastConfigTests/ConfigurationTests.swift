@@ -205,6 +205,14 @@ final class ConfigurationTests: XCTestCase {
         assertError(model("ensemble = 2.5"), line: 10, key: "jobs[0].model.ensemble", contains: "expected an integer or \"auto\"")
     }
 
+    func testTheSourceColumnsNameThreeDifferentColumns() {
+        // The source query would select one column twice ("column reference is ambiguous").
+        assertError(minimalJob + "\nseries_column = \"temp\"", line: 9, key: "jobs[0].source.series_column",
+                    contains: "\"temp\" is also the value_column; each names another column of the source")
+        assertError(minimalJob.replacingOccurrences(of: "value_column = \"temp\"", with: "value_column = \"ts\""), line: 8,
+                    key: "jobs[0].source.value_column", contains: "\"ts\" is also the time_column")
+    }
+
     func testPastCovariatesParseResolveAndNameTheirErrors() throws {
         func withCovariates(_ value: String) -> String { minimalJob + "\npast_covariates = " + value }
         let job = try XCTUnwrap(Configuration.parse(withCovariates("[\"dewp\", \"humid\"]")).jobs.first)
