@@ -164,7 +164,8 @@ public struct ModelGuard: Sendable {
             (network, candidate) = (model, trained)
         }
         let board = score(series, network: network, week: nil, threads: threads)
-        return board.pools.map { Contender(kind: $0.key, pool: $0.value) }.sorted { $0.mase.nanAsInfinity < $1.mase.nanAsInfinity }
+        return board.pools.map { Contender(kind: $0.key, pool: $0.value) }
+            .sorted { ($0.mase.nanAsInfinity, $0.kind.code) < ($1.mase.nanAsInfinity, $1.kind.code) }
             .map { contender in
                 let outcome = publish(Selection(forcing: contender, among: board.contenders), series: series, network: network,
                                       board: board, candidate: candidate, why: nil, threads: threads)
@@ -326,12 +327,14 @@ public struct ModelGuard: Sendable {
         // the combination is made with), not the one luckier on the last windows: on the S&P 500
         // three windows published seasonal naive (season 5) for a random walk.
         let baseline: Contender.Kind = partner.baseline == "naive" ? .naive : .seasonalNaive
+        // In a fixed order (a dictionary's differs from run to run): an exact tie in MASE and
+        // serving cost then goes the same way every time.
         let contenders = complete.compactMap { kind, pool -> Contender? in
             if case .networkWithStatistical(let m) = kind, m != betterStatistical { return nil }
             if (kind == .naive || kind == .seasonalNaive) && kind != baseline { return nil }
             if let method = kind.method, Self.joinsOnly.contains(method) { return nil }
             return Contender(kind: kind, pool: pool)
-        }
+        }.sorted { $0.kind.code < $1.kind.code }
         return Scoreboard(contenders: contenders, pools: complete, reads: reads, partner: partner, statistical: statistical,
                           scored: scoredSeries)
     }

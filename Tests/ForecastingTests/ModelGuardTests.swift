@@ -307,6 +307,15 @@ final class ModelGuardTests: XCTestCase {
         XCTAssertEqual(none.rejected?.reason, "no backtest window could be scored")
     }
 
+    /// The contenders come in a fixed order, not a dictionary's (which changes from process to
+    /// process), so that an exact tie in MASE and serving cost is decided the same way each run.
+    func testTheContendersComeInAFixedOrder() {
+        let board = modelGuard().score([series(randomWalk(24 * 30))], network: nil, week: nil, threads: 1)
+        let codes = board.contenders.map(\.kind.code)
+        XCTAssertGreaterThan(codes.count, 2, "\(codes)")
+        XCTAssertEqual(codes, codes.sorted())
+    }
+
     func testAFallbackStoredBeforeTheBaselineWasRecordedUsesTheJobSeason() {
         XCTAssertEqual(FallbackBaseline(hyperparameters: "{\"season\": 24}", jobSeason: 24).forecaster, SeasonalNaive(season: 24))
         XCTAssertEqual(FallbackBaseline(hyperparameters: "{}", jobSeason: 12).forecaster, SeasonalNaive(season: 12))
