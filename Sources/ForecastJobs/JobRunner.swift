@@ -157,7 +157,7 @@ public struct JobRunner: Sendable {
             windowStart = read.start
             newest = read.newest
             ends = read.ends.filter { key, _ in only?.contains(key) ?? true }
-            try await noteUnreadRows(runID: runID, from: read.start, to: end, storage: storage, logger: logger)
+            try await noteUnreadRows(from: read.start, to: end, summary: &summary, storage: storage, logger: logger)
         } catch let error as SourceError {
             summary.errors.append(error.description)
             return try await finish(summary, status: .failed, storage: storage, logger: logger)
@@ -191,7 +191,7 @@ public struct JobRunner: Sendable {
                     summary.seriesTotal += 1
                     summary.seriesFailed += 1
                     let why = outcome.unservedReason(season: plan.season)
-                    summary.errors.append("series \"\(skipped.key)\": \(why)")
+                    summary.errors.append("series \"\(skipped.key)\": skipped: \(why)")
                     logger.warning("series skipped", metadata: ["series": "\(skipped.key)", "reason": "\(why)"])
                 }
             }
@@ -254,11 +254,12 @@ public struct JobRunner: Sendable {
 
     /// Says once per train run, in the log and the run's note, how many source rows it could
     /// not use: NULL series keys, NULL times, rows in the future (`SourceReader.unreadRows`).
-    func noteUnreadRows(runID: Int64, from: Date, to: Date, storage: some JobStorage, logger: Logger) async throws {
+    func noteUnreadRows(from: Date, to: Date, summary: inout RunSummary, storage: some JobStorage, logger: Logger) async throws {
         let unread = try await storage.unreadRows(from: from, to: to, futureFrom: Date())
         guard !unread.isEmpty else { return }
+        summary.notes.append(unread.description)
         logger.warning("source rows not used: \(unread)")
-        try await storage.addNote(runID: runID, unread.description)
+        try await storage.addNote(runID: summary.runID, unread.description)
     }
 
     /// The run's note on series served the fallback for want of a future-known covariate's

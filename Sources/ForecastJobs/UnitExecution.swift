@@ -99,7 +99,7 @@ extension JobRunner {
                 : plan.scope(seriesCount: 1, observations: [s.observedCount])
             return (try await servingFallback(await onOwnThread { trainer.train([s], scope: scope) }), points)
         case .skipped(let skipped):
-            guard let s = outcome.fallbackSeries(season: season) else { throw UnitError.nothingToTrain(outcome.unservedReason(season: season)) }
+            guard let s = outcome.fallbackSeries(season: season) else { throw UnitError.nothingToTrain("skipped: \(outcome.unservedReason(season: season))") }
             return (trainer.fallback([s], global: false, reason: skipped.reason.description, rejected: nil, points: s.observedCount), points)
         }
     }

@@ -32,11 +32,14 @@ public enum SkipReason: Sendable, Hashable, CustomStringConvertible {
     /// stray timestamp.
     case gridTooLong(steps: Int, limit: Int)
 
+    /// "1 step", "5 steps".
+    static func steps(_ n: Int) -> String { n == 1 ? "1 step" : "\(n) steps" }
+
     public var description: String {
         switch self {
         case .empty: return "empty: no rows on the grid"
         case .allMissing(let rows): return "all \(rows) values are missing (NULL, NaN or infinite)"
-        case .tooShort(let needed, let got): return "too short: \(got) steps, needs \(needed)"
+        case .tooShort(let needed, let got): return "too short: \(Self.steps(got)), needs \(needed)"
         case .constant(let value): return "constant: every value is \(value)"
         case .gridTooLong(let steps, let limit): return "grid too long: \(steps) steps, the limit is \(limit)"
         }
@@ -103,8 +106,8 @@ public enum SeriesOutcome: Sendable, Equatable {
     /// "needs 84" is not read as the least any forecast needs.
     public func unservedReason(season: Int) -> String {
         guard let reason = skipReason else { return "" }
-        guard case .tooShort(let needed, let got) = reason else { return "skipped: \(reason)" }
-        return "skipped: too short: \(got) steps; the network needs \(needed), the seasonal-naive fallback a season (\(max(season, 1)) steps)"
+        guard case .tooShort(let needed, let got) = reason else { return reason.description }
+        return "too short: \(SkipReason.steps(got)); the network needs \(needed), the seasonal-naive fallback a season (\(SkipReason.steps(max(season, 1))))"
     }
 }
 

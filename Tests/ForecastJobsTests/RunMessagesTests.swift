@@ -148,6 +148,7 @@ extension JobRunnerTests {
         XCTAssertTrue(note.contains("12 rows with a NULL time skipped"), note)
         XCTAssertTrue(note.contains("2 rows dated from "), note)
         XCTAssertTrue(note.contains("(in the future) not read"), note)
+        XCTAssertTrue(summary.notes.contains { $0.contains("(in the future) not read") }, "the printed summary says it too: \(summary.notes)")
         XCTAssertEqual(summary.pointsRead, 20 * 24, "series a's rows in the window, as before")
     }
 }

@@ -214,8 +214,10 @@ final class SeriesBuilderTests: XCTestCase {
         XCTAssertNil(outcomes[key: "good"]?.fallbackSeries(season: 1))  // ready: the network's
         // Where nothing serves it, the reason names the fallback's need beside the network's.
         XCTAssertEqual(outcomes[key: "short"]?.unservedReason(season: 4),
-                       "skipped: too short: 3 steps; the network needs 5, the seasonal-naive fallback a season (4 steps)")
-        XCTAssertEqual(outcomes[key: "missing"]?.unservedReason(season: 4), "skipped: all 10 values are missing (NULL, NaN or infinite)")
+                       "too short: 3 steps; the network needs 5, the seasonal-naive fallback a season (4 steps)")
+        XCTAssertEqual(outcomes[key: "weekend"]?.unservedReason(season: 1),
+                       "too short: 1 step; the network needs 5, the seasonal-naive fallback a season (1 step)")
+        XCTAssertEqual(outcomes[key: "missing"]?.unservedReason(season: 4), "all 10 values are missing (NULL, NaN or infinite)")
 
         settings.grid = grid("1b")
         let business = SeriesBuilder.build(rows, settings: settings)
