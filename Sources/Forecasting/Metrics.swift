@@ -41,24 +41,18 @@ public enum Metrics {
     /// The in-sample MAE of the seasonal-naive forecast on `training`: mean |y[t] − y[t − season]|
     /// over pairs where both are known. A training series no longer than a season is scaled by
     /// the naive (lag 1) error instead; NaN when no pair exists. Zero for a constant series,
-    /// which `mase` then refuses, and for one that repeats its season exactly: an error within
-    /// the rounding of the values themselves (below 1e-12 of their mean magnitude, as a
-    /// computed periodic series leaves) is no error, not a scale that makes every MASE 1e13.
+    /// which `mase` then refuses.
     public static func seasonalNaiveScale(training: [Double], season: Int) -> Double {
         precondition(season >= 1, "a season is at least one step")
         let lag = training.count > season ? season : 1
         guard training.count > lag else { return .nan }
-        var sum = 0.0, magnitude = 0.0, count = 0
+        var sum = 0.0, count = 0
         for t in lag..<training.count {
             let error = abs(training[t] - training[t - lag])
-            if error.isFinite { sum += error; magnitude += abs(training[t]); count += 1 }
+            if error.isFinite { sum += error; count += 1 }
         }
-        guard count > 0 else { return .nan }
-        return sum <= Self.roundingFloor * magnitude ? 0 : sum / Double(count)
+        return count == 0 ? .nan : sum / Double(count)
     }
-
-    /// Relative size under which a seasonal-naive error is rounding (`seasonalNaiveScale`).
-    static let roundingFloor = 1e-12
 
     /// The fraction of actuals within [lower, upper] (bounds included).
     public static func coverage(actual: [Double], lower: [Double], upper: [Double]) -> Double {
