@@ -322,8 +322,9 @@ extension SourceSettings {
             let names = try source.strings(key) ?? []
             for name in names {
                 guard !name.isEmpty else { throw source.error(key, "column names must not be empty") }
-                let role = name == timeColumn ? "time_column" : name == valueColumn ? "value_column" : name == seriesColumn ? "series_column" : nil
-                if let role { throw source.error(key, "\"\(name)\" is the \(role); a covariate is another column of the source") }
+                if let role = roles.first(where: { $0.column == name }) {
+                    throw source.error(key, "\"\(name)\" is the \(role.key); a covariate is another column of the source")
+                }
                 if let other = seen[name] {
                     throw source.error(key, other == key ? "\"\(name)\" is listed twice"
                                        : "\"\(name)\" is also in \(other); a covariate is either observed in the past or known ahead")
