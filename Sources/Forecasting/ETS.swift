@@ -614,3 +614,76 @@ struct Matrix: Equatable {
         return r
     }
 }
+
+/// Several ETS models fitted on one history, their forecasts averaged with Akaike weights
+/// w ∝ exp(−ΔAICc / 2) (Kolassa 2011, "Combining exponential smoothing forecasts using Akaike
+/// weights", IJF 27): where two or three specifications fit about as well, as on short series
+/// they often do, the forecast does not rest on which of them AICc happened to rank first.
+/// What the guard's ETS challenger forecasts (`StatisticalModel`); measured against the single
+/// model of lowest AICc in benchmarks/RESULTS.md (issue 12). The quantiles are averaged level by
+/// level, as the published ensembles' are.
+public struct ETSCombination: Sendable {
+    public let models: [ETSModel]
+    public let weights: [Double]
+
+    init(models: [ETSModel]) {
+        let best = models.map(\.aicc).min() ?? 0
+        let raw = models.map { Foundation.exp(-0.5 * ($0.aicc - best)) }
+        let total = raw.reduce(0, +)
+        self.models = models
+        self.weights = raw.map { $0 / total }
+    }
+
+    /// "MAdM+AAdA": the members' specifications, as recorded and refitted at predict.
+    public var spec: String { models.map(\.spec.description).joined(separator: "+") }
+
+    /// Each quantile (and the point) the weighted mean of the models'.
+    public func forecast(horizon: Int, levels: [Double]) -> QuantileForecast {
+        let parts = models.map { $0.forecast(horizon: horizon, levels: levels) }
+        var values = [Double](repeating: 0, count: horizon * levels.count)
+        var point = [Double](repeating: 0, count: horizon)
+        for (part, weight) in zip(parts, weights) {
+            for i in values.indices { values[i] += weight * part.values[i] }
+            for i in point.indices { point[i] += weight * part.point[i] }
+        }
+        return QuantileForecast(levels: levels, values: values, point: point)
+    }
+}
+
+extension ETS {
+    /// The weight below which a candidate is left out of an automatic combination.
+    static let combinationFloor = 0.01
+
+    /// Every admissible candidate fitted as `auto` fits them, combined by Akaike weights, best
+    /// first; the candidates of weight below `combinationFloor` are dropped (they would change
+    /// the forecast by less than 1% of a member's and cost a fit at every predict) and the rest
+    /// weighted again. A constant series gets `auto`'s single ANN.
+    public static func autoCombination(_ values: [Double], season: Int) throws(ETSError) -> ETSCombination {
+        let y = trimmed(values)
+        let observed = y.filter(\.isFinite)
+        guard observed.count > 6 else { throw .tooShort(needed: 7, got: observed.count) }
+        if observed.allSatisfy({ $0 == observed[0] }) { return ETSCombination(models: [try auto(values, season: season)]) }
+        var bounds = ETSBounds()
+        var models: [ETSModel] = []
+        for spec in candidates(for: y, season: season, damped: nil) {
+            guard let model = try? fit(y, season: season, spec: spec, bounds: &bounds), model.aicc.isFinite else { continue }
+            models.append(model)
+        }
+        guard !models.isEmpty else { throw .noModel }
+        let all = ETSCombination(models: models)
+        let kept = zip(all.models, all.weights).filter { $0.1 >= combinationFloor }.sorted { $0.1 > $1.1 }.map(\.0)
+        return ETSCombination(models: kept)
+    }
+
+    /// The specifications `specs` each fitted as `auto` fits them (`fitAsChosen`), combined by
+    /// Akaike weights on this history; members that no longer fit are left out.
+    public static func combination(_ values: [Double], season: Int, specs: [ETSSpec]) throws(ETSError) -> ETSCombination {
+        var models: [ETSModel] = []
+        var lastError = ETSError.noModel
+        for spec in specs {
+            do { models.append(try fitAsChosen(values, season: season, spec: spec)) } catch { lastError = error }
+        }
+        guard !models.isEmpty else { throw lastError }
+        return ETSCombination(models: models)
+    }
+}

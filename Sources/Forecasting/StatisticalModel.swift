@@ -134,24 +134,33 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
             if deseasonalised != nil {
                 return try deseasonalisedETS(y, periods: periods, spec: spec, horizon: horizon, levels: levels)
             }
-            let model = try fitETS(y, season: season, spec: spec)
-            return (model.forecast(horizon: horizon, levels: levels), model.spec.description)
+            return try forecastETS(y, season: season, spec: spec, horizon: horizon, levels: levels)
         }
     }
 
-    func fitETS(_ y: [Double], season: Int, spec: String?) throws -> ETSModel {
+    /// ETS as `ETS.autoCombination` chooses it, or the recorded combination `spec` ("MAdM",
+    /// "MAdM+AAdA") fitted again and weighted again on `y`. A recorded seasonal member on a
+    /// history that became too short for its season is fitted without it.
+    func forecastETS(_ y: [Double], season: Int, spec: String?, horizon: Int, levels: [Double]) throws
+        -> (forecast: QuantileForecast, spec: String) {
+        let combination: ETSCombination
         do {
             if let spec {
-                guard let parsed = ETSSpec(spec) else { throw Failure.cannotFit("unknown ETS model \(spec)") }
-                // A seasonal specification on a history that became too short for it: the same without the season.
-                let usable = parsed.season != .none && y.count <= season
-                    ? ETSSpec(error: parsed.error, trend: parsed.trend, damped: parsed.damped, season: .none) : parsed
-                return try ETS.fitAsChosen(y, season: season, spec: usable)
+                var members: [ETSSpec] = []
+                for code in spec.split(separator: "+") {
+                    guard let parsed = ETSSpec(String(code)) else { throw Failure.cannotFit("unknown ETS model \(code)") }
+                    let usable = parsed.season != .none && y.count <= season
+                        ? ETSSpec(error: parsed.error, trend: parsed.trend, damped: parsed.damped, season: .none) : parsed
+                    if !members.contains(usable) { members.append(usable) }
+                }
+                combination = try ETS.combination(y, season: season, specs: members)
+            } else {
+                combination = try ETS.autoCombination(y, season: season)
             }
-            return try ETS.auto(y, season: season)
         } catch let error as ETSError {
             throw Failure.cannotFit(error.description)
         }
+        return (combination.forecast(horizon: horizon, levels: levels), combination.spec)
     }
 
     /// `spec` fitted, or the automatic choice. A recorded specification the history no longer
@@ -177,13 +186,11 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
     func deseasonalisedETS(_ y: [Double], periods: [Int], spec: String?, horizon: Int, levels: [Double]) throws
         -> (forecast: QuantileForecast, spec: String) {
         guard !periods.isEmpty else {
-            let model = try fitETS(y, season: 1, spec: spec)
-            return (model.forecast(horizon: horizon, levels: levels), model.spec.description)
+            return try forecastETS(y, season: 1, spec: spec, horizon: horizon, levels: levels)
         }
         let parts = Decomposition.mstl(y, periods: periods)
         let adjusted = parts.seasonallyAdjusted()
-        let model = try fitETS(adjusted, season: 1, spec: spec)
-        let core = model.forecast(horizon: horizon, levels: levels)
+        let (core, fittedSpec) = try forecastETS(adjusted, season: 1, spec: spec, horizon: horizon, levels: levels)
         let n = parts.count
         let seasonal = (0..<horizon).map { step -> Double in
             zip(parts.periods, parts.seasonal).reduce(parts.mode == .additive ? 0 : 1) { total, component in
@@ -195,6 +202,6 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
         let apply = { (value: Double, step: Int) in parts.mode == .additive ? value + seasonal[step] : value * seasonal[step] }
         let values = core.values.enumerated().map { apply($0.element, $0.offset / levels.count) }
         let point = core.point.enumerated().map { apply($0.element, $0.offset) }
-        return (QuantileForecast(levels: levels, values: values, point: point), model.spec.description)
+        return (QuantileForecast(levels: levels, values: values, point: point), fittedSpec)
     }
 }

@@ -64,6 +64,58 @@ final class ETSTests: XCTestCase {
         XCTAssertEqual(try ETS.fit(m1, season: 4, spec: chosen.spec).aicc, 1481.35, accuracy: 1, "statsforecast's MAN alone: 1481.35")
     }
 
+    /// The published ETS (Kolassa's Akaike weights): the candidates `auto` fits, each weighted
+    /// by exp(−ΔAICc / 2) among those kept, best first; the forecast, point and every quantile,
+    /// their weighted mean; and the combination fitted again from its recorded specification
+    /// (what predict does) the same forecast.
+    func testAkaikeWeightsCombineTheCandidates() throws {
+        var combined = 0
+        for c in StatsforecastReference.cases {
+            let combination = try ETS.autoCombination(c.history, season: c.season)
+            let best = try ETS.auto(c.history, season: c.season)
+            XCTAssertEqual(combination.models.first?.spec, best.spec, "\(c.key): the best member is auto's choice")
+            XCTAssertEqual(combination.weights.reduce(0, +), 1, accuracy: 1e-12)
+            XCTAssertEqual(combination.weights, combination.weights.sorted(by: >), "\(c.key): best first")
+            // Weighted again after the light candidates left, a member weighs no less than before.
+            XCTAssertTrue(combination.weights.allSatisfy { $0 >= ETS.combinationFloor }, "\(c.key)")
+            let minimum = combination.models.map(\.aicc).min()!
+            let raw = combination.models.map { exp(-0.5 * ($0.aicc - minimum)) }
+            for (weight, r) in zip(combination.weights, raw) {
+                XCTAssertEqual(weight, r / raw.reduce(0, +), accuracy: 1e-12, "\(c.key)")
+            }
+            let forecast = combination.forecast(horizon: c.horizon, levels: Self.levels)
+            let members = combination.models.map { $0.forecast(horizon: c.horizon, levels: Self.levels) }
+            for i in forecast.values.indices {
+                let mean = zip(members, combination.weights).reduce(0) { $0 + $1.1 * $1.0.values[i] }
+                XCTAssertEqual(forecast.values[i], mean, accuracy: 1e-9 * max(1, abs(mean)), "\(c.key)")
+            }
+            for i in forecast.point.indices {
+                let mean = zip(members, combination.weights).reduce(0) { $0 + $1.1 * $1.0.point[i] }
+                XCTAssertEqual(forecast.point[i], mean, accuracy: 1e-9 * max(1, abs(mean)), "\(c.key)")
+            }
+            let model = StatisticalModel(method: .ets, season: c.season, model: combination.spec, window: 1000)
+            let again = try model.forecast(history: c.history, key: c.key, horizon: c.horizon, levels: Self.levels)
+            for (a, b) in zip(again.values, forecast.values) { XCTAssertEqual(a, b, accuracy: 1e-9 * max(1, abs(b)), "\(c.key)") }
+            if combination.models.count > 1 { combined += 1 }
+            print("ETS combination \(c.set)/\(c.key): \(zip(combination.models, combination.weights).map { "\($0.spec) \(String(format: "%.3f", $1))" }.joined(separator: ", "))")
+        }
+        XCTAssertGreaterThan(combined, 0, "some series have more than one model within reach of the best")
+    }
+
+    /// A model recorded as one specification (every ETS published before the combinations) is
+    /// fitted again as that model alone.
+    func testARecordedSingleSpecificationIsFittedAlone() throws {
+        let c = StatsforecastReference.cases[0]
+        let best = try ETS.auto(c.history, season: c.season)
+        let model = StatisticalModel(method: .ets, season: c.season, model: best.spec.description, window: 1000)
+        let fitted = try model.fit(history: c.history, spec: best.spec.description, horizon: c.horizon, levels: Self.levels)
+        XCTAssertEqual(fitted.spec, best.spec.description)
+        XCTAssertEqual(fitted.forecast.point, best.pointForecast(horizon: c.horizon))
+        XCTAssertThrowsError(try model.fit(history: c.history, spec: "MAdM+XYZ", horizon: c.horizon, levels: Self.levels)) { error in
+            XCTAssertEqual("\(error)", "unknown ETS model XYZ")
+        }
+    }
+
     func testFixedETSAgreesWithStatsforecast() throws {
         for c in StatsforecastReference.cases {
             for (code, reference) in c.fixedETS.sorted(by: { $0.key < $1.key }) {
