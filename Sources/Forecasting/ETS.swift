@@ -29,6 +29,9 @@ import Foundation
 ///   choices agree; `ETS.auto` tries the candidates in statsforecast's order, and
 ///   `ETS.fitAsChosen` refits a chosen specification within the caps it was chosen under.
 ///
+/// What the guard publishes is not `auto`'s one model but `autoCombination`: the same
+/// candidates, fitted the same way, averaged with Akaike weights (`ETSCombination`).
+///
 /// Choice (`auto`): the lowest AICc = −2 log L + 2k + 2k(k+1)/(n − k − 1), k the number of
 /// parameters and initial states plus one (σ²), over ANN, ANA, AAdN, AAN, AAdA, AAA, MNN,
 /// MNA, MNM, MAdN, MAN, MAdA, MAA, MAdM, MAM: no multiplicative trend, no additive error with

@@ -3,7 +3,7 @@ import NeuralNet
 
 /// The guard: the one place that decides what gets published for a unit (a series, or the
 /// series of a global model). It trains the candidate network and backtests it, on the same
-/// windows, beside the statistical challengers (`ETS.auto`, `Theta.auto`; see
+/// windows, beside the statistical challengers (`ETS.autoCombination`, `Theta.auto`; see
 /// `StatisticalModel`), naive, seasonal naive, and the network's combinations with the stronger
 /// baseline and with the better statistical model; then `Selection` picks what to publish by a
 /// test over the per-window errors (a Diebold–Mariano-style comparison, so that a 0.001
@@ -515,7 +515,7 @@ public struct ModelGuard: Sendable {
     }
 
     /// The specification `template` chooses for each series on its whole history (the automatic
-    /// choice, as `ETS.auto` makes it: the costly part of publishing a statistical model for
+    /// choice, as `ETS.autoCombination` makes it: the costly part of publishing a statistical model for
     /// thousands of series), on `threads` threads; series it cannot fit are left out.
     static func specifications(_ template: StatisticalModel, of series: [RegularSeries], horizon: Int, levels: [Double],
                                threads: Int) -> [String: String] {

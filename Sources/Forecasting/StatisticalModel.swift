@@ -1,10 +1,12 @@
 import Foundation
 
-/// The statistical challengers of the guard (issue 12, item 4): `ETS.auto`, `Theta.auto` and
-/// `ARIMA.auto` fitted on a series' own history, as a published model records them in
-/// `hyperparameters` (cell `ets` or `theta`; ARIMA only joins a choice, in `averaged_with`):
+/// The statistical challengers of the guard (issue 12, item 4): `ETS.autoCombination`,
+/// `Theta.auto` and `ARIMA.auto` fitted on a series' own history, as a published model records
+/// them in `hyperparameters` (cell `ets` or `theta`; ARIMA only joins a choice, in
+/// `averaged_with`; ETS's `model` lists the members of its Akaike-weighted combination):
 ///
 ///     {"method": "ets", "model": "MAdM", "season": 12, "window": 1000}
+///     {"method": "ets", "model": "MAA+MNA+MAdA", "season": 12, "window": 1000}
 ///     {"method": "arima", "model": "(0,1,1)(0,1,1), on logs", "season": 12, "window": 1000}
 ///     {"method": "ets", "model": "AAdN", "season": 48, "deseasonalised": [48, 336], "window": 1344}
 ///     {"method": "theta", "model": "OTM", "season": 12, "window": 1000}
@@ -41,7 +43,7 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
     public var method: Method
     /// The season the model was chosen with (1: none).
     public var season: Int
-    /// The fitted specification of a one-series unit: an ETS code ("MAdM"), a Theta variant
+    /// The fitted specification of a one-series unit: ETS codes ("MAdM", "MAA+MNA"), a Theta variant
     /// ("OTM") or ARIMA orders ("(0,1,1)(0,1,1), on logs").
     public var model: String?
     /// The specifications per series of a global unit.
