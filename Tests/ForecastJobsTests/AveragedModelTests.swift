@@ -11,8 +11,9 @@ import XCTest
 /// with `averaged_with` in the models table, read back, and forecast again at predict as
 /// training published it.
 final class AveragedModelTests: StoreTestCase {
-    /// Quarterly arrivals from New Zealand to Australia, 1981 Q1 to 2008 Q4 (the shared
-    /// `aus_arrivals_quarterly.csv`): with the defaults the guard chooses Theta there and ETS ties with it.
+    /// Quarterly arrivals from New Zealand to Australia, 1981 Q1 to 2008 Q2 (the shared
+    /// `aus_arrivals_quarterly.csv`): with the defaults the guard chooses Theta there and ETS ties
+    /// with it (to 2008 Q4, ETS, an Akaike-weighted combination since, is chosen itself).
     static let arrivals: [Double] = [
         49140, 87467, 85841, 61882, 42045, 63081, 73275, 54808, 41030, 56155, 69395, 58423, 37039, 71564,
         71260, 54597, 41646, 63668, 67803, 72177, 55192, 89073, 97746, 94696, 71130, 111416, 127619, 117078,
@@ -21,7 +22,7 @@ final class AveragedModelTests: StoreTestCase {
         95295, 130073, 166383, 146632, 132410, 166735, 205120, 167569, 142502, 160522, 205250, 177366, 128179, 184943,
         212263, 183996, 143015, 179577, 215732, 190461, 154537, 212401, 229048, 221071, 162480, 215840, 233074, 203493,
         159879, 191215, 226008, 213000, 150700, 203400, 241800, 243200, 188873, 252262, 312956, 278709, 219527, 270782,
-        325633, 282908, 212323, 269964, 307149, 286361, 219885, 301654, 320737, 295727, 222770, 282076, 304979, 303481
+        325633, 282908, 212323, 269964, 307149, 286361, 219885, 301654, 320737, 295727, 222770, 282076
     ]
 
     static func quarter(_ i: Int) -> Date {
