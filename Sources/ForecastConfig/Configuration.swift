@@ -172,6 +172,8 @@ extension Configuration {
         }
     }
 
+    /// The configuration in `text`; throws every problem found (see `TableReader`), the first
+    /// in the file's order carrying the others.
     public static func parse(_ text: String) throws -> Configuration {
         let document: TOMLTable
         do {
@@ -182,220 +184,239 @@ extension Configuration {
         var root = TableReader(document, path: "")
         var configuration = Configuration(database: DatabaseSettings(), daemon: DaemonSettings(), jobs: [])
 
-        if var db = try root.subtable("database") {
-            configuration.database.url = try db.string("url") ?? configuration.database.url
-            if let schema = try db.string("schema") {
-                guard Identifier.isPlain(schema) else {
-                    throw db.error("schema", "must be a plain identifier (letters, digits, _), found \"\(schema)\"")
+        if var db = root.subtable("database") {
+            configuration.database.url = db.string("url") ?? configuration.database.url
+            if let schema = db.string("schema") {
+                if Identifier.isPlain(schema) {
+                    configuration.database.schema = schema
+                } else {
+                    db.report("schema", "must be a plain identifier (letters, digits, _), found \"\(schema)\"")
                 }
-                configuration.database.schema = schema
             }
-            try db.rejectUnknownKeys()
+            db.reportUnknownKeys()
         }
-        if var daemon = try root.subtable("daemon") {
+        if var daemon = root.subtable("daemon") {
             var d = configuration.daemon
-            d.concurrency = try daemon.integer("concurrency", range: 1...256) ?? d.concurrency
-            d.metricsListen = try daemon.string("metrics_listen") ?? d.metricsListen
+            d.concurrency = daemon.integer("concurrency", range: 1...256) ?? d.concurrency
+            d.metricsListen = daemon.string("metrics_listen") ?? d.metricsListen
             if !d.metricsListen.isEmpty, ListenAddress(d.metricsListen) == nil {
-                throw daemon.error("metrics_listen", "expected HOST:PORT (e.g. \"127.0.0.1:9464\") or \"\" to turn it off, found \"\(d.metricsListen)\"")
+                daemon.report("metrics_listen", "expected HOST:PORT (e.g. \"127.0.0.1:9464\") or \"\" to turn it off, found \"\(d.metricsListen)\"")
             }
-            d.leaseSeconds = try daemon.duration("lease") ?? d.leaseSeconds
-            d.maxAttempts = try daemon.integer("max_attempts", range: 1...100) ?? d.maxAttempts
-            d.logFormat = try daemon.choice("log_format", LogFormat.self) ?? d.logFormat
-            d.logLevel = try daemon.choice("log_level", LogLevel.self) ?? d.logLevel
-            if let retention = try daemon.retention("retention") { d.retention = retention }
-            d.keepVersions = try daemon.integer("keep_versions", range: 1...100_000) ?? d.keepVersions
+            d.leaseSeconds = daemon.duration("lease") ?? d.leaseSeconds
+            d.maxAttempts = daemon.integer("max_attempts", range: 1...100) ?? d.maxAttempts
+            d.logFormat = daemon.choice("log_format", LogFormat.self) ?? d.logFormat
+            d.logLevel = daemon.choice("log_level", LogLevel.self) ?? d.logLevel
+            if let retention = daemon.retention("retention") { d.retention = retention }
+            d.keepVersions = daemon.integer("keep_versions", range: 1...100_000) ?? d.keepVersions
             configuration.daemon = d
-            try daemon.rejectUnknownKeys()
+            daemon.reportUnknownKeys()
         }
-        for var reader in try root.tableArray("jobs") {
-            let job = try JobSettings(reading: &reader)
-            if configuration.jobs.contains(where: { $0.name == job.name }) {
-                throw reader.error("name", "another job is already named \"\(job.name)\"")
+        for var reader in root.tableArray("jobs") {
+            // A job that cannot be read (no name, no source, ...) is reported; the next is read.
+            do {
+                let job = try JobSettings(reading: &reader)
+                if configuration.jobs.contains(where: { $0.name == job.name }) {
+                    reader.report("name", "another job is already named \"\(job.name)\"")
+                }
+                configuration.jobs.append(job)
+            } catch {
+                root.report(error)
             }
-            configuration.jobs.append(job)
         }
-        try root.rejectUnknownKeys()
+        root.reportUnknownKeys()
+        if let problems = root.problems.combined { throw problems }
         return configuration
     }
 }
 
 extension JobSettings {
-    init(reading job: inout TableReader) throws {
+    /// Reads one `[[jobs]]` table; problems go to the reader's list (`TableReader`), and what
+    /// the job cannot be read without is thrown.
+    init(reading job: inout TableReader) throws(ConfigurationError) {
         let name = try job.requiredString("name")
-        guard name.count <= 100, name.allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) }) else {
-            throw job.error("name", "may hold letters, digits, '_', '-' and '.', at most 100 characters; found \"\(name)\"")
+        if !(name.count <= 100 && name.allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) })) {
+            job.report("name", "may hold letters, digits, '_', '-' and '.', at most 100 characters; found \"\(name)\"")
         }
         let frequencyText = try job.requiredString("frequency")
-        let frequency: Frequency
+        var frequency = Frequency(.hour)
         do {
             frequency = try Frequency(parsing: frequencyText)
         } catch {
-            throw job.error("frequency", "\"\(frequencyText)\" is not a frequency (\(error.reason))")
+            // Reported; the hour stands in so that the job's other keys are still checked.
+            job.report("frequency", "\"\(frequencyText)\" is not a frequency (\(error.reason))")
         }
         let horizon = try job.requiredInteger("horizon", range: 1...10_000)
-        guard var sourceReader = try job.subtable("source") else {
+        guard var sourceReader = job.subtable("source") else {
             throw ConfigurationError(line: job.table.line, key: job.keyPath("source"), message: "is required: a [jobs.source] table with table or query, time_column and value_column")
         }
         let source = try SourceSettings(reading: &sourceReader)
         self.init(name: name, frequency: frequency, horizon: horizon, source: source)
 
-        aggregation = try job.choice("aggregation", Aggregation.self) ?? aggregation
-        maxGap = try job.integer("max_gap", range: 0...100_000) ?? maxGap
-        if let name = try job.string("timezone") {
-            guard let zone = TimeZone(identifier: name) else {
-                throw job.error("timezone", "\"\(name)\" is not a known time zone (use an IANA name such as \"UTC\" or \"America/New_York\")")
+        aggregation = job.choice("aggregation", Aggregation.self) ?? aggregation
+        maxGap = job.integer("max_gap", range: 0...100_000) ?? maxGap
+        if let name = job.string("timezone") {
+            if let zone = TimeZone(identifier: name) {
+                timeZone = zone
+            } else {
+                job.report("timezone", "\"\(name)\" is not a known time zone (use an IANA name such as \"UTC\" or \"America/New_York\")")
             }
-            timeZone = zone
         }
-        season = try job.integer("season", range: 1...100_000)
-        trainWindow = try job.duration("train_window")
-        trainEvery = try job.schedule("train_every", timeZone: timeZone) ?? trainEvery
-        predictEvery = try job.schedule("predict_every", timeZone: timeZone) ?? predictEvery
-        backtestWindows = try job.integer("backtest_windows", range: 0...1000) ?? backtestWindows
-        fallback = try job.choice("fallback", FallbackPolicy.self) ?? fallback
-        statisticalChallengers = try job.challengers("statistical_challengers") ?? statisticalChallengers
-        if let factor = try job.double("drift_factor", range: 0...1_000_000) {
-            guard factor == 0 || factor >= 1 else {
-                throw job.error("drift_factor", "must be 0 (drift off) or at least 1 (a realized error that many times the backtest MAE), found \(factor)")
+        season = job.integer("season", range: 1...100_000)
+        trainWindow = job.duration("train_window")
+        trainEvery = job.schedule("train_every", timeZone: timeZone) ?? trainEvery
+        predictEvery = job.schedule("predict_every", timeZone: timeZone) ?? predictEvery
+        backtestWindows = job.integer("backtest_windows", range: 0...1000) ?? backtestWindows
+        fallback = job.choice("fallback", FallbackPolicy.self) ?? fallback
+        statisticalChallengers = job.challengers("statistical_challengers") ?? statisticalChallengers
+        if let factor = job.double("drift_factor", range: 0...1_000_000) {
+            if factor == 0 || factor >= 1 {
+                driftFactor = factor
+            } else {
+                job.report("drift_factor", "must be 0 (drift off) or at least 1 (a realized error that many times the backtest MAE), found \(factor)")
             }
-            driftFactor = factor
         }
-        driftPoints = try job.integer("drift_points", range: 1...1_000_000) ?? driftPoints
-        retention = try job.retention("retention")
-        keepVersions = try job.integer("keep_versions", range: 1...100_000)
-        if let query = try job.string("holidays") {
-            guard !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                throw job.error("holidays", "expected a query returning dates, e.g. \"SELECT day, name FROM public.holidays\"")
+        driftPoints = job.integer("drift_points", range: 1...1_000_000) ?? driftPoints
+        retention = job.retention("retention")
+        keepVersions = job.integer("keep_versions", range: 1...100_000)
+        if let query = job.string("holidays") {
+            if query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                job.report("holidays", "expected a query returning dates, e.g. \"SELECT day, name FROM public.holidays\"")
+            } else {
+                holidays = query
             }
-            holidays = query
         }
-        if var modelReader = try job.subtable("model") {
-            model = try ModelSettings(reading: &modelReader)
+        if var modelReader = job.subtable("model") {
+            model = ModelSettings(reading: &modelReader)
         }
         // A per-series model sees one row of attributes: constant inputs that tell it nothing.
         if source.staticCovariates != nil {
-            guard model.scope != .series else {
-                throw sourceReader.error("static_covariates", "needs a global model ([jobs.model] scope = \"global\" or \"auto\"): "
-                                         + "a model of one series sees one row of attributes, which tells it nothing")
-            }
-            guard source.seriesColumn != nil else {
-                throw sourceReader.error("static_covariates", "needs series_column: the query's first column is matched with the series keys")
+            if model.scope == .series {
+                sourceReader.report("static_covariates", "needs a global model ([jobs.model] scope = \"global\" or \"auto\"): "
+                                    + "a model of one series sees one row of attributes, which tells it nothing")
+            } else if source.seriesColumn == nil {
+                sourceReader.report("static_covariates", "needs series_column: the query's first column is matched with the series keys")
             }
         }
-        try job.rejectUnknownKeys()
+        job.reportUnknownKeys()
     }
 }
 
 extension SourceSettings {
-    init(reading source: inout TableReader) throws {
-        let table = try source.string("table")
-        let query = try source.string("query")
+    /// Reads `[jobs.source]`; as `JobSettings(reading:)`, problems are reported and the two
+    /// columns it cannot be read without are thrown. A table or query that is wrong or missing
+    /// is reported and stands in as given, so that the columns are still checked.
+    init(reading source: inout TableReader) throws(ConfigurationError) {
+        let table = source.string("table")
+        let query = source.string("query")
         switch (table, query) {
         case (let table?, nil):
-            guard Identifier.isQualifiedName(table) else {
-                throw source.error("table", "expected a table name such as \"weather\" or \"public.weather\", found \"\(table)\"")
+            if !Identifier.isQualifiedName(table) {
+                source.report("table", "expected a table name such as \"weather\" or \"public.weather\", found \"\(table)\"")
             }
             origin = .table(table)
         case (nil, let query?):
-            guard query.contains("$1"), query.contains("$2") else {
-                throw source.error("query", "must use $1 and $2 as the start and end of the time range (e.g. WHERE ts >= $1 AND ts < $2)")
+            if !(query.contains("$1") && query.contains("$2")) {
+                source.report("query", "must use $1 and $2 as the start and end of the time range (e.g. WHERE ts >= $1 AND ts < $2)")
             }
             origin = .query(query)
-        case (.some, .some):
-            throw source.error("query", "give either table or query, not both")
+        case (let table?, .some):
+            source.report("query", "give either table or query, not both")
+            origin = .table(table)
         case (nil, nil):
-            throw ConfigurationError(line: source.table.line, key: source.path, message: "needs table or query")
+            source.report(ConfigurationError(line: source.table.line, key: source.path, message: "needs table or query"))
+            origin = .table("")
         }
-        seriesColumn = try source.string("series_column")
+        seriesColumn = source.string("series_column")
         timeColumn = try source.requiredString("time_column")
         valueColumn = try source.requiredString("value_column")
         // Each role its own column: the source query would name one column twice.
         let roles: [(key: String, column: String?)] = [("time_column", timeColumn), ("value_column", valueColumn), ("series_column", seriesColumn)]
         for (i, role) in roles.enumerated() {
             guard let column = role.column, let other = roles[..<i].first(where: { $0.column == column }) else { continue }
-            throw source.error(role.key, "\"\(column)\" is also the \(other.key); each names another column of the source")
+            source.report(role.key, "\"\(column)\" is also the \(other.key); each names another column of the source")
         }
         // One column, one kind: past-observed and future-known lists are checked as one.
         var seen: [String: String] = [:]
-        func covariates(_ key: String) throws -> [String] {
-            let names = try source.strings(key) ?? []
+        func covariates(_ key: String) -> [String] {
+            let names = source.strings(key) ?? []
             for name in names {
-                guard !name.isEmpty else { throw source.error(key, "column names must not be empty") }
-                if let role = roles.first(where: { $0.column == name }) {
-                    throw source.error(key, "\"\(name)\" is the \(role.key); a covariate is another column of the source")
+                if name.isEmpty {
+                    source.report(key, "column names must not be empty")
+                } else if let role = roles.first(where: { $0.column == name }) {
+                    source.report(key, "\"\(name)\" is the \(role.key); a covariate is another column of the source")
+                } else if let other = seen[name] {
+                    source.report(key, other == key ? "\"\(name)\" is listed twice"
+                                  : "\"\(name)\" is also in \(other); a covariate is either observed in the past or known ahead")
                 }
-                if let other = seen[name] {
-                    throw source.error(key, other == key ? "\"\(name)\" is listed twice"
-                                       : "\"\(name)\" is also in \(other); a covariate is either observed in the past or known ahead")
-                }
-                seen[name] = key
+                seen[name] = seen[name] ?? key
             }
             return names
         }
-        pastCovariates = try covariates("past_covariates")
-        futureCovariates = try covariates("future_covariates")
-        if let query = try source.string("static_covariates") {
-            guard !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                throw source.error("static_covariates", "expected a query returning one row per series, the key first, e.g. "
-                                   + "\"SELECT sensor, region, capacity FROM public.sensors\"")
+        pastCovariates = covariates("past_covariates")
+        futureCovariates = covariates("future_covariates")
+        if let query = source.string("static_covariates") {
+            if query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                source.report("static_covariates", "expected a query returning one row per series, the key first, e.g. "
+                              + "\"SELECT sensor, region, capacity FROM public.sensors\"")
+            } else {
+                staticCovariates = query
             }
-            staticCovariates = query
         }
-        try source.rejectUnknownKeys()
+        source.reportUnknownKeys()
     }
 }
 
 extension ModelSettings {
-    init(reading model: inout TableReader) throws {
+    /// Reads `[jobs.model]`; every problem is reported (`TableReader`) and its key left at the default.
+    init(reading model: inout TableReader) {
         self.init()
         var o = ForecasterOverrides()
-        o.cell = try model.choice("cell", CellKind.self)
-        o.hiddenSize = try model.integer("hidden_size", range: 1...4096)
-        o.layers = try model.integer("layers", range: 1...8)
-        o.context = try model.integer("context", range: 1...100_000)
-        let tbptt = try model.integer("tbptt", range: 1...100_000)
-        let k1 = try model.integer("tbptt_k1", range: 1...100_000)
-        let k2 = try model.integer("tbptt_k2", range: 1...100_000)
+        o.cell = model.choice("cell", CellKind.self)
+        o.hiddenSize = model.integer("hidden_size", range: 1...4096)
+        o.layers = model.integer("layers", range: 1...8)
+        o.context = model.integer("context", range: 1...100_000)
+        let tbptt = model.integer("tbptt", range: 1...100_000)
+        let k1 = model.integer("tbptt_k1", range: 1...100_000)
+        let k2 = model.integer("tbptt_k2", range: 1...100_000)
         if tbptt != nil, k1 != nil || k2 != nil {
-            throw model.error("tbptt", "give either tbptt or tbptt_k1/tbptt_k2, not both")
+            model.report("tbptt", "give either tbptt or tbptt_k1/tbptt_k2, not both")
         }
         o.tbpttK1 = k1 ?? tbptt
         o.tbpttK2 = k2 ?? tbptt ?? k1
         if let a = o.tbpttK1, let b = o.tbpttK2, b < a {
-            throw model.error("tbptt_k2", "must be at least tbptt_k1 (\(a)), found \(b)")
+            model.report("tbptt_k2", "must be at least tbptt_k1 (\(a)), found \(b)")
         }
-        o.batchSize = try model.integer("batch_size", range: 1...65_536)
-        o.epochs = try model.integer("epochs", range: 1...100_000)
-        o.learningRate = try model.double("learning_rate", range: 1e-9...10).map { Float($0) }
-        o.clipNorm = try model.double("clip_norm", range: 0.001...1e9).map { Float($0) }
-        o.dropout = try model.double("dropout", range: 0...0.9).map { Float($0) }
-        if let q = try model.doubles("quantiles", range: 0.001...0.999) {
+        o.batchSize = model.integer("batch_size", range: 1...65_536)
+        o.epochs = model.integer("epochs", range: 1...100_000)
+        o.learningRate = model.double("learning_rate", range: 1e-9...10).map { Float($0) }
+        o.clipNorm = model.double("clip_norm", range: 0.001...1e9).map { Float($0) }
+        o.dropout = model.double("dropout", range: 0...0.9).map { Float($0) }
+        if let q = model.doubles("quantiles", range: 0.001...0.999) {
             do {
                 try Quantiles.validate(q, medianRequired: true)
+                o.quantiles = q
             } catch {
                 switch error.problem {
-                case .notIncreasing: throw model.error("quantiles", "must be increasing without repeats, found \(q)")
-                case .empty, .noMedian: throw model.error("quantiles", "must include 0.5, the median that becomes the point forecast")
-                case .outOfRange: throw model.error("quantiles", error.description)
+                case .notIncreasing: model.report("quantiles", "must be increasing without repeats, found \(q)")
+                case .empty, .noMedian: model.report("quantiles", "must include 0.5, the median that becomes the point forecast")
+                case .outOfRange: model.report("quantiles", error.description)
                 }
             }
-            o.quantiles = q
         }
-        o.decoder = try model.choice("decoder", DecoderKind.self)
-        o.decoderLayers = try model.integer("decoder_layers", range: 1...8)
+        o.decoder = model.choice("decoder", DecoderKind.self)
+        o.decoderLayers = model.integer("decoder_layers", range: 1...8)
         if o.decoderLayers != nil, o.decoder != .recurrent {
-            throw model.error("decoder_layers", "needs decoder = \"recurrent\" (the dense head has no decoder layers)")
+            model.report("decoder_layers", "needs decoder = \"recurrent\" (the dense head has no decoder layers)")
         }
-        o.feedback = try model.choice("feedback", FeedbackKind.self)
+        o.feedback = model.choice("feedback", FeedbackKind.self)
         if o.feedback == .output, o.decoder == .recurrent {
-            throw model.error("feedback", "\"output\" needs decoder = \"dense\": the recurrent decoder already feeds its own forecasts back")
+            model.report("feedback", "\"output\" needs decoder = \"dense\": the recurrent decoder already feeds its own forecasts back")
         }
-        scope = try model.choice("scope", ModelScope.self) ?? scope
-        o.seed = try model.integer("seed", range: 0...Int(Int32.max)).map { UInt64($0) }
-        o.ensemble = try model.integerOrAuto("ensemble", range: 1...32)
+        scope = model.choice("scope", ModelScope.self) ?? scope
+        o.seed = model.integer("seed", range: 0...Int(Int32.max)).map { UInt64($0) }
+        o.ensemble = model.integerOrAuto("ensemble", range: 1...32)
         overrides = o
-        try model.rejectUnknownKeys()
+        model.reportUnknownKeys()
     }
 }
 

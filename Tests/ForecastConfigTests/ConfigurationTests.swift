@@ -344,6 +344,59 @@ final class ConfigurationTests: XCTestCase {
         }
     }
 
+    /// One pass through check-config tells every mistake of the file, in the file's order: a
+    /// bad frequency no longer hides the horizon below it, nor one job the next.
+    func testEveryProblemOfTheFileIsReportedInItsOrder() throws {
+        let text = """
+            [daemon]
+            concurrency = 0
+            log_levl = "debug"
+
+            [[jobs]]
+            name = "a"
+            frequency = "1 fortnight"
+            horizon = -3
+            [jobs.source]
+            table = "public.weather"
+            time_column = "ts"
+            value_column = "temp"
+
+            [[jobs]]
+            name = "b"
+            frequency = "1h"
+            horizon = 24
+            timezone = "Mars/Olympus"
+            [jobs.source]
+            table = "public.weather"
+            time_column = "ts"
+            value_column = "ts"
+            [jobs.model]
+            cell = "transformer"
+            epochs = 10
+            """
+        XCTAssertThrowsError(try Configuration.parse(text)) { error in
+            guard let error = error as? ConfigurationError else { return XCTFail("\(error)") }
+            let all = [error] + error.more
+            XCTAssertEqual(all.map(\.line), [2, 3, 7, 8, 18, 22, 24], "\(error)")
+            XCTAssertEqual(all.map(\.key), ["daemon.concurrency", "daemon.log_levl", "jobs[0].frequency", "jobs[0].horizon",
+                                             "jobs[1].timezone", "jobs[1].source.value_column", "jobs[1].model.cell"])
+            let lines = error.description.split(separator: "\n")
+            XCTAssertEqual(lines.count, 7)
+            XCTAssertTrue(lines[2].contains("\"1 fortnight\" is not a frequency"), String(lines[2]))
+            XCTAssertTrue(lines[3].contains("must be between 1 and 10000, found -3"), String(lines[3]))
+            XCTAssertTrue(lines[5].contains("\"ts\" is also the time_column"), String(lines[5]))
+        }
+        // The file's name goes onto every line.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("forecastd-problems-\(UUID().uuidString).toml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertThrowsError(try Configuration.load(path: path)) { error in
+            let lines = "\(error)".split(separator: "\n")
+            XCTAssertEqual(lines.count, 7)
+            XCTAssertTrue(lines.allSatisfy { $0.hasPrefix(path + ":") }, "\(error)")
+        }
+    }
+
     func testUnknownKeysAreNamedWithTheirLine() {
         assertError(minimalJob + "\nhiden_size = 3", line: 9, key: "jobs[0].source.hiden_size", contains: "unknown key")
         assertError("[database]\nurl = \"\"\nschemaa = \"x\"", line: 3, key: "database.schemaa", contains: "unknown key")
