@@ -19,8 +19,10 @@ enum ExitStatus {
     static let badUsageOrConfiguration: Int32 = 2
 }
 
+/// Each line of `message` on standard error, prefixed, so that every problem of a list reads alike.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data(("forecastd: " + message + "\n").utf8))
+    let lines = message.split(separator: "\n", omittingEmptySubsequences: false).map { "forecastd: " + $0 + "\n" }
+    FileHandle.standardError.write(Data(lines.joined().utf8))
 }
 
 /// SPEC.md puts `--config PATH` before the command (`forecastd --config x.toml migrate`);
