@@ -630,11 +630,18 @@ public struct ETSCombination: Sendable {
     public let weights: [Double]
 
     init(models: [ETSModel]) {
-        let best = models.map(\.aicc).min() ?? 0
-        let raw = models.map { Foundation.exp(-0.5 * ($0.aicc - best)) }
+        let scores = models.map(\.aicc)
+        let best = scores.filter { !$0.isNaN }.min() ?? 0
+        // A perfect fit (a constant series: no error, AICc −∞) takes all the weight, shared
+        // with any other perfect fit; a score that is not a number takes none.
+        let raw = scores.map { score -> Double in
+            if score.isNaN { return 0 }
+            if best == -.infinity { return score == -.infinity ? 1 : 0 }
+            return Foundation.exp(-0.5 * (score - best))
+        }
         let total = raw.reduce(0, +)
         self.models = models
-        self.weights = raw.map { $0 / total }
+        self.weights = total > 0 && total.isFinite ? raw.map { $0 / total } : models.map { _ in 1 / Double(models.count) }
     }
 
     /// "MAdM+AAdA": the members' specifications, as recorded and refitted at predict.

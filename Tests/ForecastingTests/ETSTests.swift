@@ -102,6 +102,20 @@ final class ETSTests: XCTestCase {
         XCTAssertGreaterThan(combined, 0, "some series have more than one model within reach of the best")
     }
 
+    /// A constant series fits without error (AICc −∞): the combination is that model, and the
+    /// forecast the constant, chosen automatically and refitted from its record alike.
+    func testAConstantSeriesCombinesToTheConstant() throws {
+        let values = [Double](repeating: 4.5, count: 30)
+        let model = StatisticalModel.challenger(.ets, season: 12, week: nil)
+        let chosen = try model.fit(history: values, spec: nil, horizon: 12, levels: Self.levels)
+        XCTAssertEqual(chosen.spec, "ANN")
+        let again = try model.fit(history: values, spec: chosen.spec, horizon: 12, levels: Self.levels)
+        for forecast in [chosen.forecast, again.forecast] {
+            for p in forecast.point { XCTAssertEqual(p, 4.5, accuracy: 1e-6) }
+            XCTAssertTrue(forecast.values.allSatisfy(\.isFinite), "\(forecast.values)")
+        }
+    }
+
     /// A model recorded as one specification (every ETS published before the combinations) is
     /// fitted again as that model alone.
     func testARecordedSingleSpecificationIsFittedAlone() throws {
