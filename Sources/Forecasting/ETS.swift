@@ -630,18 +630,8 @@ public struct ETSCombination: Sendable {
     public let weights: [Double]
 
     init(models: [ETSModel]) {
-        let scores = models.map(\.aicc)
-        let best = scores.filter { !$0.isNaN }.min() ?? 0
-        // A perfect fit (a constant series: no error, AICc −∞) takes all the weight, shared
-        // with any other perfect fit; a score that is not a number takes none.
-        let raw = scores.map { score -> Double in
-            if score.isNaN { return 0 }
-            if best == -.infinity { return score == -.infinity ? 1 : 0 }
-            return Foundation.exp(-0.5 * (score - best))
-        }
-        let total = raw.reduce(0, +)
         self.models = models
-        self.weights = total > 0 && total.isFinite ? raw.map { $0 / total } : models.map { _ in 1 / Double(models.count) }
+        self.weights = AkaikeWeights.of(models.map(\.aicc))
     }
 
     /// "MAdM+AAdA": the members' specifications, as recorded and refitted at predict.
@@ -649,14 +639,7 @@ public struct ETSCombination: Sendable {
 
     /// Each quantile (and the point) the weighted mean of the models'.
     public func forecast(horizon: Int, levels: [Double]) -> QuantileForecast {
-        let parts = models.map { $0.forecast(horizon: horizon, levels: levels) }
-        var values = [Double](repeating: 0, count: horizon * levels.count)
-        var point = [Double](repeating: 0, count: horizon)
-        for (part, weight) in zip(parts, weights) {
-            for i in values.indices { values[i] += weight * part.values[i] }
-            for i in point.indices { point[i] += weight * part.point[i] }
-        }
-        return QuantileForecast(levels: levels, values: values, point: point)
+        AkaikeWeights.mean(models.map { $0.forecast(horizon: horizon, levels: levels) }, weights: weights)
     }
 }
 

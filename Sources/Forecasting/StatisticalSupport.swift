@@ -2,7 +2,8 @@ import Foundation
 
 /// The small numerical tools the statistical models (ETS.swift, Theta.swift,
 /// Decomposition.swift) share: a bounded Nelder–Mead minimiser, the normal quantile, least
-/// squares for a handful of columns, the sample autocorrelation, and gap interpolation.
+/// squares for a handful of columns, the sample autocorrelation, gap interpolation, and Akaike
+/// weights for combining fitted models (`AkaikeWeights`).
 /// Knows nothing of series keys, grids or networks.
 enum Numerics {
     /// What a Nelder–Mead run ends with.
@@ -156,5 +157,35 @@ enum Numerics {
             }
         }
         return result
+    }
+}
+
+/// Akaike weights (Burnham and Anderson 2002): models fitted to the same data, each weighted by
+/// exp(−ΔAICc / 2), ΔAICc its distance from the lowest; and the weighted mean of their forecasts.
+enum AkaikeWeights {
+    /// The normalised weights of `scores` (AICc values). A perfect fit (a constant series: no
+    /// error, AICc −∞) takes all the weight, shared with any other perfect fit; a score that
+    /// is not a number takes none; if none is usable, equal weights.
+    static func of(_ scores: [Double]) -> [Double] {
+        let best = scores.filter { !$0.isNaN }.min() ?? 0
+        let raw = scores.map { score -> Double in
+            if score.isNaN { return 0 }
+            if best == -.infinity { return score == -.infinity ? 1 : 0 }
+            return Foundation.exp(-0.5 * (score - best))
+        }
+        let total = raw.reduce(0, +)
+        return total > 0 && total.isFinite ? raw.map { $0 / total } : scores.map { _ in 1 / Double(scores.count) }
+    }
+
+    /// Each quantile and point of `parts` (same levels and horizon) averaged with `weights`.
+    static func mean(_ parts: [QuantileForecast], weights: [Double]) -> QuantileForecast {
+        guard let first = parts.first else { preconditionFailure("a mean of no forecasts") }
+        var values = [Double](repeating: 0, count: first.values.count)
+        var point = [Double](repeating: 0, count: first.point.count)
+        for (part, weight) in zip(parts, weights) {
+            for i in values.indices { values[i] += weight * part.values[i] }
+            for i in point.indices { point[i] += weight * part.point[i] }
+        }
+        return QuantileForecast(levels: first.levels, values: values, point: point)
     }
 }
