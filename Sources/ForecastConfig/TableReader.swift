@@ -55,7 +55,6 @@ struct TableReader {
         problems.add(error(key, message, line: line))
     }
 
-
     private mutating func node(_ key: String) -> TOMLNode? {
         consumed.insert(key)
         return table[key]

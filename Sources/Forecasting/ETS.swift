@@ -176,22 +176,29 @@ public enum ETS {
     /// as statsforecast's `AutoETS(season_length: season, model: "ZZZ")`. `damped` nil tries
     /// both; a constant series gets ANN with α = 0.9999.
     public static func auto(_ values: [Double], season: Int, damped: Bool? = nil) throws(ETSError) -> ETSModel {
+        // The first of the lowest, in the candidates' order.
+        try fittedCandidates(values, season: season, damped: damped).min { $0.aicc < $1.aicc }!
+    }
+
+    /// Every admissible candidate of `auto`, in its order, fitted with the bounds they share
+    /// (`ETSBounds`); those of infinite or undefined AICc left out. A constant series: only ANN
+    /// with α = 0.9999.
+    static func fittedCandidates(_ values: [Double], season: Int, damped: Bool?) throws(ETSError) -> [ETSModel] {
         let y = trimmed(values)
         let observed = y.filter(\.isFinite)
         guard observed.count > 6 else { throw .tooShort(needed: 7, got: observed.count) }
         if observed.allSatisfy({ $0 == observed[0] }) {
             var bounds = ETSBounds()
-            return try fit(y, season: 1, spec: ETSSpec(error: .additive, trend: .none, season: .none), bounds: &bounds, fixedAlpha: 0.9999)
+            return [try fit(y, season: 1, spec: ETSSpec(error: .additive, trend: .none, season: .none), bounds: &bounds, fixedAlpha: 0.9999)]
         }
         var bounds = ETSBounds()
-        var best: ETSModel?
+        var models: [ETSModel] = []
         for spec in candidates(for: y, season: season, damped: damped) {
-            guard let model = try? fit(y, season: season, spec: spec, bounds: &bounds) else { continue }
-            let score = model.aicc
-            if score.isFinite, score < (best?.aicc ?? .infinity) { best = model }
+            guard let model = try? fit(y, season: season, spec: spec, bounds: &bounds), model.aicc.isFinite else { continue }
+            models.append(model)
         }
-        guard let best else { throw .noModel }
-        return best
+        guard !models.isEmpty else { throw .noModel }
+        return models
     }
 
     /// The candidates `auto` tries on `y`, in its order: seasonal ones only where the season
@@ -639,7 +646,7 @@ public struct ETSCombination: Sendable {
 
     /// Each quantile (and the point) the weighted mean of the models'.
     public func forecast(horizon: Int, levels: [Double]) -> QuantileForecast {
-        AkaikeWeights.mean(models.map { $0.forecast(horizon: horizon, levels: levels) }, weights: weights)
+        QuantileForecast.mean(of: models.map { $0.forecast(horizon: horizon, levels: levels) }, weights: weights)
     }
 }
 
@@ -650,21 +657,11 @@ extension ETS {
     /// Every admissible candidate fitted as `auto` fits them, combined by Akaike weights, best
     /// first; the candidates of weight below `combinationFloor` are dropped (they would change
     /// the forecast by less than 1% of a member's and cost a fit at every predict) and the rest
-    /// weighted again. A constant series gets `auto`'s single ANN.
+    /// weighted again. A constant series gets its single ANN.
     public static func autoCombination(_ values: [Double], season: Int) throws(ETSError) -> ETSCombination {
-        let y = trimmed(values)
-        let observed = y.filter(\.isFinite)
-        guard observed.count > 6 else { throw .tooShort(needed: 7, got: observed.count) }
-        if observed.allSatisfy({ $0 == observed[0] }) { return ETSCombination(models: [try auto(values, season: season)]) }
-        var bounds = ETSBounds()
-        var models: [ETSModel] = []
-        for spec in candidates(for: y, season: season, damped: nil) {
-            guard let model = try? fit(y, season: season, spec: spec, bounds: &bounds), model.aicc.isFinite else { continue }
-            models.append(model)
-        }
-        guard !models.isEmpty else { throw .noModel }
-        let all = ETSCombination(models: models)
-        let kept = zip(all.models, all.weights).filter { $0.1 >= combinationFloor }.sorted { $0.1 > $1.1 }.map(\.0)
+        let models = try fittedCandidates(values, season: season, damped: nil)
+        let weights = AkaikeWeights.of(models.map(\.aicc))
+        let kept = zip(models, weights).filter { $0.1 >= combinationFloor }.sorted { $0.1 > $1.1 }.map(\.0)
         return ETSCombination(models: kept)
     }
 

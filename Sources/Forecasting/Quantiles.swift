@@ -189,4 +189,15 @@ extension QuantileForecast {
         let point = first.point.indices.map { i in forecasts.reduce(0) { $0 + $1.point[i] } / n }
         return QuantileForecast(levels: first.levels, values: values, point: point)
     }
+
+    /// The combination with `weights` (summing to 1, one per forecast): each quantile and the
+    /// point the weighted mean of theirs (the Akaike-weighted ETS, `ETSCombination`).
+    public static func mean(of forecasts: [QuantileForecast], weights: [Double]) -> QuantileForecast {
+        precondition(!forecasts.isEmpty && weights.count == forecasts.count, "one weight per forecast, at least one")
+        let first = forecasts[0]
+        precondition(forecasts.allSatisfy { $0.levels == first.levels && $0.values.count == first.values.count }, "the same steps at the same levels")
+        let values = first.values.indices.map { i in zip(forecasts, weights).reduce(0) { $0 + $1.1 * $1.0.values[i] } }
+        let point = first.point.indices.map { i in zip(forecasts, weights).reduce(0) { $0 + $1.1 * $1.0.point[i] } }
+        return QuantileForecast(levels: first.levels, values: values, point: point)
+    }
 }

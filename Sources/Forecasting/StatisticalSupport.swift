@@ -161,7 +161,8 @@ enum Numerics {
 }
 
 /// Akaike weights (Burnham and Anderson 2002): models fitted to the same data, each weighted by
-/// exp(−ΔAICc / 2), ΔAICc its distance from the lowest; and the weighted mean of their forecasts.
+/// exp(−ΔAICc / 2), ΔAICc its distance from the lowest (their forecasts are then averaged by
+/// `QuantileForecast.mean(of:weights:)`).
 enum AkaikeWeights {
     /// The normalised weights of `scores` (AICc values). A perfect fit (a constant series: no
     /// error, AICc −∞) takes all the weight, shared with any other perfect fit; a score that
@@ -175,17 +176,5 @@ enum AkaikeWeights {
         }
         let total = raw.reduce(0, +)
         return total > 0 && total.isFinite ? raw.map { $0 / total } : scores.map { _ in 1 / Double(scores.count) }
-    }
-
-    /// Each quantile and point of `parts` (same levels and horizon) averaged with `weights`.
-    static func mean(_ parts: [QuantileForecast], weights: [Double]) -> QuantileForecast {
-        guard let first = parts.first else { preconditionFailure("a mean of no forecasts") }
-        var values = [Double](repeating: 0, count: first.values.count)
-        var point = [Double](repeating: 0, count: first.point.count)
-        for (part, weight) in zip(parts, weights) {
-            for i in values.indices { values[i] += weight * part.values[i] }
-            for i in point.indices { point[i] += weight * part.point[i] }
-        }
-        return QuantileForecast(levels: first.levels, values: values, point: point)
     }
 }
