@@ -35,6 +35,7 @@ struct BenchAccuracy: ParsableCommand {
     @Option(help: "Recurrent decoder and feedback: share of own forecasts fed in the last epoch (default 0.5).") var ownShare: Float?
     @Option(help: "Networks in the ensemble.") var ensemble: Int?
     @Option(help: "The networks' seed (default 1): another seed shows how far a result moves with the seed alone.") var seed: UInt64?
+    @Option(help: "With --contenders: the guard's backtest windows (a job's backtest_windows; default 3).") var backtestWindows: Int = 3
     @Flag(help: "Print each epoch.") var verbose = false
     @Option(help: "Run the guard's whole contest at each origin instead of the network alone, and write every contender's backtest windows and forecast to this file (JSON lines), to compare rules of selection and combination on the held-out windows.")
     var contenders: String?
@@ -80,7 +81,7 @@ struct BenchAccuracy: ParsableCommand {
         overrides.seed = seed
         if feedback == .output, decoder == .recurrent { throw ValidationError("--feedback output needs --decoder dense") }
         let settings = ForecasterSettings.resolved(frequency: grid.frequency, horizon: horizon, season: season,
-                                                   backtestWindows: 3, overrides: overrides)
+                                                   backtestWindows: backtestWindows, overrides: overrides)
         // The product's own rolling-origin backtest and metrics: each origin trains a fresh
         // model on the history before it; seasonal naive and naive are scored on the same windows.
         let backtest = Backtest(horizon: horizon, windows: origins, season: season, levels: settings.quantiles)
@@ -121,7 +122,7 @@ extension BenchAccuracy {
     /// one JSON line: the held-out actuals and their MASE scale, and per contender its backtest
     /// windows (scale, actuals, point forecast) and its forecast of the held-out horizon.
     func writeContenders(of series: [RegularSeries], settings: ForecasterSettings, season: Int, to path: String) throws {
-        let guardian = ModelGuard(settings: settings, season: season, backtestWindows: 3, fallbackAllowed: true,
+        let guardian = ModelGuard(settings: settings, season: season, backtestWindows: backtestWindows, fallbackAllowed: true,
                                   challengersBelow: ModelGuard.shortSeriesLength)
         _ = FileManager.default.createFile(atPath: path, contents: nil)
         guard let file = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }

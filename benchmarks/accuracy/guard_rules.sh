@@ -9,7 +9,8 @@
 # ACC_CHECKS: the folder check_data.py filled (run.sh makes it); sets whose file is missing are skipped.
 # `python fresh_checks.py $ACC_CHECKS` adds series no rule was chosen on (fresh_monthly, fresh_quarterly).
 # SEED: the networks' seed (default 1); ENSEMBLE: networks per ensemble (default the release's);
-# BENCH_FLAGS: further `bench accuracy` options for every set (e.g. "--hidden 16 --epochs 40").
+# BENCH_FLAGS: further `bench accuracy` options for every set (e.g. "--hidden 16 --epochs 40",
+# "--backtest-windows 5").
 # Over seeds, compare folders with compare_seeds.py.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
