@@ -120,7 +120,7 @@ extension BenchAccuracy {
     /// For each series and origin (the last `origins` horizons), the guard's contest on the
     /// history before it as `train --as-of` runs it with the defaults (`ModelGuard.everyContender`),
     /// one JSON line: the held-out actuals and their MASE scale, and per contender its backtest
-    /// windows (scale, actuals, point forecast) and its forecast of the held-out horizon.
+    /// windows (scale, actuals, point forecast, quantiles) and its forecast of the held-out horizon.
     func writeContenders(of series: [RegularSeries], settings: ForecasterSettings, season: Int, to path: String) throws {
         let guardian = ModelGuard(settings: settings, season: season, backtestWindows: backtestWindows, fallbackAllowed: true,
                                   challengersBelow: ModelGuard.shortSeriesLength)
@@ -160,7 +160,11 @@ extension BenchAccuracy {
                     "contenders": reports.compactMap { report -> [String: Any]? in
                         guard let forecast = report.forecasts.first(where: { $0.series == key }), let backtest = report.backtests[key] else { return nil }
                         return ["code": report.code, "mase": report.mase.isFinite ? report.mase : -1,
-                                "windows": backtest.windows.map { window(histories[j], $0.origin, $0.modelForecast.point) },
+                                "windows": backtest.windows.map { w -> [String: Any] in
+                                    var scored = window(histories[j], w.origin, w.modelForecast.point)
+                                    scored["quantiles"] = w.modelForecast.values
+                                    return scored
+                                },
                                 "point": forecast.forecast.point, "levels": settings.quantiles, "quantiles": forecast.forecast.values]
                     }]
                 file.write(try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]))
