@@ -42,7 +42,7 @@ final class AveragedModelTests: StoreTestCase {
             }
         }
         // A job with only the required keys but one network: on these arrivals one network's
-        // backtest leaves Theta the choice (the default three networks are chosen, combined with Theta).
+        // backtest leaves Theta the choice (the default ensemble is chosen, combined with Theta).
         var job = JobSettings(name: "aus", frequency: try Frequency(parsing: "3mo"), horizon: 8,
                               source: SourceSettings(origin: .table("\(schema).arrivals"), seriesColumn: "origin", timeColumn: "quarter",
                                                      valueColumn: "arrivals"))

@@ -121,7 +121,7 @@ final class StaticCovariateJobTests: CovariateJobTestCase {
         XCTAssertEqual(fullStates, incrementalStates, "every network's state, bit for bit")
         let weights = try await db.query("SELECT weights FROM \(table("models")) WHERE status = 'active'")
         let model = try weights[0].decode(0, as: [UInt8].self)
-        XCTAssertEqual(try ModelArchive.decode(model).members.count, 3, "three networks, the default for a unit of short series")
+        XCTAssertEqual(try ModelArchive.decode(model).members.count, ForecasterSettings.shortSeriesEnsemble, "the default networks of a unit of short series")
 
         try await db.execute("UPDATE \(table("sensors")) SET kind = 'rural', capacity = 20 WHERE region = 'a'")
         try await db.execute("DELETE FROM \(table("series_state"))")
