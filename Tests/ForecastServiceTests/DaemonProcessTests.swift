@@ -49,6 +49,9 @@ final class DaemonProcessTests: StoreTestCase {
         }
     }
 
+    /// One network per unit (`ensemble = 1`): these tests time the daemon's work, not the
+    /// ensembles, whose default for these short series (`shortSeriesEnsemble`) would multiply
+    /// every unit's training.
     func writeConfig(_ name: String = "forecastd.toml", lease: String = "3s", concurrency: Int = 1, epochs: Int = 3,
                      hidden: Int = 8, source: String? = nil, metricsListen: String = "", daemonExtra: String = "", jobExtra: String = "",
                      extra: String = "") throws -> String {
@@ -78,6 +81,7 @@ final class DaemonProcessTests: StoreTestCase {
             hidden_size = \(hidden)
             epochs = \(epochs)
             context = 24
+            ensemble = 1
             \(extra)
             """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
