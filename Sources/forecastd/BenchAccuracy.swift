@@ -35,7 +35,7 @@ struct BenchAccuracy: ParsableCommand {
     @Option(help: "Recurrent decoder and feedback: share of own forecasts fed in the last epoch (default 0.5).") var ownShare: Float?
     @Option(help: "Networks in the ensemble.") var ensemble: Int?
     @Option(help: "The networks' seed (default 1): another seed shows how far a result moves with the seed alone.") var seed: UInt64?
-    @Option(help: "With --contenders: the guard's backtest windows (a job's backtest_windows; default 3).") var backtestWindows: Int = 3
+    @Option(help: "Backtest windows, as a job's backtest_windows (default 3): the network holds back that many horizons, and with --contenders the guard scores every contender on them.") var backtestWindows: Int = 3
     @Flag(help: "Print each epoch.") var verbose = false
     @Option(help: "Run the guard's whole contest at each origin instead of the network alone, and write every contender's backtest windows and forecast to this file (JSON lines), to compare rules of selection and combination on the held-out windows.")
     var contenders: String?
