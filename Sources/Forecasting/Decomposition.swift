@@ -16,8 +16,12 @@ import Foundation
 ///   number ≥ 1.5·period / (1 − 1.5/7), low-pass window the smallest odd number > period,
 ///   locally linear loess, 5 inner passes, no robustness passes.
 /// - `mstl(_:periods:mode:)`: MSTL (Bandara, Hyndman and Bergmeir 2021) for several periods
-///   (day and week of sub-daily data): STL per period, shortest first, seasonal windows
-///   7 + 4·i, two rounds, each period re-estimated with the others removed.
+///   (day and week of sub-daily data) as R's `forecast::mstl` and statsforecast's `mstl`: STL
+///   per period, shortest first, seasonal windows 11, 15, … (7 + 4·i, i from 1), locally
+///   constant seasonal loess (`stl`'s `s.degree = 0`), two rounds, each period re-estimated
+///   with the others removed. (Windows from 7 with a locally linear seasonal loess, as this
+///   file had them before, put half-hourly demand's trend 0.3 GW below statsforecast's and its
+///   ETS-after-MSTL forecasts 3–17% away; see `benchmarks/RESULTS.md`, issue 12.)
 ///
 /// Multiplicative decompositions are STL/MSTL of log y, turned back with exp, the remainder
 /// then taken as y / (trend · Π seasonal) so that the components recombine to the series to
@@ -159,20 +163,21 @@ public struct Decomposition: Sendable, Equatable {
     /// STL with one period (see the type's comment); `mode` nil chooses it with
     /// `seasonalMode`. Needs two whole periods.
     public static func stl(_ values: [Double], period: Int, mode: Mode? = nil, seasonalWindow: Int = 7) -> Decomposition {
-        mstl(values, periods: [period], mode: mode, seasonalWindows: [seasonalWindow])
+        mstl(values, periods: [period], mode: mode, seasonalWindows: [seasonalWindow], seasonalDegree: 1)
     }
 
     /// MSTL over `periods` (see the type's comment); periods that do not fit twice in the
     /// series are dropped, and with none left the trend is a loess smooth of the series.
     /// `mode` nil chooses it with `seasonalMode` on the shortest period.
-    public static func mstl(_ values: [Double], periods: [Int], mode: Mode? = nil, seasonalWindows: [Int]? = nil) -> Decomposition {
+    public static func mstl(_ values: [Double], periods: [Int], mode: Mode? = nil, seasonalWindows: [Int]? = nil,
+                            seasonalDegree: Int = 0) -> Decomposition {
         let filled = Numerics.interpolatingGaps(values)
         precondition(filled.allSatisfy(\.isFinite), "at least one observed value is needed")
         let kept = Array(Set(periods.filter { $0 >= 2 && 2 * $0 <= values.count })).sorted()
         let mode = mode ?? (kept.first.map { seasonalMode(values, period: $0) } ?? .additive)
         let multiplicative = mode == .multiplicative && filled.allSatisfy { $0 > 0 }
         let y = multiplicative ? filled.map { Foundation.log($0) } : filled
-        let windows = seasonalWindows ?? kept.indices.map { 7 + 4 * $0 }
+        let windows = seasonalWindows ?? kept.indices.map { 11 + 4 * $0 }
         var seasonals = kept.map { _ in [Double](repeating: 0, count: y.count) }
         var trend: [Double]
         if kept.isEmpty {
@@ -186,7 +191,8 @@ public struct Decomposition: Sendable, Equatable {
                     for (j, s) in seasonals.enumerated() where j != i {
                         for t in partial.indices { partial[t] -= s[t] }
                     }
-                    let fit = stlCore(partial, period: period, seasonalWindow: oddAtLeast(Swift.max(3, windows[i])))
+                    let fit = stlCore(partial, period: period, seasonalWindow: oddAtLeast(Swift.max(3, windows[i])),
+                                      seasonalDegree: seasonalDegree)
                     seasonals[i] = fit.seasonal
                     trend = fit.trend
                 }
@@ -210,10 +216,10 @@ public struct Decomposition: Sendable, Equatable {
 
     static func oddAtLeast(_ x: Int) -> Int { x % 2 == 0 ? x + 1 : x }
 
-    /// The inner loop of STL (non-robust): seasonal by loess of each cycle-subseries, its
-    /// low-frequency part removed by moving averages of m, m and 3 and a loess; trend by loess
-    /// of the deseasonalised series.
-    static func stlCore(_ y: [Double], period: Int, seasonalWindow: Int) -> (trend: [Double], seasonal: [Double]) {
+    /// The inner loop of STL (non-robust): seasonal by loess of each cycle-subseries (of
+    /// `seasonalDegree` 0 or 1), its low-frequency part removed by moving averages of m, m and 3
+    /// and a loess; trend by loess of the deseasonalised series.
+    static func stlCore(_ y: [Double], period: Int, seasonalWindow: Int, seasonalDegree: Int) -> (trend: [Double], seasonal: [Double]) {
         let n = y.count
         let trendWindow = oddAtLeast(Int((1.5 * Double(period) / (1 - 1.5 / Double(seasonalWindow))).rounded(.up)))
         let lowPassWindow = oddAtLeast(period + 1)
@@ -226,7 +232,7 @@ public struct Decomposition: Sendable, Equatable {
                 let sub = stride(from: phase, to: n, by: period).map { y[$0] - trend[$0] }
                 let count = sub.count
                 for k in -1...count {
-                    let value = loess(sub, at: Double(k), window: seasonalWindow)
+                    let value = loess(sub, at: Double(k), window: seasonalWindow, degree: seasonalDegree)
                     let index = (k + 1) * period + phase
                     if index < cycle.count { cycle[index] = value }
                 }
@@ -279,9 +285,10 @@ public struct Decomposition: Sendable, Equatable {
         return result
     }
 
-    /// Locally linear loess with tricube weights of the `window` nearest points of `y` (at
-    /// positions 0..<n), evaluated at `x` (which may lie outside), as STL's Fortran `est`.
-    static func loess(_ y: [Double], at x: Double, window: Int) -> Double {
+    /// Locally linear (`degree` 1) or constant (0) loess with tricube weights of the `window`
+    /// nearest points of `y` (at positions 0..<n), evaluated at `x` (which may lie outside), as
+    /// STL's Fortran `est`.
+    static func loess(_ y: [Double], at x: Double, window: Int, degree: Int = 1) -> Double {
         let n = y.count
         guard n > 1 else { return y.first ?? 0 }
         let q = Swift.min(window, n)
@@ -301,7 +308,7 @@ public struct Decomposition: Sendable, Equatable {
         }
         guard total > 0 else { return y[Swift.min(Swift.max(Int(x.rounded()), 0), n - 1)] }
         for j in 0..<q { weights[j] /= total }
-        if h > 0 {
+        if h > 0, degree > 0 {
             var a = 0.0
             for j in 0..<q { a += weights[j] * Double(left + j) }
             var c = 0.0

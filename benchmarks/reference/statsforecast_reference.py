@@ -1,4 +1,4 @@
-"""Reference numbers for forecastd's Swift ETS and Theta (Tests/ForecastingTests/StatsforecastReference.swift).
+"""Reference numbers for forecastd's Swift ETS, Theta and MSTL (Tests/ForecastingTests/StatsforecastReference.swift).
 
 Fits statsforecast's AutoETS (model 'ZZZ'), ETS with fixed specifications and AutoTheta on the
 shared data sets and writes their point forecasts, 80% intervals and chosen models, together
@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import statsforecast
 from statsforecast.ets import ets_f, forecast_ets
+from statsforecast.models import MSTL, AutoETS
+from statsforecast.mstl import mstl
 from statsforecast.theta import auto_theta, forecast_theta
 
 warnings.filterwarnings("ignore")
@@ -94,6 +96,19 @@ def book_variance(fit, h):
 Z80 = 1.2815515655446004
 
 
+def mstl_sets(d):
+    """(key, periods, horizon, values): four weeks of half-hourly demand ending the day before
+    the data set's last, and of hourly temperature at JFK (gaps interpolated, as the accuracy
+    benchmark's peers see them)."""
+    e = pd.read_csv(os.path.join(d, "elecdemand_vic_2014.csv"))
+    e["ts"] = pd.to_datetime(e.ts, utc=True)
+    demand = e.set_index("ts").demand_gw.resample("30min").mean().interpolate().values
+    w = pd.read_csv(os.path.join(d, "weather_nyc_2013.csv"))
+    w["ts"] = pd.to_datetime(w.ts, utc=True)
+    temp = w[w.station == "JFK"].set_index("ts").temp.resample("1h").mean().interpolate().values
+    return [("elecdemand", [48, 336], 48, demand[-1392:-48]), ("weather_jfk_temp", [24, 168], 24, temp[-672:])]
+
+
 def ets_case(y, m, h, spec):
     damped = None
     if len(spec) == 4:  # "AAdA": damped trend
@@ -148,8 +163,9 @@ def main():
     w("// Regenerate: /work/venv-stats/bin/python benchmarks/reference/statsforecast_reference.py \\")
     w("//     > Tests/ForecastingTests/StatsforecastReference.swift")
     w("// Histories from ../shared/datasets (airpassengers, monthly_seven, aus_arrivals_quarterly, the")
-    w("// S&P 500's monthly mean close); forecasts by statsforecast.ets.ets_f / forecast_ets and")
-    w("// statsforecast.theta.auto_theta / forecast_theta, intervals at 80%.")
+    w("// S&P 500's monthly mean close; for MSTL, elecdemand and JFK's hourly temperature); forecasts by")
+    w("// statsforecast.ets.ets_f / forecast_ets and statsforecast.theta.auto_theta / forecast_theta,")
+    w("// intervals at 80%; decompositions by statsforecast.mstl.mstl.")
     w("")
     w("struct ReferenceForecast {")
     w("    /// ETS as \"MAdM\" (error, trend, d if damped, season); Theta as \"OTM+multiplicative\".")
@@ -187,6 +203,18 @@ def main():
     w("    let autoTheta: Double")
     w("}")
     w("")
+    w("/// statsforecast's `mstl` (R's `forecast::mstl`) of a sub-daily series, and the forecast of")
+    w("/// `MSTL(season_length: periods, trend_forecaster: AutoETS(model: \"ZZN\"))`.")
+    w("struct ReferenceMSTL {")
+    w("    let key: String")
+    w("    let periods: [Int]")
+    w("    let history: [Double]")
+    w("    let trend: [Double]")
+    w("    /// One component per period, in the order of `periods`.")
+    w("    let seasonal: [[Double]]")
+    w("    let forecast: [Double]")
+    w("}")
+    w("")
     w("enum StatsforecastReference {")
     w("    static let cases: [ReferenceCase] = [")
     mases = []
@@ -218,6 +246,18 @@ def main():
                 origins = 3
                 e, th = mase_protocol(y, m, h, origins)
                 mases.append((set_name, key, m, h, origins, e, th))
+    w("    ]")
+    w("")
+    w("    static let mstl: [ReferenceMSTL] = [")
+    for key, periods, h, y in mstl_sets(args.datasets):
+        y = np.asarray(y, dtype=float)
+        parts = mstl(y, periods)
+        f = MSTL(season_length=periods, trend_forecaster=AutoETS(model="ZZN")).fit(y).predict(h)["mean"]
+        seasonal = ",\n            ".join(swift_array(parts[f"seasonal{p}"].values) for p in periods)
+        w(f"        ReferenceMSTL(key: \"{key}\", periods: {periods}, history: {swift_array(y)},")
+        w(f"            trend: {swift_array(parts.trend.values)},")
+        w(f"            seasonal: [{seasonal}],")
+        w(f"            forecast: {swift_array(f)}),")
     w("    ]")
     w("")
     w("    static let mase: [ReferenceMASE] = [")
