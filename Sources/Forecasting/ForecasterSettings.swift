@@ -77,12 +77,18 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
     /// ones, then the future-known (`RegularSeries.covariates`).
     public var covariateColumns: [String] { (pastCovariates ?? []) + (futureCovariates ?? []) }
 
-    /// Networks trained side by side, differing in seed (`seed`, `seed + 1`, ...), whose
-    /// forecasts are combined by the median, quantile by quantile (`[jobs.model] ensemble`;
-    /// `TrainedForecaster.members`). nil: `"auto"`, the job's default, which the guard fixes
-    /// per unit (`resolvingEnsemble(for:)`); a trained model's settings always hold the count (a
-    /// network stored before ensembles existed holds none and is one network).
+    /// Networks trained side by side, differing in seed (`seed`, `seed + 1`, ...) and in the
+    /// lags they read (`member(_:)`), whose forecasts are combined by the median, quantile by
+    /// quantile (`[jobs.model] ensemble`; `TrainedForecaster.members`). nil: `"auto"`, the
+    /// job's default, which the guard fixes per unit (`resolvingEnsemble(for:)`); a trained
+    /// model's settings always hold the count (a network stored before ensembles existed holds
+    /// none and is one network).
     public var ensemble: Int? = nil
+    /// A trained ensemble's lags, member by member (the first one's are `lags`): what a saved
+    /// state and a warm-up must look back over for every member to read on. nil for a single
+    /// network (and for ensembles stored before members differed in lags, whose members all
+    /// read `lags`).
+    public var ensembleLags: [Int]? = nil
 
     /// The decoder, nil read as the dense head.
     public var decoderKind: DecoderKind { decoder ?? .dense }
@@ -172,6 +178,9 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
 
     /// How many networks are trained (at least 1); for `"auto"` (nil), see `resolvingEnsemble(for:)`.
     public var ensembleSize: Int { max(ensemble ?? 1, 1) }
+
+    /// The most lags any network of the model reads (`lags`, or an ensemble's longest).
+    public var longestLags: Int { max(lags, ensembleLags?.max() ?? 0) }
 
     /// The longest week offered as lags: half-hourly data (336 steps). Finer grids would feed
     /// thousands of inputs per step.

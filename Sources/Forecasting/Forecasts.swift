@@ -112,9 +112,10 @@ extension TrainedForecaster {
         return try encoding.encode(series.statics, of: series.key)
     }
 
-    /// Steps of the past the next steps look back at: the lags, and a season for the seasonal
-    /// and profile bases.
-    var stateTailLength: Int { max(settings.lags, settings.season, 1) }
+    /// Steps of the past the next steps look back at: the lags (of an ensemble, its longest
+    /// member's, so that the state it saves, the first member's, serves every member), and a
+    /// season for the seasonal and profile bases.
+    var stateTailLength: Int { max(settings.longestLags, settings.season, 1) }
 
     /// The forecast from the end of `series`, read from its first step, quantiles in order and
     /// in the series' own units, with the state after its last settled step (see

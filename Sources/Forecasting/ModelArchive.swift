@@ -5,7 +5,7 @@ import NeuralNet
 /// names the format, a JSON description (settings, grid, per-series scalers and, for a
 /// `.profile` model, seasonal profiles; with covariates, their names in the settings and each
 /// series' covariate scalers, past-observed then future-known; for a network combined with a
-/// baseline, each series' `BaselineSpread`; for an ensemble, each further network's seed,
+/// baseline, each series' `BaselineSpread`; for an ensemble, each further network's seed, lags,
 /// calibration and length), then the network in NeuralNet's checksummed binary format (an
 /// ensemble's further networks after it, in order). Any damage is a thrown error that says
 /// what is wrong, never a crash.
@@ -36,6 +36,8 @@ public enum ModelArchive {
 
     struct Member: Codable {
         var seed: UInt64
+        /// Absent in archives of ensembles whose members all read the first one's lags.
+        var lags: Int?
         var calibration: Calibration?
         var bestEpoch: Int
         var bytes: Int
@@ -67,7 +69,8 @@ public enum ModelArchive {
                             covariateScalers: model.covariateScalers.isEmpty ? nil : model.covariateScalers,
                             baselineSpreads: model.baselineSpreads.isEmpty ? nil : model.baselineSpreads,
                             members: others.isEmpty ? nil : zip(model.members.dropFirst(), others).map {
-                                Member(seed: $0.settings.seed, calibration: $0.settings.calibration, bestEpoch: $0.bestEpoch, bytes: $1.count)
+                                Member(seed: $0.settings.seed, lags: $0.settings.lags, calibration: $0.settings.calibration,
+                                       bestEpoch: $0.bestEpoch, bytes: $1.count)
                             })
         let json = try JSONEncoder().encode(header)
         var bytes = magic
@@ -103,14 +106,25 @@ public enum ModelArchive {
             throw ArchiveError.badHeader(String(describing: error))
         }
         let memberBytes = (header.members ?? []).map(\.bytes)
-        guard memberBytes.allSatisfy({ $0 > 0 }), memberBytes.reduce(0, +) < bytes.count - 12 - length else {
+        guard memberBytes.allSatisfy({ $0 > 0 }), memberBytes.reduce(0, +) < bytes.count - 12 - length,
+              (header.members ?? []).allSatisfy({ (1...ForecasterSettings.maximumWeekLags).contains($0.lags ?? 1) }) else {
             throw ArchiveError.badHeader("the ensemble's networks are damaged")
         }
         var end = bytes.count - memberBytes.reduce(0, +)
         let (network, _) = try ModelFormat.decode(Array(bytes[(12 + length)..<end]))
+        // Each further network as its settings describe it: the first one's but for what sets it apart.
+        let memberSettings = (header.members ?? []).map { member -> ForecasterSettings in
+            var settings = header.settings
+            settings.seed = member.seed
+            settings.lags = member.lags ?? header.settings.lags
+            settings.calibration = member.calibration
+            return settings
+        }
         var others: [RecurrentNetwork] = []
-        for count in memberBytes {
-            let (other, _) = try ModelFormat.decode(Array(bytes[end..<(end + count)]), expecting: network.config)
+        for (count, settings) in zip(memberBytes, memberSettings) {
+            var expected = network.config
+            expected.inputSize = FeatureLayout(grid: grid, settings: settings).inputSize
+            let (other, _) = try ModelFormat.decode(Array(bytes[end..<(end + count)]), expecting: expected)
             others.append(other)
             end += count
         }
@@ -146,11 +160,8 @@ public enum ModelArchive {
         }
         guard let described = header.members, !described.isEmpty else { return model(header.settings, network, header.bestEpoch, []) }
         let first = model(header.settings, network, header.bestEpoch, [])
-        let members = [first] + zip(described, others).map { member, other in
-            var settings = header.settings
-            settings.seed = member.seed
-            settings.calibration = member.calibration
-            return model(settings, other, member.bestEpoch, [])
+        let members = [first] + zip(described, zip(memberSettings, others)).map { member, other in
+            model(other.0, other.1, member.bestEpoch, [])
         }
         return model(header.settings, network, header.bestEpoch, members)
     }

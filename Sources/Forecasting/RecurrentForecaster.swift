@@ -91,8 +91,15 @@ public final class TrainedForecaster: @unchecked Sendable {
 
     /// The same network, keeping `spreads` for its combination with a baseline (archived with it).
     public func withBaselineSpreads(_ spreads: [String: BaselineSpread]) -> TrainedForecaster {
-        let model = TrainedForecaster(settings: settings, grid: grid, network: network, scalers: scalers, profiles: profiles,
-                                      covariateScalers: covariateScalers, baselineSpreads: spreads, members: members,
+        copy(baselineSpreads: spreads)
+    }
+
+    /// This model with other settings, baseline spreads or members; the rest, and its times, the same.
+    func copy(settings: ForecasterSettings? = nil, baselineSpreads: [String: BaselineSpread]? = nil,
+              members: [TrainedForecaster]? = nil) -> TrainedForecaster {
+        let model = TrainedForecaster(settings: settings ?? self.settings, grid: grid, network: network, scalers: scalers,
+                                      profiles: profiles, covariateScalers: covariateScalers,
+                                      baselineSpreads: baselineSpreads ?? self.baselineSpreads, members: members ?? self.members,
                                       history: history, bestEpoch: bestEpoch)
         model.times = times
         return model

@@ -9,7 +9,7 @@ import Foundation
 /// state `context` steps before its outputs count, with its lag inputs read from before it, and
 /// backpropagates over `tbptt_k2` steps: so the network has learnt to forecast after
 /// `max(context, tbptt_k2)` steps from the zero state, given `max(lags, season)` steps of past
-/// for its lag inputs and seasonal base. A warm-up reads that lookback and twice the warm-up
+/// for its lag inputs and seasonal base (an ensemble's longest lags). A warm-up reads that lookback and twice the warm-up
 /// training used; a series whose read holds less than the lookback and one training warm-up
 /// (it stopped before the window, or is younger than it) is read in full instead.
 /// A forecast after a warm-up is not the bits of a full read (the contract a saved state keeps),
@@ -30,15 +30,16 @@ public struct WarmUp: Sendable, Equatable, CustomStringConvertible {
     }
 
     public init(_ settings: ForecasterSettings) {
-        self.init(lags: settings.lags, season: settings.season, context: settings.context, tbpttK2: settings.tbpttK2)
+        self.init(lags: settings.longestLags, season: settings.season, context: settings.context, tbpttK2: settings.tbpttK2)
     }
 
     /// The warm-up of a network model from its stored `hyperparameters` (the settings it was
     /// trained with); nil when they do not record them.
     public init?(hyperparameters: String) {
-        struct Recorded: Decodable { var lags: Int; var season: Int; var context: Int; var tbpttK2: Int }
+        struct Recorded: Decodable { var lags: Int; var ensembleLags: [Int]?; var season: Int; var context: Int; var tbpttK2: Int }
         guard let recorded = try? JSONDecoder().decode(Recorded.self, from: Data(hyperparameters.utf8)) else { return nil }
-        self.init(lags: recorded.lags, season: recorded.season, context: recorded.context, tbpttK2: recorded.tbpttK2)
+        self.init(lags: max(recorded.lags, recorded.ensembleLags?.max() ?? 0), season: recorded.season, context: recorded.context,
+                  tbpttK2: recorded.tbpttK2)
     }
 
     /// "264 steps (at least 216)"

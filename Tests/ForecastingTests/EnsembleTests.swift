@@ -50,12 +50,21 @@ final class EnsembleTests: XCTestCase {
         return settings
     }
 
-    func testAnEnsembleForecastsTheMedianOfItsMembersWhoDifferInSeed() throws {
+    func testAnEnsembleForecastsTheMedianOfItsMembersWhoDifferInSeedAndLags() throws {
         let series = syntheticHourlySeries(days: 20)
         let model = try RecurrentForecaster.trainEnsemble(series: [series], settings: ensembleSettings(3), threads: 2)
         XCTAssertTrue(model.isEnsemble)
         XCTAssertEqual(model.members.map(\.settings.seed), [1, 2, 3])
         XCTAssertEqual(model.settings.ensemble, 3, "recorded in the hyperparameters")
+        // One season of lags, two, and half of one; every member's lags recorded, and every
+        // member keeps a state tail as long as the longest's.
+        let lags = ensembleSettings(3).lags
+        XCTAssertEqual(model.members.map(\.settings.lags), [lags, 2 * lags, lags / 2])
+        XCTAssertEqual(model.members.map { $0.network.config.inputSize - $0.settings.lags }, Array(repeating: model.network.config.inputSize - lags, count: 3))
+        XCTAssertTrue(([model] + model.members).allSatisfy { $0.settings.ensembleLags == [lags, 2 * lags, lags / 2] && $0.stateTailLength == 2 * lags })
+        XCTAssertEqual(WarmUp(model.settings), WarmUp(lags: 2 * lags, season: 24, context: model.settings.context, tbpttK2: model.settings.tbpttK2))
+        let recorded = String(decoding: try JSONEncoder().encode(model.settings), as: UTF8.self)
+        XCTAssertEqual(WarmUp(hyperparameters: recorded), WarmUp(model.settings), "a warm-up from the stored hyperparameters looks back as far")
         let single = try RecurrentForecaster.train(series: [series], settings: ensembleSettings(1))
         XCTAssertEqual(model.members[0].network.parameters, single.network.parameters, "the first member is the network of the job's seed")
         XCTAssertNotEqual(model.members[1].network.parameters, model.members[0].network.parameters)
@@ -77,6 +86,7 @@ final class EnsembleTests: XCTestCase {
         let model = try ModelArchive.decode(try ModelArchive.encode(trained))
         XCTAssertEqual(model.members.count, 3)
         XCTAssertEqual(model.members.map(\.settings.calibration), trained.members.map(\.settings.calibration))
+        XCTAssertEqual(model.members.map(\.settings), trained.members.map(\.settings), "lags and all")
         let (reread, finalState) = try model.forecast(full)
         XCTAssertEqual(reread, try trained.forecast(full).0, "the archive keeps every member")
         XCTAssertEqual(finalState?.ensembleRecurrent.count, 2)
