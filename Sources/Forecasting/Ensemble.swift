@@ -68,7 +68,8 @@ extension ForecasterSettings {
     /// rule was chosen on), AirPassengers 0.822 → 0.739 and its spread over seeds 0.681–0.929 →
     /// 0.714–0.754. Seven made the network better again but not what is published (on the
     /// check groups 3 series better, 5 worse). Training short series is cheap: 10,000 monthly
-    /// series train in 114 s against 79 s with three (RESULTS.md, "Issue 12").
+    /// series train in 114 s against 79 s with three (RESULTS.md, "Issue 12"); 313 s since the
+    /// members differ in lags, the guard then publishing the network combined with ETS there.
     /// On long series one network: on one seed, three won on weather, elecdemand and
     /// elec_temperature and lost on weather_dewp and on the S&P 500 (1.826 → 1.863, past its
     /// target), for twice the training of the costliest units; not a reliable enough gain.
