@@ -108,6 +108,44 @@ final class EnsembleTests: XCTestCase {
                                                            key: "s", config: model.network.config))
     }
 
+    /// An archive written before members differed in lags (no member `lags`, no `ensembleLags`)
+    /// reads as members that all read the first one's lags, and forecasts as it did.
+    func testAnEnsembleArchivedBeforeMembersDifferedInLagsReadsAsBefore() throws {
+        let series = syntheticHourlySeries(days: 20)
+        let settings = ensembleSettings(3)
+        let networks = try (0..<3).map { i -> TrainedForecaster in
+            var own = settings
+            own.seed = settings.seed &+ UInt64(i)
+            return try RecurrentForecaster.train(series: [series], settings: own)
+        }
+        let ensemble = networks[0].with(members: networks)
+        let bytes = try ModelArchive.encode(ensemble)
+        let length = (8..<12).reduce(0) { $0 | Int(bytes[$1]) << (8 * ($1 - 8)) }
+        var json = String(decoding: bytes[12..<(12 + length)], as: UTF8.self)
+        let recorded = "\"ensembleLags\":[\(settings.lags),\(settings.lags),\(settings.lags)]"
+        XCTAssertTrue(json.contains(recorded))
+        json = json.replacingOccurrences(of: recorded + ",", with: "").replacingOccurrences(of: "," + recorded, with: "")
+        // The members' array, to its closing bracket (the header's keys come in any order).
+        let start = try XCTUnwrap(json.range(of: "\"members\":[")).upperBound
+        var depth = 1, end = start
+        while depth > 0 {
+            if json[end] == "[" { depth += 1 } else if json[end] == "]" { depth -= 1 }
+            end = json.index(after: end)
+        }
+        let lags = "\"lags\":\(settings.lags)"
+        let stripped = json[start..<end].replacingOccurrences(of: lags + ",", with: "").replacingOccurrences(of: "," + lags, with: "")
+        XCTAssertFalse(stripped.contains("\"lags\""), "no member records its lags")
+        json = String(json[..<start]) + stripped + json[end...]
+        XCTAssertFalse(json.contains("ensembleLags"))
+        let header = Array(json.utf8)
+        let old = Array(bytes[0..<8]) + (0..<4).map { UInt8(truncatingIfNeeded: header.count >> (8 * $0)) } + header + bytes[(12 + length)...]
+        let model = try ModelArchive.decode(old)
+        XCTAssertNil(model.settings.ensembleLags)
+        XCTAssertEqual(model.members.map(\.settings.lags), Array(repeating: settings.lags, count: 3))
+        XCTAssertEqual(model.stateTailLength, max(settings.lags, settings.season))
+        XCTAssertEqual(try model.forecast(series).0, try ensemble.forecast(series).0)
+    }
+
     func testTheGuardBacktestsTheEnsembleMedian() throws {
         let series = syntheticHourlySeries(days: 20)
         let model = try RecurrentForecaster.trainEnsemble(series: [series], settings: ensembleSettings(3), threads: 2)
