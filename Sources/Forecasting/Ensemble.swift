@@ -154,12 +154,12 @@ extension TrainedForecaster {
     /// tail as long as the longest member's lags.
     func with(members: [TrainedForecaster]) -> TrainedForecaster {
         let lags = members.map(\.settings.lags)
-        let recording = { (model: TrainedForecaster) -> TrainedForecaster in
-            var settings = model.settings
-            settings.ensembleLags = lags
-            return model.copy(settings: settings)
+        let recording = { (settings: ForecasterSettings) -> ForecasterSettings in
+            var recorded = settings
+            recorded.ensembleLags = lags
+            return recorded
         }
-        return recording(copy(members: members.map(recording)))
+        return copy(settings: recording(settings), members: members.map { $0.copy(settings: recording($0.settings)) })
     }
 
     /// True for an ensemble of several networks.

@@ -180,7 +180,10 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
     public var ensembleSize: Int { max(ensemble ?? 1, 1) }
 
     /// The most lags any network of the model reads (`lags`, or an ensemble's longest).
-    public var longestLags: Int { max(lags, ensembleLags?.max() ?? 0) }
+    public var longestLags: Int { Self.longestLags(lags, ensembleLags: ensembleLags) }
+
+    /// The most lags any network reads, of a model that records `lags` and `ensembleLags`.
+    public static func longestLags(_ lags: Int, ensembleLags: [Int]?) -> Int { max(lags, ensembleLags?.max() ?? 0) }
 
     /// The longest week offered as lags: half-hourly data (336 steps). Finer grids would feed
     /// thousands of inputs per step.

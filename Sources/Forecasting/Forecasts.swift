@@ -8,8 +8,8 @@ import NeuralNet
 ///
 /// Besides the recurrent state it keeps what the inputs and the forecast of the next steps
 /// look back at: the values of the last `max(lags, season)` steps (with an ensemble's longest
-/// lags: the lag inputs, the seasonal base, and the anchor of a gap to interpolate), the level carried into them, and the scaling
-/// the series was read with. With covariates, a state stops only after a step where the
+/// lags: the lag inputs, the seasonal base, and the anchor of a gap to interpolate), the level
+/// carried into them, and the scaling the series was read with. With covariates, a state stops only after a step where the
 /// value and every covariate are observed (`RegularSeries.lastSettledStep`), and keeps the
 /// covariates' values there (the anchor of their next gap) and their scalers. What a
 /// future-known covariate holds ahead is not kept: each read brings it afresh, as a full read

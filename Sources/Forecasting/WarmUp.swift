@@ -9,9 +9,10 @@ import Foundation
 /// state `context` steps before its outputs count, with its lag inputs read from before it, and
 /// backpropagates over `tbptt_k2` steps: so the network has learnt to forecast after
 /// `max(context, tbptt_k2)` steps from the zero state, given `max(lags, season)` steps of past
-/// for its lag inputs and seasonal base (an ensemble's longest lags). A warm-up reads that lookback and twice the warm-up
-/// training used; a series whose read holds less than the lookback and one training warm-up
-/// (it stopped before the window, or is younger than it) is read in full instead.
+/// for its lag inputs and seasonal base (an ensemble's longest lags). A warm-up reads that
+/// lookback and twice the warm-up training used; a series whose read holds less than the
+/// lookback and one training warm-up (it stopped before the window, or is younger than it) is
+/// read in full instead.
 /// A forecast after a warm-up is not the bits of a full read (the contract a saved state keeps),
 /// but close to it: `benchmarks/RESULTS.md` (issue 17) measures how close.
 public struct WarmUp: Sendable, Equatable, CustomStringConvertible {
@@ -38,8 +39,8 @@ public struct WarmUp: Sendable, Equatable, CustomStringConvertible {
     public init?(hyperparameters: String) {
         struct Recorded: Decodable { var lags: Int; var ensembleLags: [Int]?; var season: Int; var context: Int; var tbpttK2: Int }
         guard let recorded = try? JSONDecoder().decode(Recorded.self, from: Data(hyperparameters.utf8)) else { return nil }
-        self.init(lags: max(recorded.lags, recorded.ensembleLags?.max() ?? 0), season: recorded.season, context: recorded.context,
-                  tbpttK2: recorded.tbpttK2)
+        self.init(lags: ForecasterSettings.longestLags(recorded.lags, ensembleLags: recorded.ensembleLags), season: recorded.season,
+                  context: recorded.context, tbpttK2: recorded.tbpttK2)
     }
 
     /// "264 steps (at least 216)"

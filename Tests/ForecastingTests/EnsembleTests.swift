@@ -120,7 +120,7 @@ final class EnsembleTests: XCTestCase {
         }
         let ensemble = networks[0].with(members: networks)
         let bytes = try ModelArchive.encode(ensemble)
-        let length = (8..<12).reduce(0) { $0 | Int(bytes[$1]) << (8 * ($1 - 8)) }
+        let length = Int(ModelArchive.read(bytes, at: 8))
         var json = String(decoding: bytes[12..<(12 + length)], as: UTF8.self)
         let recorded = "\"ensembleLags\":[\(settings.lags),\(settings.lags),\(settings.lags)]"
         XCTAssertTrue(json.contains(recorded))
@@ -138,7 +138,9 @@ final class EnsembleTests: XCTestCase {
         json = String(json[..<start]) + stripped + json[end...]
         XCTAssertFalse(json.contains("ensembleLags"))
         let header = Array(json.utf8)
-        let old = Array(bytes[0..<8]) + (0..<4).map { UInt8(truncatingIfNeeded: header.count >> (8 * $0)) } + header + bytes[(12 + length)...]
+        var old = Array(bytes[0..<8])
+        ModelArchive.append(UInt32(header.count), to: &old)
+        old += header + bytes[(12 + length)...]
         let model = try ModelArchive.decode(old)
         XCTAssertNil(model.settings.ensembleLags)
         XCTAssertEqual(model.members.map(\.settings.lags), Array(repeating: settings.lags, count: 3))
