@@ -281,6 +281,10 @@ public struct JobRunner: Sendable {
                        state: SeriesStateArchive.encode(state))
     }
 
+    static func stateRow(_ mark: FullReadMark, modelID: Int64, grid: TimeGrid) -> SeriesStateRow {
+        SeriesStateRow(modelID: modelID, series: mark.key, lastStep: grid.start(ofBucket: mark.lastBucket), state: SeriesStateArchive.fullReadMark)
+    }
+
     static func rows(_ f: SeriesForecast, job: String, modelID: Int64) -> [PredictionRow] {
         let lower = f.forecast.lower, upper = f.forecast.upper, hasInterval = f.forecast.levels.count >= 2
         return f.targets.enumerated().map { i, target in

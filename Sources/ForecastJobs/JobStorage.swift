@@ -332,7 +332,7 @@ public struct PostgresJobStorage: JobStorage {
                 let id = try Self.store(active, models: models, metrics: metricsWriter, on: tx)
                 written = try predictions.write(unit.forecasts.flatMap { JobRunner.rows($0, job: job, modelID: id) }, recorded: recorded, on: tx)
                 try states.dropInactive(job: job, series: active.model.series, on: tx)
-                try states.replace(unit.states.map { JobRunner.stateRow($0, modelID: id, grid: grid) }, on: tx)
+                try states.replace(unit.stateRows(modelID: id, grid: grid), on: tx)
             } else {
                 try predictions.write([], recorded: recorded, on: tx)
             }

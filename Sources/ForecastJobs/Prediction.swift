@@ -14,7 +14,9 @@ import NeuralNet
 /// damaged) is read over its last steps only, and the network warms its state up over them from
 /// zero (`WarmUp`: not a full read's bits, but close); a series too short or stopped too long for
 /// that, and one served without a network reading on (a seasonal-naive fallback, a statistical
-/// model alone or combined with the network), is read in full from its model's first step.
+/// model alone or combined with the network), is read in full from its model's first step. The
+/// latter save a mark where they read (`FullReadMark`): the cycle reads them in full only when
+/// a row came after it, and a series without new rows keeps its forecast, as with a state.
 /// Series are written in batches, each one transaction holding the batch's forecasts, their
 /// new states, the actuals they read and the run's counters, so a crash leaves every series
 /// with its old forecast and old state or its new forecast and new state.
@@ -114,10 +116,12 @@ extension JobRunner {
         let published = Dictionary(active.map { ($0.modelID, PublishedForm(cell: $0.cell, hyperparameters: $0.hyperparameters, jobSeason: plan.season)) },
                                    uniquingKeysWith: { a, _ in a })
 
-        // The saved states of the models that serve their series now, and where each read starts.
+        // The saved states (and marks, for models that read their series in full) of the models
+        // that serve their series now, and where each read starts.
         let saved = try await PredictTiming.measure(&timing.read) {
             let rows = try await storage.activeStates { row in
-                servedBy(row.series)?.modelID == row.modelID && published[row.modelID]?.readsOnFromState == true && grid.index(of: row.lastStep) != nil
+                guard servedBy(row.series)?.modelID == row.modelID, let form = published[row.modelID], grid.index(of: row.lastStep) != nil else { return false }
+                return form.readsOnFromState != SeriesStateArchive.isFullReadMark(row.state)
             }
             return Dictionary(rows.map { ($0.series, $0) }, uniquingKeysWith: { _, last in last })
         }
@@ -133,7 +137,11 @@ extension JobRunner {
                     try await readNewSteps(from: from, to: end, readFrom: readFrom, hasGlobal: global != nil, storage: storage)
                 }
                 summary.pointsRead += Int64(points)
-                for series in continuing { work.append((series.key, .continuing(saved[series.key]!, series))) }
+                for series in continuing {
+                    let row = saved[series.key]!
+                    // A model that reads in full fits the whole history again once a row arrives.
+                    if SeriesStateArchive.isFullReadMark(row.state) { withoutState.insert(series.key) } else { work.append((series.key, .continuing(row, series))) }
+                }
                 withoutState.formUnion(unseen)
                 timing.unchanged = saved.count - continuing.count
             } catch let error as SourceError {
@@ -392,7 +400,11 @@ extension JobRunner {
                     if let first = published.targets.first, let last = published.targets.last {
                         timing.targets = timing.targets.map { min($0.lowerBound, first)...max($0.upperBound, last) } ?? first...last
                     }
-                    if let state { stateRows.append(Self.stateRow(state, modelID: model.modelID, grid: plan.grid)) }
+                    if let state {
+                        stateRows.append(Self.stateRow(state, modelID: model.modelID, grid: plan.grid))
+                    } else if !form.readsOnFromState, let mark = FullReadMark(after: series, settledBefore: settledBefore) {
+                        stateRows.append(Self.stateRow(mark, modelID: model.modelID, grid: plan.grid))
+                    }
                 } catch let error as SeriesStateArchive.DamagedState {
                     logger.warning("saved state unusable; reading the series without it", metadata: ["series": "\(key)", "error": "\(error)"])
                     again.withoutState.append(key)

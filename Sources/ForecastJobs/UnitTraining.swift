@@ -21,11 +21,19 @@ public struct TrainedUnit: Sendable {
     /// Where the active network stands after each series, stored with the forecasts so that
     /// predict reads only the points after it (empty for the seasonal-naive fallback).
     public var states: [SeriesState] = []
+    /// Where a published model that reads its series in full read each series it forecast,
+    /// stored likewise, so that predict fits again only the series that got new rows.
+    public var marks: [FullReadMark] = []
     public var pointsUsed: Int
     /// The series the unit read, whose recent values are recorded as actuals with its results.
     public var observed: [RegularSeries] = []
     /// Where the training's time went (see `StageTimes`).
     public var times = StageTimes()
+
+    /// The `series_state` rows of the published model: its states and marks.
+    func stateRows(modelID: Int64, grid: TimeGrid) -> [SeriesStateRow] {
+        states.map { JobRunner.stateRow($0, modelID: modelID, grid: grid) } + marks.map { JobRunner.stateRow($0, modelID: modelID, grid: grid) }
+    }
 }
 
 /// Trains one unit of work: Forecasting's `ModelGuard` decides what gets published, and this
@@ -84,6 +92,7 @@ public struct UnitTrainer: Sendable {
             return replacement
         }
         unit.states.removeAll { replaced[$0.key] != nil }
+        unit.marks.removeAll { replaced[$0.key] != nil }
         return reasons
     }
 
@@ -99,7 +108,19 @@ public struct UnitTrainer: Sendable {
         }
         return TrainedUnit(series: series.map(\.key), active: outcome.published.map { version($0, .active) },
                            rejected: outcome.rejected.map { version($0, .rejected) }, forecasts: outcome.forecasts, states: outcome.states,
+                           marks: marks(outcome, series: series),
                            pointsUsed: series.reduce(0) { $0 + $1.observedCount }, observed: series, times: outcome.times)
+    }
+
+    /// The marks of the series forecast by a published model that reads them in full; none for
+    /// one that saves states.
+    func marks(_ outcome: GuardOutcome, series: [RegularSeries]) -> [FullReadMark] {
+        guard let published = outcome.published,
+              !PublishedForm(cell: published.cell, hyperparameters: published.hyperparameters, jobSeason: plan.season).readsOnFromState else { return [] }
+        let byKey = Dictionary(series.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        return outcome.forecasts.compactMap { forecast in
+            byKey[forecast.series].flatMap { FullReadMark(after: $0, settledBefore: modelGuard.settledBefore) }
+        }
     }
 }
 

@@ -188,7 +188,8 @@ public enum PublishedForm: Sendable, Equatable {
     }
     /// It saves a state per series and reads on from it: the network alone, or combined with a
     /// baseline (whose spread the state keeps). A statistical model, alone, combined or averaged
-    /// with another form, and a baseline alone read their series in full every time.
+    /// with another form, and a baseline alone read their series in full whenever rows arrive,
+    /// and save only where they read (`FullReadMark`).
     public var readsOnFromState: Bool {
         switch self {
         case .network, .combined: true

@@ -23,6 +23,13 @@ public enum SeriesStateArchive {
         public var description: String { "the saved series state is unusable: \(reason)" }
     }
 
+    /// The bytes a model that reads its series in full saves instead of a state (`FullReadMark`):
+    /// their own magic word and a version, no numbers. Decoding them as a network's state fails
+    /// on the magic word, so a mark never passes for one.
+    public static let fullReadMark: [UInt8] = Array("FDRF".utf8) + [1, 0, 0, 0]
+
+    public static func isFullReadMark(_ bytes: [UInt8]) -> Bool { bytes == fullReadMark }
+
     public static func encode(_ state: SeriesState) -> [UInt8] {
         var bytes = magic
         let floats = state.recurrent.hidden.reduce(0) { $0 + $1.count } + state.recurrent.cell.reduce(0) { $0 + $1.count }
@@ -192,5 +199,29 @@ public enum SeriesStateArchive {
             let slice = try take(MemoryLayout<T>.size)
             return slice.reversed().reduce(T.zero) { $0 << 8 | T($1) }
         }
+    }
+}
+
+/// Where a model that reads its series in full (a statistical model, alone, combined or averaged,
+/// or a baseline: `PublishedForm.readsOnFromState` false) last read series `key`, saved as a
+/// `series_state` row whose bytes are `SeriesStateArchive.fullReadMark`. Such a model is fitted
+/// again on the whole history, so a predict cycle that finds no row after the mark keeps the
+/// forecast made from the same rows instead of fitting the same history again; one row after
+/// it, and the series is read and fitted in full. It stops, as a network's state does, at the
+/// last observed step before the bucket the read's end falls in, which may still receive rows.
+public struct FullReadMark: Sendable, Equatable {
+    public var key: String
+    public var lastBucket: Int
+
+    public init(key: String, lastBucket: Int) {
+        self.key = key
+        self.lastBucket = lastBucket
+    }
+
+    /// The mark after reading `series` in full; nil when no step of it is settled yet.
+    public init?(after series: RegularSeries, settledBefore: Int?) {
+        let limit = settledBefore.map { Swift.max(0, Swift.min(series.count, $0 - series.firstBucket)) } ?? series.count
+        guard let step = series.lastSettledStep(in: 0..<limit) else { return nil }
+        self.init(key: series.key, lastBucket: series.firstBucket + step)
     }
 }

@@ -9,7 +9,7 @@ import XCTest
 
 /// A choice the guard averaged with ETS (`ModelGuard.joiningStatistical`) through the service: stored
 /// with `averaged_with` in the models table, read back, and forecast again at predict as
-/// training published it.
+/// training published it, only when rows arrived after the mark it saves (`FullReadMark`).
 final class AveragedModelTests: StoreTestCase {
     /// Quarterly arrivals from New Zealand to Australia, 1981 Q1 to 2008 Q2 (the shared
     /// `aus_arrivals_quarterly.csv`): with the defaults the guard chooses Theta there and ETS ties
@@ -67,16 +67,54 @@ final class AveragedModelTests: StoreTestCase {
             return XCTFail("the jsonb record reads back as Theta averaged with ETS: \(hyperparameters)")
         }
         XCTAssertEqual(theta.method, .theta)
-        let states = try await count("SELECT count(*) FROM \(table("series_state"))")
-        XCTAssertEqual(states, 0, "ETS reads the series in full: no state is saved")
+        let marksQuery = "SELECT series, last_step, state FROM \(table("series_state"))"
+        let marks = try await db.query(marksQuery)
+        XCTAssertEqual(marks.count, 1)
+        XCTAssertEqual(try marks.first?.decode(2, as: [UInt8].self), SeriesStateArchive.fullReadMark,
+                       "ETS reads the series in full: it saves a mark, no state")
+        XCTAssertEqual(try marks.first?.decode(1, as: Date.self), Self.quarter(Self.arrivals.count - 1), "the mark stands at the last quarter read")
 
-        let forecastsQuery = "SELECT forecast_value, lower_bound, upper_bound FROM \(table("predictions")) ORDER BY target_ts"
-        let published = try await db.query(forecastsQuery).map { try [$0.decode(0, as: Double.self), $0.decode(1, as: Double.self), $0.decode(2, as: Double.self)] }
+        let forecastsQuery = "SELECT forecast_value, lower_bound, upper_bound, issued_at, target_ts FROM \(table("predictions")) ORDER BY issued_at, target_ts"
+        let forecasts = { () async throws -> [[Double]] in
+            try await self.db.query(forecastsQuery).map {
+                try [$0.decode(0, as: Double.self), $0.decode(1, as: Double.self), $0.decode(2, as: Double.self),
+                     $0.decode(3, as: Date.self).timeIntervalSince1970, $0.decode(4, as: Date.self).timeIntervalSince1970]
+            }
+        }
+        let published = try await forecasts()
         XCTAssertEqual(published.count, 8)
+
+        // No row after the mark: the forecast stands, nothing is read or fitted again.
+        let unchanged = try await runner.predict(on: db)
+        XCTAssertEqual(unchanged.status, .succeeded, "\(unchanged.errors)")
+        XCTAssertEqual(unchanged.pointsRead, 0)
+        XCTAssertEqual(unchanged.rowsWritten, 0)
+        let kept = try await forecasts()
+        XCTAssertEqual(kept, published)
+
+        // Without the mark the series is read in full and fitted again: from the same rows,
+        // what training published.
         try await db.execute("DELETE FROM \(table("predictions"))")
+        try await db.execute("DELETE FROM \(table("series_state"))")
         let predicted = try await runner.predict(on: db)
         XCTAssertEqual(predicted.status, .succeeded, "\(predicted.errors)")
-        let again = try await db.query(forecastsQuery).map { try [$0.decode(0, as: Double.self), $0.decode(1, as: Double.self), $0.decode(2, as: Double.self)] }
-        XCTAssertEqual(again, published, "predict forecasts, from the same rows, what training published")
+        XCTAssertEqual(predicted.pointsRead, Int64(Self.arrivals.count))
+        let again = try await forecasts()
+        XCTAssertEqual(again.map { Array($0[..<3]) }, published.map { Array($0[..<3]) }, "predict forecasts, from the same rows, what training published")
+        let markedAgain = try await db.query(marksQuery)
+        XCTAssertEqual(try markedAgain.first?.decode(1, as: Date.self), Self.quarter(Self.arrivals.count - 1), "predict saves the mark again")
+
+        // A new quarter: the whole history is read and fitted again, the mark moves on.
+        _ = try await db.execute("INSERT INTO \(arrivals) VALUES ('NZ', $1, 230000)", Self.quarter(Self.arrivals.count))
+        let later = Self.quarter(Self.arrivals.count + 1)
+        runner.now = { later }
+        let next = try await runner.predict(on: db)
+        XCTAssertEqual(next.status, .succeeded, "\(next.errors)")
+        XCTAssertEqual(next.pointsRead, 1 + Int64(Self.arrivals.count + 1), "the new row found after the mark, then the whole series")
+        let latest = try await db.query("SELECT min(target_ts) FROM \(table("predictions")) WHERE issued_at = (SELECT max(issued_at) FROM \(table("predictions")))")
+        XCTAssertEqual(try latest.first?.decode(0, as: Date.self), later, "forecast from the new quarter on")
+        let moved = try await db.query(marksQuery)
+        XCTAssertEqual(moved.count, 1)
+        XCTAssertEqual(try moved.first?.decode(1, as: Date.self), Self.quarter(Self.arrivals.count))
     }
 }

@@ -194,9 +194,7 @@ actor InMemoryJobStorage: JobStorage {
             let rows = unit.forecasts.flatMap { JobRunner.rows($0, job: job, modelID: id) }
             predictions += rows
             written = rows.count
-            for state in unit.states {
-                states[state.key] = JobRunner.stateRow(state, modelID: id, grid: grid)
-            }
+            for row in unit.stateRows(modelID: id, grid: grid) { states[row.series] = row }
         }
         try await addCounts(runID: runID, RunCounts(seriesTotal: unit.series.count, seriesFailed: unit.active == nil ? unit.series.count : 0,
                                                     pointsRead: pointsRead, rowsWritten: Int64(written)))

@@ -159,9 +159,9 @@ final class PredictRunTests: XCTestCase {
     static func sine(_ i: Int, _ h: Int) -> Double { 10 * Double(i + 1) + 5 * sin(2 * Double.pi * Double(h + i) / 24) }
 
     /// Short clean sines: the challengers (on by default for short series) beat a weak network,
-    /// and predict fits the published statistical model again for each series, on the unit's
-    /// threads, writing every series' horizon.
-    func testAStatisticalModelIsFittedAgainForEverySeriesAtPredict() async throws {
+    /// and predict fits the published statistical model again for each series that got new rows
+    /// after its mark, on the unit's threads, writing its horizon; the others keep their forecast.
+    func testAStatisticalModelIsFittedAgainForEverySeriesWithNewRowsAtPredict() async throws {
         var sines = job()
         sines.statisticalChallengers = .auto
         sines.model.hiddenSize = 2
@@ -178,12 +178,34 @@ final class PredictRunTests: XCTestCase {
         let cells = await store.activeModels.map(\.cell)
         XCTAssertEqual(cells.count, 3)
         XCTAssertTrue(cells.allSatisfy { if case .statistical = $0 { true } else { false } }, "\(cells)")
+        let marks = await store.states
+        XCTAssertEqual(Set(marks.keys), Set(keys))
+        for (key, row) in marks {
+            XCTAssertEqual(row.state, SeriesStateArchive.fullReadMark, "series \(key) is read in full: a mark, no state")
+            XCTAssertEqual(row.lastStep, hour(hours - 1))
+        }
 
-        await store.add(points(hours..<(hours + 2)))
+        // Nothing new: every forecast stands, nothing is read.
+        let unchanged = try await runner(sines, at: hour(hours)).predict(storage: store)
+        XCTAssertEqual(unchanged.status, .succeeded, "\(unchanged.errors)")
+        XCTAssertEqual(unchanged.seriesTotal, 3)
+        XCTAssertEqual(unchanged.pointsRead, 0)
+        XCTAssertEqual(unchanged.rowsWritten, 0)
+
+        // Rows for "a" only: "a" alone is read in full and fitted again.
+        await store.add(points(hours..<(hours + 2)).filter { $0.series == "a" })
         await store.setClock(hour(hours + 2))
+        let one = try await runner(sines, at: hour(hours + 2)).predict(storage: store)
+        XCTAssertEqual(one.status, .succeeded, "\(one.errors)")
+        XCTAssertEqual(one.rowsWritten, 6)
+        XCTAssertEqual(one.pointsRead, 2 + Int64(hours + 2), "the new rows found after the mark, then the whole series")
+        let movedOn = await store.states
+        XCTAssertEqual(movedOn.mapValues(\.lastStep), ["a": hour(hours + 1), "b": hour(hours - 1), "c": hour(hours - 1)])
+
+        await store.add(points(hours..<(hours + 2)).filter { $0.series != "a" })
         let predicted = try await runner(sines, at: hour(hours + 2)).predict(storage: store)
         XCTAssertEqual(predicted.status, .succeeded, "\(predicted.errors)")
-        XCTAssertEqual(predicted.rowsWritten, 3 * 6)
+        XCTAssertEqual(predicted.rowsWritten, 2 * 6)
         let issued = await store.predictions.filter { $0.issuedAt == hour(hours + 1) }
         XCTAssertEqual(Set(issued.map(\.series)), Set(keys))
         for row in issued {

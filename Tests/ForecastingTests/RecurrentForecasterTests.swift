@@ -120,6 +120,26 @@ final class RecurrentForecasterTests: XCTestCase {
         XCTAssertThrowsError(try SeriesStateArchive.decode(bytes, key: "s", config: other))
     }
 
+    /// A model that reads its series in full saves only where it read: the last observed step
+    /// before the bucket still filling, and bytes no network state decodes from.
+    func testAFullReadMarkStopsAtTheLastSettledObservation() throws {
+        let series = RegularSeries(key: "s", grid: try TimeGrid(frequency: "1h"), firstBucket: 100, values: [1, 2, 3, .nan, 5, .nan],
+                                   states: [.observed, .observed, .observed, .missing, .observed, .missing])
+        XCTAssertEqual(FullReadMark(after: series, settledBefore: nil), FullReadMark(key: "s", lastBucket: 104))
+        XCTAssertEqual(FullReadMark(after: series, settledBefore: 104), FullReadMark(key: "s", lastBucket: 102),
+                       "bucket 104 may still receive rows")
+        XCTAssertNil(FullReadMark(after: series, settledBefore: 100))
+        XCTAssertNil(FullReadMark(after: series, settledBefore: 50))
+        XCTAssertTrue(SeriesStateArchive.isFullReadMark(SeriesStateArchive.fullReadMark))
+
+        var settings = smallForecasterSettings()
+        settings.epochs = 1
+        let model = try RecurrentForecaster.train(series: [syntheticHourlySeries(days: 20)], settings: settings)
+        XCTAssertThrowsError(try SeriesStateArchive.decode(SeriesStateArchive.fullReadMark, key: "s", config: model.network.config)) { error in
+            XCTAssertTrue(error is SeriesStateArchive.DamagedState, "\(error)")
+        }
+    }
+
     func testGlobalModelTrainsOnSeveralSeriesWithTheirOwnScales() throws {
         let a = syntheticHourlySeries(key: "a", days: 20, seed: 1)
         var bValues = syntheticHourlySeries(key: "b", days: 20, seed: 2).values.map { $0 * 1000 }
