@@ -11,10 +11,11 @@ import Foundation
 ///     {"method": "ets", "model": "AAdN", "season": 48, "deseasonalised": [48, 336], "window": 1344}
 ///     {"method": "theta", "model": "OTM", "season": 12, "window": 1000}
 ///
-/// A statistical model keeps no series state and no weights: at every predict the recorded
-/// specification (`model`; per series in `models` for a global unit) is fitted again on the
-/// last `window` steps of the series' history and forecast, so the forecast published at
-/// training and the one predict makes from the same rows are the same (`forecast(history:key:…)`
+/// A statistical model keeps no weights and no series state but a mark of where it read
+/// (`FullReadMark`): at every predict that finds rows after the mark the recorded specification
+/// (`model`; per series in `models` for a global unit) is fitted again on the last `window`
+/// steps of the series' history and forecast, so the forecast published at training and the
+/// one predict makes from the same rows are the same (`forecast(history:key:…)`
 /// is the one path for both). Seasons longer than `ETS.maximumSeason` (half-hourly and hourly
 /// days beside their week) are not fitted by a seasonal ETS: the series is decomposed by MSTL
 /// over `deseasonalised` first, a non-seasonal ETS forecasts the seasonally adjusted series,

@@ -71,26 +71,30 @@ final class ActualsRecordingTests: StoreTestCase {
         XCTAssertEqual([try scored.decode(3, as: Int.self), try scored.decode(4, as: Int.self)], [1, 6])
 
         // Three more hours: only the new steps are written; and a late row at hour 487 that
-        // moves its hourly mean is corrected by the next run.
+        // moves its hourly mean is corrected by the next run that reads the series (a's
+        // statistical model reads it in full when a new hour arrives; without one it keeps its
+        // forecast, as a network reading on from its state does).
         try await load(hours: 486..<489)
         _ = try await runner(hoursRead: 489).predict(on: db)
         let nine = try await actuals("a")
         XCTAssertEqual(nine.count, 9)
         let late = t0 + 487 * 3600 + 600
         _ = try await db.execute("INSERT INTO \(table("readings")) VALUES ('a', $1, $2)", late, value("a", hour: 487) + 10)
-        _ = try await runner(hoursRead: 489).predict(on: db)
+        try await load(hours: 489..<490)
+        _ = try await runner(hoursRead: 490).predict(on: db)
         let corrected = try await actuals("a")
         XCTAssertEqual(corrected[7], value("a", hour: 487) + 5, accuracy: 1e-9, "the mean of the two rows of hour 487")
         let matured = try await count("SELECT count(*) FROM \(table("forecast_accuracy")) WHERE series = 'a'")
-        XCTAssertEqual(matured, 6 + 3, "origin 479: 6 steps; origin 485: steps 1-3")
+        XCTAssertEqual(matured, 6 + 4 + 1, "origin 479: 6 steps; origin 485: steps 1-4; origin 488: step 1")
         _ = try await db.execute("DELETE FROM \(table("readings")) WHERE ts = $1", late)
-        _ = try await runner(hoursRead: 489).predict(on: db)
+        try await load(hours: 490..<491)
+        _ = try await runner(hoursRead: 491).predict(on: db)
         let restored = try await actuals("a")
-        XCTAssertEqual(restored, (480..<489).map { value("a", hour: $0) }, "the late row withdrawn, hour 487 is as before")
+        XCTAssertEqual(restored, (480..<491).map { value("a", hour: $0) }, "the late row withdrawn, hour 487 is as before")
 
         // b jumped by 50 at hour 480; a continues as before (the control).
         let database = DatabaseSettings(url: "", schema: schema)
-        let runner = try runner(hoursRead: 489)
+        let runner = try runner(hoursRead: 491)
         try await db.executeScript("""
             INSERT INTO \(table("job_schedule")) (job, next_train_at, next_predict_at) VALUES ('sensors', now() + interval '1 day', now())
             """)

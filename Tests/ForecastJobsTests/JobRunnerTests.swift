@@ -97,8 +97,14 @@ final class JobRunnerTests: StoreTestCase {
         let runner = try runner(job())
         _ = try await runner.train(on: db)
         let before = try await db.query("SELECT model_id FROM \(table("models")) WHERE status = 'active' ORDER BY model_id").map { try $0.decode(0, as: Int64.self) }
+        let unchanged = try await runner.predict(on: db)
+        XCTAssertEqual(unchanged.status, .succeeded, "series without a model are not predicted: \(unchanged.errors)")
+        XCTAssertEqual(unchanged.seriesTotal, 3)
+        XCTAssertEqual(unchanged.rowsWritten, 0, "no new rows: every series keeps its forecast")
+        // Without states or marks every series is read again.
+        try await db.execute("DELETE FROM \(table("series_state"))")
         let predicted = try await runner.predict(on: db)
-        XCTAssertEqual(predicted.status, .succeeded, "series without a model are not predicted: \(predicted.errors)")
+        XCTAssertEqual(predicted.status, .succeeded, "\(predicted.errors)")
         XCTAssertEqual(predicted.seriesTotal, 3)
         XCTAssertEqual(predicted.rowsWritten, 3 * 6)
         let usedModels = try await db.query("SELECT DISTINCT model_id FROM \(table("predictions")) ORDER BY 1").map { try $0.decode(0, as: Int64.self) }

@@ -3,7 +3,8 @@
 # still train in minutes. SERIES monthly series of POINTS months (default 10000 × 120) with a
 # trend and a seasonal swing, generated in SQL (seeded), in a throwaway PostgreSQL: one
 # `forecastd train` (scope "auto" chooses one global model; the statistical challengers contend,
-# the series being short), its timing line and what it published, then one `predict`.
+# the series being short), its timing line and what it published, then one `predict` with no new
+# rows and one after a new month for every series (the cycle a monthly job meets once a month).
 #
 #   benchmarks/accuracy/short_panel_speed.sh [SERIES] [POINTS]
 #
@@ -40,6 +41,12 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 tail -1 "$ACC_TMP/train.log"
 grep -o 'scope chosen.*\|train timing.*' "$ACC_TMP/train.log"
 sql -F ' | ' -c "SELECT cell, status, reason FROM forecastd.models"
-/usr/bin/time -f "predict: %e s wall" "$FORECASTD_BIN" --config "$ACC_TMP/forecastd.toml" predict panel >"$ACC_TMP/predict.log" 2>&1
+/usr/bin/time -f "predict, no new rows: %e s wall" "$FORECASTD_BIN" --config "$ACC_TMP/forecastd.toml" predict panel >"$ACC_TMP/predict.log" 2>&1
 tail -1 "$ACC_TMP/predict.log"
+grep -o 'predict timing.*' "$ACC_TMP/predict.log"
+# One more month for every series: its value a season back.
+sql -c "INSERT INTO panel SELECT series, max(month) + interval '1 month', (array_agg(value ORDER BY month DESC))[12] FROM panel GROUP BY series"
+/usr/bin/time -f "predict, a new month for every series: %e s wall" "$FORECASTD_BIN" --config "$ACC_TMP/forecastd.toml" predict panel >"$ACC_TMP/predict2.log" 2>&1
+tail -1 "$ACC_TMP/predict2.log"
+grep -o 'predict timing.*' "$ACC_TMP/predict2.log"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
