@@ -4,6 +4,6 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput on this machine.",
-        subcommands: [BenchRNN.self, BenchSgemm.self, BenchInfer.self, BenchAccuracy.self, BenchCopy.self]
+        subcommands: [BenchRNN.self, BenchSgemm.self, BenchInfer.self, BenchAccuracy.self, BenchCopy.self, BenchETS.self]
     )
 }

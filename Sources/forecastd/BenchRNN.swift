@@ -96,7 +96,7 @@ struct BenchSgemm: ParsableCommand {
     }
 }
 
-private func fmt(_ v: Double, _ digits: Int) -> String {
+func fmt(_ v: Double, _ digits: Int) -> String {
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
     let r = (v * scale).rounded() / scale
