@@ -190,8 +190,7 @@ extension TrainedForecaster {
         }
         let prepared = PreparedSeries(window, scaler: scaler, trainEnd: window.count, levelBefore: levelBefore, profile: profile,
                                       covariateScalers: covariateScalers, statics: try staticInputs(for: window))
-        let limit = settledBefore.map { Swift.max(start, Swift.min(window.count, $0 - window.firstBucket)) } ?? window.count
-        let settled = window.lastSettledStep(in: start..<limit).map { $0 + 1 } ?? start
+        let settled = window.lastSettledStep(from: start, before: settledBefore).map { $0 + 1 } ?? start
         var recurrent = state
         var outputs: [Float] = []
         // The dense head's future blocks go with the steps (with feedback, every step's forecast
@@ -253,8 +252,7 @@ extension TrainedForecaster {
         var requests: [ReadRequest] = [], index: [Int] = [], plans: [Backtest?] = [], settledSteps: [Int] = []
         for (i, s) in series.enumerated() {
             guard prepared[i] != nil, s.count > 0 else { prepared[i] = nil; continue }
-            let limit = settledBefore.map { Swift.max(0, Swift.min(s.count, $0 - s.firstBucket)) } ?? s.count
-            let settled = s.lastSettledStep(in: 0..<limit).map { $0 + 1 } ?? 0
+            let settled = s.lastSettledStep(from: 0, before: settledBefore).map { $0 + 1 } ?? 0
             let plan = windows.map { Backtest(horizon: settings.horizon, windows: $0(s), season: season, levels: settings.quantiles) }
             let firstOrigin = plan?.origins(length: s.count).min() ?? s.count
             requests.append(ReadRequest(steps: s.count, keepFrom: Swift.max(0, Swift.min(firstOrigin, s.count) - 1),

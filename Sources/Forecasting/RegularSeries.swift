@@ -160,6 +160,13 @@ public struct RegularSeries: Sendable, Equatable {
         return nil
     }
 
+    /// The last settled step from `start` on whose bucket lies before `settledBefore` (nil: any
+    /// bucket): the bucket that a read's end falls in may still receive rows.
+    public func lastSettledStep(from start: Int, before settledBefore: Int?) -> Int? {
+        let limit = settledBefore.map { Swift.max(start, Swift.min(count, $0 - firstBucket)) } ?? count
+        return lastSettledStep(in: start..<limit)
+    }
+
     public var frequency: Frequency { grid.frequency }
     public var count: Int { values.count }
     /// Grid index one past the last step: where a forecast made now begins.

@@ -220,8 +220,7 @@ public struct FullReadMark: Sendable, Equatable {
 
     /// The mark after reading `series` in full; nil when no step of it is settled yet.
     public init?(after series: RegularSeries, settledBefore: Int?) {
-        let limit = settledBefore.map { Swift.max(0, Swift.min(series.count, $0 - series.firstBucket)) } ?? series.count
-        guard let step = series.lastSettledStep(in: 0..<limit) else { return nil }
+        guard let step = series.lastSettledStep(from: 0, before: settledBefore) else { return nil }
         self.init(key: series.key, lastBucket: series.firstBucket + step)
     }
 }
