@@ -6,9 +6,9 @@ import NeuralNet
 /// `forecastd bench ets`: the statistical challenger's cost per series, the work that publishing
 /// ETS for a panel of short series does (`ETS.autoCombination`: every candidate fitted, the
 /// Akaike-weighted combination of the best) and that a predict cycle does for each series that
-/// got new rows (the recorded combination fitted again). The series are the synthetic monthly
-/// panel of `benchmarks/accuracy/short_panel_speed.sh` (a trend, a seasonal swing, uniform
-/// noise); `--csv` writes them for `benchmarks/ets_vs_statsforecast.sh`, which times
+/// got new rows (the recorded combination fitted again). The series follow the formula of
+/// `benchmarks/accuracy/short_panel_speed.sh`'s monthly panel (a trend, a seasonal swing,
+/// uniform noise, here from a seeded generator of its own); `--csv` writes them for `benchmarks/ets_vs_statsforecast.sh`, which times
 /// statsforecast's AutoETS on the same values in the same run.
 struct BenchETS: ParsableCommand {
     static let configuration = CommandConfiguration(
