@@ -210,14 +210,11 @@ public enum SeriesStateArchive {
 /// it, and the series is read and fitted in full. It stops, as a network's state does, at the
 /// last observed step before the bucket the read's end falls in, which may still receive rows.
 public struct FullReadMark: Sendable, Equatable {
-    public var key: String
-    public var lastBucket: Int
+    public let key: String
+    public let lastBucket: Int
+}
 
-    public init(key: String, lastBucket: Int) {
-        self.key = key
-        self.lastBucket = lastBucket
-    }
-
+extension FullReadMark {
     /// The mark after reading `series` in full; nil when no step of it is settled yet.
     public init?(after series: RegularSeries, settledBefore: Int?) {
         guard let step = series.lastSettledStep(from: 0, before: settledBefore) else { return nil }

@@ -8,8 +8,9 @@ import NeuralNet
 /// Akaike-weighted combination of the best) and that a predict cycle does for each series that
 /// got new rows (the recorded combination fitted again). The series follow the formula of
 /// `benchmarks/accuracy/short_panel_speed.sh`'s monthly panel (a trend, a seasonal swing,
-/// uniform noise, here from a seeded generator of its own); `--csv` writes them for `benchmarks/ets_vs_statsforecast.sh`, which times
-/// statsforecast's AutoETS on the same values in the same run.
+/// uniform noise, here from a seeded generator of its own); `--csv` writes them for
+/// `benchmarks/ets_vs_statsforecast.sh`, which times statsforecast's AutoETS on the same values
+/// in the same run.
 struct BenchETS: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ets",
