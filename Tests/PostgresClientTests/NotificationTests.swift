@@ -37,6 +37,7 @@ final class NotificationTests: XCTestCase {
         let elapsed = ContinuousClock.now - start
         XCTAssertNil(notification)
         XCTAssertGreaterThanOrEqual(elapsed, .milliseconds(300))
-        XCTAssertLessThan(elapsed, .milliseconds(800))
+        // Only that the wait ends: a loaded machine may wake it late, so the bound is loose.
+        XCTAssertLessThan(elapsed, .seconds(5))
     }
 }
