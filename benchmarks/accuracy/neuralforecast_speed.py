@@ -110,7 +110,7 @@ def main():
         "",
         f"Run {meta['date']} on {a.machine}; {version} built from {a.commit}; NeuralForecast "
         f"{neuralforecast.__version__}, torch {torch_version} (CPU, {rows[0]['torch_threads']} threads). Load average "
-        f"before/after: {a.load_before} / {load_after} (other engineers were compiling on the same cores).",
+        f"before/after: {a.load_before} / {load_after} (the load after is the run's own).",
         "",
         "| origin | forecastd `train` command (s) | forecastd `models.train_seconds` | published | forecastd MASE | "
         "NeuralForecast `fit` (s) | NeuralForecast MASE |",
