@@ -358,7 +358,8 @@ public enum ETS {
             if observed {
                 let e = multiplicativeError ? (value - mu) / (abs(mu) < tolerance ? mu + tolerance : mu) : value - mu
                 sumSquares += e * e
-                sumLog += Foundation.log(abs(mu) > 0 ? abs(mu) : abs(mu) + 1e-8)
+                // Only a multiplicative error's likelihood has the term.
+                if multiplicativeError { sumLog += Foundation.log(abs(mu) > 0 ? abs(mu) : abs(mu) + 1e-8) }
                 count += 1
                 if keep { fitted.append(mu); residuals.append(e) }
             } else if keep {
