@@ -277,7 +277,9 @@ public enum ETS {
         start += states
         lower += [Double](repeating: -.infinity, count: states.count)
         upper += [Double](repeating: .infinity, count: states.count)
-        guard start.count < n - 1 else { throw .tooShort(needed: start.count + 2, got: n) }
+        // σ² = Σε² / (n − k − 1) with k = start.count + 1: at n = k + 1 it has no degrees of
+        // freedom left, and the intervals would be infinite (NaN at the median).
+        guard start.count < n - 2 else { throw .tooShort(needed: start.count + 3, got: n) }
 
         func unpack(_ x: [Double]) -> Parameters {
             var j = 0

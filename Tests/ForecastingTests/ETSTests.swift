@@ -193,6 +193,27 @@ final class ETSTests: XCTestCase {
         XCTAssertEqual(leading.pointForecast(horizon: 12), full.pointForecast(horizon: 12))
     }
 
+    /// A model needs more observations than its parameters and σ² (k = 10 for AAdA with a season
+    /// of 4): at n = k + 1 the variance has no degrees of freedom and the intervals came out
+    /// NaN. A recorded specification refitted on such a history (a backtest window of an M4
+    /// quarterly series) is left out, and when it was the only member the fit fails by name.
+    func testAModelWithNoDegreesOfFreedomLeftIsNotFitted() throws {
+        let quarters: [Double] = [105, 99, 108, 107, 114, 103, 117, 109, 117, 115, 124, 115]
+        let spec = ETSSpec("AAdA")!
+        XCTAssertThrowsError(try ETS.fit(Array(quarters.prefix(11)), season: 4, spec: spec)) { error in
+            XCTAssertEqual(error as? ETSError, .tooShort(needed: 12, got: 11))
+        }
+        let fitted = try ETS.fit(quarters, season: 4, spec: spec)
+        XCTAssertTrue(fitted.forecast(horizon: 8, levels: Self.levels).values.allSatisfy { $0.isFinite })
+        let model = StatisticalModel.challenger(.ets, season: 4, week: nil)
+        XCTAssertThrowsError(try model.fit(history: Array(quarters.prefix(11)), spec: "AAdA", horizon: 8, levels: Self.levels)) { error in
+            XCTAssertEqual("\(error)", "ETS needs at least 12 observations, got 11")
+        }
+        let withAnother = try model.fit(history: Array(quarters.prefix(11)), spec: "AAdA+ANN", horizon: 8, levels: Self.levels)
+        XCTAssertEqual(withAnother.spec, "ANN")
+        XCTAssertTrue(withAnother.forecast.values.allSatisfy { $0.isFinite })
+    }
+
     func testMultiplicativeModelsNeedPositiveData() {
         XCTAssertThrowsError(try ETS.fit([1, 2, 0, 3, 4, 5, 6, 7, 8, 9, 10], season: 1, spec: ETSSpec("MNN")!))
         let withZero = (0..<48).map { Double($0 % 12) * 3 + Double($0) }
