@@ -273,13 +273,13 @@ public enum ETS {
         if hasTrend { start.append(beta0); lower.append(bounds.lower[1]); upper.append(bounds.upper[1]) }
         if seasonal { start.append(gamma0); lower.append(bounds.lower[2]); upper.append(bounds.upper[2]) }
         if spec.damped { start.append(phi0); lower.append(bounds.lower[3]); upper.append(bounds.upper[3]) }
-        let smoothingCount = start.count
         start += states
         lower += [Double](repeating: -.infinity, count: states.count)
         upper += [Double](repeating: .infinity, count: states.count)
-        // σ² = Σε² / (n − k − 1) with k = start.count + 1: at n = k + 1 it has no degrees of
-        // freedom left, and the intervals would be infinite (NaN at the median).
-        guard start.count < n - 2 else { throw .tooShort(needed: start.count + 3, got: n) }
+        // k: the smoothing parameters, the initial states and σ². σ² = Σε² / (n − k − 1) needs a
+        // degree of freedom left; at n = k + 1 the intervals would be infinite (NaN at the median).
+        let k = start.count + 1
+        guard n > k + 1 else { throw .tooShort(needed: k + 2, got: n) }
 
         func unpack(_ x: [Double]) -> Parameters {
             var j = 0
@@ -306,7 +306,6 @@ public enum ETS {
         let best = Numerics.nelderMead(objective, start: start, lower: lower, upper: upper)
         let p = unpack(best.x)
         let run = filter(y, m: m, spec: spec, p, keep: true)
-        let k = smoothingCount + states.count + 1
         let sumSquares = run.residuals.reduce(0) { $1.isFinite ? $0 + $1 * $1 : $0 }
         return ETSModel(spec: spec, season: m, alpha: p.alpha, beta: p.beta, gamma: p.gamma, phi: p.phi,
                         initialLevel: p.level, initialSlope: p.slope, initialSeasonal: p.seasonal,
