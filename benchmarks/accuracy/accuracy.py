@@ -191,7 +191,7 @@ def markdown(results, meta):
     out.append("")
     out.append(f"Run {meta['date']} on {meta['machine']}; {meta['version']} built from {meta['commit']}. "
                f"Load average before/after: {meta['load_before']} / {meta['load_after']} "
-               "(other engineers were compiling on the same two cores, so the seconds vary between runs; "
+               "(the seconds vary with whatever else runs on the two cores; "
                "the MASE figures are deterministic for a given build: seed 1).")
     out.append("")
     out.append("| data set | series | forecastd MASE | SeasonalNaive | Naive | AutoETS | AutoTheta | AutoARIMA | coverage [lower, upper] | "
