@@ -100,6 +100,7 @@ public enum ETSError: Error, Sendable, Equatable, CustomStringConvertible {
     case notPositive(ETSSpec)
     case seasonUnavailable(season: Int, count: Int)
     case noModel
+    case outOfReach
 
     public var description: String {
         switch self {
@@ -107,6 +108,7 @@ public enum ETSError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notPositive(let spec): return "ETS(\(spec)) needs strictly positive data"
         case .seasonUnavailable(let m, let n): return "no seasonal ETS with season \(m) on \(n) steps (needs 2 ≤ m ≤ 24 and more than m steps)"
         case .noModel: return "no ETS model could be fitted"
+        case .outOfReach: return "every ETS model fitted forecasts out of reach of the history"
         }
     }
 }
@@ -656,26 +658,54 @@ extension ETS {
     /// The weight below which a candidate is left out of an automatic combination.
     static let combinationFloor = 0.01
 
-    /// Every admissible candidate fitted as `auto` fits them, combined by Akaike weights, best
+    /// Every admissible candidate fitted as `auto` fits them whose forecast of the next
+    /// `horizon` steps is in reach of the history (`isInReach`), combined by Akaike weights, best
     /// first; the candidates of weight below `combinationFloor` are dropped (they would change
     /// the forecast by less than 1% of a member's and cost a fit at every predict) and the rest
     /// weighted again. A constant series gets its single ANN.
-    public static func autoCombination(_ values: [Double], season: Int) throws(ETSError) -> ETSCombination {
+    public static func autoCombination(_ values: [Double], season: Int, horizon: Int) throws(ETSError) -> ETSCombination {
         let models = try fittedCandidates(values, season: season, damped: nil)
+            .filter { isInReach($0.pointForecast(horizon: horizon), of: values) }
+        guard !models.isEmpty else { throw .outOfReach }
         let weights = AkaikeWeights.of(models.map(\.aicc))
         let kept = zip(models, weights).filter { $0.1 >= combinationFloor }.sorted { $0.1 > $1.1 }.map(\.0)
         return ETSCombination(models: kept)
     }
 
     /// The specifications `specs` each fitted as `auto` fits them (`fitAsChosen`), combined by
-    /// Akaike weights on this history; members that no longer fit are left out.
-    public static func combination(_ values: [Double], season: Int, specs: [ETSSpec]) throws(ETSError) -> ETSCombination {
+    /// Akaike weights on this history; members that no longer fit, or whose forecast is out of
+    /// reach (`isInReach`), are left out. Where none is left but some fitted, the automatic
+    /// combination on this history instead: a specification chosen on a longer history can
+    /// fit a shorter one degenerately (see `isInReach`).
+    public static func combination(_ values: [Double], season: Int, specs: [ETSSpec], horizon: Int) throws(ETSError) -> ETSCombination {
         var models: [ETSModel] = []
         var lastError = ETSError.noModel
         for spec in specs {
             do { models.append(try fitAsChosen(values, season: season, spec: spec)) } catch { lastError = error }
         }
         guard !models.isEmpty else { throw lastError }
-        return ETSCombination(models: models)
+        let inReach = models.filter { isInReach($0.pointForecast(horizon: horizon), of: values) }
+        guard !inReach.isEmpty else { return try autoCombination(values, season: season, horizon: horizon) }
+        return ETSCombination(models: inReach)
+    }
+
+    /// Whether a point forecast stays in reach of the history `values`: at the i-th step ahead no
+    /// further outside the observed range than its width w times 1 + 2i/n (n observations), twice
+    /// what a straight line rising across the whole range would add by then, plus one width.
+    /// Maximum likelihood can fit a multiplicative-error model degenerately where a seasonal
+    /// phase has few observations: on two years of souvenir sales (1987–88, highest month 28,542)
+    /// MNM, MAM and MAdM all give one January a seasonal index of about 10, the others about 0.1,
+    /// and forecast the next January at about 400,000; the relative error of the month they
+    /// overshoot cannot fall below −1, so giving it up costs the likelihood little.
+    /// statsforecast's AutoETS fits them the same. Such a member is not forecast with.
+    static func isInReach(_ forecast: [Double], of values: [Double]) -> Bool {
+        let observed = values.filter(\.isFinite)
+        guard let low = observed.min(), let high = observed.max() else { return false }
+        let width = high > low ? high - low : max(abs(high), 1)
+        let n = Double(observed.count)
+        return forecast.enumerated().allSatisfy { i, value in
+            let allowance = width * (1 + 2 * Double(i + 1) / n)
+            return value.isFinite && value >= low - allowance && value <= high + allowance
+        }
     }
 }

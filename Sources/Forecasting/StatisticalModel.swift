@@ -156,9 +156,9 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
                         ? ETSSpec(error: parsed.error, trend: parsed.trend, damped: parsed.damped, season: .none) : parsed
                     if !members.contains(usable) { members.append(usable) }
                 }
-                combination = try ETS.combination(y, season: season, specs: members)
+                combination = try ETS.combination(y, season: season, specs: members, horizon: horizon)
             } else {
-                combination = try ETS.autoCombination(y, season: season)
+                combination = try ETS.autoCombination(y, season: season, horizon: horizon)
             }
         } catch let error as ETSError {
             throw Failure.cannotFit(error.description)

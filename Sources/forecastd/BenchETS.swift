@@ -52,12 +52,12 @@ struct BenchETS: ParsableCommand {
         ComputeThreads.configure(concurrentUnits: 1)
         let season = self.season
         var started = Date()
-        let chosen = ComputeThreads.map(values.count, threads: threads) { i in (try? ETS.autoCombination(values[i], season: season))?.spec }
+        let chosen = ComputeThreads.map(values.count, threads: threads) { i in (try? ETS.autoCombination(values[i], season: season, horizon: season))?.spec }
         let automatic = Date().timeIntervalSince(started)
         started = Date()
         let refitted = ComputeThreads.map(values.count, threads: threads) { i -> [Double]? in
             guard let specs = chosen[i]?.split(separator: "+").compactMap({ ETSSpec(String($0)) }) else { return nil }
-            return (try? ETS.combination(values[i], season: season, specs: specs))?.forecast(horizon: season, levels: [0.5]).point
+            return (try? ETS.combination(values[i], season: season, specs: specs, horizon: season))?.forecast(horizon: season, levels: [0.5]).point
         }
         let refit = Date().timeIntervalSince(started)
         let members = chosen.compactMap { $0?.split(separator: "+").count }

@@ -71,7 +71,7 @@ final class ETSTests: XCTestCase {
     func testAkaikeWeightsCombineTheCandidates() throws {
         var combined = 0
         for c in StatsforecastReference.cases {
-            let combination = try ETS.autoCombination(c.history, season: c.season)
+            let combination = try ETS.autoCombination(c.history, season: c.season, horizon: c.horizon)
             let best = try ETS.auto(c.history, season: c.season)
             XCTAssertEqual(combination.models.first?.spec, best.spec, "\(c.key): the best member is auto's choice")
             XCTAssertEqual(combination.weights.reduce(0, +), 1, accuracy: 1e-12)
@@ -212,6 +212,33 @@ final class ETSTests: XCTestCase {
         let withAnother = try model.fit(history: Array(quarters.prefix(11)), spec: "AAdA+ANN", horizon: 8, levels: Self.levels)
         XCTAssertEqual(withAnother.spec, "ANN")
         XCTAssertTrue(withAnother.forecast.values.allSatisfy { $0.isFinite })
+    }
+
+    /// Two years of souvenir sales (monthly_seven.csv, 1987–88; the highest month 28,542): MNM,
+    /// MAM and MAdM fitted by maximum likelihood (as statsforecast's AutoETS fits them, to the
+    /// digit) forecast the next January at 387,000–418,000. Such members are left out: the
+    /// automatic combination keeps only models in reach of the history, and the recorded
+    /// specification of a longer history (what a backtest window refits) falls back to it
+    /// when none of its members is left.
+    func testAForecastOutOfReachOfTheHistoryIsNotUsed() throws {
+        let months: [Double] = [1664.81, 2397.53, 2840.71, 3547.29, 3752.96, 3714.74, 4349.61, 3566.34, 5021.82, 6423.48,
+                                7600.6, 19756.21, 2499.81, 5198.24, 7225.14, 4806.03, 5900.88, 4951.34, 6179.12, 4752.15,
+                                5496.43, 5835.1, 12600.08, 28541.72]
+        let degenerate = try ETS.fit(months, season: 12, spec: ETSSpec("MNM")!)
+        XCTAssertGreaterThan(degenerate.pointForecast(horizon: 1)[0], 400_000)
+        XCTAssertFalse(ETS.isInReach(degenerate.pointForecast(horizon: 12), of: months))
+        let automatic = try ETS.autoCombination(months, season: 12, horizon: 12)
+        let recorded = try ETS.combination(months, season: 12, specs: ["MAM", "MAdM", "MNM"].map { ETSSpec($0)! }, horizon: 12)
+        XCTAssertEqual(recorded.spec, automatic.spec)
+        for combination in [automatic, recorded] {
+            XCTAssertFalse(combination.models.contains { $0.spec.season == .multiplicative && $0.spec.error == .multiplicative })
+            XCTAssertTrue(combination.forecast(horizon: 12, levels: Self.levels).point.allSatisfy { $0 > 0 && $0 < 2 * 28541.72 })
+        }
+        // Bounds that a straight line through the history keeps well inside, far ahead too.
+        let line = (0..<24).map { 100 + 10 * Double($0) }
+        XCTAssertTrue(ETS.isInReach((24..<72).map { 100 + 10 * Double($0) }, of: line))
+        XCTAssertFalse(ETS.isInReach([.nan], of: line))
+        XCTAssertTrue(ETS.isInReach([4.5, 4.5], of: [4.5, 4.5, 4.5]))
     }
 
     func testMultiplicativeModelsNeedPositiveData() {
