@@ -78,9 +78,19 @@ public struct ARIMASpec: Hashable, Sendable, CustomStringConvertible {
         guard description == text else { return nil }
     }
 
-    /// The same orders without the seasonal part.
+    /// The same orders without the seasonal part. Where the seasonal difference was the only
+    /// one, the series' level went with it, so the model gets a mean: (0,0,1)(1,1,1) eased to a
+    /// zero-mean (0,0,1) forecast 0 for a quarterly series near 4,000 (prisoners in fpp2's
+    /// `prison`, a backtest window of two years).
     var withoutSeason: ARIMASpec {
-        ARIMASpec(p: p, d: d, q: q, constant: constant && d <= 1, logarithm: logarithm)
+        ARIMASpec(p: p, d: d, q: q, constant: (d == 0 && seasonalD > 0) || (constant && d <= 1), logarithm: logarithm)
+    }
+
+    /// What a seasonal specification is eased to, in turn, on a history too short for it: its
+    /// seasonal difference alone (no seasonal AR or MA terms), then no season.
+    var easedForShorterHistory: [ARIMASpec] {
+        let differenceOnly = ARIMASpec(p: p, d: d, q: q, seasonalD: seasonalD, constant: constant, logarithm: logarithm)
+        return (seasonalD > 0 && differenceOnly != self ? [differenceOnly] : []) + [withoutSeason]
     }
 
     /// Coefficients, constant and σ²: the k of AICc.

@@ -168,7 +168,8 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
 
     /// `spec` fitted, or the automatic choice. A recorded specification the history no longer
     /// allows is eased as a predict on changed rows needs it: without the logarithm when a value
-    /// is not positive, without the season when the history became too short for it.
+    /// is not positive, with its seasonal difference alone or without the season when the
+    /// history became too short for it (`ARIMASpec.easedForShorterHistory`).
     func fitARIMA(_ y: [Double], spec: String?) throws -> ARIMAModel {
         guard let spec else {
             do { return try ARIMA.auto(y, season: season) } catch { throw Failure.cannotFit(error.description) }
@@ -179,7 +180,11 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
         switch fitted {
         case .success(let model): return model
         case .failure(.tooShort) where parsed.isSeasonal:
-            do { return try ARIMA.fit(y, season: season, spec: parsed.withoutSeason) } catch { throw Failure.cannotFit(error.description) }
+            var lastError = ARIMAError.noModel
+            for eased in parsed.easedForShorterHistory {
+                do { return try ARIMA.fit(y, season: season, spec: eased) } catch { lastError = error }
+            }
+            throw Failure.cannotFit(lastError.description)
         case .failure(let error): throw Failure.cannotFit(error.description)
         }
     }

@@ -82,5 +82,21 @@ final class ARIMATests: XCTestCase {
         negative[5] = -1
         XCTAssertEqual(try model.fit(history: negative, spec: model.model, horizon: 3, levels: [0.5]).spec, "(0,1,1)(0,1,1)")
         XCTAssertThrowsError(try model.fit(history: [1, 2], spec: model.model, horizon: 3, levels: [0.5]))
+        // Two years of a quarterly series (prisoners, fpp2's `prison`, QLD male sentenced) are too
+        // short for the seasonal terms its six years chose: the seasonal difference is kept
+        // alone, and where even that does not fit, the season goes and a mean takes the level's
+        // place (a zero-mean (0,0,1) forecast 0 for a series near 4,000).
+        let prisoners: [Double] = [3940, 3968, 4015, 3965, 4020, 4063, 4067, 4098]
+        let quarterly = StatisticalModel(method: .arima, season: 4, model: "(0,0,1)(1,1,1)", window: 1000)
+        let differenced = try quarterly.fit(history: prisoners, spec: quarterly.model, horizon: 8, levels: [0.1, 0.5, 0.9])
+        XCTAssertEqual(differenced.spec, "(0,0,1)(0,1,0)")
+        let level = try quarterly.fit(history: Array(prisoners.prefix(6)), spec: quarterly.model, horizon: 8, levels: [0.1, 0.5, 0.9])
+        XCTAssertEqual(level.spec, "(0,0,1) with mean")
+        for forecast in [differenced, level] {
+            for point in forecast.forecast.point { XCTAssertEqual(point, 4040, accuracy: 100) }
+        }
+        XCTAssertEqual(ARIMASpec("(0,0,1)(1,1,1)")!.easedForShorterHistory.map(\.description), ["(0,0,1)(0,1,0)", "(0,0,1) with mean"])
+        XCTAssertEqual(ARIMASpec("(1,1,0)(0,1,1)")!.easedForShorterHistory.map(\.description), ["(1,1,0)(0,1,0)", "(1,1,0)"])
+        XCTAssertEqual(ARIMASpec("(1,0,0)(1,0,0) with mean")!.easedForShorterHistory.map(\.description), ["(1,0,0) with mean"])
     }
 }
