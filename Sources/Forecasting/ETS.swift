@@ -30,7 +30,8 @@ import Foundation
 ///   `ETS.fitAsChosen` refits a chosen specification within the caps it was chosen under.
 ///
 /// What the guard publishes is not `auto`'s one model but `autoCombination`: the same
-/// candidates, fitted the same way, averaged with Akaike weights (`ETSCombination`).
+/// candidates, fitted the same way, those whose forecast stays in reach of the history
+/// (`isInReach`) averaged with Akaike weights (`ETSCombination`).
 ///
 /// Choice (`auto`): the lowest AICc = −2 log L + 2k + 2k(k+1)/(n − k − 1), k the number of
 /// parameters and initial states plus one (σ²), over ANN, ANA, AAdN, AAN, AAdA, AAA, MNN,
