@@ -20,6 +20,9 @@ warnings.filterwarnings("ignore")
 # A design run (--design) is compared with the other designs' runs, not with the peers, which
 # do not change between them: it skips them (NaN) unless ACC_PEERS=1, saving most of its time.
 SKIP_PEERS = False
+# Sets of more series than this get their mean row only in RESULTS.md (the 149 series of
+# rd_monthly would bury the table); every series stays in results.json.
+LISTED_SERIES = 12
 
 
 def peers(y, h, season, arima):
@@ -202,7 +205,7 @@ def markdown(results, meta):
         ks = list(r["series"])
         walls = [x["wall_seconds"] for x in r["runs"]]
         shared = all(x.get("series") is None for x in r["runs"])
-        for k in ks:
+        for k in (ks if len(ks) <= LISTED_SERIES else []):
             s = r["series"][k]
             wall = fmt(np.mean(walls), 1) if len(ks) == 1 else ("(job)" if shared else fmt(np.mean(s["wall_seconds"]), 1))
             out.append(f"| {r['name']} | {k} | {fmt(s['forecastd'])} | {fmt(s['SeasonalNaive'])} | {fmt(s['Naive'])} | "
@@ -267,6 +270,9 @@ def markdown(results, meta):
                "combined with it, any of them followed by `~ets` / `~arima` where the guard averaged it with ETS / ARIMA; no mark: the network alone):")
     out.append("")
     for r in results:
+        if len(r["series"]) > LISTED_SERIES:
+            out.append(f"- {r['name']}: {len(r['series'])} series, each in benchmarks/accuracy/results.json")
+            continue
         for k, s in r["series"].items():
             cells = [fmt(v) + cell_mark(c) for v, c in zip(s["per_origin_forecastd"], s["cells"])]
             out.append(f"- {r['name']} {k}: " + ", ".join(cells))

