@@ -675,17 +675,13 @@ extension ETS {
 
     /// The specifications `specs` each fitted as `auto` fits them (`fitAsChosen`), combined by
     /// Akaike weights on this history; members that no longer fit, or whose forecast is out of
-    /// reach (`isInReach`), are left out. Where none is left but some fitted, the automatic
-    /// combination on this history instead: a specification chosen on a longer history can
-    /// fit a shorter one degenerately (see `isInReach`).
+    /// reach (`isInReach`), are left out. Where none is left, the automatic combination on this
+    /// history instead: a specification chosen on a longer history can need more observations
+    /// than a shorter one has (MAM: 19 months; a backtest window's history can have 13), or fit
+    /// it degenerately (see `isInReach`). Failing there made ETS unavailable to a whole unit.
     public static func combination(_ values: [Double], season: Int, specs: [ETSSpec], horizon: Int) throws(ETSError) -> ETSCombination {
-        var models: [ETSModel] = []
-        var lastError = ETSError.noModel
-        for spec in specs {
-            do { models.append(try fitAsChosen(values, season: season, spec: spec)) } catch { lastError = error }
-        }
-        guard !models.isEmpty else { throw lastError }
-        let inReach = models.filter { isInReach($0.pointForecast(horizon: horizon), of: values) }
+        let inReach = specs.compactMap { spec in try? fitAsChosen(values, season: season, spec: spec) }
+            .filter { isInReach($0.pointForecast(horizon: horizon), of: values) }
         guard !inReach.isEmpty else { return try autoCombination(values, season: season, horizon: horizon) }
         return ETSCombination(models: inReach)
     }

@@ -43,6 +43,19 @@ final class GuardChoiceTests: XCTestCase {
         XCTAssertEqual(unit.forecasts.count, 1)
     }
 
+    /// A global unit with a series of 49 months: its first backtest window has 13 months, too
+    /// few for the seasonal ETS its 37 months chose (MAM needs 19). That window's ETS is the
+    /// automatic choice on its 13 months instead, and ETS still contends for the whole unit.
+    func testAShortSeriesDoesNotTakeETSFromAWholeUnit() throws {
+        let long = series(monthlySeasonal(), frequency: "1mo", key: "long")
+        let short = series(monthlySeasonal(49, seed: 7), frequency: "1mo", key: "short")
+        let guarded = modelGuard(Frequency(.month), horizon: 12, season: 12)
+        let board = guarded.score([long, short], network: nil, week: nil, threads: 1)
+        let ets = try XCTUnwrap(board.pools[.statistical(.ets)], "ETS contends")
+        XCTAssertEqual(ets.results.count, 2)
+        XCTAssertEqual(ets.results[1].windows.first?.origin, 13)
+    }
+
     /// `statistical_challengers = "auto"`: ETS and Theta contend for a unit whose median series is
     /// shorter than the limit, and not for longer ones (the same clean seasonal series, which a
     /// statistical model wins when it may contend).
