@@ -43,6 +43,16 @@ public final class RecurrentNetwork {
         }
     }
 
+    /// Sets the head's weights (and its future-block weights) to zero, so that the network
+    /// outputs its head's biases, zero, whatever it reads, until training moves them. The
+    /// recurrent layers keep their random start and learn once the head's weights leave zero
+    /// (after the first update), as with a zero-initialised last layer of a residual block.
+    public func zeroHead() {
+        let headOutputs = config.decoder == .recurrent ? config.quantiles : config.outputSize
+        (params + layout.headW).update(repeating: 0, count: config.hiddenSize * headOutputs)
+        if layout.headF >= 0 { (params + layout.headF).update(repeating: 0, count: config.horizon * config.futureFeatures * headOutputs) }
+    }
+
     /// A network with the given parameter vector (from a model blob).
     public init(config: NetworkConfig, parameters: [Float]) throws {
         try config.validate()

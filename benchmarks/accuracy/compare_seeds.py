@@ -5,10 +5,12 @@ third (AirPassengers 0.771–1.090 over seeds 1–5), so a change is judged on s
 Per group: the mean over series of each series' held-out MASE averaged over the seeds, for the
 network alone and the guard's rule, the spread of the group mean across seeds, and per
 configuration how many series got better / worse than the reference (by more than 1%,
-on the seed-averaged values). Analysis only.
+on the seed-averaged values), in all groups, the check groups and those no rule was chosen on,
+and the geometric mean of the per-series ratios to the reference there. Analysis only.
 
     python3 compare_seeds.py base=/tmp/a-s1,/tmp/a-s2 new=/tmp/b-s1,/tmp/b-s2
 """
+import math
 import os
 import sys
 
@@ -18,7 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from guard_rules import scores_of  # noqa: E402
 
 GROUPS = ["monthly_seven", "aus_arrivals", "airpassengers", "monthly_checks", "quarterly_checks",
-          "weekly_checks", "r_monthly", "r_quarterly", "r_seatbelts", "fresh_monthly", "fresh_quarterly"]
+          "weekly_checks", "r_monthly", "r_quarterly", "r_seatbelts", "fresh_monthly", "fresh_quarterly",
+          "m4_monthly", "m4_quarterly", "m4_weekly", "rd_monthly", "rd_quarterly"]
 
 
 
@@ -29,13 +32,16 @@ def per_series(path):
 
 
 CHECKS = {"monthly_checks", "quarterly_checks", "weekly_checks", "r_monthly", "r_quarterly", "r_seatbelts",
-          "fresh_monthly", "fresh_quarterly"}
+          "fresh_monthly", "fresh_quarterly", "m4_monthly", "m4_quarterly", "m4_weekly", "rd_monthly", "rd_quarterly"}
+# The panels no rule was chosen on (guard_rules.sh records them when their files exist).
+NEVER_TUNED = {"fresh_monthly", "fresh_quarterly", "m4_monthly", "m4_quarterly", "m4_weekly", "rd_monthly", "rd_quarterly"}
 
 
 def main(args):
     configs = [(a.split("=", 1)[0], a.split("=", 1)[1].split(",")) for a in args]
     print("group | rule | " + " | ".join(f"{n} (seeds: min–max)" for n, _ in configs) + " | better/worse vs " + configs[0][0])
-    totals = {n: {"network alone": [0, 0, 0, 0], "guard's rule": [0, 0, 0, 0]} for n, _ in configs[1:]}
+    totals = {n: {"network alone": [0, 0, 0, 0, 0, 0], "guard's rule": [0, 0, 0, 0, 0, 0]} for n, _ in configs[1:]}
+    ratios = {n: {"network alone": ([], [], []), "guard's rule": ([], [], [])} for n, _ in configs[1:]}
     per = {}
     for g in GROUPS:
         runs = {n: [per_series(os.path.join(d, g + ".jsonl")) for d in dirs if os.path.exists(os.path.join(d, g + ".jsonl"))]
@@ -61,12 +67,24 @@ def main(args):
                 t[0] += b; t[1] += w
                 if g in CHECKS:
                     t[2] += b; t[3] += w
+                if g in NEVER_TUNED:
+                    t[4] += b; t[5] += w
+                logs = [math.log(avg[n][k] / ref[k]) for k in keys if ref[k] > 0 and avg[n][k] > 0]
+                every, checks, never = ratios[n][rule]
+                every += logs
+                if g in CHECKS:
+                    checks += logs
+                if g in NEVER_TUNED:
+                    never += logs
                 for k in keys:
                     per.setdefault((n, rule), []).append(f"{g}/{k} {ref[k]:.3f}→{avg[n][k]:.3f}")
             print(f"{g} | {rule} ({len(keys)} series) | " + " | ".join(cells) + " | " + ", ".join(counts))
     for n, rules in totals.items():
-        for rule, (b, w, cb, cw) in rules.items():
-            print(f"{n}, {rule}: series better/worse {b}/{w} in all groups, {cb}/{cw} in the check groups")
+        for rule, (b, w, cb, cw, nb, nw) in rules.items():
+            gm = [f"{math.exp(np.mean(r)):.3f}" if r else "n/a" for r in ratios[n][rule]]
+            print(f"{n}, {rule}: series better/worse {b}/{w} in all groups, {cb}/{cw} in the check groups, "
+                  f"{nb}/{nw} in those no rule was chosen on; geometric mean of the per-series ratios "
+                  f"{gm[0]} / {gm[1]} / {gm[2]}")
     if os.environ.get("PER_SERIES"):
         for (n, rule), lines in per.items():
             print(f"-- {n}, {rule}: " + "; ".join(lines))
