@@ -93,7 +93,9 @@ struct BenchAccuracy: ParsableCommand {
             guard var full = outcome.series else { print("\(outcome.key): skipped \(outcome.skipReason!)"); continue }
             if let last, full.count > last { full = full.suffix(last) }
             var seconds = 0.0
-            let result = try backtest.run(series: full) { window in
+            // A series the network cannot train on is reported and skipped, as a job would.
+            let result: BacktestResult
+            do { result = try backtest.run(series: full) { window in
                 let history = full.prefix(window.origin)
                 let started = Date()
                 let model = try RecurrentForecaster.train(series: [history], settings: settings) { record in
@@ -102,6 +104,9 @@ struct BenchAccuracy: ParsableCommand {
                 seconds += Date().timeIntervalSince(started)
                 if verbose { print("  origin \(window.origin): base \(model.settings.base!), best epoch \(model.bestEpoch)/\(model.history.count)") }
                 return try model.forecast(history).0
+            } } catch {
+                print("\(full.key): skipped (\(error))")
+                continue
             }
             let naive = backtest.run(series: full) { SeasonalNaive.naive.forecast(history: $0.history, horizon: horizon, levels: $0.levels) }
             if verbose {

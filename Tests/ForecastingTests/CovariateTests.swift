@@ -154,7 +154,7 @@ final class CovariateTests: XCTestCase {
         settings.weekLags = nil
         settings.lags = 2
         settings.base = .level
-        settings.epochs = 25
+        settings.epochs = 40
         settings.pastCovariates = ["temp"]
         let reading = try RecurrentForecaster.train(series: [with], settings: settings)
         settings.pastCovariates = nil

@@ -46,6 +46,25 @@ final class RecurrentForecasterTests: XCTestCase {
         XCTAssertEqual(best.validationLoss, model.history.map(\.validationLoss).min())
     }
 
+    /// The outputs are corrections to the base and the head starts at zero, so a network that
+    /// training did not move forecasts its base at every quantile: here seasonal naive's value
+    /// a day earlier. A randomly drawn head forecast it with jumps of half an IQR per step.
+    func testAnUntrainedNetworkForecastsItsBase() throws {
+        let series = syntheticHourlySeries(days: 30)
+        var settings = smallForecasterSettings()
+        settings.base = .seasonal
+        settings.learningRate = 0
+        settings.epochs = 1
+        let model = try RecurrentForecaster.train(series: [series], settings: settings)
+        let (forecast, _) = try model.forecast(series)
+        for step in 0..<forecast.horizon {
+            let dayBefore = series.values[series.count - 24 + step]
+            for value in forecast.quantiles(atStep: step) {
+                XCTAssertEqual(value, dayBefore, accuracy: 1e-9 * abs(dayBefore), "step \(step)")
+            }
+        }
+    }
+
     func testForecastQuantilesAreOrderedAndInTheSeriesUnits() throws {
         let series = syntheticHourlySeries(days: 30)
         let model = try RecurrentForecaster.train(series: [series], settings: smallForecasterSettings())
