@@ -103,8 +103,7 @@ extension ForecasterSettings {
     public func resolvingEnsemble(for series: [RegularSeries]) -> ForecasterSettings {
         guard ensemble == nil else { return self }
         var settings = self
-        let short = ModelGuard.medianObservedCount(series).map { $0 < ModelGuard.shortSeriesLength } ?? false
-        settings.ensemble = short ? Self.shortSeriesEnsemble : 1
+        settings.ensemble = ModelGuard.isShortUnit(series) ? Self.shortSeriesEnsemble : 1
         return settings
     }
 

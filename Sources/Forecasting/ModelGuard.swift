@@ -64,6 +64,13 @@ public struct ModelGuard: Sendable {
         return median < limit ? challengers : []
     }
 
+    /// Whether a unit of `series` counts as short: its median series has fewer than
+    /// `shortSeriesLength` observations. Short units train an ensemble and start the network
+    /// at its base (`RecurrentForecaster.train`).
+    static func isShortUnit(_ series: [RegularSeries]) -> Bool {
+        medianObservedCount(series).map { $0 < shortSeriesLength } ?? false
+    }
+
     /// The observations of the unit's median series (the upper one of an even count); nil for none.
     static func medianObservedCount(_ series: [RegularSeries]) -> Int? {
         guard !series.isEmpty else { return nil }
