@@ -35,13 +35,16 @@ CHECKS = {"monthly_checks", "quarterly_checks", "weekly_checks", "r_monthly", "r
           "fresh_monthly", "fresh_quarterly", "m4_monthly", "m4_quarterly", "m4_weekly", "rd_monthly", "rd_quarterly"}
 # The panels no rule was chosen on (guard_rules.sh records them when their files exist).
 NEVER_TUNED = {"fresh_monthly", "fresh_quarterly", "m4_monthly", "m4_quarterly", "m4_weekly", "rd_monthly", "rd_quarterly"}
+# The scopes the totals are given for, and the groups each holds.
+SCOPES = {"all groups": set(GROUPS), "the check groups": CHECKS, "those no rule was chosen on": NEVER_TUNED}
 
 
 def main(args):
     configs = [(a.split("=", 1)[0], a.split("=", 1)[1].split(",")) for a in args]
     print("group | rule | " + " | ".join(f"{n} (seeds: min–max)" for n, _ in configs) + " | better/worse vs " + configs[0][0])
-    totals = {n: {"network alone": [0, 0, 0, 0, 0, 0], "guard's rule": [0, 0, 0, 0, 0, 0]} for n, _ in configs[1:]}
-    ratios = {n: {"network alone": ([], [], []), "guard's rule": ([], [], [])} for n, _ in configs[1:]}
+    # Per configuration, rule and scope: series better, worse, and the logs of their ratios.
+    totals = {n: {rule: {scope: [0, 0, []] for scope in SCOPES} for rule in ("network alone", "guard's rule")}
+              for n, _ in configs[1:]}
     per = {}
     for g in GROUPS:
         runs = {n: [per_series(os.path.join(d, g + ".jsonl")) for d in dirs if os.path.exists(os.path.join(d, g + ".jsonl"))]
@@ -63,28 +66,19 @@ def main(args):
                 b = sum(avg[n][k] < ref[k] * 0.99 for k in keys)
                 w = sum(avg[n][k] > ref[k] * 1.01 for k in keys)
                 counts.append(f"{n} {b}/{w}")
-                t = totals[n][rule]
-                t[0] += b; t[1] += w
-                if g in CHECKS:
-                    t[2] += b; t[3] += w
-                if g in NEVER_TUNED:
-                    t[4] += b; t[5] += w
                 logs = [math.log(avg[n][k] / ref[k]) for k in keys if ref[k] > 0 and avg[n][k] > 0]
-                every, checks, never = ratios[n][rule]
-                every += logs
-                if g in CHECKS:
-                    checks += logs
-                if g in NEVER_TUNED:
-                    never += logs
+                for scope, groups in SCOPES.items():
+                    if g in groups:
+                        t = totals[n][rule][scope]
+                        t[0] += b; t[1] += w; t[2] += logs
                 for k in keys:
                     per.setdefault((n, rule), []).append(f"{g}/{k} {ref[k]:.3f}→{avg[n][k]:.3f}")
             print(f"{g} | {rule} ({len(keys)} series) | " + " | ".join(cells) + " | " + ", ".join(counts))
     for n, rules in totals.items():
-        for rule, (b, w, cb, cw, nb, nw) in rules.items():
-            gm = [f"{math.exp(np.mean(r)):.3f}" if r else "n/a" for r in ratios[n][rule]]
-            print(f"{n}, {rule}: series better/worse {b}/{w} in all groups, {cb}/{cw} in the check groups, "
-                  f"{nb}/{nw} in those no rule was chosen on; geometric mean of the per-series ratios "
-                  f"{gm[0]} / {gm[1]} / {gm[2]}")
+        for rule, scopes in rules.items():
+            counts = ", ".join(f"{b}/{w} in {scope}" for scope, (b, w, _) in scopes.items())
+            means = " / ".join(f"{math.exp(np.mean(logs)):.3f}" if logs else "n/a" for _, _, logs in scopes.values())
+            print(f"{n}, {rule}: series better/worse {counts}; geometric mean of the per-series ratios {means}")
     if os.environ.get("PER_SERIES"):
         for (n, rule), lines in per.items():
             print(f"-- {n}, {rule}: " + "; ".join(lines))
