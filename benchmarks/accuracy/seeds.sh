@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The accuracy benchmark over seeds: run.sh's data sets at seeds 1…SEEDS of the networks
+# (`[jobs.model] seed`, added to ACC_MODEL_EXTRA), each run's results kept in OUT, then per set
+# the mean over the seeds, their range and at how many seeds each target holds (seeds.py).
+# run.sh's run of record is one seed; on the long sets the seed alone moves a figure by more
+# than most settings do (benchmarks/RESULTS.md, issue 12, session 29). Not part of CI.
+#
+#   SEEDS=7 FORECASTD_BIN=… benchmarks/accuracy/seeds.sh OUT [sets…]   # default: the five long sets
+#
+# Environment as run.sh's (FORECASTD_BIN, VENV, ACC_PEER_CACHE, ACC_CHECKS, ACC_MODEL_EXTRA…);
+# give FORECASTD_BIN, or every seed builds first.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+out="${1:?usage: seeds.sh OUT [sets…]}"; shift
+sets=("$@")
+[ ${#sets[@]} -gt 0 ] || sets=(weather elecdemand sp500 weather_dewp elec_temperature)
+mkdir -p "$out"
+extra="${ACC_MODEL_EXTRA:-}"
+for seed in $(seq 1 "${SEEDS:-5}"); do
+    echo "==> seed $seed: ${sets[*]}"
+    ACC_MODEL_EXTRA="${extra:+$extra
+}seed = $seed" "$here/run.sh" "${sets[@]}" > "$out/seed-$seed.log" 2>&1 \
+        || { tail -20 "$out/seed-$seed.log" >&2; exit 1; }
+    cp "$here/results-partial.json" "$out/seed-$seed.json"
+done
+python3 "$here/seeds.py" "$out"/seed-*.json | tee "$out/seeds.md"
