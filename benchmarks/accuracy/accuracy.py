@@ -195,7 +195,7 @@ def markdown(results, meta):
     out.append(f"Run {meta['date']} on {meta['machine']}; {meta['version']} built from {meta['commit']}. "
                f"Load average before/after: {meta['load_before']} / {meta['load_after']} "
                "(the seconds vary with whatever else runs on the two cores; "
-               "the MASE figures are deterministic for a given build: seed 1).")
+               "the MASE figures are deterministic for a given build: seed 1; `seeds.sh` gives each set's spread over seeds).")
     out.append("")
     out.append("| data set | series | forecastd MASE | SeasonalNaive | Naive | AutoETS | AutoTheta | AutoARIMA | coverage [lower, upper] | "
                "coverage in 70–90% | fallbacks | statistical | combined | train s / origin (command) | model train_seconds / origin | MASE target | MASE met |")
