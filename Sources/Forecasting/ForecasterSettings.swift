@@ -100,6 +100,12 @@ public struct ForecasterSettings: Sendable, Codable, Equatable {
     /// steadier gradient (Bengio et al. 2015 end near there too).
     public static let finalOwnShare: Float = 0.5
 
+    /// The β of the Polyak average a long unit's network is judged and kept at
+    /// (`TBPTTTrainer.averaging`): about the last hundred updates. A short unit's whole training
+    /// is often fewer updates than that, so there the average would be mostly its start; short
+    /// units keep their last update's weights.
+    public static let weightAveraging: Float = 0.99
+
     /// The share of own forecasts fed in epoch `epoch` (1-based) of `epochs`: 0 in the first,
     /// `ownShare` (or `finalOwnShare`) in the last, linear between.
     public func ownShare(epoch: Int) -> Float {

@@ -147,6 +147,16 @@ public final class TBPTTTrainer {
     public let seed: UInt64
     public let baseLearningRate: Float
     public private(set) var updates = 0
+    /// Polyak averaging: when set to β, every update also moves `averaged`, an exponential
+    /// moving average of the parameters, `averaged ← β·averaged + (1 − β)·parameters` (the first
+    /// update's parameters to begin with). It spans about 1/(1 − β) updates and is read instead
+    /// of the last update's parameters where the noise of single steps matters more than the
+    /// newest one (`RecurrentForecaster` on long series). nil: nothing is kept.
+    public var averaging: Float? {
+        didSet { averaged = nil }
+    }
+    /// The averaged parameters, nil before the first update with `averaging` set.
+    public private(set) var averaged: [Float]?
     /// Recurrent decoder and feedback: the share of steps fed the network's own median forecast
     /// instead of the known true value (0: teacher forcing; raise it over the epochs so training
     /// ends seeing what forecasting sees). Drawn per (update, row, step) from `seed`.
@@ -318,8 +328,22 @@ public final class TBPTTTrainer {
         }
         optimizer.learningRate = baseLearningRate * schedule.factor(at: updates)
         optimizer.update(parameters: network.params, gradients: g, count: p)
+        if let beta = averaging { average(network.params, count: p, beta: beta) }
         updates += 1
         return ((sum, count), norm)
+    }
+}
+
+extension TBPTTTrainer {
+    /// One step of the average (see `averaging`).
+    private func average(_ parameters: UnsafeMutablePointer<Float>, count p: Int, beta: Float) {
+        guard averaged != nil else {
+            averaged = Array(UnsafeBufferPointer(start: parameters, count: p))
+            return
+        }
+        averaged!.withUnsafeMutableBufferPointer { a in
+            for i in 0..<p { a[i] = beta * a[i] + (1 - beta) * parameters[i] }
+        }
     }
 }
 

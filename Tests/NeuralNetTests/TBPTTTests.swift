@@ -141,6 +141,34 @@ final class TBPTTTests: XCTestCase {
         }
     }
 
+    /// Polyak averaging: the first update's weights, then β·average + (1 − β)·weights after each
+    /// later one; the weights themselves train as without it.
+    func testAveragedWeightsAreTheMovingAverageOfTheUpdates() throws {
+        let config = NetworkConfig(cell: .lstm, inputSize: 3, hiddenSize: 4, layers: 1, outputSize: 2)
+        let (t, b) = (6, 2)
+        let d = WindowData(config: config, steps: t, batch: b, masked: false, seed: 4)
+        let data = try SequenceBatch(steps: t, batch: b, inputSize: 3, outputSize: 2, inputs: d.inputs, targets: d.targets)
+        let net = try RecurrentNetwork(config: config, seed: 5)
+        let trainer = try TBPTTTrainer(network: net, optimizer: Adam(learningRate: 0.01), k1: t, batch: b)
+        trainer.averaging = 0.75
+        XCTAssertNil(trainer.averaged)
+        var weights: [[Float]] = []
+        for _ in 0..<3 {
+            try trainer.trainEpoch(data)  // one update each (k1 = T)
+            weights.append(net.parameters)
+        }
+        var expected = weights[0]
+        for w in weights.dropFirst() { expected = zip(expected, w).map { 0.75 * $0 + 0.25 * $1 } }
+        assertClose(try XCTUnwrap(trainer.averaged), expected, 1e-6)
+        XCTAssertNotEqual(trainer.averaged, weights[2], "the average lags the last update")
+        // Without averaging the same updates give the same weights.
+        let plain = try RecurrentNetwork(config: config, seed: 5)
+        let plainTrainer = try TBPTTTrainer(network: plain, optimizer: Adam(learningRate: 0.01), k1: t, batch: b)
+        for _ in 0..<3 { try plainTrainer.trainEpoch(data) }
+        XCTAssertEqual(plain.parameters, weights[2])
+        XCTAssertNil(plainTrainer.averaged)
+    }
+
     func testBatchify() throws {
         // One series 0...7 cut into 2 segments: [0,1,2,3] and [4,5,6,7], side by side.
         let xs: [Float] = (0..<8).map(Float.init)
