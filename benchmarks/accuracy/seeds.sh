@@ -5,7 +5,7 @@
 # run.sh's run of record is one seed; on the long sets the seed alone moves a figure by more
 # than most settings do (benchmarks/RESULTS.md, issue 12, session 29). Not part of CI.
 #
-#   SEEDS=7 FORECASTD_BIN=… benchmarks/accuracy/seeds.sh OUT [sets…]   # default: the five long sets
+#   SEEDS=7 FORECASTD_BIN=… benchmarks/accuracy/seeds.sh OUT [sets…]   # default: the eight long sets
 #
 # Environment as run.sh's (FORECASTD_BIN, VENV, ACC_PEER_CACHE, ACC_CHECKS, ACC_MODEL_EXTRA…);
 # give FORECASTD_BIN, or every seed builds first.
@@ -13,7 +13,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:?usage: seeds.sh OUT [sets…]}"; shift
 sets=("$@")
-[ ${#sets[@]} -gt 0 ] || sets=(weather elecdemand sp500 weather_dewp elec_temperature)
+[ ${#sets[@]} -gt 0 ] || sets=(weather elecdemand sp500 weather_dewp elec_temperature taylor msft sunspots)
 mkdir -p "$out"
 extra="${ACC_MODEL_EXTRA:-}"
 for seed in $(seq 1 "${SEEDS:-5}"); do
