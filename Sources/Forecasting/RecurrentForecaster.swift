@@ -219,11 +219,11 @@ public enum RecurrentForecaster {
         trainer.schedule = LearningRateSchedule(warmupSteps: min(50, plannedUpdates / 20),
                                                 decay: .cosine(totalSteps: plannedUpdates, minimumFactor: 0.1))
         // A long unit's network is judged after each epoch, and kept, at the average of its last
-        // hundred or so updates rather than at the last one: the epoch that early stopping keeps
+        // twenty or so updates rather than at the last one: the epoch that early stopping keeps
         // then depends less on where the last steps happened to land. Over seeds 1-7 on the eight
-        // long sets this was better on four (half-hourly demand 0.637 -> 0.583 and its spread
-        // narrower, hourly temperature 0.660 -> 0.641, dew point, sunspots), level on three and
-        // worse on Melbourne's temperature (0.717 -> 0.755; benchmarks/RESULTS.md, issue 12).
+        // long sets this was better on four (half-hourly demand 0.637 -> 0.614, hourly
+        // temperature 0.660 -> 0.642, dew point 0.830 -> 0.796, sunspots 0.963 -> 0.935) and level
+        // on the other four (benchmarks/RESULTS.md, issue 12).
         if !short { trainer.averaging = ForecasterSettings.weightAveraging }
         var generator = SplitMix64(seed: settings.seed)
         var history: [EpochRecord] = []
