@@ -8,7 +8,7 @@ target holds, the target in the results (issue 4's, or issue 12's for its sets) 
 
 With --results (run.sh's run of record does this; needs the venv of run.sh) the table, and a line
 judging each target on the mean over the seeds, become the generated part of the section
-"Forecast accuracy over seeds" of that file; the first file counts as seed 1 whatever its name.
+"Forecast accuracy over seeds" of that file; a file not named seed-N (run.sh's results.json) is seed 1.
 """
 
 import argparse
@@ -32,9 +32,14 @@ def set_figures(path):
 
 
 def seed_of(path):
-    """The seed in a seeds.sh file name (seed-N.json), so that seed 10 comes after seed 9."""
+    """The seed in a seeds.sh file name (seed-N.json), so that seed 10 comes after seed 9; 0 for
+    another name, which sorts first."""
     found = re.search(r"seed-(\d+)", path)
     return int(found.group(1)) if found else 0
+
+
+def meets(value, bound):
+    return value <= bound + 1e-12
 
 
 def table(runs):
@@ -47,7 +52,7 @@ def table(runs):
         values = [r[name][0] for r in runs]
         target = runs[0][name][1]
         limit = ISSUE_12.get(name)
-        met = lambda bound: "" if bound is None else f"≤ {bound}: {sum(v <= bound + 1e-12 for v in values)}/{len(values)}"
+        met = lambda bound: "" if bound is None else f"≤ {bound}: {sum(meets(v, bound) for v in values)}/{len(values)}"
         lines.append(f"| {name} | {' / '.join(f'{v:.3f}' for v in values)} | {statistics.fmean(values):.3f} | "
                      f"{min(values):.3f}–{max(values):.3f} | {met(target)} | {'(the same)' if limit is not None and limit == target else met(limit)} |")
         means[name] = (statistics.fmean(values), target, limit)
@@ -60,7 +65,7 @@ def verdict(means):
     for name, (mean, target, limit) in means.items():
         bounds = [b for b in (target, limit) if b is not None]
         if bounds:
-            parts.append(f"{name} {mean:.3f}: " + ", ".join(f"≤ {b} {'met' if mean <= b + 1e-12 else 'not met'}"
+            parts.append(f"{name} {mean:.3f}: " + ", ".join(f"≤ {b} {'met' if meets(mean, b) else 'not met'}"
                                                             for b in sorted(set(bounds), reverse=True)))
     return "Targets on the mean over the seeds (issue 4's, then issue 12's where it differs): " + "; ".join(parts) + "."
 
@@ -71,7 +76,7 @@ def main(argv):
     ap.add_argument("--results", help="RESULTS.md: write the section \"Forecast accuracy over seeds\"")
     ap.add_argument("--command", default="benchmarks/accuracy/run.sh")
     a = ap.parse_args(argv)
-    paths = a.paths[:1] + sorted(a.paths[1:], key=seed_of) if a.results else sorted(a.paths, key=seed_of)
+    paths = sorted(a.paths, key=seed_of)
     lines, means = table([set_figures(p) for p in paths])
     print("\n".join(lines))
     if a.results:
