@@ -200,7 +200,7 @@ public struct ModelGuard: Sendable {
                  why: String? = nil, week: Int? = nil, threads: Int = 1) -> GuardOutcome {
         let started = Date()
         let board = score(series, network: network, week: week, threads: threads)
-        guard let selection = Selection(board.contenders).map({ joiningStatistical($0, board: board) }) else {
+        guard let selection = Selection(board.contenders, randomWalk: board.randomWalk).map({ joiningStatistical($0, board: board) }) else {
             // Nothing could be judged (a constant series, one that repeats its season exactly so
             // that seasonal naive's in-sample error, the MASE's scale, is zero, or one shorter
             // than its windows): the stronger baseline is published, as where no network trained,
@@ -224,6 +224,8 @@ public struct ModelGuard: Sendable {
         var pools: [Contender.Kind: AccuracyPool]
         var reads: [String: FullRead]
         var partner: FallbackBaseline
+        /// Where the unit changes like a random walk and naive is presumed (`randomWalk(_:partner:)`).
+        var randomWalk: RandomWalkEvidence?
         var statistical: [StatisticalModel]
         /// The series every complete pool scored, in the order of its results, with their backtests.
         var scored: [(series: RegularSeries, backtest: Backtest)]
@@ -342,8 +344,25 @@ public struct ModelGuard: Sendable {
             if let method = kind.method, Self.joinsOnly.contains(method) { return nil }
             return Contender(kind: kind, pool: pool)
         }.sorted { $0.kind.code < $1.kind.code }
-        return Scoreboard(contenders: contenders, pools: complete, reads: reads, partner: partner, statistical: statistical,
-                          scored: scoredSeries)
+        return Scoreboard(contenders: contenders, pools: complete, reads: reads, partner: partner,
+                          randomWalk: randomWalk(scored, partner: partner), statistical: statistical, scored: scoredSeries)
+    }
+
+    /// The evidence that `series` change like a random walk, where naive is then presumed
+    /// (`Selection`): only where the stronger baseline over their whole history is the last
+    /// value, a baseline may be published, and the unit is long (a short series' few changes
+    /// cannot tell a random walk from a trend or a cycle, and there ETS and Theta contend, which
+    /// forecast about the last value on a random walk anyway). nil where naive is not presumed.
+    func randomWalk(_ series: [RegularSeries], partner: FallbackBaseline) -> RandomWalkEvidence? {
+        guard fallbackAllowed, partner.forecaster.season == 1, !Self.isShortUnit(series),
+              let evidence = RandomWalkEvidence(series, horizon: horizon, season: season), evidence.presumesNaive else { return nil }
+        return evidence
+    }
+
+    /// `randomWalk(_:partner:)` for `series` as the contest would score them (`bench accuracy --contenders` records it).
+    public func randomWalk(_ series: [RegularSeries]) -> RandomWalkEvidence? {
+        randomWalk(Self.evenlySpread(series, limit: Self.contestSeriesLimit),
+                   partner: FallbackBaseline(ForecastBase.stronger(on: series.map(\.values), horizon: horizon, season: season), season: season))
     }
 
     /// The statistical models that join the guard's choice (`joiningStatistical`), in the order
@@ -744,6 +763,8 @@ struct Comparison: Equatable {
 /// MASE is within `tolerance` of the best's: the test keeps a 0.001 difference from deciding,
 /// the tolerance keeps the low power of 3 to 7 windows from publishing a worse forecast
 /// because it is cheap. The reason names the runner-up and records the margin.
+/// Where the unit changes like a random walk (`RandomWalkEvidence`), naive is presumed: it is
+/// published wherever it ties with the best by the test alone, whatever the MASE and the cost.
 struct Selection {
     /// The one-sided 5% point of the normal: a contender is worse than the best only when its
     /// mean loss exceeds the best's by more than 1.645 standard errors of the window
@@ -760,11 +781,13 @@ struct Selection {
     let best: Contender
     let chosen: Contender
     let threshold: Double
+    /// Why naive was presumed, where it was chosen so.
+    var randomWalk: RandomWalkEvidence?
     /// When `chosen` is another choice averaged with statistical models that tie with it
     /// (`ModelGuard.joiningStatistical`): that choice, those models, and why the choice was made.
     var joined: (choice: Contender, joining: [Contender], reason: String)?
 
-    init?(_ contenders: [Contender], threshold: Double = Selection.threshold) {
+    init?(_ contenders: [Contender], threshold: Double = Selection.threshold, randomWalk: RandomWalkEvidence? = nil) {
         let finite = contenders.filter { $0.mase.isFinite }
         guard let best = finite.min(by: { ($0.mase, $0.kind.servingCost) < ($1.mase, $1.kind.servingCost) }) else { return nil }
         self.contenders = finite
@@ -781,7 +804,16 @@ struct Selection {
         // every series in full, was published at 1.012 against the combination's 1.010, and
         // scored 0.938 on the holiday week that followed, the combination 0.357).
         let combined = tied.first { $0.kind == .networkWithBaseline && $0.mase < cheapest.mase }
-        chosen = cheapest.kind == .network ? combined ?? cheapest : cheapest
+        // On a random walk the margin of a contender over naive on a few windows is luck until
+        // the test says otherwise; the tolerance does not apply (the presumption is the reverse
+        // of the cost rule: there a cheaper contender must come close, here naive need not).
+        if let randomWalk, let presumed = finite.first(where: \.kind.isBaseline),
+           presumed.kind == best.kind || Comparison(presumed.losses, against: best.losses).ties(threshold: threshold) {
+            chosen = presumed
+            self.randomWalk = randomWalk
+        } else {
+            chosen = cheapest.kind == .network ? combined ?? cheapest : cheapest
+        }
     }
 
     /// `chosen` published whatever the others scored (`ModelGuard.everyContender`).
@@ -817,8 +849,16 @@ struct Selection {
                           joined.joining.count == 1 ? "ties" : "tie", ties.joined(separator: "; "),
                           joined.choice.kind.noun, joined.reason)
         }
+        let presumption = randomWalk.map {
+            String(format: "the series change like a random walk (a forecast of the change over the horizon from the last %d changes explains %.1f%% of its variance, at most %.1f%%), so naive is presumed",
+                   $0.lags, 100 * max($0.predictableShare, 0), 100 * RandomWalkEvidence.limit)
+        }
         if chosen.kind != best.kind {
             let comparison = Comparison(chosen.losses, against: best.losses)
+            if let presumption {
+                return String(format: "backtest MASE %.3f ties with the best, %@ (%.3f; %@, below %.2f), and %@",
+                              chosen.mase, best.kind.title, best.mase, comparison.text, threshold, presumption)
+            }
             let why = "is cheaper to serve"
             return String(format: "backtest MASE %.3f ties with the best, %@ (%.3f; %@, below %.2f; within %.0f%%), and %@",
                           chosen.mase, best.kind.title, best.mase, comparison.text, threshold, Self.tolerance * 100, why)
@@ -826,10 +866,10 @@ struct Selection {
         guard let runnerUp else { return String(format: "backtest MASE %.3f, the only contender scored", chosen.mase) }
         let comparison = Comparison(runnerUp.losses, against: chosen.losses)
         let tie = comparison.ties(threshold: threshold) && runnerUp.mase <= chosen.mase * (1 + Self.tolerance)
-        return String(format: "backtest MASE %.3f; runner-up %@ %.3f (%@%@)", chosen.mase, runnerUp.kind.title, runnerUp.mase,
+        return String(format: "backtest MASE %.3f; runner-up %@ %.3f (%@%@)%@", chosen.mase, runnerUp.kind.title, runnerUp.mase,
                       comparison.text, !tie ? "" : runnerUp.kind == .network && chosen.kind == .networkWithBaseline
                         ? ", a tie, and it costs the same to serve" : runnerUp.kind.servingCost > chosen.kind.servingCost
-                        ? ", a tie, and it costs more to serve" : ", a tie")
+                        ? ", a tie, and it costs more to serve" : ", a tie", presumption.map { "; \($0)" } ?? "")
     }
 
     /// Why `kind` (the network) was not published.

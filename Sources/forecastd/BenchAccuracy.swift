@@ -124,8 +124,10 @@ struct BenchAccuracy: ParsableCommand {
 extension BenchAccuracy {
     /// For each series and origin (the last `origins` horizons), the guard's contest on the
     /// history before it as `train --as-of` runs it with the defaults (`ModelGuard.everyContender`),
-    /// one JSON line: the held-out actuals and their MASE scale, and per contender its backtest
-    /// windows (scale, actuals, point forecast, quantiles) and its forecast of the held-out horizon.
+    /// one JSON line: the held-out actuals and their MASE scale, per contender its backtest
+    /// windows (scale, actuals, point forecast, quantiles) and its forecast of the held-out horizon,
+    /// and where the unit changes like a random walk (`ModelGuard.randomWalk`), the share of its
+    /// change a linear forecast explains (`naive_presumed`; null where naive is not presumed).
     func writeContenders(of series: [RegularSeries], settings: ForecasterSettings, season: Int, to path: String) throws {
         let guardian = ModelGuard(settings: settings, season: season, backtestWindows: backtestWindows, fallbackAllowed: true,
                                   challengersBelow: ModelGuard.shortSeriesLength)
@@ -157,10 +159,11 @@ extension BenchAccuracy {
             let started = Date()
             let reports = guardian.everyContender(histories, threads: ComputeThreads.perUnit)
             let seconds = Date().timeIntervalSince(started)
+            let presumed: Any = guardian.randomWalk(histories).map(\.predictableShare) ?? NSNull()
             for (j, (full, origin)) in unit.enumerated() {
                 let key = full.key
                 let line: [String: Any] = [
-                    "series": key, "origin": origin, "seconds": seconds,
+                    "series": key, "origin": origin, "seconds": seconds, "naive_presumed": presumed,
                     "heldout": window(full, origin, []),
                     "contenders": reports.compactMap { report -> [String: Any]? in
                         guard let forecast = report.forecasts.first(where: { $0.series == key }), let backtest = report.backtests[key] else { return nil }

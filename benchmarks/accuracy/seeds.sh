@@ -5,7 +5,7 @@
 # run.sh's run of record is one seed; on the long sets the seed alone moves a figure by more
 # than most settings do (benchmarks/RESULTS.md, issue 12, session 29). Not part of CI.
 #
-#   SEEDS=7 FORECASTD_BIN=… benchmarks/accuracy/seeds.sh OUT [sets…]   # default: the eight long sets
+#   SEEDS=7 FORECASTD_BIN=… benchmarks/accuracy/seeds.sh OUT [sets…]   # default: the nine long sets
 #
 # Environment as run.sh's (FORECASTD_BIN, VENV, ACC_PEER_CACHE, ACC_CHECKS, ACC_MODEL_EXTRA…);
 # give FORECASTD_BIN, or every seed builds first. SEED_FROM (default 1): the first seed run (run.sh's
@@ -15,7 +15,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:?usage: seeds.sh OUT [sets…]}"; shift
 sets=("$@")
-[ ${#sets[@]} -gt 0 ] || sets=(weather elecdemand sp500 weather_dewp elec_temperature taylor msft sunspots)
+[ ${#sets[@]} -gt 0 ] || sets=(weather elecdemand sp500 weather_dewp elec_temperature taylor msft sunspots prices)
 mkdir -p "$out"
 extra="${ACC_MODEL_EXTRA:-}"
 for seed in $(seq "${SEED_FROM:-1}" "${SEEDS:-5}"); do
