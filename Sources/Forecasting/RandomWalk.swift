@@ -7,8 +7,8 @@ import Foundation
 /// Why a presumption: on a random walk nothing forecasts better than the last value, but three
 /// to seven backtest windows cannot tell a network that learned noise from one that learned
 /// something, and the network's windows are the tail its early stopping read. Without it, over
-/// seeds 1–7 the guard published networks and combinations on the S&P 500, Microsoft's close and
-/// seven other prices that then lost to naive (benchmarks/RESULTS.md, issue 12, session 33).
+/// seeds 1–7 what the guard published on the S&P 500, Microsoft's close and six other long price
+/// series lost to naive on average (benchmarks/RESULTS.md, issue 12, session 33).
 public struct RandomWalkEvidence: Sendable, Equatable {
     /// The share of the variance of the change over the horizon, x[t+h] − x[t], that a least-squares
     /// forecast from the `lags` one-step changes before t explains, less what as many columns of
