@@ -144,24 +144,6 @@ final class ModelGuardTests: XCTestCase {
     /// consistently: it ties with naive, and naive, cheaper to serve, is published. Made
     /// consistent (0.9h in every window), it wins; so does one far better on average (0.2h,
     /// 1.0h, 0.3h: 0.5h) however inconsistent.
-    /// On a trend of slope 1, a contender that misses step h by factors[w]·h in window w.
-    func trendPool(_ factors: [Double]) -> AccuracyPool {
-        let trend = (0..<400).map(Double.init)
-        let levels = [0.1, 0.5, 0.9]
-        let backtest = Backtest(horizon: 5, windows: 3, season: 5, levels: levels)
-        let origins = backtest.origins(length: trend.count)
-        let result = backtest.run(values: trend) { window in
-            let f = factors[origins.firstIndex(of: window.origin)!]
-            return QuantileForecast(levels: levels, values: (1...5).flatMap { h in
-                let p = window.history.last! + Double(h) * (1 - f)
-                return [p - 1, p, p + 1]
-            })
-        }
-        var pool = AccuracyPool()
-        pool.add(result)
-        return pool
-    }
-
     func testATieIsDecidedByTheCostOfServingAndAClearWinIsNot() throws {
         let pool = trendPool
         let naive = Contender(kind: .naive, pool: pool([1, 1, 1]))

@@ -69,23 +69,6 @@ final class RandomWalkTests: XCTestCase {
         XCTAssertNotNil(guarded().randomWalk(unit), "two of three series are random walks")
     }
 
-    /// On a trend of slope 1, a contender that misses step h by factors[w]·h in window w.
-    func trendPool(_ factors: [Double]) -> AccuracyPool {
-        let trend = (0..<400).map(Double.init)
-        let levels = [0.1, 0.5, 0.9]
-        let backtest = Backtest(horizon: 5, windows: 3, season: 5, levels: levels)
-        let origins = backtest.origins(length: trend.count)
-        var pool = AccuracyPool()
-        pool.add(backtest.run(values: trend) { window in
-            let f = factors[origins.firstIndex(of: window.origin)!]
-            return QuantileForecast(levels: levels, values: (1...5).flatMap { h in
-                let p = window.history.last! + Double(h) * (1 - f)
-                return [p - 1, p, p + 1]
-            })
-        })
-        return pool
-    }
-
     /// Presumed, naive is published wherever it ties with the best by the test alone: against a
     /// network 15% better on average but not consistently (beyond the 2% a cheaper contender may
     /// give away), and where naive is best and the network, cheaper to serve, ties with it. A

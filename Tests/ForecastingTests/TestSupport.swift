@@ -16,6 +16,25 @@ func grid(_ frequency: String, _ zone: String = "UTC") -> TimeGrid {
     try! TimeGrid(frequency: frequency, timeZone: zone)
 }
 
+/// The backtest, on a trend of slope 1, of a contender that misses step h by factors[w]·h in
+/// window w (three windows of five steps): per-window losses made to order for the guard's choice.
+func trendPool(_ factors: [Double]) -> AccuracyPool {
+    let trend = (0..<400).map(Double.init)
+    let levels = [0.1, 0.5, 0.9]
+    let backtest = Backtest(horizon: 5, windows: 3, season: 5, levels: levels)
+    let origins = backtest.origins(length: trend.count)
+    let result = backtest.run(values: trend) { window in
+        let f = factors[origins.firstIndex(of: window.origin)!]
+        return QuantileForecast(levels: levels, values: (1...5).flatMap { h in
+            let p = window.history.last! + Double(h) * (1 - f)
+            return [p - 1, p, p + 1]
+        })
+    }
+    var pool = AccuracyPool()
+    pool.add(result)
+    return pool
+}
+
 func row(_ key: String, _ time: Date, _ value: Double?) -> SourceRow {
     SourceRow(key: key, time: time, value: value)
 }
