@@ -15,21 +15,27 @@ public struct RandomWalkEvidence: Sendable, Equatable {
     /// noise would explain (the adjusted R²): the median over the series scored.
     public let predictableShare: Double
     /// The one-step changes the forecast read: ten, or two seasons where that is more (the
-    /// lags of a Ljung–Box test of seasonal data), so that a daily cycle in hourly data counts.
+    /// lags of a Ljung–Box test of seasonal data), so that a daily cycle in hourly data counts;
+    /// at most `maximumLags`.
     public let lags: Int
+
+    /// Two days of half-hours. With the last `maximumSteps` steps, the fit costs at most about
+    /// 10⁸ multiply-adds however fine the grid (a 5-minute job's two seasons would be 576 lags).
+    public static let maximumLags = 96
+    public static let maximumSteps = 10_000
 
     /// The most a forecast of the change may explain for the series to count as a random walk:
     /// explaining a share s cuts the error's standard deviation by 1 − √(1 − s), and at
     /// 1 − (1 − 0.02)² ≈ 0.04 that is the guard's tolerance (`Selection.tolerance`, 2%), the
     /// difference in MASE that the guard already lets a cheaper contender give away. Prices
-    /// explain 0.1–3.3% (S&P 500 1.3%, Microsoft 1.6%, the DAX 3.3%); hourly dew point, the
+    /// explain 0.1–3.3% (the S&P 500 1.1–1.3%, Microsoft 1.6%, the DAX 3.3%); hourly dew point, the
     /// nearest of the other long sets, 9–12%.
     public static var limit: Double { 1 - (1 - Selection.tolerance) * (1 - Selection.tolerance) }
 
     /// Whether naive is presumed.
     public var presumesNaive: Bool { predictableShare <= Self.limit }
 
-    public static func lags(season: Int) -> Int { max(10, 2 * season) }
+    public static func lags(season: Int) -> Int { min(max(10, 2 * season), maximumLags) }
 
     init(predictableShare: Double, lags: Int) {
         self.predictableShare = predictableShare
@@ -45,10 +51,11 @@ public struct RandomWalkEvidence: Sendable, Equatable {
     }
 
     /// The adjusted R² of x[t+h] − x[t] on an intercept and the `lags` changes x[t−k+1] − x[t−k],
-    /// k = 1…lags, over every t where all of them are finite; nil for fewer than ten rows per
+    /// k = 1…lags, over every t of the last `maximumSteps` steps where all of them are finite; nil for fewer than ten rows per
     /// column or changes without spread. The changes are scaled by their standard deviation so
     /// that the normal equations stay well conditioned whatever the series' units.
-    static func predictableShare(of values: [Double], horizon: Int, lags: Int) -> Double? {
+    static func predictableShare(of series: [Double], horizon: Int, lags: Int) -> Double? {
+        let values = Array(series.suffix(maximumSteps))
         guard horizon >= 1, lags >= 1, values.count > lags + horizon + 1 else { return nil }
         let changes = zip(values.dropFirst(), values).map { $0 - $1 }
         let finite = changes.filter(\.isFinite)

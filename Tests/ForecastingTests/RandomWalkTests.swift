@@ -37,6 +37,7 @@ final class RandomWalkTests: XCTestCase {
         XCTAssertGreaterThan(daily, 0.5)
         XCTAssertEqual(RandomWalkEvidence.lags(season: 24), 48)
         XCTAssertEqual(RandomWalkEvidence.lags(season: 5), 10)
+        XCTAssertEqual(RandomWalkEvidence.lags(season: 288), RandomWalkEvidence.maximumLags, "five-minute data: capped")
         // The units do not matter; missing steps are left out; too few rows, or no spread, tell nothing.
         let scaled = try XCTUnwrap(RandomWalkEvidence.predictableShare(of: walk(2000, seed: 3) { 0.5 * $0 + $1 }.map { $0 * 1e6 }, horizon: 5, lags: 10))
         XCTAssertEqual(scaled, momentum, accuracy: 1e-6)
