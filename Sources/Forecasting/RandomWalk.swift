@@ -51,9 +51,10 @@ public struct RandomWalkEvidence: Sendable, Equatable {
     }
 
     /// The adjusted R² of x[t+h] − x[t] on an intercept and the `lags` changes x[t−k+1] − x[t−k],
-    /// k = 1…lags, over every t of the last `maximumSteps` steps where all of them are finite; nil for fewer than ten rows per
-    /// column or changes without spread. The changes are scaled by their standard deviation so
-    /// that the normal equations stay well conditioned whatever the series' units.
+    /// k = 1…lags, over every t of the last `maximumSteps` steps where all of them are finite;
+    /// nil for fewer than ten rows per column or changes without spread. The changes are scaled
+    /// by their standard deviation so that the normal equations stay well conditioned whatever
+    /// the series' units.
     static func predictableShare(of series: [Double], horizon: Int, lags: Int) -> Double? {
         let values = Array(series.suffix(maximumSteps))
         guard horizon >= 1, lags >= 1, values.count > lags + horizon + 1 else { return nil }

@@ -107,7 +107,8 @@ enum Numerics {
     }
 
     /// Least squares coefficients of `y` on the columns of `x` (rows of equal length), by the
-    /// normal equations with partial pivoting: meant for two to four well-scaled columns.
+    /// normal equations with partial pivoting: meant for well-scaled columns (two to four in the
+    /// statistical models, up to 97 in `RandomWalkEvidence`, whose changes are standardised).
     static func leastSquares(_ x: [[Double]], _ y: [Double]) -> [Double] {
         let k = x.first?.count ?? 0
         var a = [[Double]](repeating: [Double](repeating: 0, count: k + 1), count: k)
