@@ -268,7 +268,7 @@ public struct ModelGuard: Sendable {
             }, season: season, threads: threads)
             for (s, read) in zip(series, results) { reads[s.key] = read }
         }
-        let partner = FallbackBaseline(ForecastBase.stronger(on: series.map(\.values), horizon: horizon, season: season), season: season)
+        let partner = strongerBaseline(over: series)
         let challengers = challengers(for: series)
         let statistical = challengers.map { StatisticalModel.challenger($0, season: season, week: settings.weekLags) }
         var pools: [Contender.Kind: AccuracyPool] = [:]
@@ -361,8 +361,14 @@ public struct ModelGuard: Sendable {
 
     /// `randomWalk(_:partner:)` for `series` as the contest would score them (`bench accuracy --contenders` records it).
     public func randomWalk(_ series: [RegularSeries]) -> RandomWalkEvidence? {
-        randomWalk(Self.evenlySpread(series, limit: Self.contestSeriesLimit),
-                   partner: FallbackBaseline(ForecastBase.stronger(on: series.map(\.values), horizon: horizon, season: season), season: season))
+        randomWalk(Self.evenlySpread(series, limit: Self.contestSeriesLimit), partner: strongerBaseline(over: series))
+    }
+
+    /// The stronger of naive and seasonal naive over the whole history of `series`
+    /// (`ForecastBase.stronger`): the baseline that contends, partners the network, and is
+    /// published where nothing can be judged.
+    func strongerBaseline(over series: [RegularSeries]) -> FallbackBaseline {
+        FallbackBaseline(ForecastBase.stronger(on: series.map(\.values), horizon: horizon, season: season), season: season)
     }
 
     /// The statistical models that join the guard's choice (`joiningStatistical`), in the order
@@ -559,7 +565,7 @@ public struct ModelGuard: Sendable {
     func stronger(_ series: [RegularSeries], reason: String, rejected: CandidateModel?) -> GuardOutcome {
         guard fallbackAllowed else { return GuardOutcome(published: nil, rejected: rejected, forecasts: []) }
         let levels = settings.quantiles
-        let choice = FallbackBaseline(ForecastBase.stronger(on: series.map(\.values), horizon: horizon, season: season), season: season)
+        let choice = strongerBaseline(over: series)
         let baseline = choice.forecaster
         var pooled = AccuracyPool()
         var forecasts: [SeriesForecast] = []
