@@ -8,7 +8,7 @@ seasonal-naive scale, mean over origins, then over series) of ETS, of the bagged
 bagged median. Analysis, not part of the product or of CI.
 
     VENV/bin/python bagged_ets_prototype.py SET [COPIES]    # SET: monthly_seven aus_arrivals
-        airpassengers monthly_checks quarterly_checks (the last two from ACC_CHECKS)
+        airpassengers, or from ACC_CHECKS monthly_checks quarterly_checks rd_monthly rd_quarterly
 """
 
 import os
@@ -114,6 +114,8 @@ SETS = {
     "airpassengers": (f"{DATASETS}/airpassengers.csv", "series", "month", "passengers", 12, 12, 2),
     "monthly_checks": (f"{CHECKS}/monthly_checks.csv", "series", "month", "value", 12, 12, 3),
     "quarterly_checks": (f"{CHECKS}/quarterly_checks.csv", "series", "quarter", "value", 4, 8, 3),
+    "rd_monthly": (f"{CHECKS}/rd_monthly.csv", "series", "month", "value", 12, 12, 3),
+    "rd_quarterly": (f"{CHECKS}/rd_quarterly.csv", "series", "quarter", "value", 4, 8, 3),
 }
 
 if __name__ == "__main__":
