@@ -24,20 +24,16 @@ SETS = ["monthly_seven", "aus_arrivals", "airpassengers", "monthly_checks", "qua
         "m4_monthly", "m4_quarterly", "m4_weekly", "rd_monthly", "rd_quarterly"]
 
 
-def singles(cs):
-    return [cs[k] for k in ("network", "ets", "theta", "arima") if k in cs] + [cs[G.stronger_baseline(cs)]]
-
-
 def inverse_mase_weights(power=1, best=None):
     def rule(cs):
-        members = sorted(singles(cs), key=lambda c: c["mase"])[:best]
+        members = sorted(G.singles(cs), key=lambda c: c["mase"])[:best]
         w = np.array([1 / max(c["mase"], 1e-9) ** power for c in members])
         return np.sum([wi / w.sum() * np.array(c["point"]) for wi, c in zip(w, members)], axis=0)
     return rule
 
 
 def median_of(best=None):
-    return lambda cs: np.median([np.array(c["point"]) for c in sorted(singles(cs), key=lambda c: c["mase"])[:best]], axis=0)
+    return lambda cs: np.median([np.array(c["point"]) for c in sorted(G.singles(cs), key=lambda c: c["mase"])[:best]], axis=0)
 
 
 def guard_mixed(share, other):

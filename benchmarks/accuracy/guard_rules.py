@@ -53,9 +53,14 @@ def stronger_baseline(cs):
     return min((k for k in ("sn", "naive") if k in cs), key=lambda k: cs[k]["mase"])
 
 
+def singles(cs):
+    """The single models of a record (network, ETS, Theta, ARIMA) and the stronger baseline."""
+    return [cs[k] for k in SINGLES if k in cs] + [cs[stronger_baseline(cs)]]
+
+
 def tied_mean(tolerance):
     def rule(cs):
-        pool = [cs[k] for k in SINGLES if k in cs] + [cs[stronger_baseline(cs)]]
+        pool = singles(cs)
         best = min(pool, key=lambda c: c["mase"])
         ref = window_losses(best)
         members = [c for c in pool if c is best or (c["mase"] <= best["mase"] * (1 + tolerance)
