@@ -71,7 +71,7 @@ public enum CES {
         guard let first = values.firstIndex(where: \.isFinite) else { throw .tooShort(got: 0, needs: 2) }
         let y = Numerics.interpolatingGaps(Array(values[first...]))
         let seasonal = season > 1 && y.count >= 2 * season
-        let allowed = seasonal ? kinds : [.none]
+        let allowed = seasonal ? kinds : [.none]  // a seasonal type asked of too short a history eases to N
         let needs = seasonal && kinds.contains(.full) ? 4 : (seasonal && kinds.contains(.partial) ? 3 : 2)
         guard y.count > needs else { throw .tooShort(got: y.count, needs: needs) }
         var best: CESModel?

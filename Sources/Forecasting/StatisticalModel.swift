@@ -1,13 +1,14 @@
 import Foundation
 
 /// The statistical challengers of the guard (issue 12, item 4): `ETS.autoCombination`,
-/// `Theta.auto` and `ARIMA.auto` fitted on a series' own history, as a published model records
-/// them in `hyperparameters` (cell `ets` or `theta`; ARIMA only joins a choice, in
-/// `averaged_with`; ETS's `model` lists the members of its Akaike-weighted combination):
+/// `Theta.auto`, `ARIMA.auto` and `CES.auto` fitted on a series' own history, as a published
+/// model records them in `hyperparameters` (cell `ets` or `theta`; ARIMA and CES only join a
+/// choice, in `averaged_with`; ETS's `model` lists the members of its Akaike-weighted combination):
 ///
 ///     {"method": "ets", "model": "MAdM", "season": 12, "window": 1000}
 ///     {"method": "ets", "model": "MAA+MNA+MAdA", "season": 12, "window": 1000}
 ///     {"method": "arima", "model": "(0,1,1)(0,1,1), on logs", "season": 12, "window": 1000}
+///     {"method": "ces", "model": "F", "season": 12, "window": 1000}
 ///     {"method": "ets", "model": "AAdN", "season": 48, "deseasonalised": [48, 336], "window": 1344}
 ///     {"method": "theta", "model": "OTM", "season": 12, "window": 1000}
 ///
@@ -29,7 +30,7 @@ import Foundation
 /// Knows nothing of networks, databases or rows.
 public struct StatisticalModel: Codable, Sendable, Equatable {
     public enum Method: String, Codable, Sendable, CaseIterable {
-        case ets, theta, arima
+        case ets, theta, arima, ces
 
         /// How reasons and the report name it.
         public var title: String {
@@ -37,6 +38,7 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
             case .ets: "ETS"
             case .theta: "Theta"
             case .arima: "ARIMA"
+            case .ces: "CES"
             }
         }
     }
@@ -45,7 +47,7 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
     /// The season the model was chosen with (1: none).
     public var season: Int
     /// The fitted specification of a one-series unit: ETS codes ("MAdM", "MAA+MNA"), a Theta variant
-    /// ("OTM") or ARIMA orders ("(0,1,1)(0,1,1), on logs").
+    /// ("OTM"), ARIMA orders ("(0,1,1)(0,1,1), on logs") or a CES seasonal type ("F").
     public var model: String?
     /// The specifications per series of a global unit.
     public var models: [String: String]?
@@ -132,6 +134,17 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
         case .arima:
             let model = try fitARIMA(y, spec: spec)
             return (model.forecast(horizon: horizon, levels: levels), model.spec.description)
+        case .ces:
+            // A recorded seasonal type on a history shorter than two seasons is fitted without
+            // its season, as `CES.auto` eases any seasonal type there.
+            let kinds = try spec.map { code -> [CESKind] in
+                guard let kind = CESKind(rawValue: code) else { throw Failure.cannotFit("unknown CES type \(code)") }
+                return [kind]
+            } ?? CESKind.allCases
+            do {
+                let model = try CES.auto(y, season: season, kinds: kinds)
+                return (model.forecast(horizon: horizon, levels: levels), model.kind.rawValue)
+            } catch { throw Failure.cannotFit(error.description) }
         case .ets:
             let periods = (deseasonalised ?? []).filter { y.count >= 2 * $0 }
             if deseasonalised != nil {

@@ -84,10 +84,10 @@ def variant(joins_below=None, contends=False, within=None):
             cs = without_ces(cs)
         joiners, joins_only = dict(g.JOINERS), g.JOINS_ONLY
         try:
+            g.JOINERS.pop("ces", None)  # the product's own rule is one of the variants
             if joins_below is not None:
-                g.JOINERS["ces"] = joins_below
-            if not contends:
-                g.JOINS_ONLY = joins_only + ("ces",)
+                g.JOINERS["ces"] = (joins_below, None)
+            g.JOINS_ONLY = tuple(k for k in joins_only if k != "ces") + (() if contends else ("ces",))
             return g.guard(cs)
         finally:
             g.JOINERS.clear()

@@ -69,11 +69,13 @@ def tied_mean(tolerance):
     return rule
 
 
-COST = {"network": 0, "sn": 1, "naive": 1, "ets": 2, "theta": 2, "arima": 2, "+baseline": 3, "+ets": 3, "+theta": 3, "+arima": 3}
+COST = {"network": 0, "sn": 1, "naive": 1, "ets": 2, "theta": 2, "arima": 2, "ces": 2, "+baseline": 3, "+ets": 3, "+theta": 3,
+        "+arima": 3, "+ces": 3}
 TOLERANCE = 0.02
 # The models that only join the choice (`ModelGuard.joinsOnly`), and all that join (`ModelGuard.joiners`).
-JOINS_ONLY = ("arima", "+arima")
-JOINERS = {"ets": THRESHOLD, "arima": 0.0}  # each joins below this DM statistic
+JOINS_ONLY = ("arima", "+arima", "ces", "+ces")
+# Each joins below this DM statistic, and (where not None) within this share above the choice's MASE.
+JOINERS = {"ets": (THRESHOLD, None), "arima": (0.0, None), "ces": (THRESHOLD, 0.2)}
 
 
 class Contest(dict):
@@ -109,11 +111,13 @@ def choice(cs):
 
 def guard(cs):
     """The guard's publication (`ModelGuard.joiningStatistical`): the choice, averaged with ETS
-    where ETS is not significantly worse than it on the backtest windows (DM t below 1.645) and
-    with ARIMA where ARIMA beat it there (DM t below 0), all with equal weight."""
+    where ETS is not significantly worse than it on the backtest windows (DM t below 1.645),
+    with ARIMA where ARIMA beat it there (DM t below 0) and with CES where it is not
+    significantly worse and its MASE within 20% of the choice's, all with equal weight."""
     chosen = choice(cs)
-    joining = [cs[k] for k, below in JOINERS.items() if k in cs and cs[k] is not chosen
-               and dm(window_losses(cs[k]), window_losses(chosen)) < below]
+    joining = [cs[k] for k, (below, within) in JOINERS.items() if k in cs and cs[k] is not chosen
+               and dm(window_losses(cs[k]), window_losses(chosen)) < below
+               and (within is None or cs[k]["mase"] <= chosen["mase"] * (1 + within))]
     return np.mean([np.array(chosen["point"])] + [np.array(c["point"]) for c in joining], axis=0)
 
 
