@@ -253,6 +253,50 @@ final class GuardChoiceTests: XCTestCase {
                        .averaged(.seasonalNaive, with: [.ets]))
     }
 
+    /// CES joins the choice as ETS does, where it is not significantly worse, but only within
+    /// 20% of the choice's backtest MASE (`ModelGuard.joiners`): on three windows the test lets a
+    /// model 37% worse join. Here CES scores as Theta, the choice, on two windows and worse on the
+    /// first (DM t 1), by a little (joins) or by much (stays out).
+    func testCESJoinsAChoiceItTiesWithOnlyWithinItsLimit() throws {
+        let s = series(monthlySeasonal(), frequency: "1mo")
+        let levels = [0.1, 0.5, 0.9]
+        let backtest = Backtest(horizon: 12, windows: 3, season: 12, levels: levels)
+        let templates = StatisticalModel.Method.allCases.map { StatisticalModel.challenger($0, season: 12, week: nil) }
+        let firstOrigin = try XCTUnwrap(backtest.origins(length: s.count).first)
+        func thetaPool(shiftingTheFirstWindowBy shift: Double) throws -> AccuracyPool {
+            var pool = AccuracyPool()
+            pool.add(try backtest.run(series: s) { window in
+                let f = try templates[1].fit(history: window.history, spec: nil, horizon: 12, levels: levels).forecast
+                return window.origin == firstOrigin ? QuantileForecast(levels: levels, values: f.values.map { $0 + shift }) : f
+            })
+            return pool
+        }
+        let theta = try thetaPool(shiftingTheFirstWindowBy: 0)
+        let chosen = Contender(kind: .statistical(.theta), pool: theta)
+        let guarded = modelGuard(Frequency(.month), horizon: 12, season: 12)
+        func joined(cesShift shift: Double) throws -> (Selection, ratio: Double, statistic: Double) {
+            let ces = try thetaPool(shiftingTheFirstWindowBy: shift)
+            let pools: [Contender.Kind: AccuracyPool] = [.statistical(.theta): theta, .statistical(.ces): ces, .naive: theta, .seasonalNaive: theta]
+            let board = ModelGuard.Scoreboard(contenders: [chosen], pools: pools, reads: [:], partner: FallbackBaseline(.seasonal, season: 12),
+                                              statistical: templates, scored: [(s, backtest)])
+            return (guarded.joiningStatistical(Selection(forcing: chosen, among: [chosen]), board: board), ces.value("mase") / theta.value("mase"),
+                    Comparison(Contender(kind: .statistical(.ces), pool: ces).losses, against: chosen.losses).statistic)
+        }
+        // Theta's mean absolute error over the windows: shifted by a tenth of it, CES's first
+        // window is worse by at most that; shifted by ten times it, far worse.
+        let error = theta.value("mae")
+        // The shift that makes the first window worse (Theta's forecast there may be low or high).
+        let near = try XCTUnwrap([0.1, -0.1].map { try joined(cesShift: $0 * error) }.first { $0.ratio > 1 })
+        XCTAssertEqual(near.statistic, 1, accuracy: 1e-9, "worse on one window of three: t = 1")
+        XCTAssertLessThan(near.ratio, 1.2)
+        XCTAssertEqual(near.0.chosen.kind, .averaged(.statistical(.theta), with: [.ces]))
+        XCTAssertTrue(near.0.reason.contains(", below 1.65; within 20%)"), near.0.reason)
+        let far = try XCTUnwrap([10.0, -10.0].map { try joined(cesShift: $0 * error) }.max { $0.ratio < $1.ratio })
+        XCTAssertEqual(far.statistic, 1, accuracy: 1e-9)
+        XCTAssertGreaterThan(far.ratio, 1.2)
+        XCTAssertEqual(far.0.chosen.kind, .statistical(.theta), "a model far worse on the windows does not join, though the test cannot tell")
+    }
+
     /// `everyContender` (what `bench accuracy --contenders` records): every contender scored,
     /// lowest backtest MASE first, each with its windows of the series and the forecast it would
     /// publish; the one the guard publishes forecasts what `train` publishes.
