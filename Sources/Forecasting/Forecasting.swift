@@ -13,11 +13,11 @@
 /// - `SeasonalNaive` (Baselines.swift): the baseline and fallback, with empirical intervals.
 /// - `QuantileForecast` and the quantile helpers (Quantiles.swift): ordered quantiles and
 ///   the median as the point forecast.
-/// - `ETS`, `Theta`, `ARIMA` and `Decomposition` (ETS.swift, Theta.swift, ARIMA.swift,
-///   Decomposition.swift, with StatisticalSupport.swift): the statistical challengers, as
-///   statsforecast's AutoETS and AutoTheta and auto.arima's stepwise choice (fitted by
-///   conditional sum of squares), and classical/STL/MSTL seasonal decomposition, additive or
-///   multiplicative.
+/// - `ETS`, `Theta`, `ARIMA`, `CES` and `Decomposition` (ETS.swift, Theta.swift, ARIMA.swift,
+///   CES.swift, Decomposition.swift, with StatisticalSupport.swift): the statistical
+///   challengers, as statsforecast's AutoETS, AutoTheta and AutoCES and auto.arima's stepwise
+///   choice (fitted by conditional sum of squares), and classical/STL/MSTL seasonal
+///   decomposition, additive or multiplicative.
 /// - `Metrics` and `Backtest` (Metrics.swift, Backtest.swift): rolling-origin scores of a
 ///   model and the baseline on the same windows, named as in `model_metrics`.
 ///

@@ -57,9 +57,9 @@ public struct ModelGuard: Sendable {
 
     /// The challengers that contend for `series`: all of them, or none when `challengersBelow`
     /// is set and the median series is at least that long.
-    /// ARIMA only where the season is at most `ARIMA.maximumSeason` steps.
+    /// ARIMA and CES only where the season is at most `longestSeason` steps.
     func challengers(for series: [RegularSeries]) -> [StatisticalModel.Method] {
-        let challengers = challengers.filter { $0 != .arima || season <= ARIMA.maximumSeason }
+        let challengers = challengers.filter { $0.longestSeason.map { season <= $0 } ?? true }
         guard let limit = challengersBelow, let median = Self.medianObservedCount(series) else { return challengers }
         return median < limit ? challengers : []
     }

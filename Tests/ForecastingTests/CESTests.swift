@@ -65,6 +65,22 @@ final class CESTests: XCTestCase {
         }
     }
 
+    /// What a published model records and predict fits again: the seasonal type chosen, refitted
+    /// on the history as recorded, and eased to N where the history became too short for it.
+    func testTheRecordedTypeIsWhatPredictFitsAgain() throws {
+        let air = try XCTUnwrap(StatsforecastReference.cases.first { $0.key == "airpassengers" })
+        let template = StatisticalModel.challenger(.ces, season: 12, week: nil)
+        let chosen = try template.fit(history: air.history, spec: nil, horizon: 12, levels: [0.1, 0.5, 0.9])
+        XCTAssertEqual(chosen.spec, "F")
+        let recorded = template.recording(["airpassengers": chosen.spec])
+        XCTAssertEqual(recorded.name, "CES(F)")
+        XCTAssertEqual(try recorded.forecast(history: air.history, key: "airpassengers", horizon: 12, levels: [0.1, 0.5, 0.9]),
+                       chosen.forecast, "predict forecasts what training published")
+        let short = try recorded.fit(history: air.history.suffix(20), spec: "F", horizon: 12, levels: [0.5])
+        XCTAssertEqual(short.spec, "N", "twenty months allow no seasonal type")
+        XCTAssertThrowsError(try recorded.fit(history: air.history, spec: "Q", horizon: 12, levels: [0.5]))
+    }
+
     func testMissingValuesConstantAndShortSeries() throws {
         var y = (0..<48).map { 100 + 10 * sin(2 * Double.pi * Double($0) / 12) + Double($0) }
         let whole = try CES.auto(y, season: 12).pointForecast(horizon: 6)
