@@ -81,27 +81,33 @@ def chosen_spec(x, m):
     return "".join(p[0] for p in parts), "d" in parts[1]
 
 
-def run(path, series_column, time_column, value_column, m, h, origins, count):
+def rolling_origins(path, series_column, time_column, value_column, m, h, origins):
+    """Each series of the CSV at each of the last `origins` origins, oldest first: (key, the
+    history before the origin, the next h values, the history's in-sample seasonal-naive MAE)."""
     df = pd.read_csv(path)
     if series_column not in df:
         df[series_column] = "series"
-    rng = np.random.default_rng(1)
-    rows = []
     for key, g in df.groupby(series_column):
         x = g.sort_values(time_column)[value_column].values.astype(float)
         for o in range(origins, 0, -1):
             cut = len(x) - h * o
             train, test = x[:cut], x[cut:cut + h]
-            scale = np.mean(np.abs(train[m:] - train[:-m]))
-            single = ets(train, m, h)
-            bag = copies(train, m, count, rng)
-            if FIXED:
-                spec, damped = chosen_spec(train, m)
-                members = np.array([ets(b, m, h, spec, damped) for b in bag])
-            else:
-                members = np.array([ets(b, m, h) for b in bag])
-            rows.append((key, np.mean(np.abs(test - single)) / scale, np.mean(np.abs(test - members.mean(0))) / scale,
-                         np.mean(np.abs(test - np.median(members, 0))) / scale))
+            yield key, train, test, np.mean(np.abs(train[m:] - train[:-m]))
+
+
+def run(path, series_column, time_column, value_column, m, h, origins, count):
+    rng = np.random.default_rng(1)
+    rows = []
+    for key, train, test, scale in rolling_origins(path, series_column, time_column, value_column, m, h, origins):
+        single = ets(train, m, h)
+        bag = copies(train, m, count, rng)
+        if FIXED:
+            spec, damped = chosen_spec(train, m)
+            members = np.array([ets(b, m, h, spec, damped) for b in bag])
+        else:
+            members = np.array([ets(b, m, h) for b in bag])
+        rows.append((key, np.mean(np.abs(test - single)) / scale, np.mean(np.abs(test - members.mean(0))) / scale,
+                     np.mean(np.abs(test - np.median(members, 0))) / scale))
     per = pd.DataFrame(rows, columns=["series", "ets", "bagged mean", "bagged median"]).groupby("series").mean()
     print(f"{os.path.basename(path)}: {count} copies{' (the series specification refitted)' if FIXED else ''}")
     print(per.round(3).to_string())

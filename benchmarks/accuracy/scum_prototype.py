@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from statsforecast.models import AutoARIMA, AutoCES, AutoETS, DynamicOptimizedTheta
 
-from bagged_ets_prototype import CHECKS, SETS
+from bagged_ets_prototype import CHECKS, SETS, rolling_origins
 
 warnings.filterwarnings("ignore")
 SETS["m4_monthly"] = (f"{CHECKS}/m4_monthly.csv", "series", "month", "value", 12, 12, 3)
@@ -44,18 +44,9 @@ def forecasts(train, m, h):
 
 
 def run(path, series_column, time_column, value_column, m, h, origins):
-    df = pd.read_csv(path)
-    if series_column not in df:
-        df[series_column] = "series"
     rows = []
-    for key, g in df.groupby(series_column):
-        x = g.sort_values(time_column)[value_column].values.astype(float)
-        for o in range(origins, 0, -1):
-            cut = len(x) - h * o
-            train, test = x[:cut], x[cut:cut + h]
-            if len(train) < 2 * m + 2:
-                continue
-            scale = np.mean(np.abs(train[m:] - train[:-m]))
+    for key, train, test, scale in rolling_origins(path, series_column, time_column, value_column, m, h, origins):
+        if len(train) >= 2 * m + 2:
             rows.append({"series": key, **{k: np.mean(np.abs(test - f)) / scale for k, f in forecasts(train, m, h).items()}})
     per = pd.DataFrame(rows).groupby("series").mean()
     print(f"{os.path.basename(path)}: {len(per)} series")
