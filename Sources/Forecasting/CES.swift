@@ -72,7 +72,8 @@ public enum CES {
         let y = Numerics.interpolatingGaps(Array(values[first...]))
         let seasonal = season > 1 && y.count >= 2 * season
         let allowed = seasonal ? kinds : [.none]  // a seasonal type asked of too short a history eases to N
-        let needs = seasonal && kinds.contains(.full) ? 4 : (seasonal && kinds.contains(.partial) ? 3 : 2)
+        // More observations than smoothing parameters (one per state column), as statsforecast asks.
+        let needs = allowed.map(\.components).max() ?? 2
         guard y.count > needs else { throw .tooShort(got: y.count, needs: needs) }
         var best: CESModel?
         for kind in allowed {

@@ -137,10 +137,7 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
         if let first = y.firstIndex(where: \.isFinite) { y.removeFirst(first) } else { throw Failure.cannotFit("no observations") }
         switch method {
         case .theta:
-            let variants = try spec.map { code -> [ThetaModel.Variant] in
-                guard let variant = ThetaModel.Variant(rawValue: code) else { throw Failure.cannotFit("unknown Theta variant \(code)") }
-                return [variant]
-            } ?? ThetaModel.Variant.allCases
+            let variants: [ThetaModel.Variant] = try Self.choices(spec, named: "Theta variant")
             do {
                 let model = try Theta.auto(y, season: season, variants: variants)
                 return (model.forecast(horizon: horizon, levels: levels), model.variant.rawValue)
@@ -151,10 +148,7 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
         case .ces:
             // A recorded seasonal type on a history shorter than two seasons is fitted without
             // its season, as `CES.auto` eases any seasonal type there.
-            let kinds = try spec.map { code -> [CESKind] in
-                guard let kind = CESKind(rawValue: code) else { throw Failure.cannotFit("unknown CES type \(code)") }
-                return [kind]
-            } ?? CESKind.allCases
+            let kinds: [CESKind] = try Self.choices(spec, named: "CES type")
             do {
                 let model = try CES.auto(y, season: season, kinds: kinds)
                 return (model.forecast(horizon: horizon, levels: levels), model.kind.rawValue)
@@ -166,6 +160,15 @@ public struct StatisticalModel: Codable, Sendable, Equatable {
             }
             return try forecastETS(y, season: season, spec: spec, horizon: horizon, levels: levels)
         }
+    }
+
+    /// What an automatic fit may choose among: the recorded `spec`'s one code, or every code when
+    /// none is recorded; an unknown code cannot be fitted.
+    static func choices<Code: RawRepresentable & CaseIterable>(_ spec: String?, named name: String) throws -> [Code]
+        where Code.RawValue == String {
+        guard let spec else { return Array(Code.allCases) }
+        guard let code = Code(rawValue: spec) else { throw Failure.cannotFit("unknown \(name) \(spec)") }
+        return [code]
     }
 
     /// ETS as `ETS.autoCombination` chooses it, or the recorded combination `spec` ("MAdM",
